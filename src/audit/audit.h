@@ -1,0 +1,27 @@
+/* audit: the one function every state change calls.
+ *
+ * Each event records who acted (actor), what was done (action), on what
+ * (subject: opaque ids such as a record id, a client id or a web number,
+ * never a name or an ID number) and details that name things without their
+ * values (claims disclosed by name, counts, reason codes). The events are
+ * the leaves of the transparency log (Merkle proofs come with the audit log
+ * issue); they are appended in the caller's transaction, so a state change
+ * and its event commit or roll back together. */
+#ifndef CYBERID_AUDIT_H
+#define CYBERID_AUDIT_H
+
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define AUDIT_ACTOR_OPERATOR "operator"
+
+/* Appends an event at the current time. `details` is a JSON object or NULL
+ * (borrowed: the caller keeps its reference). Sets *sequence (may be NULL)
+ * to the event's number. Returns 0 or -1 (store_last_error(conn)). */
+int audit_append(struct store_conn *conn, const char *actor, const char *action,
+                 const char *subject, const json_t *details, int64_t *sequence)
+    __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));
+
+#endif

@@ -1,0 +1,74 @@
+/* cli_registry: `cyberid registry import --data DIR FILE.csv`. Prints the
+ * import report as JSON; exits 0 when every row was imported, 1 when some
+ * rows were rejected (the good ones are imported all the same) or when
+ * nothing could be imported. */
+#include "cli/cli.h"
+
+#include "cli/cli_common.h"
+#include "enroll/registry.h"
+#include "service/service.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char registry_usage[] =
+    "usage: cyberid registry import --data DIR FILE.csv\n"
+    "FILE.csv has the header national_id,name,birth_date,photo; photo paths\n"
+    "are relative to the CSV. Re-importing a person updates their record.\n";
+
+int
+cli_registry(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "import") != 0) {
+        fputs(registry_usage, argc >= 2 && strcmp(argv[1], "--help") == 0
+                                  ? stdout : stderr);
+        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+    }
+    static const struct option options[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data_dir = NULL;
+    int option;
+    optind = 0;
+    while ((option = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
+        if (option == 'd')
+            data_dir = optarg;
+        else if (option == 'h')
+            return fputs(registry_usage, stdout), 0;
+        else
+            return fputs(registry_usage, stderr), 2;
+    }
+    if (data_dir == NULL || optind != argc - 2)
+        return fputs(registry_usage, stderr), 2;
+    const char *csv = argv[1 + optind];
+
+    char err[512];
+    struct service service;
+    if (service_open(data_dir, 1, &service, err, sizeof err) != 0)
+        return cli_fail("registry import", 1, "%s", err);
+    struct registry_report report;
+    int status = registry_import_csv(service.store, service.signer, csv, &report,
+                                     err, sizeof err);
+    service_close(&service);
+    if (status != 0) {
+        registry_report_clear(&report);
+        return cli_fail("registry import", 1, "%s; nothing was imported", err);
+    }
+    json_t *output = json_pack("{s:I, s:I, s:I, s:I, s:O}", "rows",
+                               (json_int_t)report.rows, "inserted",
+                               (json_int_t)report.inserted, "updated",
+                               (json_int_t)report.updated, "rejected",
+                               (json_int_t)report.rejected, "rejections",
+                               report.rejections);
+    int rejected = report.rejected > 0;
+    registry_report_clear(&report);
+    if (cli_print_json(output) != 0)
+        return 1;
+    if (rejected)
+        fprintf(stderr, "cyberid registry import: some rows were rejected "
+                        "(see \"rejections\"); the others were imported\n");
+    return rejected ? 1 : 0;
+}

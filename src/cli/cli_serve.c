@@ -1,0 +1,138 @@
+/* cli_serve: `cyberid serve`: the HTTP service in the foreground until
+ * SIGTERM or SIGINT, after which requests in flight finish, everything is
+ * released and the process exits 0. */
+#include "cli/cli.h"
+
+#include "cli/cli_common.h"
+#include "http/http.h"
+#include "service/service.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_THREADS 4
+#define THREADS_MAX 64
+
+static const char serve_usage[] =
+    "usage: cyberid serve --data DIR [--listen HOST:PORT] [--threads N]\n"
+    "                     [--log-level debug|info|warn|error] [--hint]\n"
+    "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
+    "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n";
+
+static void
+print_hint(const char *data_dir, const char *listen, unsigned port)
+{
+    printf("cyberid is serving on http://%.*s:%u (data folder %s)\n"
+           "Next steps, in another terminal:\n"
+           "  1. import a population registry:\n"
+           "       build/cyberid registry import --data %s registry.csv\n"
+           "     (columns national_id,name,birth_date,photo; photo paths relative "
+           "to the CSV)\n"
+           "  2. register a platform:\n"
+           "       build/cyberid platform add --data %s --name \"Example Shop\" \\\n"
+           "         --redirect-uri https://shop.example/callback "
+           "--claims realname_verified,age_over_18\n"
+           "  3. enroll a citizen with the app (cyberid-app enroll), then log in.\n"
+           "Health: curl http://%.*s:%u/healthz   Stop: Ctrl-C\n",
+           (int)strcspn(listen, ":"), listen, port, data_dir, data_dir, data_dir,
+           (int)strcspn(listen, ":"), listen, port);
+    fflush(stdout);
+}
+
+static int
+parse_level(const char *text, enum log_level *level)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *level = (enum log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+int
+cli_serve(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"hint", no_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data_dir = NULL;
+    const char *listen = DEFAULT_LISTEN;
+    long long threads = DEFAULT_THREADS;
+    int hint = 0;
+    enum log_level level = LOG_INFO;
+    int option;
+    optind = 0;
+    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (option) {
+        case 'd': data_dir = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'H': hint = 1; break;
+        case 't':
+            if (parse_integer(optarg, 1, THREADS_MAX, &threads) != 0)
+                return cli_fail("serve", 2, "--threads must be 1 to %d", THREADS_MAX);
+            break;
+        case 'L':
+            if (parse_level(optarg, &level) != 0)
+                return cli_fail("serve", 2, "unknown --log-level %s", optarg);
+            break;
+        case 'h': fputs(serve_usage, stdout); return 0;
+        default: fputs(serve_usage, stderr); return 2;
+        }
+    }
+    if (data_dir == NULL || optind != argc)
+        return fputs(serve_usage, stderr), 2;
+    log_set_level(level);
+
+    /* Block the stop signals before any thread starts, so every worker
+     * inherits the mask and only sigwait() below receives them. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[512];
+    struct service service;
+    /* One database connection per worker, and one spare. */
+    if (service_open(data_dir, (unsigned)threads + 1, &service, err, sizeof err) != 0)
+        return cli_fail("serve", 1, "%s", err);
+
+    size_t route_count = 0;
+    const struct http_route *routes = service_routes(&route_count);
+    struct http_server_options server_options = {.listen = listen,
+                                                 .threads = (unsigned)threads};
+    struct http_server *server = NULL;
+    if (http_server_start(&server_options, routes, route_count, &service, &server,
+                          err, sizeof err) != 0) {
+        service_close(&service);
+        return cli_fail("serve", 1, "%s", err);
+    }
+    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i}", "listen", listen, "port",
+              (int)http_server_port(server), "threads", (int)threads);
+    if (hint)
+        print_hint(data_dir, listen, http_server_port(server));
+
+    int received = 0;
+    sigwait(&stop_signals, &received);
+    log_event(LOG_INFO, "stopping", "{s:s}", "signal",
+              received == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_server_stop(server);
+    service_close(&service);
+    log_event(LOG_INFO, "stopped", NULL);
+    return 0;
+}

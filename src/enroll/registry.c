@@ -1,0 +1,481 @@
+/* registry: CSV import and lookup of the population registry; see
+ * registry.h. CSV parsing is libcsv's (RFC 4180 quoting, CRLF); this file
+ * feeds it one bounded line at a time so that every row keeps its line
+ * number for the report. */
+#include "enroll/registry.h"
+
+#include "audit/audit.h"
+#include "util/encoding.h"
+#include "util/strings.h"
+#include "vault/vault.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define REGISTRY_COLUMNS 4
+#define RECORD_ID_BYTES 16
+#define INDEX_DOMAIN "national_id"
+
+static const char *const expected_header[REGISTRY_COLUMNS] = {
+    "national_id", "name", "birth_date", "photo"};
+
+struct csv_row {
+    char fields[REGISTRY_COLUMNS][REGISTRY_FIELD_MAX_BYTES + 1];
+    size_t count;           /* fields seen, may exceed REGISTRY_COLUMNS */
+    int field_too_long;
+    size_t line;            /* line the row started on */
+};
+
+struct import {
+    struct store_conn *conn;
+    struct signer *signer;
+    char csv_dir[1024];
+    size_t line;            /* current input line, from 1 */
+    int header_done;
+    int failed;             /* database or vault failure: abort */
+    char *err;
+    size_t errlen;
+    int64_t now;
+    json_t *seen;           /* hex(blind index) -> first line, duplicates */
+    struct registry_report *report;
+    struct csv_row row;
+};
+
+static void
+reject(struct import *import, const char *code, const char *message)
+{
+    import->report->rejected++;
+    json_array_append_new(import->report->rejections,
+                          json_pack("{s:I, s:s, s:s}", "line",
+                                    (json_int_t)import->row.line, "error", code,
+                                    "error_description", message));
+}
+
+/* libcsv: one field complete. */
+static void
+on_field(void *data, size_t length, void *context)
+{
+    struct import *import = context;
+    struct csv_row *row = &import->row;
+    if (row->count == 0)
+        row->line = import->line;
+    if (row->count < REGISTRY_COLUMNS) {
+        if (length > REGISTRY_FIELD_MAX_BYTES) {
+            row->field_too_long = 1;
+            length = 0;
+        }
+        if (length > 0)
+            memcpy(row->fields[row->count], data, length);
+        row->fields[row->count][length] = '\0';
+    }
+    row->count++;
+}
+
+static int
+parse_date(const char *text, int *year, int *month, int *day)
+{
+    if (strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (text[i] < '0' || text[i] > '9'))
+            return -1;
+    *year = atoi(text);
+    *month = atoi(text + 5);
+    *day = atoi(text + 8);
+    return calendar_date_is_valid(*year, *month, *day) ? 0 : -1;
+}
+
+static void
+trim_spaces(char *text)
+{
+    size_t length = strlen(text);
+    while (length > 0 && text[length - 1] == ' ')
+        text[--length] = '\0';
+    size_t start = strspn(text, " ");
+    if (start > 0)
+        memmove(text, text + start, length - start + 1);
+}
+
+static int
+photo_exists(const struct import *import, const char *photo)
+{
+    char path[2048];
+    if (photo[0] == '/') {
+        if (string_copy(path, sizeof path, photo) != 0)
+            return 0;
+    } else if (string_format(path, sizeof path, "%s/%s", import->csv_dir,
+                             photo) != 0) {
+        return 0;
+    }
+    struct stat info;
+    return stat(path, &info) == 0 && S_ISREG(info.st_mode);
+}
+
+/* Seals the person's data and inserts or updates their record. */
+static int
+store_person(struct import *import, const struct national_id *id,
+             const char *name, const char *birth_date)
+{
+    int status = -1;
+    struct store_person existing = {0};
+    struct store_person person = {0};
+    char *plaintext = NULL;
+    uint8_t index[VAULT_INDEX_BYTES];
+    int found = 0;
+
+    if (vault_blind_index(import->signer, INDEX_DOMAIN, id->text,
+                          NATIONAL_ID_LENGTH, index) != 0) {
+        error_set(import->err, import->errlen, "blind index failed");
+        goto cleanup;
+    }
+    char index_hex[HEX_ENCODED_SIZE(VAULT_INDEX_BYTES)];
+    if (hex_encode(index, sizeof index, index_hex, sizeof index_hex) != 0)
+        goto cleanup;
+    json_t *first_line = json_object_get(import->seen, index_hex);
+    if (first_line != NULL) {
+        char message[96];
+        snprintf(message, sizeof message,
+                 "the same ID number is already on line %lld",
+                 (long long)json_integer_value(first_line));
+        reject(import, "duplicate_national_id", message);
+        status = 0;
+        goto cleanup;
+    }
+    json_object_set_new(import->seen, index_hex,
+                        json_integer((json_int_t)import->row.line));
+
+    if (store_person_find(import->conn, index, &existing, &found) != 0) {
+        error_set(import->err, import->errlen, "registry lookup: %s",
+                  store_last_error(import->conn));
+        goto cleanup;
+    }
+    if (found) {
+        memcpy(person.id, existing.id, sizeof person.id);
+        person.created_at = existing.created_at;
+    } else {
+        uint8_t random_id[RECORD_ID_BYTES];
+        if (RAND_bytes(random_id, sizeof random_id) != 1 ||
+            hex_encode(random_id, sizeof random_id, person.id, sizeof person.id) != 0)
+            goto cleanup;
+        person.created_at = import->now;
+    }
+    person.updated_at = import->now;
+    memcpy(person.national_id_index, index, sizeof index);
+
+    json_t *record = json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "national_id",
+                               id->text, "name", name, "birth_date", birth_date);
+    plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(record);
+    if (plaintext == NULL ||
+        vault_seal(import->signer, person.id, plaintext, strlen(plaintext),
+                   &person.sealed, &person.sealed_length) != 0) {
+        error_set(import->err, import->errlen, "sealing a registry record failed");
+        goto cleanup;
+    }
+    if ((found ? store_person_update(import->conn, &person)
+               : store_person_insert(import->conn, &person)) != 0) {
+        error_set(import->err, import->errlen, "registry write: %s",
+                  store_last_error(import->conn));
+        goto cleanup;
+    }
+    if (found)
+        import->report->updated++;
+    else
+        import->report->inserted++;
+    status = 0;
+cleanup:
+    if (plaintext != NULL) {
+        secret_wipe(plaintext, strlen(plaintext));
+        free(plaintext);
+    }
+    store_person_clear(&existing);
+    store_person_clear(&person);
+    return status;
+}
+
+static void
+process_row(struct import *import)
+{
+    struct csv_row *row = &import->row;
+    if (!import->header_done) {
+        import->header_done = 1;
+        int ok = row->count == REGISTRY_COLUMNS;
+        for (size_t i = 0; ok && i < REGISTRY_COLUMNS; i++) {
+            trim_spaces(row->fields[i]);
+            ok = strcmp(row->fields[i], expected_header[i]) == 0;
+        }
+        if (!ok) {
+            import->failed = 1;
+            error_set(import->err, import->errlen,
+                      "line %zu: the header must be "
+                      "national_id,name,birth_date,photo",
+                      row->line);
+        }
+        return;
+    }
+    import->report->rows++;
+    if (row->count != REGISTRY_COLUMNS) {
+        reject(import, "wrong_column_count",
+               "a row must have 4 columns: national_id,name,birth_date,photo");
+        return;
+    }
+    if (row->field_too_long) {
+        reject(import, "field_too_long", "a field is longer than 1024 bytes");
+        return;
+    }
+    for (size_t i = 0; i < REGISTRY_COLUMNS; i++)
+        trim_spaces(row->fields[i]);
+
+    struct national_id id;
+    enum national_id_status id_status =
+        national_id_parse_now(row->fields[0], strlen(row->fields[0]), &id);
+    if (id_status != NATIONAL_ID_OK) {
+        reject(import, national_id_status_code(id_status),
+               national_id_status_message(id_status));
+        return;
+    }
+    const char *name = row->fields[1];
+    size_t name_bytes = strlen(name);
+    if (name_bytes == 0) {
+        reject(import, "missing_name", "the name is empty");
+        return;
+    }
+    if (!utf8_is_clean_text(name, name_bytes)) {
+        reject(import, "invalid_name",
+               "the name must be UTF-8 text without control characters");
+        return;
+    }
+    if (name_bytes > REGISTRY_NAME_MAX_BYTES ||
+        utf8_length(name, name_bytes) > REGISTRY_NAME_MAX_CHARACTERS) {
+        reject(import, "name_too_long", "the name is longer than 64 characters");
+        return;
+    }
+    int year, month, day;
+    if (parse_date(row->fields[2], &year, &month, &day) != 0) {
+        reject(import, "invalid_birth_date",
+               "birth_date must be a real date written YYYY-MM-DD");
+        return;
+    }
+    if (year != id.birth_year || month != id.birth_month || day != id.birth_day) {
+        reject(import, "birth_date_mismatch",
+               "birth_date differs from the birth date in the ID number");
+        return;
+    }
+    if (row->fields[3][0] == '\0' || !photo_exists(import, row->fields[3])) {
+        reject(import, "photo_not_found",
+               "the photo file does not exist (paths are relative to the CSV)");
+        return;
+    }
+    if (store_person(import, &id, name, row->fields[2]) != 0)
+        import->failed = 1;
+    secret_wipe(row->fields, sizeof row->fields);
+}
+
+/* libcsv: one record complete. */
+static void
+on_record(int terminator, void *context)
+{
+    (void)terminator;
+    struct import *import = context;
+    if (!import->failed)
+        process_row(import);
+    memset(&import->row, 0, sizeof import->row);
+}
+
+static void
+set_csv_dir(struct import *import, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        snprintf(import->csv_dir, sizeof import->csv_dir, ".");
+    } else if (slash == path) {
+        snprintf(import->csv_dir, sizeof import->csv_dir, "/");
+    } else {
+        int length = (int)(slash - path);
+        snprintf(import->csv_dir, sizeof import->csv_dir, "%.*s", length, path);
+    }
+}
+
+/* Reads the file line by line into libcsv. Lines longer than
+ * REGISTRY_LINE_MAX_BYTES are rejected whole. */
+static int
+feed_file(FILE *file, struct csv_parser *parser, struct import *import)
+{
+    char line[REGISTRY_LINE_MAX_BYTES + 2];
+    while (!import->failed && fgets(line, sizeof line, file) != NULL) {
+        import->line++;
+        size_t length = strlen(line);
+        if (length == sizeof line - 1 && line[length - 1] != '\n') {
+            /* Too long: skip the rest of it and report the row. */
+            int c;
+            while ((c = fgetc(file)) != EOF && c != '\n')
+                ;
+            csv_fini(parser, NULL, NULL, NULL);
+            memset(&import->row, 0, sizeof import->row);
+            import->row.line = import->line;
+            if (!import->header_done) {
+                return error_set(import->err, import->errlen,
+                                 "line 1: header line too long");
+            }
+            import->report->rows++;
+            reject(import, "line_too_long", "the line is longer than 4096 bytes");
+            continue;
+        }
+        const char *start = line;
+        if (import->line == 1 && length >= 3 &&
+            memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            start += 3; /* UTF-8 byte order mark */
+            length -= 3;
+        }
+        if (csv_parse(parser, start, length, on_field, on_record, import) != length)
+            return error_set(import->err, import->errlen, "line %zu: %s",
+                             import->line, csv_strerror(csv_error(parser)));
+    }
+    if (ferror(file))
+        return error_set(import->err, import->errlen, "read error");
+    if (!import->failed && csv_fini(parser, on_field, on_record, import) != 0)
+        return error_set(import->err, import->errlen, "line %zu: %s",
+                         import->line, csv_strerror(csv_error(parser)));
+    return import->failed ? -1 : 0;
+}
+
+int
+registry_import_csv(struct store *store, struct signer *signer,
+                    const char *path, struct registry_report *report,
+                    char *err, size_t errlen)
+{
+    memset(report, 0, sizeof *report);
+    report->rejections = json_array();
+    struct import *import = calloc(1, sizeof *import);
+    if (import == NULL || report->rejections == NULL) {
+        free(import);
+        return error_set(err, errlen, "out of memory");
+    }
+    int status = -1;
+    struct csv_parser parser;
+    int parser_ready = 0;
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        error_set(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+        error_set(err, errlen, "out of memory");
+        goto cleanup;
+    }
+    parser_ready = 1;
+    import->signer = signer;
+    import->err = err;
+    import->errlen = errlen;
+    import->now = (int64_t)time(NULL);
+    import->report = report;
+    import->seen = json_object();
+    set_csv_dir(import, path);
+    import->conn = store_acquire(store);
+    if (import->seen == NULL || store_begin(import->conn) != 0) {
+        error_set(err, errlen, "cannot start the import: %s",
+                  store_last_error(import->conn));
+        goto cleanup;
+    }
+    if (feed_file(file, &parser, import) != 0)
+        goto cleanup;
+    if (!import->header_done) {
+        error_set(err, errlen, "%s is empty (no header line)", path);
+        goto cleanup;
+    }
+    json_t *details = json_pack("{s:I, s:I, s:I, s:I}", "rows",
+                                (json_int_t)report->rows, "inserted",
+                                (json_int_t)report->inserted, "updated",
+                                (json_int_t)report->updated, "rejected",
+                                (json_int_t)report->rejected);
+    int audited = details != NULL &&
+                  audit_append(import->conn, AUDIT_ACTOR_OPERATOR,
+                               "registry.import", "registry", details, NULL) == 0;
+    json_decref(details);
+    if (!audited || store_commit(import->conn) != 0) {
+        error_set(err, errlen, "cannot commit the import: %s",
+                  store_last_error(import->conn));
+        goto cleanup;
+    }
+    status = 0;
+cleanup:
+    if (status != 0) {
+        /* Nothing was imported: the counts must not say otherwise. */
+        report->inserted = 0;
+        report->updated = 0;
+    }
+    if (import->conn != NULL)
+        store_release(store, import->conn); /* rolls back if still open */
+    if (parser_ready)
+        csv_free(&parser);
+    if (file != NULL)
+        fclose(file);
+    json_decref(import->seen);
+    secret_wipe(&import->row, sizeof import->row);
+    free(import);
+    return status;
+}
+
+void
+registry_report_clear(struct registry_report *report)
+{
+    json_decref(report->rejections);
+    memset(report, 0, sizeof *report);
+}
+
+int
+registry_find(struct store_conn *conn, struct signer *signer,
+              const char *national_id, struct registry_person *out, int *found)
+{
+    int status = -1;
+    uint8_t index[VAULT_INDEX_BYTES];
+    struct store_person person = {0};
+    uint8_t *plaintext = NULL;
+    size_t length = 0;
+    json_t *record = NULL;
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    if (vault_blind_index(signer, INDEX_DOMAIN, national_id, strlen(national_id),
+                          index) != 0 ||
+        store_person_find(conn, index, &person, found) != 0)
+        goto cleanup;
+    if (!*found) {
+        status = 0;
+        goto cleanup;
+    }
+    if (vault_open(signer, person.id, person.sealed, person.sealed_length,
+                   &plaintext, &length) != 0)
+        goto cleanup;
+    record = json_loadb((const char *)plaintext, length, 0, NULL);
+    const char *id = json_string_value(json_object_get(record, "national_id"));
+    const char *name = json_string_value(json_object_get(record, "name"));
+    const char *birth = json_string_value(json_object_get(record, "birth_date"));
+    if (id == NULL || name == NULL || birth == NULL ||
+        string_copy(out->record_id, sizeof out->record_id, person.id) != 0 ||
+        string_copy(out->national_id, sizeof out->national_id, id) != 0 ||
+        string_copy(out->name, sizeof out->name, name) != 0 ||
+        string_copy(out->birth_date, sizeof out->birth_date, birth) != 0)
+        goto cleanup;
+    status = 0;
+cleanup:
+    if (status != 0) {
+        *found = 0;
+        registry_person_clear(out);
+    }
+    json_decref(record); /* jansson frees its strings without wiping */
+    vault_free_plaintext(plaintext, length);
+    store_person_clear(&person);
+    return status;
+}
+
+void
+registry_person_clear(struct registry_person *person)
+{
+    secret_wipe(person, sizeof *person);
+}

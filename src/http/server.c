@@ -1,0 +1,430 @@
+/* server: libmicrohttpd glue: listening, reading bounded bodies, routing,
+ * content-type and size checks, dispatch, metrics and the access log. */
+#include "http/http.h"
+
+#include "http/metrics.h"
+#include "http/router.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define CONNECTION_TIMEOUT_SECONDS 30
+#define CONNECTION_LIMIT 4096
+#define ROUTE_LABEL_MAX 160
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const struct http_route *routes;
+    size_t route_count;
+    void *app;
+    uint16_t port;
+    char labels[METRICS_ROUTES_MAX][ROUTE_LABEL_MAX];
+    struct metrics metrics;
+};
+
+/* Per-request state, from the first call of the access handler to the
+ * completion callback. */
+struct request_state {
+    struct timespec started;
+    size_t route;           /* index, or route_count when unmatched */
+    unsigned status;
+    int responded;          /* a response is queued: discard any body */
+    int too_large;
+    size_t limit;
+    uint8_t *body;
+    size_t length;
+    size_t capacity;
+    struct router_params params;
+};
+
+static uint64_t
+microseconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t us = (int64_t)(now.tv_sec - start->tv_sec) * 1000000 +
+                 (now.tv_nsec - start->tv_nsec) / 1000;
+    return us < 0 ? 0 : (uint64_t)us;
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *connection, struct request_state *state,
+      struct http_response *response)
+{
+    enum MHD_Result result = MHD_NO;
+    struct MHD_Response *reply = MHD_create_response_from_buffer(
+        response->body_length, response->body ? response->body : (char *)"",
+        response->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (reply == NULL) {
+        free(response->body);
+        goto cleanup;
+    }
+    response->body = NULL; /* MHD owns it now */
+    if (response->content_type != NULL)
+        MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                response->content_type);
+    MHD_add_response_header(reply, "X-Content-Type-Options", "nosniff");
+    int has_cache_control = 0;
+    for (size_t i = 0; i < response->header_count; i++) {
+        MHD_add_response_header(reply, response->headers[i].name,
+                                response->headers[i].value);
+        if (strcasecmp(response->headers[i].name, "Cache-Control") == 0)
+            has_cache_control = 1;
+    }
+    /* Responses carry personal data or tokens more often than not. */
+    if (!has_cache_control)
+        MHD_add_response_header(reply, "Cache-Control", "no-store");
+    state->status = response->status;
+    state->responded = 1;
+    result = MHD_queue_response(connection, response->status, reply);
+    MHD_destroy_response(reply);
+cleanup:
+    for (size_t i = 0; i < response->header_count; i++)
+        free(response->headers[i].value);
+    response->header_count = 0;
+    return result;
+}
+
+static enum MHD_Result
+queue_error(struct MHD_Connection *connection, struct request_state *state,
+            unsigned status, const char *code, const char *description)
+{
+    struct http_response response = {0};
+    if (http_respond_error(&response, status, code, description) != 0)
+        return MHD_NO;
+    return queue(connection, state, &response);
+}
+
+/* 1 if the Content-Type header names `expected` (parameters allowed). */
+static int
+content_type_is(struct MHD_Connection *connection, const char *expected)
+{
+    const char *value = MHD_lookup_connection_value(
+        connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (value == NULL)
+        return 0;
+    size_t length = strlen(expected);
+    if (strncasecmp(value, expected, length) != 0)
+        return 0;
+    return value[length] == '\0' || value[length] == ';' || value[length] == ' ';
+}
+
+/* First call for a request: route it and check what can be checked from
+ * the headers alone, answering at once when the request is refused. */
+static enum MHD_Result
+begin_request(struct http_server *server, struct MHD_Connection *connection,
+              struct request_state *state, const char *method, const char *url)
+{
+    size_t index = 0;
+    switch (router_match(server->routes, server->route_count, method, url,
+                         &index, &state->params)) {
+    case ROUTER_NOT_FOUND:
+        return queue_error(connection, state, 404, "not_found",
+                           "no such endpoint");
+    case ROUTER_WRONG_METHOD:
+        return queue_error(connection, state, 405, "method_not_allowed",
+                           "this endpoint does not accept this method");
+    case ROUTER_FOUND:
+        break;
+    }
+    state->route = index;
+    const struct http_route *route = &server->routes[index];
+    state->limit = route->body == HTTP_BODY_NONE ? 0
+                   : route->body_limit ? route->body_limit
+                                       : HTTP_DEFAULT_BODY_LIMIT;
+    if (route->body == HTTP_BODY_JSON && !content_type_is(connection, "application/json"))
+        return queue_error(connection, state, 415, "unsupported_media_type",
+                           "the body must be application/json");
+    if (route->body == HTTP_BODY_FORM &&
+        !content_type_is(connection, "application/x-www-form-urlencoded"))
+        return queue_error(connection, state, 415, "unsupported_media_type",
+                           "the body must be application/x-www-form-urlencoded");
+    const char *declared = MHD_lookup_connection_value(
+        connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long length = 0;
+    if (declared != NULL &&
+        (parse_integer(declared, 0, (long long)1 << 62, &length) != 0 ||
+         (unsigned long long)length > state->limit))
+        return queue_error(connection, state, 413, "request_too_large",
+                           "the request body exceeds this endpoint's limit");
+    return MHD_YES;
+}
+
+/* Appends an upload chunk, never growing past the route's limit. */
+static void
+append_body(struct request_state *state, const char *data, size_t size)
+{
+    if (state->too_large)
+        return;
+    if (size > state->limit - state->length) {
+        state->too_large = 1;
+        return;
+    }
+    if (state->length + size + 1 > state->capacity) {
+        size_t capacity = state->capacity ? state->capacity : 4096;
+        while (capacity < state->length + size + 1)
+            capacity *= 2;
+        if (capacity > state->limit + 1)
+            capacity = state->limit + 1;
+        uint8_t *grown = realloc(state->body, capacity);
+        if (grown == NULL) {
+            state->too_large = 1;
+            return;
+        }
+        state->body = grown;
+        state->capacity = capacity;
+    }
+    memcpy(state->body + state->length, data, size);
+    state->length += size;
+    state->body[state->length] = '\0';
+}
+
+static void
+client_address(struct MHD_Connection *connection, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    socklen_t length = info->client_addr->sa_family == AF_INET6
+                           ? sizeof(struct sockaddr_in6)
+                           : sizeof(struct sockaddr_in);
+    if (getnameinfo(info->client_addr, length, out, (socklen_t)cap, NULL, 0,
+                    NI_NUMERICHOST) != 0)
+        out[0] = '\0';
+}
+
+/* Final call: the whole body is here; run the handler. */
+static enum MHD_Result
+dispatch(struct http_server *server, struct MHD_Connection *connection,
+         struct request_state *state, const char *method, const char *url)
+{
+    const struct http_route *route = &server->routes[state->route];
+    if (state->too_large)
+        return queue_error(connection, state, 413, "request_too_large",
+                           "the request body exceeds this endpoint's limit");
+
+    char address[64];
+    client_address(connection, address, sizeof address);
+    struct http_request request = {
+        .method = method,
+        .path = url,
+        .body = state->body ? state->body : (const uint8_t *)"",
+        .body_length = state->length,
+        .client_address = address,
+        .connection = connection,
+        .server = server,
+    };
+    for (size_t i = 0; i < state->params.count; i++)
+        request.params[i] = state->params.values[i];
+
+    if (route->body == HTTP_BODY_JSON) {
+        json_error_t error;
+        request.json = json_loadb((const char *)request.body, request.body_length,
+                                  JSON_REJECT_DUPLICATES, &error);
+        if (request.json == NULL || !json_is_object(request.json)) {
+            json_decref(request.json);
+            return queue_error(connection, state, 400, "invalid_request",
+                               "the body must be a JSON object");
+        }
+    }
+
+    struct http_response response = {.status = 200};
+    int rc = route->handler(server->app, &request, &response);
+    json_decref(request.json);
+    if (rc != 0 || response.status < 100 || response.status > 599) {
+        free(response.body);
+        for (size_t i = 0; i < response.header_count; i++)
+            free(response.headers[i].value);
+        log_event(LOG_ERROR, "handler_failed", "{s:s}", "route", route->pattern);
+        return queue_error(connection, state, 500, "server_error",
+                           "the service could not complete the request");
+    }
+    return queue(connection, state, &response);
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+               const char *method, const char *version,
+               const char *upload_data, size_t *upload_data_size,
+               void **con_cls)
+{
+    (void)version;
+    struct http_server *server = cls;
+    struct request_state *state = *con_cls;
+    if (state == NULL) {
+        state = calloc(1, sizeof *state);
+        if (state == NULL)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &state->started);
+        state->route = server->route_count;
+        *con_cls = state;
+        return begin_request(server, connection, state, method, url);
+    }
+    if (state->responded) {
+        *upload_data_size = 0; /* refused early: drop the body */
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        append_body(state, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(server, connection, state, method, url);
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                  enum MHD_RequestTerminationCode code)
+{
+    (void)connection;
+    struct http_server *server = cls;
+    struct request_state *state = *con_cls;
+    if (state == NULL)
+        return;
+    uint64_t us = microseconds_since(&state->started);
+    unsigned status = state->status ? state->status : 499;
+    metrics_record(&server->metrics, state->route, status, us);
+    const char *route = state->route < server->route_count
+                            ? server->routes[state->route].pattern
+                            : "unmatched";
+    log_event(status >= 500 ? LOG_WARN : LOG_INFO, "request",
+              "{s:s, s:i, s:I, s:b}", "route", route, "status", (int)status,
+              "duration_us", (json_int_t)us, "completed",
+              code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    free(state->body);
+    free(state);
+    *con_cls = NULL;
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_storage *address,
+             socklen_t *length, char *err, size_t errlen)
+{
+    char host[256];
+    const char *port;
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (close == NULL || close[1] != ':' ||
+            (size_t)(close - listen - 1) >= sizeof host)
+            return error_set(err, errlen, "listen address %s: expected [v6]:port", listen);
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if (colon == NULL || (size_t)(colon - listen) >= sizeof host)
+            return error_set(err, errlen, "listen address %s: expected host:port", listen);
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+        port = colon + 1;
+    }
+    long long port_number = 0;
+    if (parse_integer(port, 0, 65535, &port_number) != 0)
+        return error_set(err, errlen, "listen address %s: bad port", listen);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *found = NULL;
+    if (getaddrinfo(host, port, &hints, &found) != 0 || found == NULL)
+        return error_set(err, errlen, "listen address %s: cannot resolve %s",
+                         listen, host);
+    memcpy(address, found->ai_addr, found->ai_addrlen);
+    *length = found->ai_addrlen;
+    freeaddrinfo(found);
+    return 0;
+}
+
+int
+http_server_start(const struct http_server_options *options,
+                  const struct http_route *routes, size_t route_count,
+                  void *app, struct http_server **out, char *err, size_t errlen)
+{
+    if (route_count > METRICS_ROUTES_MAX)
+        return error_set(err, errlen, "too many routes");
+    struct sockaddr_storage address;
+    socklen_t address_length = 0;
+    if (parse_listen(options->listen, &address, &address_length, err, errlen) != 0)
+        return -1;
+    struct http_server *server = calloc(1, sizeof *server);
+    if (server == NULL)
+        return error_set(err, errlen, "out of memory");
+    server->routes = routes;
+    server->route_count = route_count;
+    server->app = app;
+    const char *labels[METRICS_ROUTES_MAX];
+    for (size_t i = 0; i < route_count; i++) {
+        if (string_format(server->labels[i], ROUTE_LABEL_MAX, "%s %s",
+                          routes[i].method, routes[i].pattern) != 0) {
+            free(server);
+            return error_set(err, errlen, "route pattern too long");
+        }
+        labels[i] = server->labels[i];
+    }
+    metrics_init(&server->metrics, labels, route_count);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    if (address.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_handler, server,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(options->threads ? options->threads : 1),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_LIMIT * 2,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECONDS,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
+        MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        free(server);
+        return error_set(err, errlen, "cannot listen on %s (address in use or "
+                         "not permitted)", options->listen);
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    server->port = info ? info->port : 0;
+    *out = server;
+    return 0;
+}
+
+uint16_t
+http_server_port(const struct http_server *server)
+{
+    return server->port;
+}
+
+void
+http_server_stop(struct http_server *server)
+{
+    if (server == NULL)
+        return;
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}
+
+char *
+http_server_metrics(const struct http_server *server)
+{
+    return metrics_render(&server->metrics);
+}
+
+const char *
+http_request_header(const struct http_request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_request_query(const struct http_request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection,
+                                       MHD_GET_ARGUMENT_KIND, name);
+}

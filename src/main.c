@@ -1,0 +1,58 @@
+/* cyberid: the service and the operator's command line in one binary.
+ * This file only dispatches to the sub-commands in src/cli/. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"init", cli_init, "create a data folder: database, keys, CA certificates"},
+    {"serve", cli_serve, "run the HTTP service"},
+    {"registry", cli_registry, "import the population registry from CSV"},
+    {"platform", cli_platform, "register, list, disable platforms (relying parties)"},
+#ifdef CYBERID_HAVE_FACE
+    {"face", cli_face, "detect and compare faces in images"},
+#endif
+};
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: cyberid COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`cyberid COMMAND --help` describes a command's options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    /* Everything cyberid creates (database, keys, exports) is private to
+     * the service's user. */
+    umask(077);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("cyberid %s\n", CYBERID_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "cyberid: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,76 @@
+/* platform: registration of the relying parties (platforms) that log
+ * citizens in through cyberid.
+ *
+ * Rules enforced here, for every way a platform gets registered:
+ * - redirect URIs are absolute, exact-match, https (plain http only for
+ *   loopback hosts: 127.0.0.0/8, [::1], localhost), with no fragment and no
+ *   user info;
+ * - claims come from the closed list PLATFORM_CLAIMS; `name` and
+ *   `national_id` need a legal basis (the statutory ground for the platform
+ *   to receive plaintext identity data), and by default a platform gets only
+ *   `realname_verified`;
+ * - the sector identifier (which pairwise subjects derive from) is the host
+ *   of the redirect URIs unless given; URIs on different hosts need one;
+ * - client_secret_basic platforms get a random secret shown once and stored
+ *   only as its SHA-256; private_key_jwt platforms give a JWKS instead. */
+#ifndef CYBERID_PLATFORM_H
+#define CYBERID_PLATFORM_H
+
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define PLATFORM_NAME_MAX_BYTES 200
+#define PLATFORM_REDIRECT_URIS_MAX 10
+#define PLATFORM_URI_MAX_BYTES 2000
+#define PLATFORM_LEGAL_BASIS_MAX_BYTES 1000
+#define PLATFORM_JWKS_MAX_BYTES 65536
+#define PLATFORM_SECRET_BYTES 32
+
+#define PLATFORM_AUTH_SECRET_BASIC "client_secret_basic"
+#define PLATFORM_AUTH_PRIVATE_KEY_JWT "private_key_jwt"
+
+/* Every claim a platform may be registered for. */
+extern const char *const PLATFORM_CLAIMS[];
+extern const size_t PLATFORM_CLAIM_COUNT;
+
+struct platform_spec {
+    const char *name;
+    const char *redirect_uris[PLATFORM_REDIRECT_URIS_MAX];
+    size_t redirect_uri_count;
+    const char *claims;         /* comma-separated, NULL: the default */
+    const char *legal_basis;    /* NULL when none */
+    const char *auth_method;    /* NULL: client_secret_basic */
+    const char *jwks;           /* JWKS JSON text for private_key_jwt */
+    const char *sector_id;      /* NULL: host of the redirect URIs */
+};
+
+/* Validates a redirect URI. Returns 0, or -1 with the reason in err. On
+ * success, when host is not NULL, copies the URI's host into it. */
+int platform_check_redirect_uri(const char *uri, char *host, size_t host_cap,
+                                char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Registers a platform (and its audit event) in one transaction. On
+ * success *result is a JSON object: client_id, client_secret (only for
+ * client_secret_basic, shown this once), and the registration as stored.
+ * Returns 0, or -1 with err (invalid spec or database error). */
+int platform_add(struct store_conn *conn, const struct platform_spec *spec,
+                 json_t **result, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* All platforms as a JSON array (no secrets). 0 or -1. */
+int platform_list(struct store_conn *conn, json_t **result, char *err,
+                  size_t errlen) __attribute__((warn_unused_result));
+
+/* Disables (disabled=1) or re-enables a platform, with its audit event.
+ * Returns 0, or -1 with err (unknown client_id included). */
+int platform_set_disabled(struct store_conn *conn, const char *client_id,
+                          int disabled, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The registration of one platform as JSON (no secret hash). */
+json_t *platform_to_json(const struct store_platform *platform);
+
+#endif

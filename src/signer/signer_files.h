@@ -1,0 +1,25 @@
+/* signer_files: the file name of each key in the keys folder. Private to
+ * the signer (signer.c loads them, signer_keys.c creates them). */
+#ifndef CYBERID_SIGNER_FILES_H
+#define CYBERID_SIGNER_FILES_H
+
+#include "signer/signer.h"
+
+static const char *const signer_key_files[SIGNER_KEY_COUNT] = {
+    [SIGNER_KEY_MASTER] = "master.key",
+    [SIGNER_KEY_INDEX] = "index-hmac.key",
+    [SIGNER_KEY_PAIRWISE] = "pairwise-hmac.key",
+    [SIGNER_KEY_TOKEN] = "token-signing.key.pem",
+    [SIGNER_KEY_ROOT_CA] = "root-ca.key.pem",
+    [SIGNER_KEY_ISSUING_CA] = "issuing-ca.key.pem",
+};
+
+/* Symmetric keys are raw bytes; the others are PEM private keys. */
+static inline int
+signer_key_is_symmetric(enum signer_key key)
+{
+    return key == SIGNER_KEY_MASTER || key == SIGNER_KEY_INDEX ||
+           key == SIGNER_KEY_PAIRWISE;
+}
+
+#endif

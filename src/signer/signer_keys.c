@@ -1,0 +1,208 @@
+/* signer_keys: creation of a data folder's keys and CA certificates, done
+ * once by `cyberid init`. The CA certificates are made here because making
+ * them needs the CA private keys, which live nowhere else. */
+#include "signer/signer.h"
+
+#include "signer/signer_files.h"
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ROOT_CA_VALIDITY_DAYS (20 * 365)
+#define ISSUING_CA_VALIDITY_DAYS (10 * 365)
+#define CA_SERIAL_BYTES 16
+
+static int
+write_key_file(const char *keys_dir, enum signer_key key, const void *bytes,
+               size_t length, char *err, size_t errlen)
+{
+    char path[1024];
+    if (string_format(path, sizeof path, "%s/%s", keys_dir,
+                      signer_key_files[key]) != 0)
+        return error_set(err, errlen, "keys folder path is too long");
+    return file_create(path, 0600, bytes, length, err, errlen);
+}
+
+/* Writes a PEM produced into a memory BIO to path with mode. */
+static int
+write_bio(BIO *bio, const char *path, mode_t mode, char *err, size_t errlen)
+{
+    char *data = NULL;
+    long length = BIO_get_mem_data(bio, &data);
+    if (length <= 0)
+        return error_set(err, errlen, "cannot encode %s", path);
+    return file_create(path, mode, data, (size_t)length, err, errlen);
+}
+
+static EVP_PKEY *
+create_ec_key(const char *keys_dir, enum signer_key key, char *err,
+              size_t errlen)
+{
+    EVP_PKEY *pkey = EVP_EC_gen("P-256");
+    BIO *bio = BIO_new(BIO_s_mem());
+    char path[1024];
+    int ok = pkey != NULL && bio != NULL &&
+             PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1 &&
+             string_format(path, sizeof path, "%s/%s", keys_dir,
+                           signer_key_files[key]) == 0 &&
+             write_bio(bio, path, 0600, err, errlen) == 0;
+    BIO_free_all(bio); /* BIO_s_mem clears its buffer on free */
+    if (!ok) {
+        error_set(err, errlen, "cannot create key %s", signer_key_files[key]);
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    return pkey;
+}
+
+static int
+add_extension(X509 *certificate, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, certificate, NULL, NULL, 0);
+    X509_EXTENSION *extension = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (extension == NULL)
+        return -1;
+    int ok = X509_add_ext(certificate, extension, -1);
+    X509_EXTENSION_free(extension);
+    return ok == 1 ? 0 : -1;
+}
+
+static int
+set_random_serial(X509 *certificate)
+{
+    uint8_t bytes[CA_SERIAL_BYTES];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        return -1;
+    bytes[0] &= 0x7f; /* DER INTEGER serials must be positive */
+    BIGNUM *number = BN_bin2bn(bytes, sizeof bytes, NULL);
+    int ok = number != NULL &&
+             BN_to_ASN1_INTEGER(number, X509_get_serialNumber(certificate)) != NULL;
+    BN_free(number);
+    return ok ? 0 : -1;
+}
+
+/* Makes a CA certificate for subject_key named common_name, signed by
+ * issuer_key (issuer NULL: self-signed). */
+static X509 *
+make_ca_certificate(EVP_PKEY *subject_key, const char *common_name,
+                    X509 *issuer, EVP_PKEY *issuer_key, long days,
+                    const char *basic_constraints)
+{
+    X509 *certificate = X509_new();
+    if (certificate == NULL)
+        return NULL;
+    X509_NAME *name = X509_get_subject_name(certificate);
+    int ok =
+        X509_set_version(certificate, X509_VERSION_3) == 1 &&
+        set_random_serial(certificate) == 0 &&
+        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                   (const unsigned char *)"cyberid", -1, -1, 0) == 1 &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                   (const unsigned char *)common_name, -1, -1, 0) == 1 &&
+        X509_set_issuer_name(certificate, issuer ? X509_get_subject_name(issuer)
+                                                 : name) == 1 &&
+        X509_gmtime_adj(X509_getm_notBefore(certificate), 0) != NULL &&
+        X509_time_adj_ex(X509_getm_notAfter(certificate), (int)days, 0, NULL) != NULL &&
+        X509_set_pubkey(certificate, subject_key) == 1 &&
+        add_extension(certificate, issuer ? issuer : certificate,
+                      NID_basic_constraints, basic_constraints) == 0 &&
+        add_extension(certificate, issuer ? issuer : certificate, NID_key_usage,
+                      "critical,keyCertSign,cRLSign,digitalSignature") == 0 &&
+        add_extension(certificate, issuer ? issuer : certificate,
+                      NID_subject_key_identifier, "hash") == 0 &&
+        (issuer == NULL ||
+         add_extension(certificate, issuer, NID_authority_key_identifier,
+                       "keyid:always") == 0) &&
+        X509_sign(certificate, issuer_key, EVP_sha256()) > 0;
+    if (!ok) {
+        X509_free(certificate);
+        return NULL;
+    }
+    return certificate;
+}
+
+static int
+write_certificate(const char *pki_dir, const char *file, X509 *certificate,
+                  char *err, size_t errlen)
+{
+    char path[1024];
+    if (string_format(path, sizeof path, "%s/%s", pki_dir, file) != 0)
+        return error_set(err, errlen, "pki folder path is too long");
+    BIO *bio = BIO_new(BIO_s_mem());
+    int status = -1;
+    if (bio != NULL && PEM_write_bio_X509(bio, certificate) == 1)
+        status = write_bio(bio, path, 0644, err, errlen);
+    else
+        error_set(err, errlen, "cannot encode %s", path);
+    BIO_free(bio);
+    return status;
+}
+
+int
+signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
+                   size_t errlen)
+{
+    int status = -1;
+    EVP_PKEY *token_key = NULL, *root_key = NULL, *issuing_key = NULL;
+    X509 *root = NULL, *issuing = NULL;
+    uint8_t secret[SIGNER_SYMMETRIC_KEY_BYTES];
+
+    if (mkdir(keys_dir, 0700) != 0)
+        return error_set(err, errlen, "cannot create %s: %s", keys_dir,
+                         strerror(errno));
+    if (mkdir(pki_dir, 0755) != 0)
+        return error_set(err, errlen, "cannot create %s: %s", pki_dir,
+                         strerror(errno));
+
+    const enum signer_key symmetric_keys[] = {
+        SIGNER_KEY_MASTER, SIGNER_KEY_INDEX, SIGNER_KEY_PAIRWISE};
+    for (size_t i = 0; i < sizeof symmetric_keys / sizeof *symmetric_keys; i++) {
+        if (RAND_priv_bytes(secret, sizeof secret) != 1) {
+            error_set(err, errlen, "no randomness for key generation");
+            goto cleanup;
+        }
+        if (write_key_file(keys_dir, symmetric_keys[i], secret, sizeof secret,
+                           err, errlen) != 0)
+            goto cleanup;
+    }
+
+    token_key = create_ec_key(keys_dir, SIGNER_KEY_TOKEN, err, errlen);
+    root_key = create_ec_key(keys_dir, SIGNER_KEY_ROOT_CA, err, errlen);
+    issuing_key = create_ec_key(keys_dir, SIGNER_KEY_ISSUING_CA, err, errlen);
+    if (token_key == NULL || root_key == NULL || issuing_key == NULL)
+        goto cleanup;
+
+    root = make_ca_certificate(root_key, "cyberid Root CA", NULL, root_key,
+                               ROOT_CA_VALIDITY_DAYS, "critical,CA:TRUE");
+    issuing = root ? make_ca_certificate(issuing_key, "cyberid Issuing CA 1",
+                                         root, root_key,
+                                         ISSUING_CA_VALIDITY_DAYS,
+                                         "critical,CA:TRUE,pathlen:0")
+                   : NULL;
+    if (root == NULL || issuing == NULL) {
+        error_set(err, errlen, "cannot create the CA certificates");
+        goto cleanup;
+    }
+    if (write_certificate(pki_dir, "root-ca.pem", root, err, errlen) != 0 ||
+        write_certificate(pki_dir, "issuing-ca.pem", issuing, err, errlen) != 0)
+        goto cleanup;
+    status = 0;
+cleanup:
+    secret_wipe(secret, sizeof secret);
+    X509_free(root);
+    X509_free(issuing);
+    EVP_PKEY_free(token_key);
+    EVP_PKEY_free(root_key);
+    EVP_PKEY_free(issuing_key);
+    return status;
+}

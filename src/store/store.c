@@ -1,0 +1,577 @@
+/* store: the connection pool, schema migrations and the domain queries,
+ * written once over the driver interface; see store.h. */
+#include "store/store.h"
+
+#include "store/store_driver.h"
+#include "util/strings.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_POOL_MAX 64
+
+struct store_conn {
+    const struct store_driver *driver;
+    void *connection;
+    int in_transaction;
+    int busy;
+    char error[STORE_ERROR_MAX];
+};
+
+struct store {
+    const struct store_driver *driver;
+    pthread_mutex_t lock;
+    pthread_cond_t released;
+    unsigned count;
+    struct store_conn conns[STORE_POOL_MAX];
+};
+
+/* ── Value helpers ─────────────────────────────────────────────────────── */
+
+static struct store_value
+v_integer(int64_t integer)
+{
+    return (struct store_value){.type = STORE_VALUE_INTEGER, .integer = integer};
+}
+
+static struct store_value
+v_text(const char *text)
+{
+    if (text == NULL)
+        return (struct store_value){.type = STORE_VALUE_NULL};
+    return (struct store_value){.type = STORE_VALUE_TEXT, .data = text,
+                                .length = strlen(text)};
+}
+
+static struct store_value
+v_blob(const void *data, size_t length)
+{
+    return (struct store_value){.type = STORE_VALUE_BLOB, .data = data,
+                                .length = length};
+}
+
+/* A malloc'd NUL-terminated copy of a text column (NULL for SQL NULL). */
+static char *
+column_text(const struct store_value *value, int *failed)
+{
+    if (value->type == STORE_VALUE_NULL)
+        return NULL;
+    char *copy = malloc(value->length + 1);
+    if (copy == NULL) {
+        *failed = 1;
+        return NULL;
+    }
+    if (value->length > 0)
+        memcpy(copy, value->data, value->length);
+    copy[value->length] = '\0';
+    return copy;
+}
+
+static int
+column_text_into(const struct store_value *value, char *out, size_t cap)
+{
+    if (value->type != STORE_VALUE_TEXT || value->length >= cap)
+        return -1;
+    memcpy(out, value->data, value->length);
+    out[value->length] = '\0';
+    return 0;
+}
+
+static int
+exec(struct store_conn *conn, const char *sql, const struct store_value *params,
+     size_t count, store_row_fn row, void *context, int64_t *changes)
+{
+    return conn->driver->exec(conn->connection, sql, params, count, row,
+                              context, changes, conn->error, sizeof conn->error);
+}
+
+/* ── Pool ──────────────────────────────────────────────────────────────── */
+
+static const struct store_driver *
+driver_for(const char *location, const char **rest)
+{
+    static const struct store_driver *const drivers[] = {&store_sqlite_driver};
+    for (size_t i = 0; i < sizeof drivers / sizeof *drivers; i++) {
+        size_t length = strlen(drivers[i]->scheme);
+        if (strncmp(location, drivers[i]->scheme, length) == 0 &&
+            location[length] == ':') {
+            *rest = location + length + 1;
+            return drivers[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+migrate(struct store_conn *conn, char *err, size_t errlen)
+{
+    if (conn->driver->exec_script(conn->connection,
+                                  "CREATE TABLE IF NOT EXISTS schema_version ("
+                                  " version BIGINT NOT NULL)",
+                                  err, errlen) != 0)
+        return -1;
+    if (store_begin(conn) != 0)
+        return error_set(err, errlen, "migrate: %s", conn->error);
+    int64_t version = 0;
+    if (store_schema_version(conn, &version) != 0)
+        goto fail;
+    if (version > (int64_t)store_migration_count) {
+        error_set(err, errlen,
+                  "the database schema (version %lld) is newer than this "
+                  "cyberid (version %zu): upgrade cyberid",
+                  (long long)version, store_migration_count);
+        store_rollback(conn);
+        return -1;
+    }
+    for (size_t i = (size_t)version; i < store_migration_count; i++) {
+        if (conn->driver->exec_script(conn->connection, store_migrations[i],
+                                      conn->error, sizeof conn->error) != 0)
+            goto fail;
+    }
+    if (version < (int64_t)store_migration_count) {
+        struct store_value param = v_integer((int64_t)store_migration_count);
+        if (exec(conn, "DELETE FROM schema_version", NULL, 0, NULL, NULL, NULL) != 0 ||
+            exec(conn, "INSERT INTO schema_version (version) VALUES ($1)",
+                 &param, 1, NULL, NULL, NULL) != 0)
+            goto fail;
+    }
+    if (store_commit(conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    error_set(err, errlen, "migrate: %s", conn->error);
+    store_rollback(conn);
+    return -1;
+}
+
+int
+store_open(const char *location, unsigned connections, int run_migrations,
+           struct store **out, char *err, size_t errlen)
+{
+    const char *rest = NULL;
+    const struct store_driver *driver = driver_for(location, &rest);
+    if (driver == NULL)
+        return error_set(err, errlen, "unsupported database location %s",
+                         location);
+    if (connections == 0 || connections > STORE_POOL_MAX)
+        return error_set(err, errlen, "pool size must be 1 to %d",
+                         STORE_POOL_MAX);
+    struct store *store = calloc(1, sizeof *store);
+    if (store == NULL)
+        return error_set(err, errlen, "out of memory");
+    store->driver = driver;
+    pthread_mutex_init(&store->lock, NULL);
+    pthread_cond_init(&store->released, NULL);
+    for (unsigned i = 0; i < connections; i++) {
+        store->conns[i].driver = driver;
+        store->conns[i].connection = driver->connect(rest, err, errlen);
+        if (store->conns[i].connection == NULL)
+            goto fail;
+        store->count++;
+        /* Migrate on the first connection before opening the others. */
+        if (i == 0 && run_migrations && migrate(&store->conns[0], err, errlen) != 0)
+            goto fail;
+    }
+    *out = store;
+    return 0;
+fail:
+    store_close(store);
+    return -1;
+}
+
+void
+store_close(struct store *store)
+{
+    if (store == NULL)
+        return;
+    for (unsigned i = 0; i < store->count; i++)
+        store->driver->disconnect(store->conns[i].connection);
+    pthread_cond_destroy(&store->released);
+    pthread_mutex_destroy(&store->lock);
+    free(store);
+}
+
+struct store_conn *
+store_acquire(struct store *store)
+{
+    pthread_mutex_lock(&store->lock);
+    for (;;) {
+        for (unsigned i = 0; i < store->count; i++) {
+            if (!store->conns[i].busy) {
+                store->conns[i].busy = 1;
+                store->conns[i].error[0] = '\0';
+                pthread_mutex_unlock(&store->lock);
+                return &store->conns[i];
+            }
+        }
+        pthread_cond_wait(&store->released, &store->lock);
+    }
+}
+
+void
+store_release(struct store *store, struct store_conn *conn)
+{
+    if (conn == NULL)
+        return;
+    if (conn->in_transaction)
+        store_rollback(conn);
+    pthread_mutex_lock(&store->lock);
+    conn->busy = 0;
+    pthread_cond_signal(&store->released);
+    pthread_mutex_unlock(&store->lock);
+}
+
+const char *
+store_last_error(const struct store_conn *conn)
+{
+    return conn->error[0] ? conn->error : "no error";
+}
+
+static int
+read_single_integer(void *context, const struct store_value *columns,
+                    size_t count)
+{
+    if (count < 1 || columns[0].type != STORE_VALUE_INTEGER)
+        return -1;
+    *(int64_t *)context = columns[0].integer;
+    return 0;
+}
+
+int
+store_schema_version(struct store_conn *conn, int64_t *version)
+{
+    *version = 0;
+    return exec(conn, "SELECT version FROM schema_version", NULL, 0,
+                read_single_integer, version, NULL);
+}
+
+int
+store_begin(struct store_conn *conn)
+{
+    if (conn->in_transaction) {
+        error_set(conn->error, sizeof conn->error, "transaction already open");
+        return -1;
+    }
+    if (conn->driver->exec_script(conn->connection, conn->driver->begin_sql,
+                                  conn->error, sizeof conn->error) != 0)
+        return -1;
+    conn->in_transaction = 1;
+    return 0;
+}
+
+int
+store_commit(struct store_conn *conn)
+{
+    if (conn->driver->exec_script(conn->connection, "COMMIT", conn->error,
+                                  sizeof conn->error) != 0)
+        return -1;
+    conn->in_transaction = 0;
+    return 0;
+}
+
+int
+store_rollback(struct store_conn *conn)
+{
+    char ignored[STORE_ERROR_MAX];
+    conn->in_transaction = 0;
+    return conn->driver->exec_script(conn->connection, "ROLLBACK", ignored,
+                                     sizeof ignored);
+}
+
+/* ── Registry ──────────────────────────────────────────────────────────── */
+
+static int
+read_person(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_person *person = context;
+    if (count != 5 || column_text_into(&columns[0], person->id, sizeof person->id) != 0 ||
+        columns[1].type != STORE_VALUE_BLOB ||
+        columns[1].length != STORE_INDEX_BYTES ||
+        columns[2].type != STORE_VALUE_BLOB)
+        return -1;
+    memcpy(person->national_id_index, columns[1].data, STORE_INDEX_BYTES);
+    person->sealed = malloc(columns[2].length ? columns[2].length : 1);
+    if (person->sealed == NULL)
+        return -1;
+    memcpy(person->sealed, columns[2].data, columns[2].length);
+    person->sealed_length = columns[2].length;
+    person->created_at = columns[3].integer;
+    person->updated_at = columns[4].integer;
+    return 1; /* one row is all there can be */
+}
+
+int
+store_person_find(struct store_conn *conn, const uint8_t index[STORE_INDEX_BYTES],
+                  struct store_person *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    struct store_value param = v_blob(index, STORE_INDEX_BYTES);
+    int rc = exec(conn,
+                  "SELECT id, national_id_index, sealed, created_at, updated_at"
+                  " FROM registry_person WHERE national_id_index = $1",
+                  &param, 1, read_person, out, NULL);
+    *found = rc == 1;
+    if (rc < 0) {
+        store_person_clear(out);
+        if (conn->error[0] == '\0')
+            error_set(conn->error, sizeof conn->error, "malformed registry row");
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_person_insert(struct store_conn *conn, const struct store_person *person)
+{
+    struct store_value params[] = {
+        v_text(person->id),
+        v_blob(person->national_id_index, STORE_INDEX_BYTES),
+        v_blob(person->sealed, person->sealed_length),
+        v_integer(person->created_at),
+        v_integer(person->updated_at),
+    };
+    return exec(conn,
+                "INSERT INTO registry_person"
+                " (id, national_id_index, sealed, created_at, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                params, 5, NULL, NULL, NULL);
+}
+
+int
+store_person_update(struct store_conn *conn, const struct store_person *person)
+{
+    struct store_value params[] = {
+        v_text(person->id),
+        v_blob(person->sealed, person->sealed_length),
+        v_integer(person->updated_at),
+    };
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE registry_person SET sealed = $2, updated_at = $3"
+             " WHERE id = $1",
+             params, 3, NULL, NULL, &changes) != 0)
+        return -1;
+    if (changes != 1) {
+        error_set(conn->error, sizeof conn->error, "no such registry record");
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_person_count(struct store_conn *conn, int64_t *count)
+{
+    *count = 0;
+    return exec(conn, "SELECT COUNT(*) FROM registry_person", NULL, 0,
+                read_single_integer, count, NULL);
+}
+
+void
+store_person_clear(struct store_person *person)
+{
+    free(person->sealed);
+    memset(person, 0, sizeof *person);
+}
+
+/* ── Platforms ─────────────────────────────────────────────────────────── */
+
+#define PLATFORM_COLUMNS                                                     \
+    "client_id, name, redirect_uris, claims, legal_basis, auth_method, jwks," \
+    " sector_id, secret_hash, disabled, created_at"
+
+static int
+fill_platform(const struct store_value *columns, size_t count,
+              struct store_platform *platform)
+{
+    int failed = 0;
+    memset(platform, 0, sizeof *platform);
+    if (count != 11 ||
+        column_text_into(&columns[0], platform->client_id,
+                         sizeof platform->client_id) != 0)
+        return -1;
+    platform->name = column_text(&columns[1], &failed);
+    platform->redirect_uris = column_text(&columns[2], &failed);
+    platform->claims = column_text(&columns[3], &failed);
+    platform->legal_basis = column_text(&columns[4], &failed);
+    platform->auth_method = column_text(&columns[5], &failed);
+    platform->jwks = column_text(&columns[6], &failed);
+    platform->sector_id = column_text(&columns[7], &failed);
+    if (columns[8].type == STORE_VALUE_BLOB &&
+        columns[8].length == STORE_HASH_BYTES) {
+        memcpy(platform->secret_hash, columns[8].data, STORE_HASH_BYTES);
+        platform->has_secret = 1;
+    }
+    platform->disabled = columns[9].integer != 0;
+    platform->created_at = columns[10].integer;
+    if (failed || platform->name == NULL || platform->redirect_uris == NULL ||
+        platform->claims == NULL || platform->auth_method == NULL ||
+        platform->sector_id == NULL) {
+        store_platform_clear(platform);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+read_platform(void *context, const struct store_value *columns, size_t count)
+{
+    return fill_platform(columns, count, context) == 0 ? 1 : -1;
+}
+
+int
+store_platform_insert(struct store_conn *conn, const struct store_platform *p)
+{
+    struct store_value params[] = {
+        v_text(p->client_id), v_text(p->name), v_text(p->redirect_uris),
+        v_text(p->claims), v_text(p->legal_basis), v_text(p->auth_method),
+        v_text(p->jwks), v_text(p->sector_id),
+        p->has_secret ? v_blob(p->secret_hash, STORE_HASH_BYTES)
+                      : (struct store_value){.type = STORE_VALUE_NULL},
+        v_integer(p->disabled), v_integer(p->created_at),
+    };
+    return exec(conn,
+                "INSERT INTO platform (" PLATFORM_COLUMNS ")"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                params, 11, NULL, NULL, NULL);
+}
+
+int
+store_platform_get(struct store_conn *conn, const char *client_id,
+                   struct store_platform *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    struct store_value param = v_text(client_id);
+    int rc = exec(conn,
+                  "SELECT " PLATFORM_COLUMNS " FROM platform WHERE client_id = $1",
+                  &param, 1, read_platform, out, NULL);
+    *found = rc == 1;
+    if (rc < 0) {
+        if (conn->error[0] == '\0')
+            error_set(conn->error, sizeof conn->error, "malformed platform row");
+        return -1;
+    }
+    return 0;
+}
+
+struct platform_walk {
+    int (*each)(void *, const struct store_platform *);
+    void *context;
+};
+
+static int
+walk_platform(void *context, const struct store_value *columns, size_t count)
+{
+    struct platform_walk *walk = context;
+    struct store_platform platform;
+    if (fill_platform(columns, count, &platform) != 0)
+        return -1;
+    int rc = walk->each(walk->context, &platform);
+    store_platform_clear(&platform);
+    return rc;
+}
+
+int
+store_platform_each(struct store_conn *conn,
+                    int (*each)(void *, const struct store_platform *),
+                    void *context)
+{
+    struct platform_walk walk = {each, context};
+    return exec(conn,
+                "SELECT " PLATFORM_COLUMNS " FROM platform"
+                " ORDER BY created_at, client_id",
+                NULL, 0, walk_platform, &walk, NULL);
+}
+
+int
+store_platform_set_disabled(struct store_conn *conn, const char *client_id,
+                            int disabled, int *found)
+{
+    struct store_value params[] = {v_text(client_id), v_integer(disabled != 0)};
+    int64_t changes = 0;
+    if (exec(conn, "UPDATE platform SET disabled = $2 WHERE client_id = $1",
+             params, 2, NULL, NULL, &changes) != 0)
+        return -1;
+    *found = changes == 1;
+    return 0;
+}
+
+void
+store_platform_clear(struct store_platform *platform)
+{
+    free(platform->name);
+    free(platform->redirect_uris);
+    free(platform->claims);
+    free(platform->legal_basis);
+    free(platform->auth_method);
+    free(platform->jwks);
+    free(platform->sector_id);
+    memset(platform, 0, sizeof *platform);
+}
+
+/* ── Audit ─────────────────────────────────────────────────────────────── */
+
+int
+store_audit_append(struct store_conn *conn, const struct store_audit_event *event,
+                   int64_t *sequence)
+{
+    struct store_value params[] = {
+        v_integer(event->time), v_text(event->actor), v_text(event->action),
+        v_text(event->subject), v_text(event->details ? event->details : "{}"),
+    };
+    *sequence = 0;
+    /* Sequence numbers are dense (the Merkle log numbers its leaves by
+     * them), so they are taken as MAX+1 inside the insert itself. */
+    return exec(conn,
+                "INSERT INTO audit_event"
+                " (sequence, time, actor, action, subject, details)"
+                " SELECT COALESCE(MAX(sequence), 0) + 1, $1, $2, $3, $4, $5"
+                " FROM audit_event RETURNING sequence",
+                params, 5, read_single_integer, sequence, NULL);
+}
+
+struct audit_walk {
+    int (*each)(void *, const struct store_audit_event *);
+    void *context;
+};
+
+static int
+walk_audit(void *context, const struct store_value *columns, size_t count)
+{
+    struct audit_walk *walk = context;
+    if (count != 6)
+        return -1;
+    int failed = 0;
+    char *actor = column_text(&columns[2], &failed);
+    char *action = column_text(&columns[3], &failed);
+    char *subject = column_text(&columns[4], &failed);
+    char *details = column_text(&columns[5], &failed);
+    int rc = -1;
+    if (!failed && actor && action && subject && details) {
+        struct store_audit_event event = {
+            .sequence = columns[0].integer, .time = columns[1].integer,
+            .actor = actor, .action = action, .subject = subject,
+            .details = details,
+        };
+        rc = walk->each(walk->context, &event);
+    }
+    free(actor);
+    free(action);
+    free(subject);
+    free(details);
+    return rc;
+}
+
+int
+store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
+                 int (*each)(void *, const struct store_audit_event *),
+                 void *context)
+{
+    struct audit_walk walk = {each, context};
+    struct store_value params[] = {v_integer(after), v_integer(limit)};
+    return exec(conn,
+                "SELECT sequence, time, actor, action, subject, details"
+                " FROM audit_event WHERE sequence > $1"
+                " ORDER BY sequence LIMIT $2",
+                params, 2, walk_audit, &walk, NULL);
+}

@@ -1,0 +1,141 @@
+/* store: all persistent state of cyberid, behind domain functions.
+ *
+ * Callers never write SQL and never see which database is underneath:
+ * SQLite (the embedded default) today, PostgreSQL later through the same
+ * functions. The SQL inside is kept to what PostgreSQL-compatible engines
+ * accept ($1-style parameters, no SQLite-only syntax).
+ *
+ * The store holds only what is safe to lose to a copy of the database:
+ * personal data arrives here already sealed by the vault, lookups by ID
+ * number arrive as blind indexes.
+ *
+ * Concurrency: a `struct store` is a pool of connections shared by threads.
+ * A thread takes a connection with store_acquire(), uses it (transactions
+ * included) and gives it back with store_release(). A connection is used by
+ * one thread at a time. Every function returns 0 on success and -1 on error
+ * (text in the connection's error buffer, store_last_error()). */
+#ifndef CYBERID_STORE_H
+#define CYBERID_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_MAX 64           /* record ids, client ids (text) */
+#define STORE_INDEX_BYTES 32      /* blind index width */
+#define STORE_HASH_BYTES 32       /* SHA-256 of a client secret */
+#define STORE_ERROR_MAX 256
+
+struct store;
+struct store_conn;
+
+/* Opens a pool of `connections` to `location` ("sqlite:/path/file.db").
+ * Applies pending schema migrations when `migrate` is set. 0 or -1. */
+int store_open(const char *location, unsigned connections, int migrate,
+               struct store **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Closes every connection. All must have been released. NULL allowed. */
+void store_close(struct store *store);
+
+/* Takes a free connection, waiting for one if all are busy. */
+struct store_conn *store_acquire(struct store *store);
+/* Returns a connection to the pool; rolls back a transaction left open. */
+void store_release(struct store *store, struct store_conn *conn);
+
+/* The message of the last failure on this connection. */
+const char *store_last_error(const struct store_conn *conn);
+
+/* The schema version in the database. */
+int store_schema_version(struct store_conn *conn, int64_t *version)
+    __attribute__((warn_unused_result));
+
+/* Transactions: begin takes the write lock at once, so two writers never
+ * deadlock upgrading a read lock. */
+int store_begin(struct store_conn *conn) __attribute__((warn_unused_result));
+int store_commit(struct store_conn *conn) __attribute__((warn_unused_result));
+int store_rollback(struct store_conn *conn);
+
+/* ── Population registry ───────────────────────────────────────────────── */
+
+struct store_person {
+    char id[STORE_ID_MAX];                   /* random record id */
+    uint8_t national_id_index[STORE_INDEX_BYTES];
+    uint8_t *sealed;                         /* vault blob; owned */
+    size_t sealed_length;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* Finds the person whose blind index is `index`. Sets *found to 0 or 1; on
+ * 1 fills *out (release with store_person_clear()). */
+int store_person_find(struct store_conn *conn,
+                      const uint8_t index[STORE_INDEX_BYTES],
+                      struct store_person *out, int *found)
+    __attribute__((warn_unused_result));
+
+/* Inserts a new person, or replaces the sealed data of the person with the
+ * same id. */
+int store_person_insert(struct store_conn *conn, const struct store_person *person)
+    __attribute__((warn_unused_result));
+int store_person_update(struct store_conn *conn, const struct store_person *person)
+    __attribute__((warn_unused_result));
+int store_person_count(struct store_conn *conn, int64_t *count)
+    __attribute__((warn_unused_result));
+void store_person_clear(struct store_person *person);
+
+/* ── Platforms (OpenID Connect relying parties) ────────────────────────── */
+
+struct store_platform {
+    char client_id[STORE_ID_MAX];
+    char *name;                 /* display name */
+    char *redirect_uris;        /* JSON array of strings */
+    char *claims;               /* JSON array of allowed claim names */
+    char *legal_basis;          /* NULL when none */
+    char *auth_method;          /* client_secret_basic | private_key_jwt */
+    char *jwks;                 /* JSON, NULL unless private_key_jwt */
+    char *sector_id;
+    uint8_t secret_hash[STORE_HASH_BYTES];
+    int has_secret;
+    int disabled;
+    int64_t created_at;
+};
+
+int store_platform_insert(struct store_conn *conn,
+                          const struct store_platform *platform)
+    __attribute__((warn_unused_result));
+/* *found 0 or 1; on 1 *out is filled (store_platform_clear()). */
+int store_platform_get(struct store_conn *conn, const char *client_id,
+                       struct store_platform *out, int *found)
+    __attribute__((warn_unused_result));
+/* Calls each() for every platform in creation order; the platform passed
+ * is only valid during the call. A non-zero return from each() stops the
+ * walk and is returned. */
+int store_platform_each(struct store_conn *conn,
+                        int (*each)(void *context, const struct store_platform *),
+                        void *context) __attribute__((warn_unused_result));
+/* Sets the disabled flag; *found says whether the platform exists. */
+int store_platform_set_disabled(struct store_conn *conn, const char *client_id,
+                                int disabled, int *found)
+    __attribute__((warn_unused_result));
+void store_platform_clear(struct store_platform *platform);
+
+/* ── Audit events ──────────────────────────────────────────────────────── */
+
+struct store_audit_event {
+    int64_t sequence;           /* assigned by the store, from 1 */
+    int64_t time;               /* unix seconds */
+    const char *actor;          /* "operator", "platform:<id>", "citizen:<web number>" */
+    const char *action;         /* "registry.import", "platform.add", … */
+    const char *subject;        /* what it acted on: opaque ids only */
+    const char *details;        /* JSON object text, no personal data */
+};
+
+int store_audit_append(struct store_conn *conn,
+                       const struct store_audit_event *event,
+                       int64_t *sequence) __attribute__((warn_unused_result));
+/* Walks events with sequence > after, oldest first, at most `limit`. */
+int store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
+                     int (*each)(void *context, const struct store_audit_event *),
+                     void *context) __attribute__((warn_unused_result));
+
+#endif

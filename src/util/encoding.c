@@ -1,0 +1,129 @@
+/* encoding: hex and base64url. Written here rather than taken from OpenSSL's
+ * EVP_EncodeBlock because that one emits standard base64 with padding and
+ * accepts whitespace on decode; the URL-safe, strict form is what OAuth and
+ * JOSE need and it is a few lines. */
+#include "util/encoding.h"
+
+#include <string.h>
+
+static const char hex_digits[] = "0123456789abcdef";
+static const char base64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int
+hex_encode(const uint8_t *bytes, size_t length, char *out, size_t cap)
+{
+    if (length > (cap - 1) / 2 || cap == 0)
+        return -1;
+    for (size_t i = 0; i < length; i++) {
+        out[2 * i] = hex_digits[bytes[i] >> 4];
+        out[2 * i + 1] = hex_digits[bytes[i] & 0x0f];
+    }
+    out[2 * length] = '\0';
+    return 0;
+}
+
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+hex_decode(const char *text, uint8_t *out, size_t length)
+{
+    if (strlen(text) != 2 * length)
+        return -1;
+    for (size_t i = 0; i < length; i++) {
+        int high = hex_value(text[2 * i]);
+        int low = hex_value(text[2 * i + 1]);
+        if (high < 0 || low < 0)
+            return -1;
+        out[i] = (uint8_t)(high << 4 | low);
+    }
+    return 0;
+}
+
+int
+base64url_encode(const uint8_t *bytes, size_t length, char *out, size_t cap)
+{
+    size_t needed = length / 3 * 4 + (length % 3 ? length % 3 + 1 : 0) + 1;
+    if (cap < needed)
+        return -1;
+    size_t o = 0;
+    size_t i = 0;
+    for (; i + 2 < length; i += 3) {
+        uint32_t v = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8 |
+                     bytes[i + 2];
+        out[o++] = base64url_alphabet[v >> 18 & 63];
+        out[o++] = base64url_alphabet[v >> 12 & 63];
+        out[o++] = base64url_alphabet[v >> 6 & 63];
+        out[o++] = base64url_alphabet[v & 63];
+    }
+    if (length - i == 1) {
+        uint32_t v = (uint32_t)bytes[i] << 16;
+        out[o++] = base64url_alphabet[v >> 18 & 63];
+        out[o++] = base64url_alphabet[v >> 12 & 63];
+    } else if (length - i == 2) {
+        uint32_t v = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8;
+        out[o++] = base64url_alphabet[v >> 18 & 63];
+        out[o++] = base64url_alphabet[v >> 12 & 63];
+        out[o++] = base64url_alphabet[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int
+base64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+int
+base64url_decode(const char *text, size_t text_length, uint8_t *out,
+                 size_t cap, size_t *out_length)
+{
+    while (text_length > 0 && text[text_length - 1] == '=')
+        text_length--;
+    if (text_length % 4 == 1)
+        return -1;
+    size_t needed = text_length / 4 * 3 + (text_length % 4 ? text_length % 4 - 1 : 0);
+    if (needed > cap)
+        return -1;
+    uint32_t accumulator = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < text_length; i++) {
+        int v = base64url_value(text[i]);
+        if (v < 0)
+            return -1;
+        accumulator = accumulator << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(accumulator >> bits);
+        }
+    }
+    /* Leftover bits must be zero: one encoding per byte string. */
+    if (bits > 0 && (accumulator & ((1u << bits) - 1)) != 0)
+        return -1;
+    *out_length = o;
+    return 0;
+}
