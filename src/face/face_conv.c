@@ -1,0 +1,240 @@
+/*
+ * face_conv.c: the network operations on NHWC float tensors: convolution
+ * (im2col + OpenBLAS sgemm), depthwise 3x3, pointwise, pooling and the
+ * element-wise steps, with TF's padding conventions.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "face/face_internal.h"
+
+void
+face_same_padding(int n, int k, int s, int *out, int *pad_before)
+{
+    int o = (n + s - 1) / s;
+    int total = (o - 1) * s + k - n;
+
+    if (total < 0)
+        total = 0;
+    *out = o;
+    *pad_before = total / 2;
+}
+
+int
+face_pointwise(const face_tensor *in, const float *filters, int cout,
+               const float *bias, face_tensor *out)
+{
+    if (face_tensor_alloc(out, in->h, in->w, cout) != 0)
+        return -1;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in->h * in->w,
+                cout, in->c, 1.0f, in->data, in->c, filters, cout, 0.0f,
+                out->data, cout);
+    if (bias != NULL)
+        face_add_bias(out, bias);
+    return 0;
+}
+
+int
+face_conv2d(const face_tensor *in, const float *filters, int k, int cout,
+            int stride, int pad_top, int pad_left, int out_h, int out_w,
+            const float *bias, face_tensor *out)
+{
+    size_t rows = (size_t)out_h * (size_t)out_w;
+    size_t cols = (size_t)k * (size_t)k * (size_t)in->c;
+    size_t bytes;
+    float *cells = NULL;
+    int oy, ox, ky, kx;
+
+    memset(out, 0, sizeof(*out));
+    if (k == 1 && stride == 1 && pad_top == 0 && pad_left == 0 &&
+        out_h == in->h && out_w == in->w)
+        return face_pointwise(in, filters, cout, bias, out);
+    if (face_mul_size(rows, cols, &bytes) != 0 ||
+        face_mul_size(bytes, sizeof(float), &bytes) != 0)
+        return -1;
+    cells = malloc(bytes);
+    if (cells == NULL)
+        return -1;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            float *row = cells + ((size_t)oy * out_w + ox) * cols;
+            for (ky = 0; ky < k; ky++) {
+                int iy = oy * stride + ky - pad_top;
+                for (kx = 0; kx < k; kx++) {
+                    int ix = ox * stride + kx - pad_left;
+                    float *dst = row + ((size_t)ky * k + kx) * in->c;
+                    if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
+                        memset(dst, 0, (size_t)in->c * sizeof(float));
+                    else
+                        memcpy(dst, in->data + ((size_t)iy * in->w + ix) * in->c,
+                               (size_t)in->c * sizeof(float));
+                }
+            }
+        }
+    }
+    if (face_tensor_alloc(out, out_h, out_w, cout) != 0) {
+        free(cells);
+        return -1;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cout,
+                (int)cols, 1.0f, cells, (int)cols, filters, cout, 0.0f,
+                out->data, cout);
+    free(cells);
+    if (bias != NULL)
+        face_add_bias(out, bias);
+    return 0;
+}
+
+int
+face_depthwise3x3(const face_tensor *in, const float *filters, int stride,
+                  int pad_top, int pad_left, int out_h, int out_w,
+                  face_tensor *out)
+{
+    int c = in->c, oy, ox, ky, kx, ch;
+
+    if (face_tensor_alloc(out, out_h, out_w, c) != 0)
+        return -1;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            float *acc = out->data + ((size_t)oy * out_w + ox) * c;
+            memset(acc, 0, (size_t)c * sizeof(float));
+            for (ky = 0; ky < 3; ky++) {
+                int iy = oy * stride + ky - pad_top;
+                if (iy < 0 || iy >= in->h)
+                    continue;
+                for (kx = 0; kx < 3; kx++) {
+                    int ix = ox * stride + kx - pad_left;
+                    const float *src, *f;
+                    if (ix < 0 || ix >= in->w)
+                        continue;
+                    src = in->data + ((size_t)iy * in->w + ix) * c;
+                    f = filters + (size_t)(ky * 3 + kx) * c;
+                    for (ch = 0; ch < c; ch++)
+                        acc[ch] += src[ch] * f[ch];
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int
+face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
+             int pad_left, int out_h, int out_w, face_tensor *out)
+{
+    int c = in->c, oy, ox, ky, kx, ch;
+
+    if (face_tensor_alloc(out, out_h, out_w, c) != 0)
+        return -1;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            float *dst = out->data + ((size_t)oy * out_w + ox) * c;
+            for (ch = 0; ch < c; ch++)
+                dst[ch] = -INFINITY;
+            for (ky = 0; ky < k; ky++) {
+                int iy = oy * stride + ky - pad_top;
+                if (iy < 0 || iy >= in->h)
+                    continue;
+                for (kx = 0; kx < k; kx++) {
+                    int ix = ox * stride + kx - pad_left;
+                    const float *src;
+                    if (ix < 0 || ix >= in->w)
+                        continue;
+                    src = in->data + ((size_t)iy * in->w + ix) * c;
+                    for (ch = 0; ch < c; ch++)
+                        if (src[ch] > dst[ch])
+                            dst[ch] = src[ch];
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int
+face_avgpool_valid(const face_tensor *in, int k, int stride, face_tensor *out)
+{
+    int c = in->c, oy, ox, ky, kx, ch;
+    int out_h = (in->h - k) / stride + 1, out_w = (in->w - k) / stride + 1;
+    float inv = 1.0f / (float)(k * k);
+
+    if (in->h < k || in->w < k ||
+        face_tensor_alloc(out, out_h, out_w, c) != 0)
+        return -1;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            float *dst = out->data + ((size_t)oy * out_w + ox) * c;
+            memset(dst, 0, (size_t)c * sizeof(float));
+            for (ky = 0; ky < k; ky++)
+                for (kx = 0; kx < k; kx++) {
+                    const float *src = in->data +
+                        ((size_t)(oy * stride + ky) * in->w + ox * stride + kx) * c;
+                    for (ch = 0; ch < c; ch++)
+                        dst[ch] += src[ch];
+                }
+            for (ch = 0; ch < c; ch++)
+                dst[ch] *= inv;
+        }
+    }
+    return 0;
+}
+
+void
+face_add_bias(face_tensor *t, const float *bias)
+{
+    size_t n = (size_t)t->h * t->w, i;
+    int ch;
+
+    for (i = 0; i < n; i++) {
+        float *px = t->data + i * t->c;
+        for (ch = 0; ch < t->c; ch++)
+            px[ch] += bias[ch];
+    }
+}
+
+void
+face_relu(face_tensor *t)
+{
+    size_t n = (size_t)t->h * t->w * t->c, i;
+
+    for (i = 0; i < n; i++)
+        if (!(t->data[i] > 0.0f))
+            t->data[i] = 0.0f;
+}
+
+void
+face_leaky(face_tensor *t)
+{
+    size_t n = (size_t)t->h * t->w * t->c, i;
+
+    for (i = 0; i < n; i++) {
+        float x = t->data[i];
+        float min = x * 0.1f;
+        float d = x - min;
+        t->data[i] = (d > 0.0f ? d : 0.0f) + min;
+    }
+}
+
+void
+face_scale_shift(face_tensor *t, const float *scale, const float *shift)
+{
+    size_t n = (size_t)t->h * t->w, i;
+    int ch;
+
+    for (i = 0; i < n; i++) {
+        float *px = t->data + i * t->c;
+        for (ch = 0; ch < t->c; ch++)
+            px[ch] = px[ch] * scale[ch] + shift[ch];
+    }
+}
+
+void
+face_add_inplace(face_tensor *a, const face_tensor *b)
+{
+    size_t n = (size_t)a->h * a->w * a->c, i;
+
+    for (i = 0; i < n; i++)
+        a->data[i] += b->data[i];
+}
