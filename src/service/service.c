@@ -1,6 +1,7 @@
 /* service: opening the data folder and the route table; see service.h. */
 #include "service/service.h"
 
+#include "enroll/challenge.h"
 #include "util/strings.h"
 
 #include <stdlib.h>
@@ -69,9 +70,20 @@ metrics(void *app, const struct http_request *request,
     return status;
 }
 
+/* POST /v1/enroll/challenge */
+static int
+enroll_challenge(void *app, const struct http_request *request,
+                 struct http_response *response)
+{
+    struct service *service = app;
+    return challenge_handle(service->store, request, response);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/healthz", HTTP_BODY_NONE, 0, health},
     {"GET", "/metrics", HTTP_BODY_NONE, 0, metrics},
+    {"POST", "/v1/enroll/challenge", HTTP_BODY_JSON, CHALLENGE_BODY_LIMIT,
+     enroll_challenge},
 };
 
 const struct http_route *

@@ -509,6 +509,59 @@ store_platform_clear(struct store_platform *platform)
     memset(platform, 0, sizeof *platform);
 }
 
+/* ── Enrollment challenges ─────────────────────────────────────────────── */
+
+int
+store_challenge_insert(struct store_conn *conn,
+                       const struct store_challenge *challenge, int64_t now)
+{
+    struct store_value expiry = v_integer(now);
+    struct store_value params[] = {
+        v_text(challenge->id), v_text(challenge->nonce), v_text(challenge->action),
+        v_integer(challenge->expires_at),
+    };
+    if (exec(conn, "DELETE FROM enroll_challenge WHERE expires_at < $1", &expiry,
+             1, NULL, NULL, NULL) != 0)
+        return -1;
+    return exec(conn,
+                "INSERT INTO enroll_challenge (id, nonce, action, expires_at)"
+                " VALUES ($1, $2, $3, $4)",
+                params, 4, NULL, NULL, NULL);
+}
+
+static int
+read_challenge(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_challenge *challenge = context;
+    if (count != 3 ||
+        column_text_into(&columns[0], challenge->nonce, sizeof challenge->nonce) != 0 ||
+        column_text_into(&columns[1], challenge->action, sizeof challenge->action) != 0)
+        return -1;
+    challenge->expires_at = columns[2].integer;
+    return 1;
+}
+
+int
+store_challenge_take(struct store_conn *conn, const char *id, int64_t now,
+                     struct store_challenge *out, int *taken)
+{
+    memset(out, 0, sizeof *out);
+    *taken = 0;
+    if (string_copy(out->id, sizeof out->id, id) != 0)
+        return 0; /* longer than any id we issue: no such challenge */
+    struct store_value params[] = {v_text(id), v_integer(now)};
+    int rc = exec(conn,
+                  "UPDATE enroll_challenge SET used = 1"
+                  " WHERE id = $1 AND used = 0 AND expires_at >= $2"
+                  " RETURNING nonce, action, expires_at",
+                  params, 2, read_challenge, out, NULL);
+    if (rc < 0)
+        return error_set(conn->error, sizeof conn->error, "%s",
+                         conn->error[0] ? conn->error : "malformed challenge row");
+    *taken = rc == 1;
+    return 0;
+}
+
 /* ── Audit ─────────────────────────────────────────────────────────────── */
 
 int

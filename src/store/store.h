@@ -119,6 +119,30 @@ int store_platform_set_disabled(struct store_conn *conn, const char *client_id,
     __attribute__((warn_unused_result));
 void store_platform_clear(struct store_platform *platform);
 
+/* ── Enrollment challenges ─────────────────────────────────────────────── */
+
+#define STORE_CHALLENGE_TEXT_MAX 64
+
+struct store_challenge {
+    char id[STORE_CHALLENGE_TEXT_MAX];
+    char nonce[STORE_CHALLENGE_TEXT_MAX];
+    char action[STORE_CHALLENGE_TEXT_MAX];
+    int64_t expires_at;
+};
+
+/* Stores a new challenge, and deletes challenges that expired before
+ * `now` so the table does not grow. */
+int store_challenge_insert(struct store_conn *conn,
+                           const struct store_challenge *challenge, int64_t now)
+    __attribute__((warn_unused_result));
+
+/* Takes the challenge `id` if it exists, is unused and has not expired at
+ * `now`, marking it used in the same statement (so two requests can never
+ * both take it). *taken 0 or 1; on 1, *out is filled. */
+int store_challenge_take(struct store_conn *conn, const char *id, int64_t now,
+                         struct store_challenge *out, int *taken)
+    __attribute__((warn_unused_result));
+
 /* ── Audit events ──────────────────────────────────────────────────────── */
 
 struct store_audit_event {

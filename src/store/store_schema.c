@@ -6,7 +6,7 @@
 #include "store/store_driver.h"
 
 const char *const store_migrations[] = {
-    /* 1: registry, platforms, audit events */
+    /* 1: registry, platforms, audit events, enrollment challenges */
     "CREATE TABLE registry_person ("
     "  id TEXT PRIMARY KEY,"
     "  national_id_index BLOB NOT NULL UNIQUE,"
@@ -32,7 +32,14 @@ const char *const store_migrations[] = {
     "  action TEXT NOT NULL,"
     "  subject TEXT NOT NULL,"
     "  details TEXT NOT NULL);"
-    "CREATE INDEX audit_event_subject ON audit_event (subject, sequence);",
+    "CREATE INDEX audit_event_subject ON audit_event (subject, sequence);"
+    "CREATE TABLE enroll_challenge ("
+    "  id TEXT PRIMARY KEY,"
+    "  nonce TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX enroll_challenge_expiry ON enroll_challenge (expires_at);",
 };
 
 const size_t store_migration_count =

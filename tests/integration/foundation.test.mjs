@@ -1,0 +1,160 @@
+// The operator's commands end to end on a real data folder: init, registry
+// import (good and bad rows, idempotent, no plaintext at rest) and platform
+// add/list/disable/enable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile, symlink, stat, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { run, initDataDir, tempDir, sharedDir } from './lib/harness.mjs';
+
+test('init creates a private data folder and refuses to overwrite it', async () => {
+  const temp = await tempDir('init');
+  try {
+    const data = path.join(temp.dir, 'data');
+    const first = await run(['init', '--data', data]);
+    assert.equal(first.code, 0, first.stderr);
+    const info = JSON.parse(first.stdout);
+    assert.equal(info.data, data);
+    assert.equal((await stat(data)).mode & 0o777, 0o700);
+    assert.equal((await stat(path.join(data, 'keys'))).mode & 0o777, 0o700);
+    for (const key of await readdir(path.join(data, 'keys'))) {
+      assert.equal((await stat(path.join(data, 'keys', key))).mode & 0o777, 0o600, key);
+    }
+    assert.equal((await stat(path.join(data, 'cyberid.db'))).mode & 0o077, 0);
+    const again = await run(['init', '--data', data]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /refusing to overwrite/);
+    const usage = await run(['init']);
+    assert.equal(usage.code, 2);
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+const people = [
+  ['11010519491231002X', '张三', '1949-12-31'],
+  ['440524188001010014', 'Li Si', '1880-01-01'],
+  ['110105200001010016', '欧阳娜娜', '2000-01-01'],
+];
+
+async function writeRegistry(dir, rows) {
+  await symlink(path.join(sharedDir, 'faces', 'deepface'), path.join(dir, 'photos')).catch(() => {});
+  const csv = path.join(dir, 'registry.csv');
+  await writeFile(csv, ['national_id,name,birth_date,photo', ...rows].join('\n') + '\n');
+  return csv;
+}
+
+test('registry import: good rows in, bad rows reported by line, idempotent, encrypted', async () => {
+  const temp = await initDataDir('registry');
+  try {
+    const csv = await writeRegistry(temp.dir, [
+      `${people[0].join(',')},photos/img1.jpg`,
+      '110105194912310021,Wrong Check,1949-12-31,photos/img1.jpg',
+      `${people[1].join(',')},photos/img2.jpg`,
+      '12345,Too Short,1949-12-31,photos/img1.jpg',
+      '11010519490230002X,Bad Date,1949-02-30,photos/img1.jpg',
+      `${people[2].join(',')},photos/img3.jpg`,
+      '440524188001010014,Li Si,1880-01-01,photos/no-such-photo.jpg',
+    ]);
+    const first = await run(['registry', 'import', '--data', temp.data, csv]);
+    assert.equal(first.code, 1, 'rejected rows make the exit status 1');
+    const report = JSON.parse(first.stdout);
+    assert.equal(report.rows, 7);
+    assert.equal(report.inserted, 3);
+    assert.equal(report.rejected, 4);
+    assert.deepEqual(report.rejections.map((r) => [r.line, r.error]), [
+      [3, 'invalid_check_character'],
+      [5, 'invalid_length'],
+      [6, 'invalid_birth_date'],
+      [8, 'photo_not_found'],
+    ]);
+    // The report names lines and reasons, never the people.
+    for (const [id, name] of people) {
+      assert.ok(!first.stdout.includes(id) && !first.stdout.includes(name));
+    }
+
+    const clean = await writeRegistry(temp.dir, people.map((p, i) => `${p.join(',')},photos/img${i + 1}.jpg`));
+    const second = await run(['registry', 'import', '--data', temp.data, clean]);
+    assert.equal(second.code, 0, second.stderr);
+    const again = JSON.parse(second.stdout);
+    assert.equal(again.inserted, 0);
+    assert.equal(again.updated, 3);
+
+    // A copy of the database holds no name, ID number or birth date.
+    for (const file of await readdir(temp.data)) {
+      if (!file.startsWith('cyberid.db')) continue;
+      const bytes = await readFile(path.join(temp.data, file));
+      for (const [id, name, birth] of people) {
+        for (const secret of [id, name, birth]) {
+          assert.equal(bytes.indexOf(Buffer.from(secret, 'utf8')), -1, `${file} holds ${secret}`);
+        }
+      }
+    }
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+test('registry import refuses a file with a wrong header and imports nothing', async () => {
+  const temp = await initDataDir('registry-header');
+  try {
+    const csv = path.join(temp.dir, 'bad.csv');
+    await writeFile(csv, 'id,name\n11010519491231002X,张三\n');
+    const result = await run(['registry', 'import', '--data', temp.data, csv]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /header/);
+    assert.match(result.stderr, /nothing was imported/);
+    const missing = await run(['registry', 'import', '--data', temp.data, path.join(temp.dir, 'none.csv')]);
+    assert.equal(missing.code, 1);
+    const noData = await run(['registry', 'import', '--data', path.join(temp.dir, 'nope'), csv]);
+    assert.equal(noData.code, 1);
+    assert.match(noData.stderr, /cyberid init/);
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+test('platform add, list, disable, enable', async () => {
+  const temp = await initDataDir('platform');
+  try {
+    const added = await run(['platform', 'add', '--data', temp.data, '--name', 'Example Shop',
+      '--redirect-uri', 'https://shop.example/callback', '--redirect-uri', 'https://shop.example/cb2',
+      '--claims', 'realname_verified,age_over_18']);
+    assert.equal(added.code, 0, added.stderr);
+    const platform = JSON.parse(added.stdout);
+    assert.match(platform.client_id, /^[A-Za-z0-9_-]{22}$/);
+    assert.match(platform.client_secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(platform.claims, ['realname_verified', 'age_over_18']);
+    assert.equal(platform.sector_identifier, 'shop.example');
+
+    // The secret is stored hashed only.
+    const db = await readFile(path.join(temp.data, 'cyberid.db'));
+    const wal = await readFile(path.join(temp.data, 'cyberid.db-wal')).catch(() => Buffer.alloc(0));
+    assert.equal(Buffer.concat([db, wal]).indexOf(platform.client_secret), -1);
+
+    const refused = await run(['platform', 'add', '--data', temp.data, '--name', 'Bank',
+      '--redirect-uri', 'https://bank.example/cb', '--claims', 'national_id']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /legal-basis/);
+    const plainHttp = await run(['platform', 'add', '--data', temp.data, '--name', 'X',
+      '--redirect-uri', 'http://shop.example/cb']);
+    assert.equal(plainHttp.code, 1);
+    assert.match(plainHttp.stderr, /https/);
+
+    const list = JSON.parse((await run(['platform', 'list', '--data', temp.data])).stdout);
+    assert.equal(list.length, 1);
+    assert.equal(list[0].client_id, platform.client_id);
+    assert.equal(list[0].disabled, false);
+    assert.equal(list[0].client_secret, undefined);
+
+    assert.equal((await run(['platform', 'disable', '--data', temp.data, platform.client_id])).code, 0);
+    const disabled = JSON.parse((await run(['platform', 'list', '--data', temp.data])).stdout);
+    assert.equal(disabled[0].disabled, true);
+    assert.equal((await run(['platform', 'enable', '--data', temp.data, platform.client_id])).code, 0);
+    const unknown = await run(['platform', 'disable', '--data', temp.data, 'no-such-client']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no platform/);
+  } finally {
+    await temp.cleanup();
+  }
+});

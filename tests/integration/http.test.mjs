@@ -1,0 +1,170 @@
+// The real `cyberid serve` over HTTP: health, metrics, the JSON error
+// contract (404, 405, 400, 413, 415), limits, and a clean SIGTERM exit.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { initDataDir, startServer } from './lib/harness.mjs';
+
+let temp;
+let server;
+
+before(async () => {
+  temp = await initDataDir('http');
+  server = await startServer(temp.data, ['--threads', '2']);
+});
+
+after(async () => {
+  if (server) await server.stop();
+  if (temp) await temp.cleanup();
+});
+
+async function expectJsonError(response, status, code) {
+  assert.equal(response.status, status);
+  assert.match(response.headers.get('content-type'), /^application\/json/);
+  const body = await response.json();
+  assert.equal(body.error, code);
+  assert.equal(typeof body.error_description, 'string');
+  assert.ok(body.error_description.length > 0);
+}
+
+/** Sends raw bytes and returns the status line's code (or null on reset). */
+function rawRequest(text) {
+  return new Promise((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(text));
+    let received = '';
+    socket.on('data', (chunk) => { received += chunk; });
+    socket.on('error', () => resolve(null));
+    socket.on('close', () => {
+      const match = /^HTTP\/1\.[01] (\d{3})/.exec(received);
+      resolve(match ? Number(match[1]) : null);
+    });
+    socket.setTimeout(5000, () => socket.destroy());
+  });
+}
+
+test('GET /healthz answers ok with the database reachable', async () => {
+  const response = await fetch(`${server.url}/healthz`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('cache-control'), 'no-store');
+  const body = await response.json();
+  assert.equal(body.status, 'ok');
+  assert.equal(body.database, 'ok');
+});
+
+test('unknown routes and methods get JSON 404 and 405', async () => {
+  await expectJsonError(await fetch(`${server.url}/no/such/thing`), 404, 'not_found');
+  await expectJsonError(await fetch(`${server.url}/healthz`, { method: 'DELETE' }), 405,
+    'method_not_allowed');
+});
+
+test('POST /v1/enroll/challenge issues single challenges', async () => {
+  const response = await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+  });
+  assert.equal(response.status, 201);
+  const body = await response.json();
+  assert.match(body.challenge_id, /^[A-Za-z0-9_-]{22}$/);
+  assert.match(body.nonce, /^[A-Za-z0-9_-]{43}$/);
+  assert.ok(['turn_left', 'turn_right'].includes(body.action));
+  const now = Math.floor(Date.now() / 1000);
+  assert.ok(body.expires_at > now && body.expires_at <= now + 121);
+  const other = await (await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{}',
+  })).json();
+  assert.notEqual(other.challenge_id, body.challenge_id);
+  assert.notEqual(other.nonce, body.nonce);
+});
+
+test('bad JSON, non-object JSON and duplicate keys are 400', async () => {
+  for (const body of ['{', 'not json', '[1,2]', '"text"', '{"a":1,"a":2}', '']) {
+    const response = await fetch(`${server.url}/v1/enroll/challenge`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body,
+    });
+    await expectJsonError(response, 400, 'invalid_request');
+  }
+});
+
+test('wrong or missing content type is 415', async () => {
+  await expectJsonError(await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}',
+  }), 415, 'unsupported_media_type');
+  await expectJsonError(await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/jsonx' }, body: '{}',
+  }), 415, 'unsupported_media_type');
+  assert.equal(await rawRequest('POST /v1/enroll/challenge HTTP/1.1\r\nHost: x\r\n'
+    + 'Content-Length: 2\r\nConnection: close\r\n\r\n{}'), 415);
+});
+
+test('bodies over the limit are 413, declared or streamed', async () => {
+  // The challenge endpoint takes at most 4096 bytes: N passes, N+1 does not.
+  const fits = `{"pad":"${'x'.repeat(4096 - 10)}"}`;
+  assert.equal(fits.length, 4096);
+  const ok = await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: fits,
+  });
+  assert.equal(ok.status, 201);
+  const over = `{"pad":"${'x'.repeat(4096 - 9)}"}`;
+  await expectJsonError(await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: over,
+  }), 413, 'request_too_large');
+  // Chunked, with no Content-Length: refused once the limit is crossed.
+  const status = await new Promise((resolve, reject) => {
+    const request = http.request(`${server.url}/v1/enroll/challenge`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    }, (response) => { response.resume(); resolve(response.statusCode); });
+    request.on('error', reject);
+    for (let i = 0; i < 10; i++) request.write('x'.repeat(1000));
+    request.end();
+  });
+  assert.equal(status, 413);
+  // A body on a route that takes none.
+  assert.equal(await rawRequest('GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n'
+    + 'Connection: close\r\n\r\nhello'), 413);
+});
+
+test('oversized headers are refused and the service keeps serving', async () => {
+  const status = await rawRequest(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n`
+    + 'Connection: close\r\n\r\n');
+  assert.ok(status === null || (status >= 400 && status < 500), `got ${status}`);
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+});
+
+test('GET /metrics counts requests by route and status with latency histograms', async () => {
+  await fetch(`${server.url}/healthz`);
+  await fetch(`${server.url}/nowhere`);
+  const response = await fetch(`${server.url}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  const text = await response.text();
+  const count = (pattern) => Number((new RegExp(`^${pattern} (\\d+)$`, 'm').exec(text) || [])[1]);
+  assert.ok(count('cyberid_http_requests_total\\{method="GET",route="/healthz",status="200"\\}') >= 2);
+  assert.ok(count('cyberid_http_requests_total\\{method="",route="unmatched",status="404"\\}') >= 2);
+  assert.ok(count('cyberid_http_requests_total\\{method="POST",route="/v1/enroll/challenge",status="413"\\}') >= 1);
+  assert.ok(count('cyberid_http_request_duration_seconds_count\\{method="GET",route="/healthz"\\}') >= 2);
+  assert.match(text, /cyberid_http_request_duration_seconds_bucket\{method="GET",route="\/healthz",le="\+Inf"\} \d+/);
+});
+
+test('the access log is JSON with routes, never raw paths or bodies', async () => {
+  await fetch(`${server.url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"secret":"11010519491231002X"}',
+  });
+  await fetch(`${server.url}/private/11010519491231002X`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const requests = server.logs.map((line) => JSON.parse(line)).filter((e) => e.event === 'request');
+  assert.ok(requests.length > 5);
+  for (const entry of requests) {
+    assert.equal(typeof entry.route, 'string');
+    assert.equal(typeof entry.status, 'number');
+  }
+  assert.ok(!server.logs.join('\n').includes('11010519491231002X'));
+});
+
+test('SIGTERM stops the service cleanly with exit status 0', async () => {
+  const own = await startServer(temp.data);
+  assert.equal((await fetch(`${own.url}/healthz`)).status, 200);
+  const { code, signal } = await own.stop();
+  assert.equal(signal, null);
+  assert.equal(code, 0, own.logs.join('\n'));
+  assert.ok(own.logs.some((line) => line.includes('"event":"stopped"')));
+});

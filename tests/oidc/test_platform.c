@@ -1,0 +1,235 @@
+/* Tests of platform registration rules. */
+#include "oidc/platform.h"
+
+#include "audit/audit.h"
+
+#include "../test_support.h"
+
+#include <openssl/sha.h>
+
+struct fixture {
+    char *dir;
+    struct store *store;
+    struct store_conn *conn;
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    char location[1100], err[256];
+    f->dir = test_temp_dir("platform");
+    snprintf(location, sizeof location, "sqlite:%s/test.db", f->dir);
+    assert_int_equal(store_open(location, 1, 1, &f->store, err, sizeof err), 0);
+    f->conn = store_acquire(f->store);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_release(f->store, f->conn);
+    store_close(f->store);
+    test_remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void
+test_redirect_uris(void **state)
+{
+    (void)state;
+    char host[256], err[256];
+    const char *good[] = {
+        "https://shop.example/callback", "https://shop.example:8443/cb?x=1",
+        "http://127.0.0.1:3000/cb", "http://localhost/cb", "http://[::1]:8080/cb",
+        "http://127.8.9.10/cb", "https://[2001:db8::1]/cb",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        if (platform_check_redirect_uri(good[i], host, sizeof host, err, sizeof err) != 0)
+            fail_msg("%s refused: %s", good[i], err);
+    assert_int_equal(platform_check_redirect_uri("https://shop.example:8443/cb", host,
+                                                 sizeof host, err, sizeof err), 0);
+    assert_string_equal(host, "shop.example");
+    const char *bad[] = {
+        "", "shop.example/cb", "http://shop.example/cb", "ftp://shop.example/cb",
+        "https://shop.example/cb#frag", "https://user@shop.example/cb",
+        "https:///cb", "https://shop.example:0/cb", "https://shop.example:65536/cb",
+        "https://shop example/cb", "https://Shop.Example/cb", "https://[::1/cb",
+        "https://[nothex]/cb", "http://128.0.0.1/cb", "https://shop.example:/cb",
+        "https://shop.example/caf\xc3\xa9",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (platform_check_redirect_uri(bad[i], host, sizeof host, err, sizeof err) == 0)
+            fail_msg("%s accepted", bad[i]);
+    /* The length limit, at N and N+1. */
+    char *uri = malloc(PLATFORM_URI_MAX_BYTES + 2);
+    strcpy(uri, "https://a/");
+    size_t n = strlen(uri);
+    memset(uri + n, 'x', PLATFORM_URI_MAX_BYTES - n);
+    uri[PLATFORM_URI_MAX_BYTES] = '\0';
+    assert_int_equal(platform_check_redirect_uri(uri, NULL, 0, err, sizeof err), 0);
+    uri[PLATFORM_URI_MAX_BYTES] = 'x';
+    uri[PLATFORM_URI_MAX_BYTES + 1] = '\0';
+    assert_int_equal(platform_check_redirect_uri(uri, NULL, 0, err, sizeof err), -1);
+    free(uri);
+}
+
+static void
+test_add_default_and_secret_hashed(void **state)
+{
+    struct fixture *f = *state;
+    struct platform_spec spec = {.name = "Shop",
+                                 .redirect_uris = {"https://shop.example/cb"},
+                                 .redirect_uri_count = 1};
+    json_t *result = NULL;
+    char err[256];
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+    const char *client_id = json_string_value(json_object_get(result, "client_id"));
+    const char *secret = json_string_value(json_object_get(result, "client_secret"));
+    assert_non_null(client_id);
+    assert_non_null(secret);
+    assert_true(strlen(secret) >= 43);
+    json_t *claims = json_object_get(result, "claims");
+    assert_int_equal(json_array_size(claims), 1);
+    assert_string_equal(json_string_value(json_array_get(claims, 0)), "realname_verified");
+    assert_string_equal(json_string_value(json_object_get(result, "sector_identifier")),
+                        "shop.example");
+    assert_string_equal(json_string_value(json_object_get(result,
+                        "token_endpoint_auth_method")), "client_secret_basic");
+
+    struct store_platform stored;
+    int found = 0;
+    assert_int_equal(store_platform_get(f->conn, client_id, &stored, &found), 0);
+    assert_true(found);
+    uint8_t digest[32];
+    SHA256((const uint8_t *)secret, strlen(secret), digest);
+    assert_memory_equal(stored.secret_hash, digest, 32);
+    store_platform_clear(&stored);
+
+    /* The listing shows it, without a secret. */
+    json_t *list = NULL;
+    assert_int_equal(platform_list(f->conn, &list, err, sizeof err), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_null(json_object_get(json_array_get(list, 0), "client_secret"));
+    json_decref(list);
+
+    /* Disable, enable, and an unknown id. */
+    assert_int_equal(platform_set_disabled(f->conn, client_id, 1, err, sizeof err), 0);
+    assert_int_equal(store_platform_get(f->conn, client_id, &stored, &found), 0);
+    assert_true(stored.disabled);
+    store_platform_clear(&stored);
+    assert_int_equal(platform_set_disabled(f->conn, client_id, 0, err, sizeof err), 0);
+    assert_int_equal(platform_set_disabled(f->conn, "unknown", 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no platform"));
+    json_decref(result);
+}
+
+static void
+test_claims_rules(void **state)
+{
+    struct fixture *f = *state;
+    json_t *result = NULL;
+    char err[256];
+    struct platform_spec spec = {.name = "Bank",
+                                 .redirect_uris = {"https://bank.example/cb"},
+                                 .redirect_uri_count = 1,
+                                 .claims = "realname_verified,name,national_id"};
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "legal-basis"));
+    spec.legal_basis = "Anti-Money Laundering Law art. 16";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+    assert_int_equal(json_array_size(json_object_get(result, "claims")), 3);
+    json_decref(result);
+
+    spec.claims = "realname_verified,email";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "email"));
+    spec.claims = "age_over_18,age_over_18";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    spec.claims = " age_over_18 , birth_year ";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+    json_decref(result);
+}
+
+static void
+test_sector_and_auth_rules(void **state)
+{
+    struct fixture *f = *state;
+    json_t *result = NULL;
+    char err[256];
+    struct platform_spec spec = {.name = "Two hosts",
+                                 .redirect_uris = {"https://a.example/cb",
+                                                   "https://b.example/cb"},
+                                 .redirect_uri_count = 2};
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "sector"));
+    spec.sector_id = "example-group";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "sector_identifier")),
+                        "example-group");
+    json_decref(result);
+
+    struct platform_spec jwt = {.name = "JWT", .redirect_uris = {"https://c.example/cb"},
+                                .redirect_uri_count = 1,
+                                .auth_method = "private_key_jwt"};
+    assert_int_equal(platform_add(f->conn, &jwt, &result, err, sizeof err), -1);
+    jwt.jwks = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+               "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+               "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}";
+    assert_int_equal(platform_add(f->conn, &jwt, &result, err, sizeof err), 0);
+    assert_null(json_object_get(result, "client_secret"));
+    json_decref(result);
+    jwt.jwks = "{\"keys\":[]}";
+    assert_int_equal(platform_add(f->conn, &jwt, &result, err, sizeof err), -1);
+    jwt.jwks = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}";
+    assert_int_equal(platform_add(f->conn, &jwt, &result, err, sizeof err), -1);
+    jwt.auth_method = "none";
+    assert_int_equal(platform_add(f->conn, &jwt, &result, err, sizeof err), -1);
+
+    struct platform_spec nameless = {.name = "", .redirect_uris = {"https://d/cb"},
+                                     .redirect_uri_count = 1};
+    assert_int_equal(platform_add(f->conn, &nameless, &result, err, sizeof err), -1);
+    struct platform_spec no_uri = {.name = "X"};
+    assert_int_equal(platform_add(f->conn, &no_uri, &result, err, sizeof err), -1);
+}
+
+static int
+count_action(void *context, const struct store_audit_event *event)
+{
+    if (strncmp(event->action, "platform.", 9) == 0)
+        (*(int *)context)++;
+    return 0;
+}
+
+static void
+test_every_change_is_audited(void **state)
+{
+    struct fixture *f = *state;
+    json_t *result = NULL;
+    char err[256];
+    struct platform_spec spec = {.name = "Shop", .redirect_uris = {"https://s.example/cb"},
+                                 .redirect_uri_count = 1};
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+    const char *client_id = json_string_value(json_object_get(result, "client_id"));
+    assert_int_equal(platform_set_disabled(f->conn, client_id, 1, err, sizeof err), 0);
+    json_decref(result);
+    int count = 0;
+    assert_int_equal(store_audit_each(f->conn, 0, 100, count_action, &count), 0);
+    assert_int_equal(count, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redirect_uris),
+        cmocka_unit_test_setup_teardown(test_add_default_and_secret_hashed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sector_and_auth_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_change_is_audited, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
