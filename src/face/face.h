@@ -40,9 +40,9 @@
 #define FACE_SAME_PERSON_THRESHOLD 0.55f
 /* Liveness: the head must turn by at least this normalised yaw (see
  * face_yaw()) away from the frontal frame, in the requested direction. */
-#define FACE_LIVENESS_MIN_YAW_CHANGE 0.25f
+#define FACE_LIVENESS_MIN_YAW_CHANGE 0.10f
 /* ... and the frontal frame must be within this yaw of straight ahead. */
-#define FACE_LIVENESS_MAX_FRONTAL_YAW 0.12f
+#define FACE_LIVENESS_MAX_FRONTAL_YAW 0.10f
 /* Room for an error message; longer messages are truncated. */
 #define FACE_ERROR_LEN 256
 
