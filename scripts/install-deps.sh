@@ -9,7 +9,7 @@ apt_packages=(
   libmicrohttpd-dev libjansson-dev libcjose-dev libssl-dev openssl
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
-  libqrencode-dev libcsv-dev libcmocka-dev
+  libqrencode-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
   libclang-rt-14-dev valgrind
 )
 # Node runs the integration tests' clients and the reference peers only.
