@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include "store/store_driver.h"
+#include "store/store_internal.h"
 #include "util/strings.h"
 
 #include <pthread.h>
@@ -11,14 +12,6 @@
 
 #define STORE_POOL_MAX 64
 
-struct store_conn {
-    const struct store_driver *driver;
-    void *connection;
-    int in_transaction;
-    int busy;
-    char error[STORE_ERROR_MAX];
-};
-
 struct store {
     const struct store_driver *driver;
     pthread_mutex_t lock;
@@ -26,65 +19,6 @@ struct store {
     unsigned count;
     struct store_conn conns[STORE_POOL_MAX];
 };
-
-/* ── Value helpers ─────────────────────────────────────────────────────── */
-
-static struct store_value
-v_integer(int64_t integer)
-{
-    return (struct store_value){.type = STORE_VALUE_INTEGER, .integer = integer};
-}
-
-static struct store_value
-v_text(const char *text)
-{
-    if (text == NULL)
-        return (struct store_value){.type = STORE_VALUE_NULL};
-    return (struct store_value){.type = STORE_VALUE_TEXT, .data = text,
-                                .length = strlen(text)};
-}
-
-static struct store_value
-v_blob(const void *data, size_t length)
-{
-    return (struct store_value){.type = STORE_VALUE_BLOB, .data = data,
-                                .length = length};
-}
-
-/* A malloc'd NUL-terminated copy of a text column (NULL for SQL NULL). */
-static char *
-column_text(const struct store_value *value, int *failed)
-{
-    if (value->type == STORE_VALUE_NULL)
-        return NULL;
-    char *copy = malloc(value->length + 1);
-    if (copy == NULL) {
-        *failed = 1;
-        return NULL;
-    }
-    if (value->length > 0)
-        memcpy(copy, value->data, value->length);
-    copy[value->length] = '\0';
-    return copy;
-}
-
-static int
-column_text_into(const struct store_value *value, char *out, size_t cap)
-{
-    if (value->type != STORE_VALUE_TEXT || value->length >= cap)
-        return -1;
-    memcpy(out, value->data, value->length);
-    out[value->length] = '\0';
-    return 0;
-}
-
-static int
-exec(struct store_conn *conn, const char *sql, const struct store_value *params,
-     size_t count, store_row_fn row, void *context, int64_t *changes)
-{
-    return conn->driver->exec(conn->connection, sql, params, count, row,
-                              context, changes, conn->error, sizeof conn->error);
-}
 
 /* ── Pool ──────────────────────────────────────────────────────────────── */
 

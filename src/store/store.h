@@ -143,6 +143,102 @@ int store_challenge_take(struct store_conn *conn, const char *id, int64_t now,
                          struct store_challenge *out, int *taken)
     __attribute__((warn_unused_result));
 
+/* ── Identities (web numbers) ──────────────────────────────────────────── */
+
+#define STORE_STATUS_MAX 32
+#define STORE_WEB_NUMBER_MAX 32
+
+/* Identity statuses. */
+#define STORE_IDENTITY_ACTIVE "active"
+#define STORE_IDENTITY_SUSPENDED "suspended"
+#define STORE_IDENTITY_REVOKED "revoked"
+
+struct store_identity {
+    char web_number[STORE_WEB_NUMBER_MAX];
+    char person_id[STORE_ID_MAX];       /* the registry record's random id */
+    char status[STORE_STATUS_MAX];
+    char status_reason[STORE_STATUS_MAX * 2]; /* a reason code, "" if none */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* *found 0 or 1; on 1 *out is filled. */
+int store_identity_get(struct store_conn *conn, const char *web_number,
+                       struct store_identity *out, int *found)
+    __attribute__((warn_unused_result));
+int store_identity_find_by_person(struct store_conn *conn, const char *person_id,
+                                  struct store_identity *out, int *found)
+    __attribute__((warn_unused_result));
+/* Inserts a new identity; fails if the web number or person exists. */
+int store_identity_insert(struct store_conn *conn,
+                          const struct store_identity *identity)
+    __attribute__((warn_unused_result));
+/* Sets status and reason (NULL: none); *found says whether it exists. */
+int store_identity_set_status(struct store_conn *conn, const char *web_number,
+                              const char *status, const char *reason,
+                              int64_t now, int *found)
+    __attribute__((warn_unused_result));
+
+/* ── Devices (web certificates) ────────────────────────────────────────── */
+
+#define STORE_SERIAL_MAX 65
+#define STORE_DEVICE_ACTIVE "active"
+#define STORE_DEVICE_REVOKED "revoked"
+
+struct store_device {
+    char serial[STORE_SERIAL_MAX];      /* lower-case hex */
+    char web_number[STORE_WEB_NUMBER_MAX];
+    uint8_t *certificate;               /* DER; owned (store_device_clear) */
+    size_t certificate_length;
+    char status[STORE_STATUS_MAX];
+    int64_t created_at;
+    int64_t not_after;
+    int64_t revoked_at;                 /* 0 unless revoked */
+    int revocation_reason;              /* RFC 5280 CRLReason, -1 unless revoked */
+};
+
+int store_device_insert(struct store_conn *conn, const struct store_device *device)
+    __attribute__((warn_unused_result));
+/* By serial. *found 0 or 1; on 1 *out is filled (store_device_clear()). */
+int store_device_get(struct store_conn *conn, const char *serial,
+                     struct store_device *out, int *found)
+    __attribute__((warn_unused_result));
+/* Calls each() for the devices of web_number, oldest first (without the
+ * certificate bytes), or, when web_number is NULL, for every revoked
+ * device (for the CRL). The device is valid only during the call; a
+ * non-zero return stops the walk and is returned. */
+int store_device_each(struct store_conn *conn, const char *web_number,
+                      int (*each)(void *context, const struct store_device *),
+                      void *context) __attribute__((warn_unused_result));
+/* Revokes the active device `serial` (of web_number when not NULL) at now
+ * with an RFC 5280 reason. *changed is 1 when it was active, 0 otherwise. */
+int store_device_revoke(struct store_conn *conn, const char *serial,
+                        const char *web_number, int64_t now, int reason,
+                        int *changed) __attribute__((warn_unused_result));
+/* Revokes every active device of web_number; *count is how many. */
+int store_device_revoke_all(struct store_conn *conn, const char *web_number,
+                            int64_t now, int reason, int64_t *count)
+    __attribute__((warn_unused_result));
+void store_device_clear(struct store_device *device);
+
+/* ── Attempt counters (rate limits) ────────────────────────────────────── */
+
+/* Records one attempt under a key (a blind index: never a raw personal
+ * value), deleting this key's attempts older than `forget_before`, and
+ * sets *count to the attempts at or after `since`, this one included. */
+int store_attempt_record(struct store_conn *conn,
+                         const uint8_t key[STORE_INDEX_BYTES], int64_t now,
+                         int64_t since, int64_t forget_before, int64_t *count)
+    __attribute__((warn_unused_result));
+
+/* ── Single-use tokens ─────────────────────────────────────────────────── */
+
+/* Marks token id `jti` used until expires_at (deleting ids expired before
+ * now). *fresh is 1 the first time, 0 when it was already used. */
+int store_token_use(struct store_conn *conn, const char *jti,
+                    int64_t expires_at, int64_t now, int *fresh)
+    __attribute__((warn_unused_result));
+
 /* ── Audit events ──────────────────────────────────────────────────────── */
 
 struct store_audit_event {

@@ -40,6 +40,38 @@ const char *const store_migrations[] = {
     "  expires_at BIGINT NOT NULL,"
     "  used INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX enroll_challenge_expiry ON enroll_challenge (expires_at);",
+
+    /* 2: identities (web numbers), devices (web certificates), attempt
+     * counters for rate limits, single-use device tokens. An identity row
+     * links a web number to a random registry record id, nothing more.
+     * Devices are keyed by certificate serial (OCSP asks by serial);
+     * their web number is indexed for listing. */
+    "CREATE TABLE identity ("
+    "  web_number TEXT PRIMARY KEY,"
+    "  person_id TEXT NOT NULL UNIQUE,"
+    "  status TEXT NOT NULL,"
+    "  status_reason TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE TABLE device ("
+    "  serial TEXT PRIMARY KEY,"
+    "  web_number TEXT NOT NULL,"
+    "  certificate BLOB NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  not_after BIGINT NOT NULL,"
+    "  revoked_at BIGINT,"
+    "  revocation_reason INTEGER);"
+    "CREATE INDEX device_web_number ON device (web_number, created_at);"
+    "CREATE INDEX device_revoked ON device (status, revoked_at);"
+    "CREATE TABLE attempt ("
+    "  attempt_key BLOB NOT NULL,"
+    "  time BIGINT NOT NULL);"
+    "CREATE INDEX attempt_key_time ON attempt (attempt_key, time);"
+    "CREATE TABLE used_token ("
+    "  jti TEXT PRIMARY KEY,"
+    "  expires_at BIGINT NOT NULL);"
+    "CREATE INDEX used_token_expiry ON used_token (expires_at);",
 };
 
 const size_t store_migration_count =

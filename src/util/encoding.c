@@ -4,6 +4,10 @@
  * JOSE need and it is a few lines. */
 #include "util/encoding.h"
 
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+
 #include <string.h>
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -126,4 +130,54 @@ base64url_decode(const char *text, size_t text_length, uint8_t *out,
         return -1;
     *out_length = o;
     return 0;
+}
+
+/* ── Standard base64 through OpenSSL ───────────────────────────────────── */
+
+int
+base64_decode_alloc(const char *text, size_t text_length, size_t max_bytes,
+                    uint8_t **out, size_t *out_length)
+{
+    *out = NULL;
+    *out_length = 0;
+    /* Every 4 characters give at most 3 bytes: refuse early what could
+     * only decode to more than max_bytes, and stay within int for OpenSSL. */
+    if (text_length == 0 || text_length / 4 > max_bytes / 3 + 1 ||
+        text_length > (size_t)INT_MAX)
+        return -1;
+    size_t capacity = text_length / 4 * 3 + 3;
+    uint8_t *buffer = malloc(capacity);
+    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+    int written = 0, final = 0;
+    if (buffer == NULL || ctx == NULL)
+        goto fail;
+    EVP_DecodeInit(ctx);
+    if (EVP_DecodeUpdate(ctx, buffer, &written, (const unsigned char *)text,
+                         (int)text_length) < 0 ||
+        EVP_DecodeFinal(ctx, buffer + written, &final) != 1)
+        goto fail;
+    EVP_ENCODE_CTX_free(ctx);
+    if ((size_t)written + (size_t)final > max_bytes || written + final == 0) {
+        free(buffer);
+        return -1;
+    }
+    *out = buffer;
+    *out_length = (size_t)written + (size_t)final;
+    return 0;
+fail:
+    EVP_ENCODE_CTX_free(ctx);
+    free(buffer);
+    return -1;
+}
+
+char *
+base64_encode_alloc(const uint8_t *bytes, size_t length)
+{
+    if (length > (size_t)INT_MAX / 4 * 3 - 3)
+        return NULL;
+    char *text = malloc(length / 3 * 4 + 5);
+    if (text == NULL)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)text, bytes, (int)length);
+    return text;
 }

@@ -29,4 +29,19 @@ int base64url_decode(const char *text, size_t text_length, uint8_t *out,
                      size_t cap, size_t *out_length)
     __attribute__((warn_unused_result));
 
+/* Standard base64 (RFC 4648 §4, with padding), for large byte strings in
+ * JSON (photos, certificates). Both go through OpenSSL's EVP_Encode and
+ * EVP_Decode, the library's hardened codec. */
+
+/* Decodes into a malloc'd buffer of at most max_bytes decoded bytes (a
+ * longer input is refused before any allocation). Returns 0 with *out
+ * (free()) and *out_length, or -1 on bad input or when over max_bytes. */
+int base64_decode_alloc(const char *text, size_t text_length, size_t max_bytes,
+                        uint8_t **out, size_t *out_length)
+    __attribute__((warn_unused_result));
+
+/* A malloc'd NUL-terminated base64 text of bytes (no line breaks), or
+ * NULL when out of memory. */
+char *base64_encode_alloc(const uint8_t *bytes, size_t length);
+
 #endif

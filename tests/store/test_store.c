@@ -265,6 +265,156 @@ test_transactions_roll_back(void **state)
     store_release(f->store, conn);
 }
 
+
+/* ── Identities, devices, attempts, single-use tokens ─────────────────── */
+
+static void
+test_identity(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    struct store_identity identity = {.web_number = "0123456789ABCDEF",
+                                      .person_id = "person-1",
+                                      .status = STORE_IDENTITY_ACTIVE,
+                                      .created_at = 100, .updated_at = 100};
+    assert_int_equal(store_identity_insert(conn, &identity), 0);
+    /* One identity per person, one person per web number. */
+    struct store_identity same_person = identity;
+    memcpy(same_person.web_number, "ZZZZZZZZZZZZZZZZ", 17);
+    assert_int_equal(store_identity_insert(conn, &same_person), -1);
+    struct store_identity same_number = identity;
+    memcpy(same_number.person_id, "person-2", 9);
+    assert_int_equal(store_identity_insert(conn, &same_number), -1);
+
+    struct store_identity read;
+    int found = 0;
+    assert_int_equal(store_identity_find_by_person(conn, "person-1", &read, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(read.web_number, "0123456789ABCDEF");
+    assert_string_equal(read.status, STORE_IDENTITY_ACTIVE);
+    assert_string_equal(read.status_reason, "");
+    assert_int_equal(store_identity_get(conn, "NOPE", &read, &found), 0);
+    assert_int_equal(found, 0);
+
+    assert_int_equal(store_identity_set_status(conn, "0123456789ABCDEF",
+                                               STORE_IDENTITY_REVOKED, "fraud", 200,
+                                               &found), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(store_identity_get(conn, "0123456789ABCDEF", &read, &found), 0);
+    assert_string_equal(read.status, STORE_IDENTITY_REVOKED);
+    assert_string_equal(read.status_reason, "fraud");
+    assert_int_equal(read.updated_at, 200);
+    assert_int_equal(store_identity_set_status(conn, "NOPE", "active", NULL, 1,
+                                               &found), 0);
+    assert_int_equal(found, 0);
+    store_release(f->store, conn);
+}
+
+static int
+count_device(void *context, const struct store_device *device)
+{
+    int *count = context;
+    assert_null(device->certificate); /* listings carry no DER */
+    (*count)++;
+    return 0;
+}
+
+static void
+insert_device(struct store_conn *conn, const char *serial, const char *web_number,
+              int64_t created_at)
+{
+    uint8_t der[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    struct store_device device = {.certificate = der, .certificate_length = sizeof der,
+                                  .status = STORE_DEVICE_ACTIVE,
+                                  .created_at = created_at, .not_after = 5000,
+                                  .revocation_reason = -1};
+    snprintf(device.serial, sizeof device.serial, "%s", serial);
+    snprintf(device.web_number, sizeof device.web_number, "%s", web_number);
+    assert_int_equal(store_device_insert(conn, &device), 0);
+}
+
+static void
+test_device(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    insert_device(conn, "aa01", "WN1", 10);
+    insert_device(conn, "aa02", "WN1", 20);
+    insert_device(conn, "bb01", "WN2", 30);
+
+    struct store_device device;
+    int found = 0;
+    assert_int_equal(store_device_get(conn, "aa02", &device, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(device.web_number, "WN1");
+    assert_int_equal(device.certificate_length, 5);
+    assert_int_equal(device.certificate[0], 0x30);
+    assert_int_equal(device.revocation_reason, -1);
+    store_device_clear(&device);
+    assert_int_equal(store_device_get(conn, "none", &device, &found), 0);
+    assert_int_equal(found, 0);
+
+    int count = 0;
+    assert_int_equal(store_device_each(conn, "WN1", count_device, &count), 0);
+    assert_int_equal(count, 2);
+
+    /* A device is revoked only by its own identity, and only once. */
+    int changed = 0;
+    assert_int_equal(store_device_revoke(conn, "aa01", "WN2", 100, 1, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(store_device_revoke(conn, "aa01", "WN1", 100, 1, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(store_device_revoke(conn, "aa01", NULL, 101, 1, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(store_device_get(conn, "aa01", &device, &found), 0);
+    assert_string_equal(device.status, STORE_DEVICE_REVOKED);
+    assert_int_equal(device.revoked_at, 100);
+    assert_int_equal(device.revocation_reason, 1);
+    store_device_clear(&device);
+
+    int64_t revoked = 0;
+    assert_int_equal(store_device_revoke_all(conn, "WN1", 200, 9, &revoked), 0);
+    assert_int_equal(revoked, 1); /* aa02; aa01 was already revoked */
+    count = 0;
+    assert_int_equal(store_device_each(conn, NULL, count_device, &count), 0);
+    assert_int_equal(count, 2); /* the CRL walk: aa01 and aa02 */
+    store_release(f->store, conn);
+}
+
+static void
+test_attempts_in_a_window(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    uint8_t key[STORE_INDEX_BYTES] = {1}, other[STORE_INDEX_BYTES] = {2};
+    int64_t count = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(store_attempt_record(conn, key, 1000 + i, 901, 901, &count), 0);
+        assert_int_equal(count, i + 1);
+    }
+    assert_int_equal(store_attempt_record(conn, other, 1003, 904, 904, &count), 0);
+    assert_int_equal(count, 1);
+    /* Later, the old attempts fall out of the window and are forgotten. */
+    assert_int_equal(store_attempt_record(conn, key, 2000, 1901, 1901, &count), 0);
+    assert_int_equal(count, 1);
+    store_release(f->store, conn);
+}
+
+static void
+test_token_single_use(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    int fresh = 0;
+    assert_int_equal(store_token_use(conn, "jti-aaaaaaaaaaaaaaaa", 200, 100, &fresh), 0);
+    assert_int_equal(fresh, 1);
+    assert_int_equal(store_token_use(conn, "jti-aaaaaaaaaaaaaaaa", 200, 150, &fresh), 0);
+    assert_int_equal(fresh, 0);
+    assert_int_equal(store_token_use(conn, "jti-bbbbbbbbbbbbbbbb", 200, 150, &fresh), 0);
+    assert_int_equal(fresh, 1);
+    store_release(f->store, conn);
+}
+
 int
 main(void)
 {
@@ -275,6 +425,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_challenge_single_use_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_sequences_are_dense_under_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempts_in_a_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,328 @@
+/* store_identity: identities (web numbers), devices (web certificates),
+ * attempt counters and single-use token ids; see store.h. */
+#include "store/store.h"
+
+#include "store/store_internal.h"
+#include "util/strings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct store_value
+v_null(void)
+{
+    return (struct store_value){.type = STORE_VALUE_NULL};
+}
+
+/* ── Identities ────────────────────────────────────────────────────────── */
+
+#define IDENTITY_COLUMNS \
+    "web_number, person_id, status, status_reason, created_at, updated_at"
+
+static int
+read_identity(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_identity *identity = context;
+    if (count != 6 ||
+        column_text_into(&columns[0], identity->web_number,
+                         sizeof identity->web_number) != 0 ||
+        column_text_into(&columns[1], identity->person_id,
+                         sizeof identity->person_id) != 0 ||
+        column_text_into(&columns[2], identity->status, sizeof identity->status) != 0)
+        return -1;
+    if (columns[3].type != STORE_VALUE_NULL &&
+        column_text_into(&columns[3], identity->status_reason,
+                         sizeof identity->status_reason) != 0)
+        return -1;
+    identity->created_at = columns[4].integer;
+    identity->updated_at = columns[5].integer;
+    return 1;
+}
+
+static int
+identity_query(struct store_conn *conn, const char *sql, const char *key,
+               struct store_identity *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_text(key);
+    int rc = exec(conn, sql, &param, 1, read_identity, out, NULL);
+    if (rc < 0) {
+        if (conn->error[0] == '\0')
+            error_set(conn->error, sizeof conn->error, "malformed identity row");
+        return -1;
+    }
+    *found = rc == 1;
+    return 0;
+}
+
+int
+store_identity_get(struct store_conn *conn, const char *web_number,
+                   struct store_identity *out, int *found)
+{
+    return identity_query(conn,
+                          "SELECT " IDENTITY_COLUMNS
+                          " FROM identity WHERE web_number = $1",
+                          web_number, out, found);
+}
+
+int
+store_identity_find_by_person(struct store_conn *conn, const char *person_id,
+                              struct store_identity *out, int *found)
+{
+    return identity_query(conn,
+                          "SELECT " IDENTITY_COLUMNS
+                          " FROM identity WHERE person_id = $1",
+                          person_id, out, found);
+}
+
+int
+store_identity_insert(struct store_conn *conn, const struct store_identity *identity)
+{
+    struct store_value params[] = {
+        v_text(identity->web_number), v_text(identity->person_id),
+        v_text(identity->status),
+        identity->status_reason[0] ? v_text(identity->status_reason) : v_null(),
+        v_integer(identity->created_at), v_integer(identity->updated_at),
+    };
+    return exec(conn,
+                "INSERT INTO identity (" IDENTITY_COLUMNS ")"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
+                params, 6, NULL, NULL, NULL);
+}
+
+int
+store_identity_set_status(struct store_conn *conn, const char *web_number,
+                          const char *status, const char *reason, int64_t now,
+                          int *found)
+{
+    struct store_value params[] = {
+        v_text(web_number), v_text(status), reason ? v_text(reason) : v_null(),
+        v_integer(now),
+    };
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE identity SET status = $2, status_reason = $3, updated_at = $4"
+             " WHERE web_number = $1",
+             params, 4, NULL, NULL, &changes) != 0)
+        return -1;
+    *found = changes == 1;
+    return 0;
+}
+
+/* ── Devices ───────────────────────────────────────────────────────────── */
+
+#define DEVICE_COLUMNS                                                    \
+    "serial, web_number, certificate, status, created_at, not_after,"     \
+    " revoked_at, revocation_reason"
+
+/* Fills a device from a row; with_certificate 0 skips the DER copy. */
+static int
+fill_device(const struct store_value *columns, size_t count,
+            struct store_device *device, int with_certificate)
+{
+    memset(device, 0, sizeof *device);
+    device->revocation_reason = -1;
+    if (count != 8 ||
+        column_text_into(&columns[0], device->serial, sizeof device->serial) != 0 ||
+        column_text_into(&columns[1], device->web_number,
+                         sizeof device->web_number) != 0 ||
+        column_text_into(&columns[3], device->status, sizeof device->status) != 0)
+        return -1;
+    if (with_certificate) {
+        if (columns[2].type != STORE_VALUE_BLOB || columns[2].length == 0)
+            return -1;
+        device->certificate = malloc(columns[2].length);
+        if (device->certificate == NULL)
+            return -1;
+        memcpy(device->certificate, columns[2].data, columns[2].length);
+        device->certificate_length = columns[2].length;
+    }
+    device->created_at = columns[4].integer;
+    device->not_after = columns[5].integer;
+    if (columns[6].type == STORE_VALUE_INTEGER)
+        device->revoked_at = columns[6].integer;
+    if (columns[7].type == STORE_VALUE_INTEGER)
+        device->revocation_reason = (int)columns[7].integer;
+    return 0;
+}
+
+static int
+read_device(void *context, const struct store_value *columns, size_t count)
+{
+    return fill_device(columns, count, context, 1) == 0 ? 1 : -1;
+}
+
+int
+store_device_insert(struct store_conn *conn, const struct store_device *device)
+{
+    struct store_value params[] = {
+        v_text(device->serial), v_text(device->web_number),
+        v_blob(device->certificate, device->certificate_length),
+        v_text(device->status), v_integer(device->created_at),
+        v_integer(device->not_after),
+        device->revoked_at ? v_integer(device->revoked_at) : v_null(),
+        device->revocation_reason >= 0 ? v_integer(device->revocation_reason)
+                                       : v_null(),
+    };
+    return exec(conn,
+                "INSERT INTO device (" DEVICE_COLUMNS ")"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                params, 8, NULL, NULL, NULL);
+}
+
+int
+store_device_get(struct store_conn *conn, const char *serial,
+                 struct store_device *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_text(serial);
+    int rc = exec(conn, "SELECT " DEVICE_COLUMNS " FROM device WHERE serial = $1",
+                  &param, 1, read_device, out, NULL);
+    if (rc < 0) {
+        store_device_clear(out);
+        if (conn->error[0] == '\0')
+            error_set(conn->error, sizeof conn->error, "malformed device row");
+        return -1;
+    }
+    *found = rc == 1;
+    return 0;
+}
+
+struct device_walk {
+    int (*each)(void *, const struct store_device *);
+    void *context;
+};
+
+static int
+walk_device(void *context, const struct store_value *columns, size_t count)
+{
+    struct device_walk *walk = context;
+    struct store_device device;
+    if (fill_device(columns, count, &device, 0) != 0)
+        return -1;
+    return walk->each(walk->context, &device);
+}
+
+int
+store_device_each(struct store_conn *conn, const char *web_number,
+                  int (*each)(void *, const struct store_device *), void *context)
+{
+    struct device_walk walk = {each, context};
+    if (web_number == NULL) {
+        struct store_value param = v_text(STORE_DEVICE_REVOKED);
+        return exec(conn,
+                    "SELECT " DEVICE_COLUMNS " FROM device WHERE status = $1"
+                    " ORDER BY revoked_at, serial",
+                    &param, 1, walk_device, &walk, NULL);
+    }
+    struct store_value param = v_text(web_number);
+    return exec(conn,
+                "SELECT " DEVICE_COLUMNS " FROM device WHERE web_number = $1"
+                " ORDER BY created_at, serial",
+                &param, 1, walk_device, &walk, NULL);
+}
+
+int
+store_device_revoke(struct store_conn *conn, const char *serial,
+                    const char *web_number, int64_t now, int reason, int *changed)
+{
+    struct store_value params[] = {
+        v_text(serial), v_text(STORE_DEVICE_REVOKED), v_integer(now),
+        v_integer(reason), v_text(STORE_DEVICE_ACTIVE), v_text(web_number),
+    };
+    int64_t changes = 0;
+    /* Two literals rather than "$6 IS NULL OR …": drivers cache statements
+     * by address, and an untyped NULL parameter is ambiguous in PostgreSQL. */
+    int rc = web_number == NULL
+                 ? exec(conn,
+                        "UPDATE device SET status = $2, revoked_at = $3,"
+                        " revocation_reason = $4"
+                        " WHERE serial = $1 AND status = $5",
+                        params, 5, NULL, NULL, &changes)
+                 : exec(conn,
+                        "UPDATE device SET status = $2, revoked_at = $3,"
+                        " revocation_reason = $4"
+                        " WHERE serial = $1 AND status = $5 AND web_number = $6",
+                        params, 6, NULL, NULL, &changes);
+    if (rc != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
+}
+
+int
+store_device_revoke_all(struct store_conn *conn, const char *web_number,
+                        int64_t now, int reason, int64_t *count)
+{
+    struct store_value params[] = {
+        v_text(web_number), v_text(STORE_DEVICE_REVOKED), v_integer(now),
+        v_integer(reason), v_text(STORE_DEVICE_ACTIVE),
+    };
+    *count = 0;
+    return exec(conn,
+                "UPDATE device SET status = $2, revoked_at = $3,"
+                " revocation_reason = $4"
+                " WHERE web_number = $1 AND status = $5",
+                params, 5, NULL, NULL, count);
+}
+
+void
+store_device_clear(struct store_device *device)
+{
+    free(device->certificate);
+    memset(device, 0, sizeof *device);
+}
+
+/* ── Attempts ──────────────────────────────────────────────────────────── */
+
+static int
+read_count(void *context, const struct store_value *columns, size_t count)
+{
+    if (count < 1 || columns[0].type != STORE_VALUE_INTEGER)
+        return -1;
+    *(int64_t *)context = columns[0].integer;
+    return 0;
+}
+
+int
+store_attempt_record(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
+                     int64_t now, int64_t since, int64_t forget_before,
+                     int64_t *count)
+{
+    struct store_value forget[] = {v_blob(key, STORE_INDEX_BYTES),
+                                   v_integer(forget_before)};
+    struct store_value insert[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(now)};
+    struct store_value query[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(since)};
+    *count = 0;
+    if (exec(conn, "DELETE FROM attempt WHERE attempt_key = $1 AND time < $2",
+             forget, 2, NULL, NULL, NULL) != 0 ||
+        exec(conn, "INSERT INTO attempt (attempt_key, time) VALUES ($1, $2)",
+             insert, 2, NULL, NULL, NULL) != 0)
+        return -1;
+    return exec(conn,
+                "SELECT COUNT(*) FROM attempt WHERE attempt_key = $1 AND time >= $2",
+                query, 2, read_count, count, NULL);
+}
+
+/* ── Single-use tokens ─────────────────────────────────────────────────── */
+
+int
+store_token_use(struct store_conn *conn, const char *jti, int64_t expires_at,
+                int64_t now, int *fresh)
+{
+    struct store_value expiry = v_integer(now);
+    struct store_value params[] = {v_text(jti), v_integer(expires_at)};
+    int64_t changes = 0;
+    *fresh = 0;
+    if (exec(conn, "DELETE FROM used_token WHERE expires_at < $1", &expiry, 1,
+             NULL, NULL, NULL) != 0 ||
+        exec(conn,
+             "INSERT INTO used_token (jti, expires_at) VALUES ($1, $2)"
+             " ON CONFLICT (jti) DO NOTHING",
+             params, 2, NULL, NULL, &changes) != 0)
+        return -1;
+    *fresh = changes == 1;
+    return 0;
+}

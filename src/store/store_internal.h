@@ -1,0 +1,79 @@
+/* store_internal: what the store's own files share (the connection
+ * struct and the value helpers). Private to src/store/. */
+#ifndef CYBERID_STORE_INTERNAL_H
+#define CYBERID_STORE_INTERNAL_H
+
+#include "store/store.h"
+#include "store/store_driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct store_conn {
+    const struct store_driver *driver;
+    void *connection;
+    int in_transaction;
+    int busy;
+    char error[STORE_ERROR_MAX];
+};
+
+/* ── Value helpers ─────────────────────────────────────────────────────── */
+
+static inline struct store_value
+v_integer(int64_t integer)
+{
+    return (struct store_value){.type = STORE_VALUE_INTEGER, .integer = integer};
+}
+
+static inline struct store_value
+v_text(const char *text)
+{
+    if (text == NULL)
+        return (struct store_value){.type = STORE_VALUE_NULL};
+    return (struct store_value){.type = STORE_VALUE_TEXT, .data = text,
+                                .length = strlen(text)};
+}
+
+static inline struct store_value
+v_blob(const void *data, size_t length)
+{
+    return (struct store_value){.type = STORE_VALUE_BLOB, .data = data,
+                                .length = length};
+}
+
+/* A malloc'd NUL-terminated copy of a text column (NULL for SQL NULL). */
+static inline char *
+column_text(const struct store_value *value, int *failed)
+{
+    if (value->type == STORE_VALUE_NULL)
+        return NULL;
+    char *copy = malloc(value->length + 1);
+    if (copy == NULL) {
+        *failed = 1;
+        return NULL;
+    }
+    if (value->length > 0)
+        memcpy(copy, value->data, value->length);
+    copy[value->length] = '\0';
+    return copy;
+}
+
+static inline int
+column_text_into(const struct store_value *value, char *out, size_t cap)
+{
+    if (value->type != STORE_VALUE_TEXT || value->length >= cap)
+        return -1;
+    memcpy(out, value->data, value->length);
+    out[value->length] = '\0';
+    return 0;
+}
+
+static inline int
+exec(struct store_conn *conn, const char *sql, const struct store_value *params,
+     size_t count, store_row_fn row, void *context, int64_t *changes)
+{
+    return conn->driver->exec(conn->connection, sql, params, count, row,
+                              context, changes, conn->error, sizeof conn->error);
+}
+
+#endif
