@@ -1,17 +1,20 @@
 /* registry: CSV import and lookup of the population registry; see
  * registry.h. CSV parsing is libcsv's (RFC 4180 quoting, CRLF); this file
  * feeds it one bounded line at a time so that every row keeps its line
- * number for the report. */
+ * number for the report. Each good row's reference photo goes through the
+ * face engine once; only the descriptor is kept, sealed with the record. */
 #include "enroll/registry.h"
 
 #include "audit/audit.h"
 #include "util/encoding.h"
+#include "util/file.h"
 #include "util/strings.h"
 #include "vault/vault.h"
 
 #include <csv.h>
 #include <errno.h>
 #include <openssl/rand.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,12 @@
 #define REGISTRY_COLUMNS 4
 #define RECORD_ID_BYTES 16
 #define INDEX_DOMAIN "national_id"
+#define PHOTO_PATH_MAX 2048
+#define DESCRIPTOR_TEXT_SIZE BASE64URL_ENCODED_SIZE(REGISTRY_DESCRIPTOR_BYTES)
+#define BITS_PER_BYTE 8
+/* What photo_template() found: a descriptor, or a rejected row. */
+#define PHOTO_OK 0
+#define PHOTO_REJECTED 1
 
 static const char *const expected_header[REGISTRY_COLUMNS] = {
     "national_id", "name", "birth_date", "photo"};
@@ -35,6 +44,7 @@ struct csv_row {
 struct import {
     struct store_conn *conn;
     struct signer *signer;
+    const face_engine *engine;
     char csv_dir[1024];
     size_t line;            /* current input line, from 1 */
     int header_done;
@@ -102,31 +112,153 @@ trim_spaces(char *text)
         memmove(text, text + start, length - start + 1);
 }
 
+/* The photo's path: absolute as written, else relative to the CSV. */
+static int
+photo_path(const struct import *import, const char *photo, char *path,
+           size_t cap)
+{
+    if (photo[0] == '/')
+        return string_copy(path, cap, photo);
+    return string_format(path, cap, "%s/%s", import->csv_dir, photo);
+}
+
 static int
 photo_exists(const struct import *import, const char *photo)
 {
-    char path[2048];
-    if (photo[0] == '/') {
-        if (string_copy(path, sizeof path, photo) != 0)
-            return 0;
-    } else if (string_format(path, sizeof path, "%s/%s", import->csv_dir,
-                             photo) != 0) {
-        return 0;
-    }
+    char path[PHOTO_PATH_MAX];
     struct stat info;
-    return stat(path, &info) == 0 && S_ISREG(info.st_mode);
+    return photo_path(import, photo, path, sizeof path) == 0 &&
+           stat(path, &info) == 0 && S_ISREG(info.st_mode);
 }
+
+/* Computes the descriptor of the one face in the row's photo. Returns
+ * PHOTO_OK, PHOTO_REJECTED (the row is reported) or -1 with err (out of
+ * memory, an engine failure: the import stops). The photo's bytes and
+ * pixels are wiped before they are freed; descriptor is zeroed unless
+ * PHOTO_OK. */
+static int
+photo_template(struct import *import, const char *photo,
+               float descriptor[FACE_DESCRIPTOR_DIMS])
+{
+    int status = -1;
+    char path[PHOTO_PATH_MAX];
+    char face_err[FACE_ERROR_LEN];
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    face_image image = {0};
+    struct stat info;
+
+    memset(descriptor, 0, FACE_DESCRIPTOR_DIMS * sizeof *descriptor);
+    if (photo_path(import, photo, path, sizeof path) != 0 ||
+        stat(path, &info) != 0 || !S_ISREG(info.st_mode)) {
+        reject(import, "photo_unreadable", "the photo file cannot be read");
+        status = PHOTO_REJECTED;
+        goto cleanup;
+    }
+    if ((uint64_t)info.st_size > REGISTRY_PHOTO_MAX_BYTES) {
+        reject(import, "photo_invalid_image",
+               "the photo is larger than 16 MiB");
+        status = PHOTO_REJECTED;
+        goto cleanup;
+    }
+    if (file_read(path, REGISTRY_PHOTO_MAX_BYTES, &bytes, &length, NULL, 0) != 0) {
+        reject(import, "photo_unreadable", "the photo file cannot be read");
+        status = PHOTO_REJECTED;
+        goto cleanup;
+    }
+    int engine_status = face_image_decode(&image, bytes, length, face_err,
+                                        sizeof face_err);
+    if (engine_status == FACE_ERR_NOMEM) {
+        error_set(import->err, import->errlen, "out of memory decoding a photo");
+        goto cleanup;
+    }
+    if (engine_status != FACE_OK) {
+        reject(import, "photo_invalid_image",
+               engine_status == FACE_ERR_IMAGE_FORMAT
+                   ? "the photo is not a JPEG, PNG or WebP image"
+                   : "the photo is corrupt or over the image size limits");
+        status = PHOTO_REJECTED;
+        goto cleanup;
+    }
+    engine_status = face_descriptor(import->engine, &image, descriptor, NULL,
+                                  face_err, sizeof face_err);
+    switch (engine_status) {
+    case FACE_OK:
+        status = PHOTO_OK;
+        break;
+    case FACE_ERR_NO_FACE:
+        reject(import, "no_face", "no face was found in the photo");
+        status = PHOTO_REJECTED;
+        break;
+    case FACE_ERR_MANY_FACES:
+        reject(import, "multiple_faces",
+               "the photo holds more than one face; it must show exactly one");
+        status = PHOTO_REJECTED;
+        break;
+    default:
+        error_set(import->err, import->errlen, "face engine: %s", face_err);
+        break;
+    }
+cleanup:
+    if (status != PHOTO_OK)
+        secret_wipe(descriptor, FACE_DESCRIPTOR_DIMS * sizeof *descriptor);
+    if (image.rgb != NULL)
+        secret_wipe(image.rgb, (size_t)image.width * (size_t)image.height * 3);
+    face_image_free(&image);
+    if (bytes != NULL) {
+        secret_wipe(bytes, length);
+        free(bytes);
+    }
+    return status;
+}
+
+/* The descriptor as little-endian float32 bytes, whatever the host. */
+static void
+descriptor_to_bytes(const float descriptor[FACE_DESCRIPTOR_DIMS],
+                    uint8_t bytes[REGISTRY_DESCRIPTOR_BYTES])
+{
+    for (size_t i = 0; i < FACE_DESCRIPTOR_DIMS; i++) {
+        uint32_t bits;
+        memcpy(&bits, &descriptor[i], sizeof bits);
+        for (size_t b = 0; b < REGISTRY_FLOAT_BYTES; b++)
+            bytes[i * REGISTRY_FLOAT_BYTES + b] =
+                (uint8_t)(bits >> (BITS_PER_BYTE * b));
+    }
+}
+
+/* The inverse; -1 for a value that is not a finite number. */
+static int
+descriptor_from_bytes(const uint8_t bytes[REGISTRY_DESCRIPTOR_BYTES],
+                      float descriptor[FACE_DESCRIPTOR_DIMS])
+{
+    for (size_t i = 0; i < FACE_DESCRIPTOR_DIMS; i++) {
+        uint32_t bits = 0;
+        for (size_t b = 0; b < REGISTRY_FLOAT_BYTES; b++)
+            bits |= (uint32_t)bytes[i * REGISTRY_FLOAT_BYTES + b]
+                    << (BITS_PER_BYTE * b);
+        memcpy(&descriptor[i], &bits, sizeof bits);
+        if (!isfinite(descriptor[i]))
+            return -1;
+    }
+    return 0;
+}
+
+_Static_assert(sizeof(float) == REGISTRY_FLOAT_BYTES, "float32");
 
 /* Seals the person's data and inserts or updates their record. */
 static int
 store_person(struct import *import, const struct national_id *id,
-             const char *name, const char *birth_date)
+             const char *name, const char *birth_date, const char *photo)
 {
     int status = -1;
     struct store_person existing = {0};
     struct store_person person = {0};
     char *plaintext = NULL;
     uint8_t index[VAULT_INDEX_BYTES];
+    float descriptor[FACE_DESCRIPTOR_DIMS];
+    uint8_t descriptor_bytes[REGISTRY_DESCRIPTOR_BYTES];
+    char descriptor_text[DESCRIPTOR_TEXT_SIZE];
+    json_t *record = NULL;
     int found = 0;
 
     if (vault_blind_index(import->signer, INDEX_DOMAIN, id->text,
@@ -150,6 +282,16 @@ store_person(struct import *import, const struct national_id *id,
     json_object_set_new(import->seen, index_hex,
                         json_integer((json_int_t)import->row.line));
 
+    int photo_status = photo_template(import, photo, descriptor);
+    if (photo_status != PHOTO_OK) {
+        status = photo_status == PHOTO_REJECTED ? 0 : -1;
+        goto cleanup;
+    }
+    descriptor_to_bytes(descriptor, descriptor_bytes);
+    if (base64url_encode(descriptor_bytes, sizeof descriptor_bytes,
+                         descriptor_text, sizeof descriptor_text) != 0)
+        goto cleanup;
+
     if (store_person_find(import->conn, index, &existing, &found) != 0) {
         error_set(import->err, import->errlen, "registry lookup: %s",
                   store_last_error(import->conn));
@@ -168,10 +310,12 @@ store_person(struct import *import, const struct national_id *id,
     person.updated_at = import->now;
     memcpy(person.national_id_index, index, sizeof index);
 
-    json_t *record = json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "national_id",
-                               id->text, "name", name, "birth_date", birth_date);
+    /* jansson copies the strings and frees them without wiping: the
+     * copies live only until json_decref below. */
+    record = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", REGISTRY_RECORD_VERSION,
+                       "national_id", id->text, "name", name, "birth_date",
+                       birth_date, "descriptor", descriptor_text);
     plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(record);
     if (plaintext == NULL ||
         vault_seal(import->signer, person.id, plaintext, strlen(plaintext),
                    &person.sealed, &person.sealed_length) != 0) {
@@ -190,10 +334,14 @@ store_person(struct import *import, const struct national_id *id,
         import->report->inserted++;
     status = 0;
 cleanup:
+    json_decref(record);
     if (plaintext != NULL) {
         secret_wipe(plaintext, strlen(plaintext));
         free(plaintext);
     }
+    secret_wipe(descriptor, sizeof descriptor);
+    secret_wipe(descriptor_bytes, sizeof descriptor_bytes);
+    secret_wipe(descriptor_text, sizeof descriptor_text);
     store_person_clear(&existing);
     store_person_clear(&person);
     return status;
@@ -272,7 +420,7 @@ process_row(struct import *import)
                "the photo file does not exist (paths are relative to the CSV)");
         return;
     }
-    if (store_person(import, &id, name, row->fields[2]) != 0)
+    if (store_person(import, &id, name, row->fields[2], row->fields[3]) != 0)
         import->failed = 1;
     secret_wipe(row->fields, sizeof row->fields);
 }
@@ -347,10 +495,13 @@ feed_file(FILE *file, struct csv_parser *parser, struct import *import)
 
 int
 registry_import_csv(struct store *store, struct signer *signer,
-                    const char *path, struct registry_report *report,
-                    char *err, size_t errlen)
+                    const face_engine *engine, const char *path,
+                    struct registry_report *report, char *err, size_t errlen)
 {
     memset(report, 0, sizeof *report);
+    if (engine == NULL)
+        return error_set(err, errlen, "no face engine: the import computes "
+                                      "each photo's face template");
     report->rejections = json_array();
     struct import *import = calloc(1, sizeof *import);
     if (import == NULL || report->rejections == NULL) {
@@ -371,6 +522,7 @@ registry_import_csv(struct store *store, struct signer *signer,
     }
     parser_ready = 1;
     import->signer = signer;
+    import->engine = engine;
     import->err = err;
     import->errlen = errlen;
     import->now = (int64_t)time(NULL);
@@ -456,6 +608,21 @@ registry_find(struct store_conn *conn, struct signer *signer,
     const char *id = json_string_value(json_object_get(record, "national_id"));
     const char *name = json_string_value(json_object_get(record, "name"));
     const char *birth = json_string_value(json_object_get(record, "birth_date"));
+    json_t *descriptor = json_object_get(record, "descriptor");
+    if (descriptor != NULL) {
+        const char *text = json_string_value(descriptor);
+        uint8_t bytes[REGISTRY_DESCRIPTOR_BYTES];
+        size_t decoded = 0;
+        int ok = text != NULL &&
+                 base64url_decode(text, strlen(text), bytes, sizeof bytes,
+                                  &decoded) == 0 &&
+                 decoded == sizeof bytes &&
+                 descriptor_from_bytes(bytes, out->descriptor) == 0;
+        secret_wipe(bytes, sizeof bytes);
+        if (!ok)
+            goto cleanup;
+        out->has_descriptor = 1;
+    }
     if (id == NULL || name == NULL || birth == NULL ||
         string_copy(out->record_id, sizeof out->record_id, person.id) != 0 ||
         string_copy(out->national_id, sizeof out->national_id, id) != 0 ||

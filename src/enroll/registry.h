@@ -5,16 +5,36 @@
  * photo is a path relative to the CSV file). Each row is validated: a
  * GB 11643 number with its check character, a birth date (YYYY-MM-DD) that
  * is real and equal to the one in the number, a non-empty UTF-8 name of at
- * most REGISTRY_NAME_MAX_CHARACTERS characters, an existing photo file.
- * Good rows are imported in one transaction; bad rows are reported with
- * their line and reason and skipped. Importing the same person again
- * updates the record (no duplicate), keyed by the blind index of the ID
- * number. Everything personal is sealed by the vault before the store sees
- * it. */
+ * most REGISTRY_NAME_MAX_CHARACTERS characters, an existing photo file
+ * (at most REGISTRY_PHOTO_MAX_BYTES) that decodes as a JPEG, PNG or WebP
+ * image holding exactly one face. Good rows are imported in one
+ * transaction; bad rows are reported with their line and reason and
+ * skipped. Importing the same person again updates the record (no
+ * duplicate), keyed by the blind index of the ID number. Everything
+ * personal is sealed by the vault before the store sees it.
+ *
+ * Photo rejections, after the photo_not_found of a missing file:
+ *   photo_unreadable     the file exists but cannot be read
+ *   photo_invalid_image  not a JPEG/PNG/WebP, corrupt, or over the size or
+ *                        pixel limits of the face engine
+ *   no_face              no face found
+ *   multiple_faces       more than one face found
+ *
+ * The face template: the face engine's 128-d descriptor of the reference
+ * photo is computed at import and sealed inside the record; the photo
+ * itself is never stored (its bytes and pixels are wiped after use).
+ *
+ * Sealed plaintext (REGISTRY_RECORD_VERSION 2), a JSON object:
+ *   {"v":2, "national_id":"…", "name":"…", "birth_date":"YYYY-MM-DD",
+ *    "descriptor":"<base64url, no padding, of the 128 float32 values in
+ *                   little-endian byte order: REGISTRY_DESCRIPTOR_BYTES>"}
+ * Version 1 records (imported before templates existed) have no
+ * "descriptor"; registry_find() returns them with has_descriptor 0. */
 #ifndef CYBERID_REGISTRY_H
 #define CYBERID_REGISTRY_H
 
 #include "enroll/national_id.h"
+#include "face/face.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
@@ -26,6 +46,10 @@
 #define REGISTRY_LINE_MAX_BYTES 4096
 #define REGISTRY_FIELD_MAX_BYTES 1024
 #define REGISTRY_DATE_SIZE 11 /* YYYY-MM-DD + NUL */
+#define REGISTRY_RECORD_VERSION 2
+#define REGISTRY_FLOAT_BYTES 4
+#define REGISTRY_DESCRIPTOR_BYTES (FACE_DESCRIPTOR_DIMS * REGISTRY_FLOAT_BYTES)
+#define REGISTRY_PHOTO_MAX_BYTES FACE_IMAGE_MAX_BYTES
 
 struct registry_report {
     size_t rows;        /* data rows read (header excluded) */
@@ -35,33 +59,42 @@ struct registry_report {
     json_t *rejections; /* [{line, error, error_description}], owned */
 };
 
-/* Imports the CSV at path. Returns 0 when the file was read and the good
- * rows committed (report says how many rows were rejected), or -1 with err
- * when nothing was imported (unreadable file, bad header, database error).
- * Release the report with registry_report_clear() in both cases. */
+/* Imports the CSV at path, computing each reference photo's descriptor
+ * with engine (loaded once by the caller; NULL is refused). Returns 0 when
+ * the file was read and the good rows committed (report says how many rows
+ * were rejected), or -1 with err when nothing was imported (no engine,
+ * unreadable file, bad header, database error, out of memory). Release the
+ * report with registry_report_clear() in both cases. */
 int registry_import_csv(struct store *store, struct signer *signer,
-                        const char *path, struct registry_report *report,
-                        char *err, size_t errlen)
+                        const face_engine *engine, const char *path,
+                        struct registry_report *report, char *err,
+                        size_t errlen)
     __attribute__((warn_unused_result));
 
 void registry_report_clear(struct registry_report *report);
 
-/* A person's registry record, opened from the vault. */
+/* A person's registry record, opened from the vault. Everything in it is
+ * personal data, the descriptor included: wipe it with
+ * registry_person_clear(). */
 struct registry_person {
     char record_id[STORE_ID_MAX];
     char national_id[NATIONAL_ID_SIZE];
     char name[REGISTRY_NAME_MAX_BYTES + 1];
     char birth_date[REGISTRY_DATE_SIZE];
+    float descriptor[FACE_DESCRIPTOR_DIMS]; /* the reference photo's */
+    int has_descriptor; /* 0: a version 1 record, descriptor all zero */
 };
 
 /* Looks a person up by (normalised) ID number. *found 0 or 1. Reading
  * personal data is an audited act: callers that show it to anyone append
- * the audit event. Returns 0 or -1. The record is wiped by
+ * the audit event. Returns 0 or -1 (a record that does not open or parse,
+ * a descriptor of the wrong size included). The record is wiped by
  * registry_person_clear(). */
 int registry_find(struct store_conn *conn, struct signer *signer,
                   const char *national_id, struct registry_person *out,
                   int *found) __attribute__((warn_unused_result));
 
+/* Wipes the whole record (descriptor included). */
 void registry_person_clear(struct registry_person *person);
 
 #endif

@@ -1,13 +1,22 @@
-/* Tests of the registry CSV import: validation with line numbers, one
- * transaction, idempotent re-import, and no plaintext at rest. */
+/* Tests of the registry CSV import: validation with line numbers, face
+ * templates from real photos (real face engine, photos from
+ * $CYBERID_SHARED_DIR/faces), one transaction, idempotent re-import, and
+ * no plaintext at rest: no name, no ID number, no descriptor bytes. */
 #include "enroll/registry.h"
 
 #include "signer/signer.h"
 #include "store/store.h"
+#include "util/encoding.h"
 
 #include "../test_support.h"
 
 #include <sys/stat.h>
+#include <time.h>
+#include <zlib.h>
+
+#define BLANK_SIDE 160 /* a blank PNG: an image without a face */
+#define RGB_BYTES 3
+#define SLICE_BYTES 16
 
 struct fixture {
     char *dir;
@@ -15,6 +24,112 @@ struct fixture {
     struct signer *signer;
     struct store *store;
 };
+
+/* One engine for the whole run: loading it is the slow part. */
+static face_engine *engine;
+
+static const char *
+shared_dir(void)
+{
+    const char *dir = getenv("CYBERID_SHARED_DIR");
+    return dir != NULL ? dir : CYBERID_SHARED_DIR_DEFAULT;
+}
+
+static int
+load_engine(void **state)
+{
+    (void)state;
+    const char *models = getenv("CYBERID_MODELS_DIR");
+    char err[FACE_ERROR_LEN];
+    if (face_engine_load(&engine, models ? models : CYBERID_DEFAULT_MODELS_DIR,
+                         err, sizeof err) != FACE_OK) {
+        fprintf(stderr, "cannot load the face models: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+free_engine(void **state)
+{
+    (void)state;
+    face_engine_free(engine);
+    engine = NULL;
+    return 0;
+}
+
+static void
+append_chunk(uint8_t *png, size_t *at, const char type[4], const uint8_t *data,
+             uint32_t length)
+{
+    uint8_t *start = png + *at;
+    start[0] = (uint8_t)(length >> 24);
+    start[1] = (uint8_t)(length >> 16);
+    start[2] = (uint8_t)(length >> 8);
+    start[3] = (uint8_t)length;
+    memcpy(start + 4, type, 4);
+    if (length > 0)
+        memcpy(start + 8, data, length);
+    uLong crc = crc32(0, start + 4, 4 + length);
+    start[8 + length] = (uint8_t)(crc >> 24);
+    start[9 + length] = (uint8_t)(crc >> 16);
+    start[10 + length] = (uint8_t)(crc >> 8);
+    start[11 + length] = (uint8_t)crc;
+    *at += 12 + length;
+}
+
+/* Writes a uniform grey RGB PNG: a valid image with no face in it. */
+static void
+write_blank_png(const char *path)
+{
+    size_t raw_size = BLANK_SIDE * (1 + BLANK_SIDE * RGB_BYTES);
+    uint8_t *raw = malloc(raw_size);
+    assert_non_null(raw);
+    memset(raw, 0x80, raw_size);
+    for (size_t y = 0; y < BLANK_SIDE; y++)
+        raw[y * (1 + BLANK_SIDE * RGB_BYTES)] = 0; /* filter: none */
+    uLongf packed_size = compressBound(raw_size);
+    uint8_t *packed = malloc(packed_size);
+    assert_non_null(packed);
+    assert_int_equal(compress(packed, &packed_size, raw, raw_size), Z_OK);
+    uint8_t *png = malloc(packed_size + 128);
+    assert_non_null(png);
+    size_t at = 0;
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    at = 8;
+    const uint8_t header[13] = {0, 0, 0, BLANK_SIDE, 0, 0, 0, BLANK_SIDE,
+                                8 /* bits */, 2 /* RGB */, 0, 0, 0};
+    append_chunk(png, &at, "IHDR", header, sizeof header);
+    append_chunk(png, &at, "IDAT", packed, (uint32_t)packed_size);
+    append_chunk(png, &at, "IEND", NULL, 0);
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    assert_int_equal(fwrite(png, 1, at, file), at);
+    assert_int_equal(fclose(file), 0);
+    free(png);
+    free(packed);
+    free(raw);
+}
+
+/* The descriptor the face engine gives a photo of the shared set. */
+static void
+photo_descriptor(const char *photo, float descriptor[FACE_DESCRIPTOR_DIMS])
+{
+    char path[1200], err[FACE_ERROR_LEN];
+    snprintf(path, sizeof path, "%s/faces/deepface/%s", shared_dir(), photo);
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    uint8_t *bytes = malloc(REGISTRY_PHOTO_MAX_BYTES);
+    assert_non_null(bytes);
+    size_t length = fread(bytes, 1, REGISTRY_PHOTO_MAX_BYTES, file);
+    fclose(file);
+    face_image image = {0};
+    assert_int_equal(face_image_decode(&image, bytes, length, err, sizeof err), FACE_OK);
+    assert_int_equal(face_descriptor(engine, &image, descriptor, NULL, err,
+                                     sizeof err), FACE_OK);
+    face_image_free(&image);
+    free(bytes);
+}
 
 static int
 setup(void **state)
@@ -30,9 +145,14 @@ setup(void **state)
     assert_int_equal(signer_create_keys(f->keys, f->pki, err, sizeof err), 0);
     assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
     assert_int_equal(store_open(f->database, 2, 1, &f->store, err, sizeof err), 0);
-    char photo[1200];
-    snprintf(photo, sizeof photo, "%s/photo.jpg", f->dir);
-    test_write_file(photo, "not really a photo; the face engine checks content");
+    char path[1200], faces[1200];
+    snprintf(path, sizeof path, "%s/photo.jpg", f->dir);
+    test_write_file(path, "not really a photo; the face engine checks content");
+    snprintf(path, sizeof path, "%s/blank.png", f->dir);
+    write_blank_png(path);
+    snprintf(path, sizeof path, "%s/photos", f->dir);
+    snprintf(faces, sizeof faces, "%s/faces/deepface", shared_dir());
+    assert_int_equal(symlink(faces, path), 0);
     *state = f;
     return 0;
 }
@@ -50,9 +170,12 @@ teardown(void **state)
 
 static const char good_rows[] =
     "national_id,name,birth_date,photo\n"
-    "11010519491231002X,张三,1949-12-31,photo.jpg\n"
-    "440524188001010014,\"Li, Si\",1880-01-01,photo.jpg\n"
-    "110105200001010016,Ōtomo Wang,2000-01-01,photo.jpg\n";
+    "11010519491231002X,张三,1949-12-31,photos/img1.jpg\n"
+    "440524188001010014,\"Li, Si\",1880-01-01,photos/img3.jpg\n"
+    "110105200001010016,Ōtomo Wang,2000-01-01,photos/img8.jpg\n";
+static const char *const good_ids[] = {"11010519491231002X", "440524188001010014",
+                                       "110105200001010016"};
+static const char *const good_photos[] = {"img1.jpg", "img3.jpg", "img8.jpg"};
 
 static int64_t
 person_count(struct fixture *f)
@@ -80,21 +203,21 @@ test_mixed_good_and_bad_rows(void **state)
     struct fixture *f = *state;
     test_write_file(f->csv,
         "national_id,name,birth_date,photo\n"
-        "11010519491231002X,张三,1949-12-31,photo.jpg\n"          /* 2 good */
+        "11010519491231002X,张三,1949-12-31,photos/img1.jpg\n"   /* 2 good */
         "110105194912310021,李四,1949-12-31,photo.jpg\n"          /* 3 check */
         "11010519491231002,王五,1949-12-31,photo.jpg\n"           /* 4 length */
         "440524188001010014,,1880-01-01,photo.jpg\n"              /* 5 no name */
         "440524188001010014,赵六,1880-01-02,photo.jpg\n"          /* 6 mismatch */
         "440524188001010014,赵六,1880-01-01,missing.jpg\n"        /* 7 photo */
         "440524188001010014,赵六,1880-01-01\n"                    /* 8 columns */
-        "440524188001010014,\"Zhao Liu\",1880-01-01,photo.jpg\n"  /* 9 good */
+        "440524188001010014,\"Zhao Liu\",1880-01-01,photos/img3.jpg\n" /* 9 good */
         "11010519491231002X,张三,1949-12-31,photo.jpg\n"          /* 10 dup */
         "110105200001010016,\"\x01" "bad\",2000-01-01,photo.jpg\n"   /* 11 control */
         "110105200001010016,\xff\xfe,2000-01-01,photo.jpg\n"      /* 12 not UTF-8 */
         "110105200001010016,Wang,2000-02-30,photo.jpg\n");        /* 13 date */
     struct registry_report report;
     char err[256];
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), 0);
     assert_int_equal(report.rows, 12);
     assert_int_equal(report.inserted, 2);
@@ -121,15 +244,15 @@ test_reimport_updates_without_duplicates(void **state)
     struct registry_report report;
     char err[256];
     test_write_file(f->csv, good_rows);
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), 0);
     assert_int_equal(report.inserted, 3);
     registry_report_clear(&report);
 
     test_write_file(f->csv,
                     "national_id,name,birth_date,photo\r\n"
-                    "11010519491231002x,张三丰,1949-12-31,photo.jpg\r\n");
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+                    "11010519491231002x,张三丰,1949-12-31,photos/img2.jpg\r\n");
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), 0);
     assert_int_equal(report.inserted, 0);
     assert_int_equal(report.updated, 1);
@@ -145,7 +268,17 @@ test_reimport_updates_without_duplicates(void **state)
     assert_true(found);
     assert_string_equal(person.name, "张三丰");
     assert_string_equal(person.birth_date, "1949-12-31");
+    /* The template follows the new photo. */
+    float expected[FACE_DESCRIPTOR_DIMS];
+    photo_descriptor("img2.jpg", expected);
+    assert_true(person.has_descriptor);
+    assert_true(face_distance(person.descriptor, expected) < 1e-5f);
+    photo_descriptor("img1.jpg", expected);
+    assert_true(face_distance(person.descriptor, expected) > 1e-3f);
     registry_person_clear(&person);
+    for (size_t i = 0; i < sizeof *person.descriptor * FACE_DESCRIPTOR_DIMS; i++)
+        assert_int_equal(((const uint8_t *)person.descriptor)[i], 0);
+    assert_false(person.has_descriptor);
     assert_int_equal(registry_find(conn, f->signer, "440524188001010014", &person,
                                    &found), 0);
     assert_true(found);
@@ -164,7 +297,7 @@ test_no_plaintext_at_rest(void **state)
     struct registry_report report;
     char err[256];
     test_write_file(f->csv, good_rows);
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), 0);
     assert_int_equal(report.inserted, 3);
     registry_report_clear(&report);
@@ -172,6 +305,25 @@ test_no_plaintext_at_rest(void **state)
     const char *secrets[] = {"11010519491231002X", "440524188001010014",
                              "110105200001010016", "张三", "Li, Si", "Ōtomo Wang",
                              "1949-12-31", "2000-01-01", "19491231"};
+    /* The templates as the store would hold them in the clear: the raw
+     * 512-byte float arrays (little-endian, as on this host and in the
+     * sealed format), 16-byte slices of them, and their base64url text. */
+    _Static_assert(sizeof(float) == 4, "float32");
+    uint8_t raw[3][REGISTRY_DESCRIPTOR_BYTES];
+    char text[3][BASE64URL_ENCODED_SIZE(REGISTRY_DESCRIPTOR_BYTES)];
+    struct store_conn *conn = store_acquire(f->store);
+    for (size_t p = 0; p < 3; p++) {
+        struct registry_person person;
+        int found = 0;
+        assert_int_equal(registry_find(conn, f->signer, good_ids[p], &person, &found), 0);
+        assert_true(found);
+        assert_true(person.has_descriptor);
+        memcpy(raw[p], person.descriptor, sizeof raw[p]);
+        registry_person_clear(&person);
+        assert_int_equal(base64url_encode(raw[p], sizeof raw[p], text[p],
+                                          sizeof text[p]), 0);
+    }
+    store_release(f->store, conn);
     const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
     for (size_t s = 0; s < sizeof suffixes / sizeof *suffixes; s++) {
         char path[1200];
@@ -179,6 +331,16 @@ test_no_plaintext_at_rest(void **state)
         for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
             if (test_file_contains(path, secrets[i], strlen(secrets[i])))
                 fail_msg("%s holds \"%s\" in plaintext", path, secrets[i]);
+        for (size_t p = 0; p < 3; p++) {
+            if (test_file_contains(path, raw[p], sizeof raw[p]))
+                fail_msg("%s holds descriptor %zu", path, p);
+            for (size_t at = 0; at + SLICE_BYTES <= sizeof raw[p]; at += 8 * SLICE_BYTES)
+                if (test_file_contains(path, raw[p] + at, SLICE_BYTES))
+                    fail_msg("%s holds bytes %zu..%zu of descriptor %zu", path,
+                             at, at + SLICE_BYTES, p);
+            if (test_file_contains(path, text[p], SLICE_BYTES))
+                fail_msg("%s holds descriptor %zu in base64url", path, p);
+        }
     }
     /* The check itself works: the same search finds what is there (the
      * schema, in the database or still in its write-ahead log). */
@@ -195,24 +357,24 @@ test_file_level_errors_import_nothing(void **state)
     struct registry_report report;
     char err[256];
     test_write_file(f->csv, "id,name,birth,photo\n11010519491231002X,A,1949-12-31,photo.jpg\n");
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), -1);
     assert_non_null(strstr(err, "header"));
     registry_report_clear(&report);
 
     test_write_file(f->csv, "");
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), -1);
     registry_report_clear(&report);
 
     char missing[1200];
     snprintf(missing, sizeof missing, "%s/nope.csv", f->dir);
-    assert_int_equal(registry_import_csv(f->store, f->signer, missing, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, missing, &report, err,
                                          sizeof err), -1);
     registry_report_clear(&report);
 
     test_write_file(f->csv, "national_id,name,birth_date,photo\n\"unterminated,x\n");
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), -1);
     registry_report_clear(&report);
     assert_int_equal(person_count(f), 0);
@@ -236,20 +398,156 @@ test_limits(void **state)
     char *csv = malloc(12000);
     snprintf(csv, 12000,
              "national_id,name,birth_date,photo\n"
-             "11010519491231002X,%s,1949-12-31,photo.jpg\n"
-             "440524188001010014,%s,1880-01-01,photo.jpg\n"
+             "11010519491231002X,%s,1949-12-31,photos/img1.jpg\n"
+             "440524188001010014,%s,1880-01-01,photos/img3.jpg\n"
              "110105200001010016,%s,2000-01-01,photo.jpg\n",
              name64, name65, long_line);
     test_write_file(f->csv, csv);
     free(csv);
     free(long_line);
-    assert_int_equal(registry_import_csv(f->store, f->signer, f->csv, &report, err,
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv, &report, err,
                                          sizeof err), 0);
     assert_int_equal(report.inserted, 1);
     assert_int_equal(report.rejected, 2);
     expect_rejection(report.rejections, 0, 3, "name_too_long");
     expect_rejection(report.rejections, 1, 4, "line_too_long");
     registry_report_clear(&report);
+}
+
+static void
+test_descriptors_are_sealed_with_the_record(void **state)
+{
+    struct fixture *f = *state;
+    struct registry_report report;
+    char err[256];
+    test_write_file(f->csv, good_rows);
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv,
+                                         &report, err, sizeof err), 0);
+    assert_int_equal(report.inserted, 3);
+    assert_int_equal(report.rejected, 0);
+    registry_report_clear(&report);
+
+    struct store_conn *conn = store_acquire(f->store);
+    float first[FACE_DESCRIPTOR_DIMS];
+    for (size_t p = 0; p < 3; p++) {
+        struct registry_person person;
+        int found = 0;
+        float expected[FACE_DESCRIPTOR_DIMS];
+        photo_descriptor(good_photos[p], expected);
+        assert_int_equal(registry_find(conn, f->signer, good_ids[p], &person, &found), 0);
+        assert_true(found);
+        assert_true(person.has_descriptor);
+        float distance = face_distance(person.descriptor, expected);
+        if (!(distance < 1e-5f))
+            fail_msg("%s: stored descriptor is %g from the photo's", good_photos[p],
+                     (double)distance);
+        if (p == 0)
+            memcpy(first, person.descriptor, sizeof first);
+        else /* different people, different templates */
+            assert_true(face_distance(person.descriptor, first) > FACE_SAME_PERSON_THRESHOLD);
+        registry_person_clear(&person);
+    }
+    store_release(f->store, conn);
+}
+
+static void
+test_photo_rejections(void **state)
+{
+    struct fixture *f = *state;
+    struct registry_report report;
+    char err[256];
+    test_write_file(f->csv,
+        "national_id,name,birth_date,photo\n"
+        "11010519491231002X,张三,1949-12-31,blank.png\n"             /* 2 */
+        "440524188001010014,Li Si,1880-01-01,photos/couple.jpg\n"    /* 3 */
+        "110105200001010016,Wang,2000-01-01,photo.jpg\n"             /* 4 */
+        "110105194912310011,Zhao,1949-12-31,photos/selfie-many-people.jpg\n" /* 5 */
+        "110105198001010016,Qian,1980-01-01,photos/img1.jpg\n");     /* 6 good */
+    int status = registry_import_csv(f->store, f->signer, engine, f->csv, &report,
+                                     err, sizeof err);
+    assert_int_equal(status, 0);
+    assert_int_equal(report.rows, 5);
+    assert_int_equal(report.inserted, 1);
+    assert_int_equal(report.rejected, 4);
+    expect_rejection(report.rejections, 0, 2, "no_face");
+    expect_rejection(report.rejections, 1, 3, "multiple_faces");
+    expect_rejection(report.rejections, 2, 4, "photo_invalid_image");
+    expect_rejection(report.rejections, 3, 5, "multiple_faces");
+    registry_report_clear(&report);
+    assert_int_equal(person_count(f), 1);
+
+    /* A file that exists but cannot be read (only without root's
+     * override of file modes). */
+    if (geteuid() != 0) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/locked.jpg", f->dir);
+        test_write_file(path, "x");
+        assert_int_equal(chmod(path, 0), 0);
+        test_write_file(f->csv, "national_id,name,birth_date,photo\n"
+                                "11010519491231002X,张三,1949-12-31,locked.jpg\n");
+        assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv,
+                                             &report, err, sizeof err), 0);
+        assert_int_equal(report.rejected, 1);
+        expect_rejection(report.rejections, 0, 2, "photo_unreadable");
+        registry_report_clear(&report);
+    }
+}
+
+static void
+test_no_engine_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct registry_report report;
+    char err[256] = "";
+    test_write_file(f->csv, good_rows);
+    assert_int_equal(registry_import_csv(f->store, f->signer, NULL, f->csv, &report,
+                                         err, sizeof err), -1);
+    assert_non_null(strstr(err, "face engine"));
+    assert_int_equal(report.inserted, 0);
+    registry_report_clear(&report);
+    assert_int_equal(person_count(f), 0);
+}
+
+/* Not a check: how fast the import goes, for the log. */
+static void
+test_import_speed(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const photos[] = {"img1.jpg", "img3.jpg", "img8.jpg",
+                                         "img13.jpg", "img17.jpg", "img18.jpg",
+                                         "img20.jpg", "img2.jpg"};
+    enum { SPEED_ROWS = 16 };
+    char *csv = malloc(SPEED_ROWS * 128 + 64);
+    assert_non_null(csv);
+    size_t at = (size_t)sprintf(csv, "national_id,name,birth_date,photo\n");
+    /* 1101052000MMDD sequence: dates 2000-01-01.., check by ISO 7064. */
+    for (int row = 0; row < SPEED_ROWS; row++) {
+        char id[19];
+        snprintf(id, sizeof id, "11010520000101%03d", 100 + row);
+        static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+        int sum = 0;
+        for (int i = 0; i < 17; i++)
+            sum += (id[i] - '0') * weights[i];
+        id[17] = "10X98765432"[sum % 11];
+        id[18] = '\0';
+        at += (size_t)sprintf(csv + at, "%s,Person %d,2000-01-01,photos/%s\n", id, row,
+                              photos[row % (sizeof photos / sizeof *photos)]);
+    }
+    test_write_file(f->csv, csv);
+    free(csv);
+    struct registry_report report;
+    char err[256];
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv,
+                                         &report, err, sizeof err), 0);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    assert_int_equal(report.inserted, SPEED_ROWS);
+    registry_report_clear(&report);
+    double seconds = (double)(end.tv_sec - start.tv_sec) +
+                     (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    printf("registry import: %d rows in %.2f s, %.1f rows/s\n", SPEED_ROWS, seconds,
+           SPEED_ROWS / seconds);
 }
 
 int
@@ -261,6 +559,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_no_plaintext_at_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_level_errors_import_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptors_are_sealed_with_the_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_photo_rejections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_engine_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_speed, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, load_engine, free_engine);
 }
