@@ -1,0 +1,62 @@
+/* app: the sub-commands of cyberid-app, the reference citizen app, and
+ * what they share. Each command takes the global options and its own
+ * arguments (argv[0] is the command name) and returns the exit status:
+ * 0 done, 1 refused or failed (message on stderr), 2 usage. */
+#ifndef CYBERID_APP_H
+#define CYBERID_APP_H
+
+#include "app/http_client.h"
+#include "app/wallet.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define APP_EXIT_OK 0
+#define APP_EXIT_FAILED 1
+#define APP_EXIT_USAGE 2
+
+/* Largest image file read (selfie, turn frames). */
+#define APP_IMAGE_MAX_BYTES (16 * 1024 * 1024)
+/* The service's limit on an enrollment body (ENROLL_BODY_LIMIT). */
+#define APP_ENROLL_BODY_LIMIT (24 * 1024 * 1024)
+#define APP_ERROR_MAX 512
+
+struct app_options {
+    const char *server; /* --server, or NULL: the wallet's */
+    const char *wallet; /* --wallet */
+};
+
+int app_enroll(const struct app_options *options, int argc, char **argv);
+int app_show(const struct app_options *options, int argc, char **argv);
+int app_devices(const struct app_options *options, int argc, char **argv);
+int app_revoke_device(const struct app_options *options, int argc, char **argv);
+
+/* Writes the usage text to `out`. */
+void app_usage(FILE *out);
+
+/* Copies a service URL into out (capacity cap) without trailing slashes,
+ * after checking it starts with http:// or https:// and has a host.
+ * 0 or -1 with err. */
+int app_server_url(const char *server, char *out, size_t cap, char *err,
+                   size_t errlen) __attribute__((warn_unused_result));
+
+/* Prints "<what>: <error>: <error_description>" on stderr from a JSON
+ * error answer (or the HTTP status when the answer is not one), with
+ * control characters from the network replaced, and the Retry-After delay
+ * when there is one. */
+void app_print_service_error(const char *what, const struct http_response *response);
+
+/* Sends an authenticated device request: reads the wallet, makes a device
+ * token for (method, path) and sends it with the optional JSON body.
+ * The answer is in *response (release with http_response_free).
+ * Returns 0, or an exit status (1, or 2 for a usage problem) after
+ * printing the reason. */
+int app_device_request(const struct app_options *options, const char *method,
+                       const char *path, const char *json_body,
+                       struct http_response *response);
+
+/* Pretty-prints a JSON answer on stdout; 0, or 1 (with a message) when the
+ * answer is not JSON. */
+int app_print_json_answer(const struct http_response *response);
+
+#endif

@@ -1,0 +1,193 @@
+/* app_common: what the commands share: the service URL, error printing,
+ * authenticated device requests, usage; see app.h. */
+#include "app/app.h"
+
+#include "app/device_key.h"
+#include "app/device_token.h"
+#include "app/wipe_alloc.h"
+#include "util/strings.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define APP_DESCRIPTION_MAX 1024
+
+void
+app_usage(FILE *out)
+{
+    fputs(
+        "usage: cyberid-app [--server URL] [--wallet FILE] COMMAND [options]\n"
+        "\n"
+        "The reference citizen app of cyberid: enrolls this device and manages\n"
+        "the devices of your identity, over the service's HTTP API.\n"
+        "\n"
+        "  enroll --id NATIONAL_ID --name NAME --selfie IMAGE\n"
+        "         --turn-left IMAGE --turn-right IMAGE\n"
+        "      Asks the service for a challenge, makes a new P-256 device key and\n"
+        "      certificate request, and sends your ID number, name, a frontal\n"
+        "      selfie and the head-turn frame the service asked for. On success\n"
+        "      writes the wallet (mode 0600; an existing wallet is replaced).\n"
+        "      A phone would capture the turn frame after showing the prompt; this\n"
+        "      command line takes both turn frames (your head turned to your own\n"
+        "      left, and to your own right) up front and sends the one asked for.\n"
+        "      Images: JPEG, PNG or WebP, at most 16 MiB each.\n"
+        "  show\n"
+        "      Prints the wallet's web number, serial, certificate and server\n"
+        "      (never the private key).\n"
+        "  devices\n"
+        "      Lists the devices of your identity.\n"
+        "  revoke-device SERIAL [--reason key_compromise]\n"
+        "      Revokes one of your devices' certificates.\n"
+        "\n"
+        "Options:\n"
+        "  --server URL   the service, e.g. http://127.0.0.1:8080 (after enroll,\n"
+        "                 the wallet's server is the default)\n"
+        "  --wallet FILE  the wallet file (required)\n"
+        "  --help         this text\n"
+        "\n"
+        "Exit status: 0 done, 1 refused or failed (reason on stderr), 2 usage.\n",
+        out);
+}
+
+int
+app_server_url(const char *server, char *out, size_t cap, char *err,
+               size_t errlen)
+{
+    size_t length, scheme;
+
+    if (strncmp(server, "http://", 7) == 0)
+        scheme = 7;
+    else if (strncmp(server, "https://", 8) == 0)
+        scheme = 8;
+    else
+        return error_set(err, errlen, "the server URL must start with http:// or https://");
+    if (string_copy(out, cap, server) != 0)
+        return error_set(err, errlen, "the server URL is too long");
+    length = strlen(out);
+    while (length > scheme && out[length - 1] == '/')
+        out[--length] = '\0';
+    if (length == scheme)
+        return error_set(err, errlen, "the server URL has no host");
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)out[i] <= ' ' || out[i] == 0x7f || out[i] == '?' ||
+            out[i] == '#')
+            return error_set(err, errlen, "the server URL holds a space, control "
+                             "character, query or fragment");
+    return 0;
+}
+
+/* Copies text from the network into out, replacing control characters. */
+static void
+clean_text(const char *text, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; text[i] != '\0' && o + 1 < cap; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[o++] = c < ' ' || c == 0x7f ? '?' : (char)c;
+    }
+    out[o] = '\0';
+}
+
+void
+app_print_service_error(const char *what, const struct http_response *response)
+{
+    json_t *answer = json_loadb(response->body, response->length,
+                                JSON_REJECT_DUPLICATES, NULL);
+    const char *code = json_string_value(json_object_get(answer, "error"));
+    const char *description =
+        json_string_value(json_object_get(answer, "error_description"));
+    char clean_code[APP_DESCRIPTION_MAX], clean_description[APP_DESCRIPTION_MAX];
+
+    if (code != NULL) {
+        clean_text(code, clean_code, sizeof(clean_code));
+        clean_text(description ? description : "", clean_description,
+                   sizeof(clean_description));
+        fprintf(stderr, "%s: %s: %s (HTTP %ld)\n", what, clean_code,
+                clean_description, response->status);
+    } else {
+        fprintf(stderr, "%s: the service answered HTTP %ld\n", what,
+                response->status);
+    }
+    if (response->retry_after[0] != '\0')
+        fprintf(stderr, "%s: try again in %s seconds\n", what,
+                response->retry_after);
+    json_decref(answer);
+}
+
+int
+app_print_json_answer(const struct http_response *response)
+{
+    json_t *answer = json_loadb(response->body, response->length,
+                                JSON_REJECT_DUPLICATES, NULL);
+    char *text = answer ? json_dumps(answer, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    int status = APP_EXIT_FAILED;
+
+    if (text == NULL) {
+        fprintf(stderr, "the service's answer is not JSON\n");
+    } else {
+        printf("%s\n", text);
+        status = APP_EXIT_OK;
+    }
+    wipe_free(text);
+    json_decref(answer);
+    return status;
+}
+
+int
+app_device_request(const struct app_options *options, const char *method,
+                   const char *path, const char *json_body,
+                   struct http_response *response)
+{
+    int status = APP_EXIT_FAILED;
+    struct wallet wallet = {0};
+    EVP_PKEY *key = NULL;
+    char *token = NULL;
+    char server[HTTP_CLIENT_URL_MAX], url[HTTP_CLIENT_URL_MAX];
+    char authorization[HTTP_CLIENT_HEADER_MAX];
+    char err[APP_ERROR_MAX];
+
+    memset(response, 0, sizeof(*response));
+    if (options->wallet == NULL) {
+        fprintf(stderr, "cyberid-app: --wallet FILE is required\n");
+        return APP_EXIT_USAGE;
+    }
+    if (wallet_read(options->wallet, &wallet, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app: %s\n", err);
+        goto cleanup;
+    }
+    if (app_server_url(options->server ? options->server : wallet.server,
+                       server, sizeof(server), err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app: %s\n", err);
+        status = options->server ? APP_EXIT_USAGE : APP_EXIT_FAILED;
+        goto cleanup;
+    }
+    if (string_format(url, sizeof(url), "%s%s", server, path) != 0) {
+        fprintf(stderr, "cyberid-app: URL too long\n");
+        goto cleanup;
+    }
+    if (device_key_from_pem(wallet.private_key, &key, err, sizeof(err)) != 0 ||
+        device_token_create(key, wallet.certificate, server, method, path,
+                            time(NULL), &token, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app: wallet %s: %s\n", options->wallet, err);
+        goto cleanup;
+    }
+    if (string_format(authorization, sizeof(authorization), "Device %s", token) != 0) {
+        fprintf(stderr, "cyberid-app: device token too long\n");
+        goto cleanup;
+    }
+    if (http_client_request(method, url, authorization, json_body, response,
+                            err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app: %s\n", err);
+        goto cleanup;
+    }
+    status = APP_EXIT_OK;
+cleanup:
+    free(token);
+    EVP_PKEY_free(key);
+    wallet_clear(&wallet);
+    return status;
+}

@@ -1,0 +1,317 @@
+/* app_enroll: `cyberid-app enroll`: challenge, device key, CSR, proof of
+ * possession, images, POST /v1/enroll, wallet (docs/api.md, "Enrollment"). */
+#include "app/app.h"
+
+#include "app/device_key.h"
+#include "app/wipe_alloc.h"
+#include "util/file.h"
+#include "util/strings.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ENROLL_ACTION_LEFT "turn_left"
+#define ENROLL_ACTION_RIGHT "turn_right"
+/* Longest challenge id or nonce taken from the service. */
+#define ENROLL_CHALLENGE_FIELD_MAX 256
+
+struct enroll_args {
+    const char *national_id, *name, *selfie, *turn_left, *turn_right;
+};
+
+struct challenge {
+    char id[ENROLL_CHALLENGE_FIELD_MAX];
+    char nonce[ENROLL_CHALLENGE_FIELD_MAX];
+    int left; /* 1: turn_left, 0: turn_right */
+};
+
+/* Parses the command's options; 0, or APP_EXIT_USAGE after a message. */
+static int
+parse_args(int argc, char **argv, struct app_options *options,
+           struct enroll_args *args)
+{
+    static const struct option longs[] = {
+        {"id", required_argument, NULL, 'i'},
+        {"name", required_argument, NULL, 'n'},
+        {"selfie", required_argument, NULL, 's'},
+        {"turn-left", required_argument, NULL, 'l'},
+        {"turn-right", required_argument, NULL, 'r'},
+        {"server", required_argument, NULL, 'S'},
+        {"wallet", required_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0},
+    };
+    int option;
+
+    memset(args, 0, sizeof(*args));
+    optind = 1;
+    while ((option = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
+        switch (option) {
+        case 'i': args->national_id = optarg; break;
+        case 'n': args->name = optarg; break;
+        case 's': args->selfie = optarg; break;
+        case 'l': args->turn_left = optarg; break;
+        case 'r': args->turn_right = optarg; break;
+        case 'S': options->server = optarg; break;
+        case 'W': options->wallet = optarg; break;
+        default:
+            fprintf(stderr, "cyberid-app enroll: unknown option or missing value\n");
+            return APP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || args->national_id == NULL || args->name == NULL ||
+        args->selfie == NULL || args->turn_left == NULL || args->turn_right == NULL) {
+        fprintf(stderr, "cyberid-app enroll: needs --id, --name, --selfie, "
+                "--turn-left and --turn-right (see --help)\n");
+        return APP_EXIT_USAGE;
+    }
+    if (options->wallet == NULL) {
+        fprintf(stderr, "cyberid-app enroll: --wallet FILE is required\n");
+        return APP_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The service URL: --server, else the server of the wallet being replaced. */
+static int
+resolve_server(const struct app_options *options, char *server, size_t cap)
+{
+    struct wallet old = {0};
+    char err[APP_ERROR_MAX];
+    struct stat info;
+    int status;
+
+    if (options->server != NULL) {
+        if (app_server_url(options->server, server, cap, err, sizeof(err)) != 0) {
+            fprintf(stderr, "cyberid-app enroll: %s\n", err);
+            return APP_EXIT_USAGE;
+        }
+        return 0;
+    }
+    if (stat(options->wallet, &info) != 0) {
+        fprintf(stderr, "cyberid-app enroll: --server URL is required for a "
+                "new wallet\n");
+        return APP_EXIT_USAGE;
+    }
+    if (wallet_read(options->wallet, &old, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app enroll: %s\n", err);
+        return APP_EXIT_FAILED;
+    }
+    /* The old wallet's key is wiped here; only its server is kept. */
+    status = app_server_url(old.server, server, cap, err, sizeof(err));
+    wallet_clear(&old);
+    if (status != 0) {
+        fprintf(stderr, "cyberid-app enroll: wallet %s: %s\n", options->wallet, err);
+        return APP_EXIT_FAILED;
+    }
+    return 0;
+}
+
+/* Reads an image file and returns its standard base64 (malloc'd). */
+static int
+read_image_base64(const char *label, const char *path, char **out)
+{
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    char err[APP_ERROR_MAX];
+
+    *out = NULL;
+    if (file_read(path, APP_IMAGE_MAX_BYTES, &bytes, &length, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app enroll: %s image: %s (images are at most "
+                "%d MiB)\n", label, err, APP_IMAGE_MAX_BYTES / (1024 * 1024));
+        return -1;
+    }
+    if (length == 0) {
+        fprintf(stderr, "cyberid-app enroll: %s image %s is empty\n", label, path);
+        free(bytes);
+        return -1;
+    }
+    *out = malloc((length + 2) / 3 * 4 + 1);
+    if (*out == NULL) {
+        fprintf(stderr, "cyberid-app enroll: out of memory\n");
+        free(bytes);
+        return -1;
+    }
+    EVP_EncodeBlock((unsigned char *)*out, bytes, (int)length);
+    free(bytes);
+    return 0;
+}
+
+/* POST /v1/enroll/challenge and check the answer's fields. */
+static int
+get_challenge(const char *server, struct challenge *challenge)
+{
+    char url[HTTP_CLIENT_URL_MAX], err[APP_ERROR_MAX];
+    struct http_response response;
+    json_t *answer = NULL;
+    int status = APP_EXIT_FAILED;
+
+    if (string_format(url, sizeof(url), "%s/v1/enroll/challenge", server) != 0) {
+        fprintf(stderr, "cyberid-app enroll: URL too long\n");
+        return APP_EXIT_FAILED;
+    }
+    if (http_client_request("POST", url, NULL, "{}", &response, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app enroll: %s\n", err);
+        return APP_EXIT_FAILED;
+    }
+    if (response.status != 201) {
+        app_print_service_error("no enrollment challenge", &response);
+        goto cleanup;
+    }
+    answer = json_loadb(response.body, response.length, JSON_REJECT_DUPLICATES, NULL);
+    const char *id = json_string_value(json_object_get(answer, "challenge_id"));
+    const char *nonce = json_string_value(json_object_get(answer, "nonce"));
+    const char *action = json_string_value(json_object_get(answer, "action"));
+    if (id == NULL || nonce == NULL || action == NULL ||
+        string_copy(challenge->id, sizeof(challenge->id), id) != 0 ||
+        string_copy(challenge->nonce, sizeof(challenge->nonce), nonce) != 0 ||
+        (strcmp(action, ENROLL_ACTION_LEFT) != 0 &&
+         strcmp(action, ENROLL_ACTION_RIGHT) != 0)) {
+        fprintf(stderr, "cyberid-app enroll: the service's challenge is malformed\n");
+        goto cleanup;
+    }
+    challenge->left = strcmp(action, ENROLL_ACTION_LEFT) == 0;
+    status = 0;
+cleanup:
+    json_decref(answer);
+    http_response_free(&response);
+    return status;
+}
+
+/* Builds the wallet from a 201 answer and writes it. */
+static int
+save_wallet(const char *path, const char *server, const char *key_pem,
+            EVP_PKEY *key, const struct http_response *response)
+{
+    json_t *answer = json_loadb(response->body, response->length,
+                                JSON_REJECT_DUPLICATES, NULL);
+    char err[APP_ERROR_MAX];
+    int status = APP_EXIT_FAILED;
+    struct wallet wallet = {
+        .server = (char *)server,
+        .web_number = (char *)json_string_value(json_object_get(answer, "web_number")),
+        .serial = (char *)json_string_value(json_object_get(answer, "serial")),
+        .private_key = (char *)key_pem,
+        .certificate = (char *)json_string_value(json_object_get(answer, "certificate")),
+        .chain = (char *)json_string_value(json_object_get(answer, "chain")),
+    };
+
+    if (wallet.web_number == NULL || wallet.serial == NULL ||
+        wallet.certificate == NULL || wallet.chain == NULL) {
+        fprintf(stderr, "cyberid-app enroll: the service's answer is malformed\n");
+        goto cleanup;
+    }
+    if (!device_key_matches_certificate(key, wallet.certificate)) {
+        fprintf(stderr, "cyberid-app enroll: the certificate the service issued "
+                "is not for this device's key\n");
+        goto cleanup;
+    }
+    if (wallet_write(path, &wallet, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app enroll: enrolled, but %s\n", err);
+        goto cleanup;
+    }
+    json_t *summary = json_pack("{s:s, s:s, s:b, s:s}", "web_number",
+                                wallet.web_number, "serial", wallet.serial,
+                                "reenrolled",
+                                json_is_true(json_object_get(answer, "reenrolled")),
+                                "wallet", path);
+    char *text = summary ? json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text != NULL)
+        printf("%s\n", text);
+    wipe_free(text);
+    json_decref(summary);
+    fprintf(stderr, "Enrolled: your web number is %s; wallet written to %s\n",
+            wallet.web_number, path);
+    status = APP_EXIT_OK;
+cleanup:
+    json_decref(answer);
+    return status;
+}
+
+int
+app_enroll(const struct app_options *global, int argc, char **argv)
+{
+    struct app_options options = *global;
+    struct enroll_args args;
+    struct challenge challenge;
+    char server[HTTP_CLIENT_URL_MAX], url[HTTP_CLIENT_URL_MAX];
+    char signature[DEVICE_KEY_SIGNATURE_B64_MAX], err[APP_ERROR_MAX];
+    char *selfie = NULL, *turn_left = NULL, *turn_right = NULL;
+    char *csr = NULL, *key_pem = NULL, *body = NULL;
+    EVP_PKEY *key = NULL;
+    json_t *request = NULL;
+    struct http_response response = {0};
+    int status;
+
+    if ((status = parse_args(argc, argv, &options, &args)) != 0)
+        return status;
+    if ((status = resolve_server(&options, server, sizeof(server))) != 0)
+        return status;
+    status = APP_EXIT_FAILED;
+    if (read_image_base64("selfie", args.selfie, &selfie) != 0 ||
+        read_image_base64("turn-left", args.turn_left, &turn_left) != 0 ||
+        read_image_base64("turn-right", args.turn_right, &turn_right) != 0)
+        goto cleanup;
+    if (get_challenge(server, &challenge) != 0)
+        goto cleanup;
+    fprintf(stderr, "The service asks you to turn your head to your %s\n",
+            challenge.left ? "left" : "right");
+    if (device_key_generate(&key, err, sizeof(err)) != 0 ||
+        device_key_csr_pem(key, &csr, err, sizeof(err)) != 0 ||
+        device_key_to_pem(key, &key_pem, err, sizeof(err)) != 0 ||
+        device_key_sign(key, (const uint8_t *)challenge.nonce,
+                        strlen(challenge.nonce), signature, sizeof(signature),
+                        err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app enroll: %s\n", err);
+        goto cleanup;
+    }
+    request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                        "challenge_id", challenge.id,
+                        "national_id", args.national_id, "name", args.name,
+                        "csr", csr, "selfie", selfie,
+                        "turn_frame", challenge.left ? turn_left : turn_right,
+                        "nonce_signature", signature);
+    if (request == NULL) {
+        fprintf(stderr, "cyberid-app enroll: the ID number and name must be UTF-8 text\n");
+        status = APP_EXIT_USAGE;
+        goto cleanup;
+    }
+    body = json_dumps(request, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (body == NULL) {
+        fprintf(stderr, "cyberid-app enroll: out of memory\n");
+        goto cleanup;
+    }
+    if (strlen(body) > APP_ENROLL_BODY_LIMIT) {
+        fprintf(stderr, "cyberid-app enroll: the selfie and the turn frame are too "
+                "large together (the service takes %d MiB of request); send "
+                "smaller photos\n", APP_ENROLL_BODY_LIMIT / (1024 * 1024));
+        goto cleanup;
+    }
+    if (string_format(url, sizeof(url), "%s/v1/enroll", server) != 0) {
+        fprintf(stderr, "cyberid-app enroll: URL too long\n");
+        goto cleanup;
+    }
+    if (http_client_request("POST", url, NULL, body, &response, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app enroll: %s\n", err);
+        goto cleanup;
+    }
+    if (response.status != 201) {
+        app_print_service_error("enrollment refused", &response);
+        goto cleanup;
+    }
+    status = save_wallet(options.wallet, server, key_pem, key, &response);
+cleanup:
+    http_response_free(&response);
+    wipe_free(body);
+    json_decref(request);
+    device_key_pem_free(key_pem);
+    free(csr);
+    EVP_PKEY_free(key);
+    free(selfie);
+    free(turn_left);
+    free(turn_right);
+    return status;
+}

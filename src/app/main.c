@@ -1,0 +1,68 @@
+/* cyberid-app: the reference citizen app. Global options, then one
+ * command; see app_usage() in app_common.c. */
+#include "app/app.h"
+
+#include "app/wipe_alloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(const struct app_options *, int, char **);
+};
+
+static const struct command commands[] = {
+    {"enroll", app_enroll},
+    {"show", app_show},
+    {"devices", app_devices},
+    {"revoke-device", app_revoke_device},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct app_options options = {0};
+    int i = 1, status;
+
+    /* Before any jansson, cjose, OpenSSL or libcurl allocation. */
+    wipe_alloc_install();
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+            strcmp(argv[i], "help") == 0) {
+            app_usage(stdout);
+            return APP_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
+            options.server = argv[++i];
+        else if (strcmp(argv[i], "--wallet") == 0 && i + 1 < argc)
+            options.wallet = argv[++i];
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "cyberid-app: unknown option %s (see --help)\n", argv[i]);
+            return APP_EXIT_USAGE;
+        } else
+            break;
+    }
+    if (i == argc) {
+        app_usage(stderr);
+        return APP_EXIT_USAGE;
+    }
+    for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+        if (strcmp(argv[i], commands[c].name) != 0)
+            continue;
+        for (int a = i + 1; a < argc; a++)
+            if (strcmp(argv[a], "--help") == 0) {
+                app_usage(stdout);
+                return APP_EXIT_OK;
+            }
+        if (http_client_init() != 0) {
+            fprintf(stderr, "cyberid-app: cannot initialise libcurl\n");
+            return APP_EXIT_FAILED;
+        }
+        status = commands[c].run(&options, argc - i, argv + i);
+        http_client_cleanup();
+        return status;
+    }
+    fprintf(stderr, "cyberid-app: unknown command %s (see --help)\n", argv[i]);
+    return APP_EXIT_USAGE;
+}
