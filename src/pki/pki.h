@@ -1,0 +1,163 @@
+/* pki: the web certificate authority of cyberid.
+ *
+ * Issues web certificates from the device's PKCS#10 request with the
+ * DESIGN.md profile (subject CN=<web number> only, P-256, clientAuth,
+ * digitalSignature, AIA OCSP URL, CRL distribution point, 2 years, random
+ * 16-byte serial), answers OCSP requests (RFC 6960) and builds the CRL.
+ * Every signature is made by the issuing CA key through the signer
+ * (signer_sign_digest with SIGNER_KEY_ISSUING_CA): this module never holds a
+ * private key. It holds no state of its own either: certificate status
+ * comes from the caller (the store), so any node answers the same.
+ *
+ * Threads: a struct pki is read-only after pki_open(); share it freely.
+ * Errors: 0 on success, -1 (or a negative pki_status) with a message in
+ * (err, errlen). */
+#ifndef CYBERID_PKI_H
+#define CYBERID_PKI_H
+
+#include "signer/signer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKI_SERIAL_BYTES 16
+#define PKI_SERIAL_HEX_SIZE (2 * PKI_SERIAL_BYTES + 1)
+#define PKI_CERTIFICATE_DAYS 730
+#define PKI_CSR_MAX_BYTES 8192
+#define PKI_URL_MAX 512
+/* Largest OCSP request parsed (bigger ones get malformedRequest) and
+ * largest certificate pki_check_presented() reads: cap the HTTP bodies. */
+#define PKI_OCSP_REQUEST_MAX_BYTES 8192
+#define PKI_CERTIFICATE_MAX_BYTES 4096
+
+struct pki;
+
+/* Loads the public CA certificates (pki_dir/issuing-ca.pem and
+ * pki_dir/root-ca.pem) and remembers the signer and the URLs written into
+ * every certificate: ocsp_url (AIA) and crl_url (CRL distribution point),
+ * e.g. "http://127.0.0.1:8080/ocsp" and ".../crl". The signer must outlive
+ * the pki. 0 or -1. */
+int pki_open(const char *pki_dir, struct signer *signer, const char *ocsp_url,
+             const char *crl_url, struct pki **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void pki_close(struct pki *pki);
+
+/* The CA chain as PEM, issuing CA first, then root (for GET /ca.pem). The
+ * returned string belongs to the pki. */
+const char *pki_chain_pem(const struct pki *pki);
+
+typedef enum pki_status {
+    PKI_OK = 0,
+    PKI_ERR_INTERNAL = -1,       /* allocation, signer or OpenSSL failure */
+    PKI_ERR_CSR_FORMAT = -2,     /* not a PEM PKCS#10 request, or too big */
+    PKI_ERR_CSR_SIGNATURE = -3,  /* its self-signature does not verify */
+    PKI_ERR_KEY_TYPE = -4,       /* its key is not EC P-256 */
+    PKI_ERR_SIGNATURE = -5,      /* pki_verify_signature: does not verify */
+} pki_status;
+
+/* A checked CSR: its public key as DER SubjectPublicKeyInfo. */
+struct pki_csr {
+    uint8_t public_key[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t public_key_length;
+};
+
+/* Parses a PEM CSR (at most PKI_CSR_MAX_BYTES), checks its self-signature
+ * and that its key is P-256. Returns PKI_OK or PKI_ERR_CSR_FORMAT,
+ * PKI_ERR_CSR_SIGNATURE, PKI_ERR_KEY_TYPE. */
+int pki_csr_check(const char *csr_pem, size_t length, struct pki_csr *out,
+                  char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Verifies a DER ECDSA-SHA256 signature over message with a P-256 public
+ * key given as DER SubjectPublicKeyInfo. PKI_OK or PKI_ERR_SIGNATURE. */
+int pki_verify_signature(const uint8_t *public_key, size_t public_key_length,
+                         const void *message, size_t message_length,
+                         const uint8_t *signature, size_t signature_length)
+    __attribute__((warn_unused_result));
+
+/* An issued certificate. */
+struct pki_certificate {
+    uint8_t serial[PKI_SERIAL_BYTES];
+    char serial_hex[PKI_SERIAL_HEX_SIZE];   /* lower-case hex */
+    uint8_t *der;                           /* owned; pki_certificate_clear() */
+    size_t der_length;
+    char *pem;                              /* owned */
+    int64_t not_before;
+    int64_t not_after;
+};
+
+/* Issues the web certificate for web_number with the key of a CSR that
+ * pki_csr_check() accepted, valid from `now` for PKI_CERTIFICATE_DAYS,
+ * with a fresh random serial. 0 or -1. */
+int pki_issue(const struct pki *pki, const struct pki_csr *csr,
+              const char *web_number, int64_t now, struct pki_certificate *out,
+              char *err, size_t errlen) __attribute__((warn_unused_result));
+void pki_certificate_clear(struct pki_certificate *certificate);
+
+/* A certificate presented by a device (x5c): parsed from DER, checked to be
+ * issued by our issuing CA (signature), within its validity at `now`, with
+ * the web certificate profile. Fills the web number (its CN), the serial
+ * and the public key. 0 or -1 with err. Revocation is the caller's to
+ * check (by serial, in the store). */
+struct pki_presented {
+    char web_number[32];
+    char serial_hex[PKI_SERIAL_HEX_SIZE];
+    uint8_t public_key[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t public_key_length;
+};
+int pki_check_presented(const struct pki *pki, const uint8_t *der,
+                        size_t length, int64_t now, struct pki_presented *out,
+                        char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Certificate status, as the store knows it. */
+enum pki_cert_state { PKI_CERT_UNKNOWN = 0, PKI_CERT_GOOD, PKI_CERT_REVOKED };
+
+struct pki_cert_status {
+    enum pki_cert_state state;
+    int64_t revoked_at;         /* when revoked */
+    int reason;                 /* RFC 5280 CRLReason code, when revoked */
+};
+
+/* Looks up a serial (PKI_SERIAL_BYTES, or fewer for foreign serials) for
+ * OCSP. Returns 0 (status filled) or -1 on a database failure. */
+typedef int (*pki_status_lookup)(void *context, const uint8_t *serial,
+                                 size_t serial_length,
+                                 struct pki_cert_status *status);
+
+/* Answers a DER OCSP request (RFC 6960): for each request in it, the
+ * status from lookup(); certificates not issued by our issuing CA (issuer
+ * name/key hash mismatch) are "unknown". The response is signed by the
+ * issuing CA, carries thisUpdate = now and nextUpdate = now + 1 hour, and
+ * echoes the nonce extension when the request has one. A request that
+ * does not parse gets a malformedRequest response (still DER, still a
+ * valid OCSP response). On success *response is malloc'd (free()). 0, or
+ * -1 on an internal failure. */
+int pki_ocsp_respond(const struct pki *pki, const uint8_t *request,
+                     size_t request_length, pki_status_lookup lookup,
+                     void *context, int64_t now, uint8_t **response,
+                     size_t *response_length, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* One revoked certificate for the CRL. */
+struct pki_revoked {
+    uint8_t serial[PKI_SERIAL_BYTES];
+    int64_t revoked_at;
+    int reason;                 /* RFC 5280 CRLReason */
+};
+
+/* Builds the issuing CA's CRL (DER, v2, signed by the issuing CA) listing
+ * `revoked`, thisUpdate = now, nextUpdate = now + 1 day, with a CRL number
+ * extension of `crl_number`. *der is malloc'd (free()). 0 or -1. */
+int pki_crl_build(const struct pki *pki, const struct pki_revoked *revoked,
+                  size_t count, int64_t crl_number, int64_t now, uint8_t **der,
+                  size_t *der_length, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* RFC 5280 CRLReason from a name ("unspecified", "key_compromise",
+ * "affiliation_changed", "superseded", "cessation_of_operation",
+ * "certificate_hold", "privilege_withdrawn"); -1 for other names. And
+ * back (NULL for unknown codes). */
+int pki_reason_code(const char *name);
+const char *pki_reason_name(int code);
+
+#endif

@@ -1,0 +1,236 @@
+/* pki_util: the helpers the pki files share: P-256 key checks and
+ * canonical encoding, times, serials, reason codes, web number syntax. */
+#include "pki/pki_internal.h"
+
+#include <limits.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Room for any curve name OpenSSL reports. */
+#define PKI_GROUP_NAME_MAX 64
+/* Room for a public point in any encoding of any curve we could be shown
+ * (a P-521 uncompressed point is 133 bytes). */
+#define PKI_POINT_MAX_BYTES 160
+
+static const char pki_crockford_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int
+pki_web_number_is_valid(const char *text)
+{
+    if (text == NULL)
+        return 0;
+    size_t length = strnlen(text, PKI_WEB_NUMBER_LENGTH + 1);
+    if (length != PKI_WEB_NUMBER_LENGTH)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (text[i] == '\0' || strchr(pki_crockford_alphabet, text[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+int
+pki_key_p256_point(const EVP_PKEY *key, uint8_t out[PKI_P256_POINT_BYTES])
+{
+    char group_name[PKI_GROUP_NAME_MAX];
+    size_t name_length = 0;
+    uint8_t encoded[PKI_POINT_MAX_BYTES];
+    size_t encoded_length = 0;
+
+    memset(out, 0, PKI_P256_POINT_BYTES);
+    if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+        return PKI_ERR_KEY_TYPE;
+    if (EVP_PKEY_get_group_name(key, group_name, sizeof group_name,
+                                &name_length) != 1 ||
+        strcmp(group_name, SN_X9_62_prime256v1) != 0)
+        return PKI_ERR_KEY_TYPE;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, encoded,
+                                        sizeof encoded, &encoded_length) != 1)
+        return PKI_ERR_KEY_TYPE;
+
+    /* Whatever the point's encoding (compressed, hybrid), decode it on the
+     * curve and write it uncompressed. */
+    int status = PKI_ERR_INTERNAL;
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    EC_POINT *point = group ? EC_POINT_new(group) : NULL;
+    if (point == NULL)
+        goto cleanup;
+    if (EC_POINT_oct2point(group, point, encoded, encoded_length, NULL) != 1 ||
+        EC_POINT_is_at_infinity(group, point)) {
+        status = PKI_ERR_KEY_TYPE;
+        goto cleanup;
+    }
+    if (EC_POINT_point2oct(group, point, POINT_CONVERSION_UNCOMPRESSED, out,
+                           PKI_P256_POINT_BYTES, NULL) != PKI_P256_POINT_BYTES)
+        goto cleanup;
+    status = PKI_OK;
+cleanup:
+    EC_POINT_free(point);
+    EC_GROUP_free(group);
+    return status;
+}
+
+int
+pki_key_p256_spki(const EVP_PKEY *key, uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES],
+                  size_t *length)
+{
+    uint8_t point[PKI_P256_POINT_BYTES];
+    *length = 0;
+    int status = pki_key_p256_point(key, point);
+    if (status != PKI_OK)
+        return status;
+
+    /* A fresh key from the point alone: named curve, uncompressed. */
+    char group_name[] = SN_X9_62_prime256v1;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group_name, 0),
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
+        OSSL_PARAM_END};
+    EVP_PKEY_CTX *context = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *canonical = NULL;
+    status = PKI_ERR_INTERNAL;
+    if (context == NULL || EVP_PKEY_fromdata_init(context) != 1 ||
+        EVP_PKEY_fromdata(context, &canonical, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        goto cleanup;
+    int needed = i2d_PUBKEY(canonical, NULL);
+    if (needed <= 0 || (size_t)needed > SIGNER_PUBLIC_KEY_MAX_BYTES)
+        goto cleanup;
+    unsigned char *p = out;
+    if (i2d_PUBKEY(canonical, &p) != needed)
+        goto cleanup;
+    *length = (size_t)needed;
+    status = PKI_OK;
+cleanup:
+    EVP_PKEY_free(canonical);
+    EVP_PKEY_CTX_free(context);
+    return status;
+}
+
+EVP_PKEY *
+pki_key_from_spki(const uint8_t *der, size_t length)
+{
+    if (der == NULL || length == 0 || length > SIGNER_PUBLIC_KEY_MAX_BYTES)
+        return NULL;
+    const unsigned char *p = der;
+    EVP_PKEY *key = d2i_PUBKEY(NULL, &p, (long)length);
+    uint8_t point[PKI_P256_POINT_BYTES];
+    if (key == NULL || p != der + length ||
+        pki_key_p256_point(key, point) != PKI_OK) {
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+int
+pki_time_to_int64(const ASN1_TIME *time, int64_t *out)
+{
+    struct tm parts;
+    *out = 0;
+    memset(&parts, 0, sizeof parts);
+    if (time == NULL || ASN1_TIME_to_tm(time, &parts) != 1)
+        return -1;
+    time_t seconds = timegm(&parts);
+    if (seconds == (time_t)-1)
+        return -1;
+    *out = (int64_t)seconds;
+    return 0;
+}
+
+int
+pki_serial_from_integer(const ASN1_INTEGER *integer,
+                        uint8_t out[PKI_SERIAL_BYTES])
+{
+    memset(out, 0, PKI_SERIAL_BYTES);
+    if (integer == NULL || ASN1_STRING_type(integer) != V_ASN1_INTEGER ||
+        ASN1_STRING_length(integer) != PKI_SERIAL_BYTES)
+        return -1;
+    const unsigned char *data = ASN1_STRING_get0_data(integer);
+    if (data[0] == 0)
+        return -1;
+    memcpy(out, data, PKI_SERIAL_BYTES);
+    return 0;
+}
+
+ASN1_INTEGER *
+pki_integer_from_bytes(const uint8_t *bytes, size_t length)
+{
+    if (length > INT_MAX)
+        return NULL;
+    BIGNUM *number = BN_bin2bn(bytes, (int)length, NULL);
+    ASN1_INTEGER *integer = number ? BN_to_ASN1_INTEGER(number, NULL) : NULL;
+    BN_free(number);
+    return integer;
+}
+
+AUTHORITY_KEYID *
+pki_authority_key_id(const struct pki *pki)
+{
+    const ASN1_OCTET_STRING *subject_key_id =
+        X509_get0_subject_key_id(pki->issuing);
+    AUTHORITY_KEYID *authority = AUTHORITY_KEYID_new();
+    if (authority == NULL || subject_key_id == NULL ||
+        (authority->keyid = ASN1_OCTET_STRING_dup(subject_key_id)) == NULL) {
+        AUTHORITY_KEYID_free(authority);
+        return NULL;
+    }
+    return authority;
+}
+
+char *
+pki_bio_to_string(BIO *bio)
+{
+    char *data = NULL;
+    long length = BIO_get_mem_data(bio, &data);
+    if (length <= 0 || data == NULL)
+        return NULL;
+    char *text = malloc((size_t)length + 1);
+    if (text == NULL)
+        return NULL;
+    memcpy(text, data, (size_t)length);
+    text[length] = '\0';
+    return text;
+}
+
+/* RFC 5280 §5.3.1 CRLReason codes this service uses, by name. */
+static const struct {
+    int code;
+    const char *name;
+} pki_reasons[] = {
+    {0, "unspecified"},
+    {1, "key_compromise"},
+    {3, "affiliation_changed"},
+    {4, "superseded"},
+    {5, "cessation_of_operation"},
+    {6, "certificate_hold"},
+    {9, "privilege_withdrawn"},
+};
+
+int
+pki_reason_code(const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof pki_reasons / sizeof *pki_reasons; i++)
+        if (strcmp(name, pki_reasons[i].name) == 0)
+            return pki_reasons[i].code;
+    return -1;
+}
+
+const char *
+pki_reason_name(int code)
+{
+    for (size_t i = 0; i < sizeof pki_reasons / sizeof *pki_reasons; i++)
+        if (pki_reasons[i].code == code)
+            return pki_reasons[i].name;
+    return NULL;
+}
+
+int
+pki_reason_is_known(int code)
+{
+    return pki_reason_name(code) != NULL;
+}
