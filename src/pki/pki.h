@@ -126,7 +126,10 @@ typedef int (*pki_status_lookup)(void *context, const uint8_t *serial,
 
 /* Answers a DER OCSP request (RFC 6960): for each request in it, the
  * status from lookup(); certificates not issued by our issuing CA (issuer
- * name/key hash mismatch) are "unknown". The response is signed by the
+ * name/key hash mismatch, or a CertID hash other than SHA-1 and SHA-256)
+ * are "unknown", without a lookup. A request over
+ * PKI_OCSP_REQUEST_MAX_BYTES or with more than 16 single requests is
+ * malformed. The response is signed by the
  * issuing CA, carries thisUpdate = now and nextUpdate = now + 1 hour, and
  * echoes the nonce extension when the request has one. A request that
  * does not parse gets a malformedRequest response (still DER, still a

@@ -196,11 +196,10 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr,
     EVP_PKEY *signing_key = NULL;
     ASN1_INTEGER *serial = NULL;
     X509 *certificate = X509_new();
-    if (certificate == NULL || pki_random_serial(out->serial) != 0 ||
-        (serial = pki_integer_from_bytes(out->serial, sizeof out->serial)) == NULL)
-        goto internal;
-    X509_NAME *subject = X509_get_subject_name(certificate);
-    if (X509_set_version(certificate, X509_VERSION_3) != 1 ||
+    X509_NAME *subject = certificate ? X509_get_subject_name(certificate) : NULL;
+    if (subject == NULL || pki_random_serial(out->serial) != 0 ||
+        (serial = pki_integer_from_bytes(out->serial, sizeof out->serial)) == NULL ||
+        X509_set_version(certificate, X509_VERSION_3) != 1 ||
         X509_set_serialNumber(certificate, serial) != 1 ||
         X509_set_issuer_name(certificate,
                              X509_get_subject_name(pki->issuing)) != 1 ||
@@ -211,20 +210,21 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr,
         ASN1_TIME_adj(X509_getm_notAfter(certificate), (time_t)now,
                       PKI_CERTIFICATE_DAYS, 0) == NULL ||
         X509_set_pubkey(certificate, subject_key) != 1 ||
-        pki_add_extensions(pki, certificate) != 0)
-        goto internal;
+        pki_add_extensions(pki, certificate) != 0) {
+        error_set(err, errlen, "cannot build the certificate (OpenSSL failure)");
+        goto cleanup;
+    }
     signing_key = pki_signing_key_new(pki);
     if (signing_key == NULL ||
         X509_sign(certificate, signing_key, EVP_sha256()) <= 0) {
         error_set(err, errlen, "the signer did not sign the certificate");
         goto cleanup;
     }
-    if (pki_certificate_export(certificate, out) != 0)
-        goto internal;
+    if (pki_certificate_export(certificate, out) != 0) {
+        error_set(err, errlen, "cannot encode the certificate");
+        goto cleanup;
+    }
     status = 0;
-    goto cleanup;
-internal:
-    error_set(err, errlen, "cannot build the certificate (OpenSSL failure)");
 cleanup:
     if (status != 0)
         pki_certificate_clear(out);

@@ -920,14 +920,55 @@ test_ocsp_malformed(void **state)
     OPENSSL_free(der);
     OCSP_REQUEST_free(empty);
 
+    /* 16 single requests are answered, 17 are malformed. */
     OCSP_REQUEST *many = OCSP_REQUEST_new();
-    for (int i = 0; i < 17; i++)
+    struct status_table table = {0};
+    for (int i = 0; i < 16; i++)
         assert_non_null(OCSP_request_add0_id(
             many, OCSP_cert_to_id(EVP_sha1(), f->issuing, f->root)));
+    length = encode_request(many, &der);
+    OCSP_RESPONSE *response = answer(f, der, (size_t)length, &table);
+    assert_int_equal(OCSP_response_status(response), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    OCSP_RESPONSE_free(response);
+    OPENSSL_free(der);
+    assert_non_null(OCSP_request_add0_id(
+        many, OCSP_cert_to_id(EVP_sha1(), f->issuing, f->root)));
     length = encode_request(many, &der);
     expect_malformed(f, der, (size_t)length);
     OPENSSL_free(der);
     OCSP_REQUEST_free(many);
+
+    /* A request of exactly PKI_OCSP_REQUEST_MAX_BYTES (a big nonce) is
+     * answered, one byte more is malformed. */
+    for (int extra = 0; extra < 2; extra++) {
+        uint8_t nonce[PKI_OCSP_REQUEST_MAX_BYTES];
+        memset(nonce, 0x5a, sizeof nonce);
+        int nonce_length = PKI_OCSP_REQUEST_MAX_BYTES - 256;
+        for (int pass = 0; pass < 2; pass++) {
+            OCSP_REQUEST *sized = OCSP_REQUEST_new();
+            assert_non_null(OCSP_request_add0_id(
+                sized, OCSP_cert_to_id(EVP_sha1(), NULL, f->issuing)));
+            assert_int_equal(OCSP_request_add1_nonce(sized, nonce, nonce_length), 1);
+            length = encode_request(sized, &der);
+            if (pass == 0) {
+                nonce_length += PKI_OCSP_REQUEST_MAX_BYTES + extra - length;
+            } else {
+                assert_int_equal(length, PKI_OCSP_REQUEST_MAX_BYTES + extra);
+                if (extra) {
+                    expect_malformed(f, der, (size_t)length);
+                } else {
+                    response = answer(f, der, (size_t)length, &table);
+                    OCSP_BASICRESP *basic = OCSP_response_get1_basic(response);
+                    assert_non_null(basic);
+                    assert_int_equal(OCSP_check_nonce(sized, basic), 1);
+                    OCSP_BASICRESP_free(basic);
+                    OCSP_RESPONSE_free(response);
+                }
+            }
+            OPENSSL_free(der);
+            OCSP_REQUEST_free(sized);
+        }
+    }
 
     OCSP_REQUEST *request = OCSP_REQUEST_new();
     assert_non_null(OCSP_request_add0_id(
@@ -945,13 +986,12 @@ test_ocsp_malformed(void **state)
     free(huge);
 
     /* Every truncation and every single-bit flip: an answer, never a crash. */
-    struct status_table table = {0};
     for (int cut = 0; cut < length; cut++)
         expect_malformed(f, der, (size_t)cut);
     for (int i = 0; i < length; i++)
         for (int bit = 0; bit < 8; bit++) {
             der[i] ^= (unsigned char)(1u << bit);
-            OCSP_RESPONSE *response = answer(f, der, (size_t)length, &table);
+            response = answer(f, der, (size_t)length, &table);
             int status = OCSP_response_status(response);
             assert_true(status == OCSP_RESPONSE_STATUS_SUCCESSFUL ||
                         status == OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
