@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"serve", cli_serve, "run the HTTP service"},
     {"registry", cli_registry, "import the population registry from CSV"},
     {"platform", cli_platform, "register, list, disable platforms (relying parties)"},
+    {"identity", cli_identity, "show or revoke an identity (web number)"},
 #ifdef CYBERID_HAVE_FACE
     {"face", cli_face, "detect and compare faces in images"},
 #endif

@@ -13,5 +13,6 @@ int cli_serve(int argc, char **argv);
 int cli_registry(int argc, char **argv);
 int cli_platform(int argc, char **argv);
 int cli_face(int argc, char **argv);
+int cli_identity(int argc, char **argv);
 
 #endif

@@ -10,10 +10,16 @@
 #include "util/strings.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
+
+#ifndef CYBERID_DEFAULT_MODELS_DIR
+#error "CYBERID_DEFAULT_MODELS_DIR comes from the cyberid_face target"
+#endif
+#define MODELS_DIR_ENV "CYBERID_MODELS_DIR"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_THREADS 4
@@ -21,9 +27,14 @@
 
 static const char serve_usage[] =
     "usage: cyberid serve --data DIR [--listen HOST:PORT] [--threads N]\n"
+    "                     [--issuer URL] [--models DIR]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
-    "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n";
+    "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n"
+    "--issuer URL: the service's public URL (tokens' aud and iss, the OCSP and\n"
+    "CRL URLs in certificates); default http://HOST:PORT of --listen.\n"
+    "--models DIR: the face model files (default $" MODELS_DIR_ENV ", else\n"
+    CYBERID_DEFAULT_MODELS_DIR ").\n";
 
 static void
 print_hint(const char *data_dir, const char *listen, unsigned port)
@@ -66,11 +77,15 @@ cli_serve(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"log-level", required_argument, NULL, 'L'},
         {"hint", no_argument, NULL, 'H'},
+        {"issuer", required_argument, NULL, 'i'},
+        {"models", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL;
     const char *listen = DEFAULT_LISTEN;
+    const char *issuer = NULL;
+    const char *models_dir = getenv(MODELS_DIR_ENV);
     long long threads = DEFAULT_THREADS;
     int hint = 0;
     enum log_level level = LOG_INFO;
@@ -81,6 +96,8 @@ cli_serve(int argc, char **argv)
         case 'd': data_dir = optarg; break;
         case 'l': listen = optarg; break;
         case 'H': hint = 1; break;
+        case 'i': issuer = optarg; break;
+        case 'm': models_dir = optarg; break;
         case 't':
             if (parse_integer(optarg, 1, THREADS_MAX, &threads) != 0)
                 return cli_fail("serve", 2, "--threads must be 1 to %d", THREADS_MAX);
@@ -96,6 +113,8 @@ cli_serve(int argc, char **argv)
     if (data_dir == NULL || optind != argc)
         return fputs(serve_usage, stderr), 2;
     log_set_level(level);
+    if (models_dir == NULL || models_dir[0] == '\0')
+        models_dir = CYBERID_DEFAULT_MODELS_DIR;
 
     /* Block the stop signals before any thread starts, so every worker
      * inherits the mask and only sigwait() below receives them. */
@@ -111,6 +130,11 @@ cli_serve(int argc, char **argv)
     /* One database connection per worker, and one spare. */
     if (service_open(data_dir, (unsigned)threads + 1, &service, err, sizeof err) != 0)
         return cli_fail("serve", 1, "%s", err);
+    if (service_load_face(&service, models_dir, err, sizeof err) != 0) {
+        service_close(&service);
+        return cli_fail("serve", 1, "%s (fetch them with scripts/fetch-models.sh, "
+                        "or pass --models DIR)", err);
+    }
 
     size_t route_count = 0;
     const struct http_route *routes = service_routes(&route_count);
@@ -122,8 +146,28 @@ cli_serve(int argc, char **argv)
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);
     }
-    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i}", "listen", listen, "port",
-              (int)http_server_port(server), "threads", (int)threads);
+    char default_issuer[SERVICE_ISSUER_MAX];
+    if (issuer == NULL) {
+        /* http_server_start() accepted listen, so it has a host:port colon. */
+        const char *colon = strrchr(listen, ':');
+        if (colon == NULL ||
+            string_format(default_issuer, sizeof default_issuer, "http://%.*s:%u",
+                          (int)(colon - listen), listen,
+                          (unsigned)http_server_port(server)) != 0) {
+            http_server_stop(server);
+            service_close(&service);
+            return cli_fail("serve", 1, "cannot form the issuer URL: pass --issuer");
+        }
+        issuer = default_issuer;
+    }
+    if (service_start_serving(&service, issuer, err, sizeof err) != 0) {
+        http_server_stop(server);
+        service_close(&service);
+        return cli_fail("serve", 1, "%s", err);
+    }
+    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s}", "listen", listen,
+              "port", (int)http_server_port(server), "threads", (int)threads,
+              "issuer", service.issuer);
     if (hint)
         print_hint(data_dir, listen, http_server_port(server));
 

@@ -2,10 +2,13 @@
 #include "service/service.h"
 
 #include "enroll/challenge.h"
+#include "util/encoding.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int
 service_open(const char *data_dir, unsigned connections, struct service *service,
@@ -25,12 +28,67 @@ service_open(const char *data_dir, unsigned connections, struct service *service
     return 0;
 }
 
+int
+service_load_face(struct service *service, const char *models_dir, char *err,
+                  size_t errlen)
+{
+    char face_err[FACE_ERROR_LEN];
+    if (face_engine_load(&service->face, models_dir, face_err, sizeof face_err) !=
+        FACE_OK)
+        return error_set(err, errlen, "face models in %s: %s", models_dir, face_err);
+    return 0;
+}
+
+int
+service_start_serving(struct service *service, const char *issuer, char *err,
+                      size_t errlen)
+{
+    if (service->face == NULL)
+        return error_set(err, errlen, "the face engine is not loaded");
+    if ((strncmp(issuer, "http://", 7) != 0 && strncmp(issuer, "https://", 8) != 0) ||
+        string_copy(service->issuer, sizeof service->issuer, issuer) != 0)
+        return error_set(err, errlen, "--issuer must be an http(s) URL of at most %d "
+                         "characters", SERVICE_ISSUER_MAX - 1);
+    size_t length = strlen(service->issuer);
+    if (length > 0 && service->issuer[length - 1] == '/')
+        service->issuer[length - 1] = '\0';
+    char ocsp_url[PKI_URL_MAX], crl_url[PKI_URL_MAX];
+    if (string_format(ocsp_url, sizeof ocsp_url, "%s/ocsp", service->issuer) != 0 ||
+        string_format(crl_url, sizeof crl_url, "%s/crl", service->issuer) != 0)
+        return error_set(err, errlen, "--issuer is too long");
+    if (pki_open(service->config.pki_dir, service->signer, ocsp_url, crl_url,
+                 &service->pki, err, errlen) != 0)
+        return -1;
+    service->enroll = (struct enroll_context){
+        .store = service->store, .signer = service->signer,
+        .face = service->face, .pki = service->pki};
+    service->device = (struct device_context){
+        .store = service->store, .pki = service->pki, .issuer = service->issuer};
+    atomic_store_explicit(&service->serving, 1, memory_order_release);
+    return 0;
+}
+
 void
 service_close(struct service *service)
 {
+    pki_close(service->pki);
+    face_engine_free(service->face);
     store_close(service->store);
     signer_close(service->signer);
     memset(service, 0, sizeof *service);
+}
+
+/* The service if it is ready for routes that need the CA and the face
+ * engine, else NULL after answering 503. */
+static struct service *
+serving(void *app, struct http_response *response)
+{
+    struct service *service = app;
+    if (atomic_load_explicit(&service->serving, memory_order_acquire))
+        return service;
+    (void)http_respond_error(response, 503, "temporarily_unavailable",
+                            "the service is starting up");
+    return NULL;
 }
 
 /* GET /healthz: 200 when the database answers, 503 when it does not. */
@@ -79,11 +137,165 @@ enroll_challenge(void *app, const struct http_request *request,
     return challenge_handle(service->store, request, response);
 }
 
+/* POST /v1/enroll */
+static int
+enroll(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    return service ? enroll_handle(&service->enroll, request, response) : 0;
+}
+
+/* GET /v1/me/devices */
+static int
+devices(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    return service ? device_list_handle(&service->device, request, response) : 0;
+}
+
+/* POST /v1/me/devices/{serial}/revoke */
+static int
+device_revoke(void *app, const struct http_request *request,
+              struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    return service ? device_revoke_handle(&service->device, request, response) : 0;
+}
+
+/* GET /ca.pem */
+static int
+ca_chain(void *app, const struct http_request *request, struct http_response *response)
+{
+    (void)request;
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    const char *pem = pki_chain_pem(service->pki);
+    return http_respond_bytes(response, 200, "application/x-pem-file", pem,
+                              strlen(pem));
+}
+
+/* OCSP status lookup over the store; context is a store connection. */
+static int
+ocsp_lookup(void *context, const uint8_t *serial, size_t serial_length,
+            struct pki_cert_status *status)
+{
+    memset(status, 0, sizeof *status);
+    status->state = PKI_CERT_UNKNOWN;
+    char hex[HEX_ENCODED_SIZE(PKI_SERIAL_BYTES)];
+    if (serial_length != PKI_SERIAL_BYTES)
+        return 0; /* not a serial we issue */
+    if (hex_encode(serial, serial_length, hex, sizeof hex) != 0)
+        return -1;
+    struct store_device device;
+    int found = 0;
+    if (store_device_get(context, hex, &device, &found) != 0)
+        return -1;
+    if (found) {
+        int revoked = strcmp(device.status, STORE_DEVICE_REVOKED) == 0;
+        status->state = revoked ? PKI_CERT_REVOKED : PKI_CERT_GOOD;
+        status->revoked_at = device.revoked_at;
+        status->reason = device.revocation_reason;
+    }
+    store_device_clear(&device);
+    return 0;
+}
+
+/* POST /ocsp (RFC 6960, DER in and out) */
+static int
+ocsp(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    uint8_t *der = NULL;
+    size_t length = 0;
+    char err[256];
+    struct store_conn *conn = store_acquire(service->store);
+    int status = pki_ocsp_respond(service->pki, request->body, request->body_length,
+                                  ocsp_lookup, conn, (int64_t)time(NULL), &der,
+                                  &length, err, sizeof err);
+    store_release(service->store, conn);
+    if (status != 0) {
+        log_event(LOG_ERROR, "ocsp_failed", "{s:s}", "error", err);
+        return -1;
+    }
+    status = http_respond_bytes(response, 200, "application/ocsp-response", der,
+                                length);
+    free(der);
+    return status;
+}
+
+struct revoked_list {
+    struct pki_revoked *entries;
+    size_t count;
+    size_t capacity;
+};
+
+static int
+collect_revoked(void *context, const struct store_device *device)
+{
+    struct revoked_list *list = context;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 64;
+        struct pki_revoked *grown = realloc(list->entries, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        list->entries = grown;
+        list->capacity = capacity;
+    }
+    struct pki_revoked *entry = &list->entries[list->count];
+    if (strlen(device->serial) != 2 * PKI_SERIAL_BYTES ||
+        hex_decode(device->serial, entry->serial, PKI_SERIAL_BYTES) != 0)
+        return -1;
+    entry->revoked_at = device->revoked_at;
+    entry->reason = device->revocation_reason;
+    list->count++;
+    return 0;
+}
+
+/* GET /crl: built from the store at each request, so it is current the
+ * moment a revocation commits, on every node. */
+static int
+crl(void *app, const struct http_request *request, struct http_response *response)
+{
+    (void)request;
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    struct revoked_list list = {0};
+    struct store_conn *conn = store_acquire(service->store);
+    int walked = store_device_each(conn, NULL, collect_revoked, &list);
+    store_release(service->store, conn);
+    uint8_t *der = NULL;
+    size_t length = 0;
+    char err[256];
+    int64_t now = (int64_t)time(NULL);
+    int status = -1;
+    /* The CRL number only has to grow: the time of issue does, on any node. */
+    if (walked == 0 &&
+        pki_crl_build(service->pki, list.entries, list.count, now, now, &der, &length,
+                      err, sizeof err) == 0)
+        status = http_respond_bytes(response, 200, "application/pkix-crl", der, length);
+    else
+        log_event(LOG_ERROR, "crl_failed", "{s:s}", "error",
+                  walked == 0 ? err : "store");
+    free(der);
+    free(list.entries);
+    return status;
+}
+
 static const struct http_route routes[] = {
     {"GET", "/healthz", HTTP_BODY_NONE, 0, health},
     {"GET", "/metrics", HTTP_BODY_NONE, 0, metrics},
     {"POST", "/v1/enroll/challenge", HTTP_BODY_JSON, CHALLENGE_BODY_LIMIT,
      enroll_challenge},
+    {"POST", "/v1/enroll", HTTP_BODY_JSON, ENROLL_BODY_LIMIT, enroll},
+    {"GET", "/v1/me/devices", HTTP_BODY_NONE, 0, devices},
+    {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
+    {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},
+    {"POST", "/ocsp", HTTP_BODY_ANY, PKI_OCSP_REQUEST_MAX_BYTES, ocsp},
+    {"GET", "/crl", HTTP_BODY_NONE, 0, crl},
 };
 
 const struct http_route *

@@ -5,16 +5,33 @@
 #define CYBERID_SERVICE_H
 
 #include "config/config.h"
+#include "enroll/device.h"
+#include "enroll/enroll.h"
+#include "face/face.h"
 #include "http/http.h"
+#include "pki/pki.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
+
+#define SERVICE_ISSUER_MAX 512
 
 struct service {
     struct config config;
     struct store *store;
     struct signer *signer;
+    /* What only `cyberid serve` loads (service_start_serving()). */
+    face_engine *face;
+    struct pki *pki;
+    char issuer[SERVICE_ISSUER_MAX];    /* no trailing slash */
+    struct enroll_context enroll;
+    struct device_context device;
+    /* Set (release) once everything above is in place; handlers that need
+     * it read it (acquire) first and answer 503 until then: with port 0 the
+     * issuer URL, which certificates carry, is known only after binding. */
+    atomic_bool serving;
 };
 
 /* Opens the data folder: config, signer (keys), store (pool of
@@ -24,7 +41,18 @@ int service_open(const char *data_dir, unsigned connections,
                  struct service *service, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* Closes what service_open() opened. */
+/* Loads the face engine from models_dir. 0 or -1 with err. */
+int service_load_face(struct service *service, const char *models_dir, char *err,
+                      size_t errlen) __attribute__((warn_unused_result));
+
+/* Sets the issuer URL (http(s)://host[:port], a trailing slash dropped),
+ * opens the CA with its OCSP and CRL URLs under it, and marks the service
+ * ready for the routes that need them. Call after service_load_face().
+ * 0 or -1 with err. */
+int service_start_serving(struct service *service, const char *issuer, char *err,
+                          size_t errlen) __attribute__((warn_unused_result));
+
+/* Closes what service_open() (and the two above) opened. */
 void service_close(struct service *service);
 
 /* The routes `cyberid serve` answers; handlers take the struct service as

@@ -245,8 +245,13 @@ const normalSerial = (s) => s.toUpperCase().replace(/^0+/, '');
 function postRaw(url, body) {
   return new Promise((resolve, reject) => {
     let answered = false;
+    // Expect: 100-continue, as a careful client sends a large body: the
+    // service answers 413 from the declared length before any byte of it,
+    // and the body is never sent (sending it anyway races the server's
+    // close and ends in EPIPE rather than the answer).
     const request = http.request(url, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' },
     }, (response) => {
       answered = true;
       const chunks = [];
@@ -254,7 +259,8 @@ function postRaw(url, body) {
       response.on('end', () => resolve({ status: response.statusCode, text: Buffer.concat(chunks).toString() }));
     });
     request.on('error', (error) => { if (!answered) reject(error); });
-    request.end(body);
+    request.on('continue', () => request.end(body));
+    request.flushHeaders();
   });
 }
 

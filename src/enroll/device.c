@@ -1,0 +1,314 @@
+/* device: device-signed requests and device management; see device.h. */
+#include "enroll/device.h"
+
+#include "audit/audit.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <cjose/cjose.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <time.h>
+
+#define DEVICE_SCHEME "Device "
+#define DEVICE_TOKEN_TYPE "cyberid-device+jwt"
+#define P256_COORDINATE_BYTES 32
+
+/* A cjose JWK of a P-256 public key given as DER SubjectPublicKeyInfo, or
+ * NULL. cjose wants the coordinates; OpenSSL gives them. */
+static cjose_jwk_t *
+jwk_from_spki(const uint8_t *spki, size_t length)
+{
+    const unsigned char *cursor = spki;
+    EVP_PKEY *key = d2i_PUBKEY(NULL, &cursor, (long)length);
+    BIGNUM *x = NULL, *y = NULL;
+    uint8_t x_bytes[P256_COORDINATE_BYTES], y_bytes[P256_COORDINATE_BYTES];
+    cjose_jwk_t *jwk = NULL;
+    if (key == NULL ||
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1 ||
+        BN_bn2binpad(x, x_bytes, sizeof x_bytes) != (int)sizeof x_bytes ||
+        BN_bn2binpad(y, y_bytes, sizeof y_bytes) != (int)sizeof y_bytes)
+        goto done;
+    cjose_jwk_ec_keyspec spec = {.crv = CJOSE_JWK_EC_P_256,
+                                 .x = x_bytes, .xlen = sizeof x_bytes,
+                                 .y = y_bytes, .ylen = sizeof y_bytes};
+    jwk = cjose_jwk_create_EC_spec(&spec, NULL);
+done:
+    BN_free(x);
+    BN_free(y);
+    EVP_PKEY_free(key);
+    return jwk;
+}
+
+static int
+unauthorized(struct http_response *response, const char *description)
+{
+    if (http_response_add_header(response, "WWW-Authenticate",
+                                 "Device error=\"invalid_token\"") != 0 ||
+        http_respond_error(response, 401, "invalid_token", description) != 0)
+        return -1;
+    return 1;
+}
+
+/* Checks the payload claims. NULL when good, else why not. */
+static const char *
+check_claims(const json_t *claims, const struct device_context *context,
+             const struct http_request *request, int64_t now, const char **jti,
+             int64_t *expires_at)
+{
+    const char *aud = json_string_value(json_object_get(claims, "aud"));
+    const char *htm = json_string_value(json_object_get(claims, "htm"));
+    const char *htu = json_string_value(json_object_get(claims, "htu"));
+    const json_t *iat = json_object_get(claims, "iat");
+    const json_t *exp = json_object_get(claims, "exp");
+    *jti = json_string_value(json_object_get(claims, "jti"));
+    if (aud == NULL || strcmp(aud, context->issuer) != 0)
+        return "the token is not for this service (aud)";
+    if (htm == NULL || strcmp(htm, request->method) != 0 || htu == NULL ||
+        strcmp(htu, request->path) != 0)
+        return "the token is not for this request (htm, htu)";
+    if (!json_is_integer(iat) || !json_is_integer(exp))
+        return "iat and exp must be integers";
+    int64_t issued = json_integer_value(iat), expires = json_integer_value(exp);
+    if (issued > now + DEVICE_TOKEN_CLOCK_SKEW || issued < now - DEVICE_TOKEN_CLOCK_SKEW)
+        return "iat is too far from the service's clock";
+    if (expires <= now || expires < issued || expires - issued > DEVICE_TOKEN_MAX_LIFETIME)
+        return "the token has expired or lives too long";
+    size_t jti_length = *jti ? strlen(*jti) : 0;
+    if (jti_length < DEVICE_JTI_MIN || jti_length > DEVICE_JTI_MAX)
+        return "jti must be 16 to 64 characters";
+    *expires_at = expires;
+    return NULL;
+}
+
+int
+device_authenticate(const struct device_context *context,
+                    const struct http_request *request,
+                    struct device_caller *caller, struct http_response *response)
+{
+    memset(caller, 0, sizeof *caller);
+    if (context->pki == NULL)
+        return http_respond_error(response, 503, "temporarily_unavailable",
+                                  "the service is starting up") == 0 ? 1 : -1;
+    const char *header = http_request_header(request, "Authorization");
+    size_t scheme = strlen(DEVICE_SCHEME);
+    if (header == NULL || strncasecmp(header, DEVICE_SCHEME, scheme) != 0)
+        return unauthorized(response, "a Device authorization is required");
+    const char *token = header + scheme;
+    size_t token_length = strlen(token);
+    if (token_length == 0 || token_length > DEVICE_TOKEN_MAX_BYTES)
+        return unauthorized(response, "the device token is empty or too long");
+
+    int result = -1;
+    int64_t now = (int64_t)time(NULL);
+    uint8_t *certificate = NULL;
+    uint8_t *payload = NULL; /* owned by the jws (cjose_jws_get_plaintext) */
+    size_t certificate_length = 0, payload_length = 0;
+    cjose_jwk_t *jwk = NULL;
+    json_t *claims = NULL;
+    const char *why = NULL;
+    struct store_conn *conn = NULL;
+    cjose_jws_t *jws = cjose_jws_import(token, token_length, NULL);
+    if (jws == NULL) {
+        why = "the device token is not a compact JWS";
+        goto refuse;
+    }
+    /* cjose's header type is jansson's json_t (cjose/header.h). */
+    json_t *protected_header = (json_t *)cjose_jws_get_protected(jws);
+    const char *alg = json_string_value(json_object_get(protected_header, "alg"));
+    const char *typ = json_string_value(json_object_get(protected_header, "typ"));
+    const char *x5c = json_string_value(
+        json_array_get(json_object_get(protected_header, "x5c"), 0));
+    if (alg == NULL || strcmp(alg, "ES256") != 0 || typ == NULL ||
+        strcmp(typ, DEVICE_TOKEN_TYPE) != 0 || x5c == NULL) {
+        why = "the token header must have alg ES256, typ " DEVICE_TOKEN_TYPE
+              " and x5c";
+        goto refuse;
+    }
+    struct pki_presented presented;
+    char err[256];
+    if (base64_decode_alloc(x5c, strlen(x5c), PKI_CERTIFICATE_MAX_BYTES, &certificate,
+                            &certificate_length) != 0 ||
+        pki_check_presented(context->pki, certificate, certificate_length, now,
+                            &presented, err, sizeof err) != 0) {
+        why = "the certificate in x5c is not a valid web certificate";
+        goto refuse;
+    }
+    jwk = jwk_from_spki(presented.public_key, presented.public_key_length);
+    if (jwk == NULL)
+        goto done;
+    if (!cjose_jws_verify(jws, jwk, NULL) ||
+        !cjose_jws_get_plaintext(jws, &payload, &payload_length, NULL)) {
+        why = "the token's signature does not verify";
+        goto refuse;
+    }
+    claims = json_loadb((const char *)payload, payload_length, JSON_REJECT_DUPLICATES,
+                        NULL);
+    const char *jti = NULL;
+    int64_t expires_at = 0;
+    if (!json_is_object(claims)) {
+        why = "the token's payload is not a JSON object";
+        goto refuse;
+    }
+    why = check_claims(claims, context, request, now, &jti, &expires_at);
+    if (why != NULL)
+        goto refuse;
+
+    conn = store_acquire(context->store);
+    struct store_device device;
+    struct store_identity identity;
+    int found_device = 0, found_identity = 0, fresh = 0;
+    if (store_device_get(conn, presented.serial_hex, &device, &found_device) != 0)
+        goto done;
+    int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
+                        strcmp(device.web_number, presented.web_number) == 0;
+    store_device_clear(&device);
+    if (!device_active) {
+        why = "this device's certificate is revoked or unknown";
+        goto refuse;
+    }
+    if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
+        goto done;
+    if (!found_identity || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+        why = "this identity is not active";
+        goto refuse;
+    }
+    if (store_token_use(conn, jti, expires_at, now, &fresh) != 0)
+        goto done;
+    if (!fresh) {
+        why = "this device token was already used";
+        goto refuse;
+    }
+    if (string_copy(caller->web_number, sizeof caller->web_number,
+                    presented.web_number) != 0 ||
+        string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
+        goto done;
+    result = 0;
+    goto done;
+refuse:
+    result = unauthorized(response, why);
+done:
+    if (conn != NULL) {
+        if (result < 0)
+            log_event(LOG_ERROR, "device_auth_failed", "{s:s}", "error",
+                      store_last_error(conn));
+        store_release(context->store, conn);
+    }
+    json_decref(claims);
+    free(certificate);
+    cjose_jwk_release(jwk);
+    cjose_jws_release(jws);
+    return result;
+}
+
+/* ── GET /v1/me/devices ────────────────────────────────────────────────── */
+
+struct device_list {
+    json_t *devices;
+    const char *current;
+};
+
+static int
+add_device(void *context, const struct store_device *device)
+{
+    struct device_list *list = context;
+    const char *reason = NULL;
+    if (device->revocation_reason >= 0)
+        reason = pki_reason_name(device->revocation_reason);
+    json_t *entry = json_pack(
+        "{s:s, s:s, s:I, s:I, s:o, s:o, s:b}", "serial", device->serial, "status",
+        device->status, "created_at", (json_int_t)device->created_at, "not_after",
+        (json_int_t)device->not_after, "revoked_at",
+        device->revoked_at ? json_integer(device->revoked_at) : json_null(),
+        "revocation_reason", reason ? json_string(reason) : json_null(), "current",
+        strcmp(device->serial, list->current) == 0);
+    if (entry == NULL || json_array_append_new(list->devices, entry) != 0)
+        return -1;
+    return 0;
+}
+
+int
+device_list_handle(const struct device_context *context,
+                   const struct http_request *request, struct http_response *response)
+{
+    struct device_caller caller;
+    int status = device_authenticate(context, request, &caller, response);
+    if (status != 0)
+        return status < 0 ? -1 : 0;
+    struct device_list list = {json_array(), caller.serial};
+    if (list.devices == NULL)
+        return -1;
+    struct store_conn *conn = store_acquire(context->store);
+    int ok = store_device_each(conn, caller.web_number, add_device, &list) == 0;
+    store_release(context->store, conn);
+    if (!ok) {
+        json_decref(list.devices);
+        return -1;
+    }
+    return http_respond_json(response, 200,
+                             json_pack("{s:s, s:o}", "web_number", caller.web_number,
+                                       "devices", list.devices));
+}
+
+/* ── POST /v1/me/devices/{serial}/revoke ───────────────────────────────── */
+
+int
+device_revoke_handle(const struct device_context *context,
+                     const struct http_request *request, struct http_response *response)
+{
+    struct device_caller caller;
+    int status = device_authenticate(context, request, &caller, response);
+    if (status != 0)
+        return status < 0 ? -1 : 0;
+    const char *serial = request->params[0];
+    const json_t *reason_value = json_object_get(request->json, "reason");
+    const char *reason_name = "cessation_of_operation";
+    if (reason_value != NULL) {
+        reason_name = json_string_value(reason_value);
+        if (reason_name == NULL || pki_reason_code(reason_name) < 0)
+            return http_respond_error(response, 400, "invalid_request",
+                                      "reason must be one of unspecified, "
+                                      "key_compromise, superseded, "
+                                      "cessation_of_operation");
+    }
+    int reason = pki_reason_code(reason_name);
+    int64_t now = (int64_t)time(NULL);
+    struct store_conn *conn = store_acquire(context->store);
+    int changed = 0, result = -1;
+    char actor[STORE_WEB_NUMBER_MAX + 16];
+    snprintf(actor, sizeof actor, "citizen:%s", caller.web_number);
+    json_t *details = json_pack("{s:s, s:s}", "serial", serial, "reason", reason_name);
+    if (details == NULL || store_begin(conn) != 0)
+        goto done;
+    if (store_device_revoke(conn, serial, caller.web_number, now, reason, &changed) != 0)
+        goto fail;
+    if (!changed) {
+        store_rollback(conn);
+        result = http_respond_error(response, 404, "not_found",
+                                    "no active device with this serial on your "
+                                    "identity");
+        goto done;
+    }
+    if (audit_append(conn, actor, "device.revoke", caller.web_number, details,
+                     NULL) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    result = http_respond_json(response, 200,
+                               json_pack("{s:s, s:s}", "serial", serial, "status",
+                                         STORE_DEVICE_REVOKED));
+    goto done;
+fail:
+    log_event(LOG_ERROR, "device_revoke_failed", "{s:s}", "error",
+              store_last_error(conn));
+    store_rollback(conn);
+done:
+    json_decref(details);
+    store_release(context->store, conn);
+    return result;
+}

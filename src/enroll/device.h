@@ -1,0 +1,55 @@
+/* device: requests a citizen's device makes with its key, and the routes
+ * that manage devices.
+ *
+ * A device authenticates each request with `Authorization: Device <JWS>`:
+ * a compact JWS (ES256, parsed and verified with cjose) whose x5c header
+ * carries the device's web certificate, and whose payload binds it to this
+ * service (aud = issuer URL), this request (htm, htu), a short time (iat,
+ * exp) and one use (jti, remembered in the store until it expires).
+ * docs/api.md has the format. The certificate must be ours, valid, not
+ * revoked, and its identity active. */
+#ifndef CYBERID_DEVICE_H
+#define CYBERID_DEVICE_H
+
+#include "http/http.h"
+#include "pki/pki.h"
+#include "store/store.h"
+
+#define DEVICE_TOKEN_MAX_BYTES 8192
+#define DEVICE_TOKEN_CLOCK_SKEW 60   /* iat may be this far from our clock */
+#define DEVICE_TOKEN_MAX_LIFETIME 120
+#define DEVICE_JTI_MIN 16
+#define DEVICE_JTI_MAX 64
+
+struct device_context {
+    struct store *store;
+    const struct pki *pki;
+    const char *issuer;         /* e.g. "http://127.0.0.1:8080" */
+};
+
+/* Who a verified request comes from. */
+struct device_caller {
+    char web_number[STORE_WEB_NUMBER_MAX];
+    char serial[STORE_SERIAL_MAX];
+};
+
+/* Verifies the request's device token against method and path. Returns 0
+ * with *caller filled; 1 when refused (response filled: 401 invalid_token
+ * with WWW-Authenticate); -1 on an internal failure. */
+int device_authenticate(const struct device_context *context,
+                        const struct http_request *request,
+                        struct device_caller *caller,
+                        struct http_response *response)
+    __attribute__((warn_unused_result));
+
+/* GET /v1/me/devices */
+int device_list_handle(const struct device_context *context,
+                       const struct http_request *request,
+                       struct http_response *response);
+
+/* POST /v1/me/devices/{serial}/revoke */
+int device_revoke_handle(const struct device_context *context,
+                         const struct http_request *request,
+                         struct http_response *response);
+
+#endif

@@ -1,0 +1,475 @@
+/* enroll: POST /v1/enroll; see enroll.h and docs/api.md. */
+#include "enroll/enroll.h"
+
+#include "audit/audit.h"
+#include "enroll/national_id.h"
+#include "enroll/registry.h"
+#include "enroll/web_number.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/strings.h"
+#include "vault/vault.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NONCE_SIGNATURE_MAX_BYTES 128
+#define NAME_FIELD_MAX_BYTES 1024
+
+/* What one enrollment request carries, decoded. */
+struct enrollment {
+    const char *challenge_id;
+    const char *national_id;
+    const char *name;
+    const char *csr;
+    const char *selfie;
+    const char *turn_frame;
+    const char *nonce_signature;
+    struct store_challenge challenge;
+    struct national_id id;
+    struct registry_person person;
+    struct pki_csr key;
+    face_image selfie_image;
+    face_image turn_image;
+    float descriptor[FACE_DESCRIPTOR_DIMS];
+    char web_number_known[STORE_WEB_NUMBER_MAX]; /* for refusal events */
+};
+
+/* A refusal: status, code and a description for the citizen. */
+struct refusal {
+    unsigned status;
+    const char *code;
+    char description[256];
+    int retry_after;
+};
+
+static int
+refuse(struct refusal *refusal, unsigned status, const char *code,
+       const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+refuse(struct refusal *refusal, unsigned status, const char *code,
+       const char *format, ...)
+{
+    refusal->status = status;
+    refusal->code = code;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(refusal->description, sizeof refusal->description, format, args);
+    va_end(args);
+    return 1;
+}
+
+int
+enroll_age_on(const char *birth_date, int year, int month, int day)
+{
+    int birth_year, birth_month, birth_day;
+    char tail;
+    if (birth_date == NULL ||
+        sscanf(birth_date, "%4d-%2d-%2d%c", &birth_year, &birth_month,
+               &birth_day, &tail) != 3)
+        return -1;
+    int age = year - birth_year;
+    if (month < birth_month || (month == birth_month && day < birth_day))
+        age--;
+    return age < 0 ? -1 : age;
+}
+
+static const char *
+string_member(const json_t *object, const char *name)
+{
+    const json_t *value = json_object_get(object, name);
+    return json_is_string(value) ? json_string_value(value) : NULL;
+}
+
+/* Trims ASCII spaces at both ends into out. -1 when it does not fit. */
+static int
+trim_into(const char *text, char *out, size_t cap)
+{
+    while (*text == ' ')
+        text++;
+    size_t length = strlen(text);
+    while (length > 0 && text[length - 1] == ' ')
+        length--;
+    if (length >= cap)
+        return -1;
+    memcpy(out, text, length);
+    out[length] = '\0';
+    return 0;
+}
+
+/* Counts this attempt against the ID number's and the client address's
+ * limits (blind-indexed keys, committed at once so a refused attempt still
+ * counts). 0 allowed, 1 refused (refusal filled), -1 internal failure. */
+static int
+count_attempt(const struct enroll_context *context, struct store_conn *conn,
+              const char *national_id, const char *address, int64_t now,
+              struct refusal *refusal)
+{
+    uint8_t id_key[VAULT_INDEX_BYTES], address_key[VAULT_INDEX_BYTES];
+    if (vault_blind_index(context->signer, "enroll_attempt_id", national_id,
+                          strlen(national_id), id_key) != 0 ||
+        vault_blind_index(context->signer, "enroll_attempt_address", address,
+                          strlen(address), address_key) != 0)
+        return -1;
+    int64_t since = now - ENROLL_WINDOW_SECONDS + 1;
+    int64_t by_id = 0, by_address = 0;
+    if (store_begin(conn) != 0)
+        return -1;
+    if (store_attempt_record(conn, id_key, now, since, since, &by_id) != 0 ||
+        store_attempt_record(conn, address_key, now, since, since, &by_address) != 0 ||
+        store_commit(conn) != 0) {
+        store_rollback(conn);
+        return -1;
+    }
+    if (by_id > ENROLL_ATTEMPTS_PER_ID || by_address > ENROLL_ATTEMPTS_PER_ADDRESS) {
+        refusal->retry_after = ENROLL_WINDOW_SECONDS;
+        return refuse(refusal, 429, "too_many_attempts",
+                      "too many enrollment attempts %s: try again in %d minutes",
+                      by_id > ENROLL_ATTEMPTS_PER_ID ? "for this ID number"
+                                                      : "from this address",
+                      ENROLL_WINDOW_SECONDS / 60);
+    }
+    return 0;
+}
+
+/* Decodes one base64 image field into an RGB image. 0, 1 refused, -1. */
+static int
+decode_image(const char *field, const char *base64, face_image *image,
+             struct refusal *refusal)
+{
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    if (base64_decode_alloc(base64, strlen(base64), ENROLL_IMAGE_MAX_BYTES, &bytes,
+                            &length) != 0)
+        return refuse(refusal, 400, "invalid_image",
+                      "%s is not base64 of at most %u bytes", field,
+                      ENROLL_IMAGE_MAX_BYTES);
+    char err[FACE_ERROR_LEN];
+    int status = face_image_decode(image, bytes, length, err, sizeof err);
+    free(bytes);
+    if (status == FACE_ERR_NOMEM)
+        return -1;
+    if (status != FACE_OK)
+        return refuse(refusal, 400, "invalid_image", "%s: %s", field, err);
+    return 0;
+}
+
+/* Maps a face_descriptor()/face_liveness_check() failure. */
+static int
+face_refusal(int status, const char *which, struct refusal *refusal)
+{
+    if (status == FACE_ERR_NO_FACE)
+        return refuse(refusal, 400, "no_face", "no face found in the %s", which);
+    if (status == FACE_ERR_MANY_FACES)
+        return refuse(refusal, 400, "multiple_faces",
+                      "more than one face in the %s: it must show only you", which);
+    return -1;
+}
+
+/* Every check before anything is written. 0 all passed, 1 refused, -1. */
+static int
+check(const struct enroll_context *context, struct store_conn *conn,
+      const struct http_request *request, struct enrollment *e, int64_t now,
+      struct refusal *refusal)
+{
+    const json_t *body = request->json;
+    e->challenge_id = string_member(body, "challenge_id");
+    e->national_id = string_member(body, "national_id");
+    e->name = string_member(body, "name");
+    e->csr = string_member(body, "csr");
+    e->selfie = string_member(body, "selfie");
+    e->turn_frame = string_member(body, "turn_frame");
+    e->nonce_signature = string_member(body, "nonce_signature");
+    static const char *const names[] = {"challenge_id", "national_id", "name",
+                                        "csr", "selfie", "turn_frame",
+                                        "nonce_signature"};
+    const char *values[] = {e->challenge_id, e->national_id, e->name, e->csr,
+                            e->selfie, e->turn_frame, e->nonce_signature};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (values[i] == NULL || values[i][0] == '\0')
+            return refuse(refusal, 400, "invalid_request",
+                          "\"%s\" is missing or not a non-empty string", names[i]);
+
+    int taken = 0;
+    if (store_challenge_take(conn, e->challenge_id, now, &e->challenge, &taken) != 0)
+        return -1;
+    if (!taken)
+        return refuse(refusal, 400, "invalid_challenge",
+                      "the challenge is unknown, already used or expired: "
+                      "ask for a new one");
+
+    enum national_id_status id_status =
+        national_id_parse_now(e->national_id, strlen(e->national_id), &e->id);
+    if (id_status != NATIONAL_ID_OK)
+        return refuse(refusal, 400, "invalid_national_id", "%s",
+                      national_id_status_message(id_status));
+
+    int limited = count_attempt(context, conn, e->id.text, request->client_address,
+                                now, refusal);
+    if (limited != 0)
+        return limited;
+
+    int found = 0;
+    if (registry_find(conn, context->signer, e->id.text, &e->person, &found) != 0)
+        return -1;
+    if (!found || !e->person.has_descriptor)
+        return refuse(refusal, 404, "unknown_identity",
+                      "no registry record for this ID number");
+    struct store_identity identity;
+    int enrolled = 0;
+    if (store_identity_find_by_person(conn, e->person.record_id, &identity,
+                                      &enrolled) != 0)
+        return -1;
+    if (enrolled && string_copy(e->web_number_known, sizeof e->web_number_known,
+                                identity.web_number) != 0)
+        return -1;
+
+    char name[NAME_FIELD_MAX_BYTES];
+    if (trim_into(e->name, name, sizeof name) != 0 ||
+        strcmp(name, e->person.name) != 0) {
+        secret_wipe(name, sizeof name);
+        return refuse(refusal, 400, "name_mismatch",
+                      "the name does not match the registry's record for this "
+                      "ID number");
+    }
+    secret_wipe(name, sizeof name);
+
+    time_t seconds = (time_t)now;
+    struct tm today;
+    gmtime_r(&seconds, &today);
+    int age = enroll_age_on(e->person.birth_date, today.tm_year + 1900,
+                            today.tm_mon + 1, today.tm_mday);
+    if (age < 0)
+        return -1;
+    if (age < ENROLL_MINIMUM_AGE)
+        return refuse(refusal, 403, "guardian_required",
+                      "under %d: a guardian must apply for this person in person",
+                      ENROLL_MINIMUM_AGE);
+
+    char err[256];
+    switch (pki_csr_check(e->csr, strlen(e->csr), &e->key, err, sizeof err)) {
+    case PKI_OK: break;
+    case PKI_ERR_KEY_TYPE:
+        return refuse(refusal, 400, "unsupported_key",
+                      "the device key must be EC P-256: %s", err);
+    case PKI_ERR_CSR_FORMAT:
+    case PKI_ERR_CSR_SIGNATURE:
+        return refuse(refusal, 400, "invalid_csr", "%s", err);
+    default:
+        return -1;
+    }
+
+    uint8_t signature[NONCE_SIGNATURE_MAX_BYTES];
+    size_t signature_length = 0;
+    if (base64url_decode(e->nonce_signature, strlen(e->nonce_signature), signature,
+                         sizeof signature, &signature_length) != 0 ||
+        pki_verify_signature(e->key.public_key, e->key.public_key_length,
+                             e->challenge.nonce, strlen(e->challenge.nonce),
+                             signature, signature_length) != PKI_OK)
+        return refuse(refusal, 400, "invalid_nonce_signature",
+                      "the nonce signature does not verify with the CSR's key");
+
+    int status = decode_image("selfie", e->selfie, &e->selfie_image, refusal);
+    if (status == 0)
+        status = decode_image("turn_frame", e->turn_frame, &e->turn_image, refusal);
+    if (status != 0)
+        return status;
+
+    status = face_descriptor(context->face, &e->selfie_image, e->descriptor, NULL,
+                             err, sizeof err);
+    if (status != FACE_OK)
+        return face_refusal(status, "selfie", refusal);
+    float distance = face_distance(e->descriptor, e->person.descriptor);
+    if (!(distance < FACE_SAME_PERSON_THRESHOLD))
+        return refuse(refusal, 403, "face_mismatch",
+                      "the selfie does not match the registry's photo of this person");
+
+    face_turn turn = strcmp(e->challenge.action, "turn_left") == 0 ? FACE_TURN_LEFT
+                                                                     : FACE_TURN_RIGHT;
+    face_liveness_result liveness;
+    status = face_liveness_check(context->face, &e->selfie_image, &e->turn_image,
+                                 turn, &liveness, err, sizeof err);
+    if (status != FACE_OK)
+        return face_refusal(status, "turn frame", refusal);
+    if (!liveness.same_person)
+        return refuse(refusal, 403, "liveness_failed",
+                      "the turn frame does not show the same person as the selfie");
+    if (!liveness.turned)
+        return refuse(refusal, 403, "liveness_failed",
+                      "the head did not turn %s as asked (or the selfie is not "
+                      "frontal)",
+                      turn == FACE_TURN_LEFT ? "to your left" : "to your right");
+
+    if (enrolled && strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0)
+        return refuse(refusal, 403, "identity_not_active",
+                      "this identity is %s: see your history or appeal",
+                      identity.status);
+    return 0;
+}
+
+/* Allocates a fresh web number no identity has. 0 or -1. */
+static int
+new_web_number(struct store_conn *conn, char out[WEB_NUMBER_SIZE])
+{
+    for (int i = 0; i < ENROLL_WEB_NUMBER_TRIES; i++) {
+        struct store_identity existing;
+        int found = 1;
+        if (web_number_generate(out) != 0 ||
+            store_identity_get(conn, out, &existing, &found) != 0)
+            return -1;
+        if (!found)
+            return 0;
+    }
+    return -1;
+}
+
+/* Writes the enrollment in one transaction. 0 done (certificate filled),
+ * 1 refused (identity no longer active), -1 failure. */
+static int
+commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
+                  struct enrollment *e, int64_t now, char web_number[WEB_NUMBER_SIZE],
+                  int *reenrolled, struct pki_certificate *certificate,
+                  struct refusal *refusal)
+{
+    char err[256];
+    if (store_begin(conn) != 0)
+        return -1;
+    struct store_identity identity;
+    int found = 0;
+    if (store_identity_find_by_person(conn, e->person.record_id, &identity,
+                                      &found) != 0)
+        goto fail;
+    *reenrolled = found;
+    if (found) {
+        if (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+            store_rollback(conn);
+            return refuse(refusal, 403, "identity_not_active",
+                          "this identity is %s", identity.status);
+        }
+        if (string_copy(web_number, WEB_NUMBER_SIZE, identity.web_number) != 0)
+            goto fail;
+    } else {
+        struct store_identity fresh = {.created_at = now, .updated_at = now};
+        if (new_web_number(conn, web_number) != 0 ||
+            string_copy(fresh.web_number, sizeof fresh.web_number, web_number) != 0 ||
+            string_copy(fresh.person_id, sizeof fresh.person_id,
+                        e->person.record_id) != 0 ||
+            string_copy(fresh.status, sizeof fresh.status, STORE_IDENTITY_ACTIVE) != 0 ||
+            store_identity_insert(conn, &fresh) != 0)
+            goto fail;
+    }
+    if (pki_issue(context->pki, &e->key, web_number, now, certificate, err,
+                  sizeof err) != 0) {
+        log_event(LOG_ERROR, "enroll_issue_failed", "{s:s}", "error", err);
+        goto fail;
+    }
+    struct store_device device = {
+        .certificate = certificate->der,
+        .certificate_length = certificate->der_length,
+        .created_at = now,
+        .not_after = certificate->not_after,
+        .revocation_reason = -1,
+    };
+    if (string_copy(device.serial, sizeof device.serial, certificate->serial_hex) != 0 ||
+        string_copy(device.web_number, sizeof device.web_number, web_number) != 0 ||
+        string_copy(device.status, sizeof device.status, STORE_DEVICE_ACTIVE) != 0 ||
+        store_device_insert(conn, &device) != 0)
+        goto fail;
+    char actor[STORE_WEB_NUMBER_MAX + 16];
+    snprintf(actor, sizeof actor, "citizen:%s", web_number);
+    json_t *details = json_pack("{s:s, s:b, s:s}", "serial", certificate->serial_hex,
+                                "reenrolled", *reenrolled, "acr", "cyberid:face");
+    int appended = details != NULL &&
+                   audit_append(conn, actor, *reenrolled ? "device.enroll"
+                                                         : "identity.enroll",
+                                web_number, details, NULL) == 0;
+    json_decref(details);
+    if (!appended || store_commit(conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    log_event(LOG_ERROR, "enroll_store_failed", "{s:s}", "error",
+              store_last_error(conn));
+    store_rollback(conn);
+    pki_certificate_clear(certificate);
+    return -1;
+}
+
+/* Records a refusal in the audit log: the reason code only, under the web
+ * number when this person is already enrolled (so the citizen sees failed
+ * attempts in their history), else under "enrollment". */
+static void
+audit_refusal(struct store_conn *conn, const struct enrollment *e,
+              const struct refusal *refusal)
+{
+    json_t *details = json_pack("{s:s}", "reason", refusal->code);
+    const char *subject = e->web_number_known[0] ? e->web_number_known : "enrollment";
+    if (details == NULL ||
+        audit_append(conn, "applicant", "enroll.refused", subject, details, NULL) != 0)
+        log_event(LOG_ERROR, "audit_failed", "{s:s}", "action", "enroll.refused");
+    json_decref(details);
+}
+
+static void
+enrollment_clear(struct enrollment *e)
+{
+    registry_person_clear(&e->person);
+    face_image_free(&e->selfie_image);
+    face_image_free(&e->turn_image);
+    secret_wipe(e->descriptor, sizeof e->descriptor);
+    secret_wipe(&e->id, sizeof e->id);
+}
+
+int
+enroll_handle(const struct enroll_context *context,
+              const struct http_request *request, struct http_response *response)
+{
+    if (context->face == NULL || context->pki == NULL)
+        return http_respond_error(response, 503, "temporarily_unavailable",
+                                  "enrollment is starting up");
+    struct enrollment e;
+    memset(&e, 0, sizeof e);
+    struct refusal refusal = {0};
+    struct pki_certificate certificate;
+    memset(&certificate, 0, sizeof certificate);
+    char web_number[WEB_NUMBER_SIZE] = "";
+    int reenrolled = 0;
+    int64_t now = (int64_t)time(NULL);
+    int result = -1;
+
+    struct store_conn *conn = store_acquire(context->store);
+    int status = check(context, conn, request, &e, now, &refusal);
+    if (status == 0)
+        status = commit_enrollment(context, conn, &e, now, web_number, &reenrolled,
+                                   &certificate, &refusal);
+    if (status < 0)
+        goto done;
+    if (status > 0) {
+        audit_refusal(conn, &e, &refusal);
+        log_event(LOG_INFO, "enroll_refused", "{s:s}", "reason", refusal.code);
+        if (refusal.retry_after > 0) {
+            char seconds[16];
+            snprintf(seconds, sizeof seconds, "%d", refusal.retry_after);
+            if (http_response_add_header(response, "Retry-After", seconds) != 0)
+                goto done;
+        }
+        result = http_respond_error(response, refusal.status, refusal.code,
+                                    refusal.description);
+        goto done;
+    }
+    log_event(LOG_INFO, "enrolled", "{s:b}", "reenrolled", reenrolled);
+    result = http_respond_json(
+        response, 201,
+        json_pack("{s:s, s:s, s:s, s:s, s:b}", "web_number", web_number, "serial",
+                  certificate.serial_hex, "certificate", certificate.pem, "chain",
+                  pki_chain_pem(context->pki), "reenrolled", reenrolled));
+done:
+    store_release(context->store, conn);
+    pki_certificate_clear(&certificate);
+    enrollment_clear(&e);
+    return result;
+}

@@ -1,0 +1,57 @@
+/* enroll: POST /v1/enroll, the citizen's one-time enrollment.
+ *
+ * Takes the answer to a challenge (see challenge.h): national ID number,
+ * name, a PKCS#10 request for a P-256 key made on the device, a frontal
+ * selfie, the frame answering the head-turn challenge and the device key's
+ * signature over the challenge nonce. Checks them in the order documented
+ * in docs/api.md, each refusal with its own error code, then allocates (or
+ * reuses) the person's web number, issues the web certificate and records
+ * the device, all in one transaction with its audit event.
+ *
+ * What is kept: the identity (web number ↔ random registry record id), the
+ * device (certificate), an audit event, attempt counters keyed by blind
+ * indexes. What is never kept: the images, the descriptors computed from
+ * them, the ID number or the name in any readable form. */
+#ifndef CYBERID_ENROLL_H
+#define CYBERID_ENROLL_H
+
+#include "face/face.h"
+#include "http/http.h"
+#include "pki/pki.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+/* The largest enrollment request: two photos of up to 8 MiB each, in
+ * base64 (4/3), plus the small fields. */
+#define ENROLL_IMAGE_MAX_BYTES (8u * 1024u * 1024u)
+#define ENROLL_BODY_LIMIT (24u * 1024u * 1024u)
+/* Refused below this age: a guardian applies in person. */
+#define ENROLL_MINIMUM_AGE 14
+/* Rate limits over a sliding window. Per ID number: a face check must not
+ * be brute-forced. Per client address: higher, because many phones share an
+ * address behind carrier-grade NAT. */
+#define ENROLL_WINDOW_SECONDS (15 * 60)
+#define ENROLL_ATTEMPTS_PER_ID 5
+#define ENROLL_ATTEMPTS_PER_ADDRESS 60
+/* Tries at a fresh random web number before giving up (a collision among
+ * 32^15 values is already unlikely once). */
+#define ENROLL_WEB_NUMBER_TRIES 8
+
+struct enroll_context {
+    struct store *store;
+    struct signer *signer;
+    const face_engine *face;
+    const struct pki *pki;
+};
+
+/* The handler. The request body is a parsed JSON object. Returns 0 with
+ * the response filled (201 or a 4xx), or -1 on an internal failure. */
+int enroll_handle(const struct enroll_context *context,
+                  const struct http_request *request,
+                  struct http_response *response);
+
+/* Age in whole years on (year, month, day) of someone born on
+ * birth_date ("YYYY-MM-DD"); -1 when the date does not parse. */
+int enroll_age_on(const char *birth_date, int year, int month, int day);
+
+#endif

@@ -1,0 +1,131 @@
+/* identity: the operator's acts on an identity; see identity.h. */
+#include "enroll/identity.h"
+
+#include "audit/audit.h"
+#include "pki/pki.h"
+#include "util/strings.h"
+
+#include <string.h>
+#include <time.h>
+
+#define CRL_REASON_PRIVILEGE_WITHDRAWN 9
+
+int
+identity_reason_is_valid(const char *reason)
+{
+    size_t length = strlen(reason);
+    if (length == 0 || length > IDENTITY_REASON_MAX)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (!((reason[i] >= 'a' && reason[i] <= 'z') ||
+              (reason[i] >= '0' && reason[i] <= '9') || reason[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int
+add_device(void *context, const struct store_device *device)
+{
+    json_t *entry = json_pack(
+        "{s:s, s:s, s:I, s:I, s:o, s:o}", "serial", device->serial, "status",
+        device->status, "created_at", (json_int_t)device->created_at, "not_after",
+        (json_int_t)device->not_after, "revoked_at",
+        device->revoked_at ? json_integer(device->revoked_at) : json_null(),
+        "revocation_reason",
+        device->revocation_reason >= 0 && pki_reason_name(device->revocation_reason)
+            ? json_string(pki_reason_name(device->revocation_reason))
+            : json_null());
+    return entry == NULL || json_array_append_new(context, entry) != 0 ? -1 : 0;
+}
+
+int
+identity_show(struct store *store, const char *web_number, const char *actor,
+              json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct store_conn *conn = store_acquire(store);
+    struct store_identity identity;
+    int found = 0;
+    json_t *devices = json_array();
+    json_t *details = json_pack("{s:[s,s]}", "fields", "status", "devices");
+    if (devices == NULL || details == NULL || store_begin(conn) != 0 ||
+        store_identity_get(conn, web_number, &identity, &found) != 0)
+        goto fail;
+    if (!found) {
+        store_rollback(conn);
+        goto done;
+    }
+    if (store_device_each(conn, web_number, add_device, devices) != 0 ||
+        audit_append(conn, actor, "identity.read", web_number, details, NULL) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    *out = json_pack("{s:s, s:s, s:o, s:I, s:I, s:O}", "web_number",
+                     identity.web_number, "status", identity.status,
+                     "status_reason",
+                     identity.status_reason[0] ? json_string(identity.status_reason)
+                                               : json_null(),
+                     "created_at", (json_int_t)identity.created_at, "updated_at",
+                     (json_int_t)identity.updated_at, "devices", devices);
+    if (*out == NULL)
+        goto fail;
+done:
+    json_decref(devices);
+    json_decref(details);
+    store_release(store, conn);
+    return 0;
+fail:
+    error_set(err, errlen, "database: %s", store_last_error(conn));
+    store_rollback(conn);
+    json_decref(devices);
+    json_decref(details);
+    store_release(store, conn);
+    return -1;
+}
+
+int
+identity_revoke(struct store *store, const char *web_number, const char *reason,
+                const char *actor, int *found, int64_t *devices_revoked, char *err,
+                size_t errlen)
+{
+    *found = 0;
+    *devices_revoked = 0;
+    if (!identity_reason_is_valid(reason))
+        return error_set(err, errlen, "the reason must be a code of [a-z0-9_]");
+    int crl_reason = pki_reason_code(reason);
+    if (crl_reason < 0)
+        crl_reason = CRL_REASON_PRIVILEGE_WITHDRAWN;
+    int64_t now = (int64_t)time(NULL);
+    struct store_conn *conn = store_acquire(store);
+    struct store_identity identity;
+    json_t *details = NULL;
+    if (store_begin(conn) != 0 ||
+        store_identity_get(conn, web_number, &identity, found) != 0)
+        goto fail;
+    if (!*found) {
+        store_rollback(conn);
+        store_release(store, conn);
+        return 0;
+    }
+    int exists = 0;
+    if (store_identity_set_status(conn, web_number, STORE_IDENTITY_REVOKED, reason,
+                                  now, &exists) != 0 ||
+        store_device_revoke_all(conn, web_number, now, crl_reason,
+                                devices_revoked) != 0)
+        goto fail;
+    details = json_pack("{s:s, s:s, s:I}", "reason", reason, "previous_status",
+                        identity.status, "devices_revoked",
+                        (json_int_t)*devices_revoked);
+    if (details == NULL ||
+        audit_append(conn, actor, "identity.revoke", web_number, details, NULL) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    json_decref(details);
+    store_release(store, conn);
+    return 0;
+fail:
+    error_set(err, errlen, "database: %s", store_last_error(conn));
+    store_rollback(conn);
+    json_decref(details);
+    store_release(store, conn);
+    return -1;
+}

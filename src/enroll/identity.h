@@ -1,0 +1,34 @@
+/* identity: the operator's acts on an identity (a web number and its
+ * devices). Each act is an audit event naming the actor, in the same
+ * transaction as the change. Suspension with legal basis, appeals and
+ * expiry come with the lifecycle issue; revocation is final. */
+#ifndef CYBERID_IDENTITY_H
+#define CYBERID_IDENTITY_H
+
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define IDENTITY_REASON_MAX 48
+
+/* A reason code: 1 to IDENTITY_REASON_MAX of [a-z0-9_]. 1 valid, 0 not. */
+int identity_reason_is_valid(const char *reason);
+
+/* The identity's status and devices as JSON (no personal data), and an
+ * audit event "identity.read" by actor. *out is NULL when there is no
+ * such identity. 0 or -1 with err. */
+int identity_show(struct store *store, const char *web_number, const char *actor,
+                  json_t **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Revokes the identity and every active certificate of it (CRL reason from
+ * the reason code when it names one, else privilege_withdrawn), with an
+ * audit event "identity.revoke" by actor. Returns 0 with *found and
+ * *devices_revoked set, or -1 with err. */
+int identity_revoke(struct store *store, const char *web_number,
+                    const char *reason, const char *actor, int *found,
+                    int64_t *devices_revoked, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif
