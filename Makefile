@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-face fuzz clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench-face fuzz-image clean
 
 all: build
 
@@ -46,3 +46,14 @@ test-asan: build-asan
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Face engine speed: C engine vs face-api on Node (wasm), same photos, one
+# run, one thread each; builds in build-bench-face/. RUNS=n sets the repeats.
+bench-face: models
+	@bench/face/run.sh
+
+# Fuzz the image decode path (libFuzzer + ASan + UBSan, clang) for
+# FUZZ_SECONDS; binary, corpus and crash files go in build-fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz-image: deps
+	@fuzz/run-image.sh $(FUZZ_SECONDS)

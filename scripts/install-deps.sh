@@ -10,7 +10,7 @@ apt_packages=(
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
   libqrencode-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
-  libclang-rt-14-dev valgrind
+  clang libclang-rt-14-dev valgrind
 )
 # Node runs the integration tests' clients and the reference peers only.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
