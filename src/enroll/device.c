@@ -189,6 +189,8 @@ device_authenticate(const struct device_context *context,
                     presented.web_number) != 0 ||
         string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
         goto done;
+    caller->claims = claims;
+    claims = NULL;
     result = 0;
     goto done;
 refuse:
@@ -205,6 +207,13 @@ done:
     cjose_jwk_release(jwk);
     cjose_jws_release(jws);
     return result;
+}
+
+void
+device_caller_clear(struct device_caller *caller)
+{
+    json_decref(caller->claims);
+    memset(caller, 0, sizeof *caller);
 }
 
 /* ── GET /v1/me/devices ────────────────────────────────────────────────── */
@@ -242,18 +251,17 @@ device_list_handle(const struct device_context *context,
     if (status != 0)
         return status < 0 ? -1 : 0;
     struct device_list list = {json_array(), caller.serial};
-    if (list.devices == NULL)
-        return -1;
     struct store_conn *conn = store_acquire(context->store);
-    int ok = store_device_each(conn, caller.web_number, add_device, &list) == 0;
+    int ok = list.devices != NULL &&
+             store_device_each(conn, caller.web_number, add_device, &list) == 0;
     store_release(context->store, conn);
-    if (!ok) {
-        json_decref(list.devices);
-        return -1;
-    }
-    return http_respond_json(response, 200,
-                             json_pack("{s:s, s:o}", "web_number", caller.web_number,
-                                       "devices", list.devices));
+    if (ok)
+        ok = http_respond_json(response, 200,
+                               json_pack("{s:s, s:O}", "web_number", caller.web_number,
+                                         "devices", list.devices)) == 0;
+    json_decref(list.devices);
+    device_caller_clear(&caller);
+    return ok ? 0 : -1;
 }
 
 /* ── POST /v1/me/devices/{serial}/revoke ───────────────────────────────── */
@@ -271,11 +279,13 @@ device_revoke_handle(const struct device_context *context,
     const char *reason_name = "cessation_of_operation";
     if (reason_value != NULL) {
         reason_name = json_string_value(reason_value);
-        if (reason_name == NULL || pki_reason_code(reason_name) < 0)
+        if (reason_name == NULL || pki_reason_code(reason_name) < 0) {
+            device_caller_clear(&caller);
             return http_respond_error(response, 400, "invalid_request",
                                       "reason must be one of unspecified, "
                                       "key_compromise, superseded, "
                                       "cessation_of_operation");
+        }
     }
     int reason = pki_reason_code(reason_name);
     int64_t now = (int64_t)time(NULL);
@@ -310,5 +320,6 @@ fail:
 done:
     json_decref(details);
     store_release(context->store, conn);
+    device_caller_clear(&caller);
     return result;
 }

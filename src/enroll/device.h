@@ -12,6 +12,8 @@
 #define CYBERID_DEVICE_H
 
 #include "http/http.h"
+
+#include <jansson.h>
 #include "pki/pki.h"
 #include "store/store.h"
 
@@ -31,16 +33,21 @@ struct device_context {
 struct device_caller {
     char web_number[STORE_WEB_NUMBER_MAX];
     char serial[STORE_SERIAL_MAX];
+    json_t *claims;     /* the token's verified payload (extra claims such as
+                           "release" included); owned: device_caller_clear() */
 };
 
 /* Verifies the request's device token against method and path. Returns 0
- * with *caller filled; 1 when refused (response filled: 401 invalid_token
- * with WWW-Authenticate); -1 on an internal failure. */
+ * with *caller filled (release with device_caller_clear()); 1 when refused
+ * (response filled: 401 invalid_token with WWW-Authenticate); -1 on an
+ * internal failure. On 1 and -1 *caller holds nothing to release. */
 int device_authenticate(const struct device_context *context,
                         const struct http_request *request,
                         struct device_caller *caller,
                         struct http_response *response)
     __attribute__((warn_unused_result));
+
+void device_caller_clear(struct device_caller *caller);
 
 /* GET /v1/me/devices */
 int device_list_handle(const struct device_context *context,
