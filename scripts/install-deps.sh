@@ -11,6 +11,7 @@ apt_packages=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
   libqrencode-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev valgrind
+  chromium
 )
 # Node runs the integration tests' clients and the reference peers only.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
