@@ -408,6 +408,17 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.equal(notActive.code, 1);
     assert.match(notActive.stderr, /enrollment refused: identity_not_active/);
 
+    // A copy of the database after enrollments holds no name, no ID number
+    // and no birth date in any readable form (WAL included): only sealed
+    // records, blind indexes, web numbers and certificates naming them.
+    for (const file of ['cyberid.db', 'cyberid.db-wal']) {
+      let bytes;
+      try { bytes = await readFile(path.join(temp.data, file)); } catch { continue; }
+      for (const secret of [adult.name, adult.id, adult.birth, adult.id.slice(6, 14)]) {
+        assert.equal(bytes.indexOf(Buffer.from(secret, 'utf8')), -1,
+          `${file} must not hold a plaintext personal value`);
+      }
+    }
     const stopped = await server.stop();
     server = null;
     assert.equal(stopped.code, 0, 'cyberid serve exits 0 on SIGTERM');
