@@ -71,8 +71,8 @@ cli_registry(int argc, char **argv)
     face_engine *engine = NULL;
     if (face_engine_load(&engine, models_dir, err, sizeof err) != FACE_OK)
         return cli_fail("registry import", 1,
-                        "cannot load the face models from %s: %s (fetch them "
-                        "with scripts/fetch-models.sh, or pass --models DIR)",
+                        "cannot load the face models from %s: %s; or pass "
+                        "--models DIR",
                         models_dir, err);
     struct service service;
     if (service_open(data_dir, 1, &service, err, sizeof err) != 0) {

@@ -2,7 +2,14 @@
  * registry.h. CSV parsing is libcsv's (RFC 4180 quoting, CRLF); this file
  * feeds it one bounded line at a time so that every row keeps its line
  * number for the report. Each good row's reference photo goes through the
- * face engine once; only the descriptor is kept, sealed with the record. */
+ * face engine once; only the descriptor is kept, sealed with the record.
+ *
+ * Pipeline: rows that pass the cheap checks (and the duplicate check) are
+ * queued; every IMPORT_BATCH_ROWS rows, and at the end of the file, the
+ * queued photos are turned into descriptors by IMPORT_THREADS threads (the
+ * engine is read-only and thread-safe), then the rows are sealed and
+ * written in line order by this thread alone (the connection is not shared).
+ * Rejections are sorted by line before the report is returned. */
 #include "enroll/registry.h"
 
 #include "audit/audit.h"
@@ -14,6 +21,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +35,14 @@
 #define PHOTO_PATH_MAX 2048
 #define DESCRIPTOR_TEXT_SIZE BASE64URL_ENCODED_SIZE(REGISTRY_DESCRIPTOR_BYTES)
 #define BITS_PER_BYTE 8
-/* What photo_template() found: a descriptor, or a rejected row. */
+/* What photo_template() found: a descriptor, a rejected row, or a failure
+ * that stops the import. */
 #define PHOTO_OK 0
 #define PHOTO_REJECTED 1
+#define PHOTO_FAILED (-1)
+#define IMPORT_THREADS 2
+#define IMPORT_BATCH_ROWS 32
+#define RGB_BYTES 3
 
 static const char *const expected_header[REGISTRY_COLUMNS] = {
     "national_id", "name", "birth_date", "photo"};
@@ -39,6 +52,23 @@ struct csv_row {
     size_t count;           /* fields seen, may exceed REGISTRY_COLUMNS */
     int field_too_long;
     size_t line;            /* line the row started on */
+};
+
+/* A row that passed the cheap checks, waiting for its photo's descriptor.
+ * Personal data: wiped after use. */
+struct pending_row {
+    size_t line;
+    struct national_id id;
+    char name[REGISTRY_NAME_MAX_BYTES + 1];
+    char birth_date[REGISTRY_DATE_SIZE];
+    char photo[REGISTRY_FIELD_MAX_BYTES + 1];
+    uint8_t index[VAULT_INDEX_BYTES];
+    /* Filled by photo_template(): */
+    int photo_status;
+    const char *reject_code;        /* static strings */
+    const char *reject_message;
+    char err[FACE_ERROR_LEN];
+    float descriptor[FACE_DESCRIPTOR_DIMS];
 };
 
 struct import {
@@ -55,16 +85,24 @@ struct import {
     json_t *seen;           /* hex(blind index) -> first line, duplicates */
     struct registry_report *report;
     struct csv_row row;
+    struct pending_row pending[IMPORT_BATCH_ROWS];
+    size_t pending_count;
 };
+
+static void
+reject_line(struct import *import, size_t line, const char *code,
+            const char *message)
+{
+    import->report->rejected++;
+    json_array_append_new(import->report->rejections,
+                          json_pack("{s:I, s:s, s:s}", "line", (json_int_t)line,
+                                    "error", code, "error_description", message));
+}
 
 static void
 reject(struct import *import, const char *code, const char *message)
 {
-    import->report->rejected++;
-    json_array_append_new(import->report->rejections,
-                          json_pack("{s:I, s:s, s:s}", "line",
-                                    (json_int_t)import->row.line, "error", code,
-                                    "error_description", message));
+    reject_line(import, import->row.line, code, message);
 }
 
 /* libcsv: one field complete. */
@@ -131,85 +169,122 @@ photo_exists(const struct import *import, const char *photo)
            stat(path, &info) == 0 && S_ISREG(info.st_mode);
 }
 
-/* Computes the descriptor of the one face in the row's photo. Returns
- * PHOTO_OK, PHOTO_REJECTED (the row is reported) or -1 with err (out of
- * memory, an engine failure: the import stops). The photo's bytes and
- * pixels are wiped before they are freed; descriptor is zeroed unless
- * PHOTO_OK. */
 static int
-photo_template(struct import *import, const char *photo,
-               float descriptor[FACE_DESCRIPTOR_DIMS])
+photo_rejected(struct pending_row *row, const char *code, const char *message)
 {
-    int status = -1;
+    row->reject_code = code;
+    row->reject_message = message;
+    return PHOTO_REJECTED;
+}
+
+/* Computes the descriptor of the one face in the row's photo into
+ * row->descriptor. Returns PHOTO_OK, PHOTO_REJECTED (row->reject_code and
+ * reject_message say why) or PHOTO_FAILED with row->err (out of memory, an
+ * engine failure: the import stops). Touches nothing but the row, so rows
+ * may be processed in parallel. The photo's bytes and pixels are wiped
+ * before they are freed; the descriptor is zeroed unless PHOTO_OK. */
+static int
+photo_template(const struct import *import, struct pending_row *row)
+{
+    int status = PHOTO_FAILED;
     char path[PHOTO_PATH_MAX];
-    char face_err[FACE_ERROR_LEN];
     uint8_t *bytes = NULL;
     size_t length = 0;
     face_image image = {0};
     struct stat info;
 
-    memset(descriptor, 0, FACE_DESCRIPTOR_DIMS * sizeof *descriptor);
-    if (photo_path(import, photo, path, sizeof path) != 0 ||
+    memset(row->descriptor, 0, sizeof row->descriptor);
+    if (photo_path(import, row->photo, path, sizeof path) != 0 ||
         stat(path, &info) != 0 || !S_ISREG(info.st_mode)) {
-        reject(import, "photo_unreadable", "the photo file cannot be read");
-        status = PHOTO_REJECTED;
+        status = photo_rejected(row, "photo_unreadable",
+                                "the photo file cannot be read");
         goto cleanup;
     }
     if ((uint64_t)info.st_size > REGISTRY_PHOTO_MAX_BYTES) {
-        reject(import, "photo_invalid_image",
-               "the photo is larger than 16 MiB");
-        status = PHOTO_REJECTED;
+        status = photo_rejected(row, "photo_invalid_image",
+                                "the photo is larger than 16 MiB");
         goto cleanup;
     }
     if (file_read(path, REGISTRY_PHOTO_MAX_BYTES, &bytes, &length, NULL, 0) != 0) {
-        reject(import, "photo_unreadable", "the photo file cannot be read");
-        status = PHOTO_REJECTED;
+        status = photo_rejected(row, "photo_unreadable",
+                                "the photo file cannot be read");
         goto cleanup;
     }
-    int engine_status = face_image_decode(&image, bytes, length, face_err,
-                                        sizeof face_err);
-    if (engine_status == FACE_ERR_NOMEM) {
-        error_set(import->err, import->errlen, "out of memory decoding a photo");
+    int engine_status = face_image_decode(&image, bytes, length, row->err,
+                                          sizeof row->err);
+    if (engine_status == FACE_ERR_NOMEM)
         goto cleanup;
-    }
     if (engine_status != FACE_OK) {
-        reject(import, "photo_invalid_image",
-               engine_status == FACE_ERR_IMAGE_FORMAT
-                   ? "the photo is not a JPEG, PNG or WebP image"
-                   : "the photo is corrupt or over the image size limits");
-        status = PHOTO_REJECTED;
+        status = photo_rejected(
+            row, "photo_invalid_image",
+            engine_status == FACE_ERR_IMAGE_FORMAT
+                ? "the photo is not a JPEG, PNG or WebP image"
+                : "the photo is corrupt or over the image size limits");
         goto cleanup;
     }
-    engine_status = face_descriptor(import->engine, &image, descriptor, NULL,
-                                  face_err, sizeof face_err);
-    switch (engine_status) {
-    case FACE_OK:
+    engine_status = face_descriptor(import->engine, &image, row->descriptor,
+                                    NULL, row->err, sizeof row->err);
+    if (engine_status == FACE_OK)
         status = PHOTO_OK;
-        break;
-    case FACE_ERR_NO_FACE:
-        reject(import, "no_face", "no face was found in the photo");
-        status = PHOTO_REJECTED;
-        break;
-    case FACE_ERR_MANY_FACES:
-        reject(import, "multiple_faces",
-               "the photo holds more than one face; it must show exactly one");
-        status = PHOTO_REJECTED;
-        break;
-    default:
-        error_set(import->err, import->errlen, "face engine: %s", face_err);
-        break;
-    }
+    else if (engine_status == FACE_ERR_NO_FACE)
+        status = photo_rejected(row, "no_face", "no face was found in the photo");
+    else if (engine_status == FACE_ERR_MANY_FACES)
+        status = photo_rejected(row, "multiple_faces",
+                                "the photo holds more than one face; it must "
+                                "show exactly one");
 cleanup:
     if (status != PHOTO_OK)
-        secret_wipe(descriptor, FACE_DESCRIPTOR_DIMS * sizeof *descriptor);
+        secret_wipe(row->descriptor, sizeof row->descriptor);
     if (image.rgb != NULL)
-        secret_wipe(image.rgb, (size_t)image.width * (size_t)image.height * 3);
+        secret_wipe(image.rgb,
+                    (size_t)image.width * (size_t)image.height * RGB_BYTES);
     face_image_free(&image);
     if (bytes != NULL) {
         secret_wipe(bytes, length);
         free(bytes);
     }
+    row->photo_status = status;
     return status;
+}
+
+struct photo_worker {
+    struct import *import;
+    size_t first;           /* rows first, first + IMPORT_THREADS, ... */
+};
+
+static void *
+photo_worker_run(void *context)
+{
+    struct photo_worker *worker = context;
+    struct import *import = worker->import;
+    for (size_t i = worker->first; i < import->pending_count; i += IMPORT_THREADS)
+        (void)photo_template(import, &import->pending[i]);
+    return NULL;
+}
+
+/* Computes the descriptors of every queued row, IMPORT_THREADS at a time
+ * (on this thread alone when a thread cannot be started). */
+static void
+compute_templates(struct import *import)
+{
+    struct photo_worker workers[IMPORT_THREADS];
+    pthread_t threads[IMPORT_THREADS];
+    int started[IMPORT_THREADS] = {0};
+    for (size_t t = 1; t < IMPORT_THREADS && t < import->pending_count; t++) {
+        workers[t] = (struct photo_worker){import, t};
+        started[t] = pthread_create(&threads[t], NULL, photo_worker_run,
+                                    &workers[t]) == 0;
+    }
+    workers[0] = (struct photo_worker){import, 0};
+    photo_worker_run(&workers[0]);
+    for (size_t t = 1; t < IMPORT_THREADS; t++) {
+        if (started[t]) {
+            pthread_join(threads[t], NULL);
+        } else {
+            for (size_t i = t; i < import->pending_count; i += IMPORT_THREADS)
+                (void)photo_template(import, &import->pending[i]);
+        }
+    }
 }
 
 /* The descriptor as little-endian float32 bytes, whatever the host. */
@@ -245,54 +320,25 @@ descriptor_from_bytes(const uint8_t bytes[REGISTRY_DESCRIPTOR_BYTES],
 
 _Static_assert(sizeof(float) == REGISTRY_FLOAT_BYTES, "float32");
 
-/* Seals the person's data and inserts or updates their record. */
+/* Seals a row whose descriptor is ready and inserts or updates the
+ * person's record. Returns 0 or -1 with err (the import stops). */
 static int
-store_person(struct import *import, const struct national_id *id,
-             const char *name, const char *birth_date, const char *photo)
+store_person(struct import *import, const struct pending_row *row)
 {
     int status = -1;
     struct store_person existing = {0};
     struct store_person person = {0};
     char *plaintext = NULL;
-    uint8_t index[VAULT_INDEX_BYTES];
-    float descriptor[FACE_DESCRIPTOR_DIMS];
     uint8_t descriptor_bytes[REGISTRY_DESCRIPTOR_BYTES];
     char descriptor_text[DESCRIPTOR_TEXT_SIZE];
     json_t *record = NULL;
     int found = 0;
 
-    if (vault_blind_index(import->signer, INDEX_DOMAIN, id->text,
-                          NATIONAL_ID_LENGTH, index) != 0) {
-        error_set(import->err, import->errlen, "blind index failed");
-        goto cleanup;
-    }
-    char index_hex[HEX_ENCODED_SIZE(VAULT_INDEX_BYTES)];
-    if (hex_encode(index, sizeof index, index_hex, sizeof index_hex) != 0)
-        goto cleanup;
-    json_t *first_line = json_object_get(import->seen, index_hex);
-    if (first_line != NULL) {
-        char message[96];
-        snprintf(message, sizeof message,
-                 "the same ID number is already on line %lld",
-                 (long long)json_integer_value(first_line));
-        reject(import, "duplicate_national_id", message);
-        status = 0;
-        goto cleanup;
-    }
-    json_object_set_new(import->seen, index_hex,
-                        json_integer((json_int_t)import->row.line));
-
-    int photo_status = photo_template(import, photo, descriptor);
-    if (photo_status != PHOTO_OK) {
-        status = photo_status == PHOTO_REJECTED ? 0 : -1;
-        goto cleanup;
-    }
-    descriptor_to_bytes(descriptor, descriptor_bytes);
+    descriptor_to_bytes(row->descriptor, descriptor_bytes);
     if (base64url_encode(descriptor_bytes, sizeof descriptor_bytes,
                          descriptor_text, sizeof descriptor_text) != 0)
         goto cleanup;
-
-    if (store_person_find(import->conn, index, &existing, &found) != 0) {
+    if (store_person_find(import->conn, row->index, &existing, &found) != 0) {
         error_set(import->err, import->errlen, "registry lookup: %s",
                   store_last_error(import->conn));
         goto cleanup;
@@ -308,13 +354,14 @@ store_person(struct import *import, const struct national_id *id,
         person.created_at = import->now;
     }
     person.updated_at = import->now;
-    memcpy(person.national_id_index, index, sizeof index);
+    memcpy(person.national_id_index, row->index, sizeof row->index);
 
     /* jansson copies the strings and frees them without wiping: the
      * copies live only until json_decref below. */
     record = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", REGISTRY_RECORD_VERSION,
-                       "national_id", id->text, "name", name, "birth_date",
-                       birth_date, "descriptor", descriptor_text);
+                       "national_id", row->id.text, "name", row->name,
+                       "birth_date", row->birth_date, "descriptor",
+                       descriptor_text);
     plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (plaintext == NULL ||
         vault_seal(import->signer, person.id, plaintext, strlen(plaintext),
@@ -339,12 +386,74 @@ cleanup:
         secret_wipe(plaintext, strlen(plaintext));
         free(plaintext);
     }
-    secret_wipe(descriptor, sizeof descriptor);
     secret_wipe(descriptor_bytes, sizeof descriptor_bytes);
     secret_wipe(descriptor_text, sizeof descriptor_text);
     store_person_clear(&existing);
     store_person_clear(&person);
     return status;
+}
+
+/* Computes the queued rows' templates, then reports or stores each row in
+ * line order, and empties (wipes) the queue. Returns 0 or -1 with err. */
+static int
+flush_pending(struct import *import)
+{
+    int status = 0;
+    if (import->pending_count > 0)
+        compute_templates(import);
+    for (size_t i = 0; i < import->pending_count && status == 0; i++) {
+        struct pending_row *row = &import->pending[i];
+        if (row->photo_status == PHOTO_REJECTED)
+            reject_line(import, row->line, row->reject_code, row->reject_message);
+        else if (row->photo_status == PHOTO_FAILED)
+            status = error_set(import->err, import->errlen,
+                               "line %zu: face engine: %s", row->line,
+                               row->err[0] ? row->err : "out of memory");
+        else
+            status = store_person(import, row);
+    }
+    secret_wipe(import->pending, sizeof import->pending);
+    import->pending_count = 0;
+    return status;
+}
+
+/* Checks the ID number against the rows already seen (no number twice in
+ * one file) and queues the row for its template. Returns 0 (queued or
+ * rejected) or -1 with err. */
+static int
+queue_row(struct import *import, const struct national_id *id,
+          const char *name, const char *birth_date, const char *photo)
+{
+    struct pending_row *row = &import->pending[import->pending_count];
+    memset(row, 0, sizeof *row);
+    if (vault_blind_index(import->signer, INDEX_DOMAIN, id->text,
+                          NATIONAL_ID_LENGTH, row->index) != 0)
+        return error_set(import->err, import->errlen, "blind index failed");
+    char index_hex[HEX_ENCODED_SIZE(VAULT_INDEX_BYTES)];
+    if (hex_encode(row->index, sizeof row->index, index_hex, sizeof index_hex) != 0)
+        return error_set(import->err, import->errlen, "blind index encoding failed");
+    json_t *first_line = json_object_get(import->seen, index_hex);
+    if (first_line != NULL) {
+        char message[96];
+        snprintf(message, sizeof message,
+                 "the same ID number is already on line %lld",
+                 (long long)json_integer_value(first_line));
+        reject(import, "duplicate_national_id", message);
+        return 0;
+    }
+    if (json_object_set_new(import->seen, index_hex,
+                            json_integer((json_int_t)import->row.line)) != 0)
+        return error_set(import->err, import->errlen, "out of memory");
+    row->line = import->row.line;
+    row->id = *id;
+    if (string_copy(row->name, sizeof row->name, name) != 0 ||
+        string_copy(row->birth_date, sizeof row->birth_date, birth_date) != 0 ||
+        string_copy(row->photo, sizeof row->photo, photo) != 0)
+        return error_set(import->err, import->errlen, "row too long");
+    import->pending_count++;
+    if (import->pending_count == IMPORT_BATCH_ROWS)
+        return flush_pending(import);
+    return 0;
 }
 
 static void
@@ -420,8 +529,9 @@ process_row(struct import *import)
                "the photo file does not exist (paths are relative to the CSV)");
         return;
     }
-    if (store_person(import, &id, name, row->fields[2], row->fields[3]) != 0)
+    if (queue_row(import, &id, name, row->fields[2], row->fields[3]) != 0)
         import->failed = 1;
+    secret_wipe(&id, sizeof id);
     secret_wipe(row->fields, sizeof row->fields);
 }
 
@@ -493,6 +603,38 @@ feed_file(FILE *file, struct csv_parser *parser, struct import *import)
     return import->failed ? -1 : 0;
 }
 
+static int
+compare_rejection_lines(const void *a, const void *b)
+{
+    json_int_t line_a = json_integer_value(json_object_get(*(json_t *const *)a, "line"));
+    json_int_t line_b = json_integer_value(json_object_get(*(json_t *const *)b, "line"));
+    return (line_a > line_b) - (line_a < line_b);
+}
+
+/* Rows whose photo was rejected are reported when their batch is done,
+ * after later rows' cheap rejections: put the report back in line order
+ * (each line has at most one rejection). 0 or -1 (out of memory). */
+static int
+sort_rejections(json_t *rejections)
+{
+    size_t count = json_array_size(rejections);
+    if (count < 2)
+        return 0;
+    json_t **entries = calloc(count, sizeof *entries);
+    if (entries == NULL)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        entries[i] = json_incref(json_array_get(rejections, i));
+    qsort(entries, count, sizeof *entries, compare_rejection_lines);
+    json_array_clear(rejections);
+    int status = 0;
+    for (size_t i = 0; i < count; i++)
+        if (json_array_append_new(rejections, entries[i]) != 0)
+            status = -1;
+    free(entries);
+    return status;
+}
+
 int
 registry_import_csv(struct store *store, struct signer *signer,
                     const face_engine *engine, const char *path,
@@ -541,6 +683,12 @@ registry_import_csv(struct store *store, struct signer *signer,
         error_set(err, errlen, "%s is empty (no header line)", path);
         goto cleanup;
     }
+    if (flush_pending(import) != 0)
+        goto cleanup;
+    if (sort_rejections(report->rejections) != 0) {
+        error_set(err, errlen, "out of memory");
+        goto cleanup;
+    }
     json_t *details = json_pack("{s:I, s:I, s:I, s:I}", "rows",
                                 (json_int_t)report->rows, "inserted",
                                 (json_int_t)report->inserted, "updated",
@@ -570,6 +718,7 @@ cleanup:
         fclose(file);
     json_decref(import->seen);
     secret_wipe(&import->row, sizeof import->row);
+    secret_wipe(import->pending, sizeof import->pending);
     free(import);
     return status;
 }

@@ -64,7 +64,9 @@ struct registry_report {
  * the file was read and the good rows committed (report says how many rows
  * were rejected), or -1 with err when nothing was imported (no engine,
  * unreadable file, bad header, database error, out of memory). Release the
- * report with registry_report_clear() in both cases. */
+ * report with registry_report_clear() in both cases. Photos are turned into
+ * descriptors two at a time on two threads sharing engine (face_engine is
+ * safe for that); rejections are reported in line order all the same. */
 int registry_import_csv(struct store *store, struct signer *signer,
                         const face_engine *engine, const char *path,
                         struct registry_report *report, char *err,

@@ -462,17 +462,20 @@ test_photo_rejections(void **state)
         "440524188001010014,Li Si,1880-01-01,photos/couple.jpg\n"    /* 3 */
         "110105200001010016,Wang,2000-01-01,photo.jpg\n"             /* 4 */
         "110105194912310011,Zhao,1949-12-31,photos/selfie-many-people.jpg\n" /* 5 */
-        "110105198001010016,Qian,1980-01-01,photos/img1.jpg\n");     /* 6 good */
+        "110105198001010016,Qian,1980-01-01,photos/img1.jpg\n"      /* 6 good */
+        "110105194912310021,Sun,1949-12-31,photos/img3.jpg\n");      /* 7 check */
     int status = registry_import_csv(f->store, f->signer, engine, f->csv, &report,
                                      err, sizeof err);
     assert_int_equal(status, 0);
-    assert_int_equal(report.rows, 5);
+    assert_int_equal(report.rows, 6);
     assert_int_equal(report.inserted, 1);
-    assert_int_equal(report.rejected, 4);
+    assert_int_equal(report.rejected, 5);
+    /* In line order, although photos are judged after the cheap checks. */
     expect_rejection(report.rejections, 0, 2, "no_face");
     expect_rejection(report.rejections, 1, 3, "multiple_faces");
     expect_rejection(report.rejections, 2, 4, "photo_invalid_image");
     expect_rejection(report.rejections, 3, 5, "multiple_faces");
+    expect_rejection(report.rejections, 4, 7, "invalid_check_character");
     registry_report_clear(&report);
     assert_int_equal(person_count(f), 1);
 
@@ -508,7 +511,21 @@ test_no_engine_is_refused(void **state)
     assert_int_equal(person_count(f), 0);
 }
 
-/* Not a check: how fast the import goes, for the log. */
+/* The ID number 110105 20000101 (100 + row) and its check character. */
+static void
+speed_row_id(int row, char id[NATIONAL_ID_SIZE])
+{
+    static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    snprintf(id, NATIONAL_ID_SIZE, "11010520000101%03d", (100 + row) % 1000);
+    int sum = 0;
+    for (int i = 0; i < 17; i++)
+        sum += (id[i] - '0') * weights[i];
+    id[17] = "10X98765432"[sum % 11];
+    id[18] = '\0';
+}
+
+/* More rows than one batch (IMPORT_BATCH_ROWS, 32), with a bad photo and
+ * a duplicate across the batch boundary; prints how fast the import goes. */
 static void
 test_import_speed(void **state)
 {
@@ -516,22 +533,18 @@ test_import_speed(void **state)
     static const char *const photos[] = {"img1.jpg", "img3.jpg", "img8.jpg",
                                          "img13.jpg", "img17.jpg", "img18.jpg",
                                          "img20.jpg", "img2.jpg"};
-    enum { SPEED_ROWS = 16 };
+    enum { SPEED_ROWS = 40, BAD_PHOTO_ROW = 35, DUPLICATE_ROW = 38 };
     char *csv = malloc(SPEED_ROWS * 128 + 64);
     assert_non_null(csv);
     size_t at = (size_t)sprintf(csv, "national_id,name,birth_date,photo\n");
-    /* 1101052000MMDD sequence: dates 2000-01-01.., check by ISO 7064. */
     for (int row = 0; row < SPEED_ROWS; row++) {
-        char id[19];
-        snprintf(id, sizeof id, "11010520000101%03d", 100 + row);
-        static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-        int sum = 0;
-        for (int i = 0; i < 17; i++)
-            sum += (id[i] - '0') * weights[i];
-        id[17] = "10X98765432"[sum % 11];
-        id[18] = '\0';
-        at += (size_t)sprintf(csv + at, "%s,Person %d,2000-01-01,photos/%s\n", id, row,
-                              photos[row % (sizeof photos / sizeof *photos)]);
+        char id[NATIONAL_ID_SIZE];
+        speed_row_id(row == DUPLICATE_ROW ? 0 : row, id);
+        int bad = row == BAD_PHOTO_ROW;
+        at += (size_t)sprintf(csv + at, "%s,Person %d,2000-01-01,%s%s\n", id, row,
+                              bad ? "" : "photos/",
+                              bad ? "blank.png"
+                                  : photos[row % (sizeof photos / sizeof *photos)]);
     }
     test_write_file(f->csv, csv);
     free(csv);
@@ -542,8 +555,13 @@ test_import_speed(void **state)
     assert_int_equal(registry_import_csv(f->store, f->signer, engine, f->csv,
                                          &report, err, sizeof err), 0);
     clock_gettime(CLOCK_MONOTONIC, &end);
-    assert_int_equal(report.inserted, SPEED_ROWS);
+    assert_int_equal(report.inserted, SPEED_ROWS - 2);
+    assert_int_equal(report.rejected, 2);
+    /* Lines are rows + 2 (header, then from 0). */
+    expect_rejection(report.rejections, 0, BAD_PHOTO_ROW + 2, "no_face");
+    expect_rejection(report.rejections, 1, DUPLICATE_ROW + 2, "duplicate_national_id");
     registry_report_clear(&report);
+    assert_int_equal(person_count(f), SPEED_ROWS - 2);
     double seconds = (double)(end.tv_sec - start.tv_sec) +
                      (double)(end.tv_nsec - start.tv_nsec) / 1e9;
     printf("registry import: %d rows in %.2f s, %.1f rows/s\n", SPEED_ROWS, seconds,
