@@ -258,4 +258,149 @@ int store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
                      int (*each)(void *context, const struct store_audit_event *),
                      void *context) __attribute__((warn_unused_result));
 
+/* ══ OpenID Connect: pending logins, authorization codes, tokens ══════════
+ * (store_oidc.c; the oidc module is its only caller.)
+ *
+ * Nothing secret is stored in the clear: login ids, user codes,
+ * authorization codes and tokens are kept as their SHA-256
+ * (STORE_OIDC_HASH_BYTES), so a copy of the database holds no usable
+ * credential. A login row is the pending login, then the approved grant
+ * with its authorization code; tokens point back at it by grant id (the
+ * login row's hash). Expired rows are deleted on insert. */
+
+#define STORE_OIDC_HASH_BYTES 32
+#define STORE_OIDC_CHALLENGE_MAX 129   /* PKCE code_challenge, 43-128 chars */
+#define STORE_OIDC_SUB_MAX 32          /* pairwise subject, 26 chars */
+
+/* Login statuses. */
+#define STORE_LOGIN_PENDING "pending"
+#define STORE_LOGIN_APPROVED "approved"
+#define STORE_LOGIN_DENIED "denied"
+
+struct store_oidc_login {
+    uint8_t login_hash[STORE_OIDC_HASH_BYTES];      /* key; also the grant id */
+    uint8_t user_code_hash[STORE_OIDC_HASH_BYTES];  /* unique among rows kept */
+    uint8_t code_hash[STORE_OIDC_HASH_BYTES];       /* the authorization code's */
+    char client_id[STORE_ID_MAX];
+    char *redirect_uri;         /* owned (store_oidc_login_clear) */
+    char *claims;               /* asked claims, JSON array text; owned */
+    char *state;                /* NULL when the request had none; owned */
+    char *nonce;                /* NULL when the request had none; owned */
+    char code_challenge[STORE_OIDC_CHALLENGE_MAX];
+    char status[STORE_STATUS_MAX];
+    char web_number[STORE_WEB_NUMBER_MAX];  /* "" until decided */
+    char *released;             /* released claims, JSON array; NULL until approved */
+    int64_t created_at;
+    int64_t expires_at;         /* end of the pending phase */
+    int64_t auth_time;          /* approval time, 0 until approved */
+    int64_t code_expires_at;    /* 0 until approved */
+    int64_t code_uses;          /* times the code was presented */
+    int64_t purge_at;           /* the row is deleted after this */
+};
+
+/* Inserts a pending login, after deleting rows whose purge_at < now.
+ * *inserted is 0 (nothing written) when its user code hash or login hash
+ * is already taken: draw another and retry. */
+int store_oidc_login_insert(struct store_conn *conn,
+                            const struct store_oidc_login *login, int64_t now,
+                            int *inserted) __attribute__((warn_unused_result));
+
+/* By login hash (the page's poll) or by user code hash (the app). *found
+ * 0 or 1; on 1 *out is filled (store_oidc_login_clear()). Rows past
+ * purge_at may still be returned: callers compare times themselves. */
+int store_oidc_login_get(struct store_conn *conn,
+                         const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
+                         struct store_oidc_login *out, int *found)
+    __attribute__((warn_unused_result));
+int store_oidc_login_get_by_user_code(
+    struct store_conn *conn, const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+    struct store_oidc_login *out, int *found) __attribute__((warn_unused_result));
+
+/* Decides the pending, unexpired (expires_at > now) login with this user
+ * code: status STORE_LOGIN_APPROVED or STORE_LOGIN_DENIED, by web_number;
+ * on approval also released (JSON array text), auth_time = now and
+ * code_expires_at. *changed is 0 when it was not pending any more. */
+int store_oidc_login_decide(struct store_conn *conn,
+                            const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+                            const char *status, const char *web_number,
+                            const char *released, int64_t now,
+                            int64_t code_expires_at, int *changed)
+    __attribute__((warn_unused_result));
+
+/* Presents an authorization code: counts the use on the approved login
+ * with this code hash and returns the row as updated (code_uses 1 the first
+ * time). *found 0 when no approved login has this code. The caller judges
+ * expiry (code_expires_at) and reuse (code_uses > 1). */
+int store_oidc_code_present(struct store_conn *conn,
+                            const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
+                            struct store_oidc_login *out, int *found)
+    __attribute__((warn_unused_result));
+
+void store_oidc_login_clear(struct store_oidc_login *login);
+
+/* Token kinds and statuses. */
+#define STORE_TOKEN_ACCESS "access"
+#define STORE_TOKEN_REFRESH "refresh"
+#define STORE_TOKEN_ACTIVE "active"
+#define STORE_TOKEN_ROTATED "rotated"  /* a refresh token already exchanged */
+#define STORE_TOKEN_REVOKED "revoked"
+
+struct store_oidc_token {
+    uint8_t token_hash[STORE_OIDC_HASH_BYTES];
+    char kind[STORE_STATUS_MAX];
+    uint8_t grant_id[STORE_OIDC_HASH_BYTES];
+    char client_id[STORE_ID_MAX];
+    char web_number[STORE_WEB_NUMBER_MAX];
+    char sub[STORE_OIDC_SUB_MAX];
+    char *claims;               /* released claim names, JSON array; owned */
+    int64_t auth_time;
+    int64_t created_at;
+    int64_t expires_at;
+    char status[STORE_STATUS_MAX];
+    /* Read only (joined on lookup): the identity's status and registry
+     * record id. */
+    char identity_status[STORE_STATUS_MAX];
+    char person_id[STORE_ID_MAX];
+};
+
+/* Inserts a token (status active), after deleting tokens that expired
+ * before now. */
+int store_oidc_token_insert(struct store_conn *conn,
+                            const struct store_oidc_token *token, int64_t now)
+    __attribute__((warn_unused_result));
+
+/* By hash, joined with its identity. *found 0 or 1; on 1 *out is filled
+ * (store_oidc_token_clear()). */
+int store_oidc_token_get(struct store_conn *conn,
+                         const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                         struct store_oidc_token *out, int *found)
+    __attribute__((warn_unused_result));
+
+/* Sets the status of one token if it is active; *changed 0 or 1. */
+int store_oidc_token_set_status(struct store_conn *conn,
+                                const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                                const char *status, int *changed)
+    __attribute__((warn_unused_result));
+
+/* Revokes every token of a grant that is still active or rotated; *count
+ * (may be NULL) is how many. */
+int store_oidc_grant_revoke(struct store_conn *conn,
+                            const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
+                            int64_t *count) __attribute__((warn_unused_result));
+
+void store_oidc_token_clear(struct store_oidc_token *token);
+
+/* The sealed registry record of the identity web_number, with the
+ * identity's status. *found 0 or 1; on 1 *out (store_person_clear()) and
+ * status (capacity STORE_STATUS_MAX) are filled. */
+int store_identity_person(struct store_conn *conn, const char *web_number,
+                          struct store_person *out, char *status, int *found)
+    __attribute__((warn_unused_result));
+
+/* The registry record with this random record id. *found 0 or 1; on 1
+ * *out is filled (store_person_clear()). */
+int store_person_get(struct store_conn *conn, const char *id,
+                     struct store_person *out, int *found)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -72,6 +72,45 @@ const char *const store_migrations[] = {
     "  jti TEXT PRIMARY KEY,"
     "  expires_at BIGINT NOT NULL);"
     "CREATE INDEX used_token_expiry ON used_token (expires_at);",
+
+    /* 3: OpenID Connect: pending logins (with their authorization code once
+     * approved) and tokens, every secret kept as its SHA-256 only. A login
+     * row is kept until purge_at (a while past its expiry, so that a code
+     * presented twice is still recognised and its tokens revoked). */
+    "CREATE TABLE oidc_login ("
+    "  login_hash BLOB PRIMARY KEY,"
+    "  user_code_hash BLOB NOT NULL UNIQUE,"
+    "  code_hash BLOB NOT NULL UNIQUE,"
+    "  client_id TEXT NOT NULL,"
+    "  redirect_uri TEXT NOT NULL,"
+    "  claims TEXT NOT NULL,"
+    "  state TEXT,"
+    "  nonce TEXT,"
+    "  code_challenge TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  web_number TEXT,"
+    "  released TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  auth_time BIGINT,"
+    "  code_expires_at BIGINT,"
+    "  code_uses BIGINT NOT NULL DEFAULT 0,"
+    "  purge_at BIGINT NOT NULL);"
+    "CREATE INDEX oidc_login_purge ON oidc_login (purge_at);"
+    "CREATE TABLE oidc_token ("
+    "  token_hash BLOB PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  grant_id BLOB NOT NULL,"
+    "  client_id TEXT NOT NULL,"
+    "  web_number TEXT NOT NULL,"
+    "  sub TEXT NOT NULL,"
+    "  claims TEXT NOT NULL,"
+    "  auth_time BIGINT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT NOT NULL,"
+    "  status TEXT NOT NULL);"
+    "CREATE INDEX oidc_token_grant ON oidc_token (grant_id);"
+    "CREATE INDEX oidc_token_expiry ON oidc_token (expires_at);",
 };
 
 const size_t store_migration_count =

@@ -1,0 +1,404 @@
+/* store_oidc: pending logins, authorization codes and tokens of the OpenID
+ * Connect provider, by hash only; see store.h ("OpenID Connect"). */
+#include "store/store.h"
+
+#include "store/store_internal.h"
+#include "util/strings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct store_value
+v_null(void)
+{
+    return (struct store_value){.type = STORE_VALUE_NULL};
+}
+
+static struct store_value
+v_hash(const uint8_t hash[STORE_OIDC_HASH_BYTES])
+{
+    return v_blob(hash, STORE_OIDC_HASH_BYTES);
+}
+
+static int
+column_hash(const struct store_value *value, uint8_t out[STORE_OIDC_HASH_BYTES])
+{
+    if (value->type != STORE_VALUE_BLOB || value->length != STORE_OIDC_HASH_BYTES)
+        return -1;
+    memcpy(out, value->data, STORE_OIDC_HASH_BYTES);
+    return 0;
+}
+
+static int64_t
+column_integer(const struct store_value *value)
+{
+    return value->type == STORE_VALUE_INTEGER ? value->integer : 0;
+}
+
+/* Sets a default message when a row reader failed without one. */
+static int
+row_failed(struct store_conn *conn, const char *what)
+{
+    if (conn->error[0] == '\0')
+        error_set(conn->error, sizeof conn->error, "malformed %s row", what);
+    return -1;
+}
+
+/* ── Logins and codes ──────────────────────────────────────────────────── */
+
+#define LOGIN_COLUMNS                                                          \
+    "login_hash, user_code_hash, code_hash, client_id, redirect_uri, claims,"  \
+    " state, nonce, code_challenge, status, web_number, released, created_at," \
+    " expires_at, auth_time, code_expires_at"
+#define LOGIN_COLUMN_COUNT 16
+/* code_uses and purge_at follow LOGIN_COLUMNS in reads. */
+#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at"
+#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 2)
+
+static int
+read_login(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_oidc_login *login = context;
+    int failed = 0;
+    memset(login, 0, sizeof *login);
+    if (count != LOGIN_READ_COUNT || column_hash(&columns[0], login->login_hash) != 0 ||
+        column_hash(&columns[1], login->user_code_hash) != 0 ||
+        column_hash(&columns[2], login->code_hash) != 0 ||
+        column_text_into(&columns[3], login->client_id, sizeof login->client_id) != 0 ||
+        column_text_into(&columns[8], login->code_challenge,
+                         sizeof login->code_challenge) != 0 ||
+        column_text_into(&columns[9], login->status, sizeof login->status) != 0)
+        return -1;
+    if (columns[10].type != STORE_VALUE_NULL &&
+        column_text_into(&columns[10], login->web_number,
+                         sizeof login->web_number) != 0)
+        return -1;
+    login->redirect_uri = column_text(&columns[4], &failed);
+    login->claims = column_text(&columns[5], &failed);
+    login->state = column_text(&columns[6], &failed);
+    login->nonce = column_text(&columns[7], &failed);
+    login->released = column_text(&columns[11], &failed);
+    login->created_at = column_integer(&columns[12]);
+    login->expires_at = column_integer(&columns[13]);
+    login->auth_time = column_integer(&columns[14]);
+    login->code_expires_at = column_integer(&columns[15]);
+    login->code_uses = column_integer(&columns[16]);
+    login->purge_at = column_integer(&columns[17]);
+    if (failed || login->redirect_uri == NULL || login->claims == NULL) {
+        store_oidc_login_clear(login);
+        return -1;
+    }
+    return 1;
+}
+
+int
+store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *login,
+                        int64_t now, int *inserted)
+{
+    struct store_value purge = v_integer(now);
+    struct store_value params[] = {
+        v_hash(login->login_hash), v_hash(login->user_code_hash),
+        v_hash(login->code_hash), v_text(login->client_id),
+        v_text(login->redirect_uri), v_text(login->claims), v_text(login->state),
+        v_text(login->nonce), v_text(login->code_challenge),
+        v_text(STORE_LOGIN_PENDING), v_integer(login->created_at),
+        v_integer(login->expires_at), v_integer(login->purge_at),
+    };
+    int64_t changes = 0;
+    *inserted = 0;
+    if (exec(conn, "DELETE FROM oidc_login WHERE purge_at < $1", &purge, 1, NULL,
+             NULL, NULL) != 0 ||
+        exec(conn,
+             "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
+             " client_id, redirect_uri, claims, state, nonce, code_challenge,"
+             " status, created_at, expires_at, purge_at, code_uses)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)"
+             " ON CONFLICT DO NOTHING",
+             params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
+        return -1;
+    *inserted = changes == 1;
+    return 0;
+}
+
+static int
+login_query(struct store_conn *conn, const char *sql,
+            const uint8_t hash[STORE_OIDC_HASH_BYTES], struct store_oidc_login *out,
+            int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_hash(hash);
+    int rc = exec(conn, sql, &param, 1, read_login, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "login");
+    *found = rc == 1;
+    return 0;
+}
+
+int
+store_oidc_login_get(struct store_conn *conn,
+                     const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
+                     struct store_oidc_login *out, int *found)
+{
+    return login_query(conn,
+                       "SELECT " LOGIN_READ_COLUMNS
+                       " FROM oidc_login WHERE login_hash = $1",
+                       login_hash, out, found);
+}
+
+int
+store_oidc_login_get_by_user_code(struct store_conn *conn,
+                                  const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+                                  struct store_oidc_login *out, int *found)
+{
+    return login_query(conn,
+                       "SELECT " LOGIN_READ_COLUMNS
+                       " FROM oidc_login WHERE user_code_hash = $1",
+                       user_code_hash, out, found);
+}
+
+int
+store_oidc_login_decide(struct store_conn *conn,
+                        const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+                        const char *status, const char *web_number,
+                        const char *released, int64_t now, int64_t code_expires_at,
+                        int *changed)
+{
+    int approve = strcmp(status, STORE_LOGIN_APPROVED) == 0;
+    struct store_value params[] = {
+        v_hash(user_code_hash),
+        v_text(status),
+        v_text(web_number),
+        approve ? v_text(released) : v_null(),
+        approve ? v_integer(now) : v_null(),
+        approve ? v_integer(code_expires_at) : v_null(),
+        v_integer(now),
+        v_text(STORE_LOGIN_PENDING),
+    };
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE oidc_login SET status = $2, web_number = $3, released = $4,"
+             " auth_time = $5, code_expires_at = $6"
+             " WHERE user_code_hash = $1 AND status = $8 AND expires_at > $7",
+             params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
+}
+
+int
+store_oidc_code_present(struct store_conn *conn,
+                        const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
+                        struct store_oidc_login *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value params[] = {v_hash(code_hash), v_text(STORE_LOGIN_APPROVED)};
+    int rc = exec(conn,
+                  "UPDATE oidc_login SET code_uses = code_uses + 1"
+                  " WHERE code_hash = $1 AND status = $2"
+                  " RETURNING " LOGIN_READ_COLUMNS,
+                  params, 2, read_login, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "login");
+    *found = rc == 1;
+    return 0;
+}
+
+void
+store_oidc_login_clear(struct store_oidc_login *login)
+{
+    free(login->redirect_uri);
+    free(login->claims);
+    free(login->state);
+    free(login->nonce);
+    free(login->released);
+    memset(login, 0, sizeof *login);
+}
+
+/* ── Tokens ────────────────────────────────────────────────────────────── */
+
+#define TOKEN_COLUMNS                                                          \
+    "t.token_hash, t.kind, t.grant_id, t.client_id, t.web_number, t.sub,"     \
+    " t.claims, t.auth_time, t.created_at, t.expires_at, t.status, i.status," \
+    " i.person_id"
+#define TOKEN_COLUMN_COUNT 13
+
+static int
+read_token(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_oidc_token *token = context;
+    int failed = 0;
+    memset(token, 0, sizeof *token);
+    if (count != TOKEN_COLUMN_COUNT || column_hash(&columns[0], token->token_hash) != 0 ||
+        column_text_into(&columns[1], token->kind, sizeof token->kind) != 0 ||
+        column_hash(&columns[2], token->grant_id) != 0 ||
+        column_text_into(&columns[3], token->client_id, sizeof token->client_id) != 0 ||
+        column_text_into(&columns[4], token->web_number, sizeof token->web_number) != 0 ||
+        column_text_into(&columns[5], token->sub, sizeof token->sub) != 0 ||
+        column_text_into(&columns[10], token->status, sizeof token->status) != 0)
+        return -1;
+    /* An identity row always exists for a token; tolerate its absence as
+     * "not active" rather than failing. */
+    if (columns[11].type == STORE_VALUE_TEXT &&
+        (column_text_into(&columns[11], token->identity_status,
+                          sizeof token->identity_status) != 0 ||
+         column_text_into(&columns[12], token->person_id,
+                          sizeof token->person_id) != 0))
+        return -1;
+    token->claims = column_text(&columns[6], &failed);
+    token->auth_time = column_integer(&columns[7]);
+    token->created_at = column_integer(&columns[8]);
+    token->expires_at = column_integer(&columns[9]);
+    if (failed || token->claims == NULL) {
+        store_oidc_token_clear(token);
+        return -1;
+    }
+    return 1;
+}
+
+int
+store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *token,
+                        int64_t now)
+{
+    struct store_value purge = v_integer(now);
+    struct store_value params[] = {
+        v_hash(token->token_hash), v_text(token->kind), v_hash(token->grant_id),
+        v_text(token->client_id), v_text(token->web_number), v_text(token->sub),
+        v_text(token->claims), v_integer(token->auth_time),
+        v_integer(token->created_at), v_integer(token->expires_at),
+        v_text(STORE_TOKEN_ACTIVE),
+    };
+    if (exec(conn, "DELETE FROM oidc_token WHERE expires_at < $1", &purge, 1, NULL,
+             NULL, NULL) != 0)
+        return -1;
+    return exec(conn,
+                "INSERT INTO oidc_token (token_hash, kind, grant_id, client_id,"
+                " web_number, sub, claims, auth_time, created_at, expires_at, status)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                params, sizeof params / sizeof *params, NULL, NULL, NULL);
+}
+
+int
+store_oidc_token_get(struct store_conn *conn,
+                     const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                     struct store_oidc_token *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_hash(token_hash);
+    int rc = exec(conn,
+                  "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
+                  " LEFT JOIN identity i ON i.web_number = t.web_number"
+                  " WHERE t.token_hash = $1",
+                  &param, 1, read_token, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "token");
+    *found = rc == 1;
+    return 0;
+}
+
+int
+store_oidc_token_set_status(struct store_conn *conn,
+                            const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                            const char *status, int *changed)
+{
+    struct store_value params[] = {v_hash(token_hash), v_text(status),
+                                   v_text(STORE_TOKEN_ACTIVE)};
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE oidc_token SET status = $2 WHERE token_hash = $1 AND status = $3",
+             params, 3, NULL, NULL, &changes) != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
+}
+
+int
+store_oidc_grant_revoke(struct store_conn *conn,
+                        const uint8_t grant_id[STORE_OIDC_HASH_BYTES], int64_t *count)
+{
+    struct store_value params[] = {v_hash(grant_id), v_text(STORE_TOKEN_REVOKED)};
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE oidc_token SET status = $2 WHERE grant_id = $1 AND status <> $2",
+             params, 2, NULL, NULL, &changes) != 0)
+        return -1;
+    if (count != NULL)
+        *count = changes;
+    return 0;
+}
+
+void
+store_oidc_token_clear(struct store_oidc_token *token)
+{
+    free(token->claims);
+    memset(token, 0, sizeof *token);
+}
+
+/* ── Registry records by identity ──────────────────────────────────────── */
+
+struct person_row {
+    struct store_person *person;
+    char *status;   /* NULL: not read */
+};
+
+static int
+read_person_row(void *context, const struct store_value *columns, size_t count)
+{
+    struct person_row *row = context;
+    struct store_person *person = row->person;
+    if (count != 5 ||
+        column_text_into(&columns[0], person->id, sizeof person->id) != 0 ||
+        columns[1].type != STORE_VALUE_BLOB || columns[1].length == 0)
+        return -1;
+    if (row->status != NULL &&
+        column_text_into(&columns[4], row->status, STORE_STATUS_MAX) != 0)
+        return -1;
+    person->sealed = malloc(columns[1].length);
+    if (person->sealed == NULL)
+        return -1;
+    memcpy(person->sealed, columns[1].data, columns[1].length);
+    person->sealed_length = columns[1].length;
+    person->created_at = column_integer(&columns[2]);
+    person->updated_at = column_integer(&columns[3]);
+    return 1;
+}
+
+static int
+person_query(struct store_conn *conn, const char *sql, const char *key,
+             struct store_person *out, char *status, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct person_row row = {out, status};
+    struct store_value param = v_text(key);
+    int rc = exec(conn, sql, &param, 1, read_person_row, &row, NULL);
+    if (rc < 0) {
+        store_person_clear(out);
+        return row_failed(conn, "registry");
+    }
+    *found = rc == 1;
+    return 0;
+}
+
+int
+store_identity_person(struct store_conn *conn, const char *web_number,
+                      struct store_person *out, char *status, int *found)
+{
+    return person_query(conn,
+                        "SELECT p.id, p.sealed, p.created_at, p.updated_at, i.status"
+                        " FROM identity i JOIN registry_person p ON p.id = i.person_id"
+                        " WHERE i.web_number = $1",
+                        web_number, out, status, found);
+}
+
+int
+store_person_get(struct store_conn *conn, const char *id, struct store_person *out,
+                 int *found)
+{
+    return person_query(conn,
+                        "SELECT id, sealed, created_at, updated_at, NULL"
+                        " FROM registry_person WHERE id = $1",
+                        id, out, NULL, found);
+}
