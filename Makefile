@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench-face fuzz-image clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face fuzz-image clean
 
 all: build
 
@@ -46,6 +46,15 @@ test-asan: build-asan
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Benchmarks print ratios against the named peer measured in the same run.
+bench: bench-oidc bench-face
+
+# Complete OpenID Connect logins and the token endpoint alone: cyberid
+# (release build, SQLite) vs oidc-provider (../shared/reference), same load
+# generator. CONCURRENCY=n DURATION=seconds; builds in build-bench-oidc/.
+bench-oidc: build
+	@bench/oidc/run.sh
 
 # Face engine speed: C engine vs face-api on Node (wasm), same photos, one
 # run, one thread each; builds in build-bench-face/. RUNS=n sets the repeats.

@@ -1,0 +1,126 @@
+// The one closed-loop load generator `make bench` drives both servers with:
+// keep-alive HTTP/1.1, C concurrent workers for D seconds, the same harness
+// and the same latency accounting for every flow. Flows:
+//   peer-login     oidc-provider (../shared/reference/oidc-provider-peer):
+//                  /auth, its programmatic interaction (login_hint, no UI),
+//                  /token, /me: a complete code + PKCE login with userinfo
+//   peer-cc        oidc-provider: client_credentials at /token alone
+//   cyberid-login  cyberid: /authorize (the QR page), the app's approval
+//                  (a device-signed ES256 JWS, made here with node:crypto as
+//                  cyberid-app would), the page's status poll, /token,
+//                  /userinfo: a complete code + PKCE login
+//   cyberid-refresh cyberid: refresh_token grant at /token alone (cyberid has
+//                  no client_credentials grant: platforms only ever act for a
+//                  citizen), each worker rotating its own refresh token
+// Usage: node bench.mjs FLOW C D CONFIG.json ; prints one JSON line.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+const [flow, C = '32', D = '10', configFile] = process.argv.slice(2);
+const config = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};
+const base = new URL(config.url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(C) });
+
+function req(method, path, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: base.hostname, port: base.port, method, path, agent, headers }, (res) => {
+      const chunks = []; res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    r.on('error', reject); if (body) r.write(body); r.end();
+  });
+}
+const basic = (id, s) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(s)}`).toString('base64')}`;
+const form = (o) => new URLSearchParams(o).toString();
+function post(path, auth, fields) {
+  const body = form(fields);
+  return req('POST', path, { headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }, body });
+}
+function pkce() {
+  const verifier = crypto.randomBytes(32).toString('base64url');
+  return { verifier, challenge: crypto.createHash('sha256').update(verifier).digest('base64url') };
+}
+
+// ---- oidc-provider ----
+async function peerLogin(i) {
+  const { verifier, challenge } = pkce();
+  const redirect = 'http://127.0.0.1:8080/cb';
+  const q = new URLSearchParams({ client_id: 'rp', response_type: 'code', scope: 'openid', redirect_uri: redirect, code_challenge: challenge, code_challenge_method: 'S256', state: 's', nonce: 'n', login_hint: `user-${i % 10000}` });
+  const jar = new Map(); let path = `/auth?${q}`; let loc;
+  for (let hop = 0; hop < 5; hop += 1) {
+    const r = await req('GET', path, { headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    for (const c of [].concat(r.headers['set-cookie'] || [])) { const [kv] = c.split(';'); const j = kv.indexOf('='); jar.set(kv.slice(0, j), kv.slice(j + 1)); }
+    loc = new URL(r.headers.location, `${base.origin}${path}`);
+    if (loc.href.startsWith(redirect)) break;
+    path = loc.pathname + loc.search;
+  }
+  const t = await post('/token', basic('rp', 'rp-secret'), { grant_type: 'authorization_code', code: loc.searchParams.get('code'), redirect_uri: redirect, code_verifier: verifier });
+  if (t.status !== 200) throw new Error(t.body);
+  const u = await req('GET', '/me', { headers: { authorization: `Bearer ${JSON.parse(t.body).access_token}` } });
+  if (u.status !== 200) throw new Error(`userinfo ${u.status} ${u.body}`);
+}
+async function peerCc() {
+  const t = await post('/token', basic('cc', 'cc-secret'), { grant_type: 'client_credentials', scope: 'api:read' });
+  if (t.status !== 200) throw new Error(t.body);
+}
+
+// ---- cyberid ----
+const b64url = (b) => Buffer.from(b).toString('base64url');
+let deviceKey; let certificateB64;
+if (flow.startsWith('cyberid')) {
+  const wallet = JSON.parse(readFileSync(config.wallet, 'utf8'));
+  deviceKey = crypto.createPrivateKey(wallet.private_key);
+  certificateB64 = wallet.certificate.replace(/-----[^-]+-----|\s/g, '');
+}
+function deviceToken(method, path, extra) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [certificateB64] }));
+  const payload = b64url(JSON.stringify({ aud: config.issuer, htm: method, htu: path, iat: now, exp: now + 60, jti: crypto.randomBytes(18).toString('base64url'), ...extra }));
+  const signature = crypto.sign('sha256', Buffer.from(`${header}.${payload}`), { key: deviceKey, dsaEncoding: 'ieee-p1363' });
+  return `Device ${header}.${payload}.${b64url(signature)}`;
+}
+async function cyberidLogin() {
+  const { verifier, challenge } = pkce();
+  const q = new URLSearchParams({ client_id: config.client_id, response_type: 'code', scope: 'openid realname_verified', redirect_uri: config.redirect_uri, code_challenge: challenge, code_challenge_method: 'S256', state: 's', nonce: 'n' });
+  const page = await req('GET', `/authorize?${q}`);
+  if (page.status !== 200) throw new Error(`authorize ${page.status}`);
+  const userCode = /id="user-code"[^>]*>([^<]+)</.exec(page.body)[1].replace(/[^A-Z]/g, '');
+  const loginId = /\/v1\/authorize\/status\/([A-Za-z0-9_-]+)/.exec(page.body)[1];
+  const approvePath = `/v1/login/${userCode}/approve`;
+  const approved = await req('POST', approvePath, { headers: { authorization: deviceToken('POST', approvePath, { user_code: userCode, release: ['realname_verified'] }), 'content-type': 'application/json', 'content-length': 2 }, body: '{}' });
+  if (approved.status !== 200) throw new Error(`approve ${approved.status} ${approved.body}`);
+  const status = await req('GET', `/v1/authorize/status/${loginId}`);
+  const redirect = new URL(JSON.parse(status.body).redirect_to);
+  const t = await post('/token', basic(config.client_id, config.client_secret), { grant_type: 'authorization_code', code: redirect.searchParams.get('code'), redirect_uri: config.redirect_uri, code_verifier: verifier });
+  if (t.status !== 200) throw new Error(`token ${t.status} ${t.body}`);
+  const tokens = JSON.parse(t.body);
+  const u = await req('GET', '/userinfo', { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  if (u.status !== 200) throw new Error(`userinfo ${u.status} ${u.body}`);
+  return tokens;
+}
+const refreshTokens = [];
+async function cyberidRefresh(i, worker) {
+  if (!refreshTokens[worker]) refreshTokens[worker] = (await cyberidLogin()).refresh_token;
+  const t = await post('/token', basic(config.client_id, config.client_secret), { grant_type: 'refresh_token', refresh_token: refreshTokens[worker] });
+  if (t.status !== 200) throw new Error(`refresh ${t.status} ${t.body}`);
+  refreshTokens[worker] = JSON.parse(t.body).refresh_token;
+}
+
+const flows = { 'peer-login': peerLogin, 'peer-cc': peerCc, 'cyberid-login': cyberidLogin, 'cyberid-refresh': cyberidRefresh };
+const fn = flows[flow];
+if (!fn) { console.error(`unknown flow ${flow}`); process.exit(2); }
+// Warm-up (connections, caches, the refresh flow's first login) outside the clock.
+await Promise.all(Array.from({ length: Number(C) }, (_, w) => fn(w, w).catch(() => {})));
+let n = 0; let errors = 0; const lat = [];
+const end = Date.now() + Number(D) * 1000;
+await Promise.all(Array.from({ length: Number(C) }, async (_, worker) => {
+  while (Date.now() < end) {
+    const t = process.hrtime.bigint();
+    try { await fn(n, worker); n += 1; lat.push(Number(process.hrtime.bigint() - t) / 1e6); } catch (e) { errors += 1; if (errors < 3) console.error(e.message); }
+  }
+}));
+lat.sort((a, b) => a - b);
+const p = (x) => lat[Math.floor(lat.length * x)]?.toFixed(1);
+console.log(JSON.stringify({ flow, concurrency: Number(C), seconds: Number(D), ok: n, errors, per_sec: +(n / Number(D)).toFixed(1), p50_ms: p(0.5), p99_ms: p(0.99) }));
+process.exit(errors > n / 100 ? 1 : 0);

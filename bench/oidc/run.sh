@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make bench` (the OpenID Connect part): cyberid (release build, state in
+# SQLite) and oidc-provider (the peer in ../shared/reference, state in memory)
+# on this machine, driven one after the other by the same load generator
+# (bench.mjs) with the same concurrency and duration: complete logins, then
+# the token endpoint alone. Prints logins/s, p50 and p99 for both and the
+# ratios. Everything it makes goes in build-bench-oidc/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+shared=${CYBERID_SHARED_DIR:-$root/../shared}
+build=${BUILD:-$root/build}
+concurrency=${CONCURRENCY:-32}
+duration=${DURATION:-10}
+work="$root/build-bench-oidc"
+faces="$shared/faces/deepface"
+peer_dir="$shared/reference/oidc-provider-peer"
+
+for f in "$build/cyberid" "$build/cyberid-app" "$peer_dir/provider.mjs" "$faces/img62.jpg"; do
+  [ -e "$f" ] || { echo "bench-oidc: $f is missing" >&2; exit 1; }
+done
+rm -rf "$work/run"
+mkdir -p "$work/run" "$work/peer"
+run="$work/run"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# A free loopback port (the servers log quietly, so it is chosen here).
+free_port() {
+  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+wait_http() {
+  for _ in $(seq 1 300); do
+    curl -fs -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "bench-oidc: $1 does not answer" >&2; return 1
+}
+
+# ---- cyberid: data folder, one citizen enrolled, one platform ----
+"$build/cyberid" init --data "$run/data" >/dev/null
+printf 'national_id,name,birth_date,photo\n110105198005040319,王伟,1980-05-04,%s\n' \
+  "$faces/img62.jpg" >"$run/registry.csv"
+"$build/cyberid" registry import --data "$run/data" "$run/registry.csv" >/dev/null
+"$build/cyberid" platform add --data "$run/data" --name "Bench Shop" \
+  --redirect-uri http://127.0.0.1:8080/cb --claims realname_verified >"$run/platform.json"
+cyberid_port=$(free_port)
+cyberid_url="http://127.0.0.1:$cyberid_port"
+"$build/cyberid" serve --data "$run/data" --listen "127.0.0.1:$cyberid_port" \
+  --log-level warn 2>"$run/serve.log" &
+pids+=($!)
+wait_http "$cyberid_url/healthz"
+
+# The app enrolls the citizen: selfie img17, turn frames img59 (his own
+# right) and img59 mirrored by an EXIF orientation 2 segment (his left), as
+# tests/integration/enroll.test.mjs does.
+node -e '
+const fs = require("fs");
+const jpeg = fs.readFileSync(process.argv[1]);
+const exif = Buffer.from("4578696600004d4d002a00000008000101120003000000010002000000000000", "hex");
+const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, 0, exif.length + 2]), exif]);
+fs.writeFileSync(process.argv[2], Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]));
+' "$faces/img59.jpg" "$run/img59-mirrored.jpg"
+"$build/cyberid-app" --server "$cyberid_url" --wallet "$run/wallet.json" enroll \
+  --id 110105198005040319 --name 王伟 --selfie "$faces/img17.jpg" \
+  --turn-left "$run/img59-mirrored.jpg" --turn-right "$faces/img59.jpg" >/dev/null
+node -e '
+const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+console.log(JSON.stringify({ url: process.argv[2], issuer: process.argv[2], wallet: process.argv[3],
+  client_id: p.client_id, client_secret: p.client_secret, redirect_uri: "http://127.0.0.1:8080/cb" }));
+' "$run/platform.json" "$cyberid_url" "$run/wallet.json" >"$run/cyberid.json"
+
+# ---- the peer: provider.mjs from shared, its packages from our lock file ----
+cp "$root/bench/oidc/peer/package.json" "$root/bench/oidc/peer/package-lock.json" "$work/peer/"
+cp "$peer_dir/provider.mjs" "$work/peer/provider.mjs"
+[ -d "$work/peer/node_modules/oidc-provider" ] ||
+  (cd "$work/peer" && npm ci --no-audit --no-fund --loglevel=error)
+peer_port=$(free_port)
+peer_url="http://127.0.0.1:$peer_port"
+(cd "$work/peer" && PORT=$peer_port exec node provider.mjs >"$run/peer.log" 2>&1) &
+pids+=($!)
+wait_http "$peer_url/.well-known/openid-configuration"
+printf '{"url":"%s"}\n' "$peer_url" >"$run/peer.json"
+
+# ---- the runs: same generator, same concurrency and duration ----
+bench() { node "$root/bench/oidc/bench.mjs" "$1" "$concurrency" "$duration" "$2"; }
+echo "bench-oidc: $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "bench-oidc: concurrency $concurrency, $duration s per run, load generator on the same cores"
+results="$work/results.jsonl"
+: >"$results"
+for flow in peer-login cyberid-login peer-cc cyberid-refresh; do
+  config="$run/cyberid.json"
+  case $flow in peer-*) config="$run/peer.json" ;; esac
+  line=$(bench "$flow" "$config")
+  echo "$line" | tee -a "$results"
+done
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+const by = Object.fromEntries(rows.map((r) => [r.flow, r]));
+const line = (label, a, b) => console.log(
+  `${label.padEnd(26)} cyberid ${String(a.per_sec).padStart(8)}/s p50 ${a.p50_ms} ms p99 ${a.p99_ms} ms | ` +
+  `oidc-provider ${String(b.per_sec).padStart(8)}/s p50 ${b.p50_ms} ms p99 ${b.p99_ms} ms | ratio ${(a.per_sec / b.per_sec).toFixed(2)}x`);
+line("complete logins", by["cyberid-login"], by["peer-login"]);
+line("token endpoint alone", by["cyberid-refresh"], by["peer-cc"]);
+console.log("(token endpoint alone: cyberid refresh_token grants vs oidc-provider client_credentials grants)");
+' "$results"
