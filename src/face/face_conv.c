@@ -24,67 +24,76 @@ face_same_padding(int n, int k, int s, int *out, int *pad_before)
 
 int
 face_pointwise(const face_tensor *in, const float *filters, int cout,
-               const float *bias, face_tensor *out)
+               const face_epilogue *ep, face_tensor *out)
 {
-    if (face_tensor_alloc(out, in->h, in->w, cout) != 0)
-        return -1;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in->h * in->w,
-                cout, in->c, 1.0f, in->data, in->c, filters, cout, 0.0f,
-                out->data, cout);
-    if (bias != NULL)
-        face_add_bias(out, bias);
-    return 0;
+    return face_conv2d(in, filters, 1, cout, 1, 0, 0, in->h, in->w, ep, out);
 }
 
-int
-face_conv2d(const face_tensor *in, const float *filters, int k, int cout,
-            int stride, int pad_top, int pad_left, int out_h, int out_w,
-            const float *bias, face_tensor *out)
+/* The fallback for channel counts the direct kernel does not take: im2col
+ * (skipped for an unpadded 1x1) + sgemm, then the epilogue. */
+static int
+conv2d_sgemm(const face_tensor *in, const float *filters, int k, int cout,
+             int stride, int pad_top, int pad_left, int out_h, int out_w,
+             const face_epilogue *ep, face_tensor *out)
 {
     size_t rows = (size_t)out_h * (size_t)out_w;
     size_t cols = (size_t)k * (size_t)k * (size_t)in->c;
     size_t bytes;
     float *cells = NULL;
+    const float *a = in->data;
     int oy, ox, ky, kx;
 
-    memset(out, 0, sizeof(*out));
-    if (k == 1 && stride == 1 && pad_top == 0 && pad_left == 0 &&
-        out_h == in->h && out_w == in->w)
-        return face_pointwise(in, filters, cout, bias, out);
-    if (face_mul_size(rows, cols, &bytes) != 0 ||
-        face_mul_size(bytes, sizeof(float), &bytes) != 0)
-        return -1;
-    cells = malloc(bytes);
-    if (cells == NULL)
-        return -1;
-    for (oy = 0; oy < out_h; oy++) {
-        for (ox = 0; ox < out_w; ox++) {
-            float *row = cells + ((size_t)oy * out_w + ox) * cols;
-            for (ky = 0; ky < k; ky++) {
-                int iy = oy * stride + ky - pad_top;
-                for (kx = 0; kx < k; kx++) {
-                    int ix = ox * stride + kx - pad_left;
-                    float *dst = row + ((size_t)ky * k + kx) * in->c;
-                    if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
-                        memset(dst, 0, (size_t)in->c * sizeof(float));
-                    else
-                        memcpy(dst, in->data + ((size_t)iy * in->w + ix) * in->c,
-                               (size_t)in->c * sizeof(float));
+    if (!(k == 1 && stride == 1 && pad_top == 0 && pad_left == 0 &&
+          out_h == in->h && out_w == in->w)) {
+        if (face_mul_size(rows, cols, &bytes) != 0 ||
+            face_mul_size(bytes, sizeof(float), &bytes) != 0)
+            return -1;
+        cells = malloc(bytes);
+        if (cells == NULL)
+            return -1;
+        for (oy = 0; oy < out_h; oy++) {
+            for (ox = 0; ox < out_w; ox++) {
+                float *row = cells + ((size_t)oy * out_w + ox) * cols;
+                for (ky = 0; ky < k; ky++) {
+                    int iy = oy * stride + ky - pad_top;
+                    for (kx = 0; kx < k; kx++) {
+                        int ix = ox * stride + kx - pad_left;
+                        float *dst = row + ((size_t)ky * k + kx) * in->c;
+                        if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
+                            memset(dst, 0, (size_t)in->c * sizeof(float));
+                        else
+                            memcpy(dst, in->data +
+                                   ((size_t)iy * in->w + ix) * in->c,
+                                   (size_t)in->c * sizeof(float));
+                    }
                 }
             }
         }
+        a = cells;
     }
     if (face_tensor_alloc(out, out_h, out_w, cout) != 0) {
         free(cells);
         return -1;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, cout,
-                (int)cols, 1.0f, cells, (int)cols, filters, cout, 0.0f,
+                (int)cols, 1.0f, a, (int)cols, filters, cout, 0.0f,
                 out->data, cout);
     free(cells);
-    if (bias != NULL)
-        face_add_bias(out, bias);
+    face_apply_epilogue(out, ep);
     return 0;
+}
+
+int
+face_conv2d(const face_tensor *in, const float *filters, int k, int cout,
+            int stride, int pad_top, int pad_left, int out_h, int out_w,
+            const face_epilogue *ep, face_tensor *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (face_conv_supported(cout))
+        return face_conv_direct(in, filters, k, cout, stride, pad_top,
+                                pad_left, out_h, out_w, ep, out);
+    return conv2d_sgemm(in, filters, k, cout, stride, pad_top, pad_left,
+                        out_h, out_w, ep, out);
 }
 
 int
@@ -98,7 +107,7 @@ face_depthwise3x3(const face_tensor *in, const float *filters, int stride,
         return -1;
     for (oy = 0; oy < out_h; oy++) {
         for (ox = 0; ox < out_w; ox++) {
-            float *acc = out->data + ((size_t)oy * out_w + ox) * c;
+            float *restrict acc = out->data + ((size_t)oy * out_w + ox) * c;
             memset(acc, 0, (size_t)c * sizeof(float));
             for (ky = 0; ky < 3; ky++) {
                 int iy = oy * stride + ky - pad_top;
@@ -106,7 +115,8 @@ face_depthwise3x3(const face_tensor *in, const float *filters, int stride,
                     continue;
                 for (kx = 0; kx < 3; kx++) {
                     int ix = ox * stride + kx - pad_left;
-                    const float *src, *f;
+                    const float *restrict src;
+                    const float *restrict f;
                     if (ix < 0 || ix >= in->w)
                         continue;
                     src = in->data + ((size_t)iy * in->w + ix) * c;
@@ -130,7 +140,7 @@ face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
         return -1;
     for (oy = 0; oy < out_h; oy++) {
         for (ox = 0; ox < out_w; ox++) {
-            float *dst = out->data + ((size_t)oy * out_w + ox) * c;
+            float *restrict dst = out->data + ((size_t)oy * out_w + ox) * c;
             for (ch = 0; ch < c; ch++)
                 dst[ch] = -INFINITY;
             for (ky = 0; ky < k; ky++) {
@@ -139,13 +149,13 @@ face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
                     continue;
                 for (kx = 0; kx < k; kx++) {
                     int ix = ox * stride + kx - pad_left;
-                    const float *src;
+                    const float *restrict src;
                     if (ix < 0 || ix >= in->w)
                         continue;
                     src = in->data + ((size_t)iy * in->w + ix) * c;
+                    /* branch-free: same as if (src > dst) dst = src */
                     for (ch = 0; ch < c; ch++)
-                        if (src[ch] > dst[ch])
-                            dst[ch] = src[ch];
+                        dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
                 }
             }
         }
@@ -182,15 +192,27 @@ face_avgpool_valid(const face_tensor *in, int k, int stride, face_tensor *out)
 }
 
 void
-face_add_bias(face_tensor *t, const float *bias)
+face_apply_epilogue(face_tensor *t, const face_epilogue *ep)
 {
     size_t n = (size_t)t->h * t->w, i;
-    int ch;
+    int c = t->c, ch;
 
     for (i = 0; i < n; i++) {
-        float *px = t->data + i * t->c;
-        for (ch = 0; ch < t->c; ch++)
-            px[ch] += bias[ch];
+        float *restrict px = t->data + i * (size_t)c;
+        for (ch = 0; ch < c; ch++) {
+            float v = px[ch];
+            if (ep->bias != NULL)
+                v += ep->bias[ch];
+            if (ep->scale != NULL)
+                v = v * ep->scale[ch] + ep->shift[ch];
+            if (ep->act == FACE_ACT_RELU) {
+                v = v > 0.0f ? v : 0.0f;
+            } else if (ep->act == FACE_ACT_LEAKY) {
+                float m = v * 0.1f, d = v - m;
+                v = (d > 0.0f ? d : 0.0f) + m;
+            }
+            px[ch] = v;
+        }
     }
 }
 
@@ -198,36 +220,10 @@ void
 face_relu(face_tensor *t)
 {
     size_t n = (size_t)t->h * t->w * t->c, i;
+    float *restrict d = t->data;
 
     for (i = 0; i < n; i++)
-        if (!(t->data[i] > 0.0f))
-            t->data[i] = 0.0f;
-}
-
-void
-face_leaky(face_tensor *t)
-{
-    size_t n = (size_t)t->h * t->w * t->c, i;
-
-    for (i = 0; i < n; i++) {
-        float x = t->data[i];
-        float min = x * 0.1f;
-        float d = x - min;
-        t->data[i] = (d > 0.0f ? d : 0.0f) + min;
-    }
-}
-
-void
-face_scale_shift(face_tensor *t, const float *scale, const float *shift)
-{
-    size_t n = (size_t)t->h * t->w, i;
-    int ch;
-
-    for (i = 0; i < n; i++) {
-        float *px = t->data + i * t->c;
-        for (ch = 0; ch < t->c; ch++)
-            px[ch] = px[ch] * scale[ch] + shift[ch];
-    }
+        d[i] = d[i] > 0.0f ? d[i] : 0.0f;
 }
 
 void

@@ -90,6 +90,8 @@ face_detector_forward(const face_detector_net *net, const face_image *image,
                       face_tensor *out)
 {
     face_tensor x = {0}, y = {0};
+    face_epilogue ep = {NULL, NULL, NULL, FACE_ACT_LEAKY};
+    face_epilogue last = {net->conv8_bias, NULL, NULL, FACE_ACT_NONE};
     int status = -1, i;
 
     memset(out, 0, sizeof(*out));
@@ -97,11 +99,11 @@ face_detector_forward(const face_detector_net *net, const face_image *image,
                         FACE_DETECT_INPUT_SIZE, 0, detector_mean, &x) != 0)
         goto cleanup;
     /* conv0: 3x3 VALID, bias, leaky; max pool 2x2/2 */
+    ep.bias = net->conv0_bias;
     if (face_conv2d(&x, net->conv0_filters, 3, 16, 1, 0, 0, x.h - 2, x.w - 2,
-                    net->conv0_bias, &y) != 0)
+                    &ep, &y) != 0)
         goto cleanup;
     face_tensor_move(&x, &y);
-    face_leaky(&x);
     if (pool_same(&x, 2) != 0)
         goto cleanup;
     for (i = 0; i < 5; i++) {
@@ -109,14 +111,14 @@ face_detector_forward(const face_detector_net *net, const face_image *image,
         if (face_depthwise3x3(&x, net->dw[i], 1, 1, 1, x.h, x.w, &y) != 0)
             goto cleanup;
         face_tensor_move(&x, &y);
-        if (face_pointwise(&x, net->pw[i], cout, net->bias[i], &y) != 0)
+        ep.bias = net->bias[i];
+        if (face_pointwise(&x, net->pw[i], cout, &ep, &y) != 0)
             goto cleanup;
         face_tensor_move(&x, &y);
-        face_leaky(&x);
         if (pool_same(&x, i < 4 ? 2 : 1) != 0)
             goto cleanup;
     }
-    if (face_pointwise(&x, net->conv8_filters, 25, net->conv8_bias, out) != 0)
+    if (face_pointwise(&x, net->conv8_filters, 25, &last, out) != 0)
         goto cleanup;
     status = 0;
 cleanup:

@@ -71,19 +71,45 @@ const float *face_weights_get(const face_weights *weights, const char *name,
  * stride s. */
 void face_same_padding(int n, int k, int s, int *out, int *pad_before);
 
+/* What is applied to each output value of a convolution as it is
+ * stored, in this order: + bias[c] (when bias), * scale[c] + shift[c]
+ * (when scale; shift then required), then the activation. */
+enum { FACE_ACT_NONE = 0, FACE_ACT_RELU = 1, FACE_ACT_LEAKY = 2 };
+typedef struct face_epilogue {
+    const float *bias;
+    const float *scale;
+    const float *shift;
+    int act; /* FACE_ACT_*; leaky is face-api's relu(x - 0.1x) + 0.1x */
+} face_epilogue;
+
 /* Conv2d with filters [k,k,cin,cout] (TF layout), stride, zero padding
- * pad_top/pad_left (bottom/right padding implied by out_h/out_w), plus bias
- * when not NULL: im2col + sgemm. out is allocated. */
+ * pad_top/pad_left (bottom/right padding implied by out_h/out_w), then the
+ * epilogue (ep not NULL). out is allocated. Uses the direct kernel when it
+ * supports cout, else im2col + sgemm. */
 int face_conv2d(const face_tensor *in, const float *filters, int k, int cout,
                 int stride, int pad_top, int pad_left, int out_h, int out_w,
-                const float *bias, face_tensor *out);
+                const face_epilogue *ep, face_tensor *out);
 /* Depthwise 3x3 with filters [3,3,c,1]; no bias. out is allocated. */
 int face_depthwise3x3(const face_tensor *in, const float *filters, int stride,
                       int pad_top, int pad_left, int out_h, int out_w,
                       face_tensor *out);
-/* Pointwise (1x1) conv with filters [cin,cout], plus bias when not NULL. */
+/* Pointwise (1x1) conv with filters [cin,cout], then the epilogue. */
 int face_pointwise(const face_tensor *in, const float *filters, int cout,
-                   const float *bias, face_tensor *out);
+                   const face_epilogue *ep, face_tensor *out);
+/* Applies the epilogue to every value of t (c channels). */
+void face_apply_epilogue(face_tensor *t, const face_epilogue *ep);
+
+/* ---- the direct convolution kernel (face_kernel.c) ---- */
+
+/* 1 when face_conv_direct handles this many output channels. */
+int face_conv_supported(int cout);
+/* face_conv2d's contract, through the register-tiled direct kernel (AVX2
+ * and FMA when the CPU has them). -1 when out of memory or cout is not
+ * supported. Allocates its scratch per call: safe from many threads. */
+int face_conv_direct(const face_tensor *in, const float *filters, int k,
+                     int cout, int stride, int pad_top, int pad_left,
+                     int out_h, int out_w, const face_epilogue *ep,
+                     face_tensor *out);
 /* Max pool k x k with stride; padding counts as -infinity. */
 int face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
                  int pad_left, int out_h, int out_w, face_tensor *out);
@@ -91,12 +117,7 @@ int face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
 int face_avgpool_valid(const face_tensor *in, int k, int stride,
                        face_tensor *out);
 
-void face_add_bias(face_tensor *t, const float *bias);
 void face_relu(face_tensor *t);
-/* tf leaky as face-api writes it: relu(x - 0.1x) + 0.1x. */
-void face_leaky(face_tensor *t);
-/* x * scale[c] + shift[c] */
-void face_scale_shift(face_tensor *t, const float *scale, const float *shift);
 /* a += b (same shape) */
 void face_add_inplace(face_tensor *a, const face_tensor *b);
 

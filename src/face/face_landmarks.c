@@ -71,6 +71,7 @@ separable(const face_tensor *in, const float *dw, const float *pw,
           const float *bias, int cout, int stride, face_tensor *out)
 {
     face_tensor mid;
+    face_epilogue ep = {bias, NULL, NULL, FACE_ACT_NONE};
     int out_h, out_w, pad_top, pad_left, status;
 
     face_same_padding(in->h, 3, stride, &out_h, &pad_top);
@@ -78,7 +79,7 @@ separable(const face_tensor *in, const float *dw, const float *pw,
     if (face_depthwise3x3(in, dw, stride, pad_top, pad_left, out_h, out_w,
                           &mid) != 0)
         return -1;
-    status = face_pointwise(&mid, pw, cout, bias, out);
+    status = face_pointwise(&mid, pw, cout, &ep, out);
     face_tensor_free(&mid);
     return status;
 }
@@ -90,6 +91,7 @@ dense_block(const face_landmark_net *net, int b, const face_tensor *x,
             int cout, face_tensor *result)
 {
     face_tensor out1 = {0}, out2 = {0}, in3 = {0}, out3 = {0};
+    face_epilogue ep = {net->conv0_bias, NULL, NULL, FACE_ACT_RELU};
     int status = -1, out_h, out_w, pad_top, pad_left;
     size_t n, i;
 
@@ -98,13 +100,14 @@ dense_block(const face_landmark_net *net, int b, const face_tensor *x,
         face_same_padding(x->h, 3, 2, &out_h, &pad_top);
         face_same_padding(x->w, 3, 2, &out_w, &pad_left);
         if (face_conv2d(x, net->conv0_filters, 3, cout, 2, pad_top, pad_left,
-                        out_h, out_w, net->conv0_bias, &out1) != 0)
+                        out_h, out_w, &ep, &out1) != 0)
             goto cleanup;
-    } else if (separable(x, net->dw[b][0], net->pw[b][0], net->bias[b][0],
-                         cout, 2, &out1) != 0) {
-        goto cleanup;
+    } else {
+        if (separable(x, net->dw[b][0], net->pw[b][0], net->bias[b][0],
+                      cout, 2, &out1) != 0)
+            goto cleanup;
+        face_relu(&out1);
     }
-    face_relu(&out1);
     if (separable(&out1, net->dw[b][1], net->pw[b][1], net->bias[b][1], cout,
                   1, &out2) != 0)
         goto cleanup;

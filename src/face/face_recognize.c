@@ -94,6 +94,8 @@ conv_layer(const face_rec_conv *conv, const face_tensor *in, int stride,
            int valid, int relu, face_tensor *out)
 {
     int out_h, out_w, pad_top = 0, pad_left = 0;
+    face_epilogue ep = {conv->bias, conv->scale, conv->shift,
+                        relu ? FACE_ACT_RELU : FACE_ACT_NONE};
 
     if (valid) {
         out_h = (in->h - conv->k) / stride + 1;
@@ -103,11 +105,8 @@ conv_layer(const face_rec_conv *conv, const face_tensor *in, int stride,
         face_same_padding(in->w, conv->k, stride, &out_w, &pad_left);
     }
     if (face_conv2d(in, conv->filters, conv->k, conv->cout, stride, pad_top,
-                    pad_left, out_h, out_w, conv->bias, out) != 0)
+                    pad_left, out_h, out_w, &ep, out) != 0)
         return -1;
-    face_scale_shift(out, conv->scale, conv->shift);
-    if (relu)
-        face_relu(out);
     return 0;
 }
 
