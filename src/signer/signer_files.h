@@ -14,6 +14,11 @@ static const char *const signer_key_files[SIGNER_KEY_COUNT] = {
     [SIGNER_KEY_ISSUING_CA] = "issuing-ca.key.pem",
 };
 
+/* Token keys by kid: keys/token-<kid>.pem (the kid is checked first by
+ * signer_kid_is_valid(), so it is one file-name component). */
+#define SIGNER_TOKEN_KEY_FILE_FORMAT "%s/token-%s.pem"
+#define SIGNER_PATH_MAX 1024
+
 /* Symmetric keys are raw bytes; the others are PEM private keys. */
 static inline int
 signer_key_is_symmetric(enum signer_key key)

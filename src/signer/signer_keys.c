@@ -42,25 +42,37 @@ write_bio(BIO *bio, const char *path, mode_t mode, char *err, size_t errlen)
     return file_create(path, mode, data, (size_t)length, err, errlen);
 }
 
+/* Generates a P-256 key and writes it as PEM to path, mode 0600. */
 static EVP_PKEY *
-create_ec_key(const char *keys_dir, enum signer_key key, char *err,
-              size_t errlen)
+create_ec_key_at(const char *path, char *err, size_t errlen)
 {
     EVP_PKEY *pkey = EVP_EC_gen("P-256");
     BIO *bio = BIO_new(BIO_s_mem());
-    char path[1024];
     int ok = pkey != NULL && bio != NULL &&
-             PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1 &&
-             string_format(path, sizeof path, "%s/%s", keys_dir,
-                           signer_key_files[key]) == 0 &&
-             write_bio(bio, path, 0600, err, errlen) == 0;
+             PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1;
+    if (!ok)
+        error_set(err, errlen, "cannot create key %s", path);
+    else
+        ok = write_bio(bio, path, 0600, err, errlen) == 0;
     BIO_free_all(bio); /* BIO_s_mem clears its buffer on free */
     if (!ok) {
-        error_set(err, errlen, "cannot create key %s", signer_key_files[key]);
         EVP_PKEY_free(pkey);
         return NULL;
     }
     return pkey;
+}
+
+static EVP_PKEY *
+create_ec_key(const char *keys_dir, enum signer_key key, char *err,
+              size_t errlen)
+{
+    char path[SIGNER_PATH_MAX];
+    if (string_format(path, sizeof path, "%s/%s", keys_dir,
+                      signer_key_files[key]) != 0) {
+        error_set(err, errlen, "keys folder path is too long");
+        return NULL;
+    }
+    return create_ec_key_at(path, err, errlen);
 }
 
 static int
@@ -205,4 +217,23 @@ cleanup:
     EVP_PKEY_free(root_key);
     EVP_PKEY_free(issuing_key);
     return status;
+}
+
+int
+signer_token_key_create(const char *keys_dir, const char *kid, char *err,
+                        size_t errlen)
+{
+    if (!signer_kid_is_valid(kid))
+        return error_set(err, errlen,
+                         "a kid is 1 to %d characters of A-Z a-z 0-9 _ -",
+                         SIGNER_KID_MAX);
+    char path[SIGNER_PATH_MAX];
+    if (string_format(path, sizeof path, SIGNER_TOKEN_KEY_FILE_FORMAT, keys_dir,
+                      kid) != 0)
+        return error_set(err, errlen, "keys folder path is too long");
+    EVP_PKEY *pkey = create_ec_key_at(path, err, errlen);
+    if (pkey == NULL)
+        return -1;
+    EVP_PKEY_free(pkey);
+    return 0;
 }
