@@ -731,26 +731,15 @@ registry_report_clear(struct registry_report *report)
 }
 
 int
-registry_find(struct store_conn *conn, struct signer *signer,
-              const char *national_id, struct registry_person *out, int *found)
+registry_open(struct signer *signer, const struct store_person *person,
+              struct registry_person *out)
 {
     int status = -1;
-    uint8_t index[VAULT_INDEX_BYTES];
-    struct store_person person = {0};
     uint8_t *plaintext = NULL;
     size_t length = 0;
     json_t *record = NULL;
     memset(out, 0, sizeof *out);
-    *found = 0;
-    if (vault_blind_index(signer, INDEX_DOMAIN, national_id, strlen(national_id),
-                          index) != 0 ||
-        store_person_find(conn, index, &person, found) != 0)
-        goto cleanup;
-    if (!*found) {
-        status = 0;
-        goto cleanup;
-    }
-    if (vault_open(signer, person.id, person.sealed, person.sealed_length,
+    if (vault_open(signer, person->id, person->sealed, person->sealed_length,
                    &plaintext, &length) != 0)
         goto cleanup;
     record = json_loadb((const char *)plaintext, length, 0, NULL);
@@ -773,19 +762,53 @@ registry_find(struct store_conn *conn, struct signer *signer,
         out->has_descriptor = 1;
     }
     if (id == NULL || name == NULL || birth == NULL ||
-        string_copy(out->record_id, sizeof out->record_id, person.id) != 0 ||
+        string_copy(out->record_id, sizeof out->record_id, person->id) != 0 ||
         string_copy(out->national_id, sizeof out->national_id, id) != 0 ||
         string_copy(out->name, sizeof out->name, name) != 0 ||
         string_copy(out->birth_date, sizeof out->birth_date, birth) != 0)
         goto cleanup;
     status = 0;
 cleanup:
-    if (status != 0) {
-        *found = 0;
+    if (status != 0)
         registry_person_clear(out);
-    }
     json_decref(record); /* jansson frees its strings without wiping */
     vault_free_plaintext(plaintext, length);
+    return status;
+}
+
+int
+registry_find(struct store_conn *conn, struct signer *signer,
+              const char *national_id, struct registry_person *out, int *found)
+{
+    int status = -1;
+    uint8_t index[VAULT_INDEX_BYTES];
+    struct store_person person = {0};
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    if (vault_blind_index(signer, INDEX_DOMAIN, national_id, strlen(national_id),
+                          index) != 0 ||
+        store_person_find(conn, index, &person, found) != 0)
+        goto cleanup;
+    status = *found ? registry_open(signer, &person, out) : 0;
+cleanup:
+    if (status != 0)
+        *found = 0;
+    store_person_clear(&person);
+    return status;
+}
+
+int
+registry_get_by_record_id(struct store_conn *conn, struct signer *signer,
+                          const char *record_id, struct registry_person *out,
+                          int *found)
+{
+    struct store_person person = {0};
+    memset(out, 0, sizeof *out);
+    int status = store_person_get(conn, record_id, &person, found);
+    if (status == 0 && *found)
+        status = registry_open(signer, &person, out);
+    if (status != 0)
+        *found = 0;
     store_person_clear(&person);
     return status;
 }

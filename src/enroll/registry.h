@@ -96,6 +96,19 @@ int registry_find(struct store_conn *conn, struct signer *signer,
                   const char *national_id, struct registry_person *out,
                   int *found) __attribute__((warn_unused_result));
 
+/* Opens a registry row (read from the store) into *out. 0, or -1 (a
+ * record that does not open or parse) with *out wiped. Wipe it with
+ * registry_person_clear(). */
+int registry_open(struct signer *signer, const struct store_person *person,
+                  struct registry_person *out) __attribute__((warn_unused_result));
+
+/* Looks a person up by the registry record's random id (what identities
+ * keep as person_id) and opens it. *found 0 or 1. 0 or -1 as
+ * registry_find(). */
+int registry_get_by_record_id(struct store_conn *conn, struct signer *signer,
+                              const char *record_id, struct registry_person *out,
+                              int *found) __attribute__((warn_unused_result));
+
 /* Wipes the whole record (descriptor included). */
 void registry_person_clear(struct registry_person *person);
 
