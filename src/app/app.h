@@ -8,6 +8,7 @@
 #include "app/http_client.h"
 #include "app/wallet.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -20,6 +21,9 @@
 /* The service's limit on an enrollment body (ENROLL_BODY_LIMIT). */
 #define APP_ENROLL_BODY_LIMIT (24 * 1024 * 1024)
 #define APP_ERROR_MAX 512
+/* Claims named in one --release list, and the longest claim name. */
+#define APP_CLAIMS_MAX 16
+#define APP_CLAIM_NAME_MAX 64
 
 struct app_options {
     const char *server; /* --server, or NULL: the wallet's */
@@ -30,6 +34,8 @@ int app_enroll(const struct app_options *options, int argc, char **argv);
 int app_show(const struct app_options *options, int argc, char **argv);
 int app_devices(const struct app_options *options, int argc, char **argv);
 int app_revoke_device(const struct app_options *options, int argc, char **argv);
+int app_login(const struct app_options *options, int argc, char **argv);
+int app_assert(const struct app_options *options, int argc, char **argv);
 
 /* Writes the usage text to `out`. */
 void app_usage(FILE *out);
@@ -39,6 +45,17 @@ void app_usage(FILE *out);
  * 0 or -1 with err. */
 int app_server_url(const char *server, char *out, size_t cap, char *err,
                    size_t errlen) __attribute__((warn_unused_result));
+
+/* Copies text from the network into out (capacity cap, truncating),
+ * replacing control characters with '?'. */
+void app_clean_text(const char *text, char *out, size_t cap);
+
+/* Parses a comma-separated claim list ("realname_verified,age_over_18")
+ * into *claims, a new JSON array of strings: 1 to APP_CLAIMS_MAX names of
+ * 1 to APP_CLAIM_NAME_MAX characters [a-z0-9_], none twice; "" is the
+ * empty list. 0 or -1 with err (*claims then NULL). */
+int app_claim_list_parse(const char *list, json_t **claims, char *err,
+                         size_t errlen) __attribute__((warn_unused_result));
 
 /* Prints "<what>: <error>: <error_description>" on stderr from a JSON
  * error answer (or the HTTP status when the answer is not one), with
@@ -54,6 +71,19 @@ void app_print_service_error(const char *what, const struct http_response *respo
 int app_device_request(const struct app_options *options, const char *method,
                        const char *path, const char *json_body,
                        struct http_response *response);
+
+/* app_device_request whose device token also carries the members of
+ * `extra` (a JSON object, NULL for none; see device_token_create_extra). */
+int app_device_request_extra(const struct app_options *options,
+                             const char *method, const char *path,
+                             json_t *extra, const char *json_body,
+                             struct http_response *response);
+
+/* Reads the wallet named by options (--wallet required) into *wallet and
+ * the service URL (--server, else the wallet's) into server (capacity
+ * cap). Returns 0, or an exit status after printing the reason. */
+int app_open_wallet(const struct app_options *options, struct wallet *wallet,
+                    char *server, size_t cap);
 
 /* Pretty-prints a JSON answer on stdout; 0, or 1 (with a message) when the
  * answer is not JSON. */

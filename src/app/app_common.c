@@ -21,8 +21,9 @@ app_usage(FILE *out)
     fputs(
         "usage: cyberid-app [--server URL] [--wallet FILE] COMMAND [options]\n"
         "\n"
-        "The reference citizen app of cyberid: enrolls this device and manages\n"
-        "the devices of your identity, over the service's HTTP API.\n"
+        "The reference citizen app of cyberid: enrolls this device, manages\n"
+        "the devices of your identity and approves logins to platforms, over\n"
+        "the service's HTTP API.\n"
         "\n"
         "  enroll --id NATIONAL_ID --name NAME --selfie IMAGE\n"
         "         --turn-left IMAGE --turn-right IMAGE\n"
@@ -41,6 +42,19 @@ app_usage(FILE *out)
         "      Lists the devices of your identity.\n"
         "  revoke-device SERIAL [--reason key_compromise]\n"
         "      Revokes one of your devices' certificates.\n"
+        "  login CODE_OR_URL [--approve | --deny] [--release CLAIM,...]\n"
+        "      A platform's login page shows a code (XXXX-XXXX, any case, hyphen\n"
+        "      optional) and a QR code of its login URL; give either. Shows the\n"
+        "      platform, the claims it asks for and its purpose, then approves or\n"
+        "      denies as the flag says, or else asks \"Approve? [y/N]\" (no\n"
+        "      answer denies). --release gives away only some of the asked\n"
+        "      claims (naming one not asked is refused). Prints\n"
+        "      {status, platform, released}.\n"
+        "  assert --audience CLIENT_ID [--nonce N] [--release CLAIM,...]\n"
+        "      Prints an assertion for one platform (valid 60 s, usable once):\n"
+        "      the platform posts it to the service's /v1/verify and learns\n"
+        "      your pseudonym for it and the released claims. No nonce: a\n"
+        "      random one. No --release: no claim.\n"
         "\n"
         "Options:\n"
         "  --server URL   the service, e.g. http://127.0.0.1:8080 (after enroll,\n"
@@ -79,9 +93,8 @@ app_server_url(const char *server, char *out, size_t cap, char *err,
     return 0;
 }
 
-/* Copies text from the network into out, replacing control characters. */
-static void
-clean_text(const char *text, char *out, size_t cap)
+void
+app_clean_text(const char *text, char *out, size_t cap)
 {
     size_t o = 0;
 
@@ -103,9 +116,9 @@ app_print_service_error(const char *what, const struct http_response *response)
     char clean_code[APP_DESCRIPTION_MAX], clean_description[APP_DESCRIPTION_MAX];
 
     if (code != NULL) {
-        clean_text(code, clean_code, sizeof(clean_code));
-        clean_text(description ? description : "", clean_description,
-                   sizeof(clean_description));
+        app_clean_text(code, clean_code, sizeof(clean_code));
+        app_clean_text(description ? description : "", clean_description,
+                       sizeof(clean_description));
         fprintf(stderr, "%s: %s: %s (HTTP %ld)\n", what, clean_code,
                 clean_description, response->status);
     } else {
@@ -138,11 +151,89 @@ app_print_json_answer(const struct http_response *response)
 }
 
 int
+app_claim_list_parse(const char *list, json_t **claims, char *err, size_t errlen)
+{
+    json_t *array = json_array();
+    size_t i;
+    json_t *seen;
+
+    *claims = NULL;
+    if (array == NULL)
+        return error_set(err, errlen, "out of memory");
+    for (const char *start = list; *list != '\0'; start += strcspn(start, ",") + 1) {
+        size_t length = strcspn(start, ",");
+        if (length == 0 || length > APP_CLAIM_NAME_MAX) {
+            error_set(err, errlen, "a claim name is empty or longer than %d",
+                      APP_CLAIM_NAME_MAX);
+            goto fail;
+        }
+        if (strspn(start, "abcdefghijklmnopqrstuvwxyz0123456789_") < length) {
+            error_set(err, errlen, "a claim name uses only a-z, 0-9 and _");
+            goto fail;
+        }
+        if (json_array_size(array) == APP_CLAIMS_MAX) {
+            error_set(err, errlen, "at most %d claims", APP_CLAIMS_MAX);
+            goto fail;
+        }
+        json_array_foreach(array, i, seen)
+            if (strlen(json_string_value(seen)) == length &&
+                strncmp(json_string_value(seen), start, length) == 0) {
+                error_set(err, errlen, "claim %.*s named twice", (int)length, start);
+                goto fail;
+            }
+        if (json_array_append_new(array, json_stringn(start, length)) != 0) {
+            error_set(err, errlen, "out of memory");
+            goto fail;
+        }
+        if (start[length] == '\0')
+            break;
+    }
+    *claims = array;
+    return 0;
+fail:
+    json_decref(array);
+    return -1;
+}
+
+int
+app_open_wallet(const struct app_options *options, struct wallet *wallet,
+                char *server, size_t cap)
+{
+    char err[APP_ERROR_MAX];
+
+    memset(wallet, 0, sizeof(*wallet));
+    if (options->wallet == NULL) {
+        fprintf(stderr, "cyberid-app: --wallet FILE is required\n");
+        return APP_EXIT_USAGE;
+    }
+    if (wallet_read(options->wallet, wallet, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app: %s\n", err);
+        return APP_EXIT_FAILED;
+    }
+    if (app_server_url(options->server ? options->server : wallet->server,
+                       server, cap, err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app: %s\n", err);
+        wallet_clear(wallet);
+        return options->server ? APP_EXIT_USAGE : APP_EXIT_FAILED;
+    }
+    return 0;
+}
+
+int
 app_device_request(const struct app_options *options, const char *method,
                    const char *path, const char *json_body,
                    struct http_response *response)
 {
-    int status = APP_EXIT_FAILED;
+    return app_device_request_extra(options, method, path, NULL, json_body,
+                                    response);
+}
+
+int
+app_device_request_extra(const struct app_options *options, const char *method,
+                         const char *path, json_t *extra, const char *json_body,
+                         struct http_response *response)
+{
+    int status;
     struct wallet wallet = {0};
     EVP_PKEY *key = NULL;
     char *token = NULL;
@@ -151,27 +242,18 @@ app_device_request(const struct app_options *options, const char *method,
     char err[APP_ERROR_MAX];
 
     memset(response, 0, sizeof(*response));
-    if (options->wallet == NULL) {
-        fprintf(stderr, "cyberid-app: --wallet FILE is required\n");
-        return APP_EXIT_USAGE;
-    }
-    if (wallet_read(options->wallet, &wallet, err, sizeof(err)) != 0) {
-        fprintf(stderr, "cyberid-app: %s\n", err);
-        goto cleanup;
-    }
-    if (app_server_url(options->server ? options->server : wallet.server,
-                       server, sizeof(server), err, sizeof(err)) != 0) {
-        fprintf(stderr, "cyberid-app: %s\n", err);
-        status = options->server ? APP_EXIT_USAGE : APP_EXIT_FAILED;
-        goto cleanup;
-    }
+    status = app_open_wallet(options, &wallet, server, sizeof(server));
+    if (status != 0)
+        return status;
+    status = APP_EXIT_FAILED;
     if (string_format(url, sizeof(url), "%s%s", server, path) != 0) {
         fprintf(stderr, "cyberid-app: URL too long\n");
         goto cleanup;
     }
     if (device_key_from_pem(wallet.private_key, &key, err, sizeof(err)) != 0 ||
-        device_token_create(key, wallet.certificate, server, method, path,
-                            time(NULL), &token, err, sizeof(err)) != 0) {
+        device_token_create_extra(key, wallet.certificate, server, method, path,
+                                  time(NULL), extra, &token, err,
+                                  sizeof(err)) != 0) {
         fprintf(stderr, "cyberid-app: wallet %s: %s\n", options->wallet, err);
         goto cleanup;
     }

@@ -118,59 +118,47 @@ cleanup:
     return status;
 }
 
-/* A new random jti of DEVICE_TOKEN_JTI_BYTES bytes, base64url. */
-static int
-random_jti(char *out, size_t cap)
+int
+device_token_jti(char *out, size_t cap)
 {
     uint8_t bytes[DEVICE_TOKEN_JTI_BYTES];
 
-    if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    if (cap < DEVICE_TOKEN_JTI_SIZE || RAND_bytes(bytes, sizeof(bytes)) != 1)
         return -1;
     return base64url_encode(bytes, sizeof(bytes), out, cap);
 }
 
 int
-device_token_create(EVP_PKEY *key, const char *certificate_pem,
-                    const char *audience, const char *method,
-                    const char *path, time_t now, char **token, char *err,
-                    size_t errlen)
+device_jws_sign(EVP_PKEY *key, const char *certificate_pem, const char *type,
+                const json_t *claims, char **token, char *err, size_t errlen)
 {
     int status = -1;
     char x5c[DEVICE_TOKEN_X5C_MAX];
-    char jti[BASE64URL_ENCODED_SIZE(DEVICE_TOKEN_JTI_BYTES)];
     cjose_jwk_t *jwk = NULL;
     cjose_header_t *header = NULL;
     cjose_jws_t *jws = NULL;
-    json_t *claims = NULL;
     char *payload = NULL;
     const char *compact = NULL;
     cjose_err cerr;
 
     *token = NULL;
-    if (strnlen(audience, DEVICE_TOKEN_CLAIM_MAX) >= DEVICE_TOKEN_CLAIM_MAX ||
-        strnlen(method, DEVICE_TOKEN_CLAIM_MAX) >= DEVICE_TOKEN_CLAIM_MAX ||
-        strnlen(path, DEVICE_TOKEN_CLAIM_MAX) >= DEVICE_TOKEN_CLAIM_MAX)
-        return error_set(err, errlen, "device token claim too long");
+    if (!json_is_object(claims))
+        return error_set(err, errlen, "the token claims are not a JSON object");
     if (certificate_x5c(certificate_pem, key, x5c, sizeof(x5c), err,
                         errlen) != 0)
         return -1;
-    if (random_jti(jti, sizeof(jti)) != 0)
-        return error_set(err, errlen, "no randomness for the token id");
     jwk = key_to_jwk(key, err, errlen);
     if (jwk == NULL)
         goto cleanup;
     header = cjose_header_new(&cerr);
     if (header == NULL ||
         !cjose_header_set(header, CJOSE_HDR_ALG, CJOSE_HDR_ALG_ES256, &cerr) ||
-        !cjose_header_set(header, "typ", DEVICE_TOKEN_TYPE, &cerr) ||
+        !cjose_header_set(header, "typ", type, &cerr) ||
         !cjose_header_set_raw(header, "x5c", x5c, &cerr)) {
         error_set(err, errlen, "cannot build the token header: %s", cerr.message);
         goto cleanup;
     }
-    claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "aud", audience,
-                       "htm", method, "htu", path, "iat", (json_int_t)now,
-                       "exp", (json_int_t)now + DEVICE_TOKEN_LIFETIME, "jti", jti);
-    payload = claims ? json_dumps(claims, JSON_COMPACT) : NULL;
+    payload = json_dumps(claims, JSON_COMPACT);
     if (payload == NULL) {
         error_set(err, errlen, "cannot build the token claims");
         goto cleanup;
@@ -178,7 +166,7 @@ device_token_create(EVP_PKEY *key, const char *certificate_pem,
     jws = cjose_jws_sign(jwk, header, (const uint8_t *)payload,
                          strlen(payload), &cerr);
     if (jws == NULL || !cjose_jws_export(jws, &compact, &cerr)) {
-        error_set(err, errlen, "cannot sign the device token: %s", cerr.message);
+        error_set(err, errlen, "cannot sign the token: %s", cerr.message);
         goto cleanup;
     }
     *token = strdup(compact);
@@ -190,8 +178,59 @@ device_token_create(EVP_PKEY *key, const char *certificate_pem,
 cleanup:
     cjose_jws_release(jws);
     wipe_free(payload);
-    json_decref(claims);
     cjose_header_release(header);
     cjose_jwk_release(jwk);
     return status;
+}
+
+/* The claims a device token always carries; extra claims may not reuse them. */
+static const char *const standard_claims[] = {"aud", "htm", "htu", "iat", "exp", "jti"};
+
+int
+device_token_create_extra(EVP_PKEY *key, const char *certificate_pem,
+                          const char *audience, const char *method,
+                          const char *path, time_t now, json_t *extra,
+                          char **token, char *err, size_t errlen)
+{
+    int status = -1;
+    char jti[DEVICE_TOKEN_JTI_SIZE];
+    json_t *claims = NULL;
+
+    *token = NULL;
+    if (strnlen(audience, DEVICE_TOKEN_CLAIM_MAX) >= DEVICE_TOKEN_CLAIM_MAX ||
+        strnlen(method, DEVICE_TOKEN_CLAIM_MAX) >= DEVICE_TOKEN_CLAIM_MAX ||
+        strnlen(path, DEVICE_TOKEN_CLAIM_MAX) >= DEVICE_TOKEN_CLAIM_MAX)
+        return error_set(err, errlen, "device token claim too long");
+    if (extra != NULL) {
+        if (!json_is_object(extra))
+            return error_set(err, errlen, "the extra claims are not a JSON object");
+        for (size_t i = 0; i < sizeof(standard_claims) / sizeof(standard_claims[0]); i++)
+            if (json_object_get(extra, standard_claims[i]) != NULL)
+                return error_set(err, errlen, "extra claim %s would replace a "
+                                 "standard claim", standard_claims[i]);
+    }
+    if (device_token_jti(jti, sizeof(jti)) != 0)
+        return error_set(err, errlen, "no randomness for the token id");
+    claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "aud", audience,
+                       "htm", method, "htu", path, "iat", (json_int_t)now,
+                       "exp", (json_int_t)now + DEVICE_TOKEN_LIFETIME, "jti", jti);
+    if (claims == NULL || (extra != NULL && json_object_update(claims, extra) != 0)) {
+        error_set(err, errlen, "cannot build the token claims");
+        goto cleanup;
+    }
+    status = device_jws_sign(key, certificate_pem, DEVICE_TOKEN_TYPE, claims,
+                             token, err, errlen);
+cleanup:
+    json_decref(claims);
+    return status;
+}
+
+int
+device_token_create(EVP_PKEY *key, const char *certificate_pem,
+                    const char *audience, const char *method,
+                    const char *path, time_t now, char **token, char *err,
+                    size_t errlen)
+{
+    return device_token_create_extra(key, certificate_pem, audience, method,
+                                     path, now, NULL, token, err, errlen);
 }

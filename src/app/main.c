@@ -17,6 +17,8 @@ static const struct command commands[] = {
     {"show", app_show},
     {"devices", app_devices},
     {"revoke-device", app_revoke_device},
+    {"login", app_login},
+    {"assert", app_assert},
 };
 
 int

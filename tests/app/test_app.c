@@ -2,12 +2,17 @@
  * (round trip, mode 0600, atomic replace, refusal of a group-readable or
  * malformed wallet), the device key (PKCS#8, CSR self-signature, P-256),
  * the nonce signature (verified with the CSR's key) and the device token
- * (verified with cjose against the x5c certificate's key, claims, sizes). */
+ * (verified with cjose against the x5c certificate's key, claims, sizes);
+ * the login approval's token (user_code and release under the signature),
+ * the direct-verification assertion, the user code or login URL given to
+ * `login`, and --release claim lists. */
 #include "../test_support.h"
 
 #include "app/app.h"
+#include "app/assertion.h"
 #include "app/device_key.h"
 #include "app/device_token.h"
+#include "app/login_code.h"
 #include "app/wallet.h"
 #include "app/wipe_alloc.h"
 #include "util/encoding.h"
@@ -486,6 +491,338 @@ test_device_token(void **state)
     EVP_PKEY_free(other);
 }
 
+/* ---- the login approval and the assertion ---- */
+
+/* Verifies a compact JWS with the key of its x5c certificate after
+ * checking alg and typ; returns its payload. */
+static json_t *
+verified_claims(const char *token, const char *type)
+{
+    cjose_err cerr;
+    cjose_jws_t *jws = cjose_jws_import(token, strlen(token), &cerr);
+    uint8_t *plaintext = NULL;
+    size_t plaintext_length = 0;
+    json_t *claims;
+
+    assert_non_null(jws);
+    cjose_header_t *header = cjose_jws_get_protected(jws);
+    assert_string_equal(cjose_header_get(header, "alg", &cerr), "ES256");
+    assert_string_equal(cjose_header_get(header, "typ", &cerr), type);
+    cjose_jwk_t *jwk = x5c_jwk(jws);
+    assert_true(cjose_jws_verify(jws, jwk, &cerr));
+    assert_true(cjose_jws_get_plaintext(jws, &plaintext, &plaintext_length, &cerr));
+    claims = json_loadb((const char *)plaintext, plaintext_length,
+                        JSON_REJECT_DUPLICATES, NULL);
+    assert_true(json_is_object(claims));
+    cjose_jwk_release(jwk);
+    cjose_jws_release(jws);
+    return claims;
+}
+
+/* 1 if the token's signature verifies with its x5c certificate's key. */
+static int
+signature_verifies(const char *token)
+{
+    cjose_err cerr;
+    cjose_jws_t *jws = cjose_jws_import(token, strlen(token), &cerr);
+    int verified = 0;
+
+    if (jws != NULL) {
+        cjose_jwk_t *jwk = x5c_jwk(jws);
+        verified = cjose_jws_verify(jws, jwk, &cerr);
+        cjose_jwk_release(jwk);
+        cjose_jws_release(jws);
+    }
+    return verified;
+}
+
+/* The token with its payload replaced by `claims` (signature kept). */
+static char *
+with_payload(const char *token, json_t *claims)
+{
+    char *payload = json_dumps(claims, JSON_COMPACT);
+    char encoded[4096], *spliced = malloc(8192);
+    const char *first = strchr(token, '.'), *second = strrchr(token, '.');
+
+    assert_non_null(payload);
+    assert_non_null(spliced);
+    assert_int_equal(base64url_encode((const uint8_t *)payload, strlen(payload),
+                                      encoded, sizeof(encoded)), 0);
+    snprintf(spliced, 8192, "%.*s.%s%s", (int)(first - token), token, encoded, second);
+    wipe_free(payload);
+    return spliced;
+}
+
+static void
+assert_string_array(json_t *array, const char *const *expected, size_t count)
+{
+    assert_true(json_is_array(array));
+    assert_int_equal(json_array_size(array), count);
+    for (size_t i = 0; i < count; i++)
+        assert_string_equal(json_string_value(json_array_get(array, i)), expected[i]);
+}
+
+static void
+test_login_token(void **state)
+{
+    static const char *const released[] = {"realname_verified", "age_over_18"};
+    char err[TEST_ERR];
+    char *token = NULL;
+    json_t *extra = json_pack("{s:s, s:[s, s]}", "user_code", "BCDFGHJK", "release",
+                              released[0], released[1]);
+
+    (void)state;
+    assert_int_equal(device_token_create_extra(device_key, certificate_pem, TEST_AUDIENCE,
+                                               "POST", "/v1/login/BCDFGHJK/approve",
+                                               TEST_NOW, extra, &token, err,
+                                               sizeof(err)), 0);
+    json_t *claims = verified_claims(token, DEVICE_TOKEN_TYPE);
+    assert_string_equal(json_string_value(json_object_get(claims, "aud")), TEST_AUDIENCE);
+    assert_string_equal(json_string_value(json_object_get(claims, "htm")), "POST");
+    assert_string_equal(json_string_value(json_object_get(claims, "htu")),
+                        "/v1/login/BCDFGHJK/approve");
+    assert_int_equal(json_integer_value(json_object_get(claims, "iat")), TEST_NOW);
+    assert_int_equal(json_integer_value(json_object_get(claims, "exp")),
+                     TEST_NOW + DEVICE_TOKEN_LIFETIME);
+    assert_int_equal(strlen(json_string_value(json_object_get(claims, "jti"))), 24);
+    assert_string_equal(json_string_value(json_object_get(claims, "user_code")), "BCDFGHJK");
+    assert_string_array(json_object_get(claims, "release"), released, 2);
+    assert_int_equal(json_object_size(claims), 8);
+    /* The caller's object is left as it was. */
+    assert_int_equal(json_object_size(extra), 2);
+
+    /* The signature covers the choice: more claims released, or another
+     * code, and it no longer verifies. */
+    assert_true(signature_verifies(token));
+    json_t *widened = json_deep_copy(claims);
+    assert_int_equal(json_array_append_new(json_object_get(widened, "release"),
+                                           json_string("national_id")), 0);
+    char *forged = with_payload(token, widened);
+    assert_false(signature_verifies(forged));
+    free(forged);
+    assert_int_equal(json_object_set_new(widened, "user_code", json_string("ZZZZZZZZ")), 0);
+    assert_int_equal(json_array_remove(json_object_get(widened, "release"), 2), 0);
+    forged = with_payload(token, widened);
+    assert_false(signature_verifies(forged));
+    free(forged);
+    /* ...while the same payload spliced back verifies (the check can pass). */
+    char *same = with_payload(token, claims);
+    assert_true(signature_verifies(same));
+    free(same);
+    json_decref(widened);
+    json_decref(claims);
+    free(token);
+
+    /* NULL extra is the plain device token. */
+    assert_int_equal(device_token_create_extra(device_key, certificate_pem, TEST_AUDIENCE,
+                                               "GET", "/v1/me/devices", TEST_NOW, NULL,
+                                               &token, err, sizeof(err)), 0);
+    check_token(token, TEST_NOW);
+    free(token);
+
+    /* Extra claims may not replace a standard one, nor be a non-object. */
+    static const char *const standard[] = {"aud", "htm", "htu", "iat", "exp", "jti"};
+    for (size_t i = 0; i < sizeof(standard) / sizeof(standard[0]); i++) {
+        json_t *bad = json_pack("{s:s, s:s}", "user_code", "BCDFGHJK", standard[i], "x");
+        token = NULL;
+        assert_int_equal(device_token_create_extra(device_key, certificate_pem,
+                                                   TEST_AUDIENCE, "POST", "/x", TEST_NOW,
+                                                   bad, &token, err, sizeof(err)), -1);
+        assert_null(token);
+        assert_non_null(strstr(err, standard[i]));
+        json_decref(bad);
+    }
+    json_t *array = json_array();
+    assert_int_equal(device_token_create_extra(device_key, certificate_pem, TEST_AUDIENCE,
+                                               "POST", "/x", TEST_NOW, array, &token,
+                                               err, sizeof(err)), -1);
+    json_decref(array);
+    json_decref(extra);
+}
+
+static void
+test_assertion(void **state)
+{
+    static const char *const released[] = {"age_over_18"};
+    char err[TEST_ERR];
+    char *token = NULL, *second = NULL;
+    json_t *release = json_pack("[s]", released[0]);
+
+    (void)state;
+    assert_int_equal(assertion_create(device_key, certificate_pem, "client-abc", "n-123",
+                                      release, TEST_NOW, &token, err, sizeof(err)), 0);
+    json_t *claims = verified_claims(token, "cyberid-assertion+jwt");
+    assert_string_equal(json_string_value(json_object_get(claims, "aud")), "client-abc");
+    assert_string_equal(json_string_value(json_object_get(claims, "nonce")), "n-123");
+    assert_int_equal(json_integer_value(json_object_get(claims, "iat")), TEST_NOW);
+    assert_int_equal(json_integer_value(json_object_get(claims, "exp")), TEST_NOW + 60);
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    assert_non_null(jti);
+    assert_true(strlen(jti) >= 16 && strlen(jti) <= 64);
+    assert_string_array(json_object_get(claims, "release"), released, 1);
+    /* Nothing else: no htm/htu, no device-token claims. */
+    assert_int_equal(json_object_size(claims), 6);
+    json_decref(claims);
+    /* The same inputs give another assertion (its own jti). */
+    assert_int_equal(assertion_create(device_key, certificate_pem, "client-abc", "n-123",
+                                      release, TEST_NOW, &second, err, sizeof(err)), 0);
+    assert_string_not_equal(token, second);
+    free(second);
+    free(token);
+
+    /* No nonce: a random one, 16 bytes base64url, different each time; no
+     * release: the empty list. */
+    char first_nonce[64];
+    assert_int_equal(assertion_create(device_key, certificate_pem, "client-abc", NULL,
+                                      NULL, TEST_NOW, &token, err, sizeof(err)), 0);
+    claims = verified_claims(token, ASSERTION_TYPE);
+    const char *nonce = json_string_value(json_object_get(claims, "nonce"));
+    assert_non_null(nonce);
+    assert_int_equal(strlen(nonce), 22);
+    assert_int_equal(strspn(nonce, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 22);
+    snprintf(first_nonce, sizeof(first_nonce), "%s", nonce);
+    assert_true(json_is_array(json_object_get(claims, "release")));
+    assert_int_equal(json_array_size(json_object_get(claims, "release")), 0);
+    json_decref(claims);
+    free(token);
+    assert_int_equal(assertion_create(device_key, certificate_pem, "client-abc", NULL,
+                                      NULL, TEST_NOW, &token, err, sizeof(err)), 0);
+    claims = verified_claims(token, ASSERTION_TYPE);
+    assert_string_not_equal(json_string_value(json_object_get(claims, "nonce")), first_nonce);
+    json_decref(claims);
+    free(token);
+
+    /* Refused: empty or control-character audience or nonce, an audience
+     * over ASSERTION_TEXT_MAX, a release that is not a list of names. */
+    char long_audience[ASSERTION_TEXT_MAX + 2];
+    memset(long_audience, 'a', sizeof(long_audience) - 1);
+    long_audience[sizeof(long_audience) - 1] = '\0';
+    const char *bad_audiences[] = {"", "client\nabc", long_audience};
+    for (size_t i = 0; i < sizeof(bad_audiences) / sizeof(bad_audiences[0]); i++) {
+        token = NULL;
+        assert_int_equal(assertion_create(device_key, certificate_pem, bad_audiences[i],
+                                          "n", NULL, TEST_NOW, &token, err,
+                                          sizeof(err)), -1);
+        assert_null(token);
+    }
+    long_audience[ASSERTION_TEXT_MAX] = '\0';
+    assert_int_equal(assertion_create(device_key, certificate_pem, long_audience, "n",
+                                      NULL, TEST_NOW, &token, err, sizeof(err)), 0);
+    free(token);
+    assert_int_equal(assertion_create(device_key, certificate_pem, "client-abc", "",
+                                      NULL, TEST_NOW, &token, err, sizeof(err)), -1);
+    json_t *not_names = json_pack("[s, i]", "age_over_18", 5);
+    assert_int_equal(assertion_create(device_key, certificate_pem, "client-abc", "n",
+                                      not_names, TEST_NOW, &token, err, sizeof(err)), -1);
+    json_decref(not_names);
+    json_decref(release);
+}
+
+/* ---- what `login` is given ---- */
+
+static void
+test_login_code(void **state)
+{
+    static const struct {
+        const char *input, *code, *issuer;
+    } good[] = {
+        {"BCDFGHJK", "BCDFGHJK", ""},
+        {"BCDF-GHJK", "BCDFGHJK", ""},
+        {"bcdf-ghjk", "BCDFGHJK", ""},
+        {"bCdFgHjK", "BCDFGHJK", ""},
+        {"ZXWV-TSRQ", "ZXWVTSRQ", ""},
+        {"http://127.0.0.1:8080/v1/login/BCDFGHJK", "BCDFGHJK", "http://127.0.0.1:8080"},
+        {"http://127.0.0.1:8080/v1/login/bcdf-ghjk", "BCDFGHJK", "http://127.0.0.1:8080"},
+        {"https://id.example/base/v1/login/MNPQ-RSTV", "MNPQRSTV", "https://id.example/base"},
+        {"https://id.example//v1/login/MNPQRSTV", "MNPQRSTV", "https://id.example"},
+    };
+    static const char *const bad[] = {
+        "", "BCDFGHJ", "BCDFGHJKL", "BCDF-GHJKL", "BCDFAGHJ", "BCDFGHJ1", "BCD-FGHJK",
+        "BCDF_GHJK", "BCDF GHJK", "BCDF-GHJ", "-BCDFGHJ", "BCDFGHJ-", "BCDF--GHJK",
+        "http://127.0.0.1:8080/v1/login/BCDFGHJK/",
+        "http://127.0.0.1:8080/v1/login/BCDFGHJK?x=1",
+        "http://127.0.0.1:8080/v1/login/BCDFGHJK#f",
+        "http://127.0.0.1:8080/v2/login/BCDFGHJK",
+        "http://127.0.0.1:8080/v1/login/",
+        "http:///v1/login/BCDFGHJK",
+        "http://a?b/v1/login/BCDFGHJK",
+        "ftp://id.example/v1/login/BCDFGHJK",
+        "http://127.0.0.1:8080/v1/login/BCDFAEIO",
+    };
+    char code[LOGIN_CODE_SIZE], issuer[256], err[TEST_ERR];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(login_code_parse(good[i].input, code, issuer, sizeof(issuer),
+                                          err, sizeof(err)), 0);
+        assert_string_equal(code, good[i].code);
+        assert_string_equal(issuer, good[i].issuer);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        strcpy(code, "XXXXXXXX");
+        strcpy(issuer, "x");
+        if (login_code_parse(bad[i], code, issuer, sizeof(issuer), err, sizeof(err)) != -1)
+            fail_msg("accepted %s", bad[i]);
+        assert_string_equal(code, "");
+        assert_string_equal(issuer, "");
+        assert_true(strlen(err) > 0);
+    }
+    /* An issuer that does not fit the caller's buffer is refused. */
+    assert_int_equal(login_code_parse("https://a-long-host.example/v1/login/BCDFGHJK",
+                                      code, issuer, 8, err, sizeof(err)), -1);
+    /* Input over LOGIN_CODE_INPUT_MAX. */
+    char *huge = malloc(LOGIN_CODE_INPUT_MAX + 16);
+    assert_non_null(huge);
+    memset(huge, 'B', LOGIN_CODE_INPUT_MAX + 15);
+    huge[LOGIN_CODE_INPUT_MAX + 15] = '\0';
+    assert_int_equal(login_code_parse(huge, code, issuer, sizeof(issuer), err,
+                                      sizeof(err)), -1);
+    free(huge);
+}
+
+static void
+test_claim_list(void **state)
+{
+    static const char *const two[] = {"realname_verified", "age_over_18"};
+    json_t *claims = NULL;
+    char err[TEST_ERR], list[2048];
+
+    (void)state;
+    assert_int_equal(app_claim_list_parse("realname_verified,age_over_18", &claims, err,
+                                          sizeof(err)), 0);
+    assert_string_array(claims, two, 2);
+    json_decref(claims);
+    assert_int_equal(app_claim_list_parse("", &claims, err, sizeof(err)), 0);
+    assert_int_equal(json_array_size(claims), 0);
+    json_decref(claims);
+
+    static const char *const bad[] = {"a,,b", "a,", ",a", "a,a", "Age", "a b", "a;b",
+                                      "a,b,a"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        claims = (json_t *)1;
+        if (app_claim_list_parse(bad[i], &claims, err, sizeof(err)) != -1)
+            fail_msg("accepted %s", bad[i]);
+        assert_null(claims);
+    }
+    /* APP_CLAIMS_MAX names pass, one more does not. */
+    list[0] = '\0';
+    for (int i = 0; i < APP_CLAIMS_MAX; i++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%sc%d", i ? "," : "", i);
+    assert_int_equal(app_claim_list_parse(list, &claims, err, sizeof(err)), 0);
+    assert_int_equal(json_array_size(claims), APP_CLAIMS_MAX);
+    json_decref(claims);
+    snprintf(list + strlen(list), sizeof(list) - strlen(list), ",extra");
+    assert_int_equal(app_claim_list_parse(list, &claims, err, sizeof(err)), -1);
+    /* A name of APP_CLAIM_NAME_MAX characters passes, one more does not. */
+    memset(list, 'x', APP_CLAIM_NAME_MAX);
+    list[APP_CLAIM_NAME_MAX] = '\0';
+    assert_int_equal(app_claim_list_parse(list, &claims, err, sizeof(err)), 0);
+    json_decref(claims);
+    list[APP_CLAIM_NAME_MAX] = 'x';
+    list[APP_CLAIM_NAME_MAX + 1] = '\0';
+    assert_int_equal(app_claim_list_parse(list, &claims, err, sizeof(err)), -1);
+}
+
 /* ---- the service URL ---- */
 
 static void
@@ -521,6 +858,10 @@ main(void)
         cmocka_unit_test(test_nonce_signature),
         cmocka_unit_test(test_device_token),
         cmocka_unit_test(test_server_url),
+        cmocka_unit_test(test_login_token),
+        cmocka_unit_test(test_assertion),
+        cmocka_unit_test(test_login_code),
+        cmocka_unit_test(test_claim_list),
     };
 
     return cmocka_run_group_tests_name("app", tests, setup, teardown);
