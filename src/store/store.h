@@ -286,6 +286,8 @@ struct store_oidc_login {
     char *claims;               /* asked claims, JSON array text; owned */
     char *state;                /* NULL when the request had none; owned */
     char *nonce;                /* NULL when the request had none; owned */
+    char *purpose;              /* the platform's stated purpose, clean
+                                   UTF-8; NULL when none; owned */
     char code_challenge[STORE_OIDC_CHALLENGE_MAX];
     char status[STORE_STATUS_MAX];
     char web_number[STORE_WEB_NUMBER_MAX];  /* "" until decided */
@@ -388,7 +390,33 @@ int store_oidc_grant_revoke(struct store_conn *conn,
                             const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
                             int64_t *count) __attribute__((warn_unused_result));
 
+/* Revokes every token of the identity web_number (a suspension or a
+ * revocation ends them for good: reinstating does not bring them back);
+ * *count (may be NULL) is how many. */
+int store_oidc_identity_revoke(struct store_conn *conn, const char *web_number,
+                               int64_t *count) __attribute__((warn_unused_result));
+
 void store_oidc_token_clear(struct store_oidc_token *token);
+
+/* ── Token-signing keys (oidc/token_keys.h decides what they mean) ────── */
+
+#define STORE_KID_MAX 65   /* a kid (SIGNER_KID_MAX) and its NUL */
+
+struct store_token_key {
+    char kid[STORE_KID_MAX];
+    int64_t created_at;
+    int64_t activates_at;
+};
+
+int store_token_key_insert(struct store_conn *conn,
+                           const struct store_token_key *key)
+    __attribute__((warn_unused_result));
+
+/* Calls each() for every key, by activates_at then created_at, oldest
+ * first; a non-zero return stops the walk and is returned. */
+int store_token_key_each(struct store_conn *conn,
+                         int (*each)(void *context, const struct store_token_key *),
+                         void *context) __attribute__((warn_unused_result));
 
 /* The sealed registry record of the identity web_number, with the
  * identity's status. *found 0 or 1; on 1 *out (store_person_clear()) and

@@ -17,7 +17,9 @@ struct store_value {
     size_t length;
 };
 
-#define STORE_PARAMS_MAX 16
+/* Most parameters of a statement, and most columns of a row (an OpenID
+ * Connect login row has 19). */
+#define STORE_PARAMS_MAX 32
 
 /* Called for each result row; columns are valid only during the call.
  * Return 0 to go on, anything else to stop (exec then returns that). */

@@ -51,9 +51,10 @@ row_failed(struct store_conn *conn, const char *what)
     " state, nonce, code_challenge, status, web_number, released, created_at," \
     " expires_at, auth_time, code_expires_at"
 #define LOGIN_COLUMN_COUNT 16
-/* code_uses and purge_at follow LOGIN_COLUMNS in reads. */
-#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at"
-#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 2)
+/* code_uses, purge_at and purpose (migration 5) follow LOGIN_COLUMNS in
+ * reads. */
+#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at, purpose"
+#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 3)
 
 static int
 read_login(void *context, const struct store_value *columns, size_t count)
@@ -84,6 +85,7 @@ read_login(void *context, const struct store_value *columns, size_t count)
     login->code_expires_at = column_integer(&columns[15]);
     login->code_uses = column_integer(&columns[16]);
     login->purge_at = column_integer(&columns[17]);
+    login->purpose = column_text(&columns[18], &failed);
     if (failed || login->redirect_uri == NULL || login->claims == NULL) {
         store_oidc_login_clear(login);
         return -1;
@@ -103,6 +105,7 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         v_text(login->nonce), v_text(login->code_challenge),
         v_text(STORE_LOGIN_PENDING), v_integer(login->created_at),
         v_integer(login->expires_at), v_integer(login->purge_at),
+        v_text(login->purpose),
     };
     int64_t changes = 0;
     *inserted = 0;
@@ -111,8 +114,9 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         exec(conn,
              "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
              " client_id, redirect_uri, claims, state, nonce, code_challenge,"
-             " status, created_at, expires_at, purge_at, code_uses)"
-             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)"
+             " status, created_at, expires_at, purge_at, code_uses, purpose)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"
+             " $14)"
              " ON CONFLICT DO NOTHING",
              params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
         return -1;
@@ -212,6 +216,7 @@ store_oidc_login_clear(struct store_oidc_login *login)
     free(login->claims);
     free(login->state);
     free(login->nonce);
+    free(login->purpose);
     free(login->released);
     memset(login, 0, sizeof *login);
 }
@@ -322,6 +327,21 @@ store_oidc_grant_revoke(struct store_conn *conn,
     int64_t changes = 0;
     if (exec(conn,
              "UPDATE oidc_token SET status = $2 WHERE grant_id = $1 AND status <> $2",
+             params, 2, NULL, NULL, &changes) != 0)
+        return -1;
+    if (count != NULL)
+        *count = changes;
+    return 0;
+}
+
+int
+store_oidc_identity_revoke(struct store_conn *conn, const char *web_number,
+                           int64_t *count)
+{
+    struct store_value params[] = {v_text(web_number), v_text(STORE_TOKEN_REVOKED)};
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE oidc_token SET status = $2 WHERE web_number = $1 AND status <> $2",
              params, 2, NULL, NULL, &changes) != 0)
         return -1;
     if (count != NULL)

@@ -111,6 +111,15 @@ const char *const store_migrations[] = {
     "  status TEXT NOT NULL);"
     "CREATE INDEX oidc_token_grant ON oidc_token (grant_id);"
     "CREATE INDEX oidc_token_expiry ON oidc_token (expires_at);",
+    /* 4: ID token signing keys made by `cyberid keys rotate` (the data
+     * folder's first key is implicit): kid and when it starts signing. */
+    "CREATE TABLE token_key ("
+    "  kid TEXT PRIMARY KEY,"
+    "  created_at BIGINT NOT NULL,"
+    "  activates_at BIGINT NOT NULL);",
+    /* 5: the purpose a platform states for a login (`purpose` on
+     * /authorize, shown on the page and in the app); NULL when none. */
+    "ALTER TABLE oidc_login ADD COLUMN purpose TEXT;",
 };
 
 const size_t store_migration_count =
