@@ -101,6 +101,11 @@ const char *http_request_header(const struct http_request *request,
 const char *http_request_query(const struct http_request *request,
                                const char *name);
 
+/* How many times the query string names `name` (with or without a value),
+ * for endpoints that must refuse a parameter given twice (RFC 6749 §3.1). */
+size_t http_request_query_count(const struct http_request *request,
+                                const char *name);
+
 /* Sets a JSON body (the reference to `body` is stolen) and status. Returns
  * 0, or -1 when the body cannot be serialised. */
 int http_respond_json(struct http_response *response, unsigned status,

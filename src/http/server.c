@@ -428,3 +428,29 @@ http_request_query(const struct http_request *request, const char *name)
     return MHD_lookup_connection_value(request->connection,
                                        MHD_GET_ARGUMENT_KIND, name);
 }
+
+struct query_count {
+    const char *name;
+    size_t count;
+};
+
+static enum MHD_Result
+count_query_name(void *context, enum MHD_ValueKind kind, const char *key,
+                 const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct query_count *query = context;
+    if (key != NULL && strcmp(key, query->name) == 0)
+        query->count++;
+    return MHD_YES;
+}
+
+size_t
+http_request_query_count(const struct http_request *request, const char *name)
+{
+    struct query_count query = {name, 0};
+    (void)MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND,
+                                    count_query_name, &query);
+    return query.count;
+}
