@@ -88,6 +88,110 @@ check_claims(const json_t *claims, const struct device_context *context,
 }
 
 int
+device_verify_jws(const struct device_context *context, const char *token,
+                  const char *type, int64_t now, struct device_caller *caller,
+                  const char **why)
+{
+    memset(caller, 0, sizeof *caller);
+    *why = NULL;
+    size_t token_length = strlen(token);
+    if (token_length == 0 || token_length > DEVICE_TOKEN_MAX_BYTES) {
+        *why = "the device token is empty or too long";
+        return 1;
+    }
+    int result = -1;
+    uint8_t *certificate = NULL;
+    uint8_t *payload = NULL; /* owned by the jws (cjose_jws_get_plaintext) */
+    size_t certificate_length = 0, payload_length = 0;
+    cjose_jwk_t *jwk = NULL;
+    json_t *claims = NULL;
+    struct store_conn *conn = NULL;
+    cjose_jws_t *jws = cjose_jws_import(token, token_length, NULL);
+    if (jws == NULL) {
+        *why = "the device token is not a compact JWS";
+        goto refuse;
+    }
+    /* cjose's header type is jansson's json_t (cjose/header.h). */
+    json_t *protected_header = (json_t *)cjose_jws_get_protected(jws);
+    const char *alg = json_string_value(json_object_get(protected_header, "alg"));
+    const char *typ = json_string_value(json_object_get(protected_header, "typ"));
+    const char *x5c = json_string_value(
+        json_array_get(json_object_get(protected_header, "x5c"), 0));
+    if (alg == NULL || strcmp(alg, "ES256") != 0 || typ == NULL ||
+        strcmp(typ, type) != 0 || x5c == NULL) {
+        *why = "the token header must have alg ES256, the expected typ and x5c";
+        goto refuse;
+    }
+    struct pki_presented presented;
+    char err[256];
+    if (base64_decode_alloc(x5c, strlen(x5c), PKI_CERTIFICATE_MAX_BYTES, &certificate,
+                            &certificate_length) != 0 ||
+        pki_check_presented(context->pki, certificate, certificate_length, now,
+                            &presented, err, sizeof err) != 0) {
+        *why = "the certificate in x5c is not a valid web certificate";
+        goto refuse;
+    }
+    jwk = jwk_from_spki(presented.public_key, presented.public_key_length);
+    if (jwk == NULL)
+        goto done;
+    if (!cjose_jws_verify(jws, jwk, NULL) ||
+        !cjose_jws_get_plaintext(jws, &payload, &payload_length, NULL)) {
+        *why = "the token's signature does not verify";
+        goto refuse;
+    }
+    claims = json_loadb((const char *)payload, payload_length, JSON_REJECT_DUPLICATES,
+                        NULL);
+    if (!json_is_object(claims)) {
+        *why = "the token's payload is not a JSON object";
+        goto refuse;
+    }
+
+    conn = store_acquire(context->store);
+    struct store_device device;
+    struct store_identity identity;
+    int found_device = 0, found_identity = 0;
+    if (store_device_get(conn, presented.serial_hex, &device, &found_device) != 0)
+        goto done;
+    int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
+                        strcmp(device.web_number, presented.web_number) == 0;
+    store_device_clear(&device);
+    if (!device_active) {
+        *why = "this device's certificate is revoked or unknown";
+        goto refuse;
+    }
+    if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
+        goto done;
+    if (!found_identity || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+        *why = "this identity is not active";
+        goto refuse;
+    }
+    if (string_copy(caller->web_number, sizeof caller->web_number,
+                    presented.web_number) != 0 ||
+        string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
+        goto done;
+    caller->claims = claims;
+    claims = NULL;
+    result = 0;
+    goto done;
+refuse:
+    result = 1;
+done:
+    if (conn != NULL) {
+        if (result < 0)
+            log_event(LOG_ERROR, "device_auth_failed", "{s:s}", "error",
+                      store_last_error(conn));
+        store_release(context->store, conn);
+    }
+    if (result != 0)
+        memset(caller, 0, sizeof *caller);
+    json_decref(claims);
+    free(certificate);
+    cjose_jwk_release(jwk);
+    cjose_jws_release(jws);
+    return result;
+}
+
+int
 device_authenticate(const struct device_context *context,
                     const struct http_request *request,
                     struct device_caller *caller, struct http_response *response)
@@ -100,113 +204,33 @@ device_authenticate(const struct device_context *context,
     size_t scheme = strlen(DEVICE_SCHEME);
     if (header == NULL || strncasecmp(header, DEVICE_SCHEME, scheme) != 0)
         return unauthorized(response, "a Device authorization is required");
-    const char *token = header + scheme;
-    size_t token_length = strlen(token);
-    if (token_length == 0 || token_length > DEVICE_TOKEN_MAX_BYTES)
-        return unauthorized(response, "the device token is empty or too long");
 
-    int result = -1;
     int64_t now = (int64_t)time(NULL);
-    uint8_t *certificate = NULL;
-    uint8_t *payload = NULL; /* owned by the jws (cjose_jws_get_plaintext) */
-    size_t certificate_length = 0, payload_length = 0;
-    cjose_jwk_t *jwk = NULL;
-    json_t *claims = NULL;
     const char *why = NULL;
-    struct store_conn *conn = NULL;
-    cjose_jws_t *jws = cjose_jws_import(token, token_length, NULL);
-    if (jws == NULL) {
-        why = "the device token is not a compact JWS";
-        goto refuse;
-    }
-    /* cjose's header type is jansson's json_t (cjose/header.h). */
-    json_t *protected_header = (json_t *)cjose_jws_get_protected(jws);
-    const char *alg = json_string_value(json_object_get(protected_header, "alg"));
-    const char *typ = json_string_value(json_object_get(protected_header, "typ"));
-    const char *x5c = json_string_value(
-        json_array_get(json_object_get(protected_header, "x5c"), 0));
-    if (alg == NULL || strcmp(alg, "ES256") != 0 || typ == NULL ||
-        strcmp(typ, DEVICE_TOKEN_TYPE) != 0 || x5c == NULL) {
-        why = "the token header must have alg ES256, typ " DEVICE_TOKEN_TYPE
-              " and x5c";
-        goto refuse;
-    }
-    struct pki_presented presented;
-    char err[256];
-    if (base64_decode_alloc(x5c, strlen(x5c), PKI_CERTIFICATE_MAX_BYTES, &certificate,
-                            &certificate_length) != 0 ||
-        pki_check_presented(context->pki, certificate, certificate_length, now,
-                            &presented, err, sizeof err) != 0) {
-        why = "the certificate in x5c is not a valid web certificate";
-        goto refuse;
-    }
-    jwk = jwk_from_spki(presented.public_key, presented.public_key_length);
-    if (jwk == NULL)
-        goto done;
-    if (!cjose_jws_verify(jws, jwk, NULL) ||
-        !cjose_jws_get_plaintext(jws, &payload, &payload_length, NULL)) {
-        why = "the token's signature does not verify";
-        goto refuse;
-    }
-    claims = json_loadb((const char *)payload, payload_length, JSON_REJECT_DUPLICATES,
-                        NULL);
+    int verified = device_verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now,
+                                     caller, &why);
+    if (verified != 0)
+        return verified < 0 ? -1 : unauthorized(response, why);
+
     const char *jti = NULL;
     int64_t expires_at = 0;
-    if (!json_is_object(claims)) {
-        why = "the token's payload is not a JSON object";
-        goto refuse;
+    why = check_claims(caller->claims, context, request, now, &jti, &expires_at);
+    if (why != NULL) {
+        device_caller_clear(caller);
+        return unauthorized(response, why);
     }
-    why = check_claims(claims, context, request, now, &jti, &expires_at);
-    if (why != NULL)
-        goto refuse;
-
-    conn = store_acquire(context->store);
-    struct store_device device;
-    struct store_identity identity;
-    int found_device = 0, found_identity = 0, fresh = 0;
-    if (store_device_get(conn, presented.serial_hex, &device, &found_device) != 0)
-        goto done;
-    int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
-                        strcmp(device.web_number, presented.web_number) == 0;
-    store_device_clear(&device);
-    if (!device_active) {
-        why = "this device's certificate is revoked or unknown";
-        goto refuse;
+    struct store_conn *conn = store_acquire(context->store);
+    int fresh = 0;
+    int used = store_token_use(conn, jti, expires_at, now, &fresh);
+    if (used != 0)
+        log_event(LOG_ERROR, "device_auth_failed", "{s:s}", "error",
+                  store_last_error(conn));
+    store_release(context->store, conn);
+    if (used != 0 || !fresh) {
+        device_caller_clear(caller);
+        return used != 0 ? -1 : unauthorized(response, "this device token was already used");
     }
-    if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
-        goto done;
-    if (!found_identity || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
-        why = "this identity is not active";
-        goto refuse;
-    }
-    if (store_token_use(conn, jti, expires_at, now, &fresh) != 0)
-        goto done;
-    if (!fresh) {
-        why = "this device token was already used";
-        goto refuse;
-    }
-    if (string_copy(caller->web_number, sizeof caller->web_number,
-                    presented.web_number) != 0 ||
-        string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
-        goto done;
-    caller->claims = claims;
-    claims = NULL;
-    result = 0;
-    goto done;
-refuse:
-    result = unauthorized(response, why);
-done:
-    if (conn != NULL) {
-        if (result < 0)
-            log_event(LOG_ERROR, "device_auth_failed", "{s:s}", "error",
-                      store_last_error(conn));
-        store_release(context->store, conn);
-    }
-    json_decref(claims);
-    free(certificate);
-    cjose_jwk_release(jwk);
-    cjose_jws_release(jws);
-    return result;
+    return 0;
 }
 
 void

@@ -13,8 +13,10 @@
 
 #include "http/http.h"
 
-#include <jansson.h>
 #include "pki/pki.h"
+
+#include <jansson.h>
+#include <stdint.h>
 #include "store/store.h"
 
 #define DEVICE_TOKEN_MAX_BYTES 8192
@@ -46,6 +48,19 @@ int device_authenticate(const struct device_context *context,
                         struct device_caller *caller,
                         struct http_response *response)
     __attribute__((warn_unused_result));
+
+/* Verifies a compact JWS signed by a current device key, whose header is
+ * {"alg":"ES256","typ":type,"x5c":[certificate]}: the certificate must be
+ * ours and valid at now, its device active and its identity active, and
+ * the signature must verify with its key. The payload's claims are not
+ * judged here (each use has its own: device_authenticate() checks the
+ * request binding, /v1/verify the audience). Returns 0 with *caller
+ * filled (the payload in caller->claims), 1 when refused (*why says why,
+ * a static text), -1 on an internal failure; on 1 and -1 *caller holds
+ * nothing to release. */
+int device_verify_jws(const struct device_context *context, const char *token,
+                      const char *type, int64_t now, struct device_caller *caller,
+                      const char **why) __attribute__((warn_unused_result));
 
 void device_caller_clear(struct device_caller *caller);
 
