@@ -1,4 +1,5 @@
-/* cli_identity: `cyberid identity show|revoke --data DIR WEB_NUMBER`, the
+/* cli_identity: `cyberid identity show|suspend|reinstate|revoke --data DIR
+ * WEB_NUMBER`, the
  * operator's acts on an identity. Each one is an audit event with the
  * actor "operator" (or --actor NAME: "operator:NAME"). */
 #include "cli/cli.h"
@@ -16,11 +17,18 @@
 
 static const char identity_usage[] =
     "usage: cyberid identity show --data DIR [--actor NAME] WEB_NUMBER\n"
+    "       cyberid identity suspend --data DIR --reason CODE --legal-basis TEXT\n"
+    "                                [--actor NAME] WEB_NUMBER\n"
+    "       cyberid identity reinstate --data DIR [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity revoke --data DIR --reason CODE [--actor NAME] WEB_NUMBER\n"
-    "show prints the identity's status and devices (no personal data); revoke\n"
-    "ends the identity and revokes every certificate of it at once (OCSP, CRL).\n"
-    "CODE is a reason code of [a-z0-9_], e.g. key_compromise, fraud, deceased.\n"
-    "Both are written to the transparency log with the actor.\n";
+    "show prints the identity's status and devices (no personal data). suspend\n"
+    "stops the identity at once (no enrollment, device request, login approval,\n"
+    "token, userinfo or verification until reinstated; introspection answers\n"
+    "inactive) and names the statute or order it rests on; reinstate lifts a\n"
+    "suspension. revoke ends the identity and revokes every certificate of it at\n"
+    "once (OCSP, CRL). CODE is a reason code of [a-z0-9_], e.g. key_compromise,\n"
+    "fraud, deceased, court_order. Every act is written to the transparency log\n"
+    "with the actor.\n";
 
 int
 cli_identity(int argc, char **argv)
@@ -30,16 +38,21 @@ cli_identity(int argc, char **argv)
     const char *action = argv[1];
     if (strcmp(action, "--help") == 0)
         return fputs(identity_usage, stdout), 0;
-    if (strcmp(action, "show") != 0 && strcmp(action, "revoke") != 0)
+    int show = strcmp(action, "show") == 0, revoke = strcmp(action, "revoke") == 0;
+    int suspend = strcmp(action, "suspend") == 0;
+    int reinstate = strcmp(action, "reinstate") == 0;
+    if (!show && !revoke && !suspend && !reinstate)
         return fputs(identity_usage, stderr), 2;
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
         {"reason", required_argument, NULL, 'r'},
         {"actor", required_argument, NULL, 'a'},
+        {"legal-basis", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL, *reason = NULL, *actor_name = NULL;
+    const char *legal_basis = NULL;
     int option;
     optind = 0;
     while ((option = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
@@ -47,12 +60,14 @@ cli_identity(int argc, char **argv)
         case 'd': data_dir = optarg; break;
         case 'r': reason = optarg; break;
         case 'a': actor_name = optarg; break;
+        case 'b': legal_basis = optarg; break;
         case 'h': return fputs(identity_usage, stdout), 0;
         default: return fputs(identity_usage, stderr), 2;
         }
     }
-    int revoke = strcmp(action, "revoke") == 0;
-    if (data_dir == NULL || optind + 1 != argc - 1 || (revoke && reason == NULL))
+    int needs_reason = revoke || suspend;
+    if (data_dir == NULL || optind + 1 != argc - 1 || (needs_reason != (reason != NULL)) ||
+        (suspend != (legal_basis != NULL)))
         return fputs(identity_usage, stderr), 2;
     char web_number[WEB_NUMBER_SIZE];
     if (web_number_normalize(argv[optind + 1], web_number) != 0)
@@ -63,7 +78,7 @@ cli_identity(int argc, char **argv)
         (!identity_reason_is_valid(actor_name) ||
          string_format(actor, sizeof actor, AUDIT_ACTOR_OPERATOR ":%s", actor_name) != 0))
         return cli_fail("identity", 2, "--actor must be a name of [a-z0-9_]");
-    if (revoke && !identity_reason_is_valid(reason))
+    if (needs_reason && !identity_reason_is_valid(reason))
         return cli_fail("identity", 2, "--reason must be a code of [a-z0-9_], at "
                         "most %d characters", IDENTITY_REASON_MAX);
 
@@ -72,7 +87,27 @@ cli_identity(int argc, char **argv)
     if (service_open(data_dir, 1, &service, err, sizeof err) != 0)
         return cli_fail("identity", 1, "%s", err);
     int status = 1;
-    if (!revoke) {
+    if (suspend || reinstate) {
+        int found = 0, changed = 0;
+        int failed = suspend ? identity_suspend(service.store, web_number, reason,
+                                                legal_basis, actor, &found, &changed,
+                                                err, sizeof err)
+                             : identity_reinstate(service.store, web_number, actor,
+                                                  &found, &changed, err, sizeof err);
+        if (failed)
+            cli_fail("identity", 1, "%s", err);
+        else if (!found)
+            cli_fail("identity", 1, "no identity with this web number");
+        else if (!changed)
+            cli_fail("identity", 1, suspend ? "the identity is not active"
+                                            : "the identity is not suspended");
+        else
+            status = cli_print_json(json_pack("{s:s, s:s}", "web_number", web_number,
+                                              "status", suspend ? "suspended"
+                                                                : "active")) == 0
+                         ? 0
+                         : 1;
+    } else if (show) {
         json_t *shown = NULL;
         if (identity_show(service.store, web_number, actor, &shown, err,
                           sizeof err) != 0)

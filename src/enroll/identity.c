@@ -107,14 +107,17 @@ identity_revoke(struct store *store, const char *web_number, const char *reason,
         return 0;
     }
     int exists = 0;
+    int64_t tokens = 0;
     if (store_identity_set_status(conn, web_number, STORE_IDENTITY_REVOKED, reason,
                                   now, &exists) != 0 ||
         store_device_revoke_all(conn, web_number, now, crl_reason,
-                                devices_revoked) != 0)
+                                devices_revoked) != 0 ||
+        store_oidc_identity_revoke(conn, web_number, &tokens) != 0)
         goto fail;
-    details = json_pack("{s:s, s:s, s:I}", "reason", reason, "previous_status",
+    details = json_pack("{s:s, s:s, s:I, s:I}", "reason", reason, "previous_status",
                         identity.status, "devices_revoked",
-                        (json_int_t)*devices_revoked);
+                        (json_int_t)*devices_revoked, "tokens_revoked",
+                        (json_int_t)tokens);
     if (details == NULL ||
         audit_append(conn, actor, "identity.revoke", web_number, details, NULL) != 0 ||
         store_commit(conn) != 0)
@@ -128,4 +131,86 @@ fail:
     json_decref(details);
     store_release(store, conn);
     return -1;
+}
+
+/* Moves the identity from status `from` to `to` (reason: the new status
+ * reason, NULL for none) with its audit event, in one transaction. */
+static int
+change_status(struct store *store, const char *web_number, const char *from,
+              const char *to, const char *reason, const char *action,
+              json_t *details, const char *actor, int *found, int *changed,
+              char *err, size_t errlen)
+{
+    *found = 0;
+    *changed = 0;
+    int64_t now = (int64_t)time(NULL);
+    struct store_conn *conn = store_acquire(store);
+    struct store_identity identity;
+    int exists = 0;
+    if (store_begin(conn) != 0 ||
+        store_identity_get(conn, web_number, &identity, found) != 0)
+        goto fail;
+    if (!*found || strcmp(identity.status, from) != 0) {
+        store_rollback(conn);
+        store_release(store, conn);
+        return 0;
+    }
+    /* Leaving active ends the identity's tokens at platforms for good. */
+    int64_t tokens = 0;
+    if (strcmp(from, STORE_IDENTITY_ACTIVE) == 0 &&
+        (store_oidc_identity_revoke(conn, web_number, &tokens) != 0 ||
+         json_object_set_new(details, "tokens_revoked", json_integer(tokens)) != 0))
+        goto fail;
+    if (json_object_set_new(details, "previous_status", json_string(identity.status)) != 0 ||
+        store_identity_set_status(conn, web_number, to, reason, now, &exists) != 0 ||
+        audit_append(conn, actor, action, web_number, details, NULL) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    *changed = 1;
+    store_release(store, conn);
+    return 0;
+fail:
+    error_set(err, errlen, "database: %s", store_last_error(conn));
+    store_rollback(conn);
+    store_release(store, conn);
+    return -1;
+}
+
+int
+identity_suspend(struct store *store, const char *web_number, const char *reason,
+                 const char *legal_basis, const char *actor, int *found,
+                 int *changed, char *err, size_t errlen)
+{
+    *found = 0;
+    *changed = 0;
+    if (!identity_reason_is_valid(reason))
+        return error_set(err, errlen, "the reason must be a code of [a-z0-9_]");
+    size_t basis_length = legal_basis ? strlen(legal_basis) : 0;
+    if (basis_length == 0 || basis_length > IDENTITY_LEGAL_BASIS_MAX_BYTES ||
+        !utf8_is_clean_text(legal_basis, basis_length))
+        return error_set(err, errlen, "the legal basis must be 1 to %d bytes of text",
+                         IDENTITY_LEGAL_BASIS_MAX_BYTES);
+    json_t *details = json_pack("{s:s, s:s}", "reason", reason, "legal_basis",
+                                legal_basis);
+    if (details == NULL)
+        return error_set(err, errlen, "out of memory");
+    int status = change_status(store, web_number, STORE_IDENTITY_ACTIVE,
+                               STORE_IDENTITY_SUSPENDED, reason, "identity.suspend",
+                               details, actor, found, changed, err, errlen);
+    json_decref(details);
+    return status;
+}
+
+int
+identity_reinstate(struct store *store, const char *web_number, const char *actor,
+                   int *found, int *changed, char *err, size_t errlen)
+{
+    json_t *details = json_object();
+    if (details == NULL)
+        return error_set(err, errlen, "out of memory");
+    int status = change_status(store, web_number, STORE_IDENTITY_SUSPENDED,
+                               STORE_IDENTITY_ACTIVE, NULL, "identity.reinstate",
+                               details, actor, found, changed, err, errlen);
+    json_decref(details);
+    return status;
 }

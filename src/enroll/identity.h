@@ -1,7 +1,8 @@
 /* identity: the operator's acts on an identity (a web number and its
  * devices). Each act is an audit event naming the actor, in the same
- * transaction as the change. Suspension with legal basis, appeals and
- * expiry come with the lifecycle issue; revocation is final. */
+ * transaction as the change. Suspension names a reason code and a legal
+ * basis and lasts until reinstated (appeals and an end date come with the
+ * lifecycle issue); revocation is final. */
 #ifndef CYBERID_IDENTITY_H
 #define CYBERID_IDENTITY_H
 
@@ -22,13 +23,36 @@ int identity_show(struct store *store, const char *web_number, const char *actor
                   json_t **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* Revokes the identity and every active certificate of it (CRL reason from
- * the reason code when it names one, else privilege_withdrawn), with an
+/* Revokes the identity, every active certificate of it (CRL reason from
+ * the reason code when it names one, else privilege_withdrawn) and every
+ * token of it at platforms, with an
  * audit event "identity.revoke" by actor. Returns 0 with *found and
  * *devices_revoked set, or -1 with err. */
 int identity_revoke(struct store *store, const char *web_number,
                     const char *reason, const char *actor, int *found,
                     int64_t *devices_revoked, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+#define IDENTITY_LEGAL_BASIS_MAX_BYTES 1000
+
+/* Suspends the active identity web_number: its devices stop working at
+ * once (every check reads the status; certificates stay unrevoked, so
+ * reinstating restores them) and its tokens at platforms are revoked for
+ * good (a reinstated citizen logs in again). legal_basis is 1 to
+ * IDENTITY_LEGAL_BASIS_MAX_BYTES of clean UTF-8 (the statute or order;
+ * it is written to the audit event, so no personal data in it). Audit
+ * event "identity.suspend". Returns 0 with *found and *changed (0 when the
+ * identity was not active), or -1 with err. */
+int identity_suspend(struct store *store, const char *web_number,
+                     const char *reason, const char *legal_basis,
+                     const char *actor, int *found, int *changed, char *err,
+                     size_t errlen) __attribute__((warn_unused_result));
+
+/* Reinstates the suspended identity web_number (audit event
+ * "identity.reinstate"). *changed is 0 when it was not suspended (a
+ * revoked identity stays revoked). 0 or -1 with err. */
+int identity_reinstate(struct store *store, const char *web_number,
+                       const char *actor, int *found, int *changed, char *err,
+                       size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -47,12 +47,117 @@ test_reason_codes(void **state)
     assert_false(identity_reason_is_valid(longest));
 }
 
+/* Suspension and reinstatement on a real SQLite store. */
+struct audit_capture {
+    char actions[512];
+    char first_details[1024];   /* of the first event */
+};
+
+static int
+capture_event(void *context, const struct store_audit_event *event)
+{
+    struct audit_capture *capture = context;
+    strncat(capture->actions, event->action,
+            sizeof capture->actions - strlen(capture->actions) - 2);
+    strcat(capture->actions, " ");
+    if (capture->first_details[0] == '\0')
+        snprintf(capture->first_details, sizeof capture->first_details, "%s",
+                 event->details ? event->details : "");
+    return 0;
+}
+
+static void
+test_suspend_and_reinstate(void **state)
+{
+    (void)state;
+    char *dir = test_temp_dir("identity");
+    char location[1100], err[256];
+    snprintf(location, sizeof location, "sqlite:%s/test.db", dir);
+    struct store *store = NULL;
+    assert_int_equal(store_open(location, 1, 1, &store, err, sizeof err), 0);
+    struct store_conn *conn = store_acquire(store);
+    struct store_identity identity = {.web_number = "K3M9Q2ZJ7XWD5T1C",
+                                      .person_id = "person-1",
+                                      .status = STORE_IDENTITY_ACTIVE,
+                                      .created_at = 1, .updated_at = 1};
+    assert_int_equal(store_identity_insert(conn, &identity), 0);
+    store_release(store, conn);
+
+    int found = 0, changed = 0;
+    /* Refusals first: no reason, no or too long a legal basis. */
+    assert_int_equal(identity_suspend(store, identity.web_number, "Court", "Act 1",
+                                      "operator", &found, &changed, err, sizeof err), -1);
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "",
+                                      "operator", &found, &changed, err, sizeof err), -1);
+    char basis[IDENTITY_LEGAL_BASIS_MAX_BYTES + 2];
+    memset(basis, 'b', sizeof basis);
+    basis[IDENTITY_LEGAL_BASIS_MAX_BYTES + 1] = '\0';
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", basis,
+                                      "operator", &found, &changed, err, sizeof err), -1);
+    basis[IDENTITY_LEGAL_BASIS_MAX_BYTES] = '\0';
+    assert_int_equal(identity_suspend(store, "0000000000000000", "court_order", basis,
+                                      "operator", &found, &changed, err, sizeof err), 0);
+    assert_int_equal(found, 0);
+
+    /* Reinstating an active identity changes nothing. */
+    assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
+                                        &changed, err, sizeof err), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(changed, 0);
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order",
+                                      "Criminal Procedure Law art. 1", "operator:li",
+                                      &found, &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 1);
+    conn = store_acquire(store);
+    struct store_identity read;
+    assert_int_equal(store_identity_get(conn, identity.web_number, &read, &found), 0);
+    assert_string_equal(read.status, STORE_IDENTITY_SUSPENDED);
+    assert_string_equal(read.status_reason, "court_order");
+    store_release(store, conn);
+    /* Twice: the second is no change. */
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x",
+                                      "operator", &found, &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
+                                        &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 1);
+
+    /* Revoked stays revoked. */
+    int64_t devices = 0;
+    assert_int_equal(identity_revoke(store, identity.web_number, "fraud", "operator",
+                                     &found, &devices, err, sizeof err), 0);
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x",
+                                      "operator", &found, &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
+                                        &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 0);
+
+    struct audit_capture capture = {{0}, {0}};
+    conn = store_acquire(store);
+    assert_int_equal(store_audit_each(conn, 0, 100, capture_event, &capture), 0);
+    store_release(store, conn);
+    assert_string_equal(capture.actions, "identity.suspend identity.reinstate "
+                                         "identity.revoke ");
+    json_t *details = json_loads(capture.first_details, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(details, "legal_basis")),
+                        "Criminal Procedure Law art. 1");
+    assert_string_equal(json_string_value(json_object_get(details, "reason")),
+                        "court_order");
+    assert_string_equal(json_string_value(json_object_get(details, "previous_status")),
+                        "active");
+    json_decref(details);
+    store_close(store);
+    test_remove_dir(dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_age_boundaries),
         cmocka_unit_test(test_reason_codes),
+        cmocka_unit_test(test_suspend_and_reinstate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
