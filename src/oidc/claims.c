@@ -103,7 +103,8 @@ claims_compute(const json_t *names, const struct registry_person *person, int ye
             int age = enroll_age_on(person->birth_date, year, month, day);
             if (age < 0)
                 return -1;
-            claim = json_boolean(age >= (name[8] == '4' ? YOUTH_AGE : ADULT_AGE));
+            int threshold = strcmp(name, "age_over_14") == 0 ? YOUTH_AGE : ADULT_AGE;
+            claim = json_boolean(age >= threshold);
         } else if (strcmp(name, "birth_year") == 0) {
             int birth_year = 0;
             char tail;

@@ -1,5 +1,7 @@
 /* Tests of the signer: key creation, file permissions, HMAC, data-key
- * wrapping (tamper and misuse refused), ECDSA signatures that verify. */
+ * wrapping (tamper and misuse refused), ECDSA signatures that verify, and
+ * token-signing keys by kid (validity, creation, loading after open, the
+ * LRU cache, the initial kid). */
 #include "signer/signer.h"
 
 #include "../test_support.h"
@@ -9,6 +11,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 struct fixture {
@@ -194,6 +197,411 @@ test_ca_certificates(void **state)
     X509_free(root);
 }
 
+/* ── Token-signing keys by kid ─────────────────────────────────────────── */
+
+static void
+test_kid_is_valid(void **state)
+{
+    (void)state;
+    char kid[SIGNER_KID_MAX + 2];
+    assert_int_equal(signer_kid_is_valid(""), 0);
+    assert_int_equal(signer_kid_is_valid("a"), 1);
+    assert_int_equal(signer_kid_is_valid("Z"), 1);
+    assert_int_equal(signer_kid_is_valid("0"), 1);
+    assert_int_equal(signer_kid_is_valid("_"), 1);
+    assert_int_equal(signer_kid_is_valid("-"), 1);
+    assert_int_equal(signer_kid_is_valid("ABCXYZabcxyz0189_-"), 1);
+    assert_int_equal(signer_kid_is_valid("2026-05_k1"), 1);
+    /* SIGNER_KID_MAX characters, and one more. */
+    memset(kid, 'k', sizeof kid);
+    kid[SIGNER_KID_MAX] = '\0';
+    assert_int_equal(signer_kid_is_valid(kid), 1);
+    kid[SIGNER_KID_MAX] = 'k';
+    kid[SIGNER_KID_MAX + 1] = '\0';
+    assert_int_equal(signer_kid_is_valid(kid), 0);
+    /* A bad character at the last allowed position is still seen. */
+    kid[SIGNER_KID_MAX] = '\0';
+    kid[SIGNER_KID_MAX - 1] = '.';
+    assert_int_equal(signer_kid_is_valid(kid), 0);
+    const char *bad[] = {"/", "a/b", "../x", ".", "..", "a.b", ".pem", "a b", " a",
+                         "a\t", "a\n", "a+b", "a=b", "a:b", "a\\b", "a%2F", "a~b",
+                         "a*", "a'b", "\xc3\xa9", "k\x7f", "k\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (signer_kid_is_valid(bad[i]))
+            fail_msg("kid \"%s\" accepted", bad[i]);
+}
+
+/* The public key (DER SPKI) of the PEM private key at path, read with
+ * OpenSSL directly; returns its length. */
+static size_t
+file_public_key(const char *path, uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES])
+{
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    EVP_PKEY *pkey = PEM_read_PrivateKey(file, NULL, NULL, NULL);
+    fclose(file);
+    assert_non_null(pkey);
+    int length = i2d_PUBKEY(pkey, NULL);
+    assert_true(length > 0 && length <= SIGNER_PUBLIC_KEY_MAX_BYTES);
+    uint8_t *cursor = out;
+    assert_int_equal(i2d_PUBKEY(pkey, &cursor), length);
+    EVP_PKEY_free(pkey);
+    return (size_t)length;
+}
+
+/* 1 if signature (DER ECDSA) of digest verifies under the DER SPKI. */
+static int
+verifies(const uint8_t *public_der, size_t public_length, const uint8_t *digest,
+         const uint8_t *signature, size_t signature_length)
+{
+    const uint8_t *cursor = public_der;
+    EVP_PKEY *public_key = d2i_PUBKEY(NULL, &cursor, (long)public_length);
+    assert_non_null(public_key);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(public_key, NULL);
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
+    int ok = EVP_PKEY_verify(ctx, signature, signature_length, digest,
+                             SIGNER_DIGEST_BYTES) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(public_key);
+    return ok;
+}
+
+/* Signs digest with kid and checks the signature against the signer's
+ * public key of kid and against `expected_public` when given. */
+static void
+sign_and_verify(struct signer *signer, const char *kid,
+                const uint8_t *expected_public, size_t expected_length)
+{
+    uint8_t digest[SIGNER_DIGEST_BYTES];
+    SHA256((const uint8_t *)kid, strlen(kid), digest);
+    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
+    size_t length = 0;
+    if (signer_sign_token_digest(signer, kid, digest, signature, &length) != 0)
+        fail_msg("kid %s does not sign", kid);
+    assert_true(length > 0 && length <= SIGNER_SIGNATURE_MAX_BYTES);
+    uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t public_length = 0;
+    assert_int_equal(signer_token_public_key(signer, kid, public_der, &public_length), 0);
+    if (expected_public != NULL) {
+        assert_int_equal(public_length, expected_length);
+        assert_memory_equal(public_der, expected_public, expected_length);
+    }
+    assert_true(verifies(public_der, public_length, digest, signature, length));
+    digest[SIGNER_DIGEST_BYTES - 1] ^= 1;
+    assert_false(verifies(public_der, public_length, digest, signature, length));
+}
+
+static void
+token_key_path(const struct fixture *f, const char *kid, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/token-%s.pem", f->keys, kid);
+}
+
+static void
+test_token_key_create(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], path[1200];
+    assert_int_equal(signer_token_key_create(f->keys, "k1", err, sizeof err), 0);
+    token_key_path(f, "k1", path, sizeof path);
+    struct stat info;
+    assert_int_equal(stat(path, &info), 0);
+    assert_true(S_ISREG(info.st_mode));
+    assert_int_equal(info.st_mode & 0777, 0600);
+    uint8_t before[SIGNER_PUBLIC_KEY_MAX_BYTES], after[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t before_length = file_public_key(path, before);
+    /* Creating it again is refused and leaves the key as it was. */
+    assert_int_equal(signer_token_key_create(f->keys, "k1", err, sizeof err), -1);
+    size_t after_length = file_public_key(path, after);
+    assert_int_equal(before_length, after_length);
+    assert_memory_equal(before, after, before_length);
+    /* Two kids, two keys. */
+    assert_int_equal(signer_token_key_create(f->keys, "k2", err, sizeof err), 0);
+    token_key_path(f, "k2", path, sizeof path);
+    size_t other_length = file_public_key(path, after);
+    assert_false(other_length == before_length &&
+                 memcmp(before, after, before_length) == 0);
+    /* A kid of SIGNER_KID_MAX characters, and one more. */
+    char kid[SIGNER_KID_MAX + 2];
+    memset(kid, 'm', sizeof kid);
+    kid[SIGNER_KID_MAX] = '\0';
+    assert_int_equal(signer_token_key_create(f->keys, kid, err, sizeof err), 0);
+    token_key_path(f, kid, path, sizeof path);
+    assert_int_equal(stat(path, &info), 0);
+    kid[SIGNER_KID_MAX] = 'm';
+    kid[SIGNER_KID_MAX + 1] = '\0';
+    assert_int_equal(signer_token_key_create(f->keys, kid, err, sizeof err), -1);
+    token_key_path(f, kid, path, sizeof path);
+    assert_int_not_equal(stat(path, &info), 0);
+    /* Invalid kids write nothing, anywhere. */
+    const char *bad[] = {"", "a.b", "a b", "x/y", "../escape", "..", "."};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = '\0';
+        if (signer_token_key_create(f->keys, bad[i], err, sizeof err) != -1)
+            fail_msg("kid \"%s\" created", bad[i]);
+        assert_true(err[0] != '\0');
+    }
+    token_key_path(f, "", path, sizeof path);
+    assert_int_not_equal(stat(path, &info), 0);
+    token_key_path(f, "a.b", path, sizeof path);
+    assert_int_not_equal(stat(path, &info), 0);
+    snprintf(path, sizeof path, "%s/escape.pem", f->dir);
+    assert_int_not_equal(stat(path, &info), 0);
+    /* A missing keys folder is an error, not a crash. */
+    snprintf(path, sizeof path, "%s/nowhere", f->dir);
+    assert_int_equal(signer_token_key_create(path, "k1", err, sizeof err), -1);
+}
+
+static void
+test_token_key_after_open(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], path[1200];
+    /* The signer was opened by setup(); the key is made afterwards. */
+    uint8_t digest[SIGNER_DIGEST_BYTES];
+    SHA256((const uint8_t *)"id token", 8, digest);
+    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
+    size_t length = 99;
+    memset(signature, 0x77, sizeof signature);
+    assert_int_equal(signer_sign_token_digest(f->signer, "2026-05", digest, signature,
+                                              &length), -1);
+    assert_int_equal(length, 0);
+    uint8_t zero[SIGNER_SIGNATURE_MAX_BYTES] = {0};
+    assert_memory_equal(signature, zero, sizeof zero);
+    uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t public_length = 0;
+    assert_int_equal(signer_token_public_key(f->signer, "2026-05", public_der,
+                                             &public_length), -1);
+
+    assert_int_equal(signer_token_key_create(f->keys, "2026-05", err, sizeof err), 0);
+    token_key_path(f, "2026-05", path, sizeof path);
+    uint8_t expected[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t expected_length = file_public_key(path, expected);
+    /* A failed load was not remembered: the new key signs now. */
+    sign_and_verify(f->signer, "2026-05", expected, expected_length);
+    /* Twice (from the cache). */
+    sign_and_verify(f->signer, "2026-05", expected, expected_length);
+    /* It is not the initial token key. */
+    uint8_t initial[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t initial_length = 0;
+    assert_int_equal(signer_public_key(f->signer, SIGNER_KEY_TOKEN, initial,
+                                       &initial_length), 0);
+    assert_false(initial_length == expected_length &&
+                 memcmp(initial, expected, initial_length) == 0);
+    /* A signature by the kid does not verify under the initial key. */
+    assert_int_equal(signer_sign_token_digest(f->signer, "2026-05", digest, signature,
+                                              &length), 0);
+    assert_false(verifies(initial, initial_length, digest, signature, length));
+    /* Invalid kids are refused without touching the file system. */
+    length = 99;
+    assert_int_equal(signer_sign_token_digest(f->signer, "../keys/token-2026-05", digest,
+                                              signature, &length), -1);
+    assert_int_equal(length, 0);
+    assert_int_equal(signer_sign_token_digest(f->signer, "", digest, signature,
+                                              &length), -1);
+    assert_int_equal(signer_token_public_key(f->signer, "a.b", public_der,
+                                             &public_length), -1);
+}
+
+static void
+test_token_key_mode_refused(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], path[1200];
+    assert_int_equal(signer_token_key_create(f->keys, "open", err, sizeof err), 0);
+    token_key_path(f, "open", path, sizeof path);
+    const mode_t modes[] = {0644, 0640, 0604, 0660, 0700 | 0004};
+    uint8_t digest[SIGNER_DIGEST_BYTES] = {1};
+    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES], public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t length = 0, public_length = 0;
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        assert_int_equal(chmod(path, modes[i]), 0);
+        length = 99;
+        if (signer_sign_token_digest(f->signer, "open", digest, signature, &length) != -1)
+            fail_msg("key file of mode %03o used", (unsigned)modes[i]);
+        assert_int_equal(length, 0);
+        assert_int_equal(signer_token_public_key(f->signer, "open", public_der,
+                                                 &public_length), -1);
+    }
+    /* Back at 0600 it loads (the refusal was not cached). */
+    assert_int_equal(chmod(path, 0600), 0);
+    uint8_t expected[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t expected_length = file_public_key(path, expected);
+    sign_and_verify(f->signer, "open", expected, expected_length);
+    /* A file that is not a P-256 private key is refused. */
+    char junk[1200];
+    token_key_path(f, "junk", junk, sizeof junk);
+    test_write_file(junk, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    assert_int_equal(chmod(junk, 0600), 0);
+    assert_int_equal(signer_sign_token_digest(f->signer, "junk", digest, signature,
+                                              &length), -1);
+    /* So is an empty file. */
+    token_key_path(f, "empty", junk, sizeof junk);
+    test_write_file(junk, "");
+    assert_int_equal(chmod(junk, 0600), 0);
+    assert_int_equal(signer_sign_token_digest(f->signer, "empty", digest, signature,
+                                              &length), -1);
+}
+
+static void
+test_token_key_cache(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], path[1200];
+    enum { KEYS = SIGNER_TOKEN_KEYS_CACHED + 1 };
+    char kids[KEYS][16];
+    uint8_t publics[KEYS][SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t lengths[KEYS];
+    for (size_t i = 0; i < KEYS; i++) {
+        snprintf(kids[i], sizeof kids[i], "c%zu", i);
+        assert_int_equal(signer_token_key_create(f->keys, kids[i], err, sizeof err), 0);
+        token_key_path(f, kids[i], path, sizeof path);
+        lengths[i] = file_public_key(path, publics[i]);
+    }
+    /* Fill the cache with c0..c15, then use c0 again: c1 is now the least
+     * recently used. */
+    for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++)
+        sign_and_verify(f->signer, kids[i], publics[i], lengths[i]);
+    sign_and_verify(f->signer, kids[0], publics[0], lengths[0]);
+    /* The 17th key evicts c1 only. */
+    sign_and_verify(f->signer, kids[KEYS - 1], publics[KEYS - 1], lengths[KEYS - 1]);
+    /* Remove the files of c0 and c1: c0 is still cached, c1 must be read
+     * again and is gone. */
+    token_key_path(f, kids[0], path, sizeof path);
+    assert_int_equal(unlink(path), 0);
+    token_key_path(f, kids[1], path, sizeof path);
+    assert_int_equal(unlink(path), 0);
+    sign_and_verify(f->signer, kids[0], publics[0], lengths[0]);
+    uint8_t digest[SIGNER_DIGEST_BYTES] = {2};
+    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
+    size_t length = 0;
+    assert_int_equal(signer_sign_token_digest(f->signer, kids[1], digest, signature,
+                                              &length), -1);
+    /* Every other key still signs, evicting and reloading as it goes. */
+    for (size_t round = 0; round < 2; round++)
+        for (size_t i = 2; i < KEYS; i++)
+            sign_and_verify(f->signer, kids[i], publics[i], lengths[i]);
+}
+
+struct sign_thread {
+    struct signer *signer;
+    char (*kids)[16];
+    size_t kid_count;
+    size_t start;
+    int failures;
+};
+
+static void *
+sign_many(void *argument)
+{
+    struct sign_thread *t = argument;
+    uint8_t digest[SIGNER_DIGEST_BYTES] = {3};
+    for (size_t i = 0; i < 60; i++) {
+        const char *kid = t->kids[(t->start + i * 7) % t->kid_count];
+        uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
+        uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+        size_t length = 0, public_length = 0;
+        if (signer_sign_token_digest(t->signer, kid, digest, signature, &length) != 0 ||
+            signer_token_public_key(t->signer, kid, public_der, &public_length) != 0)
+            t->failures++;
+    }
+    return NULL;
+}
+
+static void
+test_token_keys_threads(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    /* More kids than cache slots, used from several threads: keys are
+     * evicted while other threads sign with them. */
+    enum { KIDS = SIGNER_TOKEN_KEYS_CACHED + 4, THREADS = 4 };
+    char kids[KIDS][16];
+    for (size_t i = 0; i < KIDS; i++) {
+        snprintf(kids[i], sizeof kids[i], "t%zu", i);
+        assert_int_equal(signer_token_key_create(f->keys, kids[i], err, sizeof err), 0);
+    }
+    pthread_t threads[THREADS];
+    struct sign_thread work[THREADS];
+    for (size_t i = 0; i < THREADS; i++) {
+        work[i] = (struct sign_thread){.signer = f->signer, .kids = kids,
+                                       .kid_count = KIDS, .start = i * 5};
+        assert_int_equal(pthread_create(&threads[i], NULL, sign_many, &work[i]), 0);
+    }
+    for (size_t i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(work[i].failures, 0);
+    }
+}
+
+/* base64url (no padding) of SHA-256(der), cut to SIGNER_INITIAL_KID_CHARS,
+ * with OpenSSL's base64 rather than the project's encoder. */
+static void
+reference_initial_kid(const uint8_t *der, size_t length, char kid[SIGNER_KID_MAX + 1])
+{
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    unsigned char encoded[64];
+    SHA256(der, length, digest);
+    int n = EVP_EncodeBlock(encoded, digest, sizeof digest);
+    assert_int_equal(n, 44);
+    for (size_t i = 0; i < SIGNER_INITIAL_KID_CHARS; i++)
+        kid[i] = encoded[i] == '+' ? '-' : encoded[i] == '/' ? '_' : (char)encoded[i];
+    kid[SIGNER_INITIAL_KID_CHARS] = '\0';
+}
+
+static void
+test_initial_kid(void **state)
+{
+    struct fixture *f = *state;
+    char kid[SIGNER_KID_MAX + 1], want[SIGNER_KID_MAX + 1];
+    memset(kid, '#', sizeof kid);
+    signer_token_initial_kid(f->signer, kid);
+    assert_int_equal(strlen(kid), SIGNER_INITIAL_KID_CHARS);
+    assert_int_equal(SIGNER_INITIAL_KID_CHARS, 16);
+    assert_true(signer_kid_is_valid(kid));
+    /* From the key file, independently of the signer. */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/token-signing.key.pem", f->keys);
+    uint8_t der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t length = file_public_key(path, der);
+    assert_int_equal(length, 91); /* P-256 SPKI */
+    reference_initial_kid(der, length, want);
+    assert_string_equal(kid, want);
+    /* The kid's public key is SIGNER_KEY_TOKEN's, and it signs. */
+    uint8_t token_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t token_length = 0;
+    assert_int_equal(signer_public_key(f->signer, SIGNER_KEY_TOKEN, token_der,
+                                       &token_length), 0);
+    assert_int_equal(token_length, length);
+    assert_memory_equal(token_der, der, length);
+    sign_and_verify(f->signer, kid, der, length);
+    /* The same after reopening; another data folder has another kid. */
+    struct signer *again = NULL;
+    char err[256], again_kid[SIGNER_KID_MAX + 1];
+    assert_int_equal(signer_open(f->keys, &again, err, sizeof err), 0);
+    signer_token_initial_kid(again, again_kid);
+    assert_string_equal(again_kid, kid);
+    signer_close(again);
+    char *dir = test_temp_dir("signer2");
+    char keys[1100], pki[1100], other_kid[SIGNER_KID_MAX + 1];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    snprintf(pki, sizeof pki, "%s/pki", dir);
+    assert_int_equal(signer_create_keys(keys, pki, err, sizeof err), 0);
+    struct signer *other = NULL;
+    assert_int_equal(signer_open(keys, &other, err, sizeof err), 0);
+    signer_token_initial_kid(other, other_kid);
+    assert_string_not_equal(other_kid, kid);
+    /* The first folder's initial kid is just an unknown kid here. */
+    uint8_t digest[SIGNER_DIGEST_BYTES] = {4};
+    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
+    size_t signature_length = 0;
+    assert_int_equal(signer_sign_token_digest(other, kid, digest, signature,
+                                              &signature_length), -1);
+    signer_close(other);
+    test_remove_dir(dir);
+}
+
 int
 main(void)
 {
@@ -204,6 +612,13 @@ main(void)
         cmocka_unit_test_setup_teardown(test_wrap_unwrap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signatures_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_certificates, setup, teardown),
+        cmocka_unit_test(test_kid_is_valid),
+        cmocka_unit_test_setup_teardown(test_token_key_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_key_after_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_key_mode_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_key_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_keys_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_kid, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
