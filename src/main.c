@@ -17,7 +17,8 @@ static const struct command commands[] = {
     {"serve", cli_serve, "run the HTTP service"},
     {"registry", cli_registry, "import the population registry from CSV"},
     {"platform", cli_platform, "register, list, disable platforms (relying parties)"},
-    {"identity", cli_identity, "show or revoke an identity (web number)"},
+    {"identity", cli_identity, "show, suspend, reinstate or revoke an identity (web number)"},
+    {"keys", cli_keys, "rotate or list the ID token signing keys"},
 #ifdef CYBERID_HAVE_FACE
     {"face", cli_face, "detect and compare faces in images"},
 #endif

@@ -14,5 +14,6 @@ int cli_registry(int argc, char **argv);
 int cli_platform(int argc, char **argv);
 int cli_face(int argc, char **argv);
 int cli_identity(int argc, char **argv);
+int cli_keys(int argc, char **argv);
 
 #endif

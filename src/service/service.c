@@ -64,6 +64,9 @@ service_start_serving(struct service *service, const char *issuer, char *err,
         .face = service->face, .pki = service->pki};
     service->device = (struct device_context){
         .store = service->store, .pki = service->pki, .issuer = service->issuer};
+    service->oidc = (struct oidc_context){
+        .store = service->store, .signer = service->signer,
+        .device = &service->device, .issuer = service->issuer};
     atomic_store_explicit(&service->serving, 1, memory_order_release);
     return 0;
 }
@@ -285,6 +288,27 @@ crl(void *app, const struct http_request *request, struct http_response *respons
     return status;
 }
 
+/* The OpenID Connect provider's routes: each needs the issuer URL. */
+#define OIDC_ROUTE(name, handler)                                              \
+    static int name(void *app, const struct http_request *request,            \
+                    struct http_response *response)                           \
+    {                                                                          \
+        struct service *service = serving(app, response);                      \
+        return service ? handler(&service->oidc, request, response) : 0;       \
+    }
+OIDC_ROUTE(oidc_discovery, oidc_discovery_handle)
+OIDC_ROUTE(oidc_jwks, oidc_jwks_handle)
+OIDC_ROUTE(oidc_authorize, oidc_authorize_handle)
+OIDC_ROUTE(oidc_authorize_status, oidc_authorize_status_handle)
+OIDC_ROUTE(oidc_login_show, oidc_login_show_handle)
+OIDC_ROUTE(oidc_login_approve, oidc_login_approve_handle)
+OIDC_ROUTE(oidc_login_deny, oidc_login_deny_handle)
+OIDC_ROUTE(oidc_token, oidc_token_handle)
+OIDC_ROUTE(oidc_userinfo, oidc_userinfo_handle)
+OIDC_ROUTE(oidc_introspect, oidc_introspect_handle)
+OIDC_ROUTE(oidc_revoke, oidc_revoke_handle)
+OIDC_ROUTE(oidc_verify, oidc_verify_handle)
+
 static const struct http_route routes[] = {
     {"GET", "/healthz", HTTP_BODY_NONE, 0, health},
     {"GET", "/metrics", HTTP_BODY_NONE, 0, metrics},
@@ -296,6 +320,19 @@ static const struct http_route routes[] = {
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},
     {"POST", "/ocsp", HTTP_BODY_ANY, PKI_OCSP_REQUEST_MAX_BYTES, ocsp},
     {"GET", "/crl", HTTP_BODY_NONE, 0, crl},
+    {"GET", "/.well-known/openid-configuration", HTTP_BODY_NONE, 0, oidc_discovery},
+    {"GET", "/jwks.json", HTTP_BODY_NONE, 0, oidc_jwks},
+    {"GET", "/authorize", HTTP_BODY_NONE, 0, oidc_authorize},
+    {"GET", "/v1/authorize/status/{login_id}", HTTP_BODY_NONE, 0, oidc_authorize_status},
+    {"GET", "/v1/login/{user_code}", HTTP_BODY_NONE, 0, oidc_login_show},
+    {"POST", "/v1/login/{user_code}/approve", HTTP_BODY_JSON, 4096, oidc_login_approve},
+    {"POST", "/v1/login/{user_code}/deny", HTTP_BODY_JSON, 4096, oidc_login_deny},
+    {"POST", "/token", HTTP_BODY_FORM, OIDC_TOKEN_BODY_LIMIT, oidc_token},
+    {"GET", "/userinfo", HTTP_BODY_NONE, 0, oidc_userinfo},
+    {"POST", "/userinfo", HTTP_BODY_ANY, OIDC_TOKEN_BODY_LIMIT, oidc_userinfo},
+    {"POST", "/introspect", HTTP_BODY_FORM, OIDC_TOKEN_BODY_LIMIT, oidc_introspect},
+    {"POST", "/revoke", HTTP_BODY_FORM, OIDC_TOKEN_BODY_LIMIT, oidc_revoke},
+    {"POST", "/v1/verify", HTTP_BODY_JSON, OIDC_VERIFY_BODY_LIMIT, oidc_verify},
 };
 
 const struct http_route *

@@ -9,6 +9,7 @@
 #include "enroll/enroll.h"
 #include "face/face.h"
 #include "http/http.h"
+#include "oidc/oidc.h"
 #include "pki/pki.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -28,6 +29,7 @@ struct service {
     char issuer[SERVICE_ISSUER_MAX];    /* no trailing slash */
     struct enroll_context enroll;
     struct device_context device;
+    struct oidc_context oidc;
     /* Set (release) once everything above is in place; handlers that need
      * it read it (acquire) first and answer 503 until then: with port 0 the
      * issuer URL, which certificates carry, is known only after binding. */

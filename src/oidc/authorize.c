@@ -1,0 +1,565 @@
+/* authorize: GET /authorize, where a platform sends the browser to start a
+ * login (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2, PKCE S256 required),
+ * and GET /v1/authorize/status/{login_id}, the login page's poll. The
+ * contract is docs/api.md, "Login"; the page itself is login_page.c.
+ *
+ * A request whose client or redirect URI cannot be trusted is answered
+ * here with an HTML error page and never redirected (RFC 6749 §4.1.2.1);
+ * every other refusal goes back to the platform's redirect URI with error,
+ * error_description, state and iss (RFC 9207). A valid request becomes a
+ * pending login in the store, known by the hashes of its three secrets:
+ * the login id (only in the page), the user code (what the citizen gives
+ * the app) and the authorization code (derived from the login id, handed
+ * to the page by its poll once the citizen approved). */
+#include "oidc/oidc.h"
+
+#include "oidc/claims.h"
+#include "oidc/login_page.h"
+#include "oidc/oauth.h"
+#include "oidc/pkce.h"
+#include "oidc/redirect.h"
+#include "oidc/user_code.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define AUTHORIZE_STATE_MAX_BYTES 1024
+#define AUTHORIZE_NONCE_MAX_BYTES 512
+#define AUTHORIZE_SCOPE_MAX_BYTES 1024
+/* Fresh secrets drawn when a user code or login id is already taken. */
+#define AUTHORIZE_INSERT_ATTEMPTS 4
+#define SCRIPT_NONCE_BYTES 16
+#define SCRIPT_NONCE_SIZE BASE64URL_ENCODED_SIZE(SCRIPT_NONCE_BYTES)
+#define LOGIN_PATH "/v1/login/"
+#define STATUS_PATH "v1/authorize/status/" /* relative to /authorize */
+#define URL_MAX 1024
+#define SECONDS_PER_MINUTE 60
+#define DESCRIPTION_MAX 128
+/* A number constant as a string literal, for error descriptions. */
+#define LITERAL(x) #x
+#define NUMBER_TEXT(x) LITERAL(x)
+
+/* Parameters a request may give at most once (RFC 6749 §3.1; OpenID
+ * Connect Core §3.1.2.1; RFC 7636 §4.3; ours: purpose). */
+static const char *const SINGLE_PARAMETERS[] = {
+    "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+    "code_challenge", "code_challenge_method", "purpose", "prompt",
+    "response_mode", "request", "request_uri", "max_age", "display",
+    "ui_locales", "id_token_hint", "login_hint", "acr_values", "claims",
+    "claims_locales", "registration",
+};
+
+struct authorize_params {
+    const char *client_id;
+    const char *redirect_uri;
+    const char *response_type;
+    const char *response_mode;
+    const char *scope;
+    const char *state;          /* NULL also when it is not a valid state */
+    const char *nonce;
+    const char *code_challenge;
+    const char *code_challenge_method;
+    const char *purpose;
+    const char *prompt;
+    const char *request_object;
+    const char *request_uri;
+};
+
+/* A query parameter; NULL when absent or empty (RFC 6749 §3.1: "sent
+ * without a value MUST be treated as if they were omitted"). */
+static const char *
+query_param(const struct http_request *request, const char *name)
+{
+    const char *value = http_request_query(request, name);
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/* 1 if state is 1 to AUTHORIZE_STATE_MAX_BYTES VSCHARs (RFC 6749 A.5). */
+static int
+state_is_valid(const char *state)
+{
+    size_t length = strlen(state);
+    if (length > AUTHORIZE_STATE_MAX_BYTES)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)state[i] < 0x20 || (unsigned char)state[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void
+read_params(const struct http_request *request, struct authorize_params *params)
+{
+    memset(params, 0, sizeof *params);
+    params->client_id = query_param(request, "client_id");
+    params->redirect_uri = query_param(request, "redirect_uri");
+    params->response_type = query_param(request, "response_type");
+    params->response_mode = query_param(request, "response_mode");
+    params->scope = query_param(request, "scope");
+    params->state = query_param(request, "state");
+    params->nonce = query_param(request, "nonce");
+    params->code_challenge = query_param(request, "code_challenge");
+    params->code_challenge_method = query_param(request, "code_challenge_method");
+    params->purpose = query_param(request, "purpose");
+    params->prompt = query_param(request, "prompt");
+    params->request_object = query_param(request, "request");
+    params->request_uri = query_param(request, "request_uri");
+}
+
+/* The headers every HTML page carries: its CSP (script_nonce NULL: no
+ * script), no framing, no referrer. 0 or -1. */
+static int
+add_page_headers(struct http_response *response, const char *script_nonce)
+{
+    char csp[LOGIN_PAGE_CSP_MAX];
+    if (login_page_csp(script_nonce, csp, sizeof csp) != 0 ||
+        http_response_add_header(response, "Content-Security-Policy", csp) != 0 ||
+        http_response_add_header(response, "X-Frame-Options", "DENY") != 0 ||
+        http_response_add_header(response, "Referrer-Policy", "no-referrer") != 0)
+        return -1;
+    return 0;
+}
+
+/* Answers 400 with the HTML error page: for a request that must not be
+ * redirected (unknown client, unregistered redirect URI). 0 or -1. */
+static int
+refuse_page(struct http_response *response, const char *message)
+{
+    size_t length = 0;
+    char *page = login_page_error_render("This login request cannot be used", message,
+                                         &length);
+    int status = page != NULL && add_page_headers(response, NULL) == 0 &&
+                         http_respond_bytes(response, 400, LOGIN_PAGE_CONTENT_TYPE,
+                                            page, length) == 0
+                     ? 0
+                     : -1;
+    free(page);
+    return status;
+}
+
+/* Answers 302 to the platform's redirect URI with an error (RFC 6749
+ * §4.1.2.1, RFC 9207). 0 or -1. */
+static int
+redirect_error_response(const struct oidc_context *context,
+                        struct http_response *response, const char *redirect_uri,
+                        const char *error, const char *description, const char *state)
+{
+    char *location = redirect_error(redirect_uri, error, description, state,
+                                    context->issuer);
+    int status = location != NULL &&
+                         http_response_add_header(response, "Location", location) == 0 &&
+                         http_respond_bytes(response, 302, "text/plain; charset=utf-8",
+                                            "", 0) == 0
+                     ? 0
+                     : -1;
+    free(location);
+    return status;
+}
+
+/* 1 if uri is exactly one of the registered redirect URIs (JSON array
+ * text), else 0. */
+static int
+redirect_uri_is_registered(const char *registered, const char *uri)
+{
+    json_t *uris = json_loads(registered, JSON_REJECT_DUPLICATES, NULL);
+    int found = 0;
+    size_t i;
+    const json_t *value;
+    json_array_foreach(uris, i, value) {
+        const char *text = json_string_value(value);
+        if (text != NULL && strcmp(text, uri) == 0)
+            found = 1;
+    }
+    json_decref(uris);
+    return found;
+}
+
+/* 1 if the space-delimited list holds word. */
+static int
+list_has_word(const char *list, const char *word)
+{
+    size_t length = strlen(word);
+    for (const char *at = list; *at != '\0';) {
+        at += strspn(at, " ");
+        size_t span = strcspn(at, " ");
+        if (span == length && strncmp(at, word, length) == 0)
+            return 1;
+        at += span;
+    }
+    return 0;
+}
+
+/* The claims a scope asks for: every scope token but "openid", each a
+ * known claim the platform is registered for (allowed: JSON array text),
+ * in scope order, duplicates dropped. Returns 0 with *asked (a new array),
+ * 1 with *problem when the scope is invalid_scope, -1 out of memory. */
+static int
+scope_claims(const char *scope, const char *allowed_text, json_t **asked,
+             const char **problem)
+{
+    *asked = NULL;
+    if (strlen(scope) > AUTHORIZE_SCOPE_MAX_BYTES) {
+        *problem = "the scope is too long";
+        return 1;
+    }
+    if (!list_has_word(scope, "openid")) {
+        *problem = "the scope must include openid";
+        return 1;
+    }
+    json_t *allowed = json_loads(allowed_text, JSON_REJECT_DUPLICATES, NULL);
+    json_t *claims = json_array();
+    int result = -1;
+    if (allowed == NULL || claims == NULL)
+        goto done;
+    for (const char *at = scope; *at != '\0';) {
+        at += strspn(at, " ");
+        size_t span = strcspn(at, " ");
+        char word[CLAIMS_NAME_MAX_BYTES];
+        if (span == 0)
+            break;
+        if (span >= sizeof word) {
+            *problem = "the scope names an unknown claim";
+            result = 1;
+            goto done;
+        }
+        memcpy(word, at, span);
+        word[span] = '\0';
+        at += span;
+        if (strcmp(word, "openid") == 0)
+            continue;
+        if (!claims_is_known(word)) {
+            *problem = "the scope names an unknown claim";
+            result = 1;
+            goto done;
+        }
+        json_t *one = json_pack("[s]", word);
+        int registered = one != NULL && claims_subset(one, allowed);
+        json_decref(one);
+        if (!registered) {
+            *problem = "the scope names a claim this platform is not registered for";
+            result = 1;
+            goto done;
+        }
+        size_t i;
+        const json_t *seen;
+        int duplicate = 0;
+        json_array_foreach(claims, i, seen)
+            duplicate |= strcmp(json_string_value(seen), word) == 0;
+        if (!duplicate && json_array_append_new(claims, json_string(word)) != 0)
+            goto done;
+    }
+    if (json_array_size(claims) > CLAIMS_MAX) {
+        *problem = "the scope asks for too many claims";
+        result = 1;
+        goto done;
+    }
+    *asked = claims;
+    claims = NULL;
+    result = 0;
+done:
+    json_decref(claims);
+    json_decref(allowed);
+    return result;
+}
+
+/* Checks what can be answered by redirecting (the client and redirect URI
+ * are trusted by now), in the order RFC 6749 and OpenID Connect name the
+ * errors; bad_state: the request's state is not a valid one. Returns NULL
+ * when the request is good, else the description (a constant, or text in
+ * buffer), with the error code in *error. */
+static const char *
+check_request(const struct http_request *request, const struct authorize_params *params,
+              int bad_state, const char **error, char buffer[DESCRIPTION_MAX])
+{
+    *error = "invalid_request";
+    if (bad_state)
+        return "state must be at most " NUMBER_TEXT(AUTHORIZE_STATE_MAX_BYTES)
+               " printable ASCII characters";
+    for (size_t i = 0; i < sizeof SINGLE_PARAMETERS / sizeof *SINGLE_PARAMETERS; i++)
+        if (http_request_query_count(request, SINGLE_PARAMETERS[i]) > 1)
+            return string_format(buffer, DESCRIPTION_MAX, "%s is given more than once",
+                                 SINGLE_PARAMETERS[i]) == 0
+                       ? buffer
+                       : "a parameter is given more than once";
+    if (params->request_object != NULL) {
+        *error = "request_not_supported";
+        return "request objects are not supported";
+    }
+    if (params->request_uri != NULL) {
+        *error = "request_uri_not_supported";
+        return "request_uri is not supported";
+    }
+    if (params->response_type == NULL)
+        return "response_type is required";
+    if (strcmp(params->response_type, "code") != 0) {
+        *error = "unsupported_response_type";
+        return "only response_type=code is supported";
+    }
+    if (params->response_mode != NULL && strcmp(params->response_mode, "query") != 0)
+        return "only response_mode=query is supported";
+    if (params->scope == NULL) {
+        *error = "invalid_scope";
+        return "the scope must include openid";
+    }
+    if (params->code_challenge == NULL || params->code_challenge_method == NULL ||
+        strcmp(params->code_challenge_method, "S256") != 0)
+        return "PKCE S256 required";
+    if (!pkce_is_well_formed(params->code_challenge) ||
+        strlen(params->code_challenge) != PKCE_S256_CHALLENGE_CHARS)
+        return "code_challenge must be a base64url S256 challenge of 43 characters";
+    if (params->nonce != NULL &&
+        (strlen(params->nonce) > AUTHORIZE_NONCE_MAX_BYTES ||
+         !utf8_is_clean_text(params->nonce, strlen(params->nonce))))
+        return "nonce must be at most " NUMBER_TEXT(AUTHORIZE_NONCE_MAX_BYTES)
+               " bytes of text";
+    if (params->purpose != NULL &&
+        (strlen(params->purpose) > OIDC_PURPOSE_MAX_BYTES ||
+         !utf8_is_clean_text(params->purpose, strlen(params->purpose))))
+        return "purpose must be at most " NUMBER_TEXT(OIDC_PURPOSE_MAX_BYTES)
+               " bytes of UTF-8 text";
+    if (params->prompt != NULL && list_has_word(params->prompt, "none")) {
+        *error = "login_required";
+        return "every login is approved in the cyberid app";
+    }
+    return NULL;
+}
+
+/* Answers the login page of a stored login. 0 or -1. */
+static int
+respond_page(const struct oidc_context *context, const struct store_platform *platform,
+             const struct authorize_params *params, const json_t *asked,
+             const char *login_id, const char *user_code, struct http_response *response)
+{
+    uint8_t random[SCRIPT_NONCE_BYTES];
+    char script_nonce[SCRIPT_NONCE_SIZE], login_url[URL_MAX], poll_path[URL_MAX];
+    char *page = NULL;
+    size_t length = 0;
+    int status = -1;
+    if (RAND_bytes(random, sizeof random) != 1 ||
+        base64url_encode(random, sizeof random, script_nonce, sizeof script_nonce) != 0 ||
+        string_format(login_url, sizeof login_url, "%s" LOGIN_PATH "%s",
+                      context->issuer, user_code) != 0 ||
+        string_format(poll_path, sizeof poll_path, STATUS_PATH "%s", login_id) != 0)
+        goto done;
+    const struct login_page view = {
+        .platform_name = platform->name,
+        .claims = asked,
+        .purpose = params->purpose,
+        .login_url = login_url,
+        .user_code = user_code,
+        .poll_path = poll_path,
+        .script_nonce = script_nonce,
+        .lifetime_minutes = OIDC_LOGIN_LIFETIME / SECONDS_PER_MINUTE,
+    };
+    page = login_page_render(&view, &length);
+    if (page != NULL && add_page_headers(response, script_nonce) == 0 &&
+        http_respond_bytes(response, 200, LOGIN_PAGE_CONTENT_TYPE, page, length) == 0)
+        status = 0;
+done:
+    free(page);
+    secret_wipe(login_url, sizeof login_url);
+    secret_wipe(poll_path, sizeof poll_path);
+    return status;
+}
+
+/* Stores a pending login for a checked request and answers its page.
+ * 0 or -1. */
+static int
+start_login(const struct oidc_context *context, struct store_conn *conn,
+            const struct store_platform *platform,
+            const struct authorize_params *params, const json_t *asked,
+            struct http_response *response)
+{
+    char login_id[OAUTH_SECRET_SIZE] = "", code[OAUTH_SECRET_SIZE] = "";
+    char user_code[USER_CODE_SIZE] = "";
+    char *claims_text = json_dumps(asked, JSON_COMPACT);
+    int64_t now = (int64_t)time(NULL);
+    int inserted = 0, result = -1;
+    /* The text fields are borrowed from the request for the insert only;
+     * nothing here is freed with store_oidc_login_clear(). */
+    struct store_oidc_login login = {
+        .redirect_uri = (char *)params->redirect_uri,
+        .claims = claims_text,
+        .state = (char *)params->state,
+        .nonce = (char *)params->nonce,
+        .purpose = (char *)params->purpose,
+        .created_at = now,
+        .expires_at = now + OIDC_LOGIN_LIFETIME,
+        .purge_at = now + OIDC_LOGIN_LIFETIME + OIDC_LOGIN_PURGE_AFTER,
+    };
+    if (claims_text == NULL ||
+        string_copy(login.client_id, sizeof login.client_id, platform->client_id) != 0 ||
+        string_copy(login.code_challenge, sizeof login.code_challenge,
+                    params->code_challenge) != 0 ||
+        string_copy(login.status, sizeof login.status, STORE_LOGIN_PENDING) != 0)
+        goto done;
+    for (int attempt = 0; attempt < AUTHORIZE_INSERT_ATTEMPTS && !inserted; attempt++) {
+        if (oauth_secret_new(login_id) != 0 || user_code_new(user_code) != 0 ||
+            oauth_code_for_login(login_id, code) != 0)
+            goto done;
+        oauth_hash(login_id, login.login_hash);
+        oauth_hash(user_code, login.user_code_hash);
+        oauth_hash(code, login.code_hash);
+        if (store_oidc_login_insert(conn, &login, now, &inserted) != 0) {
+            result = oauth_store_failed(conn, "authorize.insert", response);
+            goto done;
+        }
+    }
+    if (!inserted) {
+        log_event(LOG_ERROR, "oidc.login_insert_collided", "{s:i}", "attempts",
+                  AUTHORIZE_INSERT_ATTEMPTS);
+        goto done;
+    }
+    result = respond_page(context, platform, params, asked, login_id, user_code,
+                          response);
+done:
+    secret_wipe(login_id, sizeof login_id);
+    secret_wipe(code, sizeof code);
+    secret_wipe(user_code, sizeof user_code);
+    free(claims_text);
+    return result;
+}
+
+int
+oidc_authorize_handle(const struct oidc_context *context,
+                      const struct http_request *request, struct http_response *response)
+{
+    struct authorize_params params;
+    read_params(request, &params);
+    if (http_request_query_count(request, "client_id") > 1 ||
+        http_request_query_count(request, "redirect_uri") > 1)
+        return refuse_page(response, "The request names the site or its return "
+                                     "address more than once.");
+    if (params.client_id == NULL)
+        return refuse_page(response, "The request does not say which site it comes "
+                                     "from (client_id is missing).");
+    if (params.redirect_uri == NULL)
+        return refuse_page(response, "The request does not say where to return to "
+                                     "(redirect_uri is missing).");
+
+    struct store_platform platform;
+    struct store_conn *conn = store_acquire(context->store);
+    json_t *asked = NULL;
+    int found = 0, result = -1;
+    memset(&platform, 0, sizeof platform);
+    if (strlen(params.client_id) < STORE_ID_MAX &&
+        store_platform_get(conn, params.client_id, &platform, &found) != 0) {
+        result = oauth_store_failed(conn, "authorize.platform", response);
+        goto done;
+    }
+    if (!found || platform.disabled) {
+        result = refuse_page(response, "The site that sent you here is not registered "
+                                       "with cyberid (unknown client_id).");
+        goto done;
+    }
+    if (!redirect_uri_is_registered(platform.redirect_uris, params.redirect_uri)) {
+        result = refuse_page(response, "The return address (redirect_uri) is not one "
+                                       "this site registered.");
+        goto done;
+    }
+    int bad_state = params.state != NULL && !state_is_valid(params.state);
+    if (bad_state)
+        params.state = NULL; /* refused below, and never echoed */
+
+    const char *error = NULL, *problem = NULL;
+    char buffer[DESCRIPTION_MAX];
+    const char *description = check_request(request, &params, bad_state, &error, buffer);
+    if (description == NULL) {
+        int scoped = scope_claims(params.scope, platform.claims, &asked, &problem);
+        if (scoped < 0)
+            goto done;
+        if (scoped > 0) {
+            error = "invalid_scope";
+            description = problem;
+        }
+    }
+    if (description != NULL) {
+        result = redirect_error_response(context, response, params.redirect_uri, error,
+                                         description, params.state);
+        goto done;
+    }
+    result = start_login(context, conn, &platform, &params, asked, response);
+done:
+    json_decref(asked);
+    store_platform_clear(&platform);
+    store_release(context->store, conn);
+    return result;
+}
+
+/* ── GET /v1/authorize/status/{login_id} ───────────────────────────────── */
+
+/* {"status": status, "redirect_to": url} (200), freeing url. 0 or -1. */
+static int
+respond_decided(struct http_response *response, const char *status, char *url)
+{
+    if (url == NULL)
+        return -1;
+    int result = http_respond_json(response, 200,
+                                   json_pack("{s:s, s:s}", "status", status,
+                                             "redirect_to", url));
+    secret_wipe(url, strlen(url));
+    free(url);
+    return result;
+}
+
+int
+oidc_authorize_status_handle(const struct oidc_context *context,
+                             const struct http_request *request,
+                             struct http_response *response)
+{
+    const char *login_id = request->params[0];
+    size_t length = login_id ? strlen(login_id) : 0;
+    if (length == 0 || length > OAUTH_CREDENTIAL_MAX)
+        return http_respond_error(response, 404, "not_found", "no such login");
+
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    struct store_oidc_login login;
+    int found = 0, result = -1;
+    int64_t now = (int64_t)time(NULL);
+    oauth_hash(login_id, hash);
+    struct store_conn *conn = store_acquire(context->store);
+    if (store_oidc_login_get(conn, hash, &login, &found) != 0) {
+        result = oauth_store_failed(conn, "authorize.status", response);
+        store_release(context->store, conn);
+        return result;
+    }
+    store_release(context->store, conn);
+
+    if (!found || login.purge_at < now) {
+        result = http_respond_error(response, 404, "not_found", "no such login");
+    } else if (strcmp(login.status, STORE_LOGIN_PENDING) == 0 && login.expires_at > now) {
+        result = http_respond_json(response, 200,
+                                   json_pack("{s:s}", "status", STORE_LOGIN_PENDING));
+    } else if (strcmp(login.status, STORE_LOGIN_PENDING) == 0) {
+        result = respond_decided(response, "expired",
+                                 redirect_error(login.redirect_uri, "access_denied",
+                                                "the login expired before it was "
+                                                "approved",
+                                                login.state, context->issuer));
+    } else if (strcmp(login.status, STORE_LOGIN_DENIED) == 0) {
+        result = respond_decided(response, "denied",
+                                 redirect_error(login.redirect_uri, "access_denied",
+                                                "the citizen denied the login",
+                                                login.state, context->issuer));
+    } else if (strcmp(login.status, STORE_LOGIN_APPROVED) == 0) {
+        char code[OAUTH_SECRET_SIZE];
+        if (oauth_code_for_login(login_id, code) == 0) {
+            const struct redirect_param params[] = {
+                {"code", code}, {"state", login.state}, {"iss", context->issuer}};
+            result = respond_decided(response, "approved",
+                                     redirect_build(login.redirect_uri, params,
+                                                    sizeof params / sizeof *params));
+        }
+        secret_wipe(code, sizeof code);
+    } else {
+        log_event(LOG_ERROR, "oidc.login_status_unknown", NULL);
+    }
+    store_oidc_login_clear(&login);
+    return result;
+}

@@ -1,0 +1,316 @@
+/* resource: what a platform does with the tokens /token gave it.
+ *
+ * - GET|POST /userinfo (OpenID Connect Core §5.3, RFC 6750): the Bearer
+ *   access token (the Authorization header, or for POST the access_token
+ *   field of a form body, never both) → {"sub", <released claim values,
+ *   computed now>}. A token stops working the moment it is revoked, its
+ *   identity is suspended or its platform disabled.
+ * - POST /introspect (RFC 7662), platform-authenticated: {"active": false}
+ *   for anything but a live token of the caller; never claim values.
+ * - POST /revoke (RFC 7009), platform-authenticated: an access token is
+ *   revoked alone, a refresh token takes its whole grant with it; the
+ *   answer is 200 {} whether or not the token was known. */
+#include "oidc/oidc.h"
+
+#include "audit/audit.h"
+#include "oidc/claims.h"
+#include "oidc/client_auth.h"
+#include "oidc/form.h"
+#include "oidc/oauth.h"
+#include "oidc/token_format.h"
+#include "util/strings.h"
+
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define BEARER_SCHEME "Bearer"
+#define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
+#define ACTOR_SIZE (sizeof "platform:" + STORE_ID_MAX)
+#define REASON_PLATFORM_REQUEST "revoked_by_platform"
+
+/* Looks up a presented token by its hash. A value longer than any we
+ * issue is simply not found. 0 with *found (and *token on 1), or -1. */
+static int
+token_lookup(struct store_conn *conn, const char *presented,
+             struct store_oidc_token *token, int *found)
+{
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    memset(token, 0, sizeof *token);
+    *found = 0;
+    if (strlen(presented) > OAUTH_CREDENTIAL_MAX)
+        return 0;
+    oauth_hash(presented, hash);
+    return store_oidc_token_get(conn, hash, token, found);
+}
+
+/* 401 for a request without any token: the challenge carries no error
+ * code (RFC 6750 §3.1); the body is the usual JSON error. 0 or -1. */
+static int
+respond_no_token(struct http_response *response)
+{
+    if (http_response_add_header(response, "WWW-Authenticate",
+                                 BEARER_SCHEME " realm=\"cyberid\"") != 0)
+        return -1;
+    return http_respond_error(response, 401, "invalid_token",
+                              "a Bearer access token is required");
+}
+
+/* 401 invalid_token (RFC 6750 §3.1) for a token that does not work, for
+ * whatever reason: the answer never says which. 0 or -1. */
+static int
+invalid_token(struct http_response *response)
+{
+    return oauth_error(response, 401, "invalid_token",
+                       "the access token is unknown, expired or revoked", 0);
+}
+
+/* 1 if the request's Content-Type is a form (parameters allowed). */
+static int
+is_form(const struct http_request *request)
+{
+    const char *type = http_request_header(request, "Content-Type");
+    size_t length = strlen(FORM_CONTENT_TYPE);
+    return type != NULL && strncasecmp(type, FORM_CONTENT_TYPE, length) == 0 &&
+           (type[length] == '\0' || type[length] == ';' || type[length] == ' ');
+}
+
+int
+oidc_userinfo_handle(const struct oidc_context *context,
+                     const struct http_request *request, struct http_response *response)
+{
+    struct form form;
+    struct store_oidc_token token;
+    struct store_platform platform;
+    json_t *allowed = NULL, *names = NULL, *granted = NULL, *body = NULL;
+    struct store_conn *conn = NULL;
+    int found = 0, active = 0, result = -1;
+    const char *step = NULL;
+    memset(&form, 0, sizeof form);
+    memset(&token, 0, sizeof token);
+    memset(&platform, 0, sizeof platform);
+    const char *authorization = http_request_header(request, "Authorization");
+    const char *presented = oauth_bearer(request);
+    if (strcmp(request->method, "POST") == 0 && request->body_length > 0 &&
+        is_form(request)) {
+        if (form_parse(request->body, request->body_length, &form) != 0) {
+            result = oauth_error(response, 400, "invalid_request",
+                                 "the body is not a valid form, or repeats a parameter",
+                                 0);
+            goto done;
+        }
+        const char *in_body = form_get(&form, "access_token");
+        if (in_body != NULL && authorization != NULL) {
+            result = oauth_error(response, 400, "invalid_request",
+                                 "give the access token once: header or body", 0);
+            goto done;
+        }
+        if (in_body != NULL)
+            presented = in_body;
+    }
+    if (presented == NULL) {
+        /* A Bearer header whose token is empty or too long is a bad token;
+         * no header at all (or another scheme) asks for one. */
+        int bearer = authorization != NULL &&
+                     strncasecmp(authorization, BEARER_SCHEME " ",
+                                 strlen(BEARER_SCHEME) + 1) == 0;
+        result = bearer ? invalid_token(response) : respond_no_token(response);
+        goto done;
+    }
+    int64_t now = (int64_t)time(NULL);
+    conn = store_acquire(context->store);
+    if (token_lookup(conn, presented, &token, &found) != 0) {
+        step = "token get";
+        goto done;
+    }
+    if (!found || !token_is_live(&token, STORE_TOKEN_ACCESS, now)) {
+        result = invalid_token(response);
+        goto done;
+    }
+    if (store_platform_get(conn, token.client_id, &platform, &found) != 0) {
+        step = "platform get";
+        goto done;
+    }
+    if (!found || platform.disabled) {
+        result = invalid_token(response);
+        goto done;
+    }
+    /* The token's claims, as far as the registration still allows. */
+    granted = json_loads(token.claims, JSON_REJECT_DUPLICATES, NULL);
+    allowed = json_loads(platform.claims, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(granted) || !json_is_array(allowed)) {
+        step = "token claims";
+        goto done;
+    }
+    names = claims_intersect(granted, allowed);
+    body = json_pack("{s:s}", "sub", token.sub);
+    if (names == NULL || body == NULL ||
+        claims_for_identity(conn, context->signer, token.web_number, names, now, body,
+                            &active) != 0)
+        goto done;
+    if (!active) {
+        result = invalid_token(response);
+        goto done;
+    }
+    result = http_respond_json(response, 200, body);
+    body = NULL;
+done:
+    if (step != NULL)
+        result = oauth_store_failed(conn, step, response);
+    json_decref(body);
+    json_decref(names);
+    json_decref(allowed);
+    json_decref(granted);
+    store_platform_clear(&platform);
+    store_oidc_token_clear(&token);
+    if (conn != NULL)
+        store_release(context->store, conn);
+    form_clear(&form);
+    return result;
+}
+
+/* The start both platform-authenticated endpoints share: parses the form,
+ * authenticates the caller and takes the `token` field. Returns 0 with
+ * *form, *platform (to clear) and *presented; 1 when answered (nothing to
+ * clear); -1 internal failure (nothing to clear). */
+static int
+begin_platform_request(const struct oidc_context *context, struct store_conn *conn,
+                       const struct http_request *request, struct form *form,
+                       struct store_platform *platform, const char **presented,
+                       struct http_response *response)
+{
+    *presented = NULL;
+    memset(platform, 0, sizeof *platform);
+    if (form_parse(request->body, request->body_length, form) != 0)
+        return oauth_error(response, 400, "invalid_request",
+                           "the body is not a valid form, or repeats a parameter",
+                           0) == 0 ? 1 : -1;
+    int authenticated = client_authenticate(context, conn, request, form, platform,
+                                            response);
+    if (authenticated != 0) {
+        form_clear(form);
+        if (authenticated > 0)
+            return 1;
+        return oauth_store_failed(conn, "client authentication", response) == 0 ? 1
+                                                                                 : -1;
+    }
+    *presented = form_get(form, "token");
+    if (*presented == NULL) {
+        store_platform_clear(platform);
+        form_clear(form);
+        return oauth_error(response, 400, "invalid_request", "token is required", 0) == 0
+                   ? 1
+                   : -1;
+    }
+    return 0;
+}
+
+int
+oidc_introspect_handle(const struct oidc_context *context,
+                       const struct http_request *request, struct http_response *response)
+{
+    struct form form;
+    struct store_platform platform;
+    struct store_oidc_token token;
+    const char *presented = NULL;
+    int found = 0, result = -1;
+    struct store_conn *conn = store_acquire(context->store);
+    int begun = begin_platform_request(context, conn, request, &form, &platform,
+                                       &presented, response);
+    if (begun != 0) {
+        store_release(context->store, conn);
+        return begun > 0 ? 0 : -1;
+    }
+    /* token_type_hint is optional and needless: the hash finds either kind. */
+    if (token_lookup(conn, presented, &token, &found) != 0) {
+        result = oauth_store_failed(conn, "token get", response);
+        goto done;
+    }
+    json_t *answer = token_introspection(found ? &token : NULL, platform.client_id,
+                                         context->issuer, (int64_t)time(NULL));
+    result = answer != NULL ? http_respond_json(response, 200, answer) : -1;
+done:
+    store_oidc_token_clear(&token);
+    store_platform_clear(&platform);
+    store_release(context->store, conn);
+    form_clear(&form);
+    return result;
+}
+
+/* Revokes what token (the caller's) stands for, with its audit event, in
+ * one transaction. 0 or -1 (rolled back). */
+static int
+revoke_token(struct store_conn *conn, const struct store_platform *platform,
+             const struct store_oidc_token *token)
+{
+    char actor[ACTOR_SIZE];
+    json_t *details = NULL;
+    int64_t count = 0;
+    int changed = 0;
+    if (string_format(actor, sizeof actor, "platform:%s", platform->client_id) != 0 ||
+        store_begin(conn) != 0)
+        return -1;
+    const char *action = NULL;
+    if (strcmp(token->kind, STORE_TOKEN_REFRESH) == 0) {
+        if (store_oidc_grant_revoke(conn, token->grant_id, &count) != 0)
+            goto fail;
+        action = count > 0 ? "grant.revoke" : NULL;
+        details = json_pack("{s:s, s:s, s:I}", "client_id", platform->client_id,
+                            "reason", REASON_PLATFORM_REQUEST, "tokens",
+                            (json_int_t)count);
+    } else {
+        if (store_oidc_token_set_status(conn, token->token_hash, STORE_TOKEN_REVOKED,
+                                        &changed) != 0)
+            goto fail;
+        action = changed ? "token.revoke" : NULL;
+        details = json_pack("{s:s, s:s}", "client_id", platform->client_id, "kind",
+                            STORE_TOKEN_ACCESS);
+    }
+    if (details == NULL ||
+        (action != NULL &&
+         audit_append(conn, actor, action, token->web_number, details, NULL) != 0) ||
+        store_commit(conn) != 0)
+        goto fail;
+    json_decref(details);
+    return 0;
+fail:
+    json_decref(details);
+    store_rollback(conn);
+    return -1;
+}
+
+int
+oidc_revoke_handle(const struct oidc_context *context,
+                   const struct http_request *request, struct http_response *response)
+{
+    struct form form;
+    struct store_platform platform;
+    struct store_oidc_token token;
+    const char *presented = NULL;
+    int found = 0, result = -1;
+    struct store_conn *conn = store_acquire(context->store);
+    int begun = begin_platform_request(context, conn, request, &form, &platform,
+                                       &presented, response);
+    if (begun != 0) {
+        store_release(context->store, conn);
+        return begun > 0 ? 0 : -1;
+    }
+    if (token_lookup(conn, presented, &token, &found) != 0) {
+        result = oauth_store_failed(conn, "token get", response);
+        goto done;
+    }
+    /* Another client's token, or an unknown one, is left alone with the
+     * same answer, so that the answer never tells a token exists. */
+    if (found && strcmp(token.client_id, platform.client_id) == 0 &&
+        revoke_token(conn, &platform, &token) != 0) {
+        result = oauth_store_failed(conn, "token revoke", response);
+        goto done;
+    }
+    result = http_respond_json(response, 200, json_object());
+done:
+    store_oidc_token_clear(&token);
+    store_platform_clear(&platform);
+    store_release(context->store, conn);
+    form_clear(&form);
+    return result;
+}

@@ -1,0 +1,470 @@
+/* token: POST /token, the platform's back channel (RFC 6749 §3.2, §4.1.3,
+ * §6; RFC 7636 §4.6; OpenID Connect Core §3.1.3).
+ *
+ * authorization_code: the code (single use, OIDC_CODE_LIFETIME), the
+ * redirect URI of the request and the PKCE verifier give an ID token
+ * (ES256, through the signer), an opaque access token and a refresh token;
+ * the released claims are disclosed now, so their names (never values) go
+ * to the audit log in the transaction that writes the tokens. A code
+ * presented twice revokes every token it gave.
+ *
+ * refresh_token: rotation. Each refresh token is exchanged once for a new
+ * access and refresh token of the same grant (same claims, same
+ * auth_time; no new ID token). Presenting a rotated one again is taken as
+ * theft: the whole grant is revoked. A `scope` may narrow the new access
+ * token's claims; the new refresh token keeps the grant's.
+ *
+ * Errors are RFC 6749 §5.2: 400 {"error", "error_description"}, 401
+ * invalid_client. */
+#include "oidc/oidc.h"
+
+#include "audit/audit.h"
+#include "oidc/claims.h"
+#include "oidc/client_auth.h"
+#include "oidc/form.h"
+#include "oidc/jws.h"
+#include "oidc/oauth.h"
+#include "oidc/pkce.h"
+#include "oidc/subject.h"
+#include "oidc/token_format.h"
+#include "util/strings.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GRANT_AUTHORIZATION_CODE "authorization_code"
+#define GRANT_REFRESH_TOKEN "refresh_token"
+#define ACTOR_SIZE (sizeof "platform:" + STORE_ID_MAX)
+#define REASON_CODE_REUSED "code_reused"
+#define REASON_REFRESH_REUSED "refresh_token_reused"
+
+/* One /token request. */
+struct exchange {
+    const struct oidc_context *context;
+    struct store_conn *conn;
+    const struct form *form;
+    const struct store_platform *platform;
+    int64_t now;
+    struct http_response *response;
+};
+
+/* A 400 OAuth error. 0, or -1 when it cannot be built. */
+static int
+refuse(struct http_response *response, const char *code, const char *why)
+{
+    return oauth_error(response, 400, code, why, 0);
+}
+
+/* The audit actor of the calling platform: "platform:<client_id>". */
+static int
+actor_of(const struct store_platform *platform, char actor[ACTOR_SIZE])
+{
+    return string_format(actor, ACTOR_SIZE, "platform:%s", platform->client_id);
+}
+
+/* Revokes every token of a grant with its audit event, in one
+ * transaction. 0 or -1 (store failure, rolled back). */
+static int
+revoke_grant(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
+             const char *web_number, const char *reason)
+{
+    char actor[ACTOR_SIZE];
+    int64_t count = 0;
+    if (actor_of(x->platform, actor) != 0 || store_begin(x->conn) != 0)
+        return -1;
+    if (store_oidc_grant_revoke(x->conn, grant_id, &count) != 0)
+        goto fail;
+    json_t *details = json_pack("{s:s, s:s, s:I}", "client_id", x->platform->client_id,
+                                "reason", reason, "tokens", (json_int_t)count);
+    int audited = details != NULL &&
+                  audit_append(x->conn, actor, "grant.revoke", web_number, details,
+                               NULL) == 0;
+    json_decref(details);
+    if (!audited || store_commit(x->conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    store_rollback(x->conn);
+    return -1;
+}
+
+/* Inserts a new token like `base` (grant, client, subject, auth_time) of
+ * kind with claims (JSON array text) living `lifetime` seconds; its value
+ * goes to out. 0 or -1. */
+static int
+insert_token(struct exchange *x, const struct store_oidc_token *base, const char *kind,
+             const char *claims, int64_t lifetime, const char out[OAUTH_SECRET_SIZE])
+{
+    struct store_oidc_token token = *base; /* claims borrowed, not cleared */
+    oauth_hash(out, token.token_hash);
+    if (string_copy(token.kind, sizeof token.kind, kind) != 0)
+        return -1;
+    token.claims = (char *)claims;
+    token.created_at = x->now;
+    token.expires_at = x->now + lifetime;
+    return store_oidc_token_insert(x->conn, &token, x->now);
+}
+
+/* The 200 answer, with Pragma: no-cache (RFC 6749 §5.1; the server adds
+ * Cache-Control: no-store). 0 or -1. */
+static int
+respond_tokens(struct http_response *response, const char *access, const char *refresh,
+               const char *id_token, const json_t *names)
+{
+    char scope[TOKEN_SCOPE_MAX];
+    if (token_scope(names, scope) != 0 ||
+        http_response_add_header(response, "Pragma", "no-cache") != 0)
+        return -1;
+    return http_respond_json(response, 200,
+                             token_response(access, refresh, id_token, scope));
+}
+
+/* Signs the ID token of a code exchange. 0 with *id_token (free()), or -1. */
+static int
+sign_id_token(struct exchange *x, const struct store_oidc_login *login, const char *sub,
+              const char *access, const json_t *values, char **id_token)
+{
+    char at_hash[TOKEN_AT_HASH_SIZE];
+    *id_token = NULL;
+    if (token_at_hash(access, at_hash) != 0)
+        return -1;
+    struct token_id_fields fields = {
+        .issuer = x->context->issuer, .sub = sub, .client_id = x->platform->client_id,
+        .now = x->now, .auth_time = login->auth_time, .nonce = login->nonce,
+        .at_hash = at_hash,
+    };
+    json_t *claims = token_id_claims(&fields, values);
+    int status = claims != NULL ? jws_sign_id_token(x->conn, x->context->signer, claims,
+                                                    x->now, id_token)
+                                : -1;
+    json_decref(claims);
+    return status;
+}
+
+/* Writes the tokens of a code exchange and its claims.disclosed event in
+ * one transaction, unless the code was presented again meanwhile (then
+ * *reused is 1 and nothing is written). 0 or -1 (rolled back). */
+static int
+store_code_tokens(struct exchange *x, const struct store_oidc_login *login,
+                  const struct store_oidc_token *base, const char *claims_text,
+                  const json_t *names, const char *access, const char *refresh,
+                  int *reused)
+{
+    struct store_oidc_login current;
+    char actor[ACTOR_SIZE];
+    int found = 0;
+    *reused = 0;
+    if (actor_of(x->platform, actor) != 0 || store_begin(x->conn) != 0)
+        return -1;
+    /* A second presentation that came before this transaction took the
+     * write lock has revoked nothing yet: refuse both. One that comes
+     * after finds these tokens and revokes them. */
+    if (store_oidc_login_get(x->conn, login->login_hash, &current, &found) != 0)
+        goto fail;
+    *reused = !found || current.code_uses > 1;
+    store_oidc_login_clear(&current);
+    if (*reused) {
+        store_rollback(x->conn);
+        return 0;
+    }
+    json_t *details = json_pack("{s:s, s:O}", "client_id", x->platform->client_id,
+                                "claims", (json_t *)names);
+    int written = details != NULL &&
+                  insert_token(x, base, STORE_TOKEN_ACCESS, claims_text,
+                               OIDC_ACCESS_TOKEN_LIFETIME, access) == 0 &&
+                  insert_token(x, base, STORE_TOKEN_REFRESH, claims_text,
+                               OIDC_REFRESH_TOKEN_LIFETIME, refresh) == 0 &&
+                  audit_append(x->conn, actor, "claims.disclosed", login->web_number,
+                               details, NULL) == 0;
+    json_decref(details);
+    if (!written || store_commit(x->conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    store_rollback(x->conn);
+    return -1;
+}
+
+/* grant_type=authorization_code. Returns as a handler does. */
+static int
+grant_code(struct exchange *x)
+{
+    const char *code = form_get(x->form, "code");
+    const char *redirect_uri = form_get(x->form, "redirect_uri");
+    const char *verifier = form_get(x->form, "code_verifier");
+    if (code == NULL || redirect_uri == NULL || verifier == NULL)
+        return refuse(x->response, "invalid_request",
+                      "code, redirect_uri and code_verifier are required");
+    if (strlen(code) > OAUTH_CREDENTIAL_MAX)
+        return refuse(x->response, "invalid_grant", "unknown authorization code");
+
+    struct store_oidc_login login;
+    struct store_identity identity;
+    uint8_t code_hash[STORE_OIDC_HASH_BYTES];
+    char sub[SUBJECT_SIZE];
+    char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
+    char *id_token = NULL, *claims_text = NULL;
+    json_t *released = NULL, *allowed = NULL, *names = NULL, *values = NULL;
+    int found = 0, active = 0, reused = 0, result = -1;
+    const char *step = NULL; /* set: a store failure at this step */
+    oauth_hash(code, code_hash);
+    if (store_oidc_code_present(x->conn, code_hash, &login, &found) != 0)
+        return oauth_store_failed(x->conn, "code present", x->response);
+    if (!found) {
+        result = refuse(x->response, "invalid_grant", "unknown authorization code");
+        goto done;
+    }
+    if (strcmp(login.client_id, x->platform->client_id) != 0) {
+        result = refuse(x->response, "invalid_grant",
+                        "the authorization code was issued to another client");
+        goto done;
+    }
+    if (login.code_uses > 1) {
+        if (revoke_grant(x, login.login_hash, login.web_number, REASON_CODE_REUSED) != 0) {
+            step = "grant revoke";
+            goto done;
+        }
+        result = refuse(x->response, "invalid_grant",
+                        "the code was already used; its tokens are revoked");
+        goto done;
+    }
+    if (x->now > login.code_expires_at) {
+        result = refuse(x->response, "invalid_grant", "the authorization code has expired");
+        goto done;
+    }
+    if (strcmp(redirect_uri, login.redirect_uri) != 0) {
+        result = refuse(x->response, "invalid_grant",
+                        "redirect_uri is not the one of the authorization request");
+        goto done;
+    }
+    if (!pkce_s256_matches(verifier, login.code_challenge)) {
+        result = refuse(x->response, "invalid_grant",
+                        "the code_verifier does not match the code_challenge");
+        goto done;
+    }
+    if (store_identity_get(x->conn, login.web_number, &identity, &found) != 0) {
+        step = "identity";
+        goto done;
+    }
+    if (!found || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+        result = refuse(x->response, "invalid_grant", "the identity is not active");
+        goto done;
+    }
+    /* What the citizen released, as far as the registration still allows. */
+    released = login.released ? json_loads(login.released, JSON_REJECT_DUPLICATES, NULL)
+                              : NULL;
+    allowed = json_loads(x->platform->claims, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(released) || !json_is_array(allowed)) {
+        step = "released claims";
+        goto done;
+    }
+    names = claims_intersect(released, allowed);
+    values = json_object();
+    claims_text = names ? json_dumps(names, JSON_COMPACT) : NULL;
+    if (values == NULL || claims_text == NULL ||
+        subject_pairwise(x->context->signer, login.web_number, x->platform->sector_id,
+                         sub) != 0 ||
+        claims_for_identity(x->conn, x->context->signer, login.web_number, names, x->now,
+                            values, &active) != 0)
+        goto done;
+    if (!active) {
+        result = refuse(x->response, "invalid_grant", "the identity is not active");
+        goto done;
+    }
+    if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0 ||
+        sign_id_token(x, &login, sub, access, values, &id_token) != 0)
+        goto done;
+    struct store_oidc_token base;
+    memset(&base, 0, sizeof base);
+    memcpy(base.grant_id, login.login_hash, sizeof base.grant_id);
+    base.auth_time = login.auth_time;
+    if (string_copy(base.client_id, sizeof base.client_id, x->platform->client_id) != 0 ||
+        string_copy(base.web_number, sizeof base.web_number, login.web_number) != 0 ||
+        string_copy(base.sub, sizeof base.sub, sub) != 0)
+        goto done;
+    if (store_code_tokens(x, &login, &base, claims_text, names, access, refresh,
+                          &reused) != 0) {
+        step = "token insert";
+        goto done;
+    }
+    if (reused)
+        result = refuse(x->response, "invalid_grant",
+                        "the code was already used; its tokens are revoked");
+    else
+        result = respond_tokens(x->response, access, refresh, id_token, names);
+done:
+    if (step != NULL)
+        result = oauth_store_failed(x->conn, step, x->response);
+    secret_wipe(access, sizeof access);
+    secret_wipe(refresh, sizeof refresh);
+    if (id_token != NULL) {
+        secret_wipe(id_token, strlen(id_token));
+        free(id_token);
+    }
+    free(claims_text);
+    json_decref(values);
+    json_decref(names);
+    json_decref(allowed);
+    json_decref(released);
+    store_oidc_login_clear(&login);
+    return result;
+}
+
+/* Rotates a refresh token: marks it rotated and writes the new pair in
+ * one transaction. *raced is 1 (nothing written) when another request
+ * rotated it first. 0 or -1 (rolled back). */
+static int
+rotate(struct exchange *x, const struct store_oidc_token *old, const char *access_claims,
+       const char *access, const char *refresh, int *raced)
+{
+    int changed = 0;
+    *raced = 0;
+    if (store_begin(x->conn) != 0)
+        return -1;
+    if (store_oidc_token_set_status(x->conn, old->token_hash, STORE_TOKEN_ROTATED,
+                                    &changed) != 0)
+        goto fail;
+    if (!changed) {
+        *raced = 1;
+        store_rollback(x->conn);
+        return 0;
+    }
+    if (insert_token(x, old, STORE_TOKEN_ACCESS, access_claims,
+                     OIDC_ACCESS_TOKEN_LIFETIME, access) != 0 ||
+        insert_token(x, old, STORE_TOKEN_REFRESH, old->claims,
+                     OIDC_REFRESH_TOKEN_LIFETIME, refresh) != 0 ||
+        store_commit(x->conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    store_rollback(x->conn);
+    return -1;
+}
+
+/* grant_type=refresh_token. Returns as a handler does. */
+static int
+grant_refresh(struct exchange *x)
+{
+    const char *presented = form_get(x->form, "refresh_token");
+    const char *scope = form_get(x->form, "scope");
+    if (presented == NULL)
+        return refuse(x->response, "invalid_request", "refresh_token is required");
+    if (strlen(presented) > OAUTH_CREDENTIAL_MAX)
+        return refuse(x->response, "invalid_grant", "unknown refresh token");
+
+    struct store_oidc_token token;
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
+    char *access_claims = NULL;
+    json_t *granted = NULL, *narrowed = NULL;
+    int found = 0, raced = 0, result = -1;
+    const char *step = NULL;
+    oauth_hash(presented, hash);
+    if (store_oidc_token_get(x->conn, hash, &token, &found) != 0)
+        return oauth_store_failed(x->conn, "token get", x->response);
+    if (!found || strcmp(token.kind, STORE_TOKEN_REFRESH) != 0 ||
+        strcmp(token.client_id, x->platform->client_id) != 0) {
+        result = refuse(x->response, "invalid_grant", "unknown refresh token");
+        goto done;
+    }
+    if (strcmp(token.status, STORE_TOKEN_ROTATED) == 0) {
+        if (revoke_grant(x, token.grant_id, token.web_number, REASON_REFRESH_REUSED) != 0) {
+            step = "grant revoke";
+            goto done;
+        }
+        result = refuse(x->response, "invalid_grant",
+                        "the refresh token was already used; the grant is revoked");
+        goto done;
+    }
+    if (strcmp(token.status, STORE_TOKEN_ACTIVE) != 0 || token.expires_at <= x->now) {
+        result = refuse(x->response, "invalid_grant",
+                        "the refresh token has expired or was revoked");
+        goto done;
+    }
+    if (strcmp(token.identity_status, STORE_IDENTITY_ACTIVE) != 0) {
+        result = refuse(x->response, "invalid_grant", "the identity is not active");
+        goto done;
+    }
+    granted = json_loads(token.claims, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_array(granted)) {
+        step = "token claims";
+        goto done;
+    }
+    if (scope != NULL) {
+        int narrow = token_scope_narrow(scope, granted, &narrowed);
+        if (narrow < 0)
+            goto done;
+        if (narrow > 0) {
+            result = refuse(x->response, "invalid_scope",
+                            "scope may only name scopes of the original grant");
+            goto done;
+        }
+        access_claims = json_dumps(narrowed, JSON_COMPACT);
+        if (access_claims == NULL)
+            goto done;
+    }
+    if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0)
+        goto done;
+    if (rotate(x, &token, access_claims ? access_claims : token.claims, access, refresh,
+               &raced) != 0) {
+        step = "token rotate";
+        goto done;
+    }
+    if (raced)
+        result = refuse(x->response, "invalid_grant",
+                        "the refresh token was already used");
+    else
+        result = respond_tokens(x->response, access, refresh, NULL,
+                                narrowed ? narrowed : granted);
+done:
+    if (step != NULL)
+        result = oauth_store_failed(x->conn, step, x->response);
+    secret_wipe(access, sizeof access);
+    secret_wipe(refresh, sizeof refresh);
+    free(access_claims);
+    json_decref(narrowed);
+    json_decref(granted);
+    store_oidc_token_clear(&token);
+    return result;
+}
+
+int
+oidc_token_handle(const struct oidc_context *context, const struct http_request *request,
+                  struct http_response *response)
+{
+    struct form form;
+    struct store_platform platform;
+    if (form_parse(request->body, request->body_length, &form) != 0)
+        return refuse(response, "invalid_request",
+                      "the body is not a valid form, or repeats a parameter");
+    int result = -1;
+    struct store_conn *conn = store_acquire(context->store);
+    int authenticated = client_authenticate(context, conn, request, &form, &platform,
+                                            response);
+    if (authenticated != 0) {
+        result = authenticated > 0 ? 0
+                                   : oauth_store_failed(conn, "client authentication",
+                                                        response);
+        goto done;
+    }
+    struct exchange exchange = {
+        .context = context, .conn = conn, .form = &form, .platform = &platform,
+        .now = (int64_t)time(NULL), .response = response,
+    };
+    const char *grant_type = form_get(&form, "grant_type");
+    if (grant_type == NULL)
+        result = refuse(response, "invalid_request", "grant_type is required");
+    else if (strcmp(grant_type, GRANT_AUTHORIZATION_CODE) == 0)
+        result = grant_code(&exchange);
+    else if (strcmp(grant_type, GRANT_REFRESH_TOKEN) == 0)
+        result = grant_refresh(&exchange);
+    else
+        result = refuse(response, "unsupported_grant_type",
+                        "grant_type must be authorization_code or refresh_token");
+    store_platform_clear(&platform);
+done:
+    store_release(context->store, conn);
+    form_clear(&form);
+    return result;
+}
