@@ -1,0 +1,736 @@
+// Login through OpenID Connect end to end (docs/api.md, "Login (OpenID
+// Connect, cross-device)" and "Direct verification"), with a real
+// relying-party library: openid-client drives discovery, the authorization
+// URL (PKCE S256, state, nonce), the code exchange with ID token
+// validation against /jwks.json, userinfo, refresh, introspection and
+// revocation; the real `cyberid-app` approves or denies from the user code
+// the login page shows. Then every refusal with its RFC 6749 / 6750 code,
+// pairwise subjects, private_key_jwt, signing key rotation and /v1/verify.
+//
+// One service, one data folder and a few enrolled citizens serve every
+// test of this file (node:test runs them in order); a test that changes a
+// citizen (suspension, revoked device) uses one of its own.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, verify as cryptoVerify, webcrypto,
+} from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as client from 'openid-client';
+import { run, initDataDir, startServer } from './lib/harness.mjs';
+import { exec, app, nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
+import {
+  addPlatform, discover, loginChecks, authorizationUrl, shownUserCode, pageLoginId, pollOnce,
+  pollDecided, appLogin, redirectParams, decodeJwt, insecure,
+} from './lib/oidc.mjs';
+
+const SUB = /^[a-z2-7]{26}$/;
+const SCOPE = 'openid realname_verified age_over_18';
+const thisYear = new Date().getUTCFullYear();
+
+// The citizens (same reference photo, different registry records): an
+// adult, a 16-year-old (14 to 17 may enroll), and two kept for the tests
+// that suspend an identity or revoke a device.
+const adult = { id: nationalId('110105', '1980-05-04', '031'), name: '王伟', birth: '1980-05-04', photo: 'img62.jpg' };
+const teenBirth = `${thisYear - 16}-01-15`;
+const teen = { id: nationalId('310104', teenBirth, '046'), name: 'Li Na', birth: teenBirth, photo: 'img62.jpg' };
+const suspendee = { id: nationalId('440524', '1975-11-30', '012'), name: '张敏', birth: '1975-11-30', photo: 'img62.jpg' };
+const twoPhones = { id: nationalId('110105', '1985-01-01', '019'), name: 'Zhao Lei', birth: '1985-01-01', photo: 'img62.jpg' };
+
+let temp, server, issuer;
+const citizens = {};
+const platforms = {};
+const configs = {};
+let pkjwtKey; // the private_key_jwt platform's signing key (CryptoKey)
+
+before(async () => {
+  temp = await initDataDir('oidc');
+  await importRegistry(temp, [adult, teen, suspendee, twoPhones]);
+  const photos = await preparePhotos(temp.dir);
+
+  // Platforms: two sectors (hosts 127.0.0.1 and localhost, both loopback
+  // http) and a private_key_jwt one with a sector of its own.
+  platforms.shop = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Shop', redirectUris: ['http://127.0.0.1:8401/callback'], claims: 'realname_verified,age_over_18',
+  });
+  platforms.social = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Social', redirectUris: ['http://localhost:8402/cb'], claims: 'realname_verified,age_over_18',
+  });
+  const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  pkjwtKey = pair.privateKey;
+  const publicJwk = await webcrypto.subtle.exportKey('jwk', pair.publicKey);
+  platforms.transit = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Transit', redirectUris: ['http://127.0.0.1:8403/cb'], claims: 'realname_verified',
+    authMethod: 'private_key_jwt', sectorId: 'transit.test',
+    jwks: { keys: [{ ...publicJwk, kid: 'transit-1', alg: 'ES256', use: 'sig', key_ops: undefined, ext: undefined }] },
+  });
+  assert.equal(platforms.transit.client_secret, undefined, 'a private_key_jwt platform has no secret');
+
+  server = await startServer(temp.data);
+  issuer = server.url;
+  citizens.adult = await enrollCitizen(issuer, path.join(temp.dir, 'adult.json'), adult, photos);
+  citizens.teen = await enrollCitizen(issuer, path.join(temp.dir, 'teen.json'), teen, photos);
+  citizens.suspendee = await enrollCitizen(issuer, path.join(temp.dir, 'suspendee.json'), suspendee, photos);
+  citizens.phone1 = await enrollCitizen(issuer, path.join(temp.dir, 'phone1.json'), twoPhones, photos);
+  citizens.phone2 = await enrollCitizen(issuer, path.join(temp.dir, 'phone2.json'), twoPhones, photos);
+  assert.equal(citizens.phone2.web_number, citizens.phone1.web_number);
+
+  configs.shop = await discover(issuer, platforms.shop);
+  configs.social = await discover(issuer, platforms.social);
+  configs.transit = await discover(issuer, platforms.transit, client.PrivateKeyJwt({ key: pkjwtKey, kid: 'transit-1' }));
+});
+
+after(async () => {
+  if (server) {
+    const stopped = await server.stop();
+    assert.equal(stopped.code, 0, `cyberid serve exits 0 on SIGTERM:\n${server.logs.slice(-20).join('\n')}`);
+  }
+  if (temp) await temp.cleanup();
+});
+
+// ---- helpers ----
+
+const basic = (platform, secret = platform.client_secret) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(platform.client_id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+/** Opens the login page for a platform (plain fetch): resolves the checks,
+ * the page, its user code (as shown and as typed) and login id. */
+async function openLogin(platform, config, scope = SCOPE, extra = {}) {
+  const checks = await loginChecks();
+  const url = authorizationUrl(config, platform, checks, scope, extra);
+  const response = await fetch(url, { redirect: 'manual' });
+  const html = await response.text();
+  assert.equal(response.status, 200, `GET /authorize: ${response.status} ${response.headers.get('location') ?? ''} ${html}`);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+  const shown = shownUserCode(html);
+  const loginId = pageLoginId(html);
+  return { ...checks, html, shown, userCode: shown.replace('-', ''), loginId, platform, config };
+}
+
+/** A whole login: page, app approval (or flags), the page's poll until
+ * decided. Resolves the login with `decided` (the status answer). */
+async function login(platform, config, wallet, { scope = SCOPE, flags = ['--approve'] } = {}) {
+  const page = await openLogin(platform, config, scope);
+  const pending = await pollOnce(issuer, page.loginId);
+  assert.equal(pending.status, 200);
+  assert.equal(pending.body.status, 'pending');
+  assert.equal(pending.body.redirect_to, undefined, 'no redirect_to while pending');
+  const decision = await appLogin(wallet, page.shown, ...flags);
+  assert.equal(decision.code, 0, decision.stderr);
+  const decided = await pollDecided(issuer, page.loginId);
+  return { ...page, decided, appAnswer: JSON.parse(decision.stdout) };
+}
+
+/** login + the code exchange by openid-client (ID token validated). */
+async function loginAndExchange(platform, config, wallet, options) {
+  const done = await login(platform, config, wallet, options);
+  assert.equal(done.decided.status, 'approved', JSON.stringify(done.decided));
+  const tokens = await client.authorizationCodeGrant(config, new URL(done.decided.redirect_to), {
+    pkceCodeVerifier: done.verifier, expectedState: done.state, expectedNonce: done.nonce, idTokenExpected: true,
+  });
+  return { ...done, tokens, claims: tokens.claims() };
+}
+
+/** A form POST to a back-channel endpoint; resolves {status, body, headers}. */
+async function post(endpoint, form, authorization) {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (authorization) headers.authorization = authorization;
+  const response = await fetch(`${issuer}${endpoint}`, { method: 'POST', headers, body: new URLSearchParams(form) });
+  const text = await response.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* checked by the caller */ }
+  return { status: response.status, body, text, headers: response.headers };
+}
+
+/** Asserts an OAuth error answer: status, JSON {error, error_description}. */
+function expectOAuthError(answer, status, code) {
+  assert.equal(answer.status, status, `expected ${status} ${code}, got ${answer.status} ${answer.text}`);
+  assert.ok(answer.body, `not JSON: ${answer.text}`);
+  assert.equal(answer.body.error, code, answer.text);
+  assert.equal(typeof answer.body.error_description, 'string');
+}
+
+/** The code exchange by hand (client_secret_basic). */
+function tokenByHand(done, code, { verifier = done.verifier, secret } = {}) {
+  return post('/token', {
+    grant_type: 'authorization_code', code, redirect_uri: done.platform.redirectUri, code_verifier: verifier,
+  }, basic(done.platform, secret));
+}
+
+async function introspect(platform, token) {
+  const answer = await post('/introspect', { token }, basic(platform));
+  assert.equal(answer.status, 200, answer.text);
+  return answer.body;
+}
+
+async function userinfoStatus(accessToken) {
+  const response = await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const text = await response.text();
+  return { status: response.status, text, wwwAuthenticate: response.headers.get('www-authenticate') ?? '' };
+}
+
+/** Asserts a userinfo refusal: 401 with RFC 6750 invalid_token. */
+async function expectUserinfoRefused(accessToken) {
+  const answer = await userinfoStatus(accessToken);
+  assert.equal(answer.status, 401, answer.text);
+  assert.match(answer.wwwAuthenticate, /^Bearer\b.*error="invalid_token"/, answer.wwwAuthenticate);
+}
+
+/** The error an openid-client call rejects with: {status, error}. */
+async function clientError(promise) {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof client.ResponseBodyError) return { status: error.status, error: error.error, cause: error };
+    if (error instanceof client.WWWAuthenticateChallengeError) {
+      const body = await error.response.json().catch(() => ({}));
+      return { status: error.status, error: body.error, challenges: error.cause, cause: error };
+    }
+    if (error instanceof client.AuthorizationResponseError) return { status: null, error: error.error, cause: error };
+    throw error;
+  }
+  assert.fail('the call was expected to fail');
+}
+
+/** A device token (docs/api.md, "Devices") built here: signed by key,
+ * with certificatePem in x5c. */
+function deviceToken(key, certificatePem, method, requestPath, extra = {}) {
+  const der = certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const header = { alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [der] };
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { aud: issuer, htm: method, htu: requestPath, iat: now, exp: now + 60,
+    jti: randomBytes(24).toString('base64url'), ...extra };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** POST /v1/login/{code}/approve with a device token built here. */
+async function approveByHand(page, key, certificatePem, release) {
+  const requestPath = `/v1/login/${page.userCode}/approve`;
+  const token = deviceToken(key, certificatePem, 'POST', requestPath, { user_code: page.userCode, release });
+  const response = await fetch(`${issuer}${requestPath}`, {
+    method: 'POST', headers: { authorization: `Device ${token}`, 'content-type': 'application/json' }, body: '{}',
+  });
+  const text = await response.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* checked by the caller */ }
+  return { status: response.status, body, text, headers: response.headers };
+}
+
+async function walletKey(citizen) {
+  return createPrivateKey(JSON.parse(await readFile(citizen.wallet, 'utf8')).private_key);
+}
+
+/** Runs SQL on the service's database (sqlite3 CLI) and returns the
+ * number of rows it changed: how these tests move a login or a code past
+ * its lifetime without waiting for it. */
+async function sqlChanges(sql) {
+  const result = await exec('sqlite3', [path.join(temp.data, 'cyberid.db'), '.timeout 5000', `${sql}; SELECT changes();`]);
+  assert.equal(result.code, 0, `sqlite3 (the Debian package sqlite3 is needed): ${result.stderr}`);
+  return Number(result.stdout.trim().split('\n').pop());
+}
+const sqlText = (s) => `'${s.replaceAll("'", "''")}'`;
+
+// ---- discovery and the happy path ----
+
+test('discovery names the endpoints, ES256, pairwise subjects, S256 and both client auth methods', async () => {
+  const response = await fetch(`${issuer}/.well-known/openid-configuration`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+  const meta = configs.shop.serverMetadata();
+  assert.equal(meta.issuer, issuer);
+  assert.equal(meta.authorization_endpoint, `${issuer}/authorize`);
+  assert.equal(meta.token_endpoint, `${issuer}/token`);
+  assert.equal(meta.userinfo_endpoint, `${issuer}/userinfo`);
+  assert.equal(meta.jwks_uri, `${issuer}/jwks.json`);
+  assert.equal(meta.introspection_endpoint, `${issuer}/introspect`);
+  assert.equal(meta.revocation_endpoint, `${issuer}/revoke`);
+  assert.deepEqual(meta.id_token_signing_alg_values_supported, ['ES256']);
+  assert.deepEqual(meta.subject_types_supported, ['pairwise']);
+  assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
+  assert.ok(meta.response_types_supported.includes('code'));
+  for (const method of ['client_secret_basic', 'private_key_jwt']) {
+    assert.ok(meta.token_endpoint_auth_methods_supported.includes(method), method);
+  }
+  assert.ok(!meta.token_endpoint_auth_methods_supported.includes('none'), 'no public clients');
+  for (const grant of ['authorization_code', 'refresh_token']) assert.ok(meta.grant_types_supported.includes(grant), grant);
+  for (const scope of ['openid', 'realname_verified', 'age_over_18']) assert.ok(meta.scopes_supported.includes(scope), scope);
+  assert.equal(meta.authorization_response_iss_parameter_supported, true, 'RFC 9207: iss in the redirect');
+
+  const jwks = await (await fetch(`${issuer}/jwks.json`)).json();
+  assert.ok(jwks.keys.length >= 1);
+  for (const key of jwks.keys) {
+    assert.equal(key.kty, 'EC');
+    assert.equal(key.crv, 'P-256');
+    assert.equal(key.alg, 'ES256');
+    assert.equal(key.use, 'sig');
+    assert.equal(typeof key.kid, 'string');
+    assert.equal(key.d, undefined, 'no private part');
+  }
+});
+
+test('openid-client logs the adult in: page, app approval, code exchange, userinfo, refresh, introspection, revocation', async () => {
+  const page = await openLogin(platforms.shop, configs.shop);
+  assert.ok(page.html.includes('Test Shop'), 'the page names the platform');
+  assert.match(page.html, /<svg\b/, 'the page holds the QR code as inline SVG');
+  assert.ok(!/<(script|link|img)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?\/\//i.test(page.html), 'no external assets');
+
+  // The app sees who asks for what.
+  const shownToApp = await appLogin(citizens.adult.wallet, page.shown, '--approve');
+  assert.equal(shownToApp.code, 0, shownToApp.stderr);
+  assert.match(shownToApp.stderr, /Log in to: Test Shop/);
+  const appAnswer = JSON.parse(shownToApp.stdout);
+  assert.equal(appAnswer.status, 'approved');
+  assert.equal(appAnswer.platform.client_id, platforms.shop.client_id);
+  assert.deepEqual([...appAnswer.released].sort(), ['age_over_18', 'realname_verified']);
+
+  const decided = await pollDecided(issuer, page.loginId);
+  assert.equal(decided.status, 'approved');
+  const params = redirectParams(decided.redirect_to, platforms.shop.redirectUri);
+  assert.equal(params.get('state'), page.state);
+  assert.equal(params.get('iss'), issuer);
+  assert.ok(params.get('code'));
+
+  const tokens = await client.authorizationCodeGrant(configs.shop, new URL(decided.redirect_to), {
+    pkceCodeVerifier: page.verifier, expectedState: page.state, expectedNonce: page.nonce, idTokenExpected: true,
+  });
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(typeof tokens.access_token, 'string');
+  assert.equal(typeof tokens.refresh_token, 'string', 'a refresh token is issued');
+  const idToken = decodeJwt(tokens.id_token);
+  assert.equal(idToken.header.alg, 'ES256');
+  const claims = tokens.claims();
+  assert.equal(claims.iss, issuer);
+  assert.equal(claims.aud, platforms.shop.client_id);
+  assert.match(claims.sub, SUB);
+  assert.notEqual(claims.sub.toUpperCase(), citizens.adult.web_number);
+  assert.ok(!claims.sub.toUpperCase().includes(citizens.adult.web_number));
+  assert.equal(claims.nonce, page.nonce);
+  assert.equal(claims.acr, 'cyberid:face');
+  assert.equal(claims.realname_verified, true);
+  assert.equal(claims.age_over_18, true);
+  for (const absent of ['name', 'national_id', 'birth_year', 'birthdate', 'web_number']) {
+    assert.equal(claims[absent], undefined, `${absent} is not in the ID token`);
+  }
+  for (const [name, value] of Object.entries(claims)) {
+    assert.ok(!String(value).toUpperCase().includes(citizens.adult.web_number), `${name} does not carry the web number`);
+  }
+
+  const userinfo = await client.fetchUserInfo(configs.shop, tokens.access_token, claims.sub);
+  assert.equal(userinfo.sub, claims.sub);
+  assert.equal(userinfo.realname_verified, true);
+  assert.equal(userinfo.age_over_18, true);
+  assert.equal(userinfo.name, undefined);
+  assert.equal(userinfo.national_id, undefined);
+
+  const active = await client.tokenIntrospection(configs.shop, tokens.access_token);
+  assert.equal(active.active, true);
+  assert.equal(active.sub, claims.sub);
+  assert.equal(active.client_id, platforms.shop.client_id);
+  assert.ok(active.exp > Date.now() / 1000);
+  // Another platform learns nothing from this platform's token.
+  assert.deepEqual(await client.tokenIntrospection(configs.social, tokens.access_token), { active: false });
+
+  // Refresh: a new pair; the old refresh token is then spent.
+  const refreshed = await client.refreshTokenGrant(configs.shop, tokens.refresh_token);
+  assert.notEqual(refreshed.access_token, tokens.access_token);
+  assert.equal(typeof refreshed.refresh_token, 'string');
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'refresh tokens rotate');
+  if (refreshed.id_token) assert.equal(refreshed.claims().sub, claims.sub);
+  const fresh = await client.fetchUserInfo(configs.shop, refreshed.access_token, claims.sub);
+  assert.equal(fresh.sub, claims.sub);
+
+  // Revocation (RFC 7009) of the new access token: inactive, userinfo 401.
+  await client.tokenRevocation(configs.shop, refreshed.access_token);
+  assert.equal((await client.tokenIntrospection(configs.shop, refreshed.access_token)).active, false);
+  await expectUserinfoRefused(refreshed.access_token);
+  assert.equal((await clientError(client.fetchUserInfo(configs.shop, refreshed.access_token, claims.sub))).status, 401);
+
+  // Reusing the spent refresh token is refused and revokes the grant: the
+  // rotated refresh token is refused too.
+  const reused = await clientError(client.refreshTokenGrant(configs.shop, tokens.refresh_token));
+  assert.deepEqual([reused.status, reused.error], [400, 'invalid_grant']);
+  const afterReuse = await clientError(client.refreshTokenGrant(configs.shop, refreshed.refresh_token));
+  assert.deepEqual([afterReuse.status, afterReuse.error], [400, 'invalid_grant']);
+  assert.equal((await introspect(platforms.shop, refreshed.refresh_token)).active, false);
+});
+
+test('the 16-year-old gets age_over_18 false; a partial release leaves the other claim out', async () => {
+  const teenLogin = await loginAndExchange(platforms.shop, configs.shop, citizens.teen.wallet);
+  assert.equal(teenLogin.claims.realname_verified, true);
+  assert.equal(teenLogin.claims.age_over_18, false);
+  const info = await client.fetchUserInfo(configs.shop, teenLogin.tokens.access_token, teenLogin.claims.sub);
+  assert.equal(info.age_over_18, false);
+
+  const partial = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet,
+    { flags: ['--approve', '--release', 'realname_verified'] });
+  assert.deepEqual(partial.appAnswer.released, ['realname_verified']);
+  assert.equal(partial.claims.realname_verified, true);
+  assert.equal(partial.claims.age_over_18, undefined, 'a claim the citizen did not release is absent');
+  const partialInfo = await client.fetchUserInfo(configs.shop, partial.tokens.access_token, partial.claims.sub);
+  assert.equal(partialInfo.age_over_18, undefined);
+});
+
+test('pairwise: two platforms get different subs for one citizen, one platform the same sub each time', async () => {
+  const shop1 = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const shop2 = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const social = await loginAndExchange(platforms.social, configs.social, citizens.adult.wallet);
+  const teenShop = await loginAndExchange(platforms.shop, configs.shop, citizens.teen.wallet);
+  for (const sub of [shop1.claims.sub, social.claims.sub, teenShop.claims.sub]) {
+    assert.match(sub, SUB);
+    assert.ok(!sub.toUpperCase().includes(citizens.adult.web_number));
+  }
+  assert.equal(shop2.claims.sub, shop1.claims.sub, 'the same platform sees the same sub at each login');
+  assert.notEqual(social.claims.sub, shop1.claims.sub, 'another sector sees another sub');
+  assert.notEqual(teenShop.claims.sub, shop1.claims.sub, 'another citizen has another sub');
+  assert.equal(social.claims.aud, platforms.social.client_id);
+});
+
+test('a private_key_jwt platform authenticates with its key (openid-client PrivateKeyJwt); another key is refused', async () => {
+  const done = await loginAndExchange(platforms.transit, configs.transit, citizens.adult.wallet,
+    { scope: 'openid realname_verified' });
+  assert.match(done.claims.sub, SUB);
+  assert.equal(done.claims.realname_verified, true);
+  const shop = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  assert.notEqual(done.claims.sub, shop.claims.sub, 'its own sector (--sector-id) gives its own sub');
+  const info = await client.tokenIntrospection(configs.transit, done.tokens.access_token);
+  assert.equal(info.active, true);
+  assert.equal(info.client_id, platforms.transit.client_id);
+
+  // The same platform with a key not in its JWKS: 401 invalid_client.
+  const other = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  const impostor = await discover(issuer, platforms.transit, client.PrivateKeyJwt({ key: other.privateKey, kid: 'transit-1' }));
+  const refused = await clientError(client.tokenIntrospection(impostor, done.tokens.access_token));
+  assert.deepEqual([refused.status, refused.error], [401, 'invalid_client']);
+  // A platform registered for private_key_jwt cannot use a secret.
+  const asBasic = await post('/introspect', { token: done.tokens.access_token },
+    basic(platforms.transit, 'not-a-secret'));
+  expectOAuthError(asBasic, 401, 'invalid_client');
+});
+
+// ---- refusals ----
+
+test('a redirect URI that is not registered gets an error page (400), never a redirect', async () => {
+  const checks = await loginChecks();
+  for (const [label, change] of [
+    ['unregistered redirect_uri', { redirect_uri: 'http://127.0.0.1:8401/elsewhere' }],
+    ['another host', { redirect_uri: 'http://evil.example/callback' }],
+    ['unknown client_id', { client_id: 'no-such-client' }],
+  ]) {
+    const url = authorizationUrl(configs.shop, platforms.shop, checks, SCOPE, change);
+    const response = await fetch(url, { redirect: 'manual' });
+    const body = await response.text();
+    assert.equal(response.status, 400, `${label}: ${response.status} ${body}`);
+    assert.equal(response.headers.get('location'), null, `${label}: no redirect`);
+    assert.ok(!/http-equiv\s*=\s*["']?refresh/i.test(body), `${label}: no refresh redirect`);
+    assert.ok(!body.includes('evil.example'), `${label}: the page does not link to the unregistered URI`);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/html/, `${label}: an error page`);
+  }
+});
+
+test('missing PKCE (or plain PKCE) redirects with error=invalid_request', async () => {
+  for (const [label, drop] of [['no code_challenge', ['code_challenge', 'code_challenge_method']],
+    ['plain method', []]]) {
+    const checks = await loginChecks();
+    const url = authorizationUrl(configs.shop, platforms.shop, checks, SCOPE);
+    for (const name of drop) url.searchParams.delete(name);
+    if (label === 'plain method') {
+      url.searchParams.set('code_challenge', checks.verifier);
+      url.searchParams.set('code_challenge_method', 'plain');
+    }
+    const response = await fetch(url, { redirect: 'manual' });
+    assert.equal(response.status, 302, `${label}: ${response.status} ${await response.text()}`);
+    const params = redirectParams(response.headers.get('location'), platforms.shop.redirectUri);
+    assert.equal(params.get('error'), 'invalid_request', label);
+    assert.equal(params.get('state'), checks.state);
+    assert.equal(params.get('iss'), issuer);
+    assert.equal(params.get('code'), null);
+  }
+});
+
+test('a claim the platform is not registered for redirects with error=invalid_scope', async () => {
+  const checks = await loginChecks();
+  const url = authorizationUrl(configs.shop, platforms.shop, checks, 'openid realname_verified birth_year');
+  const response = await fetch(url, { redirect: 'manual' });
+  assert.equal(response.status, 302, `${response.status} ${await response.text()}`);
+  const params = redirectParams(response.headers.get('location'), platforms.shop.redirectUri);
+  assert.equal(params.get('error'), 'invalid_scope');
+  assert.equal(params.get('state'), checks.state);
+  assert.equal(params.get('iss'), issuer);
+  // Through openid-client: the authorization response error.
+  const rejected = await clientError(client.authorizationCodeGrant(configs.shop, new URL(response.headers.get('location')),
+    { pkceCodeVerifier: checks.verifier, expectedState: checks.state, expectedNonce: checks.nonce }));
+  assert.equal(rejected.error, 'invalid_scope');
+});
+
+test('a wrong code_verifier is invalid_grant', async () => {
+  const done = await login(platforms.shop, configs.shop, citizens.adult.wallet);
+  const rejected = await clientError(client.authorizationCodeGrant(configs.shop, new URL(done.decided.redirect_to), {
+    pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: done.state, expectedNonce: done.nonce,
+  }));
+  assert.deepEqual([rejected.status, rejected.error], [400, 'invalid_grant']);
+});
+
+test('a reused code is invalid_grant and revokes what the first exchange issued', async () => {
+  const done = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const code = new URL(done.decided.redirect_to).searchParams.get('code');
+  assert.equal((await introspect(platforms.shop, done.tokens.access_token)).active, true);
+  expectOAuthError(await tokenByHand(done, code), 400, 'invalid_grant');
+  assert.equal((await introspect(platforms.shop, done.tokens.access_token)).active, false);
+  await expectUserinfoRefused(done.tokens.access_token);
+  const refresh = await clientError(client.refreshTokenGrant(configs.shop, done.tokens.refresh_token));
+  assert.deepEqual([refresh.status, refresh.error], [400, 'invalid_grant']);
+});
+
+test('an expired code is invalid_grant; an expired login says so and sends access_denied', async () => {
+  // The code lives 60 s (OIDC_CODE_LIFETIME) and a pending login 300 s:
+  // rather than wait, the test moves their expiry into the past in the
+  // service's database (the server reads it at each request).
+  const done = await login(platforms.shop, configs.shop, citizens.adult.wallet);
+  assert.equal(done.decided.status, 'approved');
+  assert.equal(await sqlChanges(`UPDATE oidc_login SET code_expires_at = CAST(strftime('%s','now') AS INTEGER) - 1
+    WHERE state = ${sqlText(done.state)}`), 1);
+  const code = new URL(done.decided.redirect_to).searchParams.get('code');
+  expectOAuthError(await tokenByHand(done, code), 400, 'invalid_grant');
+
+  const page = await openLogin(platforms.shop, configs.shop);
+  assert.equal(await sqlChanges(`UPDATE oidc_login SET expires_at = CAST(strftime('%s','now') AS INTEGER) - 1
+    WHERE state = ${sqlText(page.state)}`), 1);
+  const expired = await pollOnce(issuer, page.loginId);
+  assert.equal(expired.status, 200);
+  assert.equal(expired.body.status, 'expired');
+  const params = redirectParams(expired.body.redirect_to, platforms.shop.redirectUri);
+  assert.equal(params.get('error'), 'access_denied');
+  assert.equal(params.get('state'), page.state);
+  assert.equal(params.get('iss'), issuer);
+  assert.equal(params.get('code'), null);
+  const late = await appLogin(citizens.adult.wallet, page.shown, '--approve');
+  assert.equal(late.code, 1);
+  assert.match(late.stderr, /not_found: .*\(HTTP 404\)/);
+});
+
+test('a wrong client secret is 401 invalid_client with WWW-Authenticate, and leaves the code usable', async () => {
+  const done = await login(platforms.shop, configs.shop, citizens.adult.wallet);
+  const code = new URL(done.decided.redirect_to).searchParams.get('code');
+  const wrong = await tokenByHand(done, code, { secret: 'wrong-secret' });
+  expectOAuthError(wrong, 401, 'invalid_client');
+  assert.match(wrong.headers.get('www-authenticate') ?? '', /^Basic\b/i);
+  const unknown = await post('/token', { grant_type: 'authorization_code', code },
+    `Basic ${Buffer.from('nobody:nothing').toString('base64')}`);
+  expectOAuthError(unknown, 401, 'invalid_client');
+  assert.match(unknown.headers.get('www-authenticate') ?? '', /^Basic\b/i);
+  const none = await post('/token', { grant_type: 'authorization_code', code, client_id: platforms.shop.client_id });
+  expectOAuthError(none, 401, 'invalid_client');
+  // Introspection and revocation are platform-authenticated too.
+  expectOAuthError(await post('/introspect', { token: 'x' }, basic(platforms.shop, 'wrong-secret')), 401, 'invalid_client');
+  expectOAuthError(await post('/revoke', { token: 'x' }, basic(platforms.shop, 'wrong-secret')), 401, 'invalid_client');
+  // Through openid-client: a 401 with the challenge.
+  const wrongConfig = await discover(issuer, platforms.shop, client.ClientSecretBasic('wrong-secret'));
+  const challenged = await clientError(client.authorizationCodeGrant(wrongConfig, new URL(done.decided.redirect_to), {
+    pkceCodeVerifier: done.verifier, expectedState: done.state, expectedNonce: done.nonce,
+  }));
+  assert.deepEqual([challenged.status, challenged.error], [401, 'invalid_client']);
+  // None of the refused attempts spent the code.
+  const tokens = await client.authorizationCodeGrant(configs.shop, new URL(done.decided.redirect_to), {
+    pkceCodeVerifier: done.verifier, expectedState: done.state, expectedNonce: done.nonce, idTokenExpected: true,
+  });
+  assert.match(tokens.claims().sub, SUB);
+  // Another platform's good credentials cannot redeem this platform's code.
+  const otherPlatform = await post('/token', { grant_type: 'authorization_code', code,
+    redirect_uri: platforms.shop.redirectUri, code_verifier: done.verifier }, basic(platforms.social));
+  expectOAuthError(otherPlatform, 400, 'invalid_grant');
+});
+
+test('the approval of a revoked device is refused 401; the other device still approves', async () => {
+  const revoked = await app(['--wallet', citizens.phone1.wallet, 'revoke-device', citizens.phone2.serial]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const page = await openLogin(platforms.shop, configs.shop);
+  const refused = await appLogin(citizens.phone2.wallet, page.shown, '--approve');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /invalid_token: .*\(HTTP 401\)/);
+  // The approval itself, signed by the revoked device's real key.
+  const byHand = await approveByHand(page, await walletKey(citizens.phone2), citizens.phone2.certificate,
+    ['realname_verified', 'age_over_18']);
+  assert.equal(byHand.status, 401, byHand.text);
+  assert.equal(byHand.body.error, 'invalid_token');
+  assert.match(byHand.headers.get('www-authenticate') ?? '', /^Device\b/);
+  assert.equal((await pollOnce(issuer, page.loginId)).body.status, 'pending');
+  const approved = await appLogin(citizens.phone1.wallet, page.shown, '--approve');
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.equal((await pollDecided(issuer, page.loginId)).status, 'approved');
+});
+
+test('a suspended identity cannot approve and its live tokens die for good; reinstating restores logins', async () => {
+  const live = await loginAndExchange(platforms.shop, configs.shop, citizens.suspendee.wallet);
+  assert.equal((await introspect(platforms.shop, live.tokens.access_token)).active, true);
+
+  const suspended = await run(['identity', 'suspend', '--data', temp.data, '--reason', 'court_order',
+    '--legal-basis', 'Test court order 2024-17', citizens.suspendee.web_number]);
+  assert.equal(suspended.code, 0, suspended.stderr + suspended.stdout);
+  assert.deepEqual(await introspect(platforms.shop, live.tokens.access_token), { active: false });
+  await expectUserinfoRefused(live.tokens.access_token);
+  const refresh = await clientError(client.refreshTokenGrant(configs.shop, live.tokens.refresh_token));
+  assert.deepEqual([refresh.status, refresh.error], [400, 'invalid_grant']);
+
+  const page = await openLogin(platforms.shop, configs.shop);
+  const refused = await appLogin(citizens.suspendee.wallet, page.shown, '--approve');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /invalid_token: .*\(HTTP 401\)/);
+  const byHand = await approveByHand(page, await walletKey(citizens.suspendee), citizens.suspendee.certificate,
+    ['realname_verified']);
+  assert.equal(byHand.status, 401, byHand.text);
+  assert.equal(byHand.body.error, 'invalid_token');
+  assert.equal((await pollOnce(issuer, page.loginId)).body.status, 'pending');
+  // Direct verification is refused as well.
+  const assertion = await app(['--wallet', citizens.suspendee.wallet, 'assert', '--audience', platforms.shop.client_id,
+    '--release', 'realname_verified']);
+  assert.equal(assertion.code, 0, assertion.stderr);
+  const verify = await fetch(`${issuer}/v1/verify`, { method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basic(platforms.shop) },
+    body: JSON.stringify({ assertion: assertion.stdout.trim() }) });
+  assert.equal(verify.status, 400, 'verify while suspended');
+  assert.equal((await verify.json()).error, 'invalid_grant');
+
+  const reinstated = await run(['identity', 'reinstate', '--data', temp.data, citizens.suspendee.web_number]);
+  assert.equal(reinstated.code, 0, reinstated.stderr + reinstated.stdout);
+  // The suspension ended the old tokens for good: reinstating does not revive them.
+  assert.deepEqual(await introspect(platforms.shop, live.tokens.access_token), { active: false });
+  await expectUserinfoRefused(live.tokens.access_token);
+  const again = await loginAndExchange(platforms.shop, configs.shop, citizens.suspendee.wallet);
+  assert.equal(again.claims.sub, live.claims.sub);
+  assert.equal((await introspect(platforms.shop, again.tokens.access_token)).active, true);
+});
+
+test('an approval signed by another key, with the real certificate in x5c, is 401 invalid_token', async () => {
+  const page = await openLogin(platforms.shop, configs.shop);
+  const { privateKey: forger } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const forged = await approveByHand(page, forger, citizens.adult.certificate, ['realname_verified', 'age_over_18']);
+  assert.equal(forged.status, 401, forged.text);
+  assert.equal(forged.body.error, 'invalid_token');
+  assert.match(forged.headers.get('www-authenticate') ?? '', /^Device\b/);
+  assert.equal((await pollOnce(issuer, page.loginId)).body.status, 'pending');
+
+  // The same request signed by the real device key: a release that is not
+  // a subset of the asked claims is invalid_request, a subset approves.
+  const realKey = await walletKey(citizens.adult);
+  const notSubset = await approveByHand(page, realKey, citizens.adult.certificate, ['realname_verified', 'birth_year']);
+  assert.equal(notSubset.status, 400, notSubset.text);
+  assert.equal(notSubset.body.error, 'invalid_request');
+  const genuine = await approveByHand(page, realKey, citizens.adult.certificate, ['realname_verified']);
+  assert.equal(genuine.status, 200, genuine.text);
+  assert.deepEqual(genuine.body, { status: 'approved' });
+  const decided = await pollDecided(issuer, page.loginId);
+  assert.equal(decided.status, 'approved');
+  const tokens = await client.authorizationCodeGrant(configs.shop, new URL(decided.redirect_to), {
+    pkceCodeVerifier: page.verifier, expectedState: page.state, expectedNonce: page.nonce, idTokenExpected: true,
+  });
+  assert.equal(tokens.claims().realname_verified, true);
+  assert.equal(tokens.claims().age_over_18, undefined, 'the signed release is what counts');
+});
+
+test('a denial sends the browser back with error=access_denied', async () => {
+  const done = await login(platforms.shop, configs.shop, citizens.adult.wallet, { flags: ['--deny'] });
+  assert.equal(done.appAnswer.status, 'denied');
+  assert.equal(done.decided.status, 'denied');
+  const params = redirectParams(done.decided.redirect_to, platforms.shop.redirectUri);
+  assert.equal(params.get('error'), 'access_denied');
+  assert.equal(params.get('state'), done.state);
+  assert.equal(params.get('iss'), issuer);
+  assert.equal(params.get('code'), null);
+  const rejected = await clientError(client.authorizationCodeGrant(configs.shop, new URL(done.decided.redirect_to), {
+    pkceCodeVerifier: done.verifier, expectedState: done.state, expectedNonce: done.nonce,
+  }));
+  assert.equal(rejected.error, 'access_denied');
+  // A decided login cannot be decided again.
+  const again = await appLogin(citizens.adult.wallet, done.shown, '--approve');
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already_decided: .*\(HTTP 409\)/);
+});
+
+// ---- direct verification ----
+
+test('direct verification: the assertion gives the platform its OIDC sub, once, and only to its audience', async () => {
+  const oidc = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const made = await app(['--wallet', citizens.adult.wallet, 'assert', '--audience', platforms.shop.client_id,
+    '--release', 'realname_verified']);
+  assert.equal(made.code, 0, made.stderr);
+  const assertion = made.stdout.trim();
+  assert.equal(decodeJwt(assertion).header.typ, 'cyberid-assertion+jwt');
+  const verify = async (platform, secret) => {
+    const response = await fetch(`${issuer}/v1/verify`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: basic(platform, secret) },
+      body: JSON.stringify({ assertion }) });
+    const text = await response.text();
+    let body = null;
+    try { body = JSON.parse(text); } catch { /* checked below */ }
+    return { status: response.status, body, text, headers: response.headers };
+  };
+  // Wrong credentials first: refused without spending the assertion.
+  const badSecret = await verify(platforms.shop, 'wrong-secret');
+  expectOAuthError(badSecret, 401, 'invalid_client');
+  // Another platform cannot use an assertion made for this one.
+  const otherAudience = await verify(platforms.social);
+  assert.equal(otherAudience.status, 400, otherAudience.text);
+  assert.equal(otherAudience.body.error, 'invalid_grant');
+
+  const verified = await verify(platforms.shop);
+  assert.equal(verified.status, 200, verified.text);
+  assert.equal(verified.body.sub, oidc.claims.sub, 'the same pairwise sub as OpenID Connect gives');
+  assert.equal(verified.body.acr, 'cyberid:face');
+  assert.equal(verified.body.realname_verified, true);
+  assert.equal(verified.body.age_over_18, undefined, 'not released');
+  const replayed = await verify(platforms.shop);
+  assert.equal(replayed.status, 400, replayed.text);
+  assert.equal(replayed.body.error, 'invalid_grant');
+});
+
+// ---- signing key rotation (last: it changes the signing key) ----
+
+test('key rotation: the next key is published before it signs, then signs; openid-client validates both', async () => {
+  const jwksBefore = await (await fetch(`${issuer}/jwks.json`)).json();
+  const earlier = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const oldKid = decodeJwt(earlier.tokens.id_token).header.kid;
+  assert.equal(jwksBefore.keys[0].kid, oldKid, 'the signing key is listed first');
+
+  const rotated = await run(['keys', 'rotate', '--data', temp.data, '--activate-in', '3']);
+  assert.equal(rotated.code, 0, rotated.stderr + rotated.stdout);
+  const { kid: newKid, activates_at: activatesAt } = JSON.parse(rotated.stdout);
+  assert.equal(typeof newKid, 'string');
+  assert.notEqual(newKid, oldKid);
+  const now = Date.now() / 1000;
+  assert.ok(activatesAt >= now + 1 && activatesAt <= now + 4, `activates_at ${activatesAt}, now ${now}`);
+
+  // A relying party that fetches the JWKS now (a fresh configuration)
+  // sees both keys, while ID tokens are still signed by the old one.
+  const rp = await discover(issuer, platforms.shop);
+  const published = await (await fetch(`${issuer}/jwks.json`)).json();
+  assert.deepEqual(published.keys.map((k) => k.kid).sort(), [oldKid, newKid].sort());
+  assert.equal(published.keys[0].kid, oldKid);
+  const stillOld = await loginAndExchange(platforms.shop, rp, citizens.adult.wallet);
+  assert.ok(Date.now() / 1000 < activatesAt, 'this machine was too slow to log in before the activation');
+  assert.equal(decodeJwt(stillOld.tokens.id_token).header.kid, oldKid);
+  const listed = await run(['keys', 'list', '--data', temp.data]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const stateOf = (list, kid) => list.find((k) => k.kid === kid)?.state;
+  assert.equal(stateOf(JSON.parse(listed.stdout), oldKid), 'signing');
+  assert.equal(stateOf(JSON.parse(listed.stdout), newKid), 'next');
+
+  await new Promise((done) => setTimeout(done, Math.max(0, (activatesAt + 1) * 1000 - Date.now())));
+  const afterwards = await loginAndExchange(platforms.shop, rp, citizens.adult.wallet);
+  assert.equal(decodeJwt(afterwards.tokens.id_token).header.kid, newKid);
+  assert.equal(afterwards.claims.sub, stillOld.claims.sub);
+  const republished = await (await fetch(`${issuer}/jwks.json`)).json();
+  assert.equal(republished.keys[0].kid, newKid, 'the signing key is listed first');
+  assert.ok(republished.keys.some((k) => k.kid === oldKid), 'the retired key stays published');
+  const relisted = JSON.parse((await run(['keys', 'list', '--data', temp.data])).stdout);
+  assert.equal(stateOf(relisted, newKid), 'signing');
+  assert.equal(stateOf(relisted, oldKid), 'published');
+  // An ID token the old key signed still verifies with the published key.
+  const oldJwk = republished.keys.find((k) => k.kid === oldKid);
+  const [head, body, signature] = stillOld.tokens.id_token.split('.');
+  assert.ok(cryptoVerify('sha256', Buffer.from(`${head}.${body}`),
+    { key: createPublicKey({ key: oldJwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signature, 'base64url')));
+});
