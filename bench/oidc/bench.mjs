@@ -86,7 +86,7 @@ async function cyberidLogin() {
   const page = await req('GET', `/authorize?${q}`);
   if (page.status !== 200) throw new Error(`authorize ${page.status}`);
   const userCode = /id="user-code"[^>]*>([^<]+)</.exec(page.body)[1].replace(/[^A-Z]/g, '');
-  const loginId = /\/v1\/authorize\/status\/([A-Za-z0-9_-]+)/.exec(page.body)[1];
+  const loginId = /v1\/authorize\/status\/([A-Za-z0-9_-]+)/.exec(page.body)[1];
   const approvePath = `/v1/login/${userCode}/approve`;
   const approved = await req('POST', approvePath, { headers: { authorization: deviceToken('POST', approvePath, { user_code: userCode, release: ['realname_verified'] }), 'content-type': 'application/json', 'content-length': 2 }, body: '{}' });
   if (approved.status !== 200) throw new Error(`approve ${approved.status} ${approved.body}`);
