@@ -734,3 +734,34 @@ test('key rotation: the next key is published before it signs, then signs; openi
     { key: createPublicKey({ key: oldJwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
     Buffer.from(signature, 'base64url')));
 });
+
+test('each release is an audit event naming platform and claims, never values; the database holds no credential or personal data', async () => {
+  const done = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const code = new URL(done.decided.redirect_to).searchParams.get('code');
+  const db = path.join(temp.data, 'cyberid.db');
+  const listed = await exec('sqlite3', ['-json', db, '.timeout 5000',
+    `SELECT actor, action, details FROM audit_event WHERE subject = ${sqlText(citizens.adult.web_number)}` +
+    " AND action IN ('login.approved', 'claims.disclosed') ORDER BY sequence DESC LIMIT 2"]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const [disclosed, approved] = JSON.parse(listed.stdout);
+  const released = ['realname_verified', 'age_over_18'];
+  assert.equal(approved.action, 'login.approved');
+  assert.equal(approved.actor, `citizen:${citizens.adult.web_number}`);
+  assert.deepEqual(JSON.parse(approved.details), { client_id: platforms.shop.client_id, claims: released });
+  assert.equal(disclosed.action, 'claims.disclosed');
+  assert.equal(disclosed.actor, `platform:${platforms.shop.client_id}`);
+  assert.deepEqual(JSON.parse(disclosed.details), { client_id: platforms.shop.client_id, claims: released });
+
+  // The raw database files (WAL included) hold no usable credential of
+  // this login and none of the citizen's registry data.
+  const files = [db, `${db}-wal`];
+  const bytes = Buffer.concat(await Promise.all(files.map((file) => readFile(file).catch(() => Buffer.alloc(0)))));
+  const secrets = {
+    access_token: done.tokens.access_token, refresh_token: done.tokens.refresh_token, code,
+    user_code: done.userCode, login_id: done.loginId, name: adult.name, national_id: adult.id, birth_date: adult.birth,
+  };
+  for (const [what, value] of Object.entries(secrets)) {
+    assert.ok(value && Buffer.byteLength(value) >= 6, what); // long enough not to occur by chance
+    assert.equal(bytes.includes(Buffer.from(value, 'utf8')), false, `${what} is in the database files`);
+  }
+});
