@@ -49,10 +49,16 @@ print_hint(const char *data_dir, const char *listen, unsigned port)
            "       build/cyberid platform add --data %s --name \"Example Shop\" \\\n"
            "         --redirect-uri https://shop.example/callback "
            "--claims realname_verified,age_over_18\n"
-           "  3. enroll a citizen with the app (cyberid-app enroll), then log in.\n"
+           "  3. enroll a citizen with the app:\n"
+           "       build/cyberid-app --server http://%.*s:%u --wallet me.json enroll ...\n"
+           "  4. log in: the platform's OpenID Connect client discovers\n"
+           "       http://%.*s:%u/.well-known/openid-configuration\n"
+           "     and the citizen approves the code its login page shows:\n"
+           "       build/cyberid-app --wallet me.json login CODE\n"
            "Health: curl http://%.*s:%u/healthz   Stop: Ctrl-C\n",
            (int)strcspn(listen, ":"), listen, port, data_dir, data_dir, data_dir,
-           (int)strcspn(listen, ":"), listen, port);
+           (int)strcspn(listen, ":"), listen, port, (int)strcspn(listen, ":"), listen,
+           port, (int)strcspn(listen, ":"), listen, port);
     fflush(stdout);
 }
 
