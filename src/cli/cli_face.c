@@ -1,12 +1,16 @@
 /*
- * cli_face.c: `cyberid face detect IMAGE`, `cyberid face compare A B` and
- * `cyberid face liveness FRONTAL TURNED turn_left|turn_right`: run the face
- * engine on image files and print JSON results, or
- * {"error": code, "error_description": text} with a non-zero exit status.
- * Option: --models DIR (default: the build's models directory).
+ * cli_face.c: `cyberid face detect IMAGE`, `cyberid face compare A B`,
+ * `cyberid face liveness FRONTAL TURNED turn_left|turn_right` and
+ * `cyberid face descriptor IMAGE`: run the face engine on image files and
+ * print JSON results on stdout; a refusal prints
+ * {"error": code, "error_description": text} on stdout, the text on stderr,
+ * and exits 1 (2 for a usage error: bad arguments, an unreadable file, an
+ * unknown challenge). Option: --models DIR (default $CYBERID_MODELS_DIR,
+ * else the build's models directory).
  */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "face/face.h"
 
 #define CLI_FACE_MAX_DETECTIONS 64
+#define MODELS_DIR_ENV "CYBERID_MODELS_DIR"
 
 static void
 print_json(json_t *value)
@@ -28,13 +33,17 @@ print_json(json_t *value)
     json_decref(value);
 }
 
-/* Prints the error object; returns the exit status (1: refused; 2: usage). */
+/* Prints the error object on stdout and its text on stderr; returns the
+ * exit status (1: refused; 2: usage: a bad argument or challenge). */
 static int
 print_error(int status, const char *description)
 {
     print_json(json_pack("{s:s, s:s}", "error", face_status_code(status),
                          "error_description", description));
-    return status == FACE_ERR_ARGUMENT ? 2 : 1;
+    fprintf(stderr, "cyberid face: %s: %s\n", face_status_code(status),
+            description);
+    return status == FACE_ERR_ARGUMENT || status == FACE_ERR_LIVENESS_CHALLENGE
+               ? 2 : 1;
 }
 
 /* Reads and decodes an image file (at most FACE_IMAGE_MAX_BYTES + 1 bytes
@@ -189,21 +198,52 @@ run_liveness(const face_engine *engine, const char *frontal_path,
     return 0;
 }
 
+/* Prints {"descriptor": [...]} on one line, each value with "%.9g": nine
+ * significant digits read back as the same float32, so the numbers are
+ * exactly the engine's (FLT_DECIMAL_DIG is 9). */
 static int
-usage(void)
+run_descriptor(const face_engine *engine, const char *path)
 {
-    fprintf(stderr,
+    float descriptor[FACE_DESCRIPTOR_DIMS];
+    face_image image;
+    char err[FACE_ERROR_LEN];
+    int status, i;
+
+    status = load_image(path, &image, err, sizeof(err));
+    if (status != FACE_OK)
+        return print_error(status, err);
+    status = face_descriptor(engine, &image, descriptor, NULL, err,
+                             sizeof(err));
+    face_image_free(&image);
+    if (status != FACE_OK)
+        return print_error(status, err);
+    for (i = 0; i < FACE_DESCRIPTOR_DIMS; i++)
+        if (!isfinite(descriptor[i]))
+            return print_error(FACE_ERR_MODEL,
+                               "the models gave a non-finite descriptor");
+    printf("{\"descriptor\": [");
+    for (i = 0; i < FACE_DESCRIPTOR_DIMS; i++)
+        printf("%s%.9g", i > 0 ? ", " : "", (double)descriptor[i]);
+    printf("]}\n");
+    return 0;
+}
+
+static int
+usage(FILE *out)
+{
+    fprintf(out,
             "usage: cyberid face [--models DIR] detect IMAGE\n"
             "       cyberid face [--models DIR] compare IMAGE_A IMAGE_B\n"
             "       cyberid face [--models DIR] liveness FRONTAL TURNED "
-            "turn_left|turn_right\n");
-    return 2;
+            "turn_left|turn_right\n"
+            "       cyberid face [--models DIR] descriptor IMAGE\n");
+    return out == stdout ? 0 : 2;
 }
 
 int
 cli_face(int argc, char **argv)
 {
-    const char *models = CYBERID_DEFAULT_MODELS_DIR;
+    const char *models = getenv(MODELS_DIR_ENV);
     const char *args[4];
     int nargs = 0, i, result;
     face_engine *engine = NULL;
@@ -212,16 +252,21 @@ cli_face(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--models") == 0 && i + 1 < argc)
             models = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0)
+            return usage(stdout);
         else if (strncmp(argv[i], "--", 2) == 0 || nargs == 4)
-            return usage();
+            return usage(stderr);
         else
             args[nargs++] = argv[i];
     }
     if (nargs < 1 ||
         !((strcmp(args[0], "detect") == 0 && nargs == 2) ||
           (strcmp(args[0], "compare") == 0 && nargs == 3) ||
-          (strcmp(args[0], "liveness") == 0 && nargs == 4)))
-        return usage();
+          (strcmp(args[0], "liveness") == 0 && nargs == 4) ||
+          (strcmp(args[0], "descriptor") == 0 && nargs == 2)))
+        return usage(stderr);
+    if (models == NULL || models[0] == '\0')
+        models = CYBERID_DEFAULT_MODELS_DIR;
     result = face_engine_load(&engine, models, err, sizeof(err));
     if (result != FACE_OK)
         return print_error(result, err);
@@ -229,6 +274,8 @@ cli_face(int argc, char **argv)
         result = run_detect(engine, args[1]);
     else if (strcmp(args[0], "compare") == 0)
         result = run_compare(engine, args[1], args[2]);
+    else if (strcmp(args[0], "descriptor") == 0)
+        result = run_descriptor(engine, args[1]);
     else
         result = run_liveness(engine, args[1], args[2], args[3]);
     face_engine_free(engine);

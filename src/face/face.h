@@ -97,10 +97,12 @@ typedef struct face_engine face_engine;
 const char *face_status_code(int status);
 
 /* Loads the three networks from model_dir (the files listed in
- * models.sha256). On success *engine_out owns the weights: release it with
- * face_engine_free(). Returns FACE_OK, FACE_ERR_MODEL (missing, unreadable or
- * inconsistent file: the message names it), FACE_ERR_NOMEM or
- * FACE_ERR_ARGUMENT; on failure *engine_out is NULL. */
+ * models.sha256; each file is checked against its SHA-256 there before it
+ * is parsed). On success *engine_out owns the weights: release it with
+ * face_engine_free(). Returns FACE_OK, FACE_ERR_MODEL (a file missing,
+ * unreadable, not listed, with another SHA-256, or inconsistent: the message
+ * names it), FACE_ERR_NOMEM or FACE_ERR_ARGUMENT; on failure *engine_out is
+ * NULL. */
 int face_engine_load(face_engine **engine_out, const char *model_dir,
                      char *err, size_t err_len);
 

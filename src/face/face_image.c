@@ -49,6 +49,13 @@ face_image_free(face_image *image)
     memset(image, 0, sizeof(*image));
 }
 
+static unsigned long
+read_be32(const uint8_t *p)
+{
+    return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 |
+           (unsigned long)p[2] << 8 | p[3];
+}
+
 static int
 decode_png(face_image *out, const uint8_t *bytes, size_t len, char *err,
            size_t err_len)
@@ -56,6 +63,14 @@ decode_png(face_image *out, const uint8_t *bytes, size_t len, char *err,
     png_image png;
     int status;
 
+    /* IHDR is the first chunk: its size is checked here, before libpng,
+     * which would call a side over its own limit (a million) corrupt. */
+    if (len >= 24 && memcmp(bytes + 12, "IHDR", 4) == 0) {
+        status = face_image_check_size(read_be32(bytes + 16),
+                                       read_be32(bytes + 20), err, err_len);
+        if (status == FACE_ERR_IMAGE_TOO_MANY_PIXELS)
+            return status;
+    }
     memset(&png, 0, sizeof(png));
     png.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&png, bytes, len)) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 
 #include "face/face_image_internal.h"
 #include "face/face_internal.h"
@@ -116,8 +117,16 @@ decode_into(jpeg_decode_ctx *ctx, const uint8_t *bytes, size_t len,
     ctx->error.mgr.error_exit = on_error_exit;
     ctx->error.mgr.emit_message = on_emit_message;
     if (setjmp(ctx->error.jump)) {
-        ctx->status = face_error(err, err_len, FACE_ERR_IMAGE_CORRUPT,
-                                 "corrupt JPEG: %s", ctx->error.message);
+        /* a side over libjpeg's own limit (65500) is a size refusal too */
+        if (ctx->error.mgr.msg_code == JERR_IMAGE_TOO_BIG)
+            ctx->status = face_error(err, err_len,
+                                     FACE_ERR_IMAGE_TOO_MANY_PIXELS,
+                                     "JPEG too large: %s; the limit is %u "
+                                     "pixels per side", ctx->error.message,
+                                     FACE_IMAGE_MAX_SIDE);
+        else
+            ctx->status = face_error(err, err_len, FACE_ERR_IMAGE_CORRUPT,
+                                     "corrupt JPEG: %s", ctx->error.message);
         return;
     }
     jpeg_create_decompress(cinfo);

@@ -2,29 +2,77 @@
  * face_model.c: loads a tfjs weight manifest and its .bin shards into a
  * table of named float tensors, dequantising uint8 values as tfjs does
  * (value = byte * scale + min, computed in double, stored as float).
+ * Every file read is checked against its SHA-256 in models.sha256 (compiled
+ * in as face_model_sums.h) before it is parsed, so a truncated, damaged or
+ * substituted model file stops the load with a message naming it.
  */
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "face/face_internal.h"
+#include "face_model_sums.h" /* generated from models.sha256 by CMake */
 
 #define FACE_MANIFEST_MAX_BYTES (1024L * 1024L)
 #define FACE_BIN_MAX_BYTES (64L * 1024L * 1024L)
 #define FACE_PATH_MAX 4096
+#define FACE_SHA256_HEX_LEN 64
 
-static int read_file(const char *path, long max, unsigned char **data_out,
-                     size_t *len_out, char *err, size_t err_len);
+static int check_sum(const char *path, const char *name,
+                     const unsigned char *data, size_t len, char *err,
+                     size_t err_len);
+static int read_file(const char *path, const char *name, long max,
+                     unsigned char **data_out, size_t *len_out, char *err,
+                     size_t err_len);
 static int parse_weight(face_weight *weight, json_t *spec,
                         const unsigned char *bin, size_t bin_len,
                         size_t *offset, char *err, size_t err_len);
 
-/* Reads a whole file of at most max bytes into a new buffer. */
+/* Checks data (the file at path, listed as name) against the SHA-256 of
+ * name in models.sha256. FACE_OK or FACE_ERR_MODEL (the message names the
+ * file). */
 static int
-read_file(const char *path, long max, unsigned char **data_out,
-          size_t *len_out, char *err, size_t err_len)
+check_sum(const char *path, const char *name, const unsigned char *data,
+          size_t len, char *err, size_t err_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char actual[FACE_SHA256_HEX_LEN + 1];
+    unsigned int md_len = 0, i;
+    const char *expected = NULL;
+    size_t s;
+
+    for (s = 0; s < sizeof(face_model_sums) / sizeof(face_model_sums[0]); s++)
+        if (strcmp(face_model_sums[s].file, name) == 0)
+            expected = face_model_sums[s].sha256;
+    if (expected == NULL)
+        return face_error(err, err_len, FACE_ERR_MODEL,
+                          "model file %s is not listed in models.sha256", path);
+    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len * 2 != FACE_SHA256_HEX_LEN)
+        return face_error(err, err_len, FACE_ERR_MODEL,
+                          "cannot compute the SHA-256 of %s", path);
+    for (i = 0; i < md_len; i++) {
+        actual[2 * i] = hex[md[i] >> 4];
+        actual[2 * i + 1] = hex[md[i] & 0x0f];
+    }
+    actual[FACE_SHA256_HEX_LEN] = '\0';
+    if (strcmp(actual, expected) != 0)
+        return face_error(err, err_len, FACE_ERR_MODEL,
+                          "model file %s is corrupt: its SHA-256 does not "
+                          "match models.sha256 (run `make models`)", path);
+    return FACE_OK;
+}
+
+/* Reads a whole file of at most max bytes into a new buffer and checks it
+ * against the SHA-256 of name (its file name) in models.sha256. */
+static int
+read_file(const char *path, const char *name, long max,
+          unsigned char **data_out, size_t *len_out, char *err,
+          size_t err_len)
 {
     int status = FACE_ERR_MODEL;
     FILE *file = NULL;
@@ -58,6 +106,8 @@ read_file(const char *path, long max, unsigned char **data_out,
         face_error(err, err_len, FACE_ERR_MODEL, "cannot read %s", path);
         goto cleanup;
     }
+    if (check_sum(path, name, data, (size_t)size, err, err_len) != FACE_OK)
+        goto cleanup;
     *data_out = data;
     *len_out = (size_t)size;
     data = NULL;
@@ -130,7 +180,7 @@ face_weights_load(face_weights *weights, const char *dir, const char *model,
                   char *err, size_t err_len)
 {
     int status = FACE_ERR_MODEL;
-    char path[FACE_PATH_MAX];
+    char path[FACE_PATH_MAX], name[FACE_PATH_MAX];
     unsigned char *manifest_text = NULL, *bin = NULL, *shard = NULL;
     size_t manifest_len = 0, bin_len = 0, shard_len, offset = 0, total = 0;
     size_t g, p, i;
@@ -139,10 +189,13 @@ face_weights_load(face_weights *weights, const char *dir, const char *model,
     int n;
 
     memset(weights, 0, sizeof(*weights));
-    n = snprintf(path, sizeof(path), "%s/%s-weights_manifest.json", dir, model);
+    n = snprintf(name, sizeof(name), "%s-weights_manifest.json", model);
+    if (n < 0 || (size_t)n >= sizeof(name))
+        return face_error(err, err_len, FACE_ERR_MODEL, "model name too long");
+    n = snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= sizeof(path))
         return face_error(err, err_len, FACE_ERR_MODEL, "model path too long");
-    status = read_file(path, FACE_MANIFEST_MAX_BYTES, &manifest_text,
+    status = read_file(path, name, FACE_MANIFEST_MAX_BYTES, &manifest_text,
                        &manifest_len, err, err_len);
     if (status != FACE_OK)
         goto cleanup;
@@ -177,8 +230,8 @@ face_weights_load(face_weights *weights, const char *dir, const char *model,
                 face_error(err, err_len, FACE_ERR_MODEL, "path too long");
                 goto cleanup;
             }
-            status = read_file(path, FACE_BIN_MAX_BYTES, &shard, &shard_len,
-                               err, err_len);
+            status = read_file(path, file, FACE_BIN_MAX_BYTES, &shard,
+                               &shard_len, err, err_len);
             if (status != FACE_OK)
                 goto cleanup;
             status = FACE_ERR_MODEL;
