@@ -44,6 +44,7 @@ struct refusal {
     const char *code;
     char description[256];
     int retry_after;
+    int unaudited;      /* the address limit's own refusal: see check() */
 };
 
 static int
@@ -101,36 +102,30 @@ trim_into(const char *text, char *out, size_t cap)
     return 0;
 }
 
-/* Counts this attempt against the ID number's and the client address's
- * limits (blind-indexed keys, committed at once so a refused attempt still
- * counts). 0 allowed, 1 refused (refusal filled), -1 internal failure. */
+/* Counts this attempt under a blind-indexed key (label, value), committed
+ * at once so a refused attempt still counts, against `limit` attempts in
+ * the window. 0 allowed, 1 refused (refusal filled), -1 internal failure. */
 static int
 count_attempt(const struct enroll_context *context, struct store_conn *conn,
-              const char *national_id, const char *address, int64_t now,
-              struct refusal *refusal)
+              const char *label, const char *value, int64_t limit, const char *what,
+              int64_t now, struct refusal *refusal)
 {
-    uint8_t id_key[VAULT_INDEX_BYTES], address_key[VAULT_INDEX_BYTES];
-    if (vault_blind_index(context->signer, "enroll_attempt_id", national_id,
-                          strlen(national_id), id_key) != 0 ||
-        vault_blind_index(context->signer, "enroll_attempt_address", address,
-                          strlen(address), address_key) != 0)
+    uint8_t key[VAULT_INDEX_BYTES];
+    if (vault_blind_index(context->signer, label, value, strlen(value), key) != 0)
         return -1;
     int64_t since = now - ENROLL_WINDOW_SECONDS + 1;
-    int64_t by_id = 0, by_address = 0;
+    int64_t count = 0;
     if (store_begin(conn) != 0)
         return -1;
-    if (store_attempt_record(conn, id_key, now, since, since, &by_id) != 0 ||
-        store_attempt_record(conn, address_key, now, since, since, &by_address) != 0 ||
+    if (store_attempt_record(conn, key, now, since, since, &count) != 0 ||
         store_commit(conn) != 0) {
         store_rollback(conn);
         return -1;
     }
-    if (by_id > ENROLL_ATTEMPTS_PER_ID || by_address > ENROLL_ATTEMPTS_PER_ADDRESS) {
+    if (count > limit) {
         refusal->retry_after = ENROLL_WINDOW_SECONDS;
         return refuse(refusal, 429, "too_many_attempts",
-                      "too many enrollment attempts %s: try again in %d minutes",
-                      by_id > ENROLL_ATTEMPTS_PER_ID ? "for this ID number"
-                                                      : "from this address",
+                      "too many enrollment attempts %s: try again in %d minutes", what,
                       ENROLL_WINDOW_SECONDS / 60);
     }
     return 0;
@@ -176,6 +171,19 @@ check(const struct enroll_context *context, struct store_conn *conn,
       const struct http_request *request, struct enrollment *e, int64_t now,
       struct refusal *refusal)
 {
+    /* Every request counts against its address first, whatever it holds:
+     * each refusal below is an audit event, so an address that could send
+     * malformed requests without limit could flood the log. The address
+     * limit's own refusal is not audited (it names no one, and auditing it
+     * would reopen the flood). */
+    int limited = count_attempt(context, conn, "enroll_attempt_address",
+                                request->client_address, ENROLL_ATTEMPTS_PER_ADDRESS,
+                                "from this address", now, refusal);
+    if (limited != 0) {
+        refusal->unaudited = limited > 0;
+        return limited;
+    }
+
     const json_t *body = request->json;
     e->challenge_id = string_member(body, "challenge_id");
     e->national_id = string_member(body, "national_id");
@@ -208,8 +216,8 @@ check(const struct enroll_context *context, struct store_conn *conn,
         return refuse(refusal, 400, "invalid_national_id", "%s",
                       national_id_status_message(id_status));
 
-    int limited = count_attempt(context, conn, e->id.text, request->client_address,
-                                now, refusal);
+    limited = count_attempt(context, conn, "enroll_attempt_id", e->id.text,
+                            ENROLL_ATTEMPTS_PER_ID, "for this ID number", now, refusal);
     if (limited != 0)
         return limited;
 
@@ -449,7 +457,8 @@ enroll_handle(const struct enroll_context *context,
     if (status < 0)
         goto done;
     if (status > 0) {
-        audit_refusal(conn, &e, &refusal);
+        if (!refusal.unaudited)
+            audit_refusal(conn, &e, &refusal);
         log_event(LOG_INFO, "enroll_refused", "{s:s}", "reason", refusal.code);
         if (refusal.retry_after > 0) {
             char seconds[16];

@@ -2,20 +2,24 @@
 // enrolls against the real `cyberid serve` with real photos, the web
 // certificate is checked with the openssl CLI (chain, subject, OCSP, CRL),
 // re-enrollment keeps the web number, the device API lists and revokes
-// devices, and every refusal of POST /v1/enroll answers its own error code
-// without writing anything.
+// devices (device tokens are checked claim by claim), the operator's
+// `identity show` is audited, the web number's check symbol is checked here
+// independently, every refusal of POST /v1/enroll answers its own error
+// code and writes nothing but its attempt counter and audit event, the
+// attempt limits hold per ID number and per client address, and the
+// database holds no personal data and no face descriptor.
 //
 // The registry, the photos and the app runner are in lib/citizen.mjs
 // (which says which photo is what).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey, randomBytes, randomInt, sign as cryptoSign } from 'node:crypto';
 import { readFile, writeFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { run, initDataDir, startServer } from './lib/harness.mjs';
+import { run, initDataDir, startServer, sql, sqlText } from './lib/harness.mjs';
 import {
-  exec, app, WEB_NUMBER, nationalId, importRegistry, preparePhotos, appEnroll, show,
+  exec, app, faces, WEB_NUMBER, nationalId, importRegistry, preparePhotos, appEnroll, show,
 } from './lib/citizen.mjs';
 
 const ENROLL_BODY_LIMIT = 24 * 1024 * 1024;
@@ -144,6 +148,233 @@ function postRaw(url, body) {
   });
 }
 
+// ---- the web number's check symbol, implemented here from docs/api.md ----
+// (independently of src/enroll/web_number.c, which it is cross-checked
+// against through `cyberid identity show`, which validates its argument)
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** t·x in GF(2^5) = GF(2)[t]/(t^5+t^2+1): shift left, reduce by 0b100101. */
+function timesT(x) {
+  const shifted = x << 1;
+  return (shifted & 0b100000 ? shifted ^ 0b100101 : shifted) & 0b11111;
+}
+
+/** The Damm interim after the symbols of text (x∘y = t·x ⊕ y from 0), or
+ * -1 for a character outside the alphabet. */
+function dammInterim(text) {
+  let interim = 0;
+  for (const character of text) {
+    const value = CROCKFORD.indexOf(character);
+    if (value < 0) return -1;
+    interim = timesT(interim) ^ value;
+  }
+  return interim;
+}
+
+/** Whether text is a canonical web number: 16 symbols, interim 0. */
+const webNumberValid = (text) => text.length === 16 && dammInterim(text) === 0;
+
+/** 15 symbols and their check symbol c: t·interim ⊕ c = 0. */
+const withCheck = (body) => body + CROCKFORD[timesT(dammInterim(body))];
+
+/** Every single-symbol change and every swap of two adjacent different
+ * symbols of a valid web number. */
+function webNumberErrors(webNumber) {
+  const changes = [], swaps = [];
+  for (let i = 0; i < webNumber.length; i++) {
+    for (const symbol of CROCKFORD) {
+      if (symbol !== webNumber[i]) changes.push(webNumber.slice(0, i) + symbol + webNumber.slice(i + 1));
+    }
+  }
+  for (let i = 0; i + 1 < webNumber.length; i++) {
+    if (webNumber[i] === webNumber[i + 1]) continue;
+    swaps.push(webNumber.slice(0, i) + webNumber[i + 1] + webNumber[i] + webNumber.slice(i + 2));
+  }
+  return { changes, swaps };
+}
+
+function assertWebNumber(webNumber) {
+  assert.match(webNumber, WEB_NUMBER);
+  assert.ok(webNumberValid(webNumber), `${webNumber}: the check symbol does not verify`);
+  const { changes, swaps } = webNumberErrors(webNumber);
+  assert.equal(changes.length, 16 * 31);
+  for (const error of [...changes, ...swaps]) {
+    assert.ok(!webNumberValid(error), `${error} (an error in ${webNumber}) passes the check`);
+  }
+}
+
+// ---- device tokens built here (docs/api.md, "Devices") ----
+
+/** A compact JWS for GET /v1/me/devices: header with certificatePem in
+ * x5c, payload defaults overridden by claims, signed by signer. */
+function deviceToken(signer, certificatePem, claims) {
+  const der = certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const header = { alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [der] };
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { htm: 'GET', htu: '/v1/me/devices', iat: now, exp: now + 60,
+    jti: randomBytes(24).toString('base64url'), ...claims };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = cryptoSign('sha256', Buffer.from(input), { key: signer, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
+
+/** GET /v1/me/devices with a device token. */
+async function meDevices(url, token, query = '') {
+  const response = await fetch(`${url}/v1/me/devices${query}`, { headers: { authorization: `Device ${token}` } });
+  const text = await response.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch { /* checked by the caller */ }
+  return { status: response.status, body, text, authenticate: response.headers.get('www-authenticate') };
+}
+
+function expectInvalidToken(result, why) {
+  assert.equal(result.status, 401, `${why}: expected 401, got ${result.status} ${result.text}`);
+  assert.equal(result.body?.error, 'invalid_token', `${why}: ${result.text}`);
+  assert.match(result.authenticate || '', /^Device\b/, `${why}: WWW-Authenticate`);
+}
+
+/** The service's checks of a device token, one claim at a time, with the
+ * key and certificate of a current device (docs/api.md, "Devices"). */
+async function checkDeviceTokens(url, citizen) {
+  const key = createPrivateKey(JSON.parse(await readFile(citizen.wallet, 'utf8')).private_key);
+  const token = (claims, signer = key) => deviceToken(signer, citizen.certificate, { aud: url, ...claims });
+  const now = () => Math.floor(Date.now() / 1000);
+  const accepted = async (claims, why, query) => {
+    const result = await meDevices(url, token(claims), query);
+    assert.equal(result.status, 200, `${why}: ${result.text}`);
+    assert.equal(result.body.web_number, citizen.web_number);
+    const me = result.body.devices.find((d) => d.serial.toLowerCase() === citizen.serial.toLowerCase());
+    assert.equal(me?.current, true, `${why}: the asking device is current`);
+  };
+
+  // A correct token is accepted once: neither it nor its jti again.
+  const jti = randomBytes(18).toString('base64url');
+  const once = token({ jti });
+  assert.equal((await meDevices(url, once)).status, 200);
+  expectInvalidToken(await meDevices(url, once), 'the same token again');
+  expectInvalidToken(await meDevices(url, token({ jti, iat: now() - 1 })), 'a new token with a used jti');
+
+  const refused = {
+    'another audience': { aud: 'https://other.example' },
+    'the audience with a trailing slash': { aud: `${url}/` },
+    'another method': { htm: 'POST' },
+    'another path': { htu: '/v1/me/devices/' },
+    'the path with a query': { htu: '/v1/me/devices?all=1' },
+    'another route': { htu: `/v1/me/devices/${citizen.serial}/revoke` },
+    'an expired token': { iat: now() - 50, exp: now() - 5 },
+    'iat 90 s in the past': { iat: now() - 90, exp: now() + 20 },
+    'iat 90 s in the future': { iat: now() + 90, exp: now() + 100 },
+    'exp 121 s after iat': { iat: now(), exp: now() + 121 },
+    'no exp': { exp: undefined },
+    'a jti of 15 characters': { jti: 'a'.repeat(15) },
+  };
+  for (const [why, claims] of Object.entries(refused)) {
+    expectInvalidToken(await meDevices(url, token(claims)), why);
+  }
+  const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  expectInvalidToken(await meDevices(url, token({}, otherKey)), 'signed by another key');
+  expectInvalidToken(await meDevices(url, 'x'), 'not a JWS');
+
+  // Within the limits, accepted (so the refusals above are each one claim's).
+  await accepted({ iat: now() - 30, exp: now() + 60 }, 'iat 30 s in the past');
+  await accepted({ iat: now() + 30, exp: now() + 60 }, 'iat 30 s in the future');
+  await accepted({ iat: now(), exp: now() + 120 }, 'exp 120 s after iat');
+  await accepted({}, 'htu is the path without the query', '?all=1');
+}
+
+// ---- what the database holds ----
+
+/** Row counts of every table, and of audit events by action. */
+async function rowCounts(data) {
+  const tables = await sql(data, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+  const counts = {};
+  const [row] = await sql(data, `SELECT ${tables.map(({ name }) => `(SELECT COUNT(*) FROM "${name}") AS "${name}"`).join(', ')}`);
+  Object.assign(counts, row);
+  for (const { action, n } of await sql(data, 'SELECT action, COUNT(*) AS n FROM audit_event GROUP BY action')) {
+    counts[`audit_event:${action}`] = n;
+  }
+  const [{ unused }] = await sql(data, 'SELECT COUNT(*) AS unused FROM enroll_challenge WHERE used = 0');
+  counts['enroll_challenge:unused'] = unused;
+  return counts;
+}
+
+/** What changed between two rowCounts(): {key: difference}, zeros left out. */
+function countChanges(before, after) {
+  const changes = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const difference = (after[key] ?? 0) - (before[key] ?? 0);
+    if (difference !== 0) changes[key] = difference;
+  }
+  return changes;
+}
+
+/** The last audit event. */
+async function lastAuditEvent(data) {
+  const [event] = await sql(data, 'SELECT sequence, time, actor, action, subject, details FROM audit_event ORDER BY sequence DESC LIMIT 1');
+  return { ...event, details: JSON.parse(event.details) };
+}
+
+/** One refusal, from a challenge taken before it, writes nothing but the
+ * two attempt counters (ID number and address) and its audit event, and
+ * uses up the challenge. Resolves the refusal and its audit event. */
+async function refusedWritingNothing(data, attempt) {
+  const before = await rowCounts(data);
+  const result = await attempt();
+  const after = await rowCounts(data);
+  assert.deepEqual(countChanges(before, after), {
+    attempt: 2, audit_event: 1, 'audit_event:enroll.refused': 1, 'enroll_challenge:unused': -1,
+  }, `a refusal (${result.text}) writes only its attempt counters and audit event`);
+  const event = await lastAuditEvent(data);
+  assert.equal(event.action, 'enroll.refused');
+  assert.equal(event.actor, 'applicant');
+  assert.deepEqual(event.details, { reason: result.body.error });
+  return { result, event };
+}
+
+/** The face descriptor the engine computes for an image
+ * (`cyberid face descriptor`), as the engine's float32s, little-endian:
+ * the bytes a careless store would write. */
+async function descriptorBytes(image) {
+  const result = await run(['face', 'descriptor', image]);
+  assert.equal(result.code, 0, `cyberid face descriptor ${image}: ${result.stderr}`);
+  const { descriptor } = JSON.parse(result.stdout);
+  assert.equal(descriptor.length, 128);
+  const bytes = Buffer.alloc(4 * descriptor.length);
+  descriptor.forEach((x, i) => bytes.writeFloatLE(Math.fround(x), 4 * i));
+  return bytes;
+}
+
+/** Where haystack holds any window of `width` consecutive bytes of needle:
+ * {at, from} (first hit), or null. One pass over haystack. */
+function findAnyWindow(haystack, needle, width = 16) {
+  const starts = new Map();
+  for (let from = 0; from + width <= needle.length; from++) {
+    const key = needle.readUInt32LE(from);
+    if (!starts.has(key)) starts.set(key, []);
+    starts.get(key).push(from);
+  }
+  for (let at = 0; at + width <= haystack.length; at++) {
+    const candidates = starts.get(haystack.readUInt32LE(at));
+    if (!candidates) continue;
+    for (const from of candidates) {
+      if (haystack.compare(needle, from, from + width, at, at + width) === 0) return { at, from };
+    }
+  }
+  return null;
+}
+
+/** Asserts that the bytes of file hold no trace of a descriptor: not the
+ * 512 bytes, no 16 of them in a row, not their base64 or base64url. */
+function assertNoDescriptor(bytes, descriptor, what) {
+  assert.equal(bytes.indexOf(descriptor), -1, `${what}: the whole descriptor is there`);
+  const hit = findAnyWindow(bytes, descriptor);
+  assert.equal(hit, null, `${what}: descriptor bytes ${hit?.from}..${hit?.from + 15} are at offset ${hit?.at}`);
+  for (const text of [descriptor.toString('base64'), descriptor.toString('base64url')]) {
+    assert.equal(bytes.indexOf(text.slice(0, 64)), -1, `${what}: the descriptor is there in base64`);
+  }
+}
+
 // ---- the tests ----
 
 const adult = { id: nationalId('110105', '1980-05-04', '031'), name: '王伟', birth: '1980-05-04', photo: 'img62.jpg' };
@@ -171,7 +402,7 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.equal(JSON.parse(first.stdout).reenrolled, false);
     assert.equal((await stat(wallet1)).mode & 0o777, 0o600);
     const shown1 = await show(wallet1);
-    assert.match(shown1.web_number, WEB_NUMBER);
+    assertWebNumber(shown1.web_number);
     assert.match(shown1.serial, /^[0-9a-fA-F]{32}$/);
     assert.equal(shown1.server, url);
     assert.equal(pemBlocks(shown1.certificate).length, 1);
@@ -226,6 +457,71 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.equal(bySerial[shown1.serial.toLowerCase()].status, 'active');
     assert.equal(bySerial[shown1.serial.toLowerCase()].current, false);
     assert.equal(bySerial[shown2.serial.toLowerCase()].current, true);
+
+    // The audit log: the first enrollment is identity.enroll, the second
+    // device.enroll, each by the citizen under the web number, naming the
+    // certificate serial and no personal data.
+    const enrollEvents = await sql(temp.data, 'SELECT sequence, time, actor, action, subject, details' +
+      ` FROM audit_event WHERE action IN ('identity.enroll', 'device.enroll') ORDER BY sequence`);
+    assert.deepEqual(enrollEvents.map((e) => [e.action, e.actor, e.subject, JSON.parse(e.details)]), [
+      ['identity.enroll', `citizen:${shown1.web_number}`, shown1.web_number,
+        { serial: shown1.serial, reenrolled: false, acr: 'cyberid:face' }],
+      ['device.enroll', `citizen:${shown1.web_number}`, shown1.web_number,
+        { serial: shown2.serial, reenrolled: true, acr: 'cyberid:face' }],
+    ]);
+
+    // The operator's `identity show`: status and devices, no personal
+    // data, and the reading is itself an audit event (actor operator, or
+    // operator:NAME). Any case and hyphens are accepted.
+    const identityShown = await run(['identity', 'show', '--data', temp.data, shown1.web_number]);
+    assert.equal(identityShown.code, 0, identityShown.stderr);
+    const operatorView = JSON.parse(identityShown.stdout);
+    assert.equal(operatorView.web_number, shown1.web_number);
+    assert.equal(operatorView.status, 'active');
+    assert.equal(operatorView.status_reason, null);
+    assert.deepEqual(operatorView.devices.map((d) => [d.serial.toLowerCase(), d.status, d.revoked_at]).sort(),
+      [shown1.serial, shown2.serial].map((serial) => [serial.toLowerCase(), 'active', null]).sort());
+    for (const device of operatorView.devices) assert.ok(device.not_after > device.created_at);
+    for (const secret of [adult.name, adult.id, adult.birth, adult.id.slice(6, 14), adult.id.slice(0, 17)]) {
+      assert.ok(!identityShown.stdout.includes(secret), `identity show prints ${secret}`);
+    }
+    const hyphenated = shown1.web_number.toLowerCase().match(/.{4}/g).join('-');
+    const shownByAlice = await run(['identity', 'show', '--data', temp.data, '--actor', 'alice', hyphenated]);
+    assert.equal(shownByAlice.code, 0, shownByAlice.stderr);
+    assert.equal(JSON.parse(shownByAlice.stdout).web_number, shown1.web_number);
+    const reads = await sql(temp.data, 'SELECT actor, subject, details FROM audit_event' +
+      " WHERE action = 'identity.read' ORDER BY sequence");
+    assert.deepEqual(reads.map((e) => [e.actor, e.subject]),
+      [['operator', shown1.web_number], ['operator:alice', shown1.web_number]]);
+    for (const read of reads) assert.deepEqual(JSON.parse(read.details), { fields: ['status', 'devices'] });
+
+    // The C validator (web_number.c, behind `identity show`) agrees with
+    // the one here: numbers made here are valid (unknown: exit 1), every
+    // one-symbol change or adjacent swap of them and of the real one is
+    // refused as not a web number (exit 2), and none of it is audited.
+    const madeHere = [withCheck('000000000000000'), withCheck('ZZZZZZZZZZZZZZZ'),
+      ...Array.from({ length: 2 }, () => withCheck(Array.from({ length: 15 }, () => CROCKFORD[randomInt(32)]).join('')))];
+    await Promise.all(madeHere.map(async (number) => {
+      assert.ok(webNumberValid(number));
+      const unknown = await run(['identity', 'show', '--data', temp.data, number]);
+      assert.equal(unknown.code, 1, `${number}: ${unknown.stderr}`);
+      assert.match(unknown.stderr, /no identity/);
+    }));
+    const pick = (list) => (list.length ? [list[randomInt(list.length)]] : []);
+    const errors = [shown1.web_number, ...madeHere].flatMap((number) => {
+      const { changes, swaps } = webNumberErrors(number);
+      return [...pick(changes), ...pick(swaps)];
+    });
+    await Promise.all(errors.map(async (error) => {
+      assert.ok(!webNumberValid(error));
+      const invalid = await run(['identity', 'show', '--data', temp.data, error]);
+      assert.equal(invalid.code, 2, `${error} is refused as not a web number: ${invalid.stderr}`);
+      assert.match(invalid.stderr, /not a valid web number/);
+    }));
+    assert.equal((await sql(temp.data, "SELECT COUNT(*) AS n FROM audit_event WHERE action = 'identity.read'"))[0].n, 2);
+
+    // The service's checks of the device token behind /v1/me/devices.
+    await checkDeviceTokens(url, { ...shown2, wallet: wallet2 });
 
     // Device 2 revokes device 1; device 1 can no longer authenticate.
     const revoked = await app(['--wallet', wallet2, 'revoke-device', shown1.serial, '--reason', 'key_compromise']);
@@ -299,6 +595,27 @@ test('the app enrolls; the web certificate chains, names only the web number, an
           `${file} must not hold a plaintext personal value`);
       }
     }
+    // Nor any face descriptor: not the registry photo's (sealed in the
+    // record), and not those of the selfie or the turn frames (images are
+    // never stored, their descriptors neither).
+    const images = {
+      'the registry photo': path.join(faces, adult.photo),
+      'the selfie': photos.files.selfie,
+      'the turn_right frame': photos.files.right,
+      'the turn_left frame': photos.files.left,
+    };
+    const descriptors = Object.fromEntries(await Promise.all(Object.entries(images)
+      .map(async ([what, image]) => [what, await descriptorBytes(image)])));
+    // (The search finds a window at any offset: a planted one is found.)
+    const planted = Buffer.concat([randomBytes(1001), descriptors['the selfie'].subarray(37, 53), randomBytes(7)]);
+    assert.deepEqual(findAnyWindow(planted, descriptors['the selfie']), { at: 1001, from: 37 });
+    for (const file of ['cyberid.db', 'cyberid.db-wal']) {
+      let bytes;
+      try { bytes = await readFile(path.join(temp.data, file)); } catch { continue; }
+      for (const [what, descriptor] of Object.entries(descriptors)) {
+        assertNoDescriptor(bytes, descriptor, `${file}, ${what}`);
+      }
+    }
     const stopped = await server.stop();
     server = null;
     assert.equal(stopped.code, 0, 'cyberid serve exits 0 on SIGTERM');
@@ -311,14 +628,15 @@ test('the app enrolls; the web certificate chains, names only the web number, an
 test('POST /v1/enroll refuses each bad enrollment with its own error and writes nothing', async () => {
   const temp = await initDataDir('enroll-refusals');
   let server;
-  // Each ID number gets at most 4 attempts here (the limit is 5).
+  // Each ID number gets at most 5 attempts here (the limit; a 6th would be 429).
   const a = { ...adult };
   const b = { id: nationalId('440524', '1975-11-30', '012'), name: '张敏', birth: '1975-11-30', photo: 'img62.jpg' };
   const c = { id: nationalId('310104', '1990-02-28', '047'), name: 'Li Na', birth: '1990-02-28', photo: 'img62.jpg' };
+  const d = { id: nationalId('320102', '1988-08-08', '055'), name: '陈静', birth: '1988-08-08', photo: 'img62.jpg' };
   const minor = { id: nationalId('110105', '2016-07-01', '022'), name: '小红', birth: '2016-07-01', photo: 'img62.jpg' };
   const stranger = { id: nationalId('110105', '1985-01-01', '019'), name: 'Nobody', birth: '1985-01-01' };
   try {
-    await importRegistry(temp, [a, b, c, minor]);
+    await importRegistry(temp, [a, b, c, d, minor]);
     const photos = await preparePhotos(temp.dir);
     const device = await makeDeviceKey(temp.dir, 'p256');
     const p384 = await makeDeviceKey(temp.dir, 'p384', 'P-384');
@@ -335,15 +653,42 @@ test('POST /v1/enroll refuses each bad enrollment with its own error and writes 
     expectError(wrongName, 400, 'name_mismatch');
     expectError(await enroll(c, () => {}, wrongName.challenge), 400, 'invalid_challenge');
     expectError(await enroll(c, (body) => { body.challenge_id = 'no-such-challenge'; }), 400, 'invalid_challenge');
+    // An expired challenge (moved past its expiry in the database).
+    const stale = await challenge(url);
+    const [{ changes }] = await sql(temp.data, 'UPDATE enroll_challenge' +
+      ` SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) - 1 WHERE id = ${sqlText(stale.challenge_id)};` +
+      ' SELECT changes() AS changes');
+    assert.equal(changes, 1);
+    expectError(await enroll(c, () => {}, stale), 400, 'invalid_challenge');
     expectError(await enroll(c, (body) => { delete body.csr; }), 400, 'invalid_request');
 
     // a: the face checks.
     expectError(await enroll(a, (body) => { body.selfie = photos.bytes.other.toString('base64'); }),
       403, 'face_mismatch');
-    expectError(await enroll(a, (body) => { body.selfie = photos.bytes.noFace.toString('base64'); }),
-      400, 'no_face');
-    expectError(await enroll(a, (body) => { body.selfie = photos.bytes.couple.toString('base64'); }),
-      400, 'multiple_faces');
+    const noFaceSelfie = await enroll(a, (body) => { body.selfie = photos.bytes.noFace.toString('base64'); });
+    expectError(noFaceSelfie, 400, 'no_face');
+    assert.match(noFaceSelfie.body.error_description, /selfie/);
+    const coupleSelfie = await enroll(a, (body) => { body.selfie = photos.bytes.couple.toString('base64'); });
+    expectError(coupleSelfie, 400, 'multiple_faces');
+    assert.match(coupleSelfie.body.error_description, /selfie/);
+
+    // d: the turn frame with no face, two faces, another person (frontal).
+    const noFaceTurn = await enroll(d, (body) => { body.turn_frame = photos.bytes.noFace.toString('base64'); });
+    expectError(noFaceTurn, 400, 'no_face');
+    assert.match(noFaceTurn.body.error_description, /turn frame/);
+    const coupleTurn = await enroll(d, (body) => { body.turn_frame = photos.bytes.couple.toString('base64'); });
+    expectError(coupleTurn, 400, 'multiple_faces');
+    assert.match(coupleTurn.body.error_description, /turn frame/);
+    // ... and this one, from a challenge taken first, writes nothing but
+    // its attempt counters and its audit event (not yet enrolled: under
+    // "enrollment").
+    const otherTurnChallenge = await challenge(url);
+    const otherTurn = await refusedWritingNothing(temp.data, () => enroll(d, (body) => {
+      body.turn_frame = photos.bytes.other.toString('base64');
+    }, otherTurnChallenge));
+    expectError(otherTurn.result, 403, 'liveness_failed');
+    assert.match(otherTurn.result.body.error_description, /same person/);
+    assert.equal(otherTurn.event.subject, 'enrollment');
 
     // b: liveness and the key.
     expectError(await enroll(b, (body, ch) => {
@@ -366,16 +711,45 @@ test('POST /v1/enroll refuses each bad enrollment with its own error and writes 
     assert.equal(oversized.status, 413);
     assert.equal(JSON.parse(oversized.text).error, 'request_too_large');
 
-    // The service still answers, and the refusals wrote nothing: a's
-    // identity is created by its first successful enrollment, with one device.
+    // The service still answers, and the refusals wrote nothing: no
+    // identity, no device, no certificate; every refusal is one audit
+    // event with its reason code only.
     const health = await fetch(`${url}/healthz`);
     assert.equal(health.status, 200);
     assert.equal((await health.json()).status, 'ok');
+    const counts = async () => (await sql(temp.data,
+      'SELECT (SELECT COUNT(*) FROM identity) AS identities, (SELECT COUNT(*) FROM device) AS devices'))[0];
+    assert.deepEqual(await counts(), { identities: 0, devices: 0 });
+    const refusals = await sql(temp.data, "SELECT actor, subject, details FROM audit_event WHERE action = 'enroll.refused' ORDER BY sequence");
+    assert.deepEqual(refusals.map((e) => JSON.parse(e.details).reason), ['invalid_national_id', 'unknown_identity',
+      'guardian_required', 'name_mismatch', 'invalid_challenge', 'invalid_challenge', 'invalid_challenge',
+      'invalid_request', 'face_mismatch', 'no_face', 'multiple_faces', 'no_face', 'multiple_faces',
+      'liveness_failed', 'liveness_failed', 'invalid_csr', 'unsupported_key', 'invalid_nonce_signature']);
+    for (const event of refusals) {
+      assert.deepEqual(Object.keys(JSON.parse(event.details)), ['reason']);
+      assert.deepEqual([event.actor, event.subject], ['applicant', 'enrollment']);
+    }
+
+    // a's identity is created by its first successful enrollment, with one
+    // device; the identity and device rows are exactly the successes'.
     const wallet = path.join(temp.dir, 'wallet.json');
     const enrolled = await appEnroll(url, wallet, a, photos);
     assert.equal(enrolled.code, 0, enrolled.stderr);
     assert.equal(JSON.parse(enrolled.stdout).reenrolled, false);
     assert.equal((await devices(wallet)).devices.length, 1);
+    assert.deepEqual(await counts(), { identities: 1, devices: 1 });
+
+    // A refused re-enrollment of an enrolled person (a's 5th attempt)
+    // adds no device and no certificate either; its audit event is under
+    // the web number, so the citizen sees it in their history.
+    const aWebNumber = (await show(wallet)).web_number;
+    const againChallenge = await challenge(url);
+    const refusedAgain = await refusedWritingNothing(temp.data, () => enroll(a, (body) => {
+      body.selfie = photos.bytes.other.toString('base64');
+    }, againChallenge));
+    expectError(refusedAgain.result, 403, 'face_mismatch');
+    assert.equal(refusedAgain.event.subject, aWebNumber);
+    assert.deepEqual(await counts(), { identities: 1, devices: 1 });
 
     // The app reports a refusal by its code: b has had 4 attempts, a 5th
     // with another person's selfie is face_mismatch.
@@ -385,6 +759,7 @@ test('POST /v1/enroll refuses each bad enrollment with its own error and writes 
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /enrollment refused: face_mismatch: /);
     await assert.rejects(stat(path.join(temp.dir, 'refused.json')), 'no wallet after a refusal');
+    assert.deepEqual(await counts(), { identities: 1, devices: 1 });
 
     const stopped = await server.stop();
     server = null;
@@ -415,6 +790,88 @@ test('more than 5 attempts for one ID number in 15 minutes answer 429 with Retry
     const app429 = await appEnroll(server.url, path.join(temp.dir, 'w.json'), adult, photos);
     assert.equal(app429.code, 1);
     assert.match(app429.stderr, /too_many_attempts/);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const stopped = await server.stop();
+    server = null;
+    assert.equal(stopped.code, 0);
+  } finally {
+    if (server) await server.stop();
+    await temp.cleanup();
+  }
+});
+
+/** POST a JSON body with node:http from a chosen local address (fetch
+ * cannot pick one). Resolves {status, body, text, headers}. */
+function postFrom(localAddress, url, value) {
+  return new Promise((resolve, reject) => {
+    const body = Buffer.from(JSON.stringify(value));
+    const request = http.request(url, {
+      method: 'POST', localAddress,
+      headers: { 'content-type': 'application/json', 'content-length': body.length },
+    }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* checked by the caller */ }
+        resolve({ status: response.statusCode, body: json, text, headers: response.headers });
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+test('more than 60 attempts from one client address in 15 minutes answer 429 with Retry-After', async () => {
+  // Its own data folder and server: the limit must not disturb the others.
+  // The registry is empty, so each attempt is unknown_identity, counted
+  // before the registry is read; each uses another valid ID number, so
+  // the per-ID limit (5) is never what trips.
+  const temp = await initDataDir('enroll-address');
+  let server;
+  try {
+    server = await startServer(temp.data);
+    const attempt = async (from, i) => {
+      const c = (await postFrom(from, `${server.url}/v1/enroll/challenge`, {})).body;
+      return postFrom(from, `${server.url}/v1/enroll`, {
+        challenge_id: c.challenge_id,
+        national_id: nationalId('110105', '1980-01-01', String(i).padStart(3, '0')),
+        name: 'Nobody', csr: 'x', selfie: 'x', turn_frame: 'x', nonce_signature: 'x',
+      });
+    };
+    const ADDRESS_LIMIT = 60; // ENROLL_ATTEMPTS_PER_ADDRESS, src/enroll/enroll.h
+    for (let i = 0; i < ADDRESS_LIMIT; i++) {
+      const result = await attempt('127.0.0.1', i);
+      assert.equal(result.status, 404, `attempt ${i + 1}: ${result.text}`);
+      assert.equal(result.body.error, 'unknown_identity');
+    }
+    const limited = await attempt('127.0.0.1', ADDRESS_LIMIT);
+    assert.equal(limited.status, 429, limited.text);
+    assert.equal(limited.body.error, 'too_many_attempts');
+    assert.match(limited.body.error_description, /from this address/);
+    assert.equal(limited.headers['retry-after'], String(15 * 60));
+    // The counter is the address's: another loopback address is not limited.
+    const elsewhere = await attempt('127.0.0.2', ADDRESS_LIMIT + 1);
+    assert.equal(elsewhere.status, 404, elsewhere.text);
+    assert.equal((await attempt('127.0.0.1', ADDRESS_LIMIT + 2)).status, 429);
+    // Every attempt was counted against its address, those within the
+    // limit also against their ID number, and audited with their reason;
+    // the address limit's own two refusals are counted, not audited.
+    // Nothing else was written.
+    const counts = () => sql(temp.data, 'SELECT (SELECT COUNT(*) FROM attempt) AS attempts,' +
+      ' (SELECT COUNT(*) FROM identity) AS identities, (SELECT COUNT(*) FROM device) AS devices,' +
+      " (SELECT COUNT(*) FROM audit_event WHERE action = 'enroll.refused') AS refused");
+    const [row] = await counts();
+    assert.deepEqual(row, { attempts: 2 * (ADDRESS_LIMIT + 1) + 2, identities: 0, devices: 0, refused: ADDRESS_LIMIT + 1 });
+    // Malformed requests count against the address too, so one address
+    // cannot flood the audit log: of 70 empty bodies, 60 are audited
+    // (invalid_request) and the last 10 are 429 and not audited.
+    const statuses = [];
+    for (let i = 0; i < ADDRESS_LIMIT + 10; i++) statuses.push((await postFrom('127.0.0.3', `${server.url}/v1/enroll`, {})).status);
+    assert.deepEqual(statuses, [...Array(ADDRESS_LIMIT).fill(400), ...Array(10).fill(429)]);
+    const [flooded] = await counts();
+    assert.equal(flooded.refused, row.refused + ADDRESS_LIMIT);
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
     const stopped = await server.stop();
     server = null;

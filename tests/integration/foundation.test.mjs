@@ -1,11 +1,11 @@
 // The operator's commands end to end on a real data folder: init, registry
 // import (good and bad rows, idempotent, no plaintext at rest) and platform
-// add/list/disable/enable.
+// add/list/disable/enable. Each import is an audit event with counts only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, symlink, stat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { run, initDataDir, tempDir, sharedDir } from './lib/harness.mjs';
+import { run, initDataDir, tempDir, sharedDir, sql } from './lib/harness.mjs';
 
 test('init creates a private data folder and refuses to overwrite it', async () => {
   const temp = await tempDir('init');
@@ -90,6 +90,30 @@ test('registry import: good rows in, bad rows reported by line, idempotent, encr
         }
       }
     }
+
+    // Each import (the one with bad rows too: its good rows went in) is one
+    // audit event `registry.import` by the operator, whose details are the
+    // counts and nothing else: no name, ID number or birth date, not even
+    // of the rejected rows.
+    const events = await sql(temp.data, 'SELECT sequence, time, actor, action, subject, details' +
+      " FROM audit_event WHERE action = 'registry.import' ORDER BY sequence");
+    assert.equal(events.length, 2, JSON.stringify(events));
+    assert.deepEqual(events.map((e) => JSON.parse(e.details)), [
+      { rows: 7, inserted: 3, updated: 0, rejected: 4 },
+      { rows: 3, inserted: 0, updated: 3, rejected: 0 },
+    ]);
+    const now = Math.floor(Date.now() / 1000);
+    const rejected = ['110105194912310021', 'Wrong Check', '12345', 'Too Short', '11010519490230002X',
+      'Bad Date', '1949-02-30'];
+    for (const event of events) {
+      assert.equal(event.actor, 'operator');
+      assert.equal(event.subject, 'registry');
+      assert.ok(Math.abs(event.time - now) < 300, `time ${event.time}`);
+      for (const secret of [...people.flat(), ...people.map((p) => p[0].slice(6, 14)), ...rejected]) {
+        assert.ok(!`${event.actor} ${event.subject} ${event.details}`.includes(secret),
+          `the audit event holds ${secret}`);
+      }
+    }
   } finally {
     await temp.cleanup();
   }
@@ -106,6 +130,10 @@ test('registry import refuses a file with a wrong header and imports nothing', a
     assert.match(result.stderr, /nothing was imported/);
     const missing = await run(['registry', 'import', '--data', temp.data, path.join(temp.dir, 'none.csv')]);
     assert.equal(missing.code, 1);
+    // Nothing imported, nothing audited.
+    assert.deepEqual(await sql(temp.data, 'SELECT COUNT(*) AS n FROM registry_person'), [{ n: 0 }]);
+    assert.deepEqual(await sql(temp.data,
+      "SELECT COUNT(*) AS n FROM audit_event WHERE action = 'registry.import'"), [{ n: 0 }]);
     const noData = await run(['registry', 'import', '--data', path.join(temp.dir, 'nope'), csv]);
     assert.equal(noData.code, 1);
     assert.match(noData.stderr, /cyberid init/);

@@ -21,6 +21,23 @@ export function run(args, options = {}) {
   });
 }
 
+/** Runs one SQL text on a data folder's database with the sqlite3 CLI
+ * (the Debian package sqlite3), beside a running service if need be (WAL,
+ * a busy timeout); resolves the rows of its last statement (-json), []
+ * when it returns none. How tests look at what was (not) written. */
+export function sql(data, statement) {
+  return new Promise((resolve, reject) => {
+    execFile('sqlite3', ['-json', path.join(data, 'cyberid.db'), '.timeout 5000', statement],
+      { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+        if (error) reject(new Error(`sqlite3 failed (is the sqlite3 package installed?): ${stderr || error.message}`));
+        else resolve(stdout.trim() ? JSON.parse(stdout) : []);
+      });
+  });
+}
+
+/** A string as an SQL literal. */
+export const sqlText = (text) => `'${String(text).replaceAll("'", "''")}'`;
+
 /** A new temporary folder; removed by the returned cleanup(). */
 export async function tempDir(label) {
   const dir = await mkdtemp(path.join(tmpdir(), `cyberid-${label}-`));
