@@ -224,7 +224,7 @@ void store_device_clear(struct store_device *device);
 /* ── Attempt counters (rate limits) ────────────────────────────────────── */
 
 /* Records one attempt under a key (a blind index: never a raw personal
- * value), deleting this key's attempts older than `forget_before`, and
+ * value), deleting every key's attempts older than `forget_before`, and
  * sets *count to the attempts at or after `since`, this one included. */
 int store_attempt_record(struct store_conn *conn,
                          const uint8_t key[STORE_INDEX_BYTES], int64_t now,

@@ -291,13 +291,12 @@ store_attempt_record(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTE
                      int64_t now, int64_t since, int64_t forget_before,
                      int64_t *count)
 {
-    struct store_value forget[] = {v_blob(key, STORE_INDEX_BYTES),
-                                   v_integer(forget_before)};
+    struct store_value forget = v_integer(forget_before);
     struct store_value insert[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(now)};
     struct store_value query[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(since)};
     *count = 0;
-    if (exec(conn, "DELETE FROM attempt WHERE attempt_key = $1 AND time < $2",
-             forget, 2, NULL, NULL, NULL) != 0 ||
+    if (exec(conn, "DELETE FROM attempt WHERE time < $1", &forget, 1, NULL, NULL,
+             NULL) != 0 ||
         exec(conn, "INSERT INTO attempt (attempt_key, time) VALUES ($1, $2)",
              insert, 2, NULL, NULL, NULL) != 0)
         return -1;

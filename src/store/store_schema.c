@@ -120,6 +120,9 @@ const char *const store_migrations[] = {
     /* 5: the purpose a platform states for a login (`purpose` on
      * /authorize, shown on the page and in the app); NULL when none. */
     "ALTER TABLE oidc_login ADD COLUMN purpose TEXT;",
+    /* 6: attempt rows are forgotten by time alone, whatever their key (a
+     * key never tried again must not stay forever). */
+    "CREATE INDEX attempt_time ON attempt (time);",
 };
 
 const size_t store_migration_count =

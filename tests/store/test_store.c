@@ -397,6 +397,10 @@ test_attempts_in_a_window(void **state)
     /* Later, the old attempts fall out of the window and are forgotten. */
     assert_int_equal(store_attempt_record(conn, key, 2000, 1901, 1901, &count), 0);
     assert_int_equal(count, 1);
+    /* The other key's old attempt went too, though that key was not tried
+     * again (counted here since 0, forgetting nothing more). */
+    assert_int_equal(store_attempt_record(conn, other, 2001, 0, 0, &count), 0);
+    assert_int_equal(count, 1);
     store_release(f->store, conn);
 }
 
