@@ -13,6 +13,11 @@
 //                  no client_credentials grant: platforms only ever act for a
 //                  citizen), each worker rotating its own refresh token
 // Usage: node bench.mjs FLOW C D CONFIG.json ; prints one JSON line.
+// With SERVER_PID and CLK_TCK set (run.sh sets them), the server process's
+// CPU time (utime+stime from /proc/PID/stat) is read at the start and the end
+// of the timed window, so the warm-up is not charged to the operations
+// counted; the generator's own CPU over the same window is reported too,
+// since it shares the cores with the server.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -112,7 +117,18 @@ const fn = flows[flow];
 if (!fn) { console.error(`unknown flow ${flow}`); process.exit(2); }
 // Warm-up (connections, caches, the refresh flow's first login) outside the clock.
 await Promise.all(Array.from({ length: Number(C) }, (_, w) => fn(w, w).catch(() => {})));
+// utime + stime of a process in seconds; fields 14 and 15 of /proc/PID/stat,
+// counted after the ')' that ends the command name (which may hold spaces).
+const serverPid = process.env.SERVER_PID;
+const clkTck = Number(process.env.CLK_TCK || 100);
+function serverCpuSeconds() {
+  if (!serverPid) return null;
+  const stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clkTck;
+}
 let n = 0; let errors = 0; const lat = [];
+const cpu0 = serverCpuSeconds(); const self0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
 const end = Date.now() + Number(D) * 1000;
 await Promise.all(Array.from({ length: Number(C) }, async (_, worker) => {
   while (Date.now() < end) {
@@ -120,7 +136,15 @@ await Promise.all(Array.from({ length: Number(C) }, async (_, worker) => {
     try { await fn(n, worker); n += 1; lat.push(Number(process.hrtime.bigint() - t) / 1e6); } catch (e) { errors += 1; if (errors < 3) console.error(e.message); }
   }
 }));
+const cpu1 = serverCpuSeconds(); const self1 = process.cpuUsage(self0);
+const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 lat.sort((a, b) => a - b);
 const p = (x) => lat[Math.floor(lat.length * x)]?.toFixed(1);
-console.log(JSON.stringify({ flow, concurrency: Number(C), seconds: Number(D), ok: n, errors, per_sec: +(n / Number(D)).toFixed(1), p50_ms: p(0.5), p99_ms: p(0.99) }));
+const cpu = cpu0 === null ? {} : {
+  wall_s: +wall.toFixed(3),
+  server_cpu_s: +(cpu1 - cpu0).toFixed(2),
+  server_cpu_ms_per_op: n ? +((cpu1 - cpu0) * 1000 / n).toFixed(3) : null,
+  generator_cpu_ms_per_op: n ? +((self1.user + self1.system) / 1000 / n).toFixed(3) : null,
+};
+console.log(JSON.stringify({ flow, concurrency: Number(C), seconds: Number(D), ok: n, errors, per_sec: +(n / Number(D)).toFixed(1), p50_ms: p(0.5), p99_ms: p(0.99), ...cpu }));
 process.exit(errors > n / 100 ? 1 : 0);

@@ -4,7 +4,10 @@
 # on this machine, driven one after the other by the same load generator
 # (bench.mjs) with the same concurrency and duration: complete logins, then
 # the token endpoint alone. Prints logins/s, p50 and p99 for both and the
-# ratios. Everything it makes goes in build-bench-oidc/.
+# ratios, and beside them each server's own CPU milliseconds per operation
+# (utime+stime of the server process over the timed window, from
+# /proc/PID/stat), which does not depend on how many cores the load generator
+# takes from the server. Everything it makes goes in build-bench-oidc/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${CYBERID_SHARED_DIR:-$root/../shared}
@@ -48,7 +51,8 @@ cyberid_port=$(free_port)
 cyberid_url="http://127.0.0.1:$cyberid_port"
 "$build/cyberid" serve --data "$run/data" --listen "127.0.0.1:$cyberid_port" \
   --log-level warn 2>"$run/serve.log" &
-pids+=($!)
+cyberid_pid=$!
+pids+=("$cyberid_pid")
 wait_http "$cyberid_url/healthz"
 
 # The app enrolls the citizen: selfie img17, turn frames img59 (his own
@@ -78,20 +82,31 @@ cp "$peer_dir/provider.mjs" "$work/peer/provider.mjs"
 peer_port=$(free_port)
 peer_url="http://127.0.0.1:$peer_port"
 (cd "$work/peer" && PORT=$peer_port exec node provider.mjs >"$run/peer.log" 2>&1) &
-pids+=($!)
+peer_pid=$!
+pids+=("$peer_pid")
 wait_http "$peer_url/.well-known/openid-configuration"
+
+# The PIDs whose CPU is charged must be the servers themselves: the subshell
+# above execs node, so $! is node once it answers; refuse to measure anything
+# else (a wrapper's CPU would be near zero and flatter the peer).
+is_proc() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "$2"; }
+is_proc "$cyberid_pid" "cyberid serve" ||
+  { echo "bench-oidc: pid $cyberid_pid is not cyberid serve" >&2; exit 1; }
+is_proc "$peer_pid" "node provider.mjs" ||
+  { echo "bench-oidc: pid $peer_pid is not node provider.mjs" >&2; exit 1; }
+clk_tck=$(getconf CLK_TCK)
 printf '{"url":"%s"}\n' "$peer_url" >"$run/peer.json"
 
 # ---- the runs: same generator, same concurrency and duration ----
-bench() { node "$root/bench/oidc/bench.mjs" "$1" "$concurrency" "$duration" "$2"; }
+bench() { SERVER_PID=$3 CLK_TCK=$clk_tck node "$root/bench/oidc/bench.mjs" "$1" "$concurrency" "$duration" "$2"; }
 echo "bench-oidc: $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "bench-oidc: concurrency $concurrency, $duration s per run, load generator on the same cores"
 results="$work/results.jsonl"
 : >"$results"
 for flow in peer-login cyberid-login peer-cc cyberid-refresh; do
-  config="$run/cyberid.json"
-  case $flow in peer-*) config="$run/peer.json" ;; esac
-  line=$(bench "$flow" "$config")
+  config="$run/cyberid.json" pid=$cyberid_pid
+  case $flow in peer-*) config="$run/peer.json" pid=$peer_pid ;; esac
+  line=$(bench "$flow" "$config" "$pid")
   echo "$line" | tee -a "$results"
 done
 node -e '
@@ -103,4 +118,13 @@ const line = (label, a, b) => console.log(
 line("complete logins", by["cyberid-login"], by["peer-login"]);
 line("token endpoint alone", by["cyberid-refresh"], by["peer-cc"]);
 console.log("(token endpoint alone: cyberid refresh_token grants vs oidc-provider client_credentials grants)");
+const cpu = (label, a, b) => console.log(
+  `${label.padEnd(26)} cyberid ${a.server_cpu_ms_per_op.toFixed(3).padStart(8)} ms | ` +
+  `oidc-provider ${b.server_cpu_ms_per_op.toFixed(3).padStart(8)} ms | ` +
+  `ratio peer/cyberid ${(b.server_cpu_ms_per_op / a.server_cpu_ms_per_op).toFixed(2)}x`);
+cpu("server CPU per login", by["cyberid-login"], by["peer-login"]);
+cpu("server CPU per grant", by["cyberid-refresh"], by["peer-cc"]);
+const gen = (flow) => `${flow} ${by[flow].generator_cpu_ms_per_op.toFixed(3)} ms`;
+console.log(`(server CPU: utime+stime of the server process over the timed window / operations; ` +
+  `load generator CPU per operation: ${["cyberid-login", "peer-login", "cyberid-refresh", "peer-cc"].map(gen).join(", ")})`);
 ' "$results"

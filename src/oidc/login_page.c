@@ -97,6 +97,38 @@ login_page_csp(const char *script_nonce, char *out, size_t cap)
                          script_nonce, COMMON);
 }
 
+/* Longest decimal of a module coordinate or run: a version 40 code is
+ * 177 modules wide, plus the quiet zone. */
+#define QR_NUMBER_MAX 16
+
+/* Appends "M<x> <y>h<run>v1h-<run>z", the bytes text_buffer_format() gave
+ * for it, without a vsnprintf() per run: the page has a few hundred runs,
+ * and formatting them was a fifth of the page's cost. Numbers are >= 0. */
+static void
+qr_append_run(struct text_buffer *out, int x, int y, int run)
+{
+    assert(x >= 0 && y >= 0 && run > 0);
+    char text[4 * QR_NUMBER_MAX + 8];
+    size_t length = 0;
+    const int numbers[] = {x, y, run, run};
+    const char *const before[] = {"M", " ", "h", "v1h-"};
+    for (size_t n = 0; n < sizeof numbers / sizeof numbers[0]; n++) {
+        for (const char *c = before[n]; *c != '\0'; c++)
+            text[length++] = *c;
+        char digits[QR_NUMBER_MAX];
+        size_t count = 0;
+        unsigned value = (unsigned)numbers[n];
+        do {
+            digits[count++] = (char)('0' + value % 10);
+            value /= 10;
+        } while (value != 0 && count < sizeof digits);
+        while (count > 0)
+            text[length++] = digits[--count];
+    }
+    text[length++] = 'z';
+    text_buffer_append_bytes(out, text, length);
+}
+
 int
 login_page_qr_svg(const char *text, struct text_buffer *out)
 {
@@ -125,8 +157,8 @@ login_page_qr_svg(const char *text, struct text_buffer *out)
             int run = 1;
             while (x + run < width && (row[x + run] & 1))
                 run++;
-            text_buffer_format(out, "M%d %dh%dv1h-%dz", x + LOGIN_PAGE_QR_QUIET_ZONE,
-                               y + LOGIN_PAGE_QR_QUIET_ZONE, run, run);
+            qr_append_run(out, x + LOGIN_PAGE_QR_QUIET_ZONE, y + LOGIN_PAGE_QR_QUIET_ZONE,
+                          run);
             x += run;
         }
     }

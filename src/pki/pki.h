@@ -109,6 +109,20 @@ int pki_check_presented(const struct pki *pki, const uint8_t *der,
                         char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Bytes of one coordinate of a P-256 point. */
+#define PKI_P256_COORDINATE_BYTES 32
+
+/* The affine coordinates of a P-256 key given as DER SubjectPublicKeyInfo in
+ * the canonical form pki_check_presented() writes (named curve, uncompressed
+ * point, 91 bytes), read off the bytes without an OpenSSL decode. 0, or -1
+ * (x and y zeroed) when spki is not in that form. The point was checked on
+ * the curve when the form was written; callers that need a key object still
+ * have it checked again by whoever builds the object. */
+int pki_spki_p256_coordinates(const uint8_t *spki, size_t length,
+                              uint8_t x[PKI_P256_COORDINATE_BYTES],
+                              uint8_t y[PKI_P256_COORDINATE_BYTES])
+    __attribute__((warn_unused_result));
+
 /* Certificate status, as the store knows it. */
 enum pki_cert_state { PKI_CERT_UNKNOWN = 0, PKI_CERT_GOOD, PKI_CERT_REVOKED };
 

@@ -18,6 +18,15 @@
 
 static const char pki_crockford_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* DER of a P-256 SubjectPublicKeyInfo up to its point: SEQUENCE { SEQUENCE {
+ * id-ecPublicKey, prime256v1 }, BIT STRING (no unused bits) }, then the 65
+ * bytes of the uncompressed point. */
+static const uint8_t pki_p256_spki_prefix[] = {
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+    0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+    0x07, 0x03, 0x42, 0x00};
+#define PKI_P256_SPKI_BYTES (sizeof pki_p256_spki_prefix + PKI_P256_POINT_BYTES)
+
 int
 pki_web_number_is_valid(const char *text)
 {
@@ -51,8 +60,18 @@ pki_key_p256_point(const EVP_PKEY *key, uint8_t out[PKI_P256_POINT_BYTES])
                                         sizeof encoded, &encoded_length) != 1)
         return PKI_ERR_KEY_TYPE;
 
-    /* Whatever the point's encoding (compressed, hybrid), decode it on the
-     * curve and write it uncompressed. */
+    /* An uncompressed point is already what we write, and OpenSSL checked
+     * it on the curve (and not at infinity, which has no such encoding)
+     * when it built the key: copy it rather than build a curve group for
+     * every certificate a device presents. */
+    if (encoded_length == PKI_P256_POINT_BYTES &&
+        encoded[0] == POINT_CONVERSION_UNCOMPRESSED) {
+        memcpy(out, encoded, PKI_P256_POINT_BYTES);
+        return PKI_OK;
+    }
+
+    /* Whatever the point's other encodings (compressed, hybrid), decode it
+     * on the curve and write it uncompressed. */
     int status = PKI_ERR_INTERNAL;
     EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
     EC_POINT *point = group ? EC_POINT_new(group) : NULL;
@@ -83,30 +102,34 @@ pki_key_p256_spki(const EVP_PKEY *key, uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES],
     if (status != PKI_OK)
         return status;
 
-    /* A fresh key from the point alone: named curve, uncompressed. */
-    char group_name[] = SN_X9_62_prime256v1;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group_name, 0),
-        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
-        OSSL_PARAM_END};
-    EVP_PKEY_CTX *context = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    EVP_PKEY *canonical = NULL;
-    status = PKI_ERR_INTERNAL;
-    if (context == NULL || EVP_PKEY_fromdata_init(context) != 1 ||
-        EVP_PKEY_fromdata(context, &canonical, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        goto cleanup;
-    int needed = i2d_PUBKEY(canonical, NULL);
-    if (needed <= 0 || (size_t)needed > SIGNER_PUBLIC_KEY_MAX_BYTES)
-        goto cleanup;
-    unsigned char *p = out;
-    if (i2d_PUBKEY(canonical, &p) != needed)
-        goto cleanup;
-    *length = (size_t)needed;
-    status = PKI_OK;
-cleanup:
-    EVP_PKEY_free(canonical);
-    EVP_PKEY_CTX_free(context);
-    return status;
+    /* The canonical form has one encoding, so it is written from the point
+     * directly: the same bytes i2d_PUBKEY() gives for a key built from the
+     * point, without OpenSSL 3's encoder lookup (a provider search under
+     * global locks) on every certificate a device presents. */
+    _Static_assert(sizeof pki_p256_spki_prefix + PKI_P256_POINT_BYTES <=
+                       SIGNER_PUBLIC_KEY_MAX_BYTES,
+                   "a P-256 SubjectPublicKeyInfo fits a signer public key");
+    memcpy(out, pki_p256_spki_prefix, sizeof pki_p256_spki_prefix);
+    memcpy(out + sizeof pki_p256_spki_prefix, point, sizeof point);
+    *length = PKI_P256_SPKI_BYTES;
+    return PKI_OK;
+}
+
+int
+pki_spki_p256_coordinates(const uint8_t *spki, size_t length,
+                          uint8_t x[PKI_P256_COORDINATE_BYTES],
+                          uint8_t y[PKI_P256_COORDINATE_BYTES])
+{
+    memset(x, 0, PKI_P256_COORDINATE_BYTES);
+    memset(y, 0, PKI_P256_COORDINATE_BYTES);
+    if (spki == NULL || length != PKI_P256_SPKI_BYTES ||
+        memcmp(spki, pki_p256_spki_prefix, sizeof pki_p256_spki_prefix) != 0 ||
+        spki[sizeof pki_p256_spki_prefix] != POINT_CONVERSION_UNCOMPRESSED)
+        return -1;
+    const uint8_t *point = spki + sizeof pki_p256_spki_prefix + 1;
+    memcpy(x, point, PKI_P256_COORDINATE_BYTES);
+    memcpy(y, point + PKI_P256_COORDINATE_BYTES, PKI_P256_COORDINATE_BYTES);
+    return 0;
 }
 
 EVP_PKEY *

@@ -1245,6 +1245,57 @@ test_check_presented(void **state)
 
 /* ── Opening, reasons ───────────────────────────────────────────────────── */
 
+/* The coordinates read off a presented key's canonical bytes are the key's;
+ * anything not in the canonical form is refused with zeroed outputs. */
+static void
+test_spki_coordinates(void **state)
+{
+    struct fixture *f = *state;
+    struct pki_certificate issued;
+    EVP_PKEY *key = issue(f, f->now, &issued);
+    struct pki_presented presented;
+    char err[256];
+    assert_int_equal(pki_check_presented(f->pki, issued.der, issued.der_length,
+                                         f->now + 60, &presented, err,
+                                         sizeof err), 0);
+    uint8_t x[PKI_P256_COORDINATE_BYTES], y[PKI_P256_COORDINATE_BYTES];
+    assert_int_equal(pki_spki_p256_coordinates(presented.public_key,
+                                               presented.public_key_length, x, y), 0);
+    BIGNUM *bx = NULL, *by = NULL;
+    uint8_t want_x[PKI_P256_COORDINATE_BYTES], want_y[PKI_P256_COORDINATE_BYTES];
+    assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &bx), 1);
+    assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &by), 1);
+    assert_int_equal(BN_bn2binpad(bx, want_x, sizeof want_x), (int)sizeof want_x);
+    assert_int_equal(BN_bn2binpad(by, want_y, sizeof want_y), (int)sizeof want_y);
+    assert_memory_equal(x, want_x, sizeof x);
+    assert_memory_equal(y, want_y, sizeof y);
+
+    static const uint8_t zero[PKI_P256_COORDINATE_BYTES];
+    uint8_t copy[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    memcpy(copy, presented.public_key, presented.public_key_length);
+    /* One byte short, one byte long, another curve's OID byte, a compressed
+     * point marker. */
+    assert_int_equal(pki_spki_p256_coordinates(copy, presented.public_key_length - 1,
+                                               x, y), -1);
+    assert_memory_equal(x, zero, sizeof x);
+    assert_int_equal(pki_spki_p256_coordinates(copy, presented.public_key_length + 1,
+                                               x, y), -1);
+    copy[22] ^= 0x01;
+    assert_int_equal(pki_spki_p256_coordinates(copy, presented.public_key_length,
+                                               x, y), -1);
+    copy[22] ^= 0x01;
+    copy[26] = 0x02;
+    assert_int_equal(pki_spki_p256_coordinates(copy, presented.public_key_length,
+                                               x, y), -1);
+    assert_memory_equal(y, zero, sizeof y);
+    assert_int_equal(pki_spki_p256_coordinates(NULL, 0, x, y), -1);
+
+    BN_free(bx);
+    BN_free(by);
+    EVP_PKEY_free(key);
+    pki_certificate_clear(&issued);
+}
+
 static void
 test_open_refusals(void **state)
 {
@@ -1320,6 +1371,7 @@ main(void)
         cmocka_unit_test(test_ocsp_malformed),
         cmocka_unit_test(test_crl),
         cmocka_unit_test(test_check_presented),
+        cmocka_unit_test(test_spki_coordinates),
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_reasons),
     };
