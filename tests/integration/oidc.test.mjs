@@ -388,6 +388,14 @@ test('pairwise: two platforms get different subs for one citizen, one platform t
   assert.equal(social.claims.aud, platforms.social.client_id);
 });
 
+test('the app approves from the login URL the QR code holds, as well as from the code', async () => {
+  const page = await openLogin(platforms.shop, configs.shop);
+  const approved = await appLogin(citizens.adult.wallet, `${issuer}/v1/login/${page.shown}`, '--approve');
+  assert.equal(approved.code, 0, approved.stderr);
+  assert.equal(JSON.parse(approved.stdout).status, 'approved');
+  assert.equal((await pollDecided(issuer, page.loginId)).status, 'approved');
+});
+
 test('a private_key_jwt platform authenticates with its key (openid-client PrivateKeyJwt); another key is refused', async () => {
   const done = await loginAndExchange(platforms.transit, configs.transit, citizens.adult.wallet,
     { scope: 'openid realname_verified' });
