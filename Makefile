@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face fuzz-image clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face fuzz-image fuzz-oidc clean
 
 all: build
 
@@ -66,3 +66,10 @@ bench-face: models
 FUZZ_SECONDS ?= 60
 fuzz-image: deps
 	@fuzz/run-image.sh $(FUZZ_SECONDS)
+
+# Fuzz the login parsers (OIDC form bodies, Basic credentials, assertion
+# claims, user codes, PKCE, redirects and escaping; the app's CODE_OR_URL)
+# for FUZZ_SECONDS in all, one target after the other; everything goes in
+# build-fuzz-oidc/.
+fuzz-oidc: deps
+	@fuzz/run-oidc.sh $(FUZZ_SECONDS)

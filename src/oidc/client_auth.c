@@ -151,7 +151,10 @@ client_assertion_check(const json_t *claims, const char *client_id,
         return "the client assertion has expired";
     if (issued > now + OIDC_CLOCK_SKEW)
         return "the client assertion's iat is in the future";
-    if (expires <= issued || expires - issued > CLIENT_ASSERTION_MAX_LIFETIME)
+    /* exp > iat, so their difference fits in uint64_t; in int64_t it could
+     * overflow (iat near INT64_MIN) and pass the check. */
+    if (expires <= issued ||
+        (uint64_t)expires - (uint64_t)issued > CLIENT_ASSERTION_MAX_LIFETIME)
         return "the client assertion must expire within "
                NUMBER_TEXT(CLIENT_ASSERTION_MAX_LIFETIME) " seconds of its iat";
     if (nbf != NULL &&
