@@ -7,7 +7,8 @@
 //   peer-cc        oidc-provider: client_credentials at /token alone
 //   cyberid-login  cyberid: /authorize (the QR page), the app's approval
 //                  (a device-signed ES256 JWS, made here with node:crypto as
-//                  cyberid-app would), the page's status poll, /token,
+//                  cyberid-app would, worker w signing with the w % n-th of
+//                  the n enrolled wallets), the page's status poll, /token,
 //                  /userinfo: a complete code + PKCE login
 //   cyberid-refresh cyberid: refresh_token grant at /token alone (cyberid has
 //                  no client_credentials grant: platforms only ever act for a
@@ -72,20 +73,25 @@ async function peerCc() {
 
 // ---- cyberid ----
 const b64url = (b) => Buffer.from(b).toString('base64url');
-let deviceKey; let certificateB64;
+// Every enrolled citizen's wallet (run.sh enrolls several); worker w signs
+// with wallet w % n, so the server sees n certificates in turn.
+let wallets = [];
 if (flow.startsWith('cyberid')) {
-  const wallet = JSON.parse(readFileSync(config.wallet, 'utf8'));
-  deviceKey = crypto.createPrivateKey(wallet.private_key);
-  certificateB64 = wallet.certificate.replace(/-----[^-]+-----|\s/g, '');
+  wallets = [].concat(config.wallets || config.wallet).map((file) => {
+    const wallet = JSON.parse(readFileSync(file, 'utf8'));
+    return { key: crypto.createPrivateKey(wallet.private_key),
+      certificateB64: wallet.certificate.replace(/-----[^-]+-----|\s/g, '') };
+  });
 }
-function deviceToken(method, path, extra) {
+function deviceToken(wallet, method, path, extra) {
   const now = Math.floor(Date.now() / 1000);
-  const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [certificateB64] }));
+  const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [wallet.certificateB64] }));
   const payload = b64url(JSON.stringify({ aud: config.issuer, htm: method, htu: path, iat: now, exp: now + 60, jti: crypto.randomBytes(18).toString('base64url'), ...extra }));
-  const signature = crypto.sign('sha256', Buffer.from(`${header}.${payload}`), { key: deviceKey, dsaEncoding: 'ieee-p1363' });
+  const signature = crypto.sign('sha256', Buffer.from(`${header}.${payload}`), { key: wallet.key, dsaEncoding: 'ieee-p1363' });
   return `Device ${header}.${payload}.${b64url(signature)}`;
 }
-async function cyberidLogin() {
+async function cyberidLogin(i, worker) {
+  const wallet = wallets[worker % wallets.length];
   const { verifier, challenge } = pkce();
   const q = new URLSearchParams({ client_id: config.client_id, response_type: 'code', scope: 'openid realname_verified', redirect_uri: config.redirect_uri, code_challenge: challenge, code_challenge_method: 'S256', state: 's', nonce: 'n' });
   const page = await req('GET', `/authorize?${q}`);
@@ -93,7 +99,7 @@ async function cyberidLogin() {
   const userCode = /id="user-code"[^>]*>([^<]+)</.exec(page.body)[1].replace(/[^A-Z]/g, '');
   const loginId = /v1\/authorize\/status\/([A-Za-z0-9_-]+)/.exec(page.body)[1];
   const approvePath = `/v1/login/${userCode}/approve`;
-  const approved = await req('POST', approvePath, { headers: { authorization: deviceToken('POST', approvePath, { user_code: userCode, release: ['realname_verified'] }), 'content-type': 'application/json', 'content-length': 2 }, body: '{}' });
+  const approved = await req('POST', approvePath, { headers: { authorization: deviceToken(wallet, 'POST', approvePath, { user_code: userCode, release: ['realname_verified'] }), 'content-type': 'application/json', 'content-length': 2 }, body: '{}' });
   if (approved.status !== 200) throw new Error(`approve ${approved.status} ${approved.body}`);
   const status = await req('GET', `/v1/authorize/status/${loginId}`);
   const redirect = new URL(JSON.parse(status.body).redirect_to);
@@ -106,7 +112,7 @@ async function cyberidLogin() {
 }
 const refreshTokens = [];
 async function cyberidRefresh(i, worker) {
-  if (!refreshTokens[worker]) refreshTokens[worker] = (await cyberidLogin()).refresh_token;
+  if (!refreshTokens[worker]) refreshTokens[worker] = (await cyberidLogin(i, worker)).refresh_token;
   const t = await post('/token', basic(config.client_id, config.client_secret), { grant_type: 'refresh_token', refresh_token: refreshTokens[worker] });
   if (t.status !== 200) throw new Error(`refresh ${t.status} ${t.body}`);
   refreshTokens[worker] = JSON.parse(t.body).refresh_token;

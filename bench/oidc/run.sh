@@ -40,10 +40,27 @@ wait_http() {
   echo "bench-oidc: $1 does not answer" >&2; return 1
 }
 
-# ---- cyberid: data folder, one citizen enrolled, one platform ----
+# ---- cyberid: data folder, several citizens enrolled, one platform ----
+# WALLETS citizens (8 by default), each with his own ID number and one
+# wallet, so that the login flow presents WALLETS different certificates
+# (worker w signs with wallet w % WALLETS) and no per-certificate cost is
+# paid only once. They share the registry photo and the enrollment frames
+# of one person: the face checks only need each enrollment to match its own
+# registry row. The ID numbers differ in their sequence digits, each with
+# its GB 11643 check digit.
+wallets=${WALLETS:-8}
 "$build/cyberid" init --data "$run/data" >/dev/null
-printf 'national_id,name,birth_date,photo\n110105198005040319,王伟,1980-05-04,%s\n' \
-  "$faces/img62.jpg" >"$run/registry.csv"
+node -e '
+const [count, photo] = [Number(process.argv[1]), process.argv[2]];
+const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const rows = ["national_id,name,birth_date,photo"];
+for (let i = 0; i < count; i += 1) {
+  const body = `11010519800504${String(31 + i).padStart(3, "0")}`;
+  const sum = [...body].reduce((s, d, k) => s + Number(d) * weights[k], 0);
+  rows.push(`${body}${"10X98765432"[sum % 11]},王伟,1980-05-04,${photo}`);
+}
+console.log(rows.join("\n"));
+' "$wallets" "$faces/img62.jpg" >"$run/registry.csv"
 "$build/cyberid" registry import --data "$run/data" "$run/registry.csv" >/dev/null
 "$build/cyberid" platform add --data "$run/data" --name "Bench Shop" \
   --redirect-uri http://127.0.0.1:8080/cb --claims realname_verified >"$run/platform.json"
@@ -65,14 +82,28 @@ const exif = Buffer.from("4578696600004d4d002a0000000800010112000300000001000200
 const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, 0, exif.length + 2]), exif]);
 fs.writeFileSync(process.argv[2], Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]));
 ' "$faces/img59.jpg" "$run/img59-mirrored.jpg"
-"$build/cyberid-app" --server "$cyberid_url" --wallet "$run/wallet.json" enroll \
-  --id 110105198005040319 --name 王伟 --selfie "$faces/img17.jpg" \
-  --turn-left "$run/img59-mirrored.jpg" --turn-right "$faces/img59.jpg" >/dev/null
+# Two enrollments at a time (each runs the face checks on the server).
+enroll_pids=()
+for id in $(tail -n +2 "$run/registry.csv" | cut -d, -f1); do
+  "$build/cyberid-app" --server "$cyberid_url" --wallet "$run/wallet-$id.json" enroll \
+    --id "$id" --name 王伟 --selfie "$faces/img17.jpg" \
+    --turn-left "$run/img59-mirrored.jpg" --turn-right "$faces/img59.jpg" \
+    >/dev/null 2>>"$run/enroll.log" &
+  enroll_pids+=($!)
+  if [ ${#enroll_pids[@]} -eq 2 ]; then
+    for pid in "${enroll_pids[@]}"; do wait "$pid" || enroll_failed=1; done
+    enroll_pids=()
+  fi
+done
+for pid in "${enroll_pids[@]}"; do wait "$pid" || enroll_failed=1; done
+[ -z "${enroll_failed:-}" ] ||
+  { cat "$run/enroll.log" >&2; echo "bench-oidc: an enrollment failed" >&2; exit 1; }
 node -e '
 const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-console.log(JSON.stringify({ url: process.argv[2], issuer: process.argv[2], wallet: process.argv[3],
+console.log(JSON.stringify({ url: process.argv[2], issuer: process.argv[2], wallets: process.argv.slice(3),
   client_id: p.client_id, client_secret: p.client_secret, redirect_uri: "http://127.0.0.1:8080/cb" }));
-' "$run/platform.json" "$cyberid_url" "$run/wallet.json" >"$run/cyberid.json"
+' "$run/platform.json" "$cyberid_url" "$run"/wallet-*.json >"$run/cyberid.json"
+echo "bench-oidc: $(ls "$run"/wallet-*.json | wc -l) citizens enrolled, one wallet each"
 
 # ---- the peer: provider.mjs from shared, its packages from our lock file ----
 cp "$root/bench/oidc/peer/package.json" "$root/bench/oidc/peer/package-lock.json" "$work/peer/"
@@ -103,12 +134,16 @@ echo "bench-oidc: $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /p
 echo "bench-oidc: concurrency $concurrency, $duration s per run, load generator on the same cores"
 results="$work/results.jsonl"
 : >"$results"
-for flow in peer-login cyberid-login peer-cc cyberid-refresh; do
+# FLOWS picks a subset (e.g. FLOWS=cyberid-login when profiling); the
+# summary below needs all four.
+flows=${FLOWS:-peer-login cyberid-login peer-cc cyberid-refresh}
+for flow in $flows; do
   config="$run/cyberid.json" pid=$cyberid_pid
   case $flow in peer-*) config="$run/peer.json" pid=$peer_pid ;; esac
   line=$(bench "$flow" "$config" "$pid")
   echo "$line" | tee -a "$results"
 done
+[ "$flows" = "peer-login cyberid-login peer-cc cyberid-refresh" ] || exit 0
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
 const by = Object.fromEntries(rows.map((r) => [r.flow, r]));

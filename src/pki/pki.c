@@ -150,8 +150,10 @@ pki_open(const char *pki_dir, struct signer *signer, const char *ocsp_url,
         goto fail;
     if (pki_make_ocsp_ids(pki) != 0 ||
         (pki->chain_pem = pki_make_chain_pem(pki)) == NULL ||
-        (pki->sign_method = pki_sign_method_new()) == NULL) {
-        error_set(err, errlen, "cannot set up the CA (OpenSSL failure)");
+        (pki->sign_method = pki_sign_method_new()) == NULL ||
+        (pki->presented_cache =
+             pki_presented_cache_new(PKI_PRESENTED_CACHE_ENTRIES)) == NULL) {
+        error_set(err, errlen, "cannot set up the CA (OpenSSL or allocation failure)");
         goto fail;
     }
     *out = pki;
@@ -169,6 +171,7 @@ pki_close(struct pki *pki)
     for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++)
         OCSP_CERTID_free(pki->ocsp_ids[i]);
     pki_sign_method_free(pki->sign_method);
+    pki_presented_cache_free(pki->presented_cache);
     free(pki->chain_pem);
     X509_free(pki->issuing);
     X509_free(pki->root);

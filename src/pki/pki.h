@@ -9,7 +9,8 @@
  * private key. It holds no state of its own either: certificate status
  * comes from the caller (the store), so any node answers the same.
  *
- * Threads: a struct pki is read-only after pki_open(); share it freely.
+ * Threads: a struct pki is read-only after pki_open() but for its cache of
+ * presented certificates, which has its own lock; share it freely.
  * Errors: 0 on success, -1 (or a negative pki_status) with a message in
  * (err, errlen). */
 #ifndef CYBERID_PKI_H
@@ -97,7 +98,20 @@ void pki_certificate_clear(struct pki_certificate *certificate);
  * issued by our issuing CA (signature), within its validity at `now`, with
  * the web certificate profile. Fills the web number (its CN), the serial
  * and the public key. 0 or -1 with err. Revocation is the caller's to
- * check (by serial, in the store). */
+ * check (by serial, in the store).
+ *
+ * The presented-certificate cache: the checks that depend only on the
+ * certificate's bytes (DER parse, CA signature, profile, web number, serial,
+ * public key) are remembered for a certificate that passed every check,
+ * keyed by the SHA-256 of its DER, in a bounded LRU of
+ * PKI_PRESENTED_CACHE_ENTRIES per pki (mutex-guarded; a hit allocates
+ * nothing). They cannot change: the bytes are signed and the issuing CA is
+ * fixed for the pki's life. What can change is still decided at every use:
+ * the validity period is compared with `now` on a hit as on a miss, and
+ * revocation and the identity's status are the caller's to read from the
+ * store every time (device_verify_jws() does). A refused certificate is
+ * never remembered, and any other byte string (one byte changed) is another
+ * key, so it is a miss and gets the full check. */
 struct pki_presented {
     char web_number[32];
     char serial_hex[PKI_SERIAL_HEX_SIZE];
@@ -107,6 +121,26 @@ struct pki_presented {
 int pki_check_presented(const struct pki *pki, const uint8_t *der,
                         size_t length, int64_t now, struct pki_presented *out,
                         char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Entries of the presented-certificate cache (about 250 bytes each). */
+#define PKI_PRESENTED_CACHE_ENTRIES 4096
+
+struct pki_presented_cache_stats {
+    uint64_t hits;
+    uint64_t misses;
+    size_t entries;
+    size_t capacity;            /* 0: the cache is off */
+};
+
+/* The cache's counters since pki_open() or the last resize. */
+void pki_presented_cache_stats(const struct pki *pki,
+                               struct pki_presented_cache_stats *out);
+
+/* Empties the cache and gives it room for `capacity` entries (0 turns it
+ * off; at most 2^20). For tests and measurements: not to be called while
+ * other threads use the pki. 0 or -1 (the cache is then off). */
+int pki_presented_cache_resize(struct pki *pki, size_t capacity)
     __attribute__((warn_unused_result));
 
 /* Bytes of one coordinate of a P-256 point. */

@@ -44,7 +44,46 @@ struct pki {
     /* Issuer part (name and key hashes) of our CertIDs, serial empty. */
     OCSP_CERTID *ocsp_ids[PKI_OCSP_HASH_COUNT];
     struct pki_sign_method *sign_method;
+    /* Checked presented certificates (pki_presented_cache.c); NULL when
+     * turned off. Thread-safe on its own, so the pki stays shareable. */
+    struct pki_presented_cache *presented_cache;
 };
+
+/* ── The presented-certificate cache (pki_presented_cache.c) ───────────── */
+
+/* Key of an entry: the SHA-256 of the certificate's DER. */
+#define PKI_PRESENTED_KEY_BYTES 32
+
+/* What a presented certificate's bytes alone decide, once checked: issued
+ * by our issuing CA (signature), the web profile, and these fields. Its
+ * validity is checked against the time of each use. */
+struct pki_presented_facts {
+    struct pki_presented presented;
+    int64_t not_before;
+    int64_t not_after;
+};
+
+struct pki_presented_cache;
+
+/* A cache of `capacity` entries (1 to 2^20). NULL on failure. */
+struct pki_presented_cache *pki_presented_cache_new(size_t capacity);
+void pki_presented_cache_free(struct pki_presented_cache *cache);
+
+/* 1 with *out and the entry made the most recently used, or 0 (a miss).
+ * Thread-safe. */
+int pki_presented_cache_get(struct pki_presented_cache *cache,
+                            const uint8_t key[PKI_PRESENTED_KEY_BYTES],
+                            struct pki_presented_facts *out);
+
+/* Adds (or refreshes) key's entry as the most recently used, evicting the
+ * least recently used one when full. Only for a certificate that passed
+ * every check. Thread-safe. */
+void pki_presented_cache_put(struct pki_presented_cache *cache,
+                             const uint8_t key[PKI_PRESENTED_KEY_BYTES],
+                             const struct pki_presented_facts *facts);
+
+void pki_presented_cache_read_stats(struct pki_presented_cache *cache,
+                                    struct pki_presented_cache_stats *out);
 
 /* ── Signing through the signer (pki_sign.c) ────────────────────────────── */
 

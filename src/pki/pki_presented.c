@@ -1,11 +1,13 @@
 /* pki_presented: the check of a certificate a device presents (x5c): ours
  * (issued and signed by our issuing CA), valid now, and shaped like a web
- * certificate. The bytes come from the network. */
+ * certificate. The bytes come from the network. What the bytes alone decide
+ * is remembered in the presented-certificate cache (pki.h). */
 #include "pki/pki_internal.h"
 
 #include "util/encoding.h"
 #include "util/strings.h"
 
+#include <openssl/sha.h>
 #include <string.h>
 
 /* Copies the single CN of subject (a web number) into out. 0 or -1. */
@@ -48,15 +50,21 @@ pki_has_profile(X509 *certificate)
     return 0;
 }
 
-int
-pki_check_presented(const struct pki *pki, const uint8_t *der, size_t length,
-                    int64_t now, struct pki_presented *out, char *err,
-                    size_t errlen)
+static int
+pki_is_valid_at(int64_t now, int64_t not_before, int64_t not_after)
 {
-    memset(out, 0, sizeof *out);
-    if (der == NULL || length == 0 || length > PKI_CERTIFICATE_MAX_BYTES)
-        return error_set(err, errlen, "certificate empty or over %d bytes",
-                         PKI_CERTIFICATE_MAX_BYTES);
+    return now >= not_before && now <= not_after;
+}
+
+/* The full check of a certificate not in the cache: 0 with *facts, or -1
+ * with err. */
+static int
+pki_check_der(const struct pki *pki, const uint8_t *der, size_t length,
+              int64_t now, struct pki_presented_facts *facts, char *err,
+              size_t errlen)
+{
+    memset(facts, 0, sizeof *facts);
+    struct pki_presented *out = &facts->presented;
     const unsigned char *p = der;
     X509 *certificate = d2i_X509(NULL, &p, (long)length);
     int status = -1;
@@ -75,7 +83,7 @@ pki_check_presented(const struct pki *pki, const uint8_t *der, size_t length,
     }
     if (pki_time_to_int64(X509_get0_notBefore(certificate), &not_before) != 0 ||
         pki_time_to_int64(X509_get0_notAfter(certificate), &not_after) != 0 ||
-        now < not_before || now > not_after) {
+        !pki_is_valid_at(now, not_before, not_after)) {
         error_set(err, errlen, "certificate expired or not yet valid");
         goto cleanup;
     }
@@ -93,10 +101,60 @@ pki_check_presented(const struct pki *pki, const uint8_t *der, size_t length,
         error_set(err, errlen, "cannot encode the serial");
         goto cleanup;
     }
+    facts->not_before = not_before;
+    facts->not_after = not_after;
     status = 0;
 cleanup:
     if (status != 0)
-        memset(out, 0, sizeof *out);
+        memset(facts, 0, sizeof *facts);
     X509_free(certificate);
     return status;
+}
+
+int
+pki_check_presented(const struct pki *pki, const uint8_t *der, size_t length,
+                    int64_t now, struct pki_presented *out, char *err,
+                    size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (der == NULL || length == 0 || length > PKI_CERTIFICATE_MAX_BYTES)
+        return error_set(err, errlen, "certificate empty or over %d bytes",
+                         PKI_CERTIFICATE_MAX_BYTES);
+    struct pki_presented_facts facts;
+    uint8_t key[PKI_PRESENTED_KEY_BYTES];
+    _Static_assert(PKI_PRESENTED_KEY_BYTES == SHA256_DIGEST_LENGTH, "key size");
+    SHA256(der, length, key);
+    if (pki->presented_cache != NULL &&
+        pki_presented_cache_get(pki->presented_cache, key, &facts)) {
+        /* Remembered facts hold for these exact bytes; time has moved. */
+        if (!pki_is_valid_at(now, facts.not_before, facts.not_after))
+            return error_set(err, errlen, "certificate expired or not yet valid");
+    } else {
+        if (pki_check_der(pki, der, length, now, &facts, err, errlen) != 0)
+            return -1;
+        if (pki->presented_cache != NULL)
+            pki_presented_cache_put(pki->presented_cache, key, &facts);
+    }
+    *out = facts.presented;
+    return 0;
+}
+
+void
+pki_presented_cache_stats(const struct pki *pki,
+                          struct pki_presented_cache_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (pki->presented_cache != NULL)
+        pki_presented_cache_read_stats(pki->presented_cache, out);
+}
+
+int
+pki_presented_cache_resize(struct pki *pki, size_t capacity)
+{
+    pki_presented_cache_free(pki->presented_cache);
+    pki->presented_cache = NULL;
+    if (capacity == 0)
+        return 0;
+    pki->presented_cache = pki_presented_cache_new(capacity);
+    return pki->presented_cache != NULL ? 0 : -1;
 }

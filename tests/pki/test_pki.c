@@ -3,7 +3,8 @@
  * line, CSR refusals, device signatures, OCSP answers (good, revoked,
  * unknown, foreign issuer, nonce, malformed and mangled requests), the CRL
  * (read back, verified, used by X509_verify_cert) and the check of
- * presented certificates. Every CA signature is made by a real signer. */
+ * presented certificates with its cache (hits, expiry, tampering, eviction,
+ * threads). Every CA signature is made by a real signer. */
 #include "pki/pki.h"
 
 #include "../test_support.h"
@@ -16,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <time.h>
 
 #define WEB_NUMBER "7K3M9Q2W5X8Z4R6T"
@@ -1243,6 +1245,266 @@ test_check_presented(void **state)
     EVP_PKEY_free(key);
 }
 
+/* ── The presented-certificate cache ────────────────────────────────────── */
+
+/* A fresh cache of `capacity` entries for one test. */
+static void
+reset_cache(struct fixture *f, size_t capacity)
+{
+    assert_int_equal(pki_presented_cache_resize(f->pki, capacity), 0);
+    struct pki_presented_cache_stats stats;
+    pki_presented_cache_stats(f->pki, &stats);
+    assert_int_equal(stats.capacity, capacity);
+    assert_int_equal(stats.entries, 0);
+    assert_int_equal(stats.hits + stats.misses, 0);
+}
+
+static void
+assert_cache(struct fixture *f, uint64_t hits, uint64_t misses, size_t entries)
+{
+    struct pki_presented_cache_stats stats;
+    pki_presented_cache_stats(f->pki, &stats);
+    assert_int_equal(stats.hits, hits);
+    assert_int_equal(stats.misses, misses);
+    assert_int_equal(stats.entries, entries);
+}
+
+/* Issues `count` certificates (one key: their serials, hence their bytes,
+ * differ). */
+static EVP_PKEY *
+issue_many(struct fixture *f, struct pki_certificate *issued, size_t count)
+{
+    EVP_PKEY *key = new_key("P-256");
+    char *pem = make_csr(key, NULL, NULL);
+    struct pki_csr csr;
+    char err[256];
+    assert_int_equal(pki_csr_check(pem, strlen(pem), &csr, err, sizeof err), PKI_OK);
+    for (size_t i = 0; i < count; i++)
+        if (pki_issue(f->pki, &csr, WEB_NUMBER, f->now, &issued[i], err,
+                      sizeof err) != 0)
+            fail_msg("pki_issue: %s", err);
+    free(pem);
+    return key;
+}
+
+static int
+check(struct fixture *f, const struct pki_certificate *c, int64_t now,
+      struct pki_presented *presented)
+{
+    char err[256];
+    return pki_check_presented(f->pki, c->der, c->der_length, now, presented, err,
+                               sizeof err);
+}
+
+/* A hit answers what the miss answered; the period is checked at each use
+ * even when cached; a refused certificate is not remembered; one byte
+ * changed is a miss and refused. */
+static void
+test_presented_cache(void **state)
+{
+    struct fixture *f = *state;
+    struct pki_certificate issued;
+    EVP_PKEY *key = issue(f, f->now, &issued);
+    struct pki_presented miss, hit;
+    char err[256];
+    int64_t last = f->now + (int64_t)PKI_CERTIFICATE_DAYS * DAY;
+
+    /* pki_open() made the cache at its full size. */
+    struct pki_presented_cache_stats stats;
+    pki_presented_cache_stats(f->pki, &stats);
+    assert_int_equal(stats.capacity, PKI_PRESENTED_CACHE_ENTRIES);
+
+    /* Refused while not yet valid: not remembered. */
+    reset_cache(f, PKI_PRESENTED_CACHE_ENTRIES);
+    assert_int_equal(check(f, &issued, f->now - 1, &miss), -1);
+    assert_cache(f, 0, 1, 0);
+
+    assert_int_equal(check(f, &issued, f->now + 60, &miss), 0);
+    assert_cache(f, 0, 2, 1);
+    assert_int_equal(check(f, &issued, f->now + 60, &hit), 0);
+    assert_cache(f, 1, 2, 1);
+    assert_memory_equal(&hit, &miss, sizeof hit);
+    assert_string_equal(hit.web_number, WEB_NUMBER);
+    assert_string_equal(hit.serial_hex, issued.serial_hex);
+
+    /* Cached, yet expired one second after its last second, and not yet
+     * valid one second before its first; both edges still inside. */
+    assert_int_equal(pki_check_presented(f->pki, issued.der, issued.der_length,
+                                         last + 1, &hit, err, sizeof err), -1);
+    assert_non_null(strstr(err, "expired"));
+    assert_int_equal(hit.public_key_length, 0);
+    assert_int_equal(check(f, &issued, f->now - 1, &hit), -1);
+    assert_int_equal(check(f, &issued, last, &hit), 0);
+    assert_int_equal(check(f, &issued, f->now, &hit), 0);
+    assert_cache(f, 5, 2, 1);
+
+    /* One byte changed anywhere: another key, so a miss, and refused;
+     * nothing added. The original still hits. */
+    uint8_t *copy = malloc(issued.der_length);
+    memcpy(copy, issued.der, issued.der_length);
+    for (size_t i = 0; i < issued.der_length; i++) {
+        copy[i] ^= 0x80;
+        assert_int_equal(pki_check_presented(f->pki, copy, issued.der_length,
+                                             f->now + 60, &hit, err, sizeof err), -1);
+        copy[i] ^= 0x80;
+    }
+    free(copy);
+    assert_cache(f, 5, 2 + issued.der_length, 1);
+    assert_int_equal(check(f, &issued, f->now + 60, &hit), 0);
+    assert_memory_equal(&hit, &miss, sizeof hit);
+    assert_cache(f, 6, 2 + issued.der_length, 1);
+
+    /* Turned off, the answers are the same. */
+    reset_cache(f, 0);
+    assert_int_equal(check(f, &issued, f->now + 60, &hit), 0);
+    assert_memory_equal(&hit, &miss, sizeof hit);
+    assert_int_equal(check(f, &issued, last + 1, &hit), -1);
+
+    reset_cache(f, PKI_PRESENTED_CACHE_ENTRIES);
+    pki_certificate_clear(&issued);
+    EVP_PKEY_free(key);
+}
+
+#define EVICTION_CAPACITY 4
+
+/* At capacity everything stays; one more evicts the least recently used
+ * (a hit counts as a use), which is then a miss that checks again. */
+static void
+test_presented_cache_eviction(void **state)
+{
+    struct fixture *f = *state;
+    struct pki_certificate issued[EVICTION_CAPACITY + 1];
+    EVP_PKEY *key = issue_many(f, issued, EVICTION_CAPACITY + 1);
+    struct pki_presented presented;
+    int64_t at = f->now + 60;
+
+    reset_cache(f, EVICTION_CAPACITY);
+    for (size_t i = 0; i < EVICTION_CAPACITY; i++)
+        assert_int_equal(check(f, &issued[i], at, &presented), 0);
+    assert_cache(f, 0, EVICTION_CAPACITY, EVICTION_CAPACITY);
+    /* Capacity: all remembered. Used again in the order 1, 2, 3, 0, so 1
+     * is now the least recently used. */
+    const size_t order[EVICTION_CAPACITY] = {1, 2, 3, 0};
+    for (size_t i = 0; i < EVICTION_CAPACITY; i++)
+        assert_int_equal(check(f, &issued[order[i]], at, &presented), 0);
+    assert_cache(f, EVICTION_CAPACITY, EVICTION_CAPACITY, EVICTION_CAPACITY);
+
+    /* Capacity + 1: certificate 1 goes, the others stay. */
+    assert_int_equal(check(f, &issued[EVICTION_CAPACITY], at, &presented), 0);
+    assert_string_equal(presented.serial_hex, issued[EVICTION_CAPACITY].serial_hex);
+    assert_cache(f, EVICTION_CAPACITY, EVICTION_CAPACITY + 1, EVICTION_CAPACITY);
+    const size_t stay[] = {0, 2, 3, EVICTION_CAPACITY};
+    for (size_t i = 0; i < sizeof stay / sizeof *stay; i++) {
+        assert_int_equal(check(f, &issued[stay[i]], at, &presented), 0);
+        assert_string_equal(presented.serial_hex, issued[stay[i]].serial_hex);
+    }
+    assert_cache(f, 2 * EVICTION_CAPACITY, EVICTION_CAPACITY + 1, EVICTION_CAPACITY);
+    assert_int_equal(check(f, &issued[1], at, &presented), 0);
+    assert_string_equal(presented.serial_hex, issued[1].serial_hex);
+    assert_cache(f, 2 * EVICTION_CAPACITY, EVICTION_CAPACITY + 2, EVICTION_CAPACITY);
+    /* Its return evicted certificate 0, the least recently used then. */
+    assert_int_equal(check(f, &issued[0], at, &presented), 0);
+    assert_cache(f, 2 * EVICTION_CAPACITY, EVICTION_CAPACITY + 3, EVICTION_CAPACITY);
+
+    /* A capacity of one, and capacities refused. */
+    reset_cache(f, 1);
+    assert_int_equal(check(f, &issued[0], at, &presented), 0);
+    assert_int_equal(check(f, &issued[1], at, &presented), 0);
+    assert_int_equal(check(f, &issued[0], at, &presented), 0);
+    assert_cache(f, 0, 3, 1);
+    assert_int_equal(pki_presented_cache_resize(f->pki, ((size_t)1 << 20) + 1), -1);
+    struct pki_presented_cache_stats stats;
+    pki_presented_cache_stats(f->pki, &stats);
+    assert_int_equal(stats.capacity, 0);
+    assert_int_equal(check(f, &issued[0], at, &presented), 0);
+
+    reset_cache(f, PKI_PRESENTED_CACHE_ENTRIES);
+    for (size_t i = 0; i < EVICTION_CAPACITY + 1; i++)
+        pki_certificate_clear(&issued[i]);
+    EVP_PKEY_free(key);
+}
+
+#define THREADS 4
+#define THREAD_ROUNDS 400
+#define THREAD_CERTIFICATES 12
+#define THREAD_CAPACITY 8
+
+struct cache_thread {
+    struct fixture *f;
+    const struct pki_certificate *issued;
+    const uint8_t *tampered;    /* a copy of issued[0] with a byte changed */
+    unsigned seed;
+    int failures;
+};
+
+/* Checks certificates in a pseudo-random order (more of them than the cache
+ * holds, so hits, misses and evictions interleave across threads), at good
+ * and bad times, and a tampered one; counts every wrong answer. */
+static void *
+cache_thread_run(void *argument)
+{
+    struct cache_thread *t = argument;
+    int64_t last = t->f->now + (int64_t)PKI_CERTIFICATE_DAYS * DAY;
+    char err[256];
+    for (int round = 0; round < THREAD_ROUNDS; round++) {
+        size_t i = (size_t)rand_r(&t->seed) % THREAD_CERTIFICATES;
+        const struct pki_certificate *c = &t->issued[i];
+        struct pki_presented presented;
+        int64_t at = round % 5 == 4 ? last + 1 : t->f->now + round;
+        int status = pki_check_presented(t->f->pki, c->der, c->der_length, at,
+                                         &presented, err, sizeof err);
+        if (round % 5 == 4) {
+            t->failures += status != -1 || presented.public_key_length != 0;
+        } else {
+            t->failures += status != 0 ||
+                           strcmp(presented.serial_hex, c->serial_hex) != 0 ||
+                           strcmp(presented.web_number, WEB_NUMBER) != 0;
+        }
+        if (round % 7 == 0)
+            t->failures += pki_check_presented(t->f->pki, t->tampered,
+                                               t->issued[0].der_length, t->f->now,
+                                               &presented, err, sizeof err) != -1;
+    }
+    return NULL;
+}
+
+static void
+test_presented_cache_threads(void **state)
+{
+    struct fixture *f = *state;
+    struct pki_certificate issued[THREAD_CERTIFICATES];
+    EVP_PKEY *key = issue_many(f, issued, THREAD_CERTIFICATES);
+    uint8_t *tampered = malloc(issued[0].der_length);
+    memcpy(tampered, issued[0].der, issued[0].der_length);
+    tampered[issued[0].der_length - 1] ^= 0x01;  /* the signature's last byte */
+
+    reset_cache(f, THREAD_CAPACITY);
+    pthread_t threads[THREADS];
+    struct cache_thread runs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        runs[i] = (struct cache_thread){.f = f, .issued = issued,
+                                        .tampered = tampered, .seed = 17u + (unsigned)i};
+        assert_int_equal(pthread_create(&threads[i], NULL, cache_thread_run, &runs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(runs[i].failures, 0);
+    }
+    struct pki_presented_cache_stats stats;
+    pki_presented_cache_stats(f->pki, &stats);
+    size_t tampered_checks = (THREAD_ROUNDS + 6) / 7;
+    assert_int_equal(stats.hits + stats.misses,
+                     (uint64_t)THREADS * (THREAD_ROUNDS + tampered_checks));
+    assert_true(stats.hits > 0);
+    assert_int_equal(stats.entries, THREAD_CAPACITY);
+
+    reset_cache(f, PKI_PRESENTED_CACHE_ENTRIES);
+    free(tampered);
+    for (size_t i = 0; i < THREAD_CERTIFICATES; i++)
+        pki_certificate_clear(&issued[i]);
+    EVP_PKEY_free(key);
+}
+
 /* ── Opening, reasons ───────────────────────────────────────────────────── */
 
 /* The coordinates read off a presented key's canonical bytes are the key's;
@@ -1372,6 +1634,9 @@ main(void)
         cmocka_unit_test(test_crl),
         cmocka_unit_test(test_check_presented),
         cmocka_unit_test(test_spki_coordinates),
+        cmocka_unit_test(test_presented_cache),
+        cmocka_unit_test(test_presented_cache_eviction),
+        cmocka_unit_test(test_presented_cache_threads),
         cmocka_unit_test(test_open_refusals),
         cmocka_unit_test(test_reasons),
     };
