@@ -146,11 +146,17 @@ test('GET /metrics counts requests by route and status with latency histograms',
 });
 
 test('the access log is JSON with routes, never raw paths or bodies', async () => {
+  const logged = () => server.logs.filter((line) => line.includes('"event":"request"')).length;
+  const before = logged();
   await fetch(`${server.url}/v1/enroll/challenge`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"secret":"11010519491231002X"}',
   });
   await fetch(`${server.url}/private/11010519491231002X`);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // The lines arrive through a pipe: wait for both (a loaded machine can
+  // be slow), at most 10 s.
+  for (let waited = 0; logged() < before + 2 && waited < 10000; waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(logged() >= before + 2, 'both requests were logged');
   const requests = server.logs.map((line) => JSON.parse(line)).filter((e) => e.event === 'request');
   assert.ok(requests.length > 5);
   for (const entry of requests) {
