@@ -75,6 +75,27 @@ is_form(const struct http_request *request)
            (type[length] == '\0' || type[length] == ';' || type[length] == ' ');
 }
 
+/* The audit event of a userinfo answer: "claims.disclosed" by the
+ * platform, via userinfo, with the claim names. 0 or -1 (rolled back). */
+static int
+audit_userinfo(struct store_conn *conn, const struct store_oidc_token *token,
+               const json_t *names)
+{
+    char actor[ACTOR_SIZE];
+    json_t *details = json_pack("{s:s, s:O, s:s}", "client_id", token->client_id,
+                                "claims", names, "via", "userinfo");
+    int ok = details != NULL &&
+             string_format(actor, sizeof actor, "platform:%s", token->client_id) == 0 &&
+             store_begin(conn) == 0 &&
+             audit_append(conn, actor, "claims.disclosed", token->web_number, details,
+                          NULL) == 0 &&
+             store_commit(conn) == 0;
+    json_decref(details);
+    if (!ok)
+        store_rollback(conn);
+    return ok ? 0 : -1;
+}
+
 int
 oidc_userinfo_handle(const struct oidc_context *context,
                      const struct http_request *request, struct http_response *response)
@@ -150,6 +171,13 @@ oidc_userinfo_handle(const struct oidc_context *context,
         goto done;
     if (!active) {
         result = invalid_token(response);
+        goto done;
+    }
+    /* Each answer discloses the claims' values again: the citizen's log
+     * shows every one (names, never values), committed before the answer
+     * leaves. An answer with no claim (sub only) discloses nothing new. */
+    if (json_array_size(names) > 0 && audit_userinfo(conn, &token, names) != 0) {
+        step = "userinfo audit";
         goto done;
     }
     result = http_respond_json(response, 200, body);

@@ -759,6 +759,17 @@ test('each release is an audit event naming platform and claims, never values; t
   assert.equal(disclosed.action, 'claims.disclosed');
   assert.equal(disclosed.actor, `platform:${platforms.shop.client_id}`);
   assert.deepEqual(JSON.parse(disclosed.details), { client_id: platforms.shop.client_id, claims: released });
+  // Each userinfo answer discloses the values again, and is logged so.
+  const info = await client.fetchUserInfo(configs.shop, done.tokens.access_token, done.claims.sub);
+  assert.equal(info.age_over_18, true);
+  const again = await exec('sqlite3', ['-json', db, '.timeout 5000',
+    `SELECT actor, details FROM audit_event WHERE subject = ${sqlText(citizens.adult.web_number)}` +
+    " AND action = 'claims.disclosed' ORDER BY sequence DESC LIMIT 1"]);
+  assert.equal(again.code, 0, again.stderr);
+  const [viaUserinfo] = JSON.parse(again.stdout);
+  assert.equal(viaUserinfo.actor, `platform:${platforms.shop.client_id}`);
+  assert.deepEqual(JSON.parse(viaUserinfo.details),
+    { client_id: platforms.shop.client_id, claims: released, via: 'userinfo' });
 
   // The raw database files (WAL included) hold no usable credential of
   // this login and none of the citizen's registry data.
