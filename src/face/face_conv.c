@@ -96,70 +96,235 @@ face_conv2d(const face_tensor *in, const float *filters, int k, int cout,
                         out_h, out_w, ep, out);
 }
 
+/* 8 floats: the depthwise loop's unit of channels. */
+typedef float dw_vec __attribute__((vector_size(8 * sizeof(float))));
+typedef int dw_mask __attribute__((vector_size(8 * sizeof(int))));
+
+/* One output pixel of the depthwise 3x3 with all nine taps inside the
+ * input, c a multiple of 8: per group of 8 channels, one accumulator from
+ * zero adding the nine products in the order ky, kx, as a separate
+ * multiply and add (no FMA: the targets below do not enable it), which is
+ * exactly the bordered loop's sum. */
+static inline __attribute__((always_inline)) void
+dw_pixel(const float *src, size_t row, size_t c, const float *filters,
+         float *dst)
+{
+    size_t ch;
+    int ky, kx;
+
+    for (ch = 0; ch < c; ch += 8) {
+        dw_vec acc = {0};
+        for (ky = 0; ky < 3; ky++)
+            for (kx = 0; kx < 3; kx++) {
+                dw_vec a, f;
+                memcpy(&a, src + ky * row + (size_t)kx * c + ch, sizeof(a));
+                memcpy(&f, filters + (size_t)(ky * 3 + kx) * c + ch, sizeof(f));
+                acc += a * f;
+            }
+        memcpy(dst + ch, &acc, sizeof(acc));
+    }
+}
+
+/* One output pixel with taps off the input skipped (TF's zero padding);
+ * also any channel count. */
+static void
+dw_pixel_border(const face_tensor *in, const float *filters, int stride,
+                int pad_top, int pad_left, int oy, int ox, float *restrict acc)
+{
+    int c = in->c, ky, kx, ch;
+
+    memset(acc, 0, (size_t)c * sizeof(float));
+    for (ky = 0; ky < 3; ky++) {
+        int iy = oy * stride + ky - pad_top;
+        if (iy < 0 || iy >= in->h)
+            continue;
+        for (kx = 0; kx < 3; kx++) {
+            int ix = ox * stride + kx - pad_left;
+            const float *restrict src;
+            const float *restrict f;
+            if (ix < 0 || ix >= in->w)
+                continue;
+            src = in->data + ((size_t)iy * in->w + ix) * c;
+            f = filters + (size_t)(ky * 3 + kx) * c;
+            for (ch = 0; ch < c; ch++)
+                acc[ch] += src[ch] * f[ch];
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+dw_rows(const face_tensor *in, const float *filters, int stride, int pad_top,
+        int pad_left, int out_h, int out_w, face_tensor *out)
+{
+    size_t c = (size_t)in->c, row = (size_t)in->w * c;
+    int oy, ox;
+    /* outputs [x_from, x_to) have all three columns inside the input */
+    int x_from = (pad_left + stride - 1) / stride;
+    int x_to = in->w - 3 + pad_left >= 0 ? (in->w - 3 + pad_left) / stride + 1 : 0;
+
+    if (x_to > out_w)
+        x_to = out_w;
+    if (c % 8 != 0 || x_from > x_to)
+        x_from = x_to = 0;
+    for (oy = 0; oy < out_h; oy++) {
+        int iy = oy * stride - pad_top;
+        int inside = iy >= 0 && iy + 3 <= in->h;
+        float *dst = out->data + (size_t)oy * out_w * c;
+        for (ox = 0; ox < out_w; ox++) {
+            if (inside && ox >= x_from && ox < x_to)
+                dw_pixel(in->data + (size_t)iy * row +
+                         ((size_t)ox * stride - pad_left) * c,
+                         row, c, filters, dst + (size_t)ox * c);
+            else
+                dw_pixel_border(in, filters, stride, pad_top, pad_left, oy,
+                                ox, dst + (size_t)ox * c);
+        }
+    }
+}
+
+#if defined(__x86_64__)
+/* AVX2 without FMA, so that the sums round as on the baseline target. */
+__attribute__((target("avx2"))) static void
+dw_rows_avx2(const face_tensor *in, const float *filters, int stride,
+             int pad_top, int pad_left, int out_h, int out_w, face_tensor *out)
+{
+    dw_rows(in, filters, stride, pad_top, pad_left, out_h, out_w, out);
+}
+#endif
+
+static void
+dw_rows_generic(const face_tensor *in, const float *filters, int stride,
+                int pad_top, int pad_left, int out_h, int out_w,
+                face_tensor *out)
+{
+    dw_rows(in, filters, stride, pad_top, pad_left, out_h, out_w, out);
+}
+
 int
 face_depthwise3x3(const face_tensor *in, const float *filters, int stride,
                   int pad_top, int pad_left, int out_h, int out_w,
                   face_tensor *out)
 {
-    int c = in->c, oy, ox, ky, kx, ch;
-
-    if (face_tensor_alloc(out, out_h, out_w, c) != 0)
+    if (face_tensor_alloc(out, out_h, out_w, in->c) != 0)
         return -1;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) {
+        dw_rows_avx2(in, filters, stride, pad_top, pad_left, out_h, out_w,
+                     out);
+        return 0;
+    }
+#endif
+    dw_rows_generic(in, filters, stride, pad_top, pad_left, out_h, out_w, out);
+    return 0;
+}
+
+/* One output pixel of a k x k max pool, taps off the input skipped. The
+ * update "s > d ? s : d" from -inf, in the order ky, kx, is kept in every
+ * path (it fixes which value wins when an input is NaN). */
+static void
+pool_pixel_border(const face_tensor *in, int k, int stride, int pad_top,
+                  int pad_left, int oy, int ox, float *restrict dst)
+{
+    int c = in->c, ky, kx, ch;
+
+    for (ch = 0; ch < c; ch++)
+        dst[ch] = -INFINITY;
+    for (ky = 0; ky < k; ky++) {
+        int iy = oy * stride + ky - pad_top;
+        if (iy < 0 || iy >= in->h)
+            continue;
+        for (kx = 0; kx < k; kx++) {
+            int ix = ox * stride + kx - pad_left;
+            const float *restrict src;
+            if (ix < 0 || ix >= in->w)
+                continue;
+            src = in->data + ((size_t)iy * in->w + ix) * c;
+            /* branch-free: same as if (src > dst) dst = src */
+            for (ch = 0; ch < c; ch++)
+                dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+pool_rows(const face_tensor *in, int k, int stride, int pad_top, int pad_left,
+          int out_h, int out_w, face_tensor *out)
+{
+    size_t c = (size_t)in->c, row = (size_t)in->w * c, ch;
+    int oy, ox, ky, kx;
+    /* outputs [x_from, x_to) have all k columns inside the input */
+    int x_from = (pad_left + stride - 1) / stride;
+    int x_to = in->w - k + pad_left >= 0 ? (in->w - k + pad_left) / stride + 1 : 0;
+
+    if (x_to > out_w)
+        x_to = out_w;
+    if (c % 8 != 0 || x_from > x_to)
+        x_from = x_to = 0;
     for (oy = 0; oy < out_h; oy++) {
+        int iy = oy * stride - pad_top;
+        int inside = iy >= 0 && iy + k <= in->h;
+        float *dst = out->data + (size_t)oy * out_w * c;
         for (ox = 0; ox < out_w; ox++) {
-            float *restrict acc = out->data + ((size_t)oy * out_w + ox) * c;
-            memset(acc, 0, (size_t)c * sizeof(float));
-            for (ky = 0; ky < 3; ky++) {
-                int iy = oy * stride + ky - pad_top;
-                if (iy < 0 || iy >= in->h)
-                    continue;
-                for (kx = 0; kx < 3; kx++) {
-                    int ix = ox * stride + kx - pad_left;
-                    const float *restrict src;
-                    const float *restrict f;
-                    if (ix < 0 || ix >= in->w)
-                        continue;
-                    src = in->data + ((size_t)iy * in->w + ix) * c;
-                    f = filters + (size_t)(ky * 3 + kx) * c;
-                    for (ch = 0; ch < c; ch++)
-                        acc[ch] += src[ch] * f[ch];
-                }
+            const float *src;
+            if (!(inside && ox >= x_from && ox < x_to)) {
+                pool_pixel_border(in, k, stride, pad_top, pad_left, oy, ox,
+                                  dst + (size_t)ox * c);
+                continue;
+            }
+            src = in->data + (size_t)iy * row + ((size_t)ox * stride - pad_left) * c;
+            for (ch = 0; ch < c; ch += 8) {
+                dw_vec d = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                            -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+                for (ky = 0; ky < k; ky++)
+                    for (kx = 0; kx < k; kx++) {
+                        dw_vec v;
+                        memcpy(&v, src + ky * row + (size_t)kx * c + ch,
+                               sizeof(v));
+                        dw_mask take = v > d;
+                        d = (dw_vec)(((dw_mask)v & take) | ((dw_mask)d & ~take));
+                    }
+                memcpy(dst + (size_t)ox * c + ch, &d, sizeof(d));
             }
         }
     }
-    return 0;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void
+pool_rows_avx2(const face_tensor *in, int k, int stride, int pad_top,
+               int pad_left, int out_h, int out_w, face_tensor *out)
+{
+    pool_rows(in, k, stride, pad_top, pad_left, out_h, out_w, out);
+}
+#endif
+
+static void
+pool_rows_generic(const face_tensor *in, int k, int stride, int pad_top,
+                  int pad_left, int out_h, int out_w, face_tensor *out)
+{
+    pool_rows(in, k, stride, pad_top, pad_left, out_h, out_w, out);
+}
+
+void
+face_maxpool_into(const face_tensor *in, int k, int stride, int pad_top,
+                  int pad_left, face_tensor *out)
+{
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) {
+        pool_rows_avx2(in, k, stride, pad_top, pad_left, out->h, out->w, out);
+        return;
+    }
+#endif
+    pool_rows_generic(in, k, stride, pad_top, pad_left, out->h, out->w, out);
 }
 
 int
 face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
              int pad_left, int out_h, int out_w, face_tensor *out)
 {
-    int c = in->c, oy, ox, ky, kx, ch;
-
-    if (face_tensor_alloc(out, out_h, out_w, c) != 0)
+    if (face_tensor_alloc(out, out_h, out_w, in->c) != 0)
         return -1;
-    for (oy = 0; oy < out_h; oy++) {
-        for (ox = 0; ox < out_w; ox++) {
-            float *restrict dst = out->data + ((size_t)oy * out_w + ox) * c;
-            for (ch = 0; ch < c; ch++)
-                dst[ch] = -INFINITY;
-            for (ky = 0; ky < k; ky++) {
-                int iy = oy * stride + ky - pad_top;
-                if (iy < 0 || iy >= in->h)
-                    continue;
-                for (kx = 0; kx < k; kx++) {
-                    int ix = ox * stride + kx - pad_left;
-                    const float *restrict src;
-                    if (ix < 0 || ix >= in->w)
-                        continue;
-                    src = in->data + ((size_t)iy * in->w + ix) * c;
-                    /* branch-free: same as if (src > dst) dst = src */
-                    for (ch = 0; ch < c; ch++)
-                        dst[ch] = src[ch] > dst[ch] ? src[ch] : dst[ch];
-                }
-            }
-        }
-    }
+    face_maxpool_into(in, k, stride, pad_top, pad_left, out);
     return 0;
 }
 

@@ -85,6 +85,45 @@ pool_same(face_tensor *x, int stride)
     return 0;
 }
 
+/*
+ * An unpadded stride-1 k x k conv (VALID) and then the 2x2/2 'same' max
+ * pool, computed two conv rows at a time: each band is pooled into its
+ * output row while it is still in cache, instead of writing the whole conv
+ * output (11 MB after conv0) and reading it back. Each value is computed
+ * exactly as by face_conv2d and then face_maxpool on the whole tensor.
+ */
+static int
+conv_pool2(const face_tensor *in, const float *filters, int k, int cout,
+           const face_epilogue *ep, face_tensor *out)
+{
+    int conv_h = in->h - k + 1, conv_w = in->w - k + 1;
+    int out_h, out_w, pad_top, pad_left, r;
+
+    memset(out, 0, sizeof(*out));
+    if (conv_h <= 0 || conv_w <= 0)
+        return -1;
+    face_same_padding(conv_h, 2, 2, &out_h, &pad_top);
+    face_same_padding(conv_w, 2, 2, &out_w, &pad_left);
+    /* k = 2, stride 2: the padding is at most one row, after */
+    if (pad_top != 0 || face_tensor_alloc(out, out_h, out_w, cout) != 0)
+        return -1;
+    for (r = 0; r < out_h; r++) {
+        int rows = conv_h - 2 * r < 2 ? conv_h - 2 * r : 2;
+        face_tensor view = {rows + k - 1, in->w, in->c,
+                            in->data + (size_t)2 * r * in->w * in->c};
+        face_tensor band, row = {1, out_w, cout,
+                                 out->data + (size_t)r * out_w * cout};
+        if (face_conv2d(&view, filters, k, cout, 1, 0, 0, rows, conv_w, ep,
+                        &band) != 0) {
+            face_tensor_free(out);
+            return -1;
+        }
+        face_maxpool_into(&band, 2, 2, 0, pad_left, &row);
+        face_tensor_free(&band);
+    }
+    return 0;
+}
+
 int
 face_detector_forward(const face_detector_net *net, const face_image *image,
                       face_tensor *out)
@@ -100,18 +139,21 @@ face_detector_forward(const face_detector_net *net, const face_image *image,
         goto cleanup;
     /* conv0: 3x3 VALID, bias, leaky; max pool 2x2/2 */
     ep.bias = net->conv0_bias;
-    if (face_conv2d(&x, net->conv0_filters, 3, 16, 1, 0, 0, x.h - 2, x.w - 2,
-                    &ep, &y) != 0)
+    if (conv_pool2(&x, net->conv0_filters, 3, 16, &ep, &y) != 0)
         goto cleanup;
     face_tensor_move(&x, &y);
-    if (pool_same(&x, 2) != 0)
-        goto cleanup;
     for (i = 0; i < 5; i++) {
         int cout = 32 << i;
         if (face_depthwise3x3(&x, net->dw[i], 1, 1, 1, x.h, x.w, &y) != 0)
             goto cleanup;
         face_tensor_move(&x, &y);
         ep.bias = net->bias[i];
+        if (i < 4) {
+            if (conv_pool2(&x, net->pw[i], 1, cout, &ep, &y) != 0)
+                goto cleanup;
+            face_tensor_move(&x, &y);
+            continue;
+        }
         if (face_pointwise(&x, net->pw[i], cout, &ep, &y) != 0)
             goto cleanup;
         face_tensor_move(&x, &y);

@@ -113,6 +113,10 @@ int face_conv_direct(const face_tensor *in, const float *filters, int k,
 /* Max pool k x k with stride; padding counts as -infinity. */
 int face_maxpool(const face_tensor *in, int k, int stride, int pad_top,
                  int pad_left, int out_h, int out_w, face_tensor *out);
+/* face_maxpool into out->h x out->w x in->c floats that the caller owns
+ * (out->data may point into a larger tensor, e.g. one of its rows). */
+void face_maxpool_into(const face_tensor *in, int k, int stride, int pad_top,
+                       int pad_left, face_tensor *out);
 /* Average pool k x k, stride, VALID. */
 int face_avgpool_valid(const face_tensor *in, int k, int stride,
                        face_tensor *out);
