@@ -1,6 +1,8 @@
 /* audit: event append; see audit.h. */
 #include "audit/audit.h"
 
+#include "util/strings.h"
+
 #include <stdlib.h>
 #include <time.h>
 
@@ -31,4 +33,11 @@ audit_append(struct store_conn *conn, const char *actor, const char *action,
     if (sequence != NULL)
         *sequence = assigned;
     return status;
+}
+
+int
+audit_platform_name(const char *client_id, char out[AUDIT_PLATFORM_NAME_SIZE])
+{
+    return string_format(out, AUDIT_PLATFORM_NAME_SIZE, AUDIT_PLATFORM_PREFIX "%s",
+                         client_id);
 }

@@ -16,6 +16,14 @@
 #include <stdint.h>
 
 #define AUDIT_ACTOR_OPERATOR "operator"
+/* A platform as actor or subject: "platform:<client_id>". */
+#define AUDIT_PLATFORM_PREFIX "platform:"
+#define AUDIT_PLATFORM_NAME_SIZE (sizeof AUDIT_PLATFORM_PREFIX + STORE_ID_MAX)
+
+/* "platform:<client_id>" into out. 0, or -1 when client_id is longer than
+ * a client id can be (out then empty). */
+int audit_platform_name(const char *client_id, char out[AUDIT_PLATFORM_NAME_SIZE])
+    __attribute__((warn_unused_result));
 
 /* Appends an event at the current time. `details` is a JSON object or NULL
  * (borrowed: the caller keeps its reference). Sets *sequence (may be NULL)

@@ -1,6 +1,7 @@
 /* form: urlencoded bodies; see form.h. */
 #include "oidc/form.h"
 
+#include "util/encoding.h"
 #include "util/strings.h"
 
 #include <stdlib.h>
@@ -8,17 +9,6 @@
 
 #define HEX_BASE 16
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int
 form_decode(char *text)
@@ -28,8 +18,8 @@ form_decode(char *text)
         if (*in == '+') {
             *out++ = ' ';
         } else if (*in == '%') {
-            int high = hex_value(in[1]);
-            int low = high < 0 ? -1 : hex_value(in[2]);
+            int high = hex_digit_value(in[1]);
+            int low = high < 0 ? -1 : hex_digit_value(in[2]);
             if (low < 0 || (high == 0 && low == 0))
                 return -1;
             *out++ = (char)(high * HEX_BASE + low);

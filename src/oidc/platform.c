@@ -347,8 +347,9 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
     if (platform.redirect_uris == NULL || platform.claims == NULL)
         goto cleanup;
 
-    char subject[STORE_ID_MAX + 16];
-    snprintf(subject, sizeof subject, "platform:%s", platform.client_id);
+    char subject[AUDIT_PLATFORM_NAME_SIZE];
+    if (audit_platform_name(platform.client_id, subject) != 0)
+        goto cleanup;
     json_t *details = json_pack("{s:O, s:s, s:b}", "claims", claims,
                                 "auth_method", auth_method, "legal_basis",
                                 basis_length > 0);
@@ -405,8 +406,8 @@ int
 platform_set_disabled(struct store_conn *conn, const char *client_id,
                       int disabled, char *err, size_t errlen)
 {
-    char subject[STORE_ID_MAX + 16];
-    if (string_format(subject, sizeof subject, "platform:%s", client_id) != 0)
+    char subject[AUDIT_PLATFORM_NAME_SIZE];
+    if (audit_platform_name(client_id, subject) != 0)
         return error_set(err, errlen, "no platform with client_id %s", client_id);
     int found = 0;
     if (store_begin(conn) != 0 ||

@@ -26,7 +26,6 @@
 
 #define BEARER_SCHEME "Bearer"
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
-#define ACTOR_SIZE (sizeof "platform:" + STORE_ID_MAX)
 #define REASON_PLATFORM_REQUEST "revoked_by_platform"
 
 /* Looks up a presented token by its hash. A value longer than any we
@@ -81,11 +80,11 @@ static int
 audit_userinfo(struct store_conn *conn, const struct store_oidc_token *token,
                const json_t *names)
 {
-    char actor[ACTOR_SIZE];
+    char actor[AUDIT_PLATFORM_NAME_SIZE];
     json_t *details = json_pack("{s:s, s:O, s:s}", "client_id", token->client_id,
                                 "claims", names, "via", "userinfo");
     int ok = details != NULL &&
-             string_format(actor, sizeof actor, "platform:%s", token->client_id) == 0 &&
+             audit_platform_name(token->client_id, actor) == 0 &&
              store_begin(conn) == 0 &&
              audit_append(conn, actor, "claims.disclosed", token->web_number, details,
                           NULL) == 0 &&
@@ -271,11 +270,11 @@ static int
 revoke_token(struct store_conn *conn, const struct store_platform *platform,
              const struct store_oidc_token *token)
 {
-    char actor[ACTOR_SIZE];
+    char actor[AUDIT_PLATFORM_NAME_SIZE];
     json_t *details = NULL;
     int64_t count = 0;
     int changed = 0;
-    if (string_format(actor, sizeof actor, "platform:%s", platform->client_id) != 0 ||
+    if (audit_platform_name(platform->client_id, actor) != 0 ||
         store_begin(conn) != 0)
         return -1;
     const char *action = NULL;

@@ -35,7 +35,6 @@
 
 #define GRANT_AUTHORIZATION_CODE "authorization_code"
 #define GRANT_REFRESH_TOKEN "refresh_token"
-#define ACTOR_SIZE (sizeof "platform:" + STORE_ID_MAX)
 #define REASON_CODE_REUSED "code_reused"
 #define REASON_REFRESH_REUSED "refresh_token_reused"
 
@@ -56,22 +55,15 @@ refuse(struct http_response *response, const char *code, const char *why)
     return oauth_error(response, 400, code, why, 0);
 }
 
-/* The audit actor of the calling platform: "platform:<client_id>". */
-static int
-actor_of(const struct store_platform *platform, char actor[ACTOR_SIZE])
-{
-    return string_format(actor, ACTOR_SIZE, "platform:%s", platform->client_id);
-}
-
 /* Revokes every token of a grant with its audit event, in one
  * transaction. 0 or -1 (store failure, rolled back). */
 static int
 revoke_grant(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
              const char *web_number, const char *reason)
 {
-    char actor[ACTOR_SIZE];
+    char actor[AUDIT_PLATFORM_NAME_SIZE];
     int64_t count = 0;
-    if (actor_of(x->platform, actor) != 0 || store_begin(x->conn) != 0)
+    if (audit_platform_name(x->platform->client_id, actor) != 0 || store_begin(x->conn) != 0)
         return -1;
     if (store_oidc_grant_revoke(x->conn, grant_id, &count) != 0)
         goto fail;
@@ -152,10 +144,10 @@ store_code_tokens(struct exchange *x, const struct store_oidc_login *login,
                   int *reused)
 {
     struct store_oidc_login current;
-    char actor[ACTOR_SIZE];
+    char actor[AUDIT_PLATFORM_NAME_SIZE];
     int found = 0;
     *reused = 0;
-    if (actor_of(x->platform, actor) != 0 || store_begin(x->conn) != 0)
+    if (audit_platform_name(x->platform->client_id, actor) != 0 || store_begin(x->conn) != 0)
         return -1;
     /* A second presentation that came before this transaction took the
      * write lock has revoked nothing yet: refuse both. One that comes

@@ -137,8 +137,8 @@ oidc_verify_handle(const struct oidc_context *context,
         goto cleanup;
     conn = store_acquire(context->store);
     int active = 0, fresh = 0;
-    char actor[STORE_ID_MAX + 16];
-    if (string_format(actor, sizeof actor, "platform:%s", platform.client_id) != 0)
+    char actor[AUDIT_PLATFORM_NAME_SIZE];
+    if (audit_platform_name(platform.client_id, actor) != 0)
         goto cleanup;
     if (store_begin(conn) != 0 || store_token_use(conn, jti, expires, now, &fresh) != 0) {
         result = oauth_store_failed(conn, "verify", response);

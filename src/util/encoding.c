@@ -27,8 +27,8 @@ hex_encode(const uint8_t *bytes, size_t length, char *out, size_t cap)
     return 0;
 }
 
-static int
-hex_value(char c)
+int
+hex_digit_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -45,8 +45,8 @@ hex_decode(const char *text, uint8_t *out, size_t length)
     if (strlen(text) != 2 * length)
         return -1;
     for (size_t i = 0; i < length; i++) {
-        int high = hex_value(text[2 * i]);
-        int low = hex_value(text[2 * i + 1]);
+        int high = hex_digit_value(text[2 * i]);
+        int low = hex_digit_value(text[2 * i + 1]);
         if (high < 0 || low < 0)
             return -1;
         out[i] = (uint8_t)(high << 4 | low);

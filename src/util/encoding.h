@@ -15,6 +15,9 @@
 int hex_encode(const uint8_t *bytes, size_t length, char *out, size_t cap)
     __attribute__((warn_unused_result));
 
+/* The value of one hex digit (either case), or -1. */
+int hex_digit_value(char c);
+
 /* Decodes exactly `length` bytes from 2*length hex digits. 0 or -1. */
 int hex_decode(const char *text, uint8_t *out, size_t length)
     __attribute__((warn_unused_result));
