@@ -8,6 +8,10 @@ apt_packages=(
   build-essential cmake pkg-config git ca-certificates
   libmicrohttpd-dev libjansson-dev libcjose-dev libssl-dev openssl
   libsqlite3-dev sqlite3 libpq-dev postgresql
+  # PostgreSQL 15 with its server headers at the same version, and what
+  # Citus (built from ../shared/vendor/citus by install-citus.sh) needs.
+  postgresql-15 postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev
+  libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev flex bison
   libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
   libqrencode-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev valgrind
@@ -23,6 +27,13 @@ for package in "${apt_packages[@]}"; do
   [ "$status" = "install ok installed" ] || missing+=("$package")
 done
 
+# The server headers must match the server they build Citus for: when
+# they are missing, the server and libpq are named too, so that apt brings
+# all of them to the same version.
+case " ${missing[*]-} " in
+  *" postgresql-server-dev-15 "*) missing+=(postgresql-15 postgresql-client-15 libpq5 libpq-dev) ;;
+esac
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   sudo_cmd=()
@@ -30,6 +41,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Citus, built once from the vendored source when no Citus is installed.
+"$(dirname "$0")/install-citus.sh"
 
 # npm packages for the integration tests (exact versions from the lock file).
 if [ -f tests/integration/package-lock.json ] && [ ! -d tests/integration/node_modules ] ; then

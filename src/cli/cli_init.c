@@ -1,5 +1,6 @@
-/* cli_init: `cyberid init --data DIR`: a new data folder with its keys,
- * CA certificates, config and migrated database. */
+/* cli_init: `cyberid init --data DIR [--db URI]`: a new data folder with
+ * its keys, CA certificates, config and migrated database (SQLite in the
+ * folder, or the PostgreSQL / Citus database of the URI). */
 #include "cli/cli.h"
 
 #include "audit/audit.h"
@@ -7,6 +8,7 @@
 #include "config/config.h"
 #include "signer/signer.h"
 #include "store/store.h"
+#include "util/strings.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,9 +18,14 @@
 #include <sys/stat.h>
 
 static const char init_usage[] =
-    "usage: cyberid init --data DIR\n"
+    "usage: cyberid init --data DIR [--db postgresql://...]\n"
     "Creates DIR (or fills it if it exists and is empty) with config.json,\n"
-    "the SQLite database, keys/ (mode 0700) and pki/. Never overwrites.\n";
+    "keys/ (mode 0700) and pki/, and the database: SQLite in DIR by default,\n"
+    "or the PostgreSQL database of --db (a libpq URI; on a Citus coordinator\n"
+    "the tables are distributed). The URI must not carry a password: libpq\n"
+    "reads it from PGPASSFILE, ~/.pgpass or passfile=FILE in the URI. A\n"
+    "database that already holds a cyberid schema is refused: to add a node,\n"
+    "copy a data folder instead (cp -a). Never overwrites.\n";
 
 /* 1 if path is an existing directory with no entries. */
 static int
@@ -41,15 +48,19 @@ cli_init(int argc, char **argv)
 {
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
+        {"db", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL;
+    const char *database = NULL;
     int option;
     optind = 0;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (option == 'd')
             data_dir = optarg;
+        else if (option == 'b')
+            database = optarg;
         else if (option == 'h')
             return fputs(init_usage, stdout), 0;
         else
@@ -62,6 +73,30 @@ cli_init(int argc, char **argv)
     struct config config;
     if (config_paths(data_dir, &config, err, sizeof err) != 0)
         return cli_fail("init", 1, "%s", err);
+    if (database != NULL) {
+        if (store_location_check(database, err, sizeof err) != 0 ||
+            config_set_database(&config, database, err, sizeof err) != 0)
+            return cli_fail("init", 2, "--db: %s", err);
+        /* Before anything is written: is the database reachable, and not
+         * another deployment's? */
+        struct store *probe = NULL;
+        int exists = 0;
+        if (store_open(config.database, 1, 0, &probe, err, sizeof err) != 0)
+            return cli_fail("init", 1, "%s", err);
+        struct store_conn *conn = store_acquire(probe);
+        int checked = store_schema_exists(conn, &exists);
+        if (checked != 0 && string_copy(err, sizeof err, store_last_error(conn)) != 0)
+            err[0] = '\0';
+        store_release(probe, conn);
+        store_close(probe);
+        if (checked != 0)
+            return cli_fail("init", 1, "cannot read the database: %s", err);
+        if (exists)
+            return cli_fail("init", 1,
+                            "the database already holds a cyberid schema (another data "
+                            "folder's); to add a node, copy that data folder (cp -a) "
+                            "instead");
+    }
     struct stat info;
     if (stat(data_dir, &info) == 0) {
         if (!is_empty_directory(data_dir))
@@ -94,7 +129,7 @@ cli_init(int argc, char **argv)
         return cli_fail("init", 1, "cannot write the first audit event");
 
     return cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "data", data_dir,
-                                    "database", config.database, "keys",
+                                    "database", config.database_setting, "keys",
                                     config.keys_dir, "ca_certificates",
                                     config.pki_dir)) == 0
                ? 0

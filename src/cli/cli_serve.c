@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.h"
 #include "http/http.h"
+#include "service/janitor.h"
 #include "service/service.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -24,13 +25,19 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_THREADS 4
 #define THREADS_MAX 64
+#define POOL_MAX 64
+#define JANITOR_INTERVAL_MAX 86400
 
 static const char serve_usage[] =
     "usage: cyberid serve --data DIR [--listen HOST:PORT] [--threads N]\n"
+    "                     [--db-pool N] [--janitor-interval SECONDS]\n"
     "                     [--issuer URL] [--models DIR]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
     "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n"
+    "--db-pool N: database connections (default: threads + 2, one for the\n"
+    "janitor; at most 64). --janitor-interval: seconds between purges of\n"
+    "expired rows (default 60; one node of those sharing a database at a time).\n"
     "--issuer URL: the service's public URL (tokens' aud and iss, the OCSP and\n"
     "CRL URLs in certificates); default http://HOST:PORT of --listen.\n"
     "--models DIR: the face model files (default $" MODELS_DIR_ENV ", else\n"
@@ -81,6 +88,8 @@ cli_serve(int argc, char **argv)
         {"data", required_argument, NULL, 'd'},
         {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'},
+        {"db-pool", required_argument, NULL, 'p'},
+        {"janitor-interval", required_argument, NULL, 'j'},
         {"log-level", required_argument, NULL, 'L'},
         {"hint", no_argument, NULL, 'H'},
         {"issuer", required_argument, NULL, 'i'},
@@ -93,6 +102,8 @@ cli_serve(int argc, char **argv)
     const char *issuer = NULL;
     const char *models_dir = getenv(MODELS_DIR_ENV);
     long long threads = DEFAULT_THREADS;
+    long long pool = 0;
+    long long janitor_interval = JANITOR_DEFAULT_INTERVAL;
     int hint = 0;
     enum log_level level = LOG_INFO;
     int option;
@@ -107,6 +118,15 @@ cli_serve(int argc, char **argv)
         case 't':
             if (parse_integer(optarg, 1, THREADS_MAX, &threads) != 0)
                 return cli_fail("serve", 2, "--threads must be 1 to %d", THREADS_MAX);
+            break;
+        case 'p':
+            if (parse_integer(optarg, 1, POOL_MAX, &pool) != 0)
+                return cli_fail("serve", 2, "--db-pool must be 1 to %d", POOL_MAX);
+            break;
+        case 'j':
+            if (parse_integer(optarg, 1, JANITOR_INTERVAL_MAX, &janitor_interval) != 0)
+                return cli_fail("serve", 2, "--janitor-interval must be 1 to %d",
+                                JANITOR_INTERVAL_MAX);
             break;
         case 'L':
             if (parse_level(optarg, &level) != 0)
@@ -133,8 +153,11 @@ cli_serve(int argc, char **argv)
 
     char err[512];
     struct service service;
-    /* One database connection per worker, and one spare. */
-    if (service_open(data_dir, (unsigned)threads + 1, &service, err, sizeof err) != 0)
+    /* By default one database connection per worker, one for the
+     * janitor and one spare. */
+    if (pool == 0)
+        pool = threads + 2 > POOL_MAX ? POOL_MAX : threads + 2;
+    if (service_open(data_dir, (unsigned)pool, &service, err, sizeof err) != 0)
         return cli_fail("serve", 1, "%s", err);
     if (service_load_face(&service, models_dir, err, sizeof err) != 0) {
         service_close(&service);
@@ -145,7 +168,8 @@ cli_serve(int argc, char **argv)
     size_t route_count = 0;
     const struct http_route *routes = service_routes(&route_count);
     struct http_server_options server_options = {.listen = listen,
-                                                 .threads = (unsigned)threads};
+                                                 .threads = (unsigned)threads,
+                                                 .unavailable = service_unavailable};
     struct http_server *server = NULL;
     if (http_server_start(&server_options, routes, route_count, &service, &server,
                           err, sizeof err) != 0) {
@@ -171,9 +195,17 @@ cli_serve(int argc, char **argv)
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);
     }
-    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s}", "listen", listen,
+    struct janitor *janitor = NULL;
+    if (janitor_start(service.store, (unsigned)janitor_interval, &janitor, err,
+                      sizeof err) != 0) {
+        http_server_stop(server);
+        service_close(&service);
+        return cli_fail("serve", 1, "%s", err);
+    }
+    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s, s:s, s:i}", "listen", listen,
               "port", (int)http_server_port(server), "threads", (int)threads,
-              "issuer", service.issuer);
+              "issuer", service.issuer, "database", store_backend(service.store),
+              "db_pool", (int)pool);
     if (hint)
         print_hint(data_dir, listen, http_server_port(server));
 
@@ -182,6 +214,7 @@ cli_serve(int argc, char **argv)
     log_event(LOG_INFO, "stopping", "{s:s}", "signal",
               received == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(server);
+    janitor_stop(janitor);
     service_close(&service);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;

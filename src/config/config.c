@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #define CONFIG_FILE_MAX_BYTES 65536
+#define SQLITE_SCHEME "sqlite:"
+#define CONFIG_SQLITE_DEFAULT "sqlite:cyberid.db"
 
 int
 config_paths(const char *data_dir, struct config *out, char *err,
@@ -23,18 +25,46 @@ config_paths(const char *data_dir, struct config *out, char *err,
         string_format(out->keys_dir, sizeof out->keys_dir, "%s/keys",
                       data_dir) != 0 ||
         string_format(out->pki_dir, sizeof out->pki_dir, "%s/pki",
-                      data_dir) != 0 ||
-        string_format(out->database, sizeof out->database,
-                      "sqlite:%s/cyberid.db", data_dir) != 0)
+                      data_dir) != 0)
         return error_set(err, errlen, "data folder path is too long");
-    return 0;
+    return config_set_database(out, CONFIG_SQLITE_DEFAULT, err, errlen);
+}
+
+int
+config_set_database(struct config *config, const char *setting, char *err,
+                    size_t errlen)
+{
+    if (string_copy(config->database_setting, sizeof config->database_setting,
+                    setting) != 0)
+        return error_set(err, errlen, "the database location is too long");
+    if (strncmp(setting, SQLITE_SCHEME, strlen(SQLITE_SCHEME)) == 0) {
+        const char *file = setting + strlen(SQLITE_SCHEME);
+        if (file[0] == '\0')
+            return error_set(err, errlen, "sqlite: names no file");
+        if (file[0] == '/')
+            return string_copy(config->database, sizeof config->database, setting) == 0
+                       ? 0
+                       : error_set(err, errlen, "the database location is too long");
+        if (string_format(config->database, sizeof config->database, "%s%s/%s",
+                          SQLITE_SCHEME, config->data_dir, file) != 0)
+            return error_set(err, errlen, "the database location is too long");
+        return 0;
+    }
+    if (strncmp(setting, "postgresql://", 13) == 0 ||
+        strncmp(setting, "postgres://", 11) == 0)
+        return string_copy(config->database, sizeof config->database, setting) == 0
+                   ? 0
+                   : error_set(err, errlen, "the database location is too long");
+    return error_set(err, errlen,
+                     "unknown database location: expected sqlite:FILE or a "
+                     "postgresql:// URI");
 }
 
 int
 config_write_new(const struct config *config, char *err, size_t errlen)
 {
     json_t *document = json_pack("{s:i, s:s}", "format", CONFIG_FORMAT_VERSION,
-                                 "database", config->database);
+                                 "database", config->database_setting);
     if (document == NULL)
         return error_set(err, errlen, "out of memory");
     char *text = json_dumps(document, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -75,15 +105,18 @@ config_load(const char *data_dir, struct config *out, char *err,
     json_int_t format = json_integer_value(json_object_get(document, "format"));
     const char *database =
         json_string_value(json_object_get(document, "database"));
-    if (format != CONFIG_FORMAT_VERSION) {
+    if (format != 1 && format != CONFIG_FORMAT_VERSION) {
         error_set(err, errlen, "%s: unsupported format %lld (expected %d)",
                   out->config_file, (long long)format, CONFIG_FORMAT_VERSION);
-    } else if (database == NULL ||
-               string_copy(out->database, sizeof out->database, database) != 0) {
-        error_set(err, errlen, "%s: \"database\" missing or too long",
-                  out->config_file);
+    } else if (database == NULL) {
+        error_set(err, errlen, "%s: \"database\" missing", out->config_file);
+    } else if (format == 1) {
+        /* Format 1 wrote "sqlite:" + the folder as given to init + the
+         * file name, relative to a working directory nobody remembers; it
+         * only ever named the folder's own cyberid.db. */
+        status = 0; /* config_paths() set exactly that */
     } else {
-        status = 0;
+        status = config_set_database(out, database, err, errlen);
     }
     json_decref(document);
     return status;

@@ -22,7 +22,7 @@ challenge_create(struct store_conn *conn, int64_t now, struct store_challenge *o
                     (coin & 1) ? "turn_left" : "turn_right") != 0)
         return -1;
     out->expires_at = now + CHALLENGE_LIFETIME_SECONDS;
-    return store_challenge_insert(conn, out, now);
+    return store_challenge_insert(conn, out);
 }
 
 int

@@ -137,7 +137,10 @@ device_verify_jws(const struct device_context *context, const char *token,
     struct store_device device;
     struct store_identity identity;
     int found_device = 0, found_identity = 0;
-    if (store_device_get(conn, presented.serial_hex, &device, &found_device) != 0)
+    /* The certificate names its web number: the device row is read from
+     * that identity's shard, and is this identity's by construction. */
+    if (store_device_get(conn, presented.serial_hex, presented.web_number, &device,
+                         &found_device) != 0)
         goto done;
     int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
                         strcmp(device.web_number, presented.web_number) == 0;
@@ -208,7 +211,7 @@ device_authenticate(const struct device_context *context,
     }
     struct store_conn *conn = store_acquire(context->store);
     int fresh = 0;
-    int used = store_token_use(conn, jti, expires_at, now, &fresh);
+    int used = store_token_use(conn, jti, expires_at, &fresh);
     if (used != 0)
         log_event(LOG_ERROR, "device_auth_failed", "{s:s}", "error",
                   store_last_error(conn));

@@ -117,7 +117,7 @@ count_attempt(const struct enroll_context *context, struct store_conn *conn,
     int64_t count = 0;
     if (store_begin(conn) != 0)
         return -1;
-    if (store_attempt_record(conn, key, now, since, since, &count) != 0 ||
+    if (store_attempt_record(conn, key, now, since, &count) != 0 ||
         store_commit(conn) != 0) {
         store_rollback(conn);
         return -1;
@@ -347,28 +347,41 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
     if (store_begin(conn) != 0)
         return -1;
     struct store_identity identity;
-    int found = 0;
+    int found = 0, inserted = 0;
     if (store_identity_find_by_person(conn, e->person.record_id, &identity,
                                       &found) != 0)
         goto fail;
-    *reenrolled = found;
-    if (found) {
-        if (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
-            store_rollback(conn);
-            return refuse(refusal, 403, "identity_not_active",
-                          "this identity is %s", identity.status);
-        }
-        if (string_copy(web_number, WEB_NUMBER_SIZE, identity.web_number) != 0)
-            goto fail;
-    } else {
+    if (!found) {
         struct store_identity fresh = {.created_at = now, .updated_at = now};
         if (new_web_number(conn, web_number) != 0 ||
             string_copy(fresh.web_number, sizeof fresh.web_number, web_number) != 0 ||
             string_copy(fresh.person_id, sizeof fresh.person_id,
                         e->person.record_id) != 0 ||
             string_copy(fresh.status, sizeof fresh.status, STORE_IDENTITY_ACTIVE) != 0 ||
-            store_identity_insert(conn, &fresh) != 0)
+            store_identity_insert(conn, &fresh, &inserted) != 0)
             goto fail;
+        /* Not inserted: the same person enrolled at the same moment
+         * through another request (another node, say) and got the web
+         * number first. It is theirs and ours: this becomes a re-enrollment
+         * under it. */
+        if (!inserted &&
+            (store_identity_find_by_person(conn, e->person.record_id, &identity,
+                                           &found) != 0 ||
+             !found))
+            goto fail;
+    }
+    *reenrolled = !inserted;
+    if (!inserted) {
+        /* Lock the identity: a suspension committed meanwhile is seen
+         * here, and one that comes later waits for this enrollment. */
+        if (string_copy(web_number, WEB_NUMBER_SIZE, identity.web_number) != 0 ||
+            store_identity_lock(conn, web_number, &identity, &found) != 0 || !found)
+            goto fail;
+        if (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+            store_rollback(conn);
+            return refuse(refusal, 403, "identity_not_active",
+                          "this identity is %s", identity.status);
+        }
     }
     if (pki_issue(context->pki, &e->key, web_number, now, certificate, err,
                   sizeof err) != 0) {

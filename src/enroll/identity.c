@@ -99,7 +99,7 @@ identity_revoke(struct store *store, const char *web_number, const char *reason,
     struct store_identity identity;
     json_t *details = NULL;
     if (store_begin(conn) != 0 ||
-        store_identity_get(conn, web_number, &identity, found) != 0)
+        store_identity_lock(conn, web_number, &identity, found) != 0)
         goto fail;
     if (!*found) {
         store_rollback(conn);
@@ -148,7 +148,7 @@ change_status(struct store *store, const char *web_number, const char *from,
     struct store_identity identity;
     int exists = 0;
     if (store_begin(conn) != 0 ||
-        store_identity_get(conn, web_number, &identity, found) != 0)
+        store_identity_lock(conn, web_number, &identity, found) != 0)
         goto fail;
     if (!*found || strcmp(identity.status, from) != 0) {
         store_rollback(conn);

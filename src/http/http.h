@@ -73,6 +73,11 @@ struct http_route {
 struct http_server_options {
     const char *listen;     /* "127.0.0.1:8080", "[::1]:0" (0: any free port) */
     unsigned threads;       /* size of the worker pool */
+    /* Asked when a handler returns -1: nonzero when the failure was a
+     * dependency out of reach (the database), and the server then answers
+     * 503 with Retry-After: *retry_after seconds instead of 500. NULL:
+     * always 500. Called on the handler's thread. */
+    int (*unavailable)(void *app, unsigned *retry_after);
 };
 
 /* Starts serving `routes` (the array must outlive the server) in

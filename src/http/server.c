@@ -25,6 +25,7 @@ struct http_server {
     const struct http_route *routes;
     size_t route_count;
     void *app;
+    int (*unavailable)(void *app, unsigned *retry_after);
     uint16_t port;
     char labels[METRICS_ROUTES_MAX][ROUTE_LABEL_MAX];
     struct metrics metrics;
@@ -245,6 +246,26 @@ dispatch(struct http_server *server, struct MHD_Connection *connection,
         free(response.body);
         for (size_t i = 0; i < response.header_count; i++)
             free(response.headers[i].value);
+        unsigned retry_after = 0;
+        if (rc != 0 && server->unavailable != NULL &&
+            server->unavailable(server->app, &retry_after)) {
+            /* A dependency was out of reach, not a fault of the request or
+             * of the code: say so, and when to come back. */
+            log_event(LOG_WARN, "handler_unavailable", "{s:s}", "route", route->pattern);
+            struct http_response busy = {0};
+            char seconds[16];
+            if (string_format(seconds, sizeof seconds, "%u", retry_after) != 0 ||
+                http_respond_error(&busy, 503, "temporarily_unavailable",
+                                   "the service is temporarily unavailable; try again "
+                                   "shortly") != 0 ||
+                http_response_add_header(&busy, "Retry-After", seconds) != 0) {
+                free(busy.body);
+                for (size_t i = 0; i < busy.header_count; i++)
+                    free(busy.headers[i].value);
+                return MHD_NO;
+            }
+            return queue(connection, state, &busy);
+        }
         log_event(LOG_ERROR, "handler_failed", "{s:s}", "route", route->pattern);
         return queue_error(connection, state, 500, "server_error",
                            "the service could not complete the request");
@@ -360,6 +381,7 @@ http_server_start(const struct http_server_options *options,
     server->routes = routes;
     server->route_count = route_count;
     server->app = app;
+    server->unavailable = options->unavailable;
     const char *labels[METRICS_ROUTES_MAX];
     for (size_t i = 0; i < route_count; i++) {
         if (string_format(server->labels[i], ROUTE_LABEL_MAX, "%s %s",

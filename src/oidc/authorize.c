@@ -406,7 +406,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
         oauth_hash(login_id, login.login_hash);
         oauth_hash(user_code, login.user_code_hash);
         oauth_hash(code, login.code_hash);
-        if (store_oidc_login_insert(conn, &login, now, &inserted) != 0) {
+        if (store_oidc_login_insert(conn, &login, &inserted) != 0) {
             result = oauth_store_failed(conn, "authorize.insert", response);
             goto done;
         }

@@ -232,7 +232,7 @@ verify_with_jwks(cjose_jws_t *jws, const char *jwks_text, const char *alg,
 /* Marks the assertion's jti used. 0 with *fresh, or -1. */
 static int
 use_jti(struct store_conn *conn, const char *client_id, const char *jti,
-        int64_t expires_at, int64_t now, int *fresh)
+        int64_t expires_at, int *fresh)
 {
     uint8_t digest[SHA256_DIGEST_LENGTH];
     char hex[HEX_ENCODED_SIZE(SHA256_DIGEST_LENGTH)];
@@ -241,7 +241,7 @@ use_jti(struct store_conn *conn, const char *client_id, const char *jti,
     if (hex_encode(digest, sizeof digest, hex, sizeof hex) != 0 ||
         string_format(key, sizeof key, JTI_KEY_PREFIX "%s:%s", client_id, hex) != 0)
         return -1;
-    return store_token_use(conn, key, expires_at, now, fresh);
+    return store_token_use(conn, key, expires_at, fresh);
 }
 
 /* Looks up an enabled platform registered for method. 0 with *platform
@@ -371,7 +371,7 @@ authenticate_assertion(const struct oidc_context *context, struct store_conn *co
         goto done;
     }
     int fresh = 0;
-    if (use_jti(conn, platform->client_id, jti, expires_at, now, &fresh) != 0)
+    if (use_jti(conn, platform->client_id, jti, expires_at, &fresh) != 0)
         goto done;
     if (!fresh) {
         result = refuse(response, "the client assertion was already used (jti)");

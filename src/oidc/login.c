@@ -201,7 +201,7 @@ decide(const struct oidc_context *context, const struct http_request *request,
         result = oauth_store_failed(conn, "login.begin", response);
         goto done;
     }
-    if (store_oidc_login_decide(conn, hash,
+    if (store_oidc_login_decide(conn, login.login_hash,
                                 approve ? STORE_LOGIN_APPROVED : STORE_LOGIN_DENIED,
                                 caller.web_number, approve ? released_text : NULL, now,
                                 now + OIDC_CODE_LIFETIME, &changed) != 0 ||

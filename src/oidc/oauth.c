@@ -79,6 +79,15 @@ oauth_store_failed(struct store_conn *conn, const char *what,
 {
     log_event(LOG_ERROR, "oidc.store_failed", "{s:s, s:s}", "step", what, "error",
               conn ? store_last_error(conn) : "no connection");
+    if (store_outage_take()) {
+        /* The database is out of reach: a retry later may succeed. */
+        if (http_response_add_header(response, "Retry-After",
+                                     STORE_RETRY_AFTER_TEXT) != 0)
+            return -1;
+        return http_respond_error(response, 503, "temporarily_unavailable",
+                                  "the service's database is unavailable; try again "
+                                  "shortly");
+    }
     return http_respond_error(response, 500, "server_error",
                               "the service could not complete the request");
 }

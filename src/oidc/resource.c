@@ -279,14 +279,15 @@ revoke_token(struct store_conn *conn, const struct store_platform *platform,
         return -1;
     const char *action = NULL;
     if (strcmp(token->kind, STORE_TOKEN_REFRESH) == 0) {
-        if (store_oidc_grant_revoke(conn, token->grant_id, &count) != 0)
+        if (store_oidc_grant_revoke(conn, token->web_number, token->grant_id, &count) != 0)
             goto fail;
         action = count > 0 ? "grant.revoke" : NULL;
         details = json_pack("{s:s, s:s, s:I}", "client_id", platform->client_id,
                             "reason", REASON_PLATFORM_REQUEST, "tokens",
                             (json_int_t)count);
     } else {
-        if (store_oidc_token_set_status(conn, token->token_hash, STORE_TOKEN_REVOKED,
+        if (store_oidc_token_set_status(conn, token->web_number, token->token_hash,
+                                        STORE_TOKEN_REVOKED,
                                         &changed) != 0)
             goto fail;
         action = changed ? "token.revoke" : NULL;

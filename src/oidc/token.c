@@ -65,7 +65,7 @@ revoke_grant(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
     int64_t count = 0;
     if (audit_platform_name(x->platform->client_id, actor) != 0 || store_begin(x->conn) != 0)
         return -1;
-    if (store_oidc_grant_revoke(x->conn, grant_id, &count) != 0)
+    if (store_oidc_grant_revoke(x->conn, web_number, grant_id, &count) != 0)
         goto fail;
     json_t *details = json_pack("{s:s, s:s, s:I}", "client_id", x->platform->client_id,
                                 "reason", reason, "tokens", (json_int_t)count);
@@ -95,7 +95,7 @@ insert_token(struct exchange *x, const struct store_oidc_token *base, const char
     token.claims = (char *)claims;
     token.created_at = x->now;
     token.expires_at = x->now + lifetime;
-    return store_oidc_token_insert(x->conn, &token, x->now);
+    return store_oidc_token_insert(x->conn, &token);
 }
 
 /* The 200 answer, with Pragma: no-cache (RFC 6749 §5.1; the server adds
@@ -143,19 +143,19 @@ store_code_tokens(struct exchange *x, const struct store_oidc_login *login,
                   const json_t *names, const char *access, const char *refresh,
                   int *reused)
 {
-    struct store_oidc_login current;
     char actor[AUDIT_PLATFORM_NAME_SIZE];
+    int64_t uses = 0;
     int found = 0;
     *reused = 0;
     if (audit_platform_name(x->platform->client_id, actor) != 0 || store_begin(x->conn) != 0)
         return -1;
-    /* A second presentation that came before this transaction took the
-     * write lock has revoked nothing yet: refuse both. One that comes
-     * after finds these tokens and revokes them. */
-    if (store_oidc_login_get(x->conn, login->login_hash, &current, &found) != 0)
+    /* The login row stays locked until these tokens are committed. A
+     * second presentation counted before the lock has revoked nothing yet:
+     * refuse both. One that comes after waits for the lock, then finds
+     * these tokens and revokes them. */
+    if (store_oidc_login_lock(x->conn, login->login_hash, &uses, &found) != 0)
         goto fail;
-    *reused = !found || current.code_uses > 1;
-    store_oidc_login_clear(&current);
+    *reused = !found || uses > 1;
     if (*reused) {
         store_rollback(x->conn);
         return 0;
@@ -314,8 +314,8 @@ rotate(struct exchange *x, const struct store_oidc_token *old, const char *acces
     *raced = 0;
     if (store_begin(x->conn) != 0)
         return -1;
-    if (store_oidc_token_set_status(x->conn, old->token_hash, STORE_TOKEN_ROTATED,
-                                    &changed) != 0)
+    if (store_oidc_token_set_status(x->conn, old->web_number, old->token_hash,
+                                    STORE_TOKEN_ROTATED, &changed) != 0)
         goto fail;
     if (!changed) {
         *raced = 1;

@@ -140,7 +140,7 @@ oidc_verify_handle(const struct oidc_context *context,
     char actor[AUDIT_PLATFORM_NAME_SIZE];
     if (audit_platform_name(platform.client_id, actor) != 0)
         goto cleanup;
-    if (store_begin(conn) != 0 || store_token_use(conn, jti, expires, now, &fresh) != 0) {
+    if (store_begin(conn) != 0 || store_token_use(conn, jti, expires, &fresh) != 0) {
         result = oauth_store_failed(conn, "verify", response);
         goto cleanup;
     }

@@ -94,6 +94,16 @@ serving(void *app, struct http_response *response)
     return NULL;
 }
 
+int
+service_unavailable(void *app, unsigned *retry_after)
+{
+    (void)app;
+    if (!store_outage_take())
+        return 0;
+    *retry_after = STORE_RETRY_AFTER_SECONDS;
+    return 1;
+}
+
 /* GET /healthz: 200 when the database answers, 503 when it does not. */
 static int
 health(void *app, const struct http_request *request,
@@ -105,13 +115,20 @@ health(void *app, const struct http_request *request,
     int64_t version = 0;
     int ok = store_schema_version(conn, &version) == 0;
     store_release(service->store, conn);
+    (void)store_outage_take();
     if (!ok)
-        return http_respond_json(response, 503,
-                                 json_pack("{s:s, s:s}", "status", "unavailable",
-                                           "database", "unreachable"));
+        return http_response_add_header(response, "Retry-After",
+                                        STORE_RETRY_AFTER_TEXT) != 0
+                   ? -1
+                   : http_respond_json(response, 503,
+                                       json_pack("{s:s, s:s, s:s}", "status",
+                                                 "unavailable", "database", "unreachable",
+                                                 "backend",
+                                                 store_backend(service->store)));
     return http_respond_json(response, 200,
-                             json_pack("{s:s, s:s, s:I}", "status", "ok",
-                                       "database", "ok", "schema_version",
+                             json_pack("{s:s, s:s, s:s, s:I}", "status", "ok",
+                                       "database", "ok", "backend",
+                                       store_backend(service->store), "schema_version",
                                        (json_int_t)version));
 }
 
@@ -192,7 +209,7 @@ ocsp_lookup(void *context, const uint8_t *serial, size_t serial_length,
         return -1;
     struct store_device device;
     int found = 0;
-    if (store_device_get(context, hex, &device, &found) != 0)
+    if (store_device_get(context, hex, NULL, &device, &found) != 0)
         return -1;
     if (found) {
         int revoked = strcmp(device.status, STORE_DEVICE_REVOKED) == 0;
@@ -221,7 +238,7 @@ ocsp(void *app, const struct http_request *request, struct http_response *respon
     store_release(service->store, conn);
     if (status != 0) {
         log_event(LOG_ERROR, "ocsp_failed", "{s:s}", "error", err);
-        return -1;
+        return -1; /* 503 when the database is out of reach, else 500 */
     }
     status = http_respond_bytes(response, 200, "application/ocsp-response", der,
                                 length);
@@ -270,19 +287,21 @@ crl(void *app, const struct http_request *request, struct http_response *respons
     struct store_conn *conn = store_acquire(service->store);
     int walked = store_device_each(conn, NULL, collect_revoked, &list);
     store_release(service->store, conn);
+    if (walked != 0) {
+        free(list.entries);
+        return -1; /* 503 when the database is out of reach, else 500 */
+    }
     uint8_t *der = NULL;
     size_t length = 0;
     char err[256];
     int64_t now = (int64_t)time(NULL);
     int status = -1;
     /* The CRL number only has to grow: the time of issue does, on any node. */
-    if (walked == 0 &&
-        pki_crl_build(service->pki, list.entries, list.count, now, now, &der, &length,
+    if (pki_crl_build(service->pki, list.entries, list.count, now, now, &der, &length,
                       err, sizeof err) == 0)
         status = http_respond_bytes(response, 200, "application/pkix-crl", der, length);
     else
-        log_event(LOG_ERROR, "crl_failed", "{s:s}", "error",
-                  walked == 0 ? err : "store");
+        log_event(LOG_ERROR, "crl_failed", "{s:s}", "error", err);
     free(der);
     free(list.entries);
     return status;

@@ -61,4 +61,8 @@ void service_close(struct service *service);
  * their app pointer. */
 const struct http_route *service_routes(size_t *count);
 
+/* The HTTP server's `unavailable` hook: a handler that failed because the
+ * database was out of reach gets 503 and Retry-After, not 500. */
+int service_unavailable(void *app, unsigned *retry_after);
+
 #endif

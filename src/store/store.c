@@ -6,6 +6,7 @@
 #include "store/store_internal.h"
 #include "util/strings.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 struct store {
     const struct store_driver *driver;
+    const char *backend;        /* store_backend() */
     pthread_mutex_t lock;
     pthread_cond_t released;
     unsigned count;
@@ -22,31 +24,105 @@ struct store {
 
 /* ── Pool ──────────────────────────────────────────────────────────────── */
 
-static const struct store_driver *
-driver_for(const char *location, const char **rest)
+_Thread_local int store_thread_outage;
+
+int
+store_outage_take(void)
 {
-    static const struct store_driver *const drivers[] = {&store_sqlite_driver};
-    for (size_t i = 0; i < sizeof drivers / sizeof *drivers; i++) {
-        size_t length = strlen(drivers[i]->scheme);
-        if (strncmp(location, drivers[i]->scheme, length) == 0 &&
-            location[length] == ':') {
-            *rest = location + length + 1;
+    int outage = store_thread_outage;
+    store_thread_outage = 0;
+    return outage;
+}
+
+static const struct store_driver *
+driver_for(const char *location)
+{
+    static const struct store_driver *const drivers[] = {&store_sqlite_driver,
+                                                         &store_pg_driver};
+    for (size_t i = 0; i < sizeof drivers / sizeof *drivers; i++)
+        if (drivers[i]->accepts(location))
             return drivers[i];
-        }
-    }
     return NULL;
 }
 
 static int
-migrate(struct store_conn *conn, char *err, size_t errlen)
+read_flag(void *context, const struct store_value *columns, size_t count)
 {
+    (void)columns;
+    (void)count;
+    *(int *)context = 1;
+    return 0;
+}
+
+/* Places each table of store_placements on the Citus cluster that conn's
+ * database is the coordinator of, unless already placed (so a schema
+ * restored from a dump of plain PostgreSQL is distributed at its next
+ * start). Inside the migration's transaction. 0 or -1. */
+static int
+distribute(struct store_conn *conn)
+{
+    for (size_t i = 0; i < store_placement_count; i++) {
+        const struct store_placement *placement = &store_placements[i];
+        if (placement->local)
+            continue;
+        int placed = 0;
+        struct store_value table = v_text(placement->table);
+        if (exec(conn,
+                 "SELECT 1 FROM pg_dist_partition"
+                 " WHERE logicalrelid = to_regclass($1)",
+                 &table, 1, read_flag, &placed, NULL) != 0)
+            return -1;
+        if (placed)
+            continue;
+        int rc;
+        if (placement->column == NULL) {
+            rc = exec(conn, "SELECT create_reference_table($1)", &table, 1, NULL, NULL,
+                      NULL);
+        } else {
+            struct store_value params[] = {
+                table, v_text(placement->column),
+                v_text(placement->colocate_with ? placement->colocate_with : "default"),
+            };
+            rc = exec(conn,
+                      "SELECT create_distributed_table($1, $2, colocate_with => $3)",
+                      params, 3, NULL, NULL, NULL);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The store's backend, as store_backend() names it. */
+static const char *
+detect_backend(struct store_conn *conn)
+{
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE)
+        return "sqlite";
+    int citus = 0;
+    if (exec(conn, "SELECT 1 FROM pg_extension WHERE extname = 'citus'", NULL, 0,
+             read_flag, &citus, NULL) != 0)
+        return NULL;
+    return citus ? "citus" : "postgresql";
+}
+
+static int
+migrate(struct store_conn *conn, const char *backend, char *err, size_t errlen)
+{
+    int postgresql = conn->driver->dialect == STORE_DIALECT_POSTGRESQL;
+    if (store_begin(conn) != 0)
+        return error_set(err, errlen, "migrate: %s", conn->error);
+    /* Nodes starting together: one migrates, the others wait here and
+     * then find nothing left to do. The key is arbitrary but fixed. */
+    if (postgresql &&
+        exec(conn, "SELECT pg_advisory_xact_lock(4242500100)", NULL, 0, NULL, NULL,
+             NULL) != 0)
+        goto fail;
     if (conn->driver->exec_script(conn->connection,
                                   "CREATE TABLE IF NOT EXISTS schema_version ("
                                   " version BIGINT NOT NULL)",
-                                  err, errlen) != 0)
-        return -1;
-    if (store_begin(conn) != 0)
-        return error_set(err, errlen, "migrate: %s", conn->error);
+                                  conn->error, sizeof conn->error) != 0)
+        goto fail;
     int64_t version = 0;
     if (store_schema_version(conn, &version) != 0)
         goto fail;
@@ -59,8 +135,11 @@ migrate(struct store_conn *conn, char *err, size_t errlen)
         return -1;
     }
     for (size_t i = (size_t)version; i < store_migration_count; i++) {
-        if (conn->driver->exec_script(conn->connection, store_migrations[i],
-                                      conn->error, sizeof conn->error) != 0)
+        const char *sql = postgresql ? store_migrations[i].postgresql
+                                     : store_migrations[i].sqlite;
+        if (sql != NULL &&
+            conn->driver->exec_script(conn->connection, sql, conn->error,
+                                      sizeof conn->error) != 0)
             goto fail;
     }
     if (version < (int64_t)store_migration_count) {
@@ -70,6 +149,8 @@ migrate(struct store_conn *conn, char *err, size_t errlen)
                  &param, 1, NULL, NULL, NULL) != 0)
             goto fail;
     }
+    if (strcmp(backend, "citus") == 0 && distribute(conn) != 0)
+        goto fail;
     if (store_commit(conn) != 0)
         goto fail;
     return 0;
@@ -83,11 +164,11 @@ int
 store_open(const char *location, unsigned connections, int run_migrations,
            struct store **out, char *err, size_t errlen)
 {
-    const char *rest = NULL;
-    const struct store_driver *driver = driver_for(location, &rest);
+    const struct store_driver *driver = driver_for(location);
     if (driver == NULL)
-        return error_set(err, errlen, "unsupported database location %s",
-                         location);
+        return error_set(err, errlen,
+                         "unsupported database location (expected sqlite:FILE or "
+                         "postgresql://...)");
     if (connections == 0 || connections > STORE_POOL_MAX)
         return error_set(err, errlen, "pool size must be 1 to %d",
                          STORE_POOL_MAX);
@@ -99,19 +180,51 @@ store_open(const char *location, unsigned connections, int run_migrations,
     pthread_cond_init(&store->released, NULL);
     for (unsigned i = 0; i < connections; i++) {
         store->conns[i].driver = driver;
-        store->conns[i].connection = driver->connect(rest, err, errlen);
+        store->conns[i].connection = driver->connect(location, err, errlen);
         if (store->conns[i].connection == NULL)
             goto fail;
         store->count++;
+        if (i > 0)
+            continue;
         /* Migrate on the first connection before opening the others. */
-        if (i == 0 && run_migrations && migrate(&store->conns[0], err, errlen) != 0)
+        store->backend = detect_backend(&store->conns[0]);
+        if (store->backend == NULL) {
+            error_set(err, errlen, "%s", store->conns[0].error);
+            goto fail;
+        }
+        if (run_migrations && migrate(&store->conns[0], store->backend, err, errlen) != 0)
             goto fail;
     }
+    store_thread_outage = 0;
     *out = store;
     return 0;
 fail:
     store_close(store);
     return -1;
+}
+
+int
+store_location_check(const char *location, char *err, size_t errlen)
+{
+    const struct store_driver *driver = driver_for(location);
+    if (driver == NULL)
+        return error_set(err, errlen,
+                         "unsupported database location (expected sqlite:FILE or "
+                         "postgresql://...)");
+    return driver->check != NULL ? driver->check(location, err, errlen) : 0;
+}
+
+int
+store_schema_exists(struct store_conn *conn, int *exists)
+{
+    *exists = 0;
+    return exec(conn,
+                conn->driver->dialect == STORE_DIALECT_SQLITE
+                    ? "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+                    : "SELECT 1 WHERE to_regclass('schema_version') IS NOT NULL",
+                NULL, 0, read_flag, exists, NULL) < 0
+               ? -1
+               : 0;
 }
 
 void
@@ -126,9 +239,16 @@ store_close(struct store *store)
     free(store);
 }
 
+const char *
+store_backend(const struct store *store)
+{
+    return store->backend;
+}
+
 struct store_conn *
 store_acquire(struct store *store)
 {
+    store_thread_outage = 0;
     pthread_mutex_lock(&store->lock);
     for (;;) {
         for (unsigned i = 0; i < store->count; i++) {
@@ -162,34 +282,22 @@ store_last_error(const struct store_conn *conn)
     return conn->error[0] ? conn->error : "no error";
 }
 
-static int
-read_single_integer(void *context, const struct store_value *columns,
-                    size_t count)
-{
-    if (count < 1 || columns[0].type != STORE_VALUE_INTEGER)
-        return -1;
-    *(int64_t *)context = columns[0].integer;
-    return 0;
-}
-
 int
 store_schema_version(struct store_conn *conn, int64_t *version)
 {
     *version = 0;
-    return exec(conn, "SELECT version FROM schema_version", NULL, 0,
-                read_single_integer, version, NULL);
+    int rc = exec(conn, "SELECT version FROM schema_version", NULL, 0,
+                  read_one_integer, version, NULL);
+    return rc < 0 ? -1 : 0;
 }
 
 int
 store_begin(struct store_conn *conn)
 {
-    if (conn->in_transaction) {
-        error_set(conn->error, sizeof conn->error, "transaction already open");
-        return -1;
-    }
-    if (conn->driver->exec_script(conn->connection, conn->driver->begin_sql,
-                                  conn->error, sizeof conn->error) != 0)
-        return -1;
+    /* A caller's bug, not a runtime condition. */
+    assert(!conn->in_transaction && "store_begin inside a transaction");
+    if (conn->driver->begin(conn->connection, conn->error, sizeof conn->error) != 0)
+        return note_failure(conn);
     conn->in_transaction = 1;
     return 0;
 }
@@ -197,20 +305,19 @@ store_begin(struct store_conn *conn)
 int
 store_commit(struct store_conn *conn)
 {
-    if (conn->driver->exec_script(conn->connection, "COMMIT", conn->error,
-                                  sizeof conn->error) != 0)
-        return -1;
+    assert(conn->in_transaction && "store_commit outside a transaction");
     conn->in_transaction = 0;
+    if (conn->driver->commit(conn->connection, conn->error, sizeof conn->error) != 0)
+        return note_failure(conn);
     return 0;
 }
 
 int
 store_rollback(struct store_conn *conn)
 {
-    char ignored[STORE_ERROR_MAX];
     conn->in_transaction = 0;
-    return conn->driver->exec_script(conn->connection, "ROLLBACK", ignored,
-                                     sizeof ignored);
+    conn->driver->rollback(conn->connection);
+    return 0;
 }
 
 /* ── Registry ──────────────────────────────────────────────────────────── */
@@ -240,11 +347,21 @@ store_person_find(struct store_conn *conn, const uint8_t index[STORE_INDEX_BYTES
                   struct store_person *out, int *found)
 {
     memset(out, 0, sizeof *out);
+    *found = 0;
+    char id[STORE_ID_MAX] = "";
     struct store_value param = v_blob(index, STORE_INDEX_BYTES);
     int rc = exec(conn,
-                  "SELECT id, national_id_index, sealed, created_at, updated_at"
-                  " FROM registry_person WHERE national_id_index = $1",
-                  &param, 1, read_person, out, NULL);
+                  "SELECT person_id FROM registry_index WHERE national_id_index = $1",
+                  &param, 1, read_one_key, id, NULL);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    struct store_value key = v_text(id);
+    rc = exec(conn,
+              "SELECT id, national_id_index, sealed, created_at, updated_at"
+              " FROM registry_person WHERE id = $1",
+              &key, 1, read_person, out, NULL);
     *found = rc == 1;
     if (rc < 0) {
         store_person_clear(out);
@@ -265,6 +382,15 @@ store_person_insert(struct store_conn *conn, const struct store_person *person)
         v_integer(person->created_at),
         v_integer(person->updated_at),
     };
+    int64_t claimed = 0;
+    if (exec(conn,
+             "INSERT INTO registry_index (national_id_index, person_id)"
+             " VALUES ($2, $1) ON CONFLICT DO NOTHING",
+             params, 2, NULL, NULL, &claimed) != 0)
+        return -1;
+    if (claimed != 1)
+        return error_set(conn->error, sizeof conn->error,
+                         "a person with this ID number is already in the registry");
     return exec(conn,
                 "INSERT INTO registry_person"
                 " (id, national_id_index, sealed, created_at, updated_at)"
@@ -298,7 +424,7 @@ store_person_count(struct store_conn *conn, int64_t *count)
 {
     *count = 0;
     return exec(conn, "SELECT COUNT(*) FROM registry_person", NULL, 0,
-                read_single_integer, count, NULL);
+                read_one_integer, count, NULL) < 0 ? -1 : 0;
 }
 
 void
@@ -446,17 +572,12 @@ store_platform_clear(struct store_platform *platform)
 /* ── Enrollment challenges ─────────────────────────────────────────────── */
 
 int
-store_challenge_insert(struct store_conn *conn,
-                       const struct store_challenge *challenge, int64_t now)
+store_challenge_insert(struct store_conn *conn, const struct store_challenge *challenge)
 {
-    struct store_value expiry = v_integer(now);
     struct store_value params[] = {
         v_text(challenge->id), v_text(challenge->nonce), v_text(challenge->action),
         v_integer(challenge->expires_at),
     };
-    if (exec(conn, "DELETE FROM enroll_challenge WHERE expires_at < $1", &expiry,
-             1, NULL, NULL, NULL) != 0)
-        return -1;
     return exec(conn,
                 "INSERT INTO enroll_challenge (id, nonce, action, expires_at)"
                 " VALUES ($1, $2, $3, $4)",
@@ -507,14 +628,17 @@ store_audit_append(struct store_conn *conn, const struct store_audit_event *even
         v_text(event->subject), v_text(event->details ? event->details : "{}"),
     };
     *sequence = 0;
-    /* Sequence numbers are dense (the Merkle log numbers its leaves by
-     * them), so they are taken as MAX+1 inside the insert itself. */
-    return exec(conn,
-                "INSERT INTO audit_event"
-                " (sequence, time, actor, action, subject, details)"
-                " SELECT COALESCE(MAX(sequence), 0) + 1, $1, $2, $3, $4, $5"
-                " FROM audit_event RETURNING sequence",
-                params, 5, read_single_integer, sequence, NULL);
+    /* The database numbers events (SQLite's rowid, a PostgreSQL
+     * sequence): no MAX()+1, which would serialise every writer on one
+     * lock, or collide on PostgreSQL. */
+    int rc = exec(conn,
+                  "INSERT INTO audit_event (time, actor, action, subject, details)"
+                  " VALUES ($1, $2, $3, $4, $5) RETURNING sequence",
+                  params, 5, read_one_integer, sequence, NULL);
+    if (rc == 1)
+        return 0;
+    return rc < 0 ? -1 : error_set(conn->error, sizeof conn->error,
+                                   "no sequence number for the audit event");
 }
 
 struct audit_walk {
@@ -561,4 +685,65 @@ store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
                 " FROM audit_event WHERE sequence > $1"
                 " ORDER BY sequence LIMIT $2",
                 params, 2, walk_audit, &walk, NULL);
+}
+
+/* ── Expiry and the janitor's lease ────────────────────────────────────── */
+
+/* One purge statement: deletes rows of `sql` older than `when`. */
+static int
+purge(struct store_conn *conn, const char *sql, int64_t when, int64_t *count)
+{
+    struct store_value param = v_integer(when);
+    int64_t changes = 0;
+    if (exec(conn, sql, &param, 1, NULL, NULL, &changes) != 0)
+        return -1;
+    if (count != NULL)
+        *count += changes;
+    return 0;
+}
+
+int
+store_purge_expired(struct store_conn *conn, int64_t now, int64_t attempts_before,
+                    struct store_purge_counts *counts)
+{
+    memset(counts, 0, sizeof *counts);
+    /* Lookup rows go with (or before) the rows they point at: a lookup
+     * that finds nothing behind it reads as "unknown", never as an error. */
+    return purge(conn, "DELETE FROM enroll_challenge WHERE expires_at < $1", now,
+                 &counts->challenges) != 0 ||
+                   purge(conn, "DELETE FROM attempt WHERE time < $1", attempts_before,
+                         &counts->attempts) != 0 ||
+                   purge(conn, "DELETE FROM used_token WHERE expires_at < $1", now,
+                         &counts->used_tokens) != 0 ||
+                   purge(conn, "DELETE FROM oidc_user_code WHERE purge_at < $1", now,
+                         NULL) != 0 ||
+                   purge(conn, "DELETE FROM oidc_code WHERE purge_at < $1", now,
+                         NULL) != 0 ||
+                   purge(conn, "DELETE FROM oidc_login WHERE purge_at < $1", now,
+                         &counts->logins) != 0 ||
+                   purge(conn, "DELETE FROM oidc_token_hash WHERE expires_at < $1", now,
+                         NULL) != 0 ||
+                   purge(conn, "DELETE FROM oidc_token WHERE expires_at < $1", now,
+                         &counts->tokens) != 0
+               ? -1
+               : 0;
+}
+
+int
+store_lease_take(struct store_conn *conn, const char *name, const char *holder,
+                 int64_t now, int64_t seconds, int *held)
+{
+    struct store_value params[] = {v_text(name), v_text(holder),
+                                   v_integer(now + seconds), v_integer(now)};
+    int64_t changes = 0;
+    *held = 0;
+    if (exec(conn,
+             "INSERT INTO janitor_lease (name, holder, expires_at) VALUES ($1, $2, $3)"
+             " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+             " expires_at = excluded.expires_at"
+             " WHERE janitor_lease.expires_at < $4 OR janitor_lease.holder = $2",
+             params, 4, NULL, NULL, &changes) != 0)
+        return -1;
+    *held = changes == 1;
+    return 0;
 }

@@ -1,9 +1,17 @@
 /* store: all persistent state of cyberid, behind domain functions.
  *
  * Callers never write SQL and never see which database is underneath:
- * SQLite (the embedded default) today, PostgreSQL later through the same
- * functions. The SQL inside is kept to what PostgreSQL-compatible engines
- * accept ($1-style parameters, no SQLite-only syntax).
+ * SQLite (the embedded default, one node) or PostgreSQL (many stateless
+ * nodes on one database; Citus to shard it), through the same functions
+ * and the same SQL ($1-style parameters, the subset both dialects run).
+ *
+ * Nothing relies on SQLite's single writer: every read-then-write that
+ * must happen once is one atomic statement (a conditional UPDATE, an
+ * INSERT ... ON CONFLICT DO NOTHING) or first locks the row it decides on
+ * (the *_lock functions), and global unique keys live in lookup tables
+ * keyed by them alone, so that uniqueness also holds on Citus. Expired
+ * rows are not deleted by the requests that insert: store_purge_expired()
+ * does it, called by one node at a time (store_lease_take()).
  *
  * The store holds only what is safe to lose to a copy of the database:
  * personal data arrives here already sealed by the vault, lookups by ID
@@ -28,14 +36,40 @@
 struct store;
 struct store_conn;
 
-/* Opens a pool of `connections` to `location` ("sqlite:/path/file.db").
- * Applies pending schema migrations when `migrate` is set. 0 or -1. */
+/* Opens a pool of `connections` to `location`: "sqlite:/path/file.db" or a
+ * libpq URI ("postgresql://..."). Applies pending schema migrations when
+ * `migrate` is set (one node at a time: PostgreSQL takes an advisory lock)
+ * and, on a Citus coordinator, distributes the tables (store_schema.c).
+ * A PostgreSQL connection that is lost is replaced at its next use, so the
+ * pool outlives a database restart. 0 or -1. */
 int store_open(const char *location, unsigned connections, int migrate,
                struct store **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Checks a database location before it is recorded: a known scheme and,
+ * for PostgreSQL, a URI libpq parses that carries no password (that goes
+ * in a password file). 0 or -1 with err. */
+int store_location_check(const char *location, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Closes every connection. All must have been released. NULL allowed. */
 void store_close(struct store *store);
+
+/* "sqlite", "postgresql" or "citus" (PostgreSQL with the tables
+ * distributed), for logs and /healthz. */
+const char *store_backend(const struct store *store);
+
+/* Whether a store call on this thread failed because the database was out
+ * of reach (not because of the request) since the thread's last
+ * store_acquire(); reading it clears it. The service answers such a
+ * failure with 503 and Retry-After instead of 500. */
+int store_outage_take(void);
+
+/* What such a 503 says in Retry-After, in seconds: long enough for a
+ * restarting database, short enough that clients do not wait in vain. */
+#define STORE_RETRY_AFTER_SECONDS 5
+#define STORE_RETRY_AFTER_TEXT "5"
+
 
 /* Takes a free connection, waiting for one if all are busy. */
 struct store_conn *store_acquire(struct store *store);
@@ -45,12 +79,19 @@ void store_release(struct store *store, struct store_conn *conn);
 /* The message of the last failure on this connection. */
 const char *store_last_error(const struct store_conn *conn);
 
+/* Whether the database holds a cyberid schema (*exists 0 or 1): `cyberid
+ * init` refuses a database that another data folder made. */
+int store_schema_exists(struct store_conn *conn, int *exists)
+    __attribute__((warn_unused_result));
+
 /* The schema version in the database. */
 int store_schema_version(struct store_conn *conn, int64_t *version)
     __attribute__((warn_unused_result));
 
-/* Transactions: begin takes the write lock at once, so two writers never
- * deadlock upgrading a read lock. */
+/* Transactions. On SQLite begin takes the write lock at once (so two
+ * writers never deadlock upgrading a read lock); on PostgreSQL it is READ
+ * COMMITTED, and what must be decided once locks its row first. A failed
+ * statement ends the transaction on PostgreSQL: roll back after any -1. */
 int store_begin(struct store_conn *conn) __attribute__((warn_unused_result));
 int store_commit(struct store_conn *conn) __attribute__((warn_unused_result));
 int store_rollback(struct store_conn *conn);
@@ -66,15 +107,17 @@ struct store_person {
     int64_t updated_at;
 };
 
-/* Finds the person whose blind index is `index`. Sets *found to 0 or 1; on
- * 1 fills *out (release with store_person_clear()). */
+/* Finds the person whose blind index is `index` (through the index's
+ * lookup table). Sets *found to 0 or 1; on 1 fills *out (release with
+ * store_person_clear()). */
 int store_person_find(struct store_conn *conn,
                       const uint8_t index[STORE_INDEX_BYTES],
                       struct store_person *out, int *found)
     __attribute__((warn_unused_result));
 
-/* Inserts a new person, or replaces the sealed data of the person with the
- * same id. */
+/* Inserts a new person with its blind index; -1 (nothing written, the
+ * transaction still usable) when a person has that index. Update replaces
+ * the sealed data of the person with the same id. */
 int store_person_insert(struct store_conn *conn, const struct store_person *person)
     __attribute__((warn_unused_result));
 int store_person_update(struct store_conn *conn, const struct store_person *person)
@@ -130,10 +173,9 @@ struct store_challenge {
     int64_t expires_at;
 };
 
-/* Stores a new challenge, and deletes challenges that expired before
- * `now` so the table does not grow. */
+/* Stores a new challenge (store_purge_expired() deletes it once expired). */
 int store_challenge_insert(struct store_conn *conn,
-                           const struct store_challenge *challenge, int64_t now)
+                           const struct store_challenge *challenge)
     __attribute__((warn_unused_result));
 
 /* Takes the challenge `id` if it exists, is unused and has not expired at
@@ -166,12 +208,23 @@ struct store_identity {
 int store_identity_get(struct store_conn *conn, const char *web_number,
                        struct store_identity *out, int *found)
     __attribute__((warn_unused_result));
+/* The identity of a registry record (through its lookup table). */
 int store_identity_find_by_person(struct store_conn *conn, const char *person_id,
                                   struct store_identity *out, int *found)
     __attribute__((warn_unused_result));
-/* Inserts a new identity; fails if the web number or person exists. */
+/* Like store_identity_get(), and locks the row until the transaction ends,
+ * so that what the caller decides from it (a status change, a new device)
+ * cannot interleave with another request's. Call inside a transaction. */
+int store_identity_lock(struct store_conn *conn, const char *web_number,
+                        struct store_identity *out, int *found)
+    __attribute__((warn_unused_result));
+/* Inserts a new identity for its person. *inserted is 0, with nothing
+ * written, when that person has an identity already (another request made
+ * it first: read it with store_identity_find_by_person()). -1 also when
+ * the web number is taken. One person never gets two web numbers, even
+ * when two nodes enroll them at once. */
 int store_identity_insert(struct store_conn *conn,
-                          const struct store_identity *identity)
+                          const struct store_identity *identity, int *inserted)
     __attribute__((warn_unused_result));
 /* Sets status and reason (NULL: none); *found says whether it exists. */
 int store_identity_set_status(struct store_conn *conn, const char *web_number,
@@ -199,9 +252,11 @@ struct store_device {
 
 int store_device_insert(struct store_conn *conn, const struct store_device *device)
     __attribute__((warn_unused_result));
-/* By serial. *found 0 or 1; on 1 *out is filled (store_device_clear()). */
+/* By serial, of web_number when the caller knows it (a presented
+ * certificate names it: one shard), else through the serial's lookup
+ * table (OCSP). *found 0 or 1; on 1 *out is filled (store_device_clear()). */
 int store_device_get(struct store_conn *conn, const char *serial,
-                     struct store_device *out, int *found)
+                     const char *web_number, struct store_device *out, int *found)
     __attribute__((warn_unused_result));
 /* Calls each() for the devices of web_number, oldest first (without the
  * certificate bytes), or, when web_number is NULL, for every revoked
@@ -224,25 +279,26 @@ void store_device_clear(struct store_device *device);
 /* ── Attempt counters (rate limits) ────────────────────────────────────── */
 
 /* Records one attempt under a key (a blind index: never a raw personal
- * value), deleting every key's attempts older than `forget_before`, and
- * sets *count to the attempts at or after `since`, this one included. */
+ * value) and sets *count to the attempts at or after `since`, this one
+ * included. Old attempts go with store_purge_expired(). */
 int store_attempt_record(struct store_conn *conn,
                          const uint8_t key[STORE_INDEX_BYTES], int64_t now,
-                         int64_t since, int64_t forget_before, int64_t *count)
+                         int64_t since, int64_t *count)
     __attribute__((warn_unused_result));
 
 /* ── Single-use tokens ─────────────────────────────────────────────────── */
 
-/* Marks token id `jti` used until expires_at (deleting ids expired before
- * now). *fresh is 1 the first time, 0 when it was already used. */
+/* Marks token id `jti` used until expires_at, in one atomic statement.
+ * *fresh is 1 the first time, 0 when it was already used. */
 int store_token_use(struct store_conn *conn, const char *jti,
-                    int64_t expires_at, int64_t now, int *fresh)
+                    int64_t expires_at, int *fresh)
     __attribute__((warn_unused_result));
 
 /* ── Audit events ──────────────────────────────────────────────────────── */
 
 struct store_audit_event {
-    int64_t sequence;           /* assigned by the store, from 1 */
+    int64_t sequence;           /* assigned by the database, increasing
+                                   (gaps where a transaction rolled back) */
     int64_t time;               /* unix seconds */
     const char *actor;          /* "operator", "platform:<id>", "citizen:<web number>" */
     const char *action;         /* "registry.import", "platform.add", … */
@@ -266,7 +322,8 @@ int store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
  * (STORE_OIDC_HASH_BYTES), so a copy of the database holds no usable
  * credential. A login row is the pending login, then the approved grant
  * with its authorization code; tokens point back at it by grant id (the
- * login row's hash). Expired rows are deleted on insert. */
+ * login row's hash). User codes, codes and token hashes are found through
+ * lookup tables keyed by them. Expired rows go with store_purge_expired(). */
 
 #define STORE_OIDC_HASH_BYTES 32
 #define STORE_OIDC_CHALLENGE_MAX 129   /* PKCE code_challenge, 43-128 chars */
@@ -300,11 +357,12 @@ struct store_oidc_login {
     int64_t purge_at;           /* the row is deleted after this */
 };
 
-/* Inserts a pending login, after deleting rows whose purge_at < now.
- * *inserted is 0 (nothing written) when its user code hash or login hash
- * is already taken: draw another and retry. */
+/* Inserts a pending login with its user code and code lookups, in a
+ * transaction of its own. *inserted is 0 (nothing written) when its user
+ * code (or, never in practice, its code or login id) is already taken:
+ * draw another and retry. */
 int store_oidc_login_insert(struct store_conn *conn,
-                            const struct store_oidc_login *login, int64_t now,
+                            const struct store_oidc_login *login,
                             int *inserted) __attribute__((warn_unused_result));
 
 /* By login hash (the page's poll) or by user code hash (the app). *found
@@ -318,12 +376,13 @@ int store_oidc_login_get_by_user_code(
     struct store_conn *conn, const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
     struct store_oidc_login *out, int *found) __attribute__((warn_unused_result));
 
-/* Decides the pending, unexpired (expires_at > now) login with this user
- * code: status STORE_LOGIN_APPROVED or STORE_LOGIN_DENIED, by web_number;
- * on approval also released (JSON array text), auth_time = now and
- * code_expires_at. *changed is 0 when it was not pending any more. */
+/* Decides the pending, unexpired (expires_at > now) login `login_hash`:
+ * status STORE_LOGIN_APPROVED or STORE_LOGIN_DENIED, by web_number; on
+ * approval also released (JSON array text), auth_time = now and
+ * code_expires_at. One atomic statement: *changed is 0 when it was not
+ * pending any more. */
 int store_oidc_login_decide(struct store_conn *conn,
-                            const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+                            const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
                             const char *status, const char *web_number,
                             const char *released, int64_t now,
                             int64_t code_expires_at, int *changed)
@@ -331,11 +390,22 @@ int store_oidc_login_decide(struct store_conn *conn,
 
 /* Presents an authorization code: counts the use on the approved login
  * with this code hash and returns the row as updated (code_uses 1 the first
- * time). *found 0 when no approved login has this code. The caller judges
- * expiry (code_expires_at) and reuse (code_uses > 1). */
+ * time), in one atomic statement. *found 0 when no approved login has this
+ * code. The caller judges expiry (code_expires_at) and reuse (code_uses >
+ * 1). */
 int store_oidc_code_present(struct store_conn *conn,
                             const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
                             struct store_oidc_login *out, int *found)
+    __attribute__((warn_unused_result));
+
+/* Locks the login row `login_hash` until the transaction ends and reads
+ * how many times its code was presented (*found 0: no such row). Tokens
+ * of a code exchange are written under this lock, so that a second
+ * presentation either comes first (and the exchange sees code_uses > 1)
+ * or waits and then revokes the tokens written. */
+int store_oidc_login_lock(struct store_conn *conn,
+                          const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
+                          int64_t *code_uses, int *found)
     __attribute__((warn_unused_result));
 
 void store_oidc_login_clear(struct store_oidc_login *login);
@@ -365,10 +435,9 @@ struct store_oidc_token {
     char person_id[STORE_ID_MAX];
 };
 
-/* Inserts a token (status active), after deleting tokens that expired
- * before now. */
+/* Inserts a token (status active) with its hash's lookup row. */
 int store_oidc_token_insert(struct store_conn *conn,
-                            const struct store_oidc_token *token, int64_t now)
+                            const struct store_oidc_token *token)
     __attribute__((warn_unused_result));
 
 /* By hash, joined with its identity. *found 0 or 1; on 1 *out is filled
@@ -378,15 +447,16 @@ int store_oidc_token_get(struct store_conn *conn,
                          struct store_oidc_token *out, int *found)
     __attribute__((warn_unused_result));
 
-/* Sets the status of one token if it is active; *changed 0 or 1. */
-int store_oidc_token_set_status(struct store_conn *conn,
+/* Sets the status of one token of web_number if it is active, in one
+ * atomic statement (a refresh token is rotated once); *changed 0 or 1. */
+int store_oidc_token_set_status(struct store_conn *conn, const char *web_number,
                                 const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
                                 const char *status, int *changed)
     __attribute__((warn_unused_result));
 
-/* Revokes every token of a grant that is still active or rotated; *count
- * (may be NULL) is how many. */
-int store_oidc_grant_revoke(struct store_conn *conn,
+/* Revokes every token of a grant of web_number that is still active or
+ * rotated; *count (may be NULL) is how many. */
+int store_oidc_grant_revoke(struct store_conn *conn, const char *web_number,
                             const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
                             int64_t *count) __attribute__((warn_unused_result));
 
@@ -419,8 +489,10 @@ int store_token_key_each(struct store_conn *conn,
                          void *context) __attribute__((warn_unused_result));
 
 /* The sealed registry record of the identity web_number, with the
- * identity's status. *found 0 or 1; on 1 *out (store_person_clear()) and
- * status (capacity STORE_STATUS_MAX) are filled. */
+ * identity's status (two single-shard reads: the registry is not
+ * co-located with identities). *found 0 or 1; on 1 *out
+ * (store_person_clear()) and status (capacity STORE_STATUS_MAX) are
+ * filled. */
 int store_identity_person(struct store_conn *conn, const char *web_number,
                           struct store_person *out, char *status, int *found)
     __attribute__((warn_unused_result));
@@ -429,6 +501,27 @@ int store_identity_person(struct store_conn *conn, const char *web_number,
  * *out is filled (store_person_clear()). */
 int store_person_get(struct store_conn *conn, const char *id,
                      struct store_person *out, int *found)
+    __attribute__((warn_unused_result));
+
+/* ── Expiry and the janitor's lease ────────────────────────────────────── */
+
+struct store_purge_counts {
+    int64_t challenges, attempts, used_tokens, logins, tokens;
+};
+
+/* Deletes what has expired at `now` (challenges, single-use token ids,
+ * logins past purge_at and their code lookups, tokens and their lookups)
+ * and the attempts older than attempts_before. Each table is one
+ * statement of its own (no long transaction). */
+int store_purge_expired(struct store_conn *conn, int64_t now, int64_t attempts_before,
+                        struct store_purge_counts *counts)
+    __attribute__((warn_unused_result));
+
+/* Takes or renews the lease `name` for `holder` until now + seconds, if it
+ * is free, expired or already the holder's, in one atomic statement; *held
+ * says whether holder has it. */
+int store_lease_take(struct store_conn *conn, const char *name, const char *holder,
+                     int64_t now, int64_t seconds, int *held)
     __attribute__((warn_unused_result));
 
 #endif

@@ -1,6 +1,8 @@
 /* store_driver: what a database backend provides to store.c. Private to
  * the store module (the Redis ae_*.c pattern: one small static interface,
- * one file per backend). SQL uses $1..$n parameters in every backend. */
+ * one file per backend). SQL uses $1..$n parameters in every backend, and
+ * the domain queries are written once, in the subset both dialects run
+ * alike; only the schema (store_schema.c) is written per dialect. */
 #ifndef CYBERID_STORE_DRIVER_H
 #define CYBERID_STORE_DRIVER_H
 
@@ -26,8 +28,17 @@ struct store_value {
 typedef int (*store_row_fn)(void *context, const struct store_value *columns,
                             size_t count);
 
+enum store_dialect { STORE_DIALECT_SQLITE, STORE_DIALECT_POSTGRESQL };
+
 struct store_driver {
-    const char *scheme; /* location prefix, e.g. "sqlite" */
+    const char *name;           /* "sqlite", "postgresql" */
+    enum store_dialect dialect;
+    /* 1 if this driver opens `location` (its scheme). */
+    int (*accepts)(const char *location);
+    /* Checks `location` before it is recorded (NULL: nothing to check).
+     * 0 or -1 with err. */
+    int (*check)(const char *location, char *err, size_t errlen);
+    /* Opens one connection to the whole `location`. NULL with err set. */
     void *(*connect)(const char *location, char *err, size_t errlen);
     void (*disconnect)(void *connection);
     /* Runs one statement. `sql` must be a string literal: drivers cache
@@ -40,13 +51,44 @@ struct store_driver {
     /* Runs several statements with no parameters (schema migrations). */
     int (*exec_script)(void *connection, const char *sql, char *err,
                        size_t errlen);
-    const char *begin_sql; /* the driver's "begin, taking the write lock" */
+    /* Transactions, as functions rather than SQL text: each backend has
+     * its own way of taking the write lock (SQLite's BEGIN IMMEDIATE) and
+     * of knowing that a connection lost mid-transaction must not be
+     * silently replaced by a new one. 0 or -1 with err. */
+    int (*begin)(void *connection, char *err, size_t errlen);
+    int (*commit)(void *connection, char *err, size_t errlen);
+    void (*rollback)(void *connection);
+    /* 1 when the last failure on this connection came from the database
+     * being out of reach (connection lost, server shutting down or not
+     * accepting connections, a statement past its time limit, SQLite's
+     * lock not granted in time) rather than from the statement itself:
+     * the request may succeed if retried later. */
+    int (*unavailable)(void *connection);
 };
 
 extern const struct store_driver store_sqlite_driver;
+extern const struct store_driver store_pg_driver;
 
-/* The schema migrations, in order; version i+1 is migrations[i]. */
-extern const char *const store_migrations[];
+/* The schema, as migrations in order: version i+1 is migrations[i], with
+ * its SQL for each dialect (NULL: nothing to do in that dialect). */
+struct store_migration {
+    const char *sqlite;
+    const char *postgresql;
+};
+extern const struct store_migration store_migrations[];
 extern const size_t store_migration_count;
+
+/* How each table is placed on a Citus cluster (docs/scale.md): by a
+ * distribution column (co-located with another table when `colocate_with`
+ * is set), as a reference table copied to every node (column NULL), or
+ * left on the coordinator (local: column NULL and local 1). */
+struct store_placement {
+    const char *table;
+    const char *column;
+    const char *colocate_with;
+    int local;
+};
+extern const struct store_placement store_placements[];
+extern const size_t store_placement_count;
 
 #endif

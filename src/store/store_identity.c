@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct store_value
-v_null(void)
-{
-    return (struct store_value){.type = STORE_VALUE_NULL};
-}
-
 /* ── Identities ────────────────────────────────────────────────────────── */
 
 #define IDENTITY_COLUMNS \
@@ -43,9 +37,16 @@ static int
 identity_query(struct store_conn *conn, const char *sql, const char *key,
                struct store_identity *out, int *found)
 {
-    memset(out, 0, sizeof *out);
+    /* The key may be a field of *out (a caller re-reading an identity it
+     * holds): copy it before *out is cleared. */
+    char copy[STORE_ID_MAX];
     *found = 0;
-    struct store_value param = v_text(key);
+    if (string_copy(copy, sizeof copy, key) != 0) {
+        memset(out, 0, sizeof *out);
+        return 0; /* longer than any web number: no such identity */
+    }
+    memset(out, 0, sizeof *out);
+    struct store_value param = v_text(copy);
     int rc = exec(conn, sql, &param, 1, read_identity, out, NULL);
     if (rc < 0) {
         if (conn->error[0] == '\0')
@@ -70,14 +71,33 @@ int
 store_identity_find_by_person(struct store_conn *conn, const char *person_id,
                               struct store_identity *out, int *found)
 {
-    return identity_query(conn,
-                          "SELECT " IDENTITY_COLUMNS
-                          " FROM identity WHERE person_id = $1",
-                          person_id, out, found);
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    char web_number[STORE_ID_MAX] = "";
+    struct store_value param = v_text(person_id);
+    int rc = exec(conn, "SELECT web_number FROM identity_person WHERE person_id = $1",
+                  &param, 1, read_one_key, web_number, NULL);
+    if (rc <= 0)
+        return rc;
+    return store_identity_get(conn, web_number, out, found);
 }
 
 int
-store_identity_insert(struct store_conn *conn, const struct store_identity *identity)
+store_identity_lock(struct store_conn *conn, const char *web_number,
+                    struct store_identity *out, int *found)
+{
+    /* An UPDATE that changes nothing takes the row lock on PostgreSQL
+     * (SELECT ... FOR UPDATE is not SQLite), and is harmless under
+     * SQLite's BEGIN IMMEDIATE, which holds the whole database already. */
+    return identity_query(conn,
+                          "UPDATE identity SET updated_at = updated_at"
+                          " WHERE web_number = $1 RETURNING " IDENTITY_COLUMNS,
+                          web_number, out, found);
+}
+
+int
+store_identity_insert(struct store_conn *conn, const struct store_identity *identity,
+                      int *inserted)
 {
     struct store_value params[] = {
         v_text(identity->web_number), v_text(identity->person_id),
@@ -85,10 +105,24 @@ store_identity_insert(struct store_conn *conn, const struct store_identity *iden
         identity->status_reason[0] ? v_text(identity->status_reason) : v_null(),
         v_integer(identity->created_at), v_integer(identity->updated_at),
     };
-    return exec(conn,
-                "INSERT INTO identity (" IDENTITY_COLUMNS ")"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
-                params, 6, NULL, NULL, NULL);
+    int64_t claimed = 0;
+    *inserted = 0;
+    /* The person's lookup row is the claim: a concurrent insert for the
+     * same person waits on its key, then finds it taken. */
+    if (exec(conn,
+             "INSERT INTO identity_person (web_number, person_id) VALUES ($1, $2)"
+             " ON CONFLICT DO NOTHING",
+             params, 2, NULL, NULL, &claimed) != 0)
+        return -1;
+    if (claimed != 1)
+        return 0;
+    if (exec(conn,
+             "INSERT INTO identity (" IDENTITY_COLUMNS ")"
+             " VALUES ($1, $2, $3, $4, $5, $6)",
+             params, 6, NULL, NULL, NULL) != 0)
+        return -1;
+    *inserted = 1;
+    return 0;
 }
 
 int
@@ -156,6 +190,10 @@ read_device(void *context, const struct store_value *columns, size_t count)
 int
 store_device_insert(struct store_conn *conn, const struct store_device *device)
 {
+    struct store_value lookup[] = {v_text(device->serial), v_text(device->web_number)};
+    if (exec(conn, "INSERT INTO device_serial (serial, web_number) VALUES ($1, $2)",
+             lookup, 2, NULL, NULL, NULL) != 0)
+        return -1;
     struct store_value params[] = {
         v_text(device->serial), v_text(device->web_number),
         v_blob(device->certificate, device->certificate_length),
@@ -172,14 +210,25 @@ store_device_insert(struct store_conn *conn, const struct store_device *device)
 }
 
 int
-store_device_get(struct store_conn *conn, const char *serial,
+store_device_get(struct store_conn *conn, const char *serial, const char *web_number,
                  struct store_device *out, int *found)
 {
     memset(out, 0, sizeof *out);
     *found = 0;
-    struct store_value param = v_text(serial);
-    int rc = exec(conn, "SELECT " DEVICE_COLUMNS " FROM device WHERE serial = $1",
-                  &param, 1, read_device, out, NULL);
+    char owner[STORE_ID_MAX] = "";
+    if (web_number == NULL) {
+        struct store_value param = v_text(serial);
+        int rc = exec(conn, "SELECT web_number FROM device_serial WHERE serial = $1",
+                      &param, 1, read_one_key, owner, NULL);
+        if (rc <= 0)
+            return rc;
+        web_number = owner;
+    }
+    struct store_value params[] = {v_text(web_number), v_text(serial)};
+    int rc = exec(conn,
+                  "SELECT " DEVICE_COLUMNS " FROM device"
+                  " WHERE web_number = $1 AND serial = $2",
+                  params, 2, read_device, out, NULL);
     if (rc < 0) {
         store_device_clear(out);
         if (conn->error[0] == '\0')
@@ -228,25 +277,25 @@ int
 store_device_revoke(struct store_conn *conn, const char *serial,
                     const char *web_number, int64_t now, int reason, int *changed)
 {
+    *changed = 0;
+    char owner[STORE_ID_MAX] = "";
+    if (web_number == NULL) {
+        struct store_value param = v_text(serial);
+        int rc = exec(conn, "SELECT web_number FROM device_serial WHERE serial = $1",
+                      &param, 1, read_one_key, owner, NULL);
+        if (rc <= 0)
+            return rc;
+        web_number = owner;
+    }
     struct store_value params[] = {
         v_text(serial), v_text(STORE_DEVICE_REVOKED), v_integer(now),
         v_integer(reason), v_text(STORE_DEVICE_ACTIVE), v_text(web_number),
     };
     int64_t changes = 0;
-    /* Two literals rather than "$6 IS NULL OR …": drivers cache statements
-     * by address, and an untyped NULL parameter is ambiguous in PostgreSQL. */
-    int rc = web_number == NULL
-                 ? exec(conn,
-                        "UPDATE device SET status = $2, revoked_at = $3,"
-                        " revocation_reason = $4"
-                        " WHERE serial = $1 AND status = $5",
-                        params, 5, NULL, NULL, &changes)
-                 : exec(conn,
-                        "UPDATE device SET status = $2, revoked_at = $3,"
-                        " revocation_reason = $4"
-                        " WHERE serial = $1 AND status = $5 AND web_number = $6",
-                        params, 6, NULL, NULL, &changes);
-    if (rc != 0)
+    if (exec(conn,
+             "UPDATE device SET status = $2, revoked_at = $3, revocation_reason = $4"
+             " WHERE web_number = $6 AND serial = $1 AND status = $5",
+             params, 6, NULL, NULL, &changes) != 0)
         return -1;
     *changed = changes == 1;
     return 0;
@@ -277,47 +326,31 @@ store_device_clear(struct store_device *device)
 
 /* ── Attempts ──────────────────────────────────────────────────────────── */
 
-static int
-read_count(void *context, const struct store_value *columns, size_t count)
-{
-    if (count < 1 || columns[0].type != STORE_VALUE_INTEGER)
-        return -1;
-    *(int64_t *)context = columns[0].integer;
-    return 0;
-}
-
 int
 store_attempt_record(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
-                     int64_t now, int64_t since, int64_t forget_before,
-                     int64_t *count)
+                     int64_t now, int64_t since, int64_t *count)
 {
-    struct store_value forget = v_integer(forget_before);
     struct store_value insert[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(now)};
     struct store_value query[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(since)};
     *count = 0;
-    if (exec(conn, "DELETE FROM attempt WHERE time < $1", &forget, 1, NULL, NULL,
-             NULL) != 0 ||
-        exec(conn, "INSERT INTO attempt (attempt_key, time) VALUES ($1, $2)",
+    if (exec(conn, "INSERT INTO attempt (attempt_key, time) VALUES ($1, $2)",
              insert, 2, NULL, NULL, NULL) != 0)
         return -1;
     return exec(conn,
                 "SELECT COUNT(*) FROM attempt WHERE attempt_key = $1 AND time >= $2",
-                query, 2, read_count, count, NULL);
+                query, 2, read_one_integer, count, NULL) < 0 ? -1 : 0;
 }
 
 /* ── Single-use tokens ─────────────────────────────────────────────────── */
 
 int
 store_token_use(struct store_conn *conn, const char *jti, int64_t expires_at,
-                int64_t now, int *fresh)
+                int *fresh)
 {
-    struct store_value expiry = v_integer(now);
     struct store_value params[] = {v_text(jti), v_integer(expires_at)};
     int64_t changes = 0;
     *fresh = 0;
-    if (exec(conn, "DELETE FROM used_token WHERE expires_at < $1", &expiry, 1,
-             NULL, NULL, NULL) != 0 ||
-        exec(conn,
+    if (exec(conn,
              "INSERT INTO used_token (jti, expires_at) VALUES ($1, $2)"
              " ON CONFLICT (jti) DO NOTHING",
              params, 2, NULL, NULL, &changes) != 0)

@@ -17,6 +17,19 @@ struct store_conn {
     char error[STORE_ERROR_MAX];
 };
 
+/* Set when a store call on this thread failed for want of the database;
+ * read and cleared by store_outage_take() (store.h). */
+extern _Thread_local int store_thread_outage;
+
+/* Records whether the failure just reported by the driver was an outage. */
+static inline int
+note_failure(struct store_conn *conn)
+{
+    if (conn->driver->unavailable(conn->connection))
+        store_thread_outage = 1;
+    return -1;
+}
+
 /* ── Value helpers ─────────────────────────────────────────────────────── */
 
 static inline struct store_value
@@ -72,8 +85,43 @@ static inline int
 exec(struct store_conn *conn, const char *sql, const struct store_value *params,
      size_t count, store_row_fn row, void *context, int64_t *changes)
 {
-    return conn->driver->exec(conn->connection, sql, params, count, row,
-                              context, changes, conn->error, sizeof conn->error);
+    int rc = conn->driver->exec(conn->connection, sql, params, count, row,
+                                context, changes, conn->error, sizeof conn->error);
+    if (rc < 0)
+        note_failure(conn);
+    return rc;
+}
+
+static inline struct store_value
+v_null(void)
+{
+    return (struct store_value){.type = STORE_VALUE_NULL};
+}
+
+static inline int64_t
+column_integer(const struct store_value *value)
+{
+    return value->type == STORE_VALUE_INTEGER ? value->integer : 0;
+}
+
+/* Row reader for one integer column (a count, a sequence, a flag). */
+static inline int
+read_one_integer(void *context, const struct store_value *columns, size_t count)
+{
+    if (count < 1 || columns[0].type != STORE_VALUE_INTEGER)
+        return -1;
+    *(int64_t *)context = columns[0].integer;
+    return 1;
+}
+
+/* Row reader for one text column into a buffer of STORE_ID_MAX bytes
+ * (a lookup table's target key: record id, web number). */
+static inline int
+read_one_key(void *context, const struct store_value *columns, size_t count)
+{
+    if (count < 1 || column_text_into(&columns[0], context, STORE_ID_MAX) != 0)
+        return -1;
+    return 1;
 }
 
 #endif

@@ -5,14 +5,9 @@
 #include "store/store_internal.h"
 #include "util/strings.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct store_value
-v_null(void)
-{
-    return (struct store_value){.type = STORE_VALUE_NULL};
-}
 
 static struct store_value
 v_hash(const uint8_t hash[STORE_OIDC_HASH_BYTES])
@@ -29,10 +24,13 @@ column_hash(const struct store_value *value, uint8_t out[STORE_OIDC_HASH_BYTES])
     return 0;
 }
 
-static int64_t
-column_integer(const struct store_value *value)
+/* Row reader for a lookup table's login hash. */
+static int
+read_hash(void *context, const struct store_value *columns, size_t count)
 {
-    return value->type == STORE_VALUE_INTEGER ? value->integer : 0;
+    if (count < 1 || column_hash(&columns[0], context) != 0)
+        return -1;
+    return 1;
 }
 
 /* Sets a default message when a row reader failed without one. */
@@ -95,9 +93,8 @@ read_login(void *context, const struct store_value *columns, size_t count)
 
 int
 store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *login,
-                        int64_t now, int *inserted)
+                        int *inserted)
 {
-    struct store_value purge = v_integer(now);
     struct store_value params[] = {
         v_hash(login->login_hash), v_hash(login->user_code_hash),
         v_hash(login->code_hash), v_text(login->client_id),
@@ -107,21 +104,50 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         v_integer(login->expires_at), v_integer(login->purge_at),
         v_text(login->purpose),
     };
+    /* The lookups take their keys' places: ($1 login, $2 user code, $3
+     * code, $13 purge_at) in the order of their statements below. */
+    struct store_value user_code[] = {params[1], params[0], params[12]};
+    struct store_value code[] = {params[2], params[0], params[12]};
     int64_t changes = 0;
     *inserted = 0;
-    if (exec(conn, "DELETE FROM oidc_login WHERE purge_at < $1", &purge, 1, NULL,
-             NULL, NULL) != 0 ||
-        exec(conn,
+    assert(!conn->in_transaction);
+    if (store_begin(conn) != 0)
+        return -1;
+    if (exec(conn,
+             "INSERT INTO oidc_user_code (user_code_hash, login_hash, purge_at)"
+             " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+             user_code, 3, NULL, NULL, &changes) != 0)
+        goto fail;
+    if (changes != 1)
+        goto taken; /* a user code still in use: the likely collision */
+    if (exec(conn,
+             "INSERT INTO oidc_code (code_hash, login_hash, purge_at) VALUES ($1, $2, $3)"
+             " ON CONFLICT DO NOTHING",
+             code, 3, NULL, NULL, &changes) != 0)
+        goto fail;
+    if (changes != 1)
+        goto taken;
+    if (exec(conn,
              "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
              " client_id, redirect_uri, claims, state, nonce, code_challenge,"
              " status, created_at, expires_at, purge_at, code_uses, purpose)"
              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"
-             " $14)"
-             " ON CONFLICT DO NOTHING",
+             " $14) ON CONFLICT DO NOTHING",
              params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
-        return -1;
-    *inserted = changes == 1;
+        goto fail;
+    if (changes != 1)
+        goto taken;
+    if (store_commit(conn) != 0)
+        goto fail;
+    *inserted = 1;
     return 0;
+taken:
+    /* Nothing written: the caller draws new secrets and tries again. */
+    store_rollback(conn);
+    return 0;
+fail:
+    store_rollback(conn);
+    return -1;
 }
 
 static int
@@ -155,22 +181,29 @@ store_oidc_login_get_by_user_code(struct store_conn *conn,
                                   const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
                                   struct store_oidc_login *out, int *found)
 {
-    return login_query(conn,
-                       "SELECT " LOGIN_READ_COLUMNS
-                       " FROM oidc_login WHERE user_code_hash = $1",
-                       user_code_hash, out, found);
+    uint8_t login_hash[STORE_OIDC_HASH_BYTES];
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_hash(user_code_hash);
+    int rc = exec(conn, "SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1",
+                  &param, 1, read_hash, login_hash, NULL);
+    if (rc < 0)
+        return row_failed(conn, "user code");
+    if (rc == 0)
+        return 0;
+    return store_oidc_login_get(conn, login_hash, out, found);
 }
 
 int
 store_oidc_login_decide(struct store_conn *conn,
-                        const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+                        const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
                         const char *status, const char *web_number,
                         const char *released, int64_t now, int64_t code_expires_at,
                         int *changed)
 {
     int approve = strcmp(status, STORE_LOGIN_APPROVED) == 0;
     struct store_value params[] = {
-        v_hash(user_code_hash),
+        v_hash(login_hash),
         v_text(status),
         v_text(web_number),
         approve ? v_text(released) : v_null(),
@@ -183,7 +216,7 @@ store_oidc_login_decide(struct store_conn *conn,
     if (exec(conn,
              "UPDATE oidc_login SET status = $2, web_number = $3, released = $4,"
              " auth_time = $5, code_expires_at = $6"
-             " WHERE user_code_hash = $1 AND status = $8 AND expires_at > $7",
+             " WHERE login_hash = $1 AND status = $8 AND expires_at > $7",
              params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
         return -1;
     *changed = changes == 1;
@@ -195,14 +228,42 @@ store_oidc_code_present(struct store_conn *conn,
                         const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
                         struct store_oidc_login *out, int *found)
 {
+    uint8_t login_hash[STORE_OIDC_HASH_BYTES];
     memset(out, 0, sizeof *out);
     *found = 0;
-    struct store_value params[] = {v_hash(code_hash), v_text(STORE_LOGIN_APPROVED)};
+    struct store_value lookup = v_hash(code_hash);
+    int rc = exec(conn, "SELECT login_hash FROM oidc_code WHERE code_hash = $1",
+                  &lookup, 1, read_hash, login_hash, NULL);
+    if (rc < 0)
+        return row_failed(conn, "code");
+    if (rc == 0)
+        return 0;
+    struct store_value params[] = {v_hash(login_hash), v_hash(code_hash),
+                                   v_text(STORE_LOGIN_APPROVED)};
+    rc = exec(conn,
+              "UPDATE oidc_login SET code_uses = code_uses + 1"
+              " WHERE login_hash = $1 AND code_hash = $2 AND status = $3"
+              " RETURNING " LOGIN_READ_COLUMNS,
+              params, 3, read_login, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "login");
+    *found = rc == 1;
+    return 0;
+}
+
+int
+store_oidc_login_lock(struct store_conn *conn,
+                      const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
+                      int64_t *code_uses, int *found)
+{
+    struct store_value param = v_hash(login_hash);
+    *code_uses = 0;
+    *found = 0;
+    /* The no-op UPDATE takes the row lock (see store_identity_lock()). */
     int rc = exec(conn,
-                  "UPDATE oidc_login SET code_uses = code_uses + 1"
-                  " WHERE code_hash = $1 AND status = $2"
-                  " RETURNING " LOGIN_READ_COLUMNS,
-                  params, 2, read_login, out, NULL);
+                  "UPDATE oidc_login SET code_uses = code_uses WHERE login_hash = $1"
+                  " RETURNING code_uses",
+                  &param, 1, read_one_integer, code_uses, NULL);
     if (rc < 0)
         return row_failed(conn, "login");
     *found = rc == 1;
@@ -263,10 +324,8 @@ read_token(void *context, const struct store_value *columns, size_t count)
 }
 
 int
-store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *token,
-                        int64_t now)
+store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *token)
 {
-    struct store_value purge = v_integer(now);
     struct store_value params[] = {
         v_hash(token->token_hash), v_text(token->kind), v_hash(token->grant_id),
         v_text(token->client_id), v_text(token->web_number), v_text(token->sub),
@@ -274,8 +333,11 @@ store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *
         v_integer(token->created_at), v_integer(token->expires_at),
         v_text(STORE_TOKEN_ACTIVE),
     };
-    if (exec(conn, "DELETE FROM oidc_token WHERE expires_at < $1", &purge, 1, NULL,
-             NULL, NULL) != 0)
+    struct store_value lookup[] = {params[0], params[4], params[9]};
+    if (exec(conn,
+             "INSERT INTO oidc_token_hash (token_hash, web_number, expires_at)"
+             " VALUES ($1, $2, $3)",
+             lookup, 3, NULL, NULL, NULL) != 0)
         return -1;
     return exec(conn,
                 "INSERT INTO oidc_token (token_hash, kind, grant_id, client_id,"
@@ -291,12 +353,21 @@ store_oidc_token_get(struct store_conn *conn,
 {
     memset(out, 0, sizeof *out);
     *found = 0;
-    struct store_value param = v_hash(token_hash);
-    int rc = exec(conn,
-                  "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
-                  " LEFT JOIN identity i ON i.web_number = t.web_number"
-                  " WHERE t.token_hash = $1",
-                  &param, 1, read_token, out, NULL);
+    char web_number[STORE_ID_MAX] = "";
+    struct store_value lookup = v_hash(token_hash);
+    int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
+                  &lookup, 1, read_one_key, web_number, NULL);
+    if (rc < 0)
+        return row_failed(conn, "token lookup");
+    if (rc == 0)
+        return 0;
+    /* token and identity are co-located by web number: one shard. */
+    struct store_value params[] = {v_text(web_number), v_hash(token_hash)};
+    rc = exec(conn,
+              "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
+              " LEFT JOIN identity i ON i.web_number = t.web_number"
+              " WHERE t.web_number = $1 AND t.token_hash = $2",
+              params, 2, read_token, out, NULL);
     if (rc < 0)
         return row_failed(conn, "token");
     *found = rc == 1;
@@ -304,30 +375,34 @@ store_oidc_token_get(struct store_conn *conn,
 }
 
 int
-store_oidc_token_set_status(struct store_conn *conn,
+store_oidc_token_set_status(struct store_conn *conn, const char *web_number,
                             const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
                             const char *status, int *changed)
 {
     struct store_value params[] = {v_hash(token_hash), v_text(status),
-                                   v_text(STORE_TOKEN_ACTIVE)};
+                                   v_text(STORE_TOKEN_ACTIVE), v_text(web_number)};
     int64_t changes = 0;
+    *changed = 0;
     if (exec(conn,
-             "UPDATE oidc_token SET status = $2 WHERE token_hash = $1 AND status = $3",
-             params, 3, NULL, NULL, &changes) != 0)
+             "UPDATE oidc_token SET status = $2"
+             " WHERE web_number = $4 AND token_hash = $1 AND status = $3",
+             params, 4, NULL, NULL, &changes) != 0)
         return -1;
     *changed = changes == 1;
     return 0;
 }
 
 int
-store_oidc_grant_revoke(struct store_conn *conn,
+store_oidc_grant_revoke(struct store_conn *conn, const char *web_number,
                         const uint8_t grant_id[STORE_OIDC_HASH_BYTES], int64_t *count)
 {
-    struct store_value params[] = {v_hash(grant_id), v_text(STORE_TOKEN_REVOKED)};
+    struct store_value params[] = {v_hash(grant_id), v_text(STORE_TOKEN_REVOKED),
+                                   v_text(web_number)};
     int64_t changes = 0;
     if (exec(conn,
-             "UPDATE oidc_token SET status = $2 WHERE grant_id = $1 AND status <> $2",
-             params, 2, NULL, NULL, &changes) != 0)
+             "UPDATE oidc_token SET status = $2"
+             " WHERE web_number = $3 AND grant_id = $1 AND status <> $2",
+             params, 3, NULL, NULL, &changes) != 0)
         return -1;
     if (count != NULL)
         *count = changes;
@@ -406,11 +481,18 @@ int
 store_identity_person(struct store_conn *conn, const char *web_number,
                       struct store_person *out, char *status, int *found)
 {
+    struct store_identity identity;
+    memset(out, 0, sizeof *out);
+    if (store_identity_get(conn, web_number, &identity, found) != 0)
+        return -1;
+    if (!*found)
+        return 0;
+    if (string_copy(status, STORE_STATUS_MAX, identity.status) != 0)
+        return row_failed(conn, "identity");
     return person_query(conn,
-                        "SELECT p.id, p.sealed, p.created_at, p.updated_at, i.status"
-                        " FROM identity i JOIN registry_person p ON p.id = i.person_id"
-                        " WHERE i.web_number = $1",
-                        web_number, out, status, found);
+                        "SELECT id, sealed, created_at, updated_at, NULL"
+                        " FROM registry_person WHERE id = $1",
+                        identity.person_id, out, NULL, found);
 }
 
 int

@@ -1,129 +1,372 @@
-/* store_schema: the schema as an ordered list of migrations. A migration is
- * never edited once released; a change is a new entry at the end. The SQL
- * is the common subset of SQLite and PostgreSQL (BYTEA-compatible BLOB,
- * BIGINT, TEXT), with the web number as the distribution key of per-citizen
- * tables when they come. */
+/* store_schema: the schema as an ordered list of migrations, each with
+ * its SQL per dialect. A migration is never edited once released; a change
+ * is a new entry at the end, written for both dialects. Migrations 1-6
+ * predate PostgreSQL support: PostgreSQL starts at 7 with the whole
+ * schema. The domain queries (store*.c) run unchanged on both.
+ *
+ * store_placements says where each table lives on a Citus cluster; the
+ * reasons, table by table, are in docs/scale.md. */
 #include "store/store_driver.h"
 
-const char *const store_migrations[] = {
+const struct store_migration store_migrations[] = {
     /* 1: registry, platforms, audit events, enrollment challenges */
-    "CREATE TABLE registry_person ("
-    "  id TEXT PRIMARY KEY,"
-    "  national_id_index BLOB NOT NULL UNIQUE,"
-    "  sealed BLOB NOT NULL,"
-    "  created_at BIGINT NOT NULL,"
-    "  updated_at BIGINT NOT NULL);"
-    "CREATE TABLE platform ("
-    "  client_id TEXT PRIMARY KEY,"
-    "  name TEXT NOT NULL,"
-    "  redirect_uris TEXT NOT NULL,"
-    "  claims TEXT NOT NULL,"
-    "  legal_basis TEXT,"
-    "  auth_method TEXT NOT NULL,"
-    "  jwks TEXT,"
-    "  sector_id TEXT NOT NULL,"
-    "  secret_hash BLOB,"
-    "  disabled INTEGER NOT NULL DEFAULT 0,"
-    "  created_at BIGINT NOT NULL);"
-    "CREATE TABLE audit_event ("
-    "  sequence BIGINT PRIMARY KEY,"
-    "  time BIGINT NOT NULL,"
-    "  actor TEXT NOT NULL,"
-    "  action TEXT NOT NULL,"
-    "  subject TEXT NOT NULL,"
-    "  details TEXT NOT NULL);"
-    "CREATE INDEX audit_event_subject ON audit_event (subject, sequence);"
-    "CREATE TABLE enroll_challenge ("
-    "  id TEXT PRIMARY KEY,"
-    "  nonce TEXT NOT NULL,"
-    "  action TEXT NOT NULL,"
-    "  expires_at BIGINT NOT NULL,"
-    "  used INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX enroll_challenge_expiry ON enroll_challenge (expires_at);",
-
+    {.sqlite =
+        "CREATE TABLE registry_person ("
+        "  id TEXT PRIMARY KEY,"
+        "  national_id_index BLOB NOT NULL UNIQUE,"
+        "  sealed BLOB NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  updated_at BIGINT NOT NULL);"
+        "CREATE TABLE platform ("
+        "  client_id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL,"
+        "  redirect_uris TEXT NOT NULL,"
+        "  claims TEXT NOT NULL,"
+        "  legal_basis TEXT,"
+        "  auth_method TEXT NOT NULL,"
+        "  jwks TEXT,"
+        "  sector_id TEXT NOT NULL,"
+        "  secret_hash BLOB,"
+        "  disabled INTEGER NOT NULL DEFAULT 0,"
+        "  created_at BIGINT NOT NULL);"
+        "CREATE TABLE audit_event ("
+        "  sequence BIGINT PRIMARY KEY,"
+        "  time BIGINT NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  subject TEXT NOT NULL,"
+        "  details TEXT NOT NULL);"
+        "CREATE INDEX audit_event_subject ON audit_event (subject, sequence);"
+        "CREATE TABLE enroll_challenge ("
+        "  id TEXT PRIMARY KEY,"
+        "  nonce TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  expires_at BIGINT NOT NULL,"
+        "  used INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX enroll_challenge_expiry ON enroll_challenge (expires_at);",
+     .postgresql = NULL},
     /* 2: identities (web numbers), devices (web certificates), attempt
      * counters for rate limits, single-use device tokens. An identity row
      * links a web number to a random registry record id, nothing more.
      * Devices are keyed by certificate serial (OCSP asks by serial);
      * their web number is indexed for listing. */
-    "CREATE TABLE identity ("
-    "  web_number TEXT PRIMARY KEY,"
-    "  person_id TEXT NOT NULL UNIQUE,"
-    "  status TEXT NOT NULL,"
-    "  status_reason TEXT,"
-    "  created_at BIGINT NOT NULL,"
-    "  updated_at BIGINT NOT NULL);"
-    "CREATE TABLE device ("
-    "  serial TEXT PRIMARY KEY,"
-    "  web_number TEXT NOT NULL,"
-    "  certificate BLOB NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  created_at BIGINT NOT NULL,"
-    "  not_after BIGINT NOT NULL,"
-    "  revoked_at BIGINT,"
-    "  revocation_reason INTEGER);"
-    "CREATE INDEX device_web_number ON device (web_number, created_at);"
-    "CREATE INDEX device_revoked ON device (status, revoked_at);"
-    "CREATE TABLE attempt ("
-    "  attempt_key BLOB NOT NULL,"
-    "  time BIGINT NOT NULL);"
-    "CREATE INDEX attempt_key_time ON attempt (attempt_key, time);"
-    "CREATE TABLE used_token ("
-    "  jti TEXT PRIMARY KEY,"
-    "  expires_at BIGINT NOT NULL);"
-    "CREATE INDEX used_token_expiry ON used_token (expires_at);",
-
+    {.sqlite =
+        "CREATE TABLE identity ("
+        "  web_number TEXT PRIMARY KEY,"
+        "  person_id TEXT NOT NULL UNIQUE,"
+        "  status TEXT NOT NULL,"
+        "  status_reason TEXT,"
+        "  created_at BIGINT NOT NULL,"
+        "  updated_at BIGINT NOT NULL);"
+        "CREATE TABLE device ("
+        "  serial TEXT PRIMARY KEY,"
+        "  web_number TEXT NOT NULL,"
+        "  certificate BLOB NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  not_after BIGINT NOT NULL,"
+        "  revoked_at BIGINT,"
+        "  revocation_reason INTEGER);"
+        "CREATE INDEX device_web_number ON device (web_number, created_at);"
+        "CREATE INDEX device_revoked ON device (status, revoked_at);"
+        "CREATE TABLE attempt ("
+        "  attempt_key BLOB NOT NULL,"
+        "  time BIGINT NOT NULL);"
+        "CREATE INDEX attempt_key_time ON attempt (attempt_key, time);"
+        "CREATE TABLE used_token ("
+        "  jti TEXT PRIMARY KEY,"
+        "  expires_at BIGINT NOT NULL);"
+        "CREATE INDEX used_token_expiry ON used_token (expires_at);",
+     .postgresql = NULL},
     /* 3: OpenID Connect: pending logins (with their authorization code once
      * approved) and tokens, every secret kept as its SHA-256 only. A login
      * row is kept until purge_at (a while past its expiry, so that a code
      * presented twice is still recognised and its tokens revoked). */
-    "CREATE TABLE oidc_login ("
-    "  login_hash BLOB PRIMARY KEY,"
-    "  user_code_hash BLOB NOT NULL UNIQUE,"
-    "  code_hash BLOB NOT NULL UNIQUE,"
-    "  client_id TEXT NOT NULL,"
-    "  redirect_uri TEXT NOT NULL,"
-    "  claims TEXT NOT NULL,"
-    "  state TEXT,"
-    "  nonce TEXT,"
-    "  code_challenge TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  web_number TEXT,"
-    "  released TEXT,"
-    "  created_at BIGINT NOT NULL,"
-    "  expires_at BIGINT NOT NULL,"
-    "  auth_time BIGINT,"
-    "  code_expires_at BIGINT,"
-    "  code_uses BIGINT NOT NULL DEFAULT 0,"
-    "  purge_at BIGINT NOT NULL);"
-    "CREATE INDEX oidc_login_purge ON oidc_login (purge_at);"
-    "CREATE TABLE oidc_token ("
-    "  token_hash BLOB PRIMARY KEY,"
-    "  kind TEXT NOT NULL,"
-    "  grant_id BLOB NOT NULL,"
-    "  client_id TEXT NOT NULL,"
-    "  web_number TEXT NOT NULL,"
-    "  sub TEXT NOT NULL,"
-    "  claims TEXT NOT NULL,"
-    "  auth_time BIGINT NOT NULL,"
-    "  created_at BIGINT NOT NULL,"
-    "  expires_at BIGINT NOT NULL,"
-    "  status TEXT NOT NULL);"
-    "CREATE INDEX oidc_token_grant ON oidc_token (grant_id);"
-    "CREATE INDEX oidc_token_expiry ON oidc_token (expires_at);",
+    {.sqlite =
+        "CREATE TABLE oidc_login ("
+        "  login_hash BLOB PRIMARY KEY,"
+        "  user_code_hash BLOB NOT NULL UNIQUE,"
+        "  code_hash BLOB NOT NULL UNIQUE,"
+        "  client_id TEXT NOT NULL,"
+        "  redirect_uri TEXT NOT NULL,"
+        "  claims TEXT NOT NULL,"
+        "  state TEXT,"
+        "  nonce TEXT,"
+        "  code_challenge TEXT NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  web_number TEXT,"
+        "  released TEXT,"
+        "  created_at BIGINT NOT NULL,"
+        "  expires_at BIGINT NOT NULL,"
+        "  auth_time BIGINT,"
+        "  code_expires_at BIGINT,"
+        "  code_uses BIGINT NOT NULL DEFAULT 0,"
+        "  purge_at BIGINT NOT NULL);"
+        "CREATE INDEX oidc_login_purge ON oidc_login (purge_at);"
+        "CREATE TABLE oidc_token ("
+        "  token_hash BLOB PRIMARY KEY,"
+        "  kind TEXT NOT NULL,"
+        "  grant_id BLOB NOT NULL,"
+        "  client_id TEXT NOT NULL,"
+        "  web_number TEXT NOT NULL,"
+        "  sub TEXT NOT NULL,"
+        "  claims TEXT NOT NULL,"
+        "  auth_time BIGINT NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  expires_at BIGINT NOT NULL,"
+        "  status TEXT NOT NULL);"
+        "CREATE INDEX oidc_token_grant ON oidc_token (grant_id);"
+        "CREATE INDEX oidc_token_expiry ON oidc_token (expires_at);",
+     .postgresql = NULL},
     /* 4: ID token signing keys made by `cyberid keys rotate` (the data
      * folder's first key is implicit): kid and when it starts signing. */
-    "CREATE TABLE token_key ("
-    "  kid TEXT PRIMARY KEY,"
-    "  created_at BIGINT NOT NULL,"
-    "  activates_at BIGINT NOT NULL);",
+    {.sqlite =
+        "CREATE TABLE token_key ("
+        "  kid TEXT PRIMARY KEY,"
+        "  created_at BIGINT NOT NULL,"
+        "  activates_at BIGINT NOT NULL);",
+     .postgresql = NULL},
     /* 5: the purpose a platform states for a login (`purpose` on
      * /authorize, shown on the page and in the app); NULL when none. */
-    "ALTER TABLE oidc_login ADD COLUMN purpose TEXT;",
+    {.sqlite =
+        "ALTER TABLE oidc_login ADD COLUMN purpose TEXT;",
+     .postgresql = NULL},
     /* 6: attempt rows are forgotten by time alone, whatever their key (a
      * key never tried again must not stay forever). */
-    "CREATE INDEX attempt_time ON attempt (time);",
+    {.sqlite =
+        "CREATE INDEX attempt_time ON attempt (time);",
+     .postgresql = NULL},
+    /* 7: the schema that shards (docs/scale.md), and PostgreSQL.
+     *
+     * Every global unique key becomes a lookup table keyed by it alone
+     * (the blind index of the ID number, the person behind an identity,
+     * device serials, user codes, authorization codes, token hashes), so
+     * that on Citus each lookup routes to one shard and uniqueness holds
+     * (Citus enforces a unique key only when it contains the distribution
+     * column). Tables about an identity are keyed by its web number
+     * first. Audit sequence numbers come from the database (SQLite's
+     * rowid, a PostgreSQL sequence) instead of MAX()+1 under the write
+     * lock. The janitor's lease lets one node at a time purge expired
+     * rows.
+     *
+     * SQLite keeps its tables and their (now redundant) unique keys and
+     * gains the lookup tables, filled from what is there; PostgreSQL
+     * starts here with the whole schema, typed for it (BYTEA, BIGINT). */
+    {.sqlite =
+        "CREATE TABLE registry_index ("
+        "  national_id_index BLOB PRIMARY KEY,"
+        "  person_id TEXT NOT NULL);"
+        "INSERT INTO registry_index (national_id_index, person_id)"
+        "  SELECT national_id_index, id FROM registry_person;"
+        "CREATE TABLE identity_person ("
+        "  person_id TEXT PRIMARY KEY,"
+        "  web_number TEXT NOT NULL);"
+        "INSERT INTO identity_person (person_id, web_number)"
+        "  SELECT person_id, web_number FROM identity;"
+        "CREATE TABLE device_serial ("
+        "  serial TEXT PRIMARY KEY,"
+        "  web_number TEXT NOT NULL);"
+        "INSERT INTO device_serial (serial, web_number)"
+        "  SELECT serial, web_number FROM device;"
+        "CREATE TABLE oidc_user_code ("
+        "  user_code_hash BLOB PRIMARY KEY,"
+        "  login_hash BLOB NOT NULL,"
+        "  purge_at BIGINT NOT NULL);"
+        "INSERT INTO oidc_user_code (user_code_hash, login_hash, purge_at)"
+        "  SELECT user_code_hash, login_hash, purge_at FROM oidc_login;"
+        "CREATE INDEX oidc_user_code_purge ON oidc_user_code (purge_at);"
+        "CREATE TABLE oidc_code ("
+        "  code_hash BLOB PRIMARY KEY,"
+        "  login_hash BLOB NOT NULL,"
+        "  purge_at BIGINT NOT NULL);"
+        "INSERT INTO oidc_code (code_hash, login_hash, purge_at)"
+        "  SELECT code_hash, login_hash, purge_at FROM oidc_login;"
+        "CREATE INDEX oidc_code_purge ON oidc_code (purge_at);"
+        "CREATE TABLE oidc_token_hash ("
+        "  token_hash BLOB PRIMARY KEY,"
+        "  web_number TEXT NOT NULL,"
+        "  expires_at BIGINT NOT NULL);"
+        "INSERT INTO oidc_token_hash (token_hash, web_number, expires_at)"
+        "  SELECT token_hash, web_number, expires_at FROM oidc_token;"
+        "CREATE INDEX oidc_token_hash_expiry ON oidc_token_hash (expires_at);"
+        "CREATE INDEX oidc_token_identity ON oidc_token (web_number, grant_id);"
+        "CREATE TABLE audit_event_numbered ("
+        "  sequence INTEGER PRIMARY KEY,"
+        "  time BIGINT NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  subject TEXT NOT NULL,"
+        "  details TEXT NOT NULL);"
+        "INSERT INTO audit_event_numbered"
+        "  SELECT sequence, time, actor, action, subject, details FROM audit_event;"
+        "DROP TABLE audit_event;"
+        "ALTER TABLE audit_event_numbered RENAME TO audit_event;"
+        "CREATE INDEX audit_event_subject ON audit_event (subject, sequence);"
+        "CREATE TABLE janitor_lease ("
+        "  name TEXT PRIMARY KEY,"
+        "  holder TEXT NOT NULL,"
+        "  expires_at BIGINT NOT NULL);",
+     .postgresql =
+        "CREATE TABLE registry_person ("
+        "  id TEXT PRIMARY KEY,"
+        "  national_id_index BYTEA NOT NULL,"
+        "  sealed BYTEA NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  updated_at BIGINT NOT NULL);"
+        "CREATE TABLE registry_index ("
+        "  national_id_index BYTEA PRIMARY KEY,"
+        "  person_id TEXT NOT NULL);"
+        "CREATE TABLE platform ("
+        "  client_id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL,"
+        "  redirect_uris TEXT NOT NULL,"
+        "  claims TEXT NOT NULL,"
+        "  legal_basis TEXT,"
+        "  auth_method TEXT NOT NULL,"
+        "  jwks TEXT,"
+        "  sector_id TEXT NOT NULL,"
+        "  secret_hash BYTEA,"
+        "  disabled BIGINT NOT NULL DEFAULT 0,"
+        "  created_at BIGINT NOT NULL);"
+        "CREATE TABLE audit_event ("
+        "  sequence BIGSERIAL,"
+        "  time BIGINT NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  subject TEXT NOT NULL,"
+        "  details TEXT NOT NULL,"
+        "  PRIMARY KEY (subject, sequence));"
+        "CREATE INDEX audit_event_sequence ON audit_event (sequence);"
+        "CREATE TABLE enroll_challenge ("
+        "  id TEXT PRIMARY KEY,"
+        "  nonce TEXT NOT NULL,"
+        "  action TEXT NOT NULL,"
+        "  expires_at BIGINT NOT NULL,"
+        "  used BIGINT NOT NULL DEFAULT 0);"
+        "CREATE INDEX enroll_challenge_expiry ON enroll_challenge (expires_at);"
+        "CREATE TABLE identity ("
+        "  web_number TEXT PRIMARY KEY,"
+        "  person_id TEXT NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  status_reason TEXT,"
+        "  created_at BIGINT NOT NULL,"
+        "  updated_at BIGINT NOT NULL);"
+        "CREATE TABLE identity_person ("
+        "  person_id TEXT PRIMARY KEY,"
+        "  web_number TEXT NOT NULL);"
+        "CREATE TABLE device ("
+        "  web_number TEXT NOT NULL,"
+        "  serial TEXT NOT NULL,"
+        "  certificate BYTEA NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  not_after BIGINT NOT NULL,"
+        "  revoked_at BIGINT,"
+        "  revocation_reason BIGINT,"
+        "  PRIMARY KEY (web_number, serial));"
+        "CREATE INDEX device_revoked ON device (status, revoked_at);"
+        "CREATE TABLE device_serial ("
+        "  serial TEXT PRIMARY KEY,"
+        "  web_number TEXT NOT NULL);"
+        "CREATE TABLE attempt ("
+        "  attempt_key BYTEA NOT NULL,"
+        "  time BIGINT NOT NULL);"
+        "CREATE INDEX attempt_key_time ON attempt (attempt_key, time);"
+        "CREATE INDEX attempt_time ON attempt (time);"
+        "CREATE TABLE used_token ("
+        "  jti TEXT PRIMARY KEY,"
+        "  expires_at BIGINT NOT NULL);"
+        "CREATE INDEX used_token_expiry ON used_token (expires_at);"
+        "CREATE TABLE oidc_login ("
+        "  login_hash BYTEA PRIMARY KEY,"
+        "  user_code_hash BYTEA NOT NULL,"
+        "  code_hash BYTEA NOT NULL,"
+        "  client_id TEXT NOT NULL,"
+        "  redirect_uri TEXT NOT NULL,"
+        "  claims TEXT NOT NULL,"
+        "  state TEXT,"
+        "  nonce TEXT,"
+        "  code_challenge TEXT NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  web_number TEXT,"
+        "  released TEXT,"
+        "  created_at BIGINT NOT NULL,"
+        "  expires_at BIGINT NOT NULL,"
+        "  auth_time BIGINT,"
+        "  code_expires_at BIGINT,"
+        "  code_uses BIGINT NOT NULL DEFAULT 0,"
+        "  purge_at BIGINT NOT NULL,"
+        "  purpose TEXT);"
+        "CREATE INDEX oidc_login_purge ON oidc_login (purge_at);"
+        "CREATE TABLE oidc_user_code ("
+        "  user_code_hash BYTEA PRIMARY KEY,"
+        "  login_hash BYTEA NOT NULL,"
+        "  purge_at BIGINT NOT NULL);"
+        "CREATE INDEX oidc_user_code_purge ON oidc_user_code (purge_at);"
+        "CREATE TABLE oidc_code ("
+        "  code_hash BYTEA PRIMARY KEY,"
+        "  login_hash BYTEA NOT NULL,"
+        "  purge_at BIGINT NOT NULL);"
+        "CREATE INDEX oidc_code_purge ON oidc_code (purge_at);"
+        "CREATE TABLE oidc_token ("
+        "  web_number TEXT NOT NULL,"
+        "  token_hash BYTEA NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  grant_id BYTEA NOT NULL,"
+        "  client_id TEXT NOT NULL,"
+        "  sub TEXT NOT NULL,"
+        "  claims TEXT NOT NULL,"
+        "  auth_time BIGINT NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  expires_at BIGINT NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  PRIMARY KEY (web_number, token_hash));"
+        "CREATE INDEX oidc_token_identity ON oidc_token (web_number, grant_id);"
+        "CREATE INDEX oidc_token_expiry ON oidc_token (expires_at);"
+        "CREATE TABLE oidc_token_hash ("
+        "  token_hash BYTEA PRIMARY KEY,"
+        "  web_number TEXT NOT NULL,"
+        "  expires_at BIGINT NOT NULL);"
+        "CREATE INDEX oidc_token_hash_expiry ON oidc_token_hash (expires_at);"
+        "CREATE TABLE token_key ("
+        "  kid TEXT PRIMARY KEY,"
+        "  created_at BIGINT NOT NULL,"
+        "  activates_at BIGINT NOT NULL);"
+        "CREATE TABLE janitor_lease ("
+        "  name TEXT PRIMARY KEY,"
+        "  holder TEXT NOT NULL,"
+        "  expires_at BIGINT NOT NULL);"},
 };
 
 const size_t store_migration_count =
     sizeof store_migrations / sizeof *store_migrations;
+
+/* Identity-centred tables are co-located with identity (joins between
+ * them, and every write of one citizen's login, stay on one shard); each
+ * lookup table is distributed by its own key; what every node reads and
+ * only the operator writes is a reference table; the schema version and
+ * the janitor's lease stay on the coordinator, which every node talks to. */
+const struct store_placement store_placements[] = {
+    {"identity", "web_number", NULL, 0},
+    {"device", "web_number", "identity", 0},
+    {"oidc_token", "web_number", "identity", 0},
+    {"audit_event", "subject", "identity", 0},
+    {"identity_person", "person_id", NULL, 0},
+    {"registry_person", "id", NULL, 0},
+    {"registry_index", "national_id_index", NULL, 0},
+    {"device_serial", "serial", NULL, 0},
+    {"oidc_login", "login_hash", NULL, 0},
+    {"oidc_user_code", "user_code_hash", NULL, 0},
+    {"oidc_code", "code_hash", NULL, 0},
+    {"oidc_token_hash", "token_hash", NULL, 0},
+    {"enroll_challenge", "id", NULL, 0},
+    {"attempt", "attempt_key", NULL, 0},
+    {"used_token", "jti", NULL, 0},
+    {"platform", NULL, NULL, 0},
+    {"token_key", NULL, NULL, 0},
+    {"schema_version", NULL, NULL, 1},
+    {"janitor_lease", NULL, NULL, 1},
+};
+
+const size_t store_placement_count =
+    sizeof store_placements / sizeof *store_placements;

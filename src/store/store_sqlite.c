@@ -9,20 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATEMENT_CACHE_SIZE 64
+#define STATEMENT_CACHE_SIZE 128
 #define BUSY_TIMEOUT_MS 10000
+
+#define SCHEME "sqlite:"
 
 struct sqlite_connection {
     sqlite3 *db;
+    int busy;       /* the last failure was SQLITE_BUSY past the timeout */
     struct {
         const char *sql;
         sqlite3_stmt *statement;
     } cache[STATEMENT_CACHE_SIZE];
 };
 
+static int
+sqlite_accepts(const char *location)
+{
+    return strncmp(location, SCHEME, strlen(SCHEME)) == 0;
+}
+
 static void *
 sqlite_connect(const char *location, char *err, size_t errlen)
 {
+    location += strlen(SCHEME);
     struct sqlite_connection *conn = calloc(1, sizeof *conn);
     if (conn == NULL) {
         error_set(err, errlen, "out of memory");
@@ -144,6 +154,7 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
             int64_t *changes, char *err, size_t errlen)
 {
     struct sqlite_connection *conn = connection;
+    conn->busy = 0;
     sqlite3_stmt *statement = prepare(conn, sql, err, errlen);
     if (statement == NULL)
         return -1;
@@ -159,6 +170,7 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
         if (rc == SQLITE_DONE)
             break;
         if (rc != SQLITE_ROW) {
+            conn->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
             status = error_set(err, errlen, "%s", sqlite3_errmsg(conn->db));
             goto cleanup;
         }
@@ -208,7 +220,9 @@ sqlite_exec_script(void *connection, const char *sql, char *err, size_t errlen)
 {
     struct sqlite_connection *conn = connection;
     char *message = NULL;
-    if (sqlite3_exec(conn->db, sql, NULL, NULL, &message) != SQLITE_OK) {
+    int rc = sqlite3_exec(conn->db, sql, NULL, NULL, &message);
+    conn->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+    if (rc != SQLITE_OK) {
         error_set(err, errlen, "%s", message ? message : sqlite3_errmsg(conn->db));
         sqlite3_free(message);
         return -1;
@@ -216,11 +230,44 @@ sqlite_exec_script(void *connection, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+/* BEGIN IMMEDIATE takes the write lock at once, so two writers never
+ * deadlock upgrading a read lock (the busy timeout then orders them). */
+static int
+sqlite_begin(void *connection, char *err, size_t errlen)
+{
+    return sqlite_exec_script(connection, "BEGIN IMMEDIATE", err, errlen);
+}
+
+static int
+sqlite_commit(void *connection, char *err, size_t errlen)
+{
+    return sqlite_exec_script(connection, "COMMIT", err, errlen);
+}
+
+static void
+sqlite_rollback(void *connection)
+{
+    struct sqlite_connection *conn = connection;
+    if (!sqlite3_get_autocommit(conn->db))
+        sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+sqlite_unavailable(void *connection)
+{
+    return ((struct sqlite_connection *)connection)->busy;
+}
+
 const struct store_driver store_sqlite_driver = {
-    .scheme = "sqlite",
+    .name = "sqlite",
+    .dialect = STORE_DIALECT_SQLITE,
+    .accepts = sqlite_accepts,
     .connect = sqlite_connect,
     .disconnect = sqlite_disconnect,
     .exec = sqlite_exec,
     .exec_script = sqlite_exec_script,
-    .begin_sql = "BEGIN IMMEDIATE",
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .unavailable = sqlite_unavailable,
 };

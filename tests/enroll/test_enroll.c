@@ -4,7 +4,7 @@
 #include "enroll/enroll.h"
 #include "enroll/identity.h"
 
-#include "../test_support.h"
+#include "../test_db.h"
 
 static void
 test_age_boundaries(void **state)
@@ -71,8 +71,8 @@ test_suspend_and_reinstate(void **state)
 {
     (void)state;
     char *dir = test_temp_dir("identity");
-    char location[1100], err[256];
-    snprintf(location, sizeof location, "sqlite:%s/test.db", dir);
+    char location[TEST_DB_LOCATION_MAX], err[256];
+    test_db_location(dir, location, sizeof location);
     struct store *store = NULL;
     assert_int_equal(store_open(location, 1, 1, &store, err, sizeof err), 0);
     struct store_conn *conn = store_acquire(store);
@@ -80,7 +80,9 @@ test_suspend_and_reinstate(void **state)
                                       .person_id = "person-1",
                                       .status = STORE_IDENTITY_ACTIVE,
                                       .created_at = 1, .updated_at = 1};
-    assert_int_equal(store_identity_insert(conn, &identity), 0);
+    int inserted = 0;
+    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
+    assert_int_equal(inserted, 1);
     store_release(store, conn);
 
     int found = 0, changed = 0;
@@ -148,6 +150,7 @@ test_suspend_and_reinstate(void **state)
                         "active");
     json_decref(details);
     store_close(store);
+    test_db_drop(location);
     test_remove_dir(dir);
 }
 

@@ -8,7 +8,7 @@
 #include "store/store.h"
 #include "util/encoding.h"
 
-#include "../test_support.h"
+#include "../test_db.h"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -20,7 +20,7 @@
 
 struct fixture {
     char *dir;
-    char keys[1100], pki[1100], database[1200], db_file[1100], csv[1100];
+    char keys[1100], pki[1100], database[TEST_DB_LOCATION_MAX], csv[1100];
     struct signer *signer;
     struct store *store;
 };
@@ -139,8 +139,7 @@ setup(void **state)
     f->dir = test_temp_dir("registry");
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(f->pki, sizeof f->pki, "%s/pki", f->dir);
-    snprintf(f->db_file, sizeof f->db_file, "%s/cyberid.db", f->dir);
-    snprintf(f->database, sizeof f->database, "sqlite:%s", f->db_file);
+    test_db_location(f->dir, f->database, sizeof f->database);
     snprintf(f->csv, sizeof f->csv, "%s/registry.csv", f->dir);
     assert_int_equal(signer_create_keys(f->keys, f->pki, err, sizeof err), 0);
     assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
@@ -162,6 +161,7 @@ teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->store);
+    test_db_drop(f->database);
     signer_close(f->signer);
     test_remove_dir(f->dir);
     free(f);
@@ -324,30 +324,25 @@ test_no_plaintext_at_rest(void **state)
                                           sizeof text[p]), 0);
     }
     store_release(f->store, conn);
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t s = 0; s < sizeof suffixes / sizeof *suffixes; s++) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s%s", f->db_file, suffixes[s]);
-        for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
-            if (test_file_contains(path, secrets[i], strlen(secrets[i])))
-                fail_msg("%s holds \"%s\" in plaintext", path, secrets[i]);
-        for (size_t p = 0; p < 3; p++) {
-            if (test_file_contains(path, raw[p], sizeof raw[p]))
-                fail_msg("%s holds descriptor %zu", path, p);
-            for (size_t at = 0; at + SLICE_BYTES <= sizeof raw[p]; at += 8 * SLICE_BYTES)
-                if (test_file_contains(path, raw[p] + at, SLICE_BYTES))
-                    fail_msg("%s holds bytes %zu..%zu of descriptor %zu", path,
-                             at, at + SLICE_BYTES, p);
-            if (test_file_contains(path, text[p], SLICE_BYTES))
-                fail_msg("%s holds descriptor %zu in base64url", path, p);
-        }
+    /* A raw copy of the database: the SQLite file and its companions, or
+     * every file of the PostgreSQL server's data folder (test_db.h). */
+    const char *where = f->database;
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++)
+        if (test_db_raw_contains(where, secrets[i], strlen(secrets[i])))
+            fail_msg("%s holds \"%s\" in plaintext", where, secrets[i]);
+    for (size_t p = 0; p < 3; p++) {
+        if (test_db_raw_contains(where, raw[p], sizeof raw[p]))
+            fail_msg("%s holds descriptor %zu", where, p);
+        for (size_t at = 0; at + SLICE_BYTES <= sizeof raw[p]; at += 8 * SLICE_BYTES)
+            if (test_db_raw_contains(where, raw[p] + at, SLICE_BYTES))
+                fail_msg("%s holds bytes %zu..%zu of descriptor %zu", where, at,
+                         at + SLICE_BYTES, p);
+        if (test_db_raw_contains(where, text[p], SLICE_BYTES))
+            fail_msg("%s holds descriptor %zu in base64url", where, p);
     }
     /* The check itself works: the same search finds what is there (the
      * schema, in the database or still in its write-ahead log). */
-    char wal[1200];
-    snprintf(wal, sizeof wal, "%s-wal", f->db_file);
-    assert_true(test_file_contains(f->db_file, "registry_person", 15) ||
-                test_file_contains(wal, "registry_person", 15));
+    assert_true(test_db_raw_contains(where, "registry_person", 15));
 }
 
 static void

@@ -10,7 +10,7 @@
 #include "oidc/platform.h"
 #include "util/encoding.h"
 
-#include "../test_support.h"
+#include "../test_db.h"
 
 #include <cjose/cjose.h>
 #include <time.h>
@@ -21,6 +21,7 @@
 
 struct fixture {
     char *dir;
+    char location[TEST_DB_LOCATION_MAX];
     struct store *store;
     struct store_conn *conn;
     struct oidc_context context;
@@ -32,10 +33,10 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char location[1100], err[256];
+    char err[256];
     f->dir = test_temp_dir("client-auth");
-    snprintf(location, sizeof location, "sqlite:%s/test.db", f->dir);
-    assert_int_equal(store_open(location, 1, 1, &f->store, err, sizeof err), 0);
+    test_db_location(f->dir, f->location, sizeof f->location);
+    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
     f->conn = store_acquire(f->store);
     f->context = (struct oidc_context){.store = f->store, .issuer = ISSUER};
     f->now = (int64_t)time(NULL);
@@ -59,6 +60,7 @@ teardown(void **state)
     response_reset(&f->response);
     store_release(f->store, f->conn);
     store_close(f->store);
+    test_db_drop(f->location);
     test_remove_dir(f->dir);
     free(f);
     return 0;

@@ -1,15 +1,17 @@
 /* Tests of the login rows in the store (store_oidc.c, "Logins and codes"):
  * a pending login round-trips every field (purpose included, migration 5),
- * is found by login id and by user code, is decided once, not after it
- * expired, and its code is presented by hash. */
+ * is found by login id and by user code (through its lookup), is decided
+ * once, not after it expired, and its code is presented by hash. On
+ * SQLite and on PostgreSQL (test_db.h). */
 #include "oidc/oauth.h"
 #include "oidc/oidc.h"
 #include "oidc/user_code.h"
 
-#include "../test_support.h"
+#include "../test_db.h"
 
 struct fixture {
     char *dir;
+    char location[TEST_DB_LOCATION_MAX];
     struct store *store;
     struct store_conn *conn;
 };
@@ -18,10 +20,10 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char location[1100], err[256];
+    char err[256];
     f->dir = test_temp_dir("login_store");
-    snprintf(location, sizeof location, "sqlite:%s/test.db", f->dir);
-    assert_int_equal(store_open(location, 1, 1, &f->store, err, sizeof err), 0);
+    test_db_location(f->dir, f->location, sizeof f->location);
+    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
     f->conn = store_acquire(f->store);
     *state = f;
     return 0;
@@ -33,6 +35,7 @@ teardown(void **state)
     struct fixture *f = *state;
     store_release(f->store, f->conn);
     store_close(f->store);
+    test_db_drop(f->location);
     test_remove_dir(f->dir);
     free(f);
     return 0;
@@ -63,7 +66,7 @@ insert(struct store_conn *conn, const char *login_id, const char *user_code,
     oauth_hash(user_code, login.user_code_hash);
     oauth_hash(code, login.code_hash);
     int inserted = -1;
-    assert_int_equal(store_oidc_login_insert(conn, &login, created_at, &inserted), 0);
+    assert_int_equal(store_oidc_login_insert(conn, &login, &inserted), 0);
     return inserted;
 }
 
@@ -113,17 +116,17 @@ test_decide(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(insert(f->conn, "login-a", "BCDFGHJK", NULL, NOW), 1);
-    uint8_t user_code_hash[STORE_OIDC_HASH_BYTES], hash[STORE_OIDC_HASH_BYTES];
+    uint8_t login_hash[STORE_OIDC_HASH_BYTES], hash[STORE_OIDC_HASH_BYTES];
     int changed = -1, found = 0;
-    oauth_hash("BCDFGHJK", user_code_hash);
+    oauth_hash("login-a", login_hash);
 
     /* At the last second of its life it can be decided, once. */
     int64_t last = NOW + OIDC_LOGIN_LIFETIME - 1;
-    assert_int_equal(store_oidc_login_decide(f->conn, user_code_hash, STORE_LOGIN_APPROVED,
+    assert_int_equal(store_oidc_login_decide(f->conn, login_hash, STORE_LOGIN_APPROVED,
                                              "WEBNUMBER0000000", "[\"age_over_18\"]", last,
                                              last + OIDC_CODE_LIFETIME, &changed), 0);
     assert_int_equal(changed, 1);
-    assert_int_equal(store_oidc_login_decide(f->conn, user_code_hash, STORE_LOGIN_DENIED,
+    assert_int_equal(store_oidc_login_decide(f->conn, login_hash, STORE_LOGIN_DENIED,
                                              "WEBNUMBER0000000", NULL, last, 0, &changed), 0);
     assert_int_equal(changed, 0);
 
@@ -142,8 +145,8 @@ test_decide(void **state)
 
     /* At expires_at it is too late. */
     assert_int_equal(insert(f->conn, "login-b", "CDFGHJKL", NULL, NOW), 1);
-    oauth_hash("CDFGHJKL", user_code_hash);
-    assert_int_equal(store_oidc_login_decide(f->conn, user_code_hash, STORE_LOGIN_DENIED,
+    oauth_hash("login-b", login_hash);
+    assert_int_equal(store_oidc_login_decide(f->conn, login_hash, STORE_LOGIN_DENIED,
                                              "WEBNUMBER0000000", NULL,
                                              NOW + OIDC_LOGIN_LIFETIME, 0, &changed), 0);
     assert_int_equal(changed, 0);

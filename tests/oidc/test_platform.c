@@ -3,12 +3,13 @@
 
 #include "audit/audit.h"
 
-#include "../test_support.h"
+#include "../test_db.h"
 
 #include <openssl/sha.h>
 
 struct fixture {
     char *dir;
+    char location[TEST_DB_LOCATION_MAX];
     struct store *store;
     struct store_conn *conn;
 };
@@ -17,10 +18,10 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char location[1100], err[256];
+    char err[256];
     f->dir = test_temp_dir("platform");
-    snprintf(location, sizeof location, "sqlite:%s/test.db", f->dir);
-    assert_int_equal(store_open(location, 1, 1, &f->store, err, sizeof err), 0);
+    test_db_location(f->dir, f->location, sizeof f->location);
+    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
     f->conn = store_acquire(f->store);
     *state = f;
     return 0;
@@ -32,6 +33,7 @@ teardown(void **state)
     struct fixture *f = *state;
     store_release(f->store, f->conn);
     store_close(f->store);
+    test_db_drop(f->location);
     test_remove_dir(f->dir);
     free(f);
     return 0;

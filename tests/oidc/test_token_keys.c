@@ -4,13 +4,14 @@
 #include "oidc/jws.h"
 #include "oidc/token_keys.h"
 
-#include "../test_support.h"
+#include "../test_db.h"
 
 #include <cjose/cjose.h>
 #include <sys/stat.h>
 
 struct fixture {
     char *dir;
+    char location[TEST_DB_LOCATION_MAX];
     char keys[1100];
     struct signer *signer;
     struct store *store;
@@ -21,14 +22,14 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char location[1100], pki[1100], err[256];
+    char pki[1100], err[256];
     f->dir = test_temp_dir("token-keys");
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(pki, sizeof pki, "%s/pki", f->dir);
     assert_int_equal(signer_create_keys(f->keys, pki, err, sizeof err), 0);
     assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
-    snprintf(location, sizeof location, "sqlite:%s/test.db", f->dir);
-    assert_int_equal(store_open(location, 1, 1, &f->store, err, sizeof err), 0);
+    test_db_location(f->dir, f->location, sizeof f->location);
+    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
     f->conn = store_acquire(f->store);
     *state = f;
     return 0;
@@ -40,6 +41,7 @@ teardown(void **state)
     struct fixture *f = *state;
     store_release(f->store, f->conn);
     store_close(f->store);
+    test_db_drop(f->location);
     signer_close(f->signer);
     test_remove_dir(f->dir);
     free(f);

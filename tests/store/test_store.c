@@ -1,14 +1,22 @@
-/* Tests of the store over a real SQLite file: migrations, the registry,
- * platforms, challenges and audit events, and the pool under threads. */
+/* Tests of the store, on SQLite and on PostgreSQL (test_db.h): migrations
+ * (an old SQLite database brought to the sharded schema), the registry,
+ * platforms, challenges, audit events, identities, devices, attempts and
+ * single-use ids, expiry by the janitor's purge and its lease, and every
+ * read-then-write that must happen once, raced by threads on a pool. */
 #include "store/store.h"
 
-#include "../test_support.h"
+#include "store/store_driver.h"
+
+#include "../test_db.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
+
+#define THREADS 4
 
 struct fixture {
     char *dir;
-    char location[1100];
+    char location[TEST_DB_LOCATION_MAX];
     struct store *store;
 };
 
@@ -18,8 +26,8 @@ setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     char err[256];
     f->dir = test_temp_dir("store");
-    snprintf(f->location, sizeof f->location, "sqlite:%s/test.db", f->dir);
-    assert_int_equal(store_open(f->location, 4, 1, &f->store, err, sizeof err), 0);
+    test_db_location(f->dir, f->location, sizeof f->location);
+    assert_int_equal(store_open(f->location, THREADS, 1, &f->store, err, sizeof err), 0);
     *state = f;
     return 0;
 }
@@ -29,6 +37,7 @@ teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->store);
+    test_db_drop(f->location);
     test_remove_dir(f->dir);
     free(f);
     return 0;
@@ -56,6 +65,33 @@ test_open_and_migrate(void **state)
     /* Unknown schemes and bad pool sizes are refused. */
     assert_int_equal(store_open("mysql://x", 1, 1, &again, err, sizeof err), -1);
     assert_int_equal(store_open(f->location, 0, 1, &again, err, sizeof err), -1);
+    int exists = 0;
+    conn = store_acquire(f->store);
+    assert_int_equal(store_schema_exists(conn, &exists), 0);
+    assert_true(exists);
+    store_release(f->store, conn);
+    assert_string_equal(store_backend(f->store),
+                        test_db_is_postgresql() ? "postgresql" : "sqlite");
+}
+
+static void
+test_location_check(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(store_location_check("sqlite:/x.db", err, sizeof err), 0);
+    assert_int_equal(store_location_check("postgresql://db1/cyberid?passfile=/p", err,
+                                          sizeof err), 0);
+    assert_int_equal(store_location_check("postgresql://u:secret@db1/c", err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "password file"));
+    assert_null(strstr(err, "secret"));
+    assert_int_equal(store_location_check("postgresql://db1/c?password=secret", err,
+                                          sizeof err), -1);
+    assert_null(strstr(err, "secret"));
+    assert_int_equal(store_location_check("postgresql://db1/c?nosuch=1", err, sizeof err),
+                     -1);
+    assert_int_equal(store_location_check("mysql://x", err, sizeof err), -1);
 }
 
 static void
@@ -161,7 +197,7 @@ test_challenge_single_use_and_expiry(void **state)
     struct store_conn *conn = store_acquire(f->store);
     struct store_challenge challenge = {.id = "ch1", .nonce = "n", .action = "turn_left",
                                         .expires_at = 100};
-    assert_int_equal(store_challenge_insert(conn, &challenge, 0), 0);
+    assert_int_equal(store_challenge_insert(conn, &challenge), 0);
     struct store_challenge taken;
     int ok = 0;
     assert_int_equal(store_challenge_take(conn, "ch1", 101, &taken, &ok), 0);
@@ -174,12 +210,13 @@ test_challenge_single_use_and_expiry(void **state)
     assert_false(ok); /* used */
     assert_int_equal(store_challenge_take(conn, "nope", 50, &taken, &ok), 0);
     assert_false(ok);
-    /* Inserting at a later time sweeps expired challenges. */
-    struct store_challenge second = {.id = "ch2", .nonce = "m", .action = "turn_right",
-                                     .expires_at = 400};
-    assert_int_equal(store_challenge_insert(conn, &second, 300), 0);
+    /* Inserting does not sweep: the janitor's purge does. */
     struct store_challenge again = challenge;
-    assert_int_equal(store_challenge_insert(conn, &again, 300), 0); /* id free again */
+    assert_int_equal(store_challenge_insert(conn, &again), -1); /* id still taken */
+    struct store_purge_counts counts;
+    assert_int_equal(store_purge_expired(conn, 300, 0, &counts), 0);
+    assert_int_equal(counts.challenges, 1);
+    assert_int_equal(store_challenge_insert(conn, &again), 0); /* id free again */
     store_release(f->store, conn);
 }
 
@@ -192,14 +229,13 @@ static int
 collect_audit(void *context, const struct store_audit_event *event)
 {
     struct audit_collect *collect = context;
-    if (event->sequence != collect->last + 1)
+    if (event->sequence <= collect->last)
         return -1;
     collect->last = event->sequence;
     collect->count++;
     return 0;
 }
 
-#define THREADS 4
 #define EVENTS_PER_THREAD 50
 
 static void *
@@ -222,7 +258,7 @@ append_events(void *argument)
 }
 
 static void
-test_audit_sequences_are_dense_under_threads(void **state)
+test_audit_sequences_under_threads(void **state)
 {
     struct fixture *f = *state;
     pthread_t threads[THREADS];
@@ -233,6 +269,8 @@ test_audit_sequences_are_dense_under_threads(void **state)
         pthread_join(threads[i], &result);
         assert_null(result);
     }
+    /* Every event numbered once, in increasing order; none rolled back,
+     * so no gap either. */
     struct store_conn *conn = store_acquire(f->store);
     struct audit_collect collect = {0, 0};
     assert_int_equal(store_audit_each(conn, 0, 100000, collect_audit, &collect), 0);
@@ -247,7 +285,6 @@ test_transactions_roll_back(void **state)
     struct fixture *f = *state;
     struct store_conn *conn = store_acquire(f->store);
     assert_int_equal(store_begin(conn), 0);
-    assert_int_equal(store_begin(conn), -1); /* nested refused */
     struct store_audit_event event = {.time = 1, .actor = "a", .action = "b",
                                       .subject = "c", .details = "{}"};
     int64_t sequence = 0;
@@ -262,9 +299,19 @@ test_transactions_roll_back(void **state)
     struct audit_collect collect = {0, 0};
     assert_int_equal(store_audit_each(conn, 0, 10, collect_audit, &collect), 0);
     assert_int_equal(collect.count, 0);
+    /* A failed statement inside a transaction: the caller rolls back and
+     * the connection is usable again (PostgreSQL aborts the transaction). */
+    struct store_platform platform = {
+        .client_id = "dup", .name = "D", .redirect_uris = "[]", .claims = "[]",
+        .auth_method = "client_secret_basic", .sector_id = "d", .created_at = 1,
+    };
+    assert_int_equal(store_platform_insert(conn, &platform), 0);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_platform_insert(conn, &platform), -1);
+    assert_int_equal(store_rollback(conn), 0);
+    assert_int_equal(store_audit_append(conn, &event, &sequence), 0);
     store_release(f->store, conn);
 }
-
 
 /* ── Identities, devices, attempts, single-use tokens ─────────────────── */
 
@@ -277,17 +324,31 @@ test_identity(void **state)
                                       .person_id = "person-1",
                                       .status = STORE_IDENTITY_ACTIVE,
                                       .created_at = 100, .updated_at = 100};
-    assert_int_equal(store_identity_insert(conn, &identity), 0);
-    /* One identity per person, one person per web number. */
+    int inserted = 0;
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
+    assert_int_equal(inserted, 1);
+    assert_int_equal(store_commit(conn), 0);
+    /* One identity per person: the second is not inserted. */
     struct store_identity same_person = identity;
     memcpy(same_person.web_number, "ZZZZZZZZZZZZZZZZ", 17);
-    assert_int_equal(store_identity_insert(conn, &same_person), -1);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &same_person, &inserted), 0);
+    assert_int_equal(inserted, 0);
+    assert_int_equal(store_commit(conn), 0);
+    /* One person per web number: refused, and nothing of it stays. */
     struct store_identity same_number = identity;
     memcpy(same_number.person_id, "person-2", 9);
-    assert_int_equal(store_identity_insert(conn, &same_number), -1);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &same_number, &inserted), -1);
+    store_rollback(conn);
 
     struct store_identity read;
     int found = 0;
+    assert_int_equal(store_identity_find_by_person(conn, "person-2", &read, &found), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_identity_get(conn, "ZZZZZZZZZZZZZZZZ", &read, &found), 0);
+    assert_int_equal(found, 0);
     assert_int_equal(store_identity_find_by_person(conn, "person-1", &read, &found), 0);
     assert_int_equal(found, 1);
     assert_string_equal(read.web_number, "0123456789ABCDEF");
@@ -300,10 +361,15 @@ test_identity(void **state)
                                                STORE_IDENTITY_REVOKED, "fraud", 200,
                                                &found), 0);
     assert_int_equal(found, 1);
-    assert_int_equal(store_identity_get(conn, "0123456789ABCDEF", &read, &found), 0);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_lock(conn, "0123456789ABCDEF", &read, &found), 0);
+    assert_int_equal(found, 1);
     assert_string_equal(read.status, STORE_IDENTITY_REVOKED);
     assert_string_equal(read.status_reason, "fraud");
     assert_int_equal(read.updated_at, 200);
+    assert_int_equal(store_identity_lock(conn, "NOPE", &read, &found), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_commit(conn), 0);
     assert_int_equal(store_identity_set_status(conn, "NOPE", "active", NULL, 1,
                                                &found), 0);
     assert_int_equal(found, 0);
@@ -344,14 +410,20 @@ test_device(void **state)
 
     struct store_device device;
     int found = 0;
-    assert_int_equal(store_device_get(conn, "aa02", &device, &found), 0);
+    assert_int_equal(store_device_get(conn, "aa02", NULL, &device, &found), 0);
     assert_int_equal(found, 1);
     assert_string_equal(device.web_number, "WN1");
     assert_int_equal(device.certificate_length, 5);
     assert_int_equal(device.certificate[0], 0x30);
     assert_int_equal(device.revocation_reason, -1);
     store_device_clear(&device);
-    assert_int_equal(store_device_get(conn, "none", &device, &found), 0);
+    /* Asked with its web number: the same row; with another's, none. */
+    assert_int_equal(store_device_get(conn, "aa02", "WN1", &device, &found), 0);
+    assert_int_equal(found, 1);
+    store_device_clear(&device);
+    assert_int_equal(store_device_get(conn, "aa02", "WN2", &device, &found), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_device_get(conn, "none", NULL, &device, &found), 0);
     assert_int_equal(found, 0);
 
     int count = 0;
@@ -366,7 +438,9 @@ test_device(void **state)
     assert_int_equal(changed, 1);
     assert_int_equal(store_device_revoke(conn, "aa01", NULL, 101, 1, &changed), 0);
     assert_int_equal(changed, 0);
-    assert_int_equal(store_device_get(conn, "aa01", &device, &found), 0);
+    assert_int_equal(store_device_revoke(conn, "zz99", NULL, 101, 1, &changed), 0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(store_device_get(conn, "aa01", NULL, &device, &found), 0);
     assert_string_equal(device.status, STORE_DEVICE_REVOKED);
     assert_int_equal(device.revoked_at, 100);
     assert_int_equal(device.revocation_reason, 1);
@@ -389,17 +463,20 @@ test_attempts_in_a_window(void **state)
     uint8_t key[STORE_INDEX_BYTES] = {1}, other[STORE_INDEX_BYTES] = {2};
     int64_t count = 0;
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(store_attempt_record(conn, key, 1000 + i, 901, 901, &count), 0);
+        assert_int_equal(store_attempt_record(conn, key, 1000 + i, 901, &count), 0);
         assert_int_equal(count, i + 1);
     }
-    assert_int_equal(store_attempt_record(conn, other, 1003, 904, 904, &count), 0);
+    assert_int_equal(store_attempt_record(conn, other, 1003, 904, &count), 0);
     assert_int_equal(count, 1);
-    /* Later, the old attempts fall out of the window and are forgotten. */
-    assert_int_equal(store_attempt_record(conn, key, 2000, 1901, 1901, &count), 0);
+    /* Later, the old attempts fall out of the window. */
+    assert_int_equal(store_attempt_record(conn, key, 2000, 1901, &count), 0);
     assert_int_equal(count, 1);
-    /* The other key's old attempt went too, though that key was not tried
-     * again (counted here since 0, forgetting nothing more). */
-    assert_int_equal(store_attempt_record(conn, other, 2001, 0, 0, &count), 0);
+    /* The purge forgets every key's old attempts, also of a key never
+     * tried again (counted here since 0). */
+    struct store_purge_counts counts;
+    assert_int_equal(store_purge_expired(conn, 0, 1901, &counts), 0);
+    assert_int_equal(counts.attempts, 4);
+    assert_int_equal(store_attempt_record(conn, other, 2001, 0, &count), 0);
     assert_int_equal(count, 1);
     store_release(f->store, conn);
 }
@@ -410,13 +487,466 @@ test_token_single_use(void **state)
     struct fixture *f = *state;
     struct store_conn *conn = store_acquire(f->store);
     int fresh = 0;
-    assert_int_equal(store_token_use(conn, "jti-aaaaaaaaaaaaaaaa", 200, 100, &fresh), 0);
+    assert_int_equal(store_token_use(conn, "jti-aaaaaaaaaaaaaaaa", 200, &fresh), 0);
     assert_int_equal(fresh, 1);
-    assert_int_equal(store_token_use(conn, "jti-aaaaaaaaaaaaaaaa", 200, 150, &fresh), 0);
+    assert_int_equal(store_token_use(conn, "jti-aaaaaaaaaaaaaaaa", 200, &fresh), 0);
     assert_int_equal(fresh, 0);
-    assert_int_equal(store_token_use(conn, "jti-bbbbbbbbbbbbbbbb", 200, 150, &fresh), 0);
+    assert_int_equal(store_token_use(conn, "jti-bbbbbbbbbbbbbbbb", 200, &fresh), 0);
     assert_int_equal(fresh, 1);
+    /* Purged once expired: the id could be used again, but by then every
+     * assertion naming it has expired too. */
+    struct store_purge_counts counts;
+    assert_int_equal(store_purge_expired(conn, 201, 0, &counts), 0);
+    assert_int_equal(counts.used_tokens, 2);
     store_release(f->store, conn);
+}
+
+/* ── Logins, codes and tokens: lookups and expiry ──────────────────────── */
+
+static void
+fill_hash(uint8_t hash[STORE_OIDC_HASH_BYTES], uint8_t tag, unsigned n)
+{
+    memset(hash, tag, STORE_OIDC_HASH_BYTES);
+    hash[0] = (uint8_t)n;
+    hash[1] = (uint8_t)(n >> 8);
+}
+
+/* Inserts a pending login n with purge_at `purge` and approves it for
+ * web_number. */
+static void
+approved_login(struct store_conn *conn, unsigned n, const char *web_number, int64_t purge)
+{
+    struct store_oidc_login login = {
+        .redirect_uri = "https://rp/cb", .claims = "[]", .code_challenge = "c",
+        .created_at = 10, .expires_at = 100, .purge_at = purge,
+    };
+    fill_hash(login.login_hash, 0x10, n);
+    fill_hash(login.user_code_hash, 0x20, n);
+    fill_hash(login.code_hash, 0x30, n);
+    strcpy(login.client_id, "client");
+    int inserted = 0, changed = 0;
+    assert_int_equal(store_oidc_login_insert(conn, &login, &inserted), 0);
+    assert_int_equal(inserted, 1);
+    /* The same user code again: refused, nothing written. */
+    struct store_oidc_login twin = login;
+    twin.login_hash[2] ^= 1;
+    assert_int_equal(store_oidc_login_insert(conn, &twin, &inserted), 0);
+    assert_int_equal(inserted, 0);
+    struct store_oidc_login read;
+    int found = 0;
+    assert_int_equal(store_oidc_login_get(conn, twin.login_hash, &read, &found), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_oidc_login_decide(conn, login.login_hash, STORE_LOGIN_APPROVED,
+                                             web_number, "[]", 50, 110, &changed),
+                     0);
+    assert_int_equal(changed, 1);
+}
+
+static void
+insert_token(struct store_conn *conn, unsigned n, unsigned grant, const char *web_number,
+             int64_t expires_at)
+{
+    struct store_oidc_token token = {.claims = "[]", .auth_time = 50, .created_at = 50,
+                                     .expires_at = expires_at};
+    fill_hash(token.token_hash, 0x40, n);
+    fill_hash(token.grant_id, 0x10, grant);
+    strcpy(token.kind, STORE_TOKEN_REFRESH);
+    strcpy(token.client_id, "client");
+    snprintf(token.web_number, sizeof token.web_number, "%s", web_number);
+    strcpy(token.sub, "sub");
+    assert_int_equal(store_oidc_token_insert(conn, &token), 0);
+}
+
+static void
+test_login_lookups_and_purge(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    approved_login(conn, 1, "WN1", 1000);
+    approved_login(conn, 2, "WN1", 3000);
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    struct store_oidc_login login;
+    int found = 0;
+    fill_hash(hash, 0x20, 1);
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(login.status, STORE_LOGIN_APPROVED);
+    assert_string_equal(login.web_number, "WN1");
+    store_oidc_login_clear(&login);
+    fill_hash(hash, 0x30, 2);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(login.code_uses, 1);
+    store_oidc_login_clear(&login);
+    int64_t uses = 0;
+    fill_hash(hash, 0x10, 2);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_oidc_login_lock(conn, hash, &uses, &found), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(uses, 1);
+    assert_int_equal(store_rollback(conn), 0);
+
+    insert_token(conn, 1, 1, "WN1", 500);
+    insert_token(conn, 2, 2, "WN1", 5000);
+    struct store_oidc_token token;
+    fill_hash(hash, 0x40, 2);
+    assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(token.web_number, "WN1");
+    assert_string_equal(token.identity_status, ""); /* no identity row here */
+    store_oidc_token_clear(&token);
+    int changed = 0;
+    assert_int_equal(store_oidc_token_set_status(conn, "WN2", hash, STORE_TOKEN_REVOKED,
+                                                 &changed), 0);
+    assert_int_equal(changed, 0); /* another identity's token: untouched */
+    uint8_t grant[STORE_OIDC_HASH_BYTES];
+    fill_hash(grant, 0x10, 2);
+    int64_t count = 0;
+    assert_int_equal(store_oidc_grant_revoke(conn, "WN1", grant, &count), 0);
+    assert_int_equal(count, 1);
+
+    /* At 2000: login 1 (purge_at 1000) and token 1 (expires 500) go, with
+     * their lookups; login 2 and token 2 stay. */
+    struct store_purge_counts counts;
+    assert_int_equal(store_purge_expired(conn, 2000, 0, &counts), 0);
+    assert_int_equal(counts.logins, 1);
+    assert_int_equal(counts.tokens, 1);
+    fill_hash(hash, 0x20, 1);
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &found), 0);
+    assert_int_equal(found, 0);
+    fill_hash(hash, 0x30, 1);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found), 0);
+    assert_int_equal(found, 0);
+    fill_hash(hash, 0x40, 1);
+    assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
+    assert_int_equal(found, 0);
+    fill_hash(hash, 0x20, 2);
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &found), 0);
+    assert_int_equal(found, 1);
+    store_oidc_login_clear(&login);
+    fill_hash(hash, 0x40, 2);
+    assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(token.status, STORE_TOKEN_REVOKED);
+    store_oidc_token_clear(&token);
+    store_release(f->store, conn);
+}
+
+static void
+test_lease(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    int held = 0;
+    assert_int_equal(store_lease_take(conn, "janitor", "node-a", 100, 30, &held), 0);
+    assert_true(held);
+    assert_int_equal(store_lease_take(conn, "janitor", "node-b", 110, 30, &held), 0);
+    assert_false(held); /* node-a's until 130 */
+    assert_int_equal(store_lease_take(conn, "janitor", "node-a", 120, 30, &held), 0);
+    assert_true(held); /* renewed until 150 */
+    assert_int_equal(store_lease_take(conn, "janitor", "node-b", 140, 30, &held), 0);
+    assert_false(held);
+    assert_int_equal(store_lease_take(conn, "janitor", "node-b", 151, 30, &held), 0);
+    assert_true(held); /* node-a stopped renewing */
+    assert_int_equal(store_lease_take(conn, "janitor", "node-a", 160, 30, &held), 0);
+    assert_false(held);
+    store_release(f->store, conn);
+}
+
+/* ── Races: what must happen once, with THREADS connections at once ───── */
+
+struct race {
+    struct store *store;
+    pthread_barrier_t start;
+    atomic_int winners;
+    atomic_int failures;
+    char web_numbers[THREADS][STORE_WEB_NUMBER_MAX];
+    atomic_int next;
+};
+
+/* Runs body on THREADS threads released together; returns when all end. */
+static void
+race(struct race *race, void *(*body)(void *))
+{
+    pthread_t threads[THREADS];
+    assert_int_equal(pthread_barrier_init(&race->start, NULL, THREADS), 0);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, body, race), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&race->start);
+}
+
+/* The enrollment's claim of a web number for one person. */
+static void *
+enroll_same_person(void *argument)
+{
+    struct race *r = argument;
+    int me = atomic_fetch_add(&r->next, 1);
+    struct store_conn *conn = store_acquire(r->store);
+    pthread_barrier_wait(&r->start);
+    struct store_identity identity;
+    int found = 0, inserted = 0;
+    if (store_begin(conn) != 0 ||
+        store_identity_find_by_person(conn, "person-race", &identity, &found) != 0)
+        goto fail;
+    if (!found) {
+        struct store_identity fresh = {.person_id = "person-race",
+                                       .status = STORE_IDENTITY_ACTIVE};
+        snprintf(fresh.web_number, sizeof fresh.web_number, "RACE%012d", me);
+        if (store_identity_insert(conn, &fresh, &inserted) != 0)
+            goto fail;
+        if (!inserted && (store_identity_find_by_person(conn, "person-race", &identity,
+                                                        &found) != 0 ||
+                          !found))
+            goto fail;
+        if (inserted)
+            identity = fresh;
+    }
+    if (store_commit(conn) != 0)
+        goto fail;
+    snprintf(r->web_numbers[me], sizeof r->web_numbers[me], "%s", identity.web_number);
+    if (inserted)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+fail:
+    atomic_fetch_add(&r->failures, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void
+test_race_one_web_number_per_person(void **state)
+{
+    struct fixture *f = *state;
+    struct race r = {.store = f->store};
+    race(&r, enroll_same_person);
+    assert_int_equal(r.failures, 0);
+    assert_int_equal(r.winners, 1);
+    for (int i = 1; i < THREADS; i++)
+        assert_string_equal(r.web_numbers[i], r.web_numbers[0]);
+}
+
+static void *
+present_code(void *argument)
+{
+    struct race *r = argument;
+    struct store_conn *conn = store_acquire(r->store);
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    fill_hash(hash, 0x30, 7);
+    struct store_oidc_login login;
+    int found = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_oidc_code_present(conn, hash, &login, &found) != 0 || !found)
+        atomic_fetch_add(&r->failures, 1);
+    else if (login.code_uses == 1)
+        atomic_fetch_add(&r->winners, 1);
+    store_oidc_login_clear(&login);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void *
+rotate_refresh(void *argument)
+{
+    struct race *r = argument;
+    struct store_conn *conn = store_acquire(r->store);
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    fill_hash(hash, 0x40, 7);
+    int changed = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_oidc_token_set_status(conn, "WN7", hash, STORE_TOKEN_ROTATED, &changed) != 0)
+        atomic_fetch_add(&r->failures, 1);
+    else if (changed)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void *
+take_challenge(void *argument)
+{
+    struct race *r = argument;
+    struct store_conn *conn = store_acquire(r->store);
+    struct store_challenge taken;
+    int ok = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_challenge_take(conn, "race", 10, &taken, &ok) != 0)
+        atomic_fetch_add(&r->failures, 1);
+    else if (ok)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void *
+use_jti(void *argument)
+{
+    struct race *r = argument;
+    struct store_conn *conn = store_acquire(r->store);
+    int fresh = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_token_use(conn, "jti-race", 100, &fresh) != 0)
+        atomic_fetch_add(&r->failures, 1);
+    else if (fresh)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void *
+decide_login(void *argument)
+{
+    struct race *r = argument;
+    struct store_conn *conn = store_acquire(r->store);
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    fill_hash(hash, 0x10, 8);
+    int changed = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_oidc_login_decide(conn, hash, STORE_LOGIN_APPROVED, "WN8", "[]", 50, 110,
+                                &changed) != 0)
+        atomic_fetch_add(&r->failures, 1);
+    else if (changed)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void *
+take_lease(void *argument)
+{
+    struct race *r = argument;
+    int me = atomic_fetch_add(&r->next, 1);
+    char holder[16];
+    snprintf(holder, sizeof holder, "node-%d", me);
+    struct store_conn *conn = store_acquire(r->store);
+    int held = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_lease_take(conn, "race", holder, 100, 60, &held) != 0)
+        atomic_fetch_add(&r->failures, 1);
+    else if (held)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
+static void
+test_races_happen_once(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    approved_login(conn, 7, "WN7", 1000);
+    insert_token(conn, 7, 7, "WN7", 5000);
+    struct store_challenge challenge = {.id = "race", .nonce = "n", .action = "turn_left",
+                                        .expires_at = 100};
+    assert_int_equal(store_challenge_insert(conn, &challenge), 0);
+    struct store_oidc_login pending = {
+        .redirect_uri = "https://rp/cb", .claims = "[]", .code_challenge = "c",
+        .created_at = 10, .expires_at = 100, .purge_at = 1000, .client_id = "client",
+    };
+    fill_hash(pending.login_hash, 0x10, 8);
+    fill_hash(pending.user_code_hash, 0x20, 8);
+    fill_hash(pending.code_hash, 0x30, 8);
+    int inserted = 0;
+    assert_int_equal(store_oidc_login_insert(conn, &pending, &inserted), 0);
+    store_release(f->store, conn);
+
+    void *(*const bodies[])(void *) = {present_code, rotate_refresh, take_challenge,
+                                       use_jti, decide_login, take_lease};
+    const char *const names[] = {"code presented", "refresh rotated", "challenge taken",
+                                 "jti used", "login decided", "lease taken"};
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        struct race r = {.store = f->store};
+        race(&r, bodies[i]);
+        if (r.failures != 0 || r.winners != 1)
+            fail_msg("%s: %d winners, %d failures among %d racers", names[i],
+                     (int)r.winners, (int)r.failures, THREADS);
+    }
+}
+
+/* ── An old SQLite database (schema 6, with rows) meets schema 7 ──────── */
+
+static void
+test_sqlite_schema_6_upgrades(void **state)
+{
+    struct fixture *f = *state;
+    if (test_db_is_postgresql())
+        skip(); /* PostgreSQL support starts at schema 7 */
+    char path[1200], location[1300], err[256];
+    snprintf(path, sizeof path, "%s/old.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE schema_version (version BIGINT NOT NULL);"
+                                      "INSERT INTO schema_version VALUES (6);",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(sqlite3_exec(db, store_migrations[i].sqlite, NULL, NULL, NULL),
+                         SQLITE_OK);
+    const char *rows =
+        "INSERT INTO registry_person VALUES ('p1', x'ab', x'00', 1, 1);"
+        "INSERT INTO identity VALUES ('WN1', 'p1', 'active', NULL, 1, 1);"
+        "INSERT INTO device VALUES ('aa01', 'WN1', x'30', 'active', 1, 9, NULL, NULL);"
+        "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash, client_id,"
+        " redirect_uri, claims, code_challenge, status, created_at, expires_at,"
+        " purge_at) VALUES (x'01', x'02', x'03', 'c', 'r', '[]', 'x', 'pending', 1, 9,"
+        " 99999999999);"
+        "INSERT INTO oidc_token VALUES (x'04', 'access', x'01', 'c', 'WN1', 's', '[]',"
+        " 1, 1, 99999999999, 'active');"
+        "INSERT INTO audit_event VALUES (41, 1, 'operator', 'service.init', 'service',"
+        " '{}');";
+    assert_int_equal(sqlite3_exec(db, rows, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    snprintf(location, sizeof location, "sqlite:%s", path);
+    struct store *store = NULL;
+    assert_int_equal(store_open(location, 1, 1, &store, err, sizeof err), 0);
+    struct store_conn *conn = store_acquire(store);
+    int64_t version = 0;
+    assert_int_equal(store_schema_version(conn, &version), 0);
+    assert_int_equal(version, (int64_t)store_migration_count);
+    /* Every old row is found through its new lookup. */
+    uint8_t index[STORE_INDEX_BYTES] = {0};
+    struct store_person person;
+    int found = 0;
+    assert_int_equal(store_person_find(conn, index, &person, &found), 0);
+    assert_int_equal(found, 0); /* the old index was one byte: not 32 */
+    struct store_identity identity;
+    assert_int_equal(store_identity_find_by_person(conn, "p1", &identity, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(identity.web_number, "WN1");
+    struct store_device device;
+    assert_int_equal(store_device_get(conn, "aa01", NULL, &device, &found), 0);
+    assert_int_equal(found, 1);
+    store_device_clear(&device);
+    uint8_t code[STORE_OIDC_HASH_BYTES] = {0};
+    struct store_oidc_login login;
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, code, &login, &found), 0);
+    assert_int_equal(found, 0);
+    /* The audit log goes on from its last number. */
+    struct store_audit_event event = {.time = 2, .actor = "operator", .action = "t",
+                                      .subject = "service", .details = "{}"};
+    int64_t sequence = 0;
+    assert_int_equal(store_audit_append(conn, &event, &sequence), 0);
+    assert_int_equal(sequence, 42);
+    store_release(store, conn);
+    store_close(store);
+    /* Lookups filled by the migration are the old rows' keys. */
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *statement = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT COUNT(*) FROM registry_index),"
+                                        " (SELECT COUNT(*) FROM oidc_user_code),"
+                                        " (SELECT COUNT(*) FROM oidc_code),"
+                                        " (SELECT COUNT(*) FROM oidc_token_hash),"
+                                        " (SELECT COUNT(*) FROM device_serial)",
+                                        -1, &statement, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(statement), SQLITE_ROW);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sqlite3_column_int(statement, i), 1);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
 }
 
 int
@@ -424,15 +954,22 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_and_migrate, setup, teardown),
+        cmocka_unit_test(test_location_check),
         cmocka_unit_test_setup_teardown(test_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_platform, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenge_single_use_and_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_audit_sequences_are_dense_under_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_sequences_under_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempts_in_a_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_race_one_web_number_per_person, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_races_happen_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sqlite_schema_6_upgrades, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,131 @@
+/* janitor: the expiry of rows, one node at a time; see janitor.h. */
+#include "service/janitor.h"
+
+#include "enroll/enroll.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LEASE_NAME "janitor"
+#define HOLDER_MAX 128
+
+struct janitor {
+    struct store *store;
+    unsigned interval;
+    char holder[HOLDER_MAX];
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stopping;
+};
+
+int
+janitor_round(struct store *store, const char *holder, int64_t now, unsigned interval,
+              int *held, struct store_purge_counts *counts)
+{
+    struct store_purge_counts ignored;
+    if (counts == NULL)
+        counts = &ignored;
+    memset(counts, 0, sizeof *counts);
+    *held = 0;
+    struct store_conn *conn = store_acquire(store);
+    /* The lease outlives two missed rounds, so a slow round does not let
+     * a second janitor in, and a stopped node is replaced within three. */
+    int status = store_lease_take(conn, LEASE_NAME, holder, now, 3 * (int64_t)interval,
+                                  held);
+    if (status == 0 && *held)
+        status = store_purge_expired(conn, now, now - ENROLL_WINDOW_SECONDS, counts);
+    if (status != 0)
+        log_event(LOG_WARN, "janitor_failed", "{s:s}", "error", store_last_error(conn));
+    store_release(store, conn);
+    return status;
+}
+
+static void *
+run(void *argument)
+{
+    struct janitor *janitor = argument;
+    pthread_mutex_lock(&janitor->lock);
+    while (!janitor->stopping) {
+        pthread_mutex_unlock(&janitor->lock);
+        int held = 0;
+        struct store_purge_counts counts;
+        if (janitor_round(janitor->store, janitor->holder, (int64_t)time(NULL),
+                          janitor->interval, &held, &counts) == 0 &&
+            held)
+            log_event(LOG_DEBUG, "janitor_purged", "{s:I, s:I, s:I, s:I, s:I}",
+                      "challenges", (json_int_t)counts.challenges, "attempts",
+                      (json_int_t)counts.attempts, "used_tokens",
+                      (json_int_t)counts.used_tokens, "logins", (json_int_t)counts.logins,
+                      "tokens", (json_int_t)counts.tokens);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += janitor->interval;
+        pthread_mutex_lock(&janitor->lock);
+        while (!janitor->stopping &&
+               pthread_cond_timedwait(&janitor->wake, &janitor->lock, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&janitor->lock);
+    return NULL;
+}
+
+int
+janitor_start(struct store *store, unsigned interval, struct janitor **out, char *err,
+              size_t errlen)
+{
+    if (interval == 0)
+        return error_set(err, errlen, "the janitor's interval must be at least 1 s");
+    struct janitor *janitor = calloc(1, sizeof *janitor);
+    if (janitor == NULL)
+        return error_set(err, errlen, "out of memory");
+    janitor->store = store;
+    janitor->interval = interval;
+    /* Who holds the lease, for an operator reading the table: host, pid
+     * and a random tag (two nodes may share a host name and a pid). */
+    uint8_t tag[6];
+    char tag_hex[HEX_ENCODED_SIZE(sizeof tag)];
+    char host[64] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    if (RAND_bytes(tag, sizeof tag) != 1 || hex_encode(tag, sizeof tag, tag_hex,
+                                                       sizeof tag_hex) != 0 ||
+        string_format(janitor->holder, sizeof janitor->holder, "%s:%ld:%s", host,
+                      (long)getpid(), tag_hex) != 0) {
+        free(janitor);
+        return error_set(err, errlen, "cannot name the janitor");
+    }
+    pthread_mutex_init(&janitor->lock, NULL);
+    pthread_cond_init(&janitor->wake, NULL);
+    if (pthread_create(&janitor->thread, NULL, run, janitor) != 0) {
+        pthread_cond_destroy(&janitor->wake);
+        pthread_mutex_destroy(&janitor->lock);
+        free(janitor);
+        return error_set(err, errlen, "cannot start the janitor thread");
+    }
+    *out = janitor;
+    return 0;
+}
+
+void
+janitor_stop(struct janitor *janitor)
+{
+    if (janitor == NULL)
+        return;
+    pthread_mutex_lock(&janitor->lock);
+    janitor->stopping = 1;
+    pthread_cond_signal(&janitor->wake);
+    pthread_mutex_unlock(&janitor->lock);
+    pthread_join(janitor->thread, NULL);
+    pthread_cond_destroy(&janitor->wake);
+    pthread_mutex_destroy(&janitor->lock);
+    free(janitor);
+}

@@ -1,0 +1,34 @@
+/* janitor: deletes expired rows (challenges, attempts, single-use token
+ * ids, logins, codes, tokens) in the background of `cyberid serve`, so that
+ * requests never delete before they insert. Many nodes share a database:
+ * each runs a janitor, and a lease in the database (store_lease_take())
+ * lets one of them work at a time; when its node stops, the lease expires
+ * and another takes over. */
+#ifndef CYBERID_JANITOR_H
+#define CYBERID_JANITOR_H
+
+#include "store/store.h"
+
+#include <stdint.h>
+
+#define JANITOR_DEFAULT_INTERVAL 60     /* seconds between rounds */
+
+struct janitor;
+
+/* Starts the janitor thread, which runs a round every `interval` seconds
+ * (the first at once). 0 and *out, or -1 with err. */
+int janitor_start(struct store *store, unsigned interval, struct janitor **out,
+                  char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* One round, for tests and for the thread: takes or renews the lease for
+ * `holder` at `now` and, if held, purges. *held says whether it did;
+ * counts (may be NULL) what went. 0, or -1 on a store failure. */
+int janitor_round(struct store *store, const char *holder, int64_t now,
+                  unsigned interval, int *held, struct store_purge_counts *counts)
+    __attribute__((warn_unused_result));
+
+/* Stops the thread (waits for a round in progress) and frees it. NULL
+ * allowed. */
+void janitor_stop(struct janitor *janitor);
+
+#endif

@@ -1,0 +1,671 @@
+/* store_pg: the PostgreSQL backend of the store (libpq), for more than one
+ * node: every `cyberid serve` keeps its state here, and a Citus coordinator
+ * is reached the same way (store.c distributes the tables).
+ *
+ * One PGconn per pooled connection. Statements are prepared once per
+ * connection (cached by the address of their SQL literal, as the SQLite
+ * driver does) and described, so that each parameter is sent in the
+ * binary form of the type the server inferred for it; results come back
+ * binary too (BIGINT as 8 bytes, BYTEA raw), which spares the hex round
+ * trip of text-format BYTEA.
+ *
+ * Nothing waits forever on the server: every round trip runs on the
+ * non-blocking interface with a deadline (the statement timeout set in the
+ * session, plus a margin for the network), past which the connection is
+ * dropped. A connection that failed is replaced by a new one at its next
+ * use outside a transaction, at most once a second, so that a database
+ * that is down costs a refused connect, not a storm of them. */
+#include "store/store_driver.h"
+
+#include "util/strings.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STATEMENT_CACHE_SIZE 128
+#define STRINGIFY_(x) #x
+#define STRINGIFY_MS(x) STRINGIFY_(x)
+/* The server ends a statement (lock waits included) after this long... */
+#define STATEMENT_TIMEOUT_MS 5000
+/* ...and the client gives up on the server this much later. */
+#define DEADLINE_MARGIN_MS 2000
+#define CONNECT_TIMEOUT_SECONDS "3"
+#define RECONNECT_INTERVAL_MS 1000
+/* A transaction left open by a crashed client ends on the server. */
+#define IDLE_IN_TRANSACTION_TIMEOUT_MS 60000
+
+/* Type OIDs of pg_type.h (server headers are not a client dependency). */
+#define OID_BOOL 16
+#define OID_BYTEA 17
+#define OID_NAME 19
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_TEXT 25
+#define OID_UNKNOWN 705
+#define OID_BPCHAR 1042
+#define OID_VARCHAR 1043
+#define OID_VOID 2278
+
+struct statement {
+    const char *sql;            /* the literal's address; NULL: free slot */
+    char name[16];
+    int param_count;
+    Oid param_types[STORE_PARAMS_MAX];
+};
+
+struct pg_connection {
+    PGconn *conn;
+    char *location;
+    int in_transaction;
+    int broken;                 /* lost: replace before the next use */
+    int unavailable;            /* the last failure was an outage */
+    int64_t last_connect_ms;
+    unsigned statement_count;   /* names handed out on this PGconn */
+    struct statement cache[STATEMENT_CACHE_SIZE];
+};
+
+static int64_t
+monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int
+pg_accepts(const char *location)
+{
+    return strncmp(location, "postgresql://", 13) == 0 ||
+           strncmp(location, "postgres://", 11) == 0;
+}
+
+/* ── Connections ───────────────────────────────────────────────────────── */
+
+/* A location must parse as a libpq URI and carry no password: one on a
+ * command line is in every process listing and shell history, one in
+ * config.json in every copy of the data folder. */
+static int
+pg_check(const char *location, char *err, size_t errlen)
+{
+    char *message = NULL;
+    PQconninfoOption *options = PQconninfoParse(location, &message);
+    if (options == NULL) {
+        /* libpq's message quotes no password: there is none to quote, or
+         * the URI would have parsed. */
+        error_set(err, errlen, "not a valid PostgreSQL URI: %s",
+                  message ? message : "out of memory");
+        err[strcspn(err, "\n")] = '\0';
+        PQfreemem(message);
+        return -1;
+    }
+    int has_password = 0;
+    for (PQconninfoOption *option = options; option->keyword != NULL; option++)
+        if (strcmp(option->keyword, "password") == 0 && option->val != NULL &&
+            option->val[0] != '\0')
+            has_password = 1;
+    PQconninfoFree(options);
+    if (has_password)
+        return error_set(err, errlen,
+                         "the database URI carries a password: put it in a password "
+                         "file instead (PGPASSFILE, ~/.pgpass, or passfile=FILE in the "
+                         "URI)");
+    return 0;
+}
+
+/* SQLSTATE classes that mean "the database is out of reach, try later":
+ * 08 connection exception, 53 insufficient resources, 57P01-57P03 admin
+ * shutdown / crash shutdown / cannot connect now, 57014 query canceled
+ * (the statement timeout), 40001 and 40P01 (serialization failure and
+ * deadlock: the same request retried later succeeds). */
+static int
+sqlstate_is_outage(const char *state)
+{
+    if (state == NULL)
+        return 1; /* no SQLSTATE: libpq lost the connection itself */
+    return strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+           strncmp(state, "57P0", 4) == 0 || strcmp(state, "57014") == 0 ||
+           strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
+}
+
+static void
+drop_connection(struct pg_connection *pg)
+{
+    if (pg->conn != NULL)
+        PQfinish(pg->conn);
+    pg->conn = NULL;
+    pg->broken = 1;
+    memset(pg->cache, 0, sizeof pg->cache);
+    pg->statement_count = 0;
+}
+
+static int
+open_connection(struct pg_connection *pg, char *err, size_t errlen)
+{
+    /* The location is a whole libpq URI (expand_dbname); the keywords
+     * after it override what it says of them. The password is never in
+     * the location: config.c refuses one, and libpq reads PGPASSFILE,
+     * ~/.pgpass or the URI's passfile= parameter. */
+    const char *const keywords[] = {"dbname", "connect_timeout", "application_name",
+                                    "client_encoding", NULL};
+    const char *const values[] = {pg->location, CONNECT_TIMEOUT_SECONDS, "cyberid",
+                                  "UTF8", NULL};
+    pg->last_connect_ms = monotonic_ms();
+    pg->conn = PQconnectdbParams(keywords, values, 1);
+    if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password. */
+        const char *message = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
+        size_t length = strcspn(message, "\n");
+        error_set(err, errlen, "cannot connect to PostgreSQL: %.*s", (int)length,
+                  message);
+        drop_connection(pg);
+        pg->unavailable = 1;
+        return -1;
+    }
+    PGresult *result = PQexec(pg->conn,
+                              "SET statement_timeout = " STRINGIFY_MS(STATEMENT_TIMEOUT_MS)
+                              "; SET idle_in_transaction_session_timeout = "
+                              STRINGIFY_MS(IDLE_IN_TRANSACTION_TIMEOUT_MS)
+                              "; SET TIME ZONE 'UTC'");
+    int ok = PQresultStatus(result) == PGRES_COMMAND_OK;
+    if (!ok)
+        error_set(err, errlen, "cannot configure the PostgreSQL session: %s",
+                  PQresultErrorMessage(result));
+    PQclear(result);
+    if (!ok) {
+        drop_connection(pg);
+        return -1;
+    }
+    if (PQsetnonblocking(pg->conn, 1) != 0) {
+        error_set(err, errlen, "cannot make the connection non-blocking");
+        drop_connection(pg);
+        return -1;
+    }
+    pg->broken = 0;
+    return 0;
+}
+
+static void *
+pg_connect(const char *location, char *err, size_t errlen)
+{
+    struct pg_connection *pg = calloc(1, sizeof *pg);
+    if (pg == NULL || (pg->location = strdup(location)) == NULL) {
+        free(pg);
+        error_set(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (open_connection(pg, err, errlen) != 0) {
+        free(pg->location);
+        free(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+static void
+pg_disconnect(void *connection)
+{
+    struct pg_connection *pg = connection;
+    if (pg == NULL)
+        return;
+    if (pg->conn != NULL)
+        PQfinish(pg->conn);
+    free(pg->location);
+    free(pg);
+}
+
+/* Makes sure the connection is usable: a lost one is replaced, but never
+ * inside a transaction (its statements would silently run outside it)
+ * and at most once per RECONNECT_INTERVAL_MS. 0 or -1 with err. */
+static int
+ensure_connected(struct pg_connection *pg, char *err, size_t errlen)
+{
+    if (!pg->broken && pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
+        return 0;
+    pg->unavailable = 1;
+    if (pg->in_transaction)
+        return error_set(err, errlen, "the database connection was lost in a "
+                         "transaction");
+    if (pg->conn != NULL)
+        drop_connection(pg);
+    if (monotonic_ms() - pg->last_connect_ms < RECONNECT_INTERVAL_MS)
+        return error_set(err, errlen, "the database is unreachable");
+    return open_connection(pg, err, errlen);
+}
+
+/* ── Round trips with a deadline ───────────────────────────────────────── */
+
+/* Waits for the socket until `deadline` (monotonic ms). 0 ready, -1 not. */
+static int
+wait_socket(struct pg_connection *pg, short events, int64_t deadline)
+{
+    int fd = PQsocket(pg->conn);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd poller = {.fd = fd, .events = events};
+        int rc = poll(&poller, 1, (int)left);
+        if (rc > 0)
+            return 0;
+        if (rc < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* Sends what libpq has buffered and collects the results of one command;
+ * returns the last result (the caller clears it), or NULL when the server
+ * did not answer in time or the connection failed (then it is dropped). */
+static PGresult *
+finish_round_trip(struct pg_connection *pg, char *err, size_t errlen)
+{
+    int64_t deadline = monotonic_ms() + STATEMENT_TIMEOUT_MS + DEADLINE_MARGIN_MS;
+    int flushed;
+    while ((flushed = PQflush(pg->conn)) == 1) {
+        if (wait_socket(pg, POLLOUT | POLLIN, deadline) != 0 ||
+            PQconsumeInput(pg->conn) == 0)
+            goto lost;
+    }
+    if (flushed < 0)
+        goto lost;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(pg->conn)) {
+            if (wait_socket(pg, POLLIN, deadline) != 0 || PQconsumeInput(pg->conn) == 0) {
+                PQclear(last);
+                goto lost;
+            }
+        }
+        PGresult *result = PQgetResult(pg->conn);
+        if (result == NULL)
+            break;
+        /* Keep the first error, else the last result. */
+        if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(result);
+            continue;
+        }
+        PQclear(last);
+        last = result;
+    }
+    if (last == NULL) {
+        error_set(err, errlen, "no result from PostgreSQL");
+        return NULL;
+    }
+    if (PQstatus(pg->conn) != CONNECTION_OK)
+        pg->broken = 1;
+    return last;
+lost:
+    error_set(err, errlen, "the database did not answer: %s",
+              pg->conn ? PQerrorMessage(pg->conn) : "connection closed");
+    err[strcspn(err, "\n")] = '\0';
+    drop_connection(pg);
+    pg->unavailable = 1;
+    return NULL;
+}
+
+/* Turns a result into 0 (one of the `ok` statuses) or -1 with err and the
+ * outage flag set from its SQLSTATE. */
+static int
+check_result(struct pg_connection *pg, const PGresult *result, ExecStatusType ok,
+             ExecStatusType also_ok, char *err, size_t errlen)
+{
+    ExecStatusType status = PQresultStatus(result);
+    if (status == ok || status == also_ok)
+        return 0;
+    const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    pg->unavailable = sqlstate_is_outage(state);
+    if (PQstatus(pg->conn) != CONNECTION_OK)
+        pg->broken = pg->unavailable = 1;
+    const char *message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    error_set(err, errlen, "%s%s%s", state ? state : "", state ? ": " : "",
+              message ? message : PQresStatus(status));
+    return -1;
+}
+
+/* Runs a parameterless command (BEGIN, COMMIT, a migration script).
+ * `tag`, when not NULL, is the command tag the last command must answer
+ * (COMMIT of a transaction that failed earlier answers ROLLBACK, with no
+ * error). */
+static int
+simple_command(struct pg_connection *pg, const char *sql, const char *tag, char *err,
+               size_t errlen)
+{
+    pg->unavailable = 0;
+    if (ensure_connected(pg, err, errlen) != 0)
+        return -1;
+    if (PQsendQuery(pg->conn, sql) == 0) {
+        error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
+        err[strcspn(err, "\n")] = '\0';
+        drop_connection(pg);
+        pg->unavailable = 1;
+        return -1;
+    }
+    PGresult *result = finish_round_trip(pg, err, errlen);
+    if (result == NULL)
+        return -1;
+    int status = check_result(pg, result, PGRES_COMMAND_OK, PGRES_TUPLES_OK, err, errlen);
+    if (status == 0 && tag != NULL && strcmp(PQcmdStatus(result), tag) != 0)
+        status = error_set(err, errlen, "the database answered %s to %s",
+                           PQcmdStatus(result), sql);
+    PQclear(result);
+    return status;
+}
+
+/* ── Statements ────────────────────────────────────────────────────────── */
+
+/* The prepared, described statement for `sql`, preparing it on first use.
+ * NULL with err set. */
+static struct statement *
+prepare(struct pg_connection *pg, const char *sql, char *err, size_t errlen)
+{
+    struct statement *slot = NULL;
+    for (size_t i = 0; i < STATEMENT_CACHE_SIZE; i++) {
+        if (pg->cache[i].sql == sql)
+            return &pg->cache[i];
+        if (pg->cache[i].sql == NULL && slot == NULL)
+            slot = &pg->cache[i];
+    }
+    /* The cache is sized for every statement of the store; past it, the
+     * oldest-named slot is reused (its server-side statement stays, named,
+     * until the connection ends: a bounded leak of one per overflow). */
+    if (slot == NULL)
+        slot = &pg->cache[pg->statement_count % STATEMENT_CACHE_SIZE];
+    memset(slot, 0, sizeof *slot);
+    if (string_format(slot->name, sizeof slot->name, "s%u", pg->statement_count++) != 0)
+        return NULL;
+    if (PQsendPrepare(pg->conn, slot->name, sql, 0, NULL) == 0)
+        goto send_failed;
+    PGresult *result = finish_round_trip(pg, err, errlen);
+    if (result == NULL)
+        return NULL;
+    int status = check_result(pg, result, PGRES_COMMAND_OK, PGRES_COMMAND_OK, err, errlen);
+    PQclear(result);
+    if (status != 0)
+        return NULL;
+    if (PQsendDescribePrepared(pg->conn, slot->name) == 0)
+        goto send_failed;
+    if ((result = finish_round_trip(pg, err, errlen)) == NULL)
+        return NULL;
+    status = check_result(pg, result, PGRES_COMMAND_OK, PGRES_COMMAND_OK, err, errlen);
+    int count = status == 0 ? PQnparams(result) : 0;
+    if (status == 0 && count > STORE_PARAMS_MAX)
+        status = error_set(err, errlen, "a statement takes %d parameters", count);
+    for (int i = 0; status == 0 && i < count; i++)
+        slot->param_types[i] = PQparamtype(result, i);
+    PQclear(result);
+    if (status != 0)
+        return NULL;
+    slot->param_count = count;
+    slot->sql = sql;
+    return slot;
+send_failed:
+    error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
+    err[strcspn(err, "\n")] = '\0';
+    drop_connection(pg);
+    pg->unavailable = 1;
+    return NULL;
+}
+
+static void
+put_be(uint8_t *out, uint64_t value, size_t bytes)
+{
+    for (size_t i = 0; i < bytes; i++)
+        out[i] = (uint8_t)(value >> (8 * (bytes - 1 - i)));
+}
+
+static uint64_t
+get_be(const uint8_t *in, size_t bytes)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < bytes; i++)
+        value = value << 8 | in[i];
+    return value;
+}
+
+/* One parameter in the wire form its inferred type takes. `scratch` holds
+ * integers and text copies (24 bytes each: 8 for binary integers, 21 for
+ * a decimal one). */
+struct wire_params {
+    const char *values[STORE_PARAMS_MAX];
+    int lengths[STORE_PARAMS_MAX];
+    int formats[STORE_PARAMS_MAX];
+    char scratch[STORE_PARAMS_MAX][24];
+};
+
+static int
+encode_param(const struct store_value *value, Oid type, size_t i,
+             struct wire_params *wire, char *err, size_t errlen)
+{
+    char *scratch = wire->scratch[i];
+    wire->formats[i] = 1;
+    switch (value->type) {
+    case STORE_VALUE_NULL:
+        wire->values[i] = NULL;
+        wire->lengths[i] = 0;
+        return 0;
+    case STORE_VALUE_INTEGER: {
+        int64_t n = value->integer;
+        size_t bytes;
+        switch (type) {
+        case OID_INT8: bytes = 8; break;
+        case OID_INT4: bytes = 4; break;
+        case OID_INT2: bytes = 2; break;
+        case OID_BOOL: bytes = 1; n = n != 0; break;
+        default:
+            /* Any other type (NUMERIC, unknown) parses the decimal text. */
+            wire->formats[i] = 0;
+            if (string_format(scratch, sizeof wire->scratch[i], "%lld", (long long)n) != 0)
+                return error_set(err, errlen, "parameter $%zu: bad integer", i + 1);
+            wire->values[i] = scratch;
+            wire->lengths[i] = (int)strlen(scratch);
+            return 0;
+        }
+        if (bytes < 8 && (n < -((int64_t)1 << (8 * bytes - 1)) ||
+                          n >= ((int64_t)1 << (8 * bytes - 1))))
+            return error_set(err, errlen, "parameter $%zu: %lld does not fit", i + 1,
+                             (long long)n);
+        put_be((uint8_t *)scratch, (uint64_t)n, bytes);
+        wire->values[i] = scratch;
+        wire->lengths[i] = (int)bytes;
+        return 0;
+    }
+    case STORE_VALUE_TEXT:
+        if (value->length > INT32_MAX ||
+            (value->length > 0 && memchr(value->data, '\0', value->length) != NULL))
+            return error_set(err, errlen, "parameter $%zu: text with a NUL byte", i + 1);
+        /* The binary form of text types is the bytes themselves; others
+         * (unknown, numeric) take text format, NUL-terminated: every TEXT
+         * value comes from a C string (v_text). */
+        if (type != OID_TEXT && type != OID_VARCHAR && type != OID_BPCHAR &&
+            type != OID_NAME && type != OID_BYTEA)
+            wire->formats[i] = 0;
+        wire->values[i] = value->data;
+        wire->lengths[i] = (int)value->length;
+        return 0;
+    case STORE_VALUE_BLOB:
+        if (type != OID_BYTEA)
+            return error_set(err, errlen, "parameter $%zu: bytes for a non-BYTEA column",
+                             i + 1);
+        if (value->length > INT32_MAX)
+            return error_set(err, errlen, "parameter $%zu: too long", i + 1);
+        wire->values[i] = value->length ? value->data : "";
+        wire->lengths[i] = (int)value->length;
+        return 0;
+    }
+    return error_set(err, errlen, "parameter $%zu: unknown value type", i + 1);
+}
+
+/* One column of a binary result row as a store value. */
+static int
+decode_column(const PGresult *result, int row, int column, struct store_value *out)
+{
+    memset(out, 0, sizeof *out);
+    if (PQgetisnull(result, row, column)) {
+        out->type = STORE_VALUE_NULL;
+        return 0;
+    }
+    const uint8_t *data = (const uint8_t *)PQgetvalue(result, row, column);
+    size_t length = (size_t)PQgetlength(result, row, column);
+    switch (PQftype(result, column)) {
+    case OID_INT8:
+    case OID_INT4:
+    case OID_INT2:
+        if (length != 8 && length != 4 && length != 2)
+            return -1;
+        out->type = STORE_VALUE_INTEGER;
+        /* Sign-extend from the wire width. */
+        out->integer = (int64_t)(get_be(data, length) << (64 - 8 * length)) >>
+                       (64 - 8 * length);
+        return 0;
+    case OID_BOOL:
+        if (length != 1)
+            return -1;
+        out->type = STORE_VALUE_INTEGER;
+        out->integer = data[0] != 0;
+        return 0;
+    case OID_TEXT:
+    case OID_VARCHAR:
+    case OID_BPCHAR:
+    case OID_NAME:
+    case OID_UNKNOWN:
+        out->type = STORE_VALUE_TEXT;
+        out->data = data;
+        out->length = length;
+        return 0;
+    case OID_BYTEA:
+        out->type = STORE_VALUE_BLOB;
+        out->data = data;
+        out->length = length;
+        return 0;
+    case OID_VOID: /* what a function returning nothing (a lock) returns */
+        out->type = STORE_VALUE_NULL;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int
+pg_exec(void *connection, const char *sql, const struct store_value *params,
+        size_t param_count, store_row_fn row, void *context, int64_t *changes,
+        char *err, size_t errlen)
+{
+    struct pg_connection *pg = connection;
+    pg->unavailable = 0;
+    if (param_count > STORE_PARAMS_MAX)
+        return error_set(err, errlen, "too many parameters");
+    if (ensure_connected(pg, err, errlen) != 0)
+        return -1;
+    struct statement *statement = prepare(pg, sql, err, errlen);
+    if (statement == NULL)
+        return -1;
+    if ((size_t)statement->param_count != param_count)
+        return error_set(err, errlen, "the statement takes %d parameters, %zu given",
+                         statement->param_count, param_count);
+    struct wire_params wire;
+    for (size_t i = 0; i < param_count; i++)
+        if (encode_param(&params[i], statement->param_types[i], i, &wire, err, errlen) != 0)
+            return -1;
+    if (PQsendQueryPrepared(pg->conn, statement->name, (int)param_count, wire.values,
+                            wire.lengths, wire.formats, 1) == 0) {
+        error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
+        err[strcspn(err, "\n")] = '\0';
+        drop_connection(pg);
+        pg->unavailable = 1;
+        return -1;
+    }
+    PGresult *result = finish_round_trip(pg, err, errlen);
+    if (result == NULL)
+        return -1;
+    int status = check_result(pg, result, PGRES_TUPLES_OK, PGRES_COMMAND_OK, err, errlen);
+    if (status == 0 && PQresultStatus(result) == PGRES_TUPLES_OK) {
+        int rows = PQntuples(result);
+        int columns = PQnfields(result);
+        if (columns > STORE_PARAMS_MAX)
+            columns = STORE_PARAMS_MAX;
+        struct store_value values[STORE_PARAMS_MAX];
+        for (int r = 0; status == 0 && r < rows; r++) {
+            for (int c = 0; c < columns; c++)
+                if (decode_column(result, r, c, &values[c]) != 0) {
+                    status = error_set(err, errlen, "column %d: unsupported type %u", c,
+                                       (unsigned)PQftype(result, c));
+                    break;
+                }
+            if (status == 0 && row != NULL)
+                status = row(context, values, (size_t)columns);
+        }
+    }
+    if (status == 0 && changes != NULL) {
+        const char *tuples = PQcmdTuples(result);
+        *changes = tuples[0] ? strtoll(tuples, NULL, 10) : 0;
+    }
+    PQclear(result);
+    return status;
+}
+
+static int
+pg_exec_script(void *connection, const char *sql, char *err, size_t errlen)
+{
+    return simple_command(connection, sql, NULL, err, errlen);
+}
+
+static int
+pg_begin(void *connection, char *err, size_t errlen)
+{
+    struct pg_connection *pg = connection;
+    if (simple_command(pg, "BEGIN", NULL, err, errlen) != 0)
+        return -1;
+    pg->in_transaction = 1;
+    return 0;
+}
+
+static int
+pg_commit(void *connection, char *err, size_t errlen)
+{
+    struct pg_connection *pg = connection;
+    int status = simple_command(pg, "COMMIT", "COMMIT", err, errlen);
+    pg->in_transaction = 0;
+    return status;
+}
+
+static void
+pg_rollback(void *connection)
+{
+    struct pg_connection *pg = connection;
+    if (!pg->in_transaction)
+        return;
+    pg->in_transaction = 0;
+    char ignored[128];
+    int unavailable = pg->unavailable;
+    if (!pg->broken && pg->conn != NULL &&
+        PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
+        (void)simple_command(pg, "ROLLBACK", NULL, ignored, sizeof ignored);
+    pg->unavailable = unavailable; /* keep the cause of the failure */
+}
+
+static int
+pg_unavailable(void *connection)
+{
+    return ((struct pg_connection *)connection)->unavailable;
+}
+
+const struct store_driver store_pg_driver = {
+    .name = "postgresql",
+    .dialect = STORE_DIALECT_POSTGRESQL,
+    .accepts = pg_accepts,
+    .check = pg_check,
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .exec = pg_exec,
+    .exec_script = pg_exec_script,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .unavailable = pg_unavailable,
+};
