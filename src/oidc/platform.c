@@ -333,9 +333,13 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
         goto cleanup;
     }
 
-    if (random_token(CLIENT_ID_BYTES, platform.client_id,
-                     sizeof platform.client_id) != 0)
-        goto cleanup;
+    /* A client id is typed on the operator's command line: one that began
+     * with '-' would read as an option there (1 in 64 did), so draw again. */
+    do {
+        if (random_token(CLIENT_ID_BYTES, platform.client_id,
+                         sizeof platform.client_id) != 0)
+            goto cleanup;
+    } while (platform.client_id[0] == '-');
     platform.name = (char *)spec->name;
     platform.redirect_uris = json_dumps(redirect_uris, JSON_COMPACT);
     platform.claims = json_dumps(claims, JSON_COMPACT);

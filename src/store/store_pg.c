@@ -17,6 +17,7 @@
  * that is down costs a refused connect, not a storm of them. */
 #include "store/store_driver.h"
 
+#include "util/log.h"
 #include "util/strings.h"
 
 #include <errno.h>
@@ -143,6 +144,20 @@ drop_connection(struct pg_connection *pg)
     pg->statement_count = 0;
 }
 
+/* libpq prints notices on stderr by default, which would break the
+ * service's one-JSON-object-per-line log. Only warnings reach here (the
+ * session sets client_min_messages); they become log lines with their
+ * SQLSTATE and primary message, which name objects, never row values. */
+static void
+log_notice(void *context, const PGresult *result)
+{
+    (void)context;
+    const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    const char *message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    log_event(LOG_WARN, "database_notice", "{s:s, s:s}", "sqlstate", state ? state : "",
+              "message", message ? message : "");
+}
+
 static int
 open_connection(struct pg_connection *pg, char *err, size_t errlen)
 {
@@ -166,8 +181,10 @@ open_connection(struct pg_connection *pg, char *err, size_t errlen)
         pg->unavailable = 1;
         return -1;
     }
+    PQsetNoticeReceiver(pg->conn, log_notice, NULL);
     PGresult *result = PQexec(pg->conn,
-                              "SET statement_timeout = " STRINGIFY_MS(STATEMENT_TIMEOUT_MS)
+                              "SET client_min_messages = warning;"
+                              " SET statement_timeout = " STRINGIFY_MS(STATEMENT_TIMEOUT_MS)
                               "; SET idle_in_transaction_session_timeout = "
                               STRINGIFY_MS(IDLE_IN_TRANSACTION_TIMEOUT_MS)
                               "; SET TIME ZONE 'UTC'");

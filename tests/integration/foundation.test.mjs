@@ -4,8 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, symlink, stat, readdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { run, initDataDir, tempDir, sharedDir, sql } from './lib/harness.mjs';
+import {
+  run, initDataDir, tempDir, sharedDir, sql, backend, newPgDatabase, databaseCopy, containsSecret,
+} from './lib/harness.mjs';
 
 test('init creates a private data folder and refuses to overwrite it', async () => {
   const temp = await tempDir('init');
@@ -21,6 +24,7 @@ test('init creates a private data folder and refuses to overwrite it', async () 
       assert.equal((await stat(path.join(data, 'keys', key))).mode & 0o777, 0o600, key);
     }
     assert.equal((await stat(path.join(data, 'cyberid.db'))).mode & 0o077, 0);
+    assert.equal((await stat(path.join(data, 'config.json'))).mode & 0o777, 0o600);
     const again = await run(['init', '--data', data]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /refusing to overwrite/);
@@ -30,6 +34,74 @@ test('init creates a private data folder and refuses to overwrite it', async () 
     await temp.cleanup();
   }
 });
+
+test('a copied or moved data folder uses its own SQLite database, wherever it is run from', async () => {
+  const temp = await tempDir('copy');
+  try {
+    const original = path.join(temp.dir, 'original');
+    assert.equal((await run(['init', '--data', original])).code, 0);
+    const config = JSON.parse(await readFile(path.join(original, 'config.json'), 'utf8'));
+    assert.deepEqual(config, { format: 2, database: 'sqlite:cyberid.db' });
+    const copy = path.join(temp.dir, 'copy');
+    await cpTree(original, copy);
+    const added = await run(['platform', 'add', '--data', 'copy', '--name', 'Shop',
+      '--redirect-uri', 'https://shop.example/cb'], { cwd: temp.dir });
+    assert.equal(added.code, 0, added.stderr);
+    const listed = async (data) => JSON.parse((await run(['platform', 'list', '--data', data])).stdout);
+    assert.equal((await listed(copy)).length, 1);
+    assert.equal((await listed(original)).length, 0, 'the copy wrote into its own database');
+    // A format 1 config (the path as given to init, relative to a working
+    // directory long gone) is read as the folder's own database.
+    await writeFile(path.join(copy, 'config.json'),
+      JSON.stringify({ format: 1, database: 'sqlite:somewhere/else/cyberid.db' }));
+    assert.equal((await listed(copy)).length, 1);
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+test('init --db records a PostgreSQL database, refuses a password in the URI and a database in use', {
+  skip: backend === 'sqlite' && 'CYBERID_TEST_DB=sqlite',
+}, async () => {
+  const temp = await tempDir('init-db');
+  try {
+    const uri = await newPgDatabase();
+    const withPassword = uri.replace('postgres@', 'postgres:hunter2hunter2@');
+    const refused = await run(['init', '--data', path.join(temp.dir, 'a'), '--db', withPassword]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /password file/);
+    assert.ok(!refused.stderr.includes('hunter2'), 'the password is not repeated');
+    await assert.rejects(stat(path.join(temp.dir, 'a')), 'nothing was created');
+
+    const nodeA = path.join(temp.dir, 'node-a');
+    const made = await run(['init', '--data', nodeA, '--db', uri]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(JSON.parse(made.stdout).database, uri);
+    assert.equal(JSON.parse(await readFile(path.join(nodeA, 'config.json'), 'utf8')).database, uri);
+    await assert.rejects(stat(path.join(nodeA, 'cyberid.db')), 'no SQLite file beside PostgreSQL');
+
+    const second = await run(['init', '--data', path.join(temp.dir, 'b'), '--db', uri]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /already holds a cyberid schema/);
+
+    // A copy of the folder is a second node on the same database.
+    const nodeB = path.join(temp.dir, 'node-b');
+    await cpTree(nodeA, nodeB);
+    assert.equal((await run(['platform', 'add', '--data', nodeB, '--name', 'Shop',
+      '--redirect-uri', 'https://shop.example/cb'])).code, 0);
+    assert.equal(JSON.parse((await run(['platform', 'list', '--data', nodeA])).stdout).length, 1);
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+/** cp -a */
+async function cpTree(from, to) {
+  const result = await new Promise((resolve) => {
+    execFile('cp', ['-a', from, to], (error, stdout, stderr) => resolve({ error, stderr }));
+  });
+  assert.equal(result.error, null, result.stderr);
+}
 
 const people = [
   ['11010519491231002X', '张三', '1949-12-31'],
@@ -81,13 +153,11 @@ test('registry import: good rows in, bad rows reported by line, idempotent, encr
     assert.equal(again.updated, 3);
 
     // A copy of the database holds no name, ID number or birth date.
-    for (const file of await readdir(temp.data)) {
-      if (!file.startsWith('cyberid.db')) continue;
-      const bytes = await readFile(path.join(temp.data, file));
-      for (const [id, name, birth] of people) {
-        for (const secret of [id, name, birth]) {
-          assert.equal(bytes.indexOf(Buffer.from(secret, 'utf8')), -1, `${file} holds ${secret}`);
-        }
+    const copy = await databaseCopy(temp.data);
+    assert.ok(copy.includes(Buffer.from('registry_person')), 'the copy is a copy of the database');
+    for (const [id, name, birth] of people) {
+      for (const secret of [id, name, birth]) {
+        assert.equal(containsSecret(copy, secret), false, `a copy of the database holds ${secret}`);
       }
     }
 
@@ -156,9 +226,7 @@ test('platform add, list, disable, enable', async () => {
     assert.equal(platform.sector_identifier, 'shop.example');
 
     // The secret is stored hashed only.
-    const db = await readFile(path.join(temp.data, 'cyberid.db'));
-    const wal = await readFile(path.join(temp.data, 'cyberid.db-wal')).catch(() => Buffer.alloc(0));
-    assert.equal(Buffer.concat([db, wal]).indexOf(platform.client_secret), -1);
+    assert.equal(containsSecret(await databaseCopy(temp.data), platform.client_secret), false);
 
     const refused = await run(['platform', 'add', '--data', temp.data, '--name', 'Bank',
       '--redirect-uri', 'https://bank.example/cb', '--claims', 'national_id']);

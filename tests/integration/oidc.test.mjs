@@ -18,7 +18,7 @@ import {
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as client from 'openid-client';
-import { run, initDataDir, startServer } from './lib/harness.mjs';
+import { run, initDataDir, startServer, sql, sqlText, execute, databaseCopy, containsSecret } from './lib/harness.mjs';
 import { exec, app, nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
 import {
   addPlatform, discover, loginChecks, authorizationUrl, shownUserCode, pageLoginId, pollOnce,
@@ -223,15 +223,11 @@ async function walletKey(citizen) {
   return createPrivateKey(JSON.parse(await readFile(citizen.wallet, 'utf8')).private_key);
 }
 
-/** Runs SQL on the service's database (sqlite3 CLI) and returns the
- * number of rows it changed: how these tests move a login or a code past
- * its lifetime without waiting for it. */
-async function sqlChanges(sql) {
-  const result = await exec('sqlite3', [path.join(temp.data, 'cyberid.db'), '.timeout 5000', `${sql}; SELECT changes();`]);
-  assert.equal(result.code, 0, `sqlite3 (the Debian package sqlite3 is needed): ${result.stderr}`);
-  return Number(result.stdout.trim().split('\n').pop());
-}
-const sqlText = (s) => `'${s.replaceAll("'", "''")}'`;
+/** Runs SQL on the service's database and returns the number of rows it
+ * changed: how these tests move a login or a code past its lifetime
+ * without waiting for it. */
+const sqlChanges = (statement) => execute(temp.data, statement);
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 // ---- discovery and the happy path ----
 
@@ -498,13 +494,13 @@ test('an expired code is invalid_grant; an expired login says so and sends acces
   // service's database (the server reads it at each request).
   const done = await login(platforms.shop, configs.shop, citizens.adult.wallet);
   assert.equal(done.decided.status, 'approved');
-  assert.equal(await sqlChanges(`UPDATE oidc_login SET code_expires_at = CAST(strftime('%s','now') AS INTEGER) - 1
+  assert.equal(await sqlChanges(`UPDATE oidc_login SET code_expires_at = ${nowSeconds() - 1}
     WHERE state = ${sqlText(done.state)}`), 1);
   const code = new URL(done.decided.redirect_to).searchParams.get('code');
   expectOAuthError(await tokenByHand(done, code), 400, 'invalid_grant');
 
   const page = await openLogin(platforms.shop, configs.shop);
-  assert.equal(await sqlChanges(`UPDATE oidc_login SET expires_at = CAST(strftime('%s','now') AS INTEGER) - 1
+  assert.equal(await sqlChanges(`UPDATE oidc_login SET expires_at = ${nowSeconds() - 1}
     WHERE state = ${sqlText(page.state)}`), 1);
   const expired = await pollOnce(issuer, page.loginId);
   assert.equal(expired.status, 200);
@@ -746,12 +742,9 @@ test('key rotation: the next key is published before it signs, then signs; openi
 test('each release is an audit event naming platform and claims, never values; the database holds no credential or personal data', async () => {
   const done = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
   const code = new URL(done.decided.redirect_to).searchParams.get('code');
-  const db = path.join(temp.data, 'cyberid.db');
-  const listed = await exec('sqlite3', ['-json', db, '.timeout 5000',
+  const [disclosed, approved] = await sql(temp.data,
     `SELECT actor, action, details FROM audit_event WHERE subject = ${sqlText(citizens.adult.web_number)}` +
-    " AND action IN ('login.approved', 'claims.disclosed') ORDER BY sequence DESC LIMIT 2"]);
-  assert.equal(listed.code, 0, listed.stderr);
-  const [disclosed, approved] = JSON.parse(listed.stdout);
+    " AND action IN ('login.approved', 'claims.disclosed') ORDER BY sequence DESC LIMIT 2");
   const released = ['realname_verified', 'age_over_18'];
   assert.equal(approved.action, 'login.approved');
   assert.equal(approved.actor, `citizen:${citizens.adult.web_number}`);
@@ -762,25 +755,23 @@ test('each release is an audit event naming platform and claims, never values; t
   // Each userinfo answer discloses the values again, and is logged so.
   const info = await client.fetchUserInfo(configs.shop, done.tokens.access_token, done.claims.sub);
   assert.equal(info.age_over_18, true);
-  const again = await exec('sqlite3', ['-json', db, '.timeout 5000',
+  const [viaUserinfo] = await sql(temp.data,
     `SELECT actor, details FROM audit_event WHERE subject = ${sqlText(citizens.adult.web_number)}` +
-    " AND action = 'claims.disclosed' ORDER BY sequence DESC LIMIT 1"]);
-  assert.equal(again.code, 0, again.stderr);
-  const [viaUserinfo] = JSON.parse(again.stdout);
+    " AND action = 'claims.disclosed' ORDER BY sequence DESC LIMIT 1");
   assert.equal(viaUserinfo.actor, `platform:${platforms.shop.client_id}`);
   assert.deepEqual(JSON.parse(viaUserinfo.details),
     { client_id: platforms.shop.client_id, claims: released, via: 'userinfo' });
 
-  // The raw database files (WAL included) hold no usable credential of
-  // this login and none of the citizen's registry data.
-  const files = [db, `${db}-wal`];
-  const bytes = Buffer.concat(await Promise.all(files.map((file) => readFile(file).catch(() => Buffer.alloc(0)))));
+  // A copy of the database (the SQLite files, WAL included; pg_dump of
+  // every PostgreSQL node) holds no usable credential of this login and
+  // none of the citizen's registry data.
+  const bytes = await databaseCopy(temp.data);
   const secrets = {
     access_token: done.tokens.access_token, refresh_token: done.tokens.refresh_token, code,
     user_code: done.userCode, login_id: done.loginId, name: adult.name, national_id: adult.id, birth_date: adult.birth,
   };
   for (const [what, value] of Object.entries(secrets)) {
     assert.ok(value && Buffer.byteLength(value) >= 6, what); // long enough not to occur by chance
-    assert.equal(bytes.includes(Buffer.from(value, 'utf8')), false, `${what} is in the database files`);
+    assert.equal(containsSecret(bytes, value), false, `${what} is in a copy of the database`);
   }
 });

@@ -223,6 +223,27 @@ test_every_change_is_audited(void **state)
     assert_int_equal(count, 2);
 }
 
+/* Client ids are typed as command-line arguments: none may begin with
+ * '-' (1 in 64 random ones would; 400 draws all miss it by chance with a
+ * probability under 0.2%). */
+static void
+test_client_ids_never_look_like_options(void **state)
+{
+    struct fixture *f = *state;
+    struct platform_spec spec = {.name = "Shop",
+                                 .redirect_uris = {"https://shop.example/cb"},
+                                 .redirect_uri_count = 1};
+    char err[256];
+    for (int i = 0; i < 400; i++) {
+        json_t *result = NULL;
+        assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+        const char *client_id = json_string_value(json_object_get(result, "client_id"));
+        assert_non_null(client_id);
+        assert_int_not_equal(client_id[0], '-');
+        json_decref(result);
+    }
+}
+
 int
 main(void)
 {
@@ -232,6 +253,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_claims_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sector_and_auth_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_change_is_audited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_ids_never_look_like_options, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,14 +3,76 @@
 // (port 0, read back from the "listening" log line), and a clean SIGTERM
 // stop whose exit status the tests check (a leak under LeakSanitizer or a
 // crash makes it non-zero).
-import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+//
+// CYBERID_TEST_DB picks the database every data folder gets: `sqlite` (the
+// default: a file in the folder), `postgresql` (one server) or `citus` (a
+// coordinator and two workers). For the last two, the first data folder
+// starts the servers (tests/lib/pg-cluster.sh: initdb in a folder under
+// /tmp, unix sockets, as the postgres user when root), each data folder
+// gets a schema of its own in them (`options=-csearch_path=...` in the
+// URI given to `cyberid init --db`), and the servers are stopped and
+// removed when the test process exits.
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const binary = process.env.CYBERID_BINARY;
 export const sharedDir = process.env.CYBERID_SHARED_DIR;
 if (!binary) throw new Error('CYBERID_BINARY is not set (run through ctest)');
+export const backend = process.env.CYBERID_TEST_DB || 'sqlite';
+if (!['sqlite', 'postgresql', 'citus'].includes(backend)) throw new Error(`CYBERID_TEST_DB=${backend}?`);
+
+const pgClusterScript = fileURLToPath(new URL('../../lib/pg-cluster.sh', import.meta.url));
+const PG_PORT = 5432;
+let cluster = null;
+
+/** The test process's PostgreSQL (or Citus) servers, started on first use:
+ * {dir, nodes, uri(schema)}. */
+export function pgCluster() {
+  if (backend === 'sqlite') throw new Error('no PostgreSQL with CYBERID_TEST_DB=sqlite');
+  if (cluster) return cluster;
+  const dir = path.join(tmpdir(), `cyberid-pg-${process.pid}-${randomBytes(3).toString('hex')}`);
+  execFileSync(pgClusterScript, ['start', dir, ...(backend === 'citus' ? ['--citus', '2'] : [])],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  process.on('exit', () => {
+    try { execFileSync(pgClusterScript, ['remove', dir], { stdio: 'ignore' }); } catch { /* gone */ }
+  });
+  cluster = {
+    dir,
+    nodes: backend === 'citus' ? 3 : 1,
+    uri: (schema, node = 0) => `postgresql://postgres@/postgres?host=${dir}&port=${PG_PORT + node}` +
+      (schema ? `&options=-csearch_path%3D${schema}` : ''),
+  };
+  return cluster;
+}
+
+/** Runs the pg-cluster.sh command (stop, kill, restart) on the servers. */
+export function pgClusterControl(command) {
+  execFileSync(pgClusterScript, [command, pgCluster().dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Runs psql on a URI; resolves its stdout, rejects on failure. */
+export function psql(uri, args) {
+  return new Promise((resolve, reject) => {
+    execFile('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-A', '-t', uri, ...args], { maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => (error ? reject(new Error(`psql: ${stderr || error.message}`)) : resolve(stdout)));
+  });
+}
+
+/** A fresh schema in the test servers; resolves the URI that selects it. */
+export async function newPgDatabase() {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  await psql(pgCluster().uri(null), ['-q', '-c', `CREATE SCHEMA ${schema}`]);
+  return pgCluster().uri(schema);
+}
+
+/** The database location a data folder records (config.json). */
+export async function databaseOf(data) {
+  return JSON.parse(await readFile(path.join(data, 'config.json'), 'utf8')).database;
+}
 
 /** Runs cyberid with args; resolves {code, stdout, stderr}, never rejects. */
 export function run(args, options = {}) {
@@ -21,11 +83,17 @@ export function run(args, options = {}) {
   });
 }
 
-/** Runs one SQL text on a data folder's database with the sqlite3 CLI
- * (the Debian package sqlite3), beside a running service if need be (WAL,
- * a busy timeout); resolves the rows of its last statement (-json), []
- * when it returns none. How tests look at what was (not) written. */
-export function sql(data, statement) {
+/** Runs one query on a data folder's database, beside a running service
+ * if need be: the sqlite3 CLI (the Debian package sqlite3; WAL, a busy
+ * timeout) or psql. Resolves its rows as objects, [] when none. How tests
+ * look at what was (not) written; the SQL must be of the subset both
+ * dialects read alike. */
+export async function sql(data, statement) {
+  if (backend !== 'sqlite') {
+    const out = await psql(await databaseOf(data),
+      ['-c', `SELECT coalesce(json_agg(t), '[]'::json) FROM (${statement}) t`]);
+    return JSON.parse(out.trim());
+  }
   return new Promise((resolve, reject) => {
     execFile('sqlite3', ['-json', path.join(data, 'cyberid.db'), '.timeout 5000', statement],
       { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
@@ -33,6 +101,56 @@ export function sql(data, statement) {
         else resolve(stdout.trim() ? JSON.parse(stdout) : []);
       });
   });
+}
+
+/** Runs one statement that changes rows; resolves how many it changed. */
+export async function execute(data, statement) {
+  if (backend !== 'sqlite') {
+    const out = await psql(await databaseOf(data), ['-c', statement]);
+    return Number(out.trim().split('\n').pop().match(/(\d+)$/)[1]);
+  }
+  const [{ changes }] = await sql(data, `${statement}; SELECT changes() AS changes`);
+  return changes;
+}
+
+/** The names of the tables of a data folder's database. */
+export async function tableNames(data) {
+  const rows = backend === 'sqlite'
+    ? await sql(data, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    : await sql(data, 'SELECT table_name AS name FROM information_schema.tables' +
+        " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1");
+  return rows.map(({ name }) => name);
+}
+
+/** What a copy of the data folder's database holds, as bytes: the SQLite
+ * file with its -wal, -shm and -journal companions; or the pg_dump of its
+ * schema on every server (a Citus worker holds the shards), whose BYTEA
+ * columns are hex text: search both forms (containsSecret). */
+export async function databaseCopy(data) {
+  if (backend === 'sqlite') {
+    const parts = [];
+    for (const suffix of ['', '-wal', '-shm', '-journal']) {
+      parts.push(await readFile(path.join(data, `cyberid.db${suffix}`)).catch(() => Buffer.alloc(0)));
+    }
+    return Buffer.concat(parts);
+  }
+  // (WHATWG URL refuses a libpq URI without a host: read the parameter.)
+  const schema = (await databaseOf(data)).match(/options=-csearch_path%3D(\w+)/)[1];
+  const dumps = [];
+  for (let node = 0; node < pgCluster().nodes; node++) {
+    dumps.push(await new Promise((resolve, reject) => {
+      execFile('pg_dump', ['-h', pgCluster().dir, '-p', String(PG_PORT + node), '-U', 'postgres',
+        '-n', schema, 'postgres'], { maxBuffer: 256 << 20, encoding: 'buffer' },
+      (error, stdout, stderr) => (error ? reject(new Error(`pg_dump: ${stderr}`)) : resolve(stdout)));
+    }));
+  }
+  return Buffer.concat(dumps);
+}
+
+/** 1 when bytes hold secret (a string or bytes) raw or as hex text. */
+export function containsSecret(bytes, secret) {
+  const raw = Buffer.isBuffer(secret) ? secret : Buffer.from(secret, 'utf8');
+  return bytes.indexOf(raw) !== -1 || bytes.indexOf(Buffer.from(raw.toString('hex'))) !== -1;
 }
 
 /** A string as an SQL literal. */
@@ -44,11 +162,13 @@ export async function tempDir(label) {
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A temporary folder holding an initialised data folder at ./data. */
+/** A temporary folder holding an initialised data folder at ./data, on
+ * the CYBERID_TEST_DB backend. */
 export async function initDataDir(label) {
   const temp = await tempDir(label);
   const data = path.join(temp.dir, 'data');
-  const result = await run(['init', '--data', data]);
+  const database = backend === 'sqlite' ? [] : ['--db', await newPgDatabase()];
+  const result = await run(['init', '--data', data, ...database]);
   if (result.code !== 0) throw new Error(`cyberid init failed: ${result.stderr}`);
   return { ...temp, data };
 }
