@@ -70,7 +70,8 @@ cli_keys(int argc, char **argv)
     struct store_conn *conn = store_acquire(service.store);
     if (rotate) {
         char kid[SIGNER_KID_MAX + 1];
-        if (token_keys_rotate(conn, service.config.keys_dir, now, activate_in,
+        if (token_keys_rotate(conn, service.signer, service.config.keys_dir, now,
+                              activate_in,
                               AUDIT_ACTOR_OPERATOR, kid, err, sizeof err) != 0)
             cli_fail("keys", 1, "%s", err);
         else

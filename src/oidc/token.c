@@ -55,30 +55,41 @@ refuse(struct http_response *response, const char *code, const char *why)
     return oauth_error(response, 400, code, why, 0);
 }
 
-/* Revokes every token of a grant with its audit event, in one
- * transaction. 0 or -1 (store failure, rolled back). */
+/* Revokes every token of a grant with its audit event, inside the
+ * caller's transaction; *count (may be NULL) is how many. 0 or -1. */
 static int
-revoke_grant(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
-             const char *web_number, const char *reason)
+revoke_grant_in(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
+                const char *web_number, const char *reason, int64_t *count)
 {
     char actor[AUDIT_PLATFORM_NAME_SIZE];
-    int64_t count = 0;
-    if (audit_platform_name(x->platform->client_id, actor) != 0 || store_begin(x->conn) != 0)
+    int64_t revoked = 0;
+    if (audit_platform_name(x->platform->client_id, actor) != 0 ||
+        store_oidc_grant_revoke(x->conn, web_number, grant_id, &revoked) != 0)
         return -1;
-    if (store_oidc_grant_revoke(x->conn, web_number, grant_id, &count) != 0)
-        goto fail;
     json_t *details = json_pack("{s:s, s:s, s:I}", "client_id", x->platform->client_id,
-                                "reason", reason, "tokens", (json_int_t)count);
+                                "reason", reason, "tokens", (json_int_t)revoked);
     int audited = details != NULL &&
                   audit_append(x->conn, actor, "grant.revoke", web_number, details,
                                NULL) == 0;
     json_decref(details);
-    if (!audited || store_commit(x->conn) != 0)
-        goto fail;
+    if (count != NULL)
+        *count = revoked;
+    return audited ? 0 : -1;
+}
+
+/* The same in a transaction of its own. 0 or -1 (rolled back). */
+static int
+revoke_grant(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
+             const char *web_number, const char *reason)
+{
+    if (store_begin(x->conn) != 0)
+        return -1;
+    if (revoke_grant_in(x, grant_id, web_number, reason, NULL) != 0 ||
+        store_commit(x->conn) != 0) {
+        store_rollback(x->conn);
+        return -1;
+    }
     return 0;
-fail:
-    store_rollback(x->conn);
-    return -1;
 }
 
 /* Inserts a new token like `base` (grant, client, subject, auth_time) of
@@ -134,32 +145,16 @@ sign_id_token(struct exchange *x, const struct store_oidc_login *login, const ch
     return status;
 }
 
-/* Writes the tokens of a code exchange and its claims.disclosed event in
- * one transaction, unless the code was presented again meanwhile (then
- * *reused is 1 and nothing is written). 0 or -1 (rolled back). */
+/* Writes the tokens of a code exchange and its claims.disclosed event,
+ * inside the exchange's transaction. 0 or -1. */
 static int
 store_code_tokens(struct exchange *x, const struct store_oidc_login *login,
                   const struct store_oidc_token *base, const char *claims_text,
-                  const json_t *names, const char *access, const char *refresh,
-                  int *reused)
+                  const json_t *names, const char *access, const char *refresh)
 {
     char actor[AUDIT_PLATFORM_NAME_SIZE];
-    int64_t uses = 0;
-    int found = 0;
-    *reused = 0;
-    if (audit_platform_name(x->platform->client_id, actor) != 0 || store_begin(x->conn) != 0)
+    if (audit_platform_name(x->platform->client_id, actor) != 0)
         return -1;
-    /* The login row stays locked until these tokens are committed. A
-     * second presentation counted before the lock has revoked nothing yet:
-     * refuse both. One that comes after waits for the lock, then finds
-     * these tokens and revokes them. */
-    if (store_oidc_login_lock(x->conn, login->login_hash, &uses, &found) != 0)
-        goto fail;
-    *reused = !found || uses > 1;
-    if (*reused) {
-        store_rollback(x->conn);
-        return 0;
-    }
     json_t *details = json_pack("{s:s, s:O}", "client_id", x->platform->client_id,
                                 "claims", (json_t *)names);
     int written = details != NULL &&
@@ -170,15 +165,18 @@ store_code_tokens(struct exchange *x, const struct store_oidc_login *login,
                   audit_append(x->conn, actor, "claims.disclosed", login->web_number,
                                details, NULL) == 0;
     json_decref(details);
-    if (!written || store_commit(x->conn) != 0)
-        goto fail;
-    return 0;
-fail:
-    store_rollback(x->conn);
-    return -1;
+    return written ? 0 : -1;
 }
 
-/* grant_type=authorization_code. Returns as a handler does. */
+/* grant_type=authorization_code. Returns as a handler does.
+ *
+ * One transaction from the code's presentation to its tokens: the
+ * presentation's UPDATE locks the login row, so a second presentation of
+ * the same code (on any node) waits until this one has committed, then
+ * counts a second use and revokes the tokens written here. Exactly one
+ * presentation is the first, and it gets the tokens. A refused
+ * presentation (wrong client, verifier or redirect URI, expired) commits
+ * too: it counts as a use, so a code that was tried is spent. */
 static int
 grant_code(struct exchange *x)
 {
@@ -198,50 +196,58 @@ grant_code(struct exchange *x)
     char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
     char *id_token = NULL, *claims_text = NULL;
     json_t *released = NULL, *allowed = NULL, *names = NULL, *values = NULL;
-    int found = 0, active = 0, reused = 0, result = -1;
-    const char *step = NULL; /* set: a store failure at this step */
+    int found = 0, active = 0, result = -1;
+    const char *step = NULL;   /* set: a store failure at this step */
+    const char *refusal = NULL, *refusal_code = "invalid_grant";
+    char why[160];
+    memset(&login, 0, sizeof login);
     oauth_hash(code, code_hash);
-    if (store_oidc_code_present(x->conn, code_hash, &login, &found) != 0)
-        return oauth_store_failed(x->conn, "code present", x->response);
-    if (!found) {
-        result = refuse(x->response, "invalid_grant", "unknown authorization code");
+    if (store_begin(x->conn) != 0)
+        return oauth_store_failed(x->conn, "code begin", x->response);
+    if (store_oidc_code_present(x->conn, code_hash, &login, &found) != 0) {
+        step = "code present";
         goto done;
+    }
+    if (!found) {
+        refusal = "unknown authorization code";
+        goto refused;
     }
     if (strcmp(login.client_id, x->platform->client_id) != 0) {
-        result = refuse(x->response, "invalid_grant",
-                        "the authorization code was issued to another client");
-        goto done;
+        refusal = "the authorization code was issued to another client";
+        goto refused;
     }
     if (login.code_uses > 1) {
-        if (revoke_grant(x, login.login_hash, login.web_number, REASON_CODE_REUSED) != 0) {
+        int64_t revoked = 0;
+        if (revoke_grant_in(x, login.login_hash, login.web_number, REASON_CODE_REUSED,
+                            &revoked) != 0) {
             step = "grant revoke";
             goto done;
         }
-        result = refuse(x->response, "invalid_grant",
-                        "the code was already used; its tokens are revoked");
-        goto done;
+        snprintf(why, sizeof why,
+                 "the code was already used; %lld token%s of its grant revoked",
+                 (long long)revoked, revoked == 1 ? "" : "s");
+        refusal = why;
+        goto refused;
     }
     if (x->now > login.code_expires_at) {
-        result = refuse(x->response, "invalid_grant", "the authorization code has expired");
-        goto done;
+        refusal = "the authorization code has expired";
+        goto refused;
     }
     if (strcmp(redirect_uri, login.redirect_uri) != 0) {
-        result = refuse(x->response, "invalid_grant",
-                        "redirect_uri is not the one of the authorization request");
-        goto done;
+        refusal = "redirect_uri is not the one of the authorization request";
+        goto refused;
     }
     if (!pkce_s256_matches(verifier, login.code_challenge)) {
-        result = refuse(x->response, "invalid_grant",
-                        "the code_verifier does not match the code_challenge");
-        goto done;
+        refusal = "the code_verifier does not match the code_challenge";
+        goto refused;
     }
     if (store_identity_get(x->conn, login.web_number, &identity, &found) != 0) {
         step = "identity";
         goto done;
     }
     if (!found || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
-        result = refuse(x->response, "invalid_grant", "the identity is not active");
-        goto done;
+        refusal = "the identity is not active";
+        goto refused;
     }
     /* What the citizen released, as far as the registration still allows. */
     released = login.released ? json_loads(login.released, JSON_REJECT_DUPLICATES, NULL)
@@ -261,8 +267,8 @@ grant_code(struct exchange *x)
                             values, &active) != 0)
         goto done;
     if (!active) {
-        result = refuse(x->response, "invalid_grant", "the identity is not active");
-        goto done;
+        refusal = "the identity is not active";
+        goto refused;
     }
     if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0 ||
         sign_id_token(x, &login, sub, access, values, &id_token) != 0)
@@ -275,19 +281,27 @@ grant_code(struct exchange *x)
         string_copy(base.web_number, sizeof base.web_number, login.web_number) != 0 ||
         string_copy(base.sub, sizeof base.sub, sub) != 0)
         goto done;
-    if (store_code_tokens(x, &login, &base, claims_text, names, access, refresh,
-                          &reused) != 0) {
+    if (store_code_tokens(x, &login, &base, claims_text, names, access, refresh) != 0 ||
+        store_commit(x->conn) != 0) {
         step = "token insert";
         goto done;
     }
-    if (reused)
-        result = refuse(x->response, "invalid_grant",
-                        "the code was already used; its tokens are revoked");
-    else
-        result = respond_tokens(x->response, access, refresh, id_token, names);
+    result = respond_tokens(x->response, access, refresh, id_token, names);
+    goto done;
+refused:
+    /* The presentation (a counted use, a revocation) stays. */
+    if (store_commit(x->conn) != 0) {
+        step = "code commit";
+        goto done;
+    }
+    result = refuse(x->response, refusal_code, refusal);
 done:
-    if (step != NULL)
+    if (step != NULL) {
+        store_rollback(x->conn);
         result = oauth_store_failed(x->conn, step, x->response);
+    } else if (result != 0) {
+        store_rollback(x->conn); /* after a failure; harmless after a commit */
+    }
     secret_wipe(access, sizeof access);
     secret_wipe(refresh, sizeof refresh);
     if (id_token != NULL) {

@@ -4,6 +4,7 @@
 
 #include "audit/audit.h"
 #include "util/encoding.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 #include <openssl/core_names.h>
@@ -77,6 +78,15 @@ signing_index(const struct key_list *list, int64_t now)
     return index;
 }
 
+/* 1 if this node's signer holds kid's private key. */
+static int
+key_is_here(struct signer *signer, const char *kid)
+{
+    uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t length = 0;
+    return signer_token_public_key(signer, kid, spki, &length) == 0;
+}
+
 int
 token_keys_signing_kid(struct store_conn *conn, struct signer *signer, int64_t now,
                        char kid[SIGNER_KID_MAX + 1])
@@ -86,20 +96,41 @@ token_keys_signing_kid(struct store_conn *conn, struct signer *signer, int64_t n
         free(list);
         return -1;
     }
-    const char *signing = list->keys[signing_index(list, now)].kid;
-    int status = string_copy(kid, SIGNER_KID_MAX + 1, signing);
+    /* Each node reads its private keys from its own keys/. A key rotated
+     * on another node signs here once its file has been copied; until
+     * then this node signs with the newest earlier key it holds that is
+     * still published, so its tokens still verify. */
+    size_t signing = signing_index(list, now);
+    size_t chosen = signing;
+    while (!key_is_here(signer, list->keys[chosen].kid) && chosen > 0 &&
+           key_state(list, chosen - 1, now) != KEY_RETIRED)
+        chosen--;
+    int status = -1;
+    if (!key_is_here(signer, list->keys[chosen].kid))
+        log_event(LOG_ERROR, "token_key_missing", "{s:s}", "kid", list->keys[signing].kid);
+    else
+        status = string_copy(kid, SIGNER_KID_MAX + 1, list->keys[chosen].kid);
+    if (status == 0 && chosen != signing)
+        log_event(LOG_WARN, "token_key_not_here", "{s:s, s:s}", "kid",
+                  list->keys[signing].kid, "signing_with", list->keys[chosen].kid);
     free(list);
     return status;
 }
 
-/* The public JWK of kid (RFC 7518 §6.2), or NULL. */
+/* The public JWK of a key (RFC 7518 §6.2), from the public key the table
+ * records, else from the key file; NULL when neither has it. */
 static json_t *
-public_jwk(struct signer *signer, const char *kid)
+public_jwk(struct signer *signer, const struct store_token_key *record)
 {
+    const char *kid = record->kid;
     uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES];
     size_t length = 0;
-    if (signer_token_public_key(signer, kid, spki, &length) != 0)
+    if (record->public_key_length > 0 && record->public_key_length <= sizeof spki) {
+        memcpy(spki, record->public_key, record->public_key_length);
+        length = record->public_key_length;
+    } else if (signer_token_public_key(signer, kid, spki, &length) != 0) {
         return NULL;
+    }
     const unsigned char *cursor = spki;
     EVP_PKEY *key = d2i_PUBKEY(NULL, &cursor, (long)length);
     BIGNUM *x = NULL, *y = NULL;
@@ -133,13 +164,13 @@ token_keys_jwks(struct store_conn *conn, struct signer *signer, int64_t now,
     if (list == NULL || keys == NULL || load_keys(conn, signer, list) != 0)
         goto cleanup;
     size_t signing = signing_index(list, now);
-    if (json_array_append_new(keys, public_jwk(signer, list->keys[signing].kid)) != 0)
+    if (json_array_append_new(keys, public_jwk(signer, &list->keys[signing])) != 0)
         goto cleanup;
     for (size_t i = 0; i < list->count; i++) {
         enum key_state state = key_state(list, i, now);
         if (i == signing || state == KEY_RETIRED)
             continue;
-        if (json_array_append_new(keys, public_jwk(signer, list->keys[i].kid)) != 0)
+        if (json_array_append_new(keys, public_jwk(signer, &list->keys[i])) != 0)
             goto cleanup;
     }
     *jwks = json_pack("{s:O}", "keys", keys);
@@ -162,9 +193,10 @@ token_keys_list(struct store_conn *conn, struct signer *signer, int64_t now,
         goto cleanup;
     for (size_t i = 0; i < list->count; i++) {
         json_t *entry = json_pack(
-            "{s:s, s:I, s:s}", "kid", list->keys[i].kid, "activates_at",
+            "{s:s, s:I, s:s, s:b}", "kid", list->keys[i].kid, "activates_at",
             (json_int_t)list->keys[i].activates_at, "state",
-            key_state_names[key_state(list, i, now)]);
+            key_state_names[key_state(list, i, now)], "on_this_node",
+            key_is_here(signer, list->keys[i].kid));
         if (json_array_append_new(keys, entry) != 0)
             goto cleanup;
     }
@@ -178,8 +210,8 @@ cleanup:
 }
 
 int
-token_keys_rotate(struct store_conn *conn, const char *keys_dir, int64_t now,
-                  int64_t activate_in, const char *actor,
+token_keys_rotate(struct store_conn *conn, struct signer *signer, const char *keys_dir,
+                  int64_t now, int64_t activate_in, const char *actor,
                   char kid[SIGNER_KID_MAX + 1], char *err, size_t errlen)
 {
     uint8_t random[NEW_KID_BYTES];
@@ -194,6 +226,11 @@ token_keys_rotate(struct store_conn *conn, const char *keys_dir, int64_t now,
      * file left by a failed insert below is never used (no row names it). */
     if (signer_token_key_create(keys_dir, key.kid, err, errlen) != 0)
         return -1;
+    /* Its public key goes in the table: every node publishes it. */
+    _Static_assert(STORE_PUBLIC_KEY_MAX >= SIGNER_PUBLIC_KEY_MAX_BYTES, "SPKI size");
+    if (signer_token_public_key(signer, key.kid, key.public_key,
+                                &key.public_key_length) != 0)
+        return error_set(err, errlen, "cannot read the new key %s back", key.kid);
     json_t *details = json_pack("{s:I}", "activates_at", (json_int_t)key.activates_at);
     int ok = details != NULL && store_begin(conn) == 0 &&
              store_token_key_insert(conn, &key) == 0 &&

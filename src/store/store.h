@@ -390,22 +390,13 @@ int store_oidc_login_decide(struct store_conn *conn,
 
 /* Presents an authorization code: counts the use on the approved login
  * with this code hash and returns the row as updated (code_uses 1 the first
- * time), in one atomic statement. *found 0 when no approved login has this
- * code. The caller judges expiry (code_expires_at) and reuse (code_uses >
- * 1). */
+ * time), in one atomic statement that locks the row until the caller's
+ * transaction ends: inside one, a second presentation waits for the
+ * first to finish. *found 0 when no approved login has this code. The
+ * caller judges expiry (code_expires_at) and reuse (code_uses > 1). */
 int store_oidc_code_present(struct store_conn *conn,
                             const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
                             struct store_oidc_login *out, int *found)
-    __attribute__((warn_unused_result));
-
-/* Locks the login row `login_hash` until the transaction ends and reads
- * how many times its code was presented (*found 0: no such row). Tokens
- * of a code exchange are written under this lock, so that a second
- * presentation either comes first (and the exchange sees code_uses > 1)
- * or waits and then revokes the tokens written. */
-int store_oidc_login_lock(struct store_conn *conn,
-                          const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
-                          int64_t *code_uses, int *found)
     __attribute__((warn_unused_result));
 
 void store_oidc_login_clear(struct store_oidc_login *login);
@@ -471,11 +462,14 @@ void store_oidc_token_clear(struct store_oidc_token *token);
 /* ── Token-signing keys (oidc/token_keys.h decides what they mean) ────── */
 
 #define STORE_KID_MAX 65   /* a kid (SIGNER_KID_MAX) and its NUL */
+#define STORE_PUBLIC_KEY_MAX 256
 
 struct store_token_key {
     char kid[STORE_KID_MAX];
     int64_t created_at;
     int64_t activates_at;
+    uint8_t public_key[STORE_PUBLIC_KEY_MAX];   /* DER SPKI */
+    size_t public_key_length;                   /* 0: not recorded */
 };
 
 int store_token_key_insert(struct store_conn *conn,

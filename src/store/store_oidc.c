@@ -251,25 +251,6 @@ store_oidc_code_present(struct store_conn *conn,
     return 0;
 }
 
-int
-store_oidc_login_lock(struct store_conn *conn,
-                      const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
-                      int64_t *code_uses, int *found)
-{
-    struct store_value param = v_hash(login_hash);
-    *code_uses = 0;
-    *found = 0;
-    /* The no-op UPDATE takes the row lock (see store_identity_lock()). */
-    int rc = exec(conn,
-                  "UPDATE oidc_login SET code_uses = code_uses WHERE login_hash = $1"
-                  " RETURNING code_uses",
-                  &param, 1, read_one_integer, code_uses, NULL);
-    if (rc < 0)
-        return row_failed(conn, "login");
-    *found = rc == 1;
-    return 0;
-}
-
 void
 store_oidc_login_clear(struct store_oidc_login *login)
 {

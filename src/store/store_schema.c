@@ -336,6 +336,11 @@ const struct store_migration store_migrations[] = {
         "  name TEXT PRIMARY KEY,"
         "  holder TEXT NOT NULL,"
         "  expires_at BIGINT NOT NULL);"},
+    /* 8: a rotated token key's public key (DER SPKI), so that every node
+     * publishes it, whether or not its private key file has reached that
+     * node's keys/ yet. NULL for keys rotated before: read from the file. */
+    {.sqlite = "ALTER TABLE token_key ADD COLUMN public_key BLOB;",
+     .postgresql = "ALTER TABLE token_key ADD COLUMN public_key BYTEA;"},
 };
 
 const size_t store_migration_count =

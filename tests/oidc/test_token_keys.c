@@ -161,7 +161,7 @@ test_rotation_publishes_first_and_retires_late(void **state)
     char err[256];
     const int64_t t = 1700000000;
     signer_token_initial_kid(f->signer, initial);
-    assert_int_equal(token_keys_rotate(f->conn, f->keys, t, 100, "operator", next, err,
+    assert_int_equal(token_keys_rotate(f->conn, f->signer, f->keys, t, 100, "operator", next, err,
                                        sizeof err), 0);
     assert_int_equal(signer_kid_is_valid(next), 1);
     assert_string_not_equal(next, initial);
@@ -204,9 +204,9 @@ test_two_rotations(void **state)
     char first[SIGNER_KID_MAX + 1], second[SIGNER_KID_MAX + 1], kid[SIGNER_KID_MAX + 1];
     char err[256];
     const int64_t t = 1700000000;
-    assert_int_equal(token_keys_rotate(f->conn, f->keys, t, 0, "operator", first, err,
+    assert_int_equal(token_keys_rotate(f->conn, f->signer, f->keys, t, 0, "operator", first, err,
                                        sizeof err), 0);
-    assert_int_equal(token_keys_rotate(f->conn, f->keys, t + 10, 50, "operator", second,
+    assert_int_equal(token_keys_rotate(f->conn, f->signer, f->keys, t + 10, 50, "operator", second,
                                        err, sizeof err), 0);
     assert_int_equal(token_keys_signing_kid(f->conn, f->signer, t, kid), 0);
     assert_string_equal(kid, first);
@@ -216,12 +216,56 @@ test_two_rotations(void **state)
     assert_string_equal(kid, second);
     assert_string_equal(sign_and_verify(f, t + 60), second);
     /* A negative delay is refused and makes no key. */
-    assert_int_equal(token_keys_rotate(f->conn, f->keys, t, -1, "operator", kid, err,
+    assert_int_equal(token_keys_rotate(f->conn, f->signer, f->keys, t, -1, "operator", kid, err,
                                        sizeof err), -1);
     json_t *list = NULL;
     assert_int_equal(token_keys_list(f->conn, f->signer, t, &list), 0);
     assert_int_equal(json_array_size(list), 3);
     json_decref(list);
+}
+
+/* Another node (a copy of the data folder made before the rotation): it
+ * publishes the new key from the table at once, and until the key file
+ * reaches its keys/ it signs with the newest key it holds that is still
+ * published, whose tokens still verify. */
+static void
+test_a_node_without_the_new_key_file(void **state)
+{
+    struct fixture *f = *state;
+    char initial[SIGNER_KID_MAX + 1], next[SIGNER_KID_MAX + 1], kid[SIGNER_KID_MAX + 1];
+    char kids[512], expected[512], err[256], path[1300], away[1300];
+    const int64_t t = 1700000000;
+    signer_token_initial_kid(f->signer, initial);
+    assert_int_equal(token_keys_rotate(f->conn, f->signer, f->keys, t, 10, "operator", next,
+                                       err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/token-%s.pem", f->keys, next);
+    snprintf(away, sizeof away, "%s/elsewhere.pem", f->dir);
+    assert_int_equal(rename(path, away), 0);
+    struct signer *other = NULL;
+    assert_int_equal(signer_open(f->keys, &other, err, sizeof err), 0);
+    struct signer *mine = f->signer;
+    f->signer = other;
+    snprintf(expected, sizeof expected, "%s,%s", next, initial);
+    jwks_kids(f, t + 10, kids, sizeof kids);
+    assert_string_equal(kids, expected); /* published from the table */
+    assert_int_equal(token_keys_signing_kid(f->conn, other, t + 10, kid), 0);
+    assert_string_equal(kid, initial);
+    assert_string_equal(sign_and_verify(f, t + 10), initial);
+    json_t *list = NULL;
+    assert_int_equal(token_keys_list(f->conn, other, t + 10, &list), 0);
+    assert_false(json_is_true(json_object_get(json_array_get(list, 1), "on_this_node")));
+    assert_true(json_is_true(json_object_get(json_array_get(list, 0), "on_this_node")));
+    json_decref(list);
+    /* Once the old key is retired there is nothing left to sign with. */
+    assert_int_equal(token_keys_signing_kid(f->conn, other,
+                                            t + 10 + TOKEN_KEYS_RETIRED_PUBLISHED, kid),
+                     -1);
+    /* The file arrives: the new key signs. */
+    assert_int_equal(rename(away, path), 0);
+    assert_int_equal(token_keys_signing_kid(f->conn, other, t + 10, kid), 0);
+    assert_string_equal(kid, next);
+    f->signer = mine;
+    signer_close(other);
 }
 
 int
@@ -232,6 +276,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rotation_publishes_first_and_retires_late,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_rotations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_node_without_the_new_key_file, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

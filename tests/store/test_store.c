@@ -578,13 +578,6 @@ test_login_lookups_and_purge(void **state)
     assert_int_equal(found, 1);
     assert_int_equal(login.code_uses, 1);
     store_oidc_login_clear(&login);
-    int64_t uses = 0;
-    fill_hash(hash, 0x10, 2);
-    assert_int_equal(store_begin(conn), 0);
-    assert_int_equal(store_oidc_login_lock(conn, hash, &uses, &found), 0);
-    assert_int_equal(found, 1);
-    assert_int_equal(uses, 1);
-    assert_int_equal(store_rollback(conn), 0);
 
     insert_token(conn, 1, 1, "WN1", 500);
     insert_token(conn, 2, 2, "WN1", 5000);
