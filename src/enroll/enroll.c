@@ -369,6 +369,9 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
                                            &found) != 0 ||
              !found))
             goto fail;
+        if (!inserted)
+            log_event(LOG_INFO, "enroll_concurrent", "{s:s}", "outcome",
+                      "joined the web number another request had just made");
     }
     *reenrolled = !inserted;
     if (!inserted) {

@@ -22,7 +22,8 @@ import { run, initDataDir, startServer, sql, sqlText, execute, databaseCopy, con
 import { exec, app, nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
 import {
   addPlatform, discover, loginChecks, authorizationUrl, shownUserCode, pageLoginId, pollOnce,
-  pollDecided, appLogin, redirectParams, decodeJwt, insecure,
+  pollDecided, appLogin, redirectParams, decodeJwt, insecure, basicAuth,
+  deviceToken as deviceTokenFor,
 } from './lib/oidc.mjs';
 
 const SUB = /^[a-z2-7]{26}$/;
@@ -91,8 +92,7 @@ after(async () => {
 
 // ---- helpers ----
 
-const basic = (platform, secret = platform.client_secret) =>
-  `Basic ${Buffer.from(`${encodeURIComponent(platform.client_id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = basicAuth;
 
 /** Opens the login page for a platform (plain fetch): resolves the checks,
  * the page, its user code (as shown and as typed) and login id. */
@@ -193,18 +193,8 @@ async function clientError(promise) {
   assert.fail('the call was expected to fail');
 }
 
-/** A device token (docs/api.md, "Devices") built here: signed by key,
- * with certificatePem in x5c. */
-function deviceToken(key, certificatePem, method, requestPath, extra = {}) {
-  const der = certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  const header = { alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [der] };
-  const now = Math.floor(Date.now() / 1000);
-  const payload = { aud: issuer, htm: method, htu: requestPath, iat: now, exp: now + 60,
-    jti: randomBytes(24).toString('base64url'), ...extra };
-  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  const signature = cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
-}
+/** A device token for this test's service (lib/oidc.mjs). */
+const deviceToken = (...args) => deviceTokenFor(issuer, ...args);
 
 /** POST /v1/login/{code}/approve with a device token built here. */
 async function approveByHand(page, key, certificatePem, release) {

@@ -3,6 +3,7 @@
 // configuration for it, reading the login page, polling it, and the app's
 // `login` command.
 import assert from 'node:assert/strict';
+import { randomBytes, sign as cryptoSign } from 'node:crypto';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import * as client from 'openid-client';
@@ -119,4 +120,22 @@ export function decodeJwt(token) {
     header: JSON.parse(Buffer.from(header, 'base64url').toString()),
     payload: JSON.parse(Buffer.from(payload, 'base64url').toString()),
   };
+}
+
+/** The Authorization header of client_secret_basic (RFC 6749 §2.3.1). */
+export function basicAuth(platform, secret = platform.client_secret) {
+  return `Basic ${Buffer.from(`${encodeURIComponent(platform.client_id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+/** A device token (docs/api.md, "Devices") built here for the service
+ * `audience` (its issuer URL): signed by key, with certificatePem in x5c. */
+export function deviceToken(audience, key, certificatePem, method, requestPath, extra = {}) {
+  const der = certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const header = { alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [der] };
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { aud: audience, htm: method, htu: requestPath, iat: now, exp: now + 60,
+    jti: randomBytes(24).toString('base64url'), ...extra };
+  const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  const signature = cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
 }
