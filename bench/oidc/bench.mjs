@@ -18,10 +18,13 @@
 // CPU time (utime+stime from /proc/PID/stat) is read at the start and the end
 // of the timed window, so the warm-up is not charged to the operations
 // counted; the generator's own CPU over the same window is reported too,
-// since it shares the cores with the server.
+// since it shares the cores with the server. DB_PIDS (comma-separated
+// postmaster PIDs, for cyberid on PostgreSQL or Citus) adds the database's
+// CPU: each postmaster's own and its children's, live (every backend,
+// /proc/*/stat by parent) and reaped (cutime+cstime).
 import http from 'node:http';
 import crypto from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const [flow, C = '32', D = '10', configFile] = process.argv.slice(2);
 const config = configFile ? JSON.parse(readFileSync(configFile, 'utf8')) : {};
@@ -126,15 +129,37 @@ await Promise.all(Array.from({ length: Number(C) }, (_, w) => fn(w, w).catch(() 
 // utime + stime of a process in seconds; fields 14 and 15 of /proc/PID/stat,
 // counted after the ')' that ends the command name (which may hold spaces).
 const serverPid = process.env.SERVER_PID;
+const dbPids = (process.env.DB_PIDS || '').split(',').filter(Boolean);
 const clkTck = Number(process.env.CLK_TCK || 100);
+// Fields after the command name: [1] ppid, [11] utime, [12] stime,
+// [13] cutime, [14] cstime.
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch { return null; } // gone meanwhile
+}
 function serverCpuSeconds() {
   if (!serverPid) return null;
-  const stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(serverPid);
   return (Number(fields[11]) + Number(fields[12])) / clkTck;
 }
+function dbCpuSeconds() {
+  if (dbPids.length === 0) return null;
+  let ticks = 0;
+  for (const pid of dbPids) {
+    const fields = statFields(pid);
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(entry);
+    if (fields && dbPids.includes(fields[1])) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / clkTck;
+}
 let n = 0; let errors = 0; const lat = [];
-const cpu0 = serverCpuSeconds(); const self0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
+const cpu0 = serverCpuSeconds(); const db0 = dbCpuSeconds(); const self0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
 const end = Date.now() + Number(D) * 1000;
 await Promise.all(Array.from({ length: Number(C) }, async (_, worker) => {
   while (Date.now() < end) {
@@ -142,7 +167,7 @@ await Promise.all(Array.from({ length: Number(C) }, async (_, worker) => {
     try { await fn(n, worker); n += 1; lat.push(Number(process.hrtime.bigint() - t) / 1e6); } catch (e) { errors += 1; if (errors < 3) console.error(e.message); }
   }
 }));
-const cpu1 = serverCpuSeconds(); const self1 = process.cpuUsage(self0);
+const cpu1 = serverCpuSeconds(); const db1 = dbCpuSeconds(); const self1 = process.cpuUsage(self0);
 const wall = Number(process.hrtime.bigint() - t0) / 1e9;
 lat.sort((a, b) => a - b);
 const p = (x) => lat[Math.floor(lat.length * x)]?.toFixed(1);
@@ -152,5 +177,9 @@ const cpu = cpu0 === null ? {} : {
   server_cpu_ms_per_op: n ? +((cpu1 - cpu0) * 1000 / n).toFixed(3) : null,
   generator_cpu_ms_per_op: n ? +((self1.user + self1.system) / 1000 / n).toFixed(3) : null,
 };
+if (db0 !== null && n) {
+  cpu.db_cpu_ms_per_op = +((db1 - db0) * 1000 / n).toFixed(3);
+  cpu.total_cpu_ms_per_op = +(cpu.server_cpu_ms_per_op + cpu.db_cpu_ms_per_op).toFixed(3);
+}
 console.log(JSON.stringify({ flow, concurrency: Number(C), seconds: Number(D), ok: n, errors, per_sec: +(n / Number(D)).toFixed(1), p50_ms: p(0.5), p99_ms: p(0.99), ...cpu }));
 process.exit(errors > n / 100 ? 1 : 0);

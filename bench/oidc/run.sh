@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `make bench` (the OpenID Connect part): cyberid (release build, state in
-# SQLite) and oidc-provider (the peer in ../shared/reference, state in memory)
-# on this machine, driven one after the other by the same load generator
-# (bench.mjs) with the same concurrency and duration: complete logins, then
-# the token endpoint alone. Prints logins/s, p50 and p99 for both and the
-# ratios, and beside them each server's own CPU milliseconds per operation
-# (utime+stime of the server process over the timed window, from
-# /proc/PID/stat), which does not depend on how many cores the load generator
-# takes from the server. Everything it makes goes in build-bench-oidc/.
+# `make bench` (the OpenID Connect part): cyberid (release build) on SQLite,
+# on PostgreSQL and on Citus (BACKENDS picks a subset), and oidc-provider (the
+# peer in ../shared/reference, state in memory) on this machine, driven one
+# after the other by the same load generator (bench.mjs) with the same
+# concurrency and duration: complete logins, then the token endpoint alone.
+# Prints logins/s, p50 and p99 for each and the ratios, and beside them the
+# CPU milliseconds per operation (utime+stime over the timed window, from
+# /proc/PID/stat) of the server process and, for PostgreSQL and Citus, of
+# every database process, which does not depend on how many cores the load
+# generator takes from the server. Everything it makes goes in
+# build-bench-oidc/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${CYBERID_SHARED_DIR:-$root/../shared}
@@ -47,9 +49,12 @@ wait_http() {
 # paid only once. They share the registry photo and the enrollment frames
 # of one person: the face checks only need each enrollment to match its own
 # registry row. The ID numbers differ in their sequence digits, each with
-# its GB 11643 check digit.
+# its GB 11643 check digit. One data folder per backend: SQLite in the
+# folder, or PostgreSQL / Citus servers started here (tests/lib/
+# pg-cluster.sh, fsync on and synchronous_commit off: SQLite's WAL with
+# synchronous=NORMAL is as durable), whose processes' CPU is charged too.
 wallets=${WALLETS:-8}
-"$build/cyberid" init --data "$run/data" >/dev/null
+backends=${BACKENDS:-sqlite postgresql citus}
 node -e '
 const [count, photo] = [Number(process.argv[1]), process.argv[2]];
 const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -61,18 +66,7 @@ for (let i = 0; i < count; i += 1) {
 }
 console.log(rows.join("\n"));
 ' "$wallets" "$faces/img62.jpg" >"$run/registry.csv"
-"$build/cyberid" registry import --data "$run/data" "$run/registry.csv" >/dev/null
-"$build/cyberid" platform add --data "$run/data" --name "Bench Shop" \
-  --redirect-uri http://127.0.0.1:8080/cb --claims realname_verified >"$run/platform.json"
-cyberid_port=$(free_port)
-cyberid_url="http://127.0.0.1:$cyberid_port"
-"$build/cyberid" serve --data "$run/data" --listen "127.0.0.1:$cyberid_port" \
-  --log-level warn 2>"$run/serve.log" &
-cyberid_pid=$!
-pids+=("$cyberid_pid")
-wait_http "$cyberid_url/healthz"
-
-# The app enrolls the citizen: selfie img17, turn frames img59 (his own
+# The app enrolls each citizen: selfie img17, turn frames img59 (his own
 # right) and img59 mirrored by an EXIF orientation 2 segment (his left), as
 # tests/integration/enroll.test.mjs does.
 node -e '
@@ -82,28 +76,63 @@ const exif = Buffer.from("4578696600004d4d002a0000000800010112000300000001000200
 const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, 0, exif.length + 2]), exif]);
 fs.writeFileSync(process.argv[2], Buffer.concat([jpeg.subarray(0, 2), app1, jpeg.subarray(2)]));
 ' "$faces/img59.jpg" "$run/img59-mirrored.jpg"
-# Two enrollments at a time (each runs the face checks on the server).
-enroll_pids=()
-for id in $(tail -n +2 "$run/registry.csv" | cut -d, -f1); do
-  "$build/cyberid-app" --server "$cyberid_url" --wallet "$run/wallet-$id.json" enroll \
-    --id "$id" --name 王伟 --selfie "$faces/img17.jpg" \
-    --turn-left "$run/img59-mirrored.jpg" --turn-right "$faces/img59.jpg" \
-    >/dev/null 2>>"$run/enroll.log" &
-  enroll_pids+=($!)
-  if [ ${#enroll_pids[@]} -eq 2 ]; then
-    for pid in "${enroll_pids[@]}"; do wait "$pid" || enroll_failed=1; done
-    enroll_pids=()
-  fi
-done
-for pid in "${enroll_pids[@]}"; do wait "$pid" || enroll_failed=1; done
-[ -z "${enroll_failed:-}" ] ||
-  { cat "$run/enroll.log" >&2; echo "bench-oidc: an enrollment failed" >&2; exit 1; }
-node -e '
-const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-console.log(JSON.stringify({ url: process.argv[2], issuer: process.argv[2], wallets: process.argv.slice(3),
-  client_id: p.client_id, client_secret: p.client_secret, redirect_uri: "http://127.0.0.1:8080/cb" }));
-' "$run/platform.json" "$cyberid_url" "$run"/wallet-*.json >"$run/cyberid.json"
-echo "bench-oidc: $(ls "$run"/wallet-*.json | wc -l) citizens enrolled, one wallet each"
+pg_clusters=()
+cleanup_pg() { for dir in "${pg_clusters[@]}"; do "$root/tests/lib/pg-cluster.sh" remove "$dir" || true; done; }
+trap 'cleanup; cleanup_pg' EXIT
+
+# setup_backend NAME: data folder, registry, platform, serve, enrollments;
+# writes $run/NAME/cyberid.json and sets server_pid and db_pids.
+setup_backend() {
+  local name=$1 dir="$run/$1" db=()
+  mkdir -p "$dir"
+  db_pids=""
+  case $name in
+    postgresql|citus)
+      local cluster="${TMPDIR:-/tmp}/cyberid-bench-$name-$$" extra=()
+      [ "$name" = citus ] && extra=(--citus 2)
+      pg_clusters+=("$cluster")
+      db=(--db "$("$root/tests/lib/pg-cluster.sh" start "$cluster" --fsync --async-commit "${extra[@]}")")
+      for pidfile in "$cluster"/node*/postmaster.pid; do
+        db_pids="${db_pids:+$db_pids,}$(head -n 1 "$pidfile")"
+      done ;;
+  esac
+  "$build/cyberid" init --data "$dir/data" "${db[@]}" >/dev/null
+  "$build/cyberid" registry import --data "$dir/data" "$run/registry.csv" >/dev/null
+  "$build/cyberid" platform add --data "$dir/data" --name "Bench Shop" \
+    --redirect-uri http://127.0.0.1:8080/cb --claims realname_verified >"$dir/platform.json"
+  local port url
+  port=$(free_port)
+  url="http://127.0.0.1:$port"
+  "$build/cyberid" serve --data "$dir/data" --listen "127.0.0.1:$port" \
+    --log-level warn 2>"$dir/serve.log" &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_http "$url/healthz"
+  # Two enrollments at a time (each runs the face checks on the server).
+  local enroll_pids=() failed=""
+  for id in $(tail -n +2 "$run/registry.csv" | cut -d, -f1); do
+    "$build/cyberid-app" --server "$url" --wallet "$dir/wallet-$id.json" enroll \
+      --id "$id" --name 王伟 --selfie "$faces/img17.jpg" \
+      --turn-left "$run/img59-mirrored.jpg" --turn-right "$faces/img59.jpg" \
+      >/dev/null 2>>"$dir/enroll.log" &
+    enroll_pids+=($!)
+    if [ ${#enroll_pids[@]} -eq 2 ]; then
+      for pid in "${enroll_pids[@]}"; do wait "$pid" || failed=1; done
+      enroll_pids=()
+    fi
+  done
+  for pid in "${enroll_pids[@]}"; do wait "$pid" || failed=1; done
+  [ -z "$failed" ] ||
+    { cat "$dir/enroll.log" >&2; echo "bench-oidc: an enrollment failed ($name)" >&2; exit 1; }
+  node -e '
+  const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(JSON.stringify({ url: process.argv[2], issuer: process.argv[2], wallets: process.argv.slice(3),
+    client_id: p.client_id, client_secret: p.client_secret, redirect_uri: "http://127.0.0.1:8080/cb" }));
+  ' "$dir/platform.json" "$url" "$dir"/wallet-*.json >"$dir/cyberid.json"
+  is_proc "$server_pid" "cyberid serve" ||
+    { echo "bench-oidc: pid $server_pid is not cyberid serve" >&2; exit 1; }
+  echo "bench-oidc: $name: $(ls "$dir"/wallet-*.json | wc -l) citizens enrolled, one wallet each"
+}
 
 # ---- the peer: provider.mjs from shared, its packages from our lock file ----
 cp "$root/bench/oidc/peer/package.json" "$root/bench/oidc/peer/package-lock.json" "$work/peer/"
@@ -121,45 +150,51 @@ wait_http "$peer_url/.well-known/openid-configuration"
 # above execs node, so $! is node once it answers; refuse to measure anything
 # else (a wrapper's CPU would be near zero and flatter the peer).
 is_proc() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "$2"; }
-is_proc "$cyberid_pid" "cyberid serve" ||
-  { echo "bench-oidc: pid $cyberid_pid is not cyberid serve" >&2; exit 1; }
 is_proc "$peer_pid" "node provider.mjs" ||
   { echo "bench-oidc: pid $peer_pid is not node provider.mjs" >&2; exit 1; }
 clk_tck=$(getconf CLK_TCK)
 printf '{"url":"%s"}\n' "$peer_url" >"$run/peer.json"
 
 # ---- the runs: same generator, same concurrency and duration ----
-bench() { SERVER_PID=$3 CLK_TCK=$clk_tck node "$root/bench/oidc/bench.mjs" "$1" "$concurrency" "$duration" "$2"; }
+bench() { SERVER_PID=$3 DB_PIDS=$4 CLK_TCK=$clk_tck node "$root/bench/oidc/bench.mjs" "$1" "$concurrency" "$duration" "$2"; }
 echo "bench-oidc: $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "bench-oidc: concurrency $concurrency, $duration s per run, load generator on the same cores"
 results="$work/results.jsonl"
 : >"$results"
-# FLOWS picks a subset (e.g. FLOWS=cyberid-login when profiling); the
-# summary below needs all four.
-flows=${FLOWS:-peer-login cyberid-login peer-cc cyberid-refresh}
-for flow in $flows; do
-  config="$run/cyberid.json" pid=$cyberid_pid
-  case $flow in peer-*) config="$run/peer.json" pid=$peer_pid ;; esac
-  line=$(bench "$flow" "$config" "$pid")
-  echo "$line" | tee -a "$results"
+record() { echo "$2" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);r.backend=process.argv[1];console.log(JSON.stringify(r))})' "$1" | tee -a "$results"; }
+for flow in peer-login peer-cc; do
+  record peer "$(bench "$flow" "$run/peer.json" "$peer_pid" "")"
 done
-[ "$flows" = "peer-login cyberid-login peer-cc cyberid-refresh" ] || exit 0
+# One backend at a time: the others' servers stopped, so that they take no
+# CPU from the run.
+for backend in $backends; do
+  setup_backend "$backend"
+  for flow in cyberid-login cyberid-refresh; do
+    record "$backend" "$(bench "$flow" "$run/$backend/cyberid.json" "$server_pid" "$db_pids")"
+  done
+  kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true
+  cleanup_pg; pg_clusters=()
+done
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const by = Object.fromEntries(rows.map((r) => [r.flow, r]));
-const line = (label, a, b) => console.log(
-  `${label.padEnd(26)} cyberid ${String(a.per_sec).padStart(8)}/s p50 ${a.p50_ms} ms p99 ${a.p99_ms} ms | ` +
-  `oidc-provider ${String(b.per_sec).padStart(8)}/s p50 ${b.p50_ms} ms p99 ${b.p99_ms} ms | ratio ${(a.per_sec / b.per_sec).toFixed(2)}x`);
-line("complete logins", by["cyberid-login"], by["peer-login"]);
-line("token endpoint alone", by["cyberid-refresh"], by["peer-cc"]);
+const peer = Object.fromEntries(rows.filter((r) => r.backend === "peer").map((r) => [r.flow, r]));
+const backends = [...new Set(rows.filter((r) => r.backend !== "peer").map((r) => r.backend))];
+const cpu = (r) => r.total_cpu_ms_per_op ?? r.server_cpu_ms_per_op;
+for (const backend of backends) {
+  const by = Object.fromEntries(rows.filter((r) => r.backend === backend).map((r) => [r.flow, r]));
+  const line = (label, a, b) => console.log(
+    `${(label + " (" + backend + ")").padEnd(38)} cyberid ${String(a.per_sec).padStart(8)}/s p50 ${a.p50_ms} ms p99 ${a.p99_ms} ms | ` +
+    `oidc-provider ${String(b.per_sec).padStart(8)}/s p50 ${b.p50_ms} ms p99 ${b.p99_ms} ms | ratio ${(a.per_sec / b.per_sec).toFixed(2)}x`);
+  line("complete logins", by["cyberid-login"], peer["peer-login"]);
+  line("token endpoint alone", by["cyberid-refresh"], peer["peer-cc"]);
+  const spent = (label, a, b) => console.log(
+    `${(label + " (" + backend + ")").padEnd(38)} cyberid ${cpu(a).toFixed(3).padStart(8)} ms` +
+    (a.db_cpu_ms_per_op !== undefined ? ` (server ${a.server_cpu_ms_per_op.toFixed(3)} + database ${a.db_cpu_ms_per_op.toFixed(3)})` : "") +
+    ` | oidc-provider ${b.server_cpu_ms_per_op.toFixed(3).padStart(8)} ms | ratio peer/cyberid ${(b.server_cpu_ms_per_op / cpu(a)).toFixed(2)}x`);
+  spent("CPU per login", by["cyberid-login"], peer["peer-login"]);
+  spent("CPU per grant", by["cyberid-refresh"], peer["peer-cc"]);
+}
 console.log("(token endpoint alone: cyberid refresh_token grants vs oidc-provider client_credentials grants)");
-const cpu = (label, a, b) => console.log(
-  `${label.padEnd(26)} cyberid ${a.server_cpu_ms_per_op.toFixed(3).padStart(8)} ms | ` +
-  `oidc-provider ${b.server_cpu_ms_per_op.toFixed(3).padStart(8)} ms | ` +
-  `ratio peer/cyberid ${(b.server_cpu_ms_per_op / a.server_cpu_ms_per_op).toFixed(2)}x`);
-cpu("server CPU per login", by["cyberid-login"], by["peer-login"]);
-cpu("server CPU per grant", by["cyberid-refresh"], by["peer-cc"]);
-const gen = (flow) => `${flow} ${by[flow].generator_cpu_ms_per_op.toFixed(3)} ms`;
-console.log(`(server CPU: utime+stime of the server process over the timed window / operations; ` +
-  `load generator CPU per operation: ${["cyberid-login", "peer-login", "cyberid-refresh", "peer-cc"].map(gen).join(", ")})`);
+console.log("(CPU: utime+stime over the timed window / operations, of the server process and, for PostgreSQL and Citus, of every database process; " +
+  "load generator CPU per login: " + rows.filter((r) => r.flow.endsWith("login")).map((r) => `${r.backend} ${r.generator_cpu_ms_per_op.toFixed(3)} ms`).join(", ") + ")");
 ' "$results"

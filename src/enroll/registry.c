@@ -320,6 +320,53 @@ descriptor_from_bytes(const uint8_t bytes[REGISTRY_DESCRIPTOR_BYTES],
 
 _Static_assert(sizeof(float) == REGISTRY_FLOAT_BYTES, "float32");
 
+int
+registry_index(struct signer *signer, const char *national_id,
+               uint8_t index[STORE_INDEX_BYTES])
+{
+    _Static_assert(STORE_INDEX_BYTES == VAULT_INDEX_BYTES, "index width");
+    return vault_blind_index(signer, INDEX_DOMAIN, national_id, strlen(national_id),
+                             index);
+}
+
+int
+registry_seal(struct signer *signer, const char *record_id, const char *national_id,
+              const char *name, const char *birth_date,
+              const float descriptor[FACE_DESCRIPTOR_DIMS], uint8_t **sealed,
+              size_t *sealed_length)
+{
+    uint8_t descriptor_bytes[REGISTRY_DESCRIPTOR_BYTES];
+    char descriptor_text[DESCRIPTOR_TEXT_SIZE];
+    char *plaintext = NULL;
+    json_t *record = NULL;
+    int status = -1;
+    *sealed = NULL;
+    *sealed_length = 0;
+    descriptor_to_bytes(descriptor, descriptor_bytes);
+    if (base64url_encode(descriptor_bytes, sizeof descriptor_bytes, descriptor_text,
+                         sizeof descriptor_text) != 0)
+        goto cleanup;
+    /* jansson copies the strings and frees them without wiping: the
+     * copies live only until json_decref below. */
+    record = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", REGISTRY_RECORD_VERSION,
+                       "national_id", national_id, "name", name, "birth_date",
+                       birth_date, "descriptor", descriptor_text);
+    plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (plaintext != NULL &&
+        vault_seal(signer, record_id, plaintext, strlen(plaintext), sealed,
+                   sealed_length) == 0)
+        status = 0;
+cleanup:
+    json_decref(record);
+    if (plaintext != NULL) {
+        secret_wipe(plaintext, strlen(plaintext));
+        free(plaintext);
+    }
+    secret_wipe(descriptor_bytes, sizeof descriptor_bytes);
+    secret_wipe(descriptor_text, sizeof descriptor_text);
+    return status;
+}
+
 /* Seals a row whose descriptor is ready and inserts or updates the
  * person's record. Returns 0 or -1 with err (the import stops). */
 static int
@@ -328,16 +375,8 @@ store_person(struct import *import, const struct pending_row *row)
     int status = -1;
     struct store_person existing = {0};
     struct store_person person = {0};
-    char *plaintext = NULL;
-    uint8_t descriptor_bytes[REGISTRY_DESCRIPTOR_BYTES];
-    char descriptor_text[DESCRIPTOR_TEXT_SIZE];
-    json_t *record = NULL;
     int found = 0;
 
-    descriptor_to_bytes(row->descriptor, descriptor_bytes);
-    if (base64url_encode(descriptor_bytes, sizeof descriptor_bytes,
-                         descriptor_text, sizeof descriptor_text) != 0)
-        goto cleanup;
     if (store_person_find(import->conn, row->index, &existing, &found) != 0) {
         error_set(import->err, import->errlen, "registry lookup: %s",
                   store_last_error(import->conn));
@@ -356,16 +395,9 @@ store_person(struct import *import, const struct pending_row *row)
     person.updated_at = import->now;
     memcpy(person.national_id_index, row->index, sizeof row->index);
 
-    /* jansson copies the strings and frees them without wiping: the
-     * copies live only until json_decref below. */
-    record = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", REGISTRY_RECORD_VERSION,
-                       "national_id", row->id.text, "name", row->name,
-                       "birth_date", row->birth_date, "descriptor",
-                       descriptor_text);
-    plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    if (plaintext == NULL ||
-        vault_seal(import->signer, person.id, plaintext, strlen(plaintext),
-                   &person.sealed, &person.sealed_length) != 0) {
+    if (registry_seal(import->signer, person.id, row->id.text, row->name,
+                      row->birth_date, row->descriptor, &person.sealed,
+                      &person.sealed_length) != 0) {
         error_set(import->err, import->errlen, "sealing a registry record failed");
         goto cleanup;
     }
@@ -381,13 +413,6 @@ store_person(struct import *import, const struct pending_row *row)
         import->report->inserted++;
     status = 0;
 cleanup:
-    json_decref(record);
-    if (plaintext != NULL) {
-        secret_wipe(plaintext, strlen(plaintext));
-        free(plaintext);
-    }
-    secret_wipe(descriptor_bytes, sizeof descriptor_bytes);
-    secret_wipe(descriptor_text, sizeof descriptor_text);
     store_person_clear(&existing);
     store_person_clear(&person);
     return status;
@@ -426,8 +451,7 @@ queue_row(struct import *import, const struct national_id *id,
 {
     struct pending_row *row = &import->pending[import->pending_count];
     memset(row, 0, sizeof *row);
-    if (vault_blind_index(import->signer, INDEX_DOMAIN, id->text,
-                          NATIONAL_ID_LENGTH, row->index) != 0)
+    if (registry_index(import->signer, id->text, row->index) != 0)
         return error_set(import->err, import->errlen, "blind index failed");
     char index_hex[HEX_ENCODED_SIZE(VAULT_INDEX_BYTES)];
     if (hex_encode(row->index, sizeof row->index, index_hex, sizeof index_hex) != 0)
@@ -785,8 +809,7 @@ registry_find(struct store_conn *conn, struct signer *signer,
     struct store_person person = {0};
     memset(out, 0, sizeof *out);
     *found = 0;
-    if (vault_blind_index(signer, INDEX_DOMAIN, national_id, strlen(national_id),
-                          index) != 0 ||
+    if (registry_index(signer, national_id, index) != 0 ||
         store_person_find(conn, index, &person, found) != 0)
         goto cleanup;
     status = *found ? registry_open(signer, &person, out) : 0;

@@ -109,6 +109,19 @@ int registry_get_by_record_id(struct store_conn *conn, struct signer *signer,
                               const char *record_id, struct registry_person *out,
                               int *found) __attribute__((warn_unused_result));
 
+/* The blind index of a (normalised) ID number: what the store keys a
+ * registry record by. 0 or -1. */
+int registry_index(struct signer *signer, const char *national_id,
+                   uint8_t index[STORE_INDEX_BYTES]) __attribute__((warn_unused_result));
+
+/* Seals a record's fields (the format above) under record_id, as the
+ * import does; *sealed is malloc'd (free()). For the import and for
+ * tools that load synthetic registries (bench/scale). 0 or -1. */
+int registry_seal(struct signer *signer, const char *record_id, const char *national_id,
+                  const char *name, const char *birth_date,
+                  const float descriptor[FACE_DESCRIPTOR_DIMS], uint8_t **sealed,
+                  size_t *sealed_length) __attribute__((warn_unused_result));
+
 /* Wipes the whole record (descriptor included). */
 void registry_person_clear(struct registry_person *person);
 

@@ -4,7 +4,7 @@
 # system service. initdb and postgres refuse to run as root, so as root
 # the servers run as the `postgres` user that Debian's package creates.
 #
-#   pg-cluster.sh start DIR [--citus WORKERS] [--fsync]
+#   pg-cluster.sh start DIR [--citus WORKERS] [--fsync] [--async-commit]
 #       creates DIR (must not exist), starts a server (with Citus: a
 #       coordinator and WORKERS workers, the extension created and the
 #       workers added) and prints the coordinator's libpq URI on stdout,
@@ -22,7 +22,10 @@
 # Each node N of DIR has its data in DIR/nodeN, its socket in DIR (port
 # 5432+N names it), its log in DIR/nodeN.log. Without --fsync the servers
 # run with fsync=off: faster, and still durable against a process crash
-# (the OS keeps the pages), which is what the tests stop and kill.
+# (the OS keeps the pages), which is what the tests stop and kill. The
+# benchmarks pass --fsync --async-commit: fsync on, synchronous_commit off,
+# the durability of SQLite's WAL with synchronous=NORMAL (a crash of the
+# machine may lose the last commits, never corrupt), 512 MB of buffers.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -59,11 +62,12 @@ psql_node() {
 start() {
   local dir=$1
   shift
-  local workers=-1 fsync=off
+  local workers=-1 fsync=off commit=on buffers=128MB
   while [ $# -gt 0 ]; do
     case $1 in
       --citus) workers=$2; shift 2 ;;
       --fsync) fsync=on; shift ;;
+      --async-commit) commit=off; buffers=512MB; shift ;;
       *) echo "pg-cluster: unknown option $1" >&2; exit 2 ;;
     esac
   done
@@ -82,8 +86,9 @@ start() {
       echo "listen_addresses = ''"
       echo "unix_socket_directories = '$dir'"
       echo "fsync = $fsync"
+      echo "synchronous_commit = $commit"
       echo "max_connections = 200"
-      echo "shared_buffers = 128MB"
+      echo "shared_buffers = $buffers"
       echo "log_min_messages = warning"
       if [ "$workers" -ge 0 ]; then
         echo "shared_preload_libraries = 'citus'"
