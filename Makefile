@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face fuzz-image fuzz-oidc clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-scale fuzz-image fuzz-oidc clean
 
 all: build
 
@@ -54,10 +54,17 @@ clean:
 bench: bench-oidc bench-face
 
 # Complete OpenID Connect logins and the token endpoint alone: cyberid
-# (release build, SQLite) vs oidc-provider (../shared/reference), same load
-# generator. CONCURRENCY=n DURATION=seconds; builds in build-bench-oidc/.
+# (release build; SQLite, PostgreSQL and Citus) vs oidc-provider
+# (../shared/reference), same load generator. CONCURRENCY=n DURATION=seconds
+# BACKENDS="sqlite postgresql citus"; builds in build-bench-oidc/.
 bench-oidc: build
 	@bench/oidc/run.sh
+
+# Logins at 10 thousand and at 10 million synthetic citizens, SQLite and
+# PostgreSQL: p50, p99, logins/s, their ratio, bytes per citizen. Hours and
+# tens of GB (docs/scale.md); SMALL=n LARGE=n BACKENDS=... for a smaller run.
+bench-scale: build
+	@bench/scale/run.sh
 
 # Face engine speed: C engine vs face-api on Node (wasm), same photos, one
 # run, one thread each; builds in build-bench-face/. RUNS=n sets the repeats.
