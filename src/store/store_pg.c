@@ -36,8 +36,11 @@
 #define DEADLINE_MARGIN_MS 2000
 #define CONNECT_TIMEOUT_SECONDS "3"
 #define RECONNECT_INTERVAL_MS 1000
-/* A transaction left open by a crashed client ends on the server. */
-#define IDLE_IN_TRANSACTION_TIMEOUT_MS 60000
+/* A transaction left open by a client that hangs while still connected
+ * ends on the server (one whose connection drops ends at once). Generous:
+ * `registry import` computes face templates between its statements, in
+ * one transaction (32 photos took over a minute under the sanitizers). */
+#define IDLE_IN_TRANSACTION_TIMEOUT_MS 600000 /* 10 minutes */
 
 /* Type OIDs of pg_type.h (server headers are not a client dependency). */
 #define OID_BOOL 16
@@ -195,6 +198,7 @@ open_connection(struct pg_connection *pg, char *err, size_t errlen)
     PQclear(result);
     if (!ok) {
         drop_connection(pg);
+        pg->unavailable = 1; /* a server that takes connections but not SETs */
         return -1;
     }
     if (PQsetnonblocking(pg->conn, 1) != 0) {
@@ -251,7 +255,10 @@ ensure_connected(struct pg_connection *pg, char *err, size_t errlen)
         drop_connection(pg);
     if (monotonic_ms() - pg->last_connect_ms < RECONNECT_INTERVAL_MS)
         return error_set(err, errlen, "the database is unreachable");
-    return open_connection(pg, err, errlen);
+    if (open_connection(pg, err, errlen) != 0)
+        return -1;
+    pg->unavailable = 0;
+    return 0;
 }
 
 /* ── Round trips with a deadline ───────────────────────────────────────── */
