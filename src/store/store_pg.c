@@ -239,12 +239,39 @@ pg_disconnect(void *connection)
     free(pg);
 }
 
+/* A pooled connection may have sat idle while its server went away: the
+ * server's goodbye (a FATAL message, then end of file) waits unread in the
+ * socket, and libpq would only find it after sending the next statement,
+ * which would then fail although a new connection would succeed. So a
+ * connection between transactions that has anything to read is read now,
+ * and dropped if that was its end. One poll() with no wait. */
+static void
+check_idle(struct pg_connection *pg)
+{
+    if (pg->in_transaction || pg->broken || pg->conn == NULL)
+        return;
+    struct pollfd poller = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    if (poller.fd < 0 || poll(&poller, 1, 0) <= 0)
+        return;
+    if ((poller.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0 ||
+        PQconsumeInput(pg->conn) == 0 || PQstatus(pg->conn) != CONNECTION_OK ||
+        PQtransactionStatus(pg->conn) != PQTRANS_IDLE) {
+        drop_connection(pg);
+        pg->last_connect_ms = 0; /* it was not a failed connect: retry now */
+        return;
+    }
+    PGnotify *notify;
+    while ((notify = PQnotifies(pg->conn)) != NULL)
+        PQfreemem(notify);
+}
+
 /* Makes sure the connection is usable: a lost one is replaced, but never
  * inside a transaction (its statements would silently run outside it)
  * and at most once per RECONNECT_INTERVAL_MS. 0 or -1 with err. */
 static int
 ensure_connected(struct pg_connection *pg, char *err, size_t errlen)
 {
+    check_idle(pg);
     if (!pg->broken && pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
         return 0;
     pg->unavailable = 1;

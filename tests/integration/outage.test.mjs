@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { initDataDir, startServer, sql, sqlText, backend, pgClusterControl } from './lib/harness.mjs';
+import { readFile } from 'node:fs/promises';
+import { initDataDir, startServer, sql, sqlText, backend, pgCluster, pgClusterControl } from './lib/harness.mjs';
 import { nationalId, importRegistry, preparePhotos, appEnroll, show } from './lib/citizen.mjs';
 import { addPlatform, loginChecks, shownUserCode, pageLoginId, pollOnce, appLogin, basicAuth } from './lib/oidc.mjs';
 
@@ -73,14 +74,14 @@ async function oneLogin(record) {
     state: checks.state, nonce: checks.nonce, code_challenge: checks.challenge, code_challenge_method: 'S256',
   })) url.searchParams.set(name, value);
   const page = await timedFetch(url, {}, record);
-  if (page.status !== 200) return 'authorize';
+  if (page.status !== 200) return `authorize ${page.status}`;
   const shown = shownUserCode(page.text);
   const decision = await appLogin(loginWallet, shown, '--approve');
-  if (decision.code !== 0) return 'approve';
+  if (decision.code !== 0) return `approve: ${decision.stderr.trim()}`;
   const polled = await timedFetch(`${server.url}/v1/authorize/status/${pageLoginId(page.text)}`, {}, record);
-  if (polled.status !== 200) return 'poll';
+  if (polled.status !== 200) return `poll ${polled.status}`;
   const decided = JSON.parse(polled.text);
-  if (decided.status !== 'approved') return 'poll';
+  if (decided.status !== 'approved') return `poll ${decided.status}`;
   const code = new URL(decided.redirect_to).searchParams.get('code');
   const tokens = await timedFetch(`${server.url}/token`, {
     method: 'POST',
@@ -88,10 +89,10 @@ async function oneLogin(record) {
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: platform.redirectUri,
       code_verifier: checks.verifier }),
   }, record);
-  if (tokens.status !== 200) return 'token';
+  if (tokens.status !== 200) return `token ${tokens.status} ${tokens.text}`;
   const info = await timedFetch(`${server.url}/userinfo`,
     { headers: { authorization: `Bearer ${JSON.parse(tokens.text).access_token}` } }, record);
-  return info.status === 200 ? 'ok' : 'userinfo';
+  return info.status === 200 ? 'ok' : `userinfo ${info.status}`;
 }
 
 /** Runs logins on `workers` loops and enrollments on one, until stop(). */
@@ -155,7 +156,9 @@ test('the database stops and starts under login and enrollment load', { skip, ti
   assert.ok(logins.some((login) => login.outcome === 'ok' && login.at < outages[0].down), 'logins before');
   const after = logins.filter((login) => login.at > last.up + 2000);
   assert.ok(after.length > 0 && after.every((login) => login.outcome === 'ok'),
-    `logins after: ${JSON.stringify(after.map((login) => login.outcome))}`);
+    `logins after: ${JSON.stringify(after.filter((login) => login.outcome !== 'ok'))} of ${after.length}; ` +
+    `the service logged: ${server.logs.filter((line) => /"level":"(warn|error)"/.test(line) && !/"request"/.test(line)).slice(-8).join('\n')}` +
+    `\nthe coordinator logged: ${(await readFile(path.join(pgCluster().dir, 'node0.log'), 'utf8')).split('\n').slice(-40).join('\n')}`);
   const health = await timedFetch(`${server.url}/healthz`, {}, []);
   assert.equal(health.status, 200);
 
