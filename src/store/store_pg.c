@@ -360,6 +360,17 @@ lost:
     return NULL;
 }
 
+/* libpq could not even queue a command: the connection is gone. -1. */
+static int
+send_failed(struct pg_connection *pg, char *err, size_t errlen)
+{
+    error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
+    err[strcspn(err, "\n")] = '\0';
+    drop_connection(pg);
+    pg->unavailable = 1;
+    return -1;
+}
+
 /* Turns a result into 0 (one of the `ok` statuses) or -1 with err and the
  * outage flag set from its SQLSTATE. */
 static int
@@ -391,11 +402,7 @@ simple_command(struct pg_connection *pg, const char *sql, const char *tag, char 
     if (ensure_connected(pg, err, errlen) != 0)
         return -1;
     if (PQsendQuery(pg->conn, sql) == 0) {
-        error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
-        err[strcspn(err, "\n")] = '\0';
-        drop_connection(pg);
-        pg->unavailable = 1;
-        return -1;
+        return send_failed(pg, err, errlen);
     }
     PGresult *result = finish_round_trip(pg, err, errlen);
     if (result == NULL)
@@ -431,7 +438,7 @@ prepare(struct pg_connection *pg, const char *sql, char *err, size_t errlen)
     if (string_format(slot->name, sizeof slot->name, "s%u", pg->statement_count++) != 0)
         return NULL;
     if (PQsendPrepare(pg->conn, slot->name, sql, 0, NULL) == 0)
-        goto send_failed;
+        goto not_sent;
     PGresult *result = finish_round_trip(pg, err, errlen);
     if (result == NULL)
         return NULL;
@@ -440,7 +447,7 @@ prepare(struct pg_connection *pg, const char *sql, char *err, size_t errlen)
     if (status != 0)
         return NULL;
     if (PQsendDescribePrepared(pg->conn, slot->name) == 0)
-        goto send_failed;
+        goto not_sent;
     if ((result = finish_round_trip(pg, err, errlen)) == NULL)
         return NULL;
     status = check_result(pg, result, PGRES_COMMAND_OK, PGRES_COMMAND_OK, err, errlen);
@@ -455,11 +462,8 @@ prepare(struct pg_connection *pg, const char *sql, char *err, size_t errlen)
     slot->param_count = count;
     slot->sql = sql;
     return slot;
-send_failed:
-    error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
-    err[strcspn(err, "\n")] = '\0';
-    drop_connection(pg);
-    pg->unavailable = 1;
+not_sent:
+    send_failed(pg, err, errlen);
     return NULL;
 }
 
@@ -625,11 +629,7 @@ pg_exec(void *connection, const char *sql, const struct store_value *params,
             return -1;
     if (PQsendQueryPrepared(pg->conn, statement->name, (int)param_count, wire.values,
                             wire.lengths, wire.formats, 1) == 0) {
-        error_set(err, errlen, "cannot send to the database: %s", PQerrorMessage(pg->conn));
-        err[strcspn(err, "\n")] = '\0';
-        drop_connection(pg);
-        pg->unavailable = 1;
-        return -1;
+        return send_failed(pg, err, errlen);
     }
     PGresult *result = finish_round_trip(pg, err, errlen);
     if (result == NULL)
