@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile, symlink, stat, readdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import {
   run, initDataDir, tempDir, sharedDir, sql, backend, newPgDatabase, databaseCopy, containsSecret,
+  pgCluster, psql,
 } from './lib/harness.mjs';
 
 test('init creates a private data folder and refuses to overwrite it', async () => {
@@ -90,6 +92,42 @@ test('init --db records a PostgreSQL database, refuses a password in the URI and
     assert.equal((await run(['platform', 'add', '--data', nodeB, '--name', 'Shop',
       '--redirect-uri', 'https://shop.example/cb'])).code, 0);
     assert.equal(JSON.parse((await run(['platform', 'list', '--data', nodeA])).stdout).length, 1);
+  } finally {
+    await temp.cleanup();
+  }
+});
+
+test('a database password reaches PostgreSQL through a password file, and nowhere else', {
+  skip: backend === 'sqlite' && 'CYBERID_TEST_DB=sqlite',
+}, async () => {
+  // tests/lib/pg-cluster.sh makes the coordinator ask this one role for
+  // its password (scram-sha-256); every other role is trusted.
+  const temp = await tempDir('passfile');
+  try {
+    const password = randomBytes(12).toString('hex');
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    await psql(pgCluster().uri(null), ['-q', '-c',
+      `DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'cyberid_password_test') THEN ` +
+      'CREATE ROLE cyberid_password_test LOGIN SUPERUSER; END IF; END $$;',
+      '-c', `ALTER ROLE cyberid_password_test PASSWORD '${password}'`, '-c', `CREATE SCHEMA ${schema}`]);
+    const passfile = path.join(temp.dir, 'pgpass');
+    await writeFile(passfile, `*:*:*:cyberid_password_test:${password}\n`, { mode: 0o600 });
+    const base = pgCluster().uri(schema).replace('postgres@', 'cyberid_password_test@');
+    const data = path.join(temp.dir, 'data');
+    const withFile = `${base}&passfile=${encodeURIComponent(passfile)}`;
+    const made = await run(['init', '--data', data, '--db', withFile], { env: { ...process.env, PGPASSFILE: '' } });
+    assert.equal(made.code, 0, made.stderr);
+    const config = await readFile(path.join(data, 'config.json'), 'utf8');
+    assert.ok(config.includes('passfile='), 'the URI names the file');
+    assert.ok(!config.includes(password), 'the password is not in config.json');
+    assert.ok(!made.stdout.includes(password) && !made.stderr.includes(password));
+    const listed = await run(['platform', 'list', '--data', data], { env: { ...process.env, PGPASSFILE: '' } });
+    assert.equal(listed.code, 0, listed.stderr);
+    // Without the file the server refuses, and the error says why.
+    const refused = await run(['init', '--data', path.join(temp.dir, 'other'), '--db', base],
+      { env: { ...process.env, PGPASSFILE: path.join(temp.dir, 'none') } });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /password/);
   } finally {
     await temp.cleanup();
   }

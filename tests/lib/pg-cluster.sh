@@ -82,6 +82,12 @@ start() {
     as_postgres "$PG_BIN/initdb" -D "$dir/node$n" -U postgres -A trust -E UTF8 \
       --locale=C.UTF-8 --no-sync >"$dir/initdb$n.log" 2>&1 ||
       { cat "$dir/initdb$n.log" >&2; exit 1; }
+    # Every role connects without a password (trust), but one, on the
+    # server clients connect to (the coordinator: its connections to the
+    # workers stay trusted): the tests prove with it that a password in a
+    # password file reaches the server.
+    [ "$n" -ne 0 ] ||
+      as_postgres sed -i '1i local all cyberid_password_test scram-sha-256' "$dir/node$n/pg_hba.conf"
     {
       echo "listen_addresses = ''"
       echo "unix_socket_directories = '$dir'"
