@@ -37,9 +37,14 @@ export function pgCluster() {
   const dir = path.join(tmpdir(), `cyberid-pg-${process.pid}-${randomBytes(3).toString('hex')}`);
   execFileSync(pgClusterScript, ['start', dir, ...(backend === 'citus' ? ['--citus', '2'] : [])],
     { stdio: ['ignore', 'ignore', 'inherit'] });
-  process.on('exit', () => {
+  const remove = () => {
     try { execFileSync(pgClusterScript, ['remove', dir], { stdio: 'ignore' }); } catch { /* gone */ }
-  });
+  };
+  process.on('exit', remove);
+  // ctest stops a test past its timeout with a signal, which skips 'exit'.
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.once(signal, () => { remove(); process.exit(128 + (signal === 'SIGTERM' ? 15 : 2)); });
+  }
   cluster = {
     dir,
     nodes: backend === 'citus' ? 3 : 1,
