@@ -23,7 +23,10 @@ static const char keys_usage[] =
     "ID tokens SECONDS later (default 3600, so that platforms caching the JWKS\n"
     "see it before it signs); the key it replaces stays published 7200 s more,\n"
     "past the life of any token it signed. list prints every key with its state:\n"
-    "next, signing, published (retired, still in the JWKS) or retired.\n";
+    "next, signing, published (retired, still in the JWKS) or retired, and\n"
+    "on_this_node: whether DIR/keys holds its private key. On more than one node,\n"
+    "copy keys/token-KID.pem to every other node before it activates; until\n"
+    "then they sign with the key before it.\n";
 
 int
 cli_keys(int argc, char **argv)
