@@ -109,6 +109,13 @@ device_verify_jws(const struct device_context *context, const char *token,
         *why = "the token header must have alg ES256, the expected typ and x5c";
         goto refuse;
     }
+    /* RFC 7515 §4.1.11: a "crit" header names extensions the recipient
+     * must understand or reject the JWS; cyberid implements none. */
+    if (json_object_get(protected_header, "crit") != NULL) {
+        *why = "the token header names critical extensions (crit) this service does "
+               "not implement";
+        goto refuse;
+    }
     struct pki_presented presented;
     char err[256];
     if (base64_decode_alloc(x5c, strlen(x5c), PKI_CERTIFICATE_MAX_BYTES, &certificate,

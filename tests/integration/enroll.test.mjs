@@ -210,9 +210,9 @@ function assertWebNumber(webNumber) {
 
 /** A compact JWS for GET /v1/me/devices: header with certificatePem in
  * x5c, payload defaults overridden by claims, signed by signer. */
-function deviceToken(signer, certificatePem, claims) {
+function deviceToken(signer, certificatePem, claims, extraHeader = {}) {
   const der = certificatePem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  const header = { alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [der] };
+  const header = { alg: 'ES256', typ: 'cyberid-device+jwt', x5c: [der], ...extraHeader };
   const now = Math.floor(Date.now() / 1000);
   const payload = { htm: 'GET', htu: '/v1/me/devices', iat: now, exp: now + 60,
     jti: randomBytes(24).toString('base64url'), ...claims };
@@ -276,6 +276,11 @@ async function checkDeviceTokens(url, citizen) {
   }
   const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   expectInvalidToken(await meDevices(url, token({}, otherKey)), 'signed by another key');
+  // RFC 7515 §4.1.11: critical extensions the service does not implement.
+  for (const crit of [['exp'], ['b64'], ['urn:example:ext'], []]) {
+    const critical = deviceToken(key, citizen.certificate, { aud: url }, { crit, b64: true });
+    expectInvalidToken(await meDevices(url, critical), `crit ${JSON.stringify(crit)}`);
+  }
   expectInvalidToken(await meDevices(url, 'x'), 'not a JWS');
 
   // Within the limits, accepted (so the refusals above are each one claim's).
