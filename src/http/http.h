@@ -63,7 +63,8 @@ typedef int (*http_handler)(void *app, const struct http_request *request,
 
 struct http_route {
     const char *method;     /* "GET", "POST", … */
-    const char *pattern;    /* "/v1/login/{code}/approve" */
+    const char *pattern;    /* "/v1/login/{code}/approve"; a last "{name...}"
+                               takes the rest of the path, '/' included */
     enum http_body body;
     size_t body_limit;      /* 0: HTTP_DEFAULT_BODY_LIMIT */
     http_handler handler;
@@ -124,6 +125,10 @@ int http_respond_error(struct http_response *response, unsigned status,
 int http_respond_bytes(struct http_response *response, unsigned status,
                        const char *content_type, const void *body,
                        size_t length);
+
+/* An HTTP date (RFC 9110 §5.6.7 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37
+ * GMT") of unix seconds, for Last-Modified and Expires. 0 or -1. */
+int http_date(int64_t seconds, char *out, size_t cap);
 
 /* Adds a response header (value copied). 0 or -1 when full. */
 int http_response_add_header(struct http_response *response, const char *name,

@@ -1,8 +1,11 @@
 /* response: helpers that fill a struct http_response; see http.h. */
 #include "http/http.h"
 
+#include "util/strings.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 replace_body(struct http_response *response, char *body, size_t length)
@@ -65,4 +68,21 @@ http_response_add_header(struct http_response *response, const char *name,
     response->headers[response->header_count].value = copy;
     response->header_count++;
     return 0;
+}
+
+int
+http_date(int64_t seconds, char *out, size_t cap)
+{
+    /* Names spelled out: strftime's %a and %b follow the locale. */
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
+        tm.tm_mon > 11)
+        return -1;
+    return string_format(out, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                         tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+                         tm.tm_min, tm.tm_sec);
 }

@@ -5,7 +5,9 @@
 
 /* Matches one pattern; 1 on a match (params filled), else 0. A {name}
  * segment matches one non-empty path segment of at most
- * ROUTER_SEGMENT_MAX-1 bytes. */
+ * ROUTER_SEGMENT_MAX-1 bytes; a {name...} that ends the pattern matches the
+ * non-empty rest of the path, slashes included (an OCSP request in
+ * base64, say, whose '/' libmicrohttpd has already unescaped). */
 static int
 match_pattern(const char *pattern, const char *path,
               struct router_params *params)
@@ -16,7 +18,9 @@ match_pattern(const char *pattern, const char *path,
             const char *close = strchr(pattern, '}');
             if (close == NULL || params->count >= HTTP_PATH_PARAMS_MAX)
                 return 0;
-            size_t length = strcspn(path, "/");
+            int rest = close - pattern >= 4 && strncmp(close - 3, "...", 3) == 0 &&
+                       close[1] == '\0';
+            size_t length = rest ? strlen(path) : strcspn(path, "/");
             if (length == 0 || length >= ROUTER_SEGMENT_MAX)
                 return 0;
             memcpy(params->values[params->count], path, length);

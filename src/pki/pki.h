@@ -183,11 +183,18 @@ typedef int (*pki_status_lookup)(void *context, const uint8_t *serial,
  * does not parse gets a malformedRequest response (still DER, still a
  * valid OCSP response). On success *response is malloc'd (free()). 0, or
  * -1 on an internal failure. */
+#define PKI_OCSP_VALIDITY_SECONDS 3600
+
 int pki_ocsp_respond(const struct pki *pki, const uint8_t *request,
                      size_t request_length, pki_status_lookup lookup,
                      void *context, int64_t now, uint8_t **response,
                      size_t *response_length, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* 1 when an OCSP request parses and carries no nonce: its answer (the
+ * same for everyone who asks until nextUpdate) may be cached by HTTP
+ * caches (RFC 5019 §6), else 0. */
+int pki_ocsp_request_is_cacheable(const uint8_t *request, size_t request_length);
 
 /* One revoked certificate for the CRL. */
 struct pki_revoked {

@@ -15,7 +15,6 @@
 /* Single requests answered per OCSP request; more is malformed. */
 #define PKI_OCSP_MAX_SINGLE_REQUESTS 16
 /* nextUpdate - thisUpdate. */
-#define PKI_OCSP_VALIDITY_SECONDS 3600
 
 /* The status of one CertID: unknown unless it names our issuer and a
  * serial the lookup knows. 0, or -1 when the lookup fails. */
@@ -199,4 +198,15 @@ cleanup:
     OCSP_BASICRESP_free(basic);
     OCSP_REQUEST_free(parsed);
     return status;
+}
+
+int
+pki_ocsp_request_is_cacheable(const uint8_t *request, size_t request_length)
+{
+    OCSP_REQUEST *parsed = pki_ocsp_parse(request, request_length);
+    if (parsed == NULL)
+        return 0;
+    int cacheable = OCSP_REQUEST_get_ext_by_NID(parsed, NID_id_pkix_OCSP_Nonce, -1) < 0;
+    OCSP_REQUEST_free(parsed);
+    return cacheable;
 }

@@ -6,6 +6,7 @@
 #include "util/log.h"
 #include "util/strings.h"
 
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -221,27 +222,76 @@ ocsp_lookup(void *context, const uint8_t *serial, size_t serial_length,
     return 0;
 }
 
+/* Answers an OCSP request (DER) from either method. `cache` (GET only):
+ * the RFC 5019 §6 headers for an answer anyone may reuse until its
+ * nextUpdate; a request with a nonce gets a personal answer, not cached. */
+static int
+ocsp_answer(struct service *service, const uint8_t *body, size_t length, int cache,
+            struct http_response *response)
+{
+    uint8_t *der = NULL;
+    size_t der_length = 0;
+    char err[256];
+    int64_t now = (int64_t)time(NULL);
+    struct store_conn *conn = store_acquire(service->store);
+    int status = pki_ocsp_respond(service->pki, body, length, ocsp_lookup, conn, now,
+                                  &der, &der_length, err, sizeof err);
+    store_release(service->store, conn);
+    if (status != 0) {
+        log_event(LOG_ERROR, "ocsp_failed", "{s:s}", "error", err);
+        return -1; /* 503 when the database is out of reach, else 500 */
+    }
+    if (cache && pki_ocsp_request_is_cacheable(body, length)) {
+        uint8_t digest[SHA256_DIGEST_LENGTH];
+        char hex[HEX_ENCODED_SIZE(16)], etag[48], control[96], modified[64], expires[64];
+        SHA256(der, der_length, digest);
+        if (hex_encode(digest, 16, hex, sizeof hex) != 0 ||
+            string_format(etag, sizeof etag, "\"%s\"", hex) != 0 ||
+            string_format(control, sizeof control,
+                          "max-age=%d, public, no-transform, must-revalidate",
+                          PKI_OCSP_VALIDITY_SECONDS) != 0 ||
+            http_date(now, modified, sizeof modified) != 0 ||
+            http_date(now + PKI_OCSP_VALIDITY_SECONDS, expires, sizeof expires) != 0 ||
+            http_response_add_header(response, "Cache-Control", control) != 0 ||
+            http_response_add_header(response, "Last-Modified", modified) != 0 ||
+            http_response_add_header(response, "Expires", expires) != 0 ||
+            http_response_add_header(response, "ETag", etag) != 0) {
+            free(der);
+            return -1;
+        }
+    }
+    status = http_respond_bytes(response, 200, "application/ocsp-response", der, der_length);
+    free(der);
+    return status;
+}
+
 /* POST /ocsp (RFC 6960, DER in and out) */
 static int
 ocsp(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    return service ? ocsp_answer(service, request->body, request->body_length, 0, response)
+                   : 0;
+}
+
+/* GET /ocsp/{base64 of the DER request} (RFC 6960 A.1, the RFC 5019
+ * profile most relying software uses for small requests): the same answer
+ * as POST, cacheable. A request that is not base64 gets what any
+ * unreadable request gets: malformedRequest. */
+static int
+ocsp_get(void *app, const struct http_request *request, struct http_response *response)
 {
     struct service *service = serving(app, response);
     if (service == NULL)
         return 0;
     uint8_t *der = NULL;
     size_t length = 0;
-    char err[256];
-    struct store_conn *conn = store_acquire(service->store);
-    int status = pki_ocsp_respond(service->pki, request->body, request->body_length,
-                                  ocsp_lookup, conn, (int64_t)time(NULL), &der,
-                                  &length, err, sizeof err);
-    store_release(service->store, conn);
-    if (status != 0) {
-        log_event(LOG_ERROR, "ocsp_failed", "{s:s}", "error", err);
-        return -1; /* 503 when the database is out of reach, else 500 */
+    const char *text = request->params[0];
+    if (base64_decode_alloc(text, strlen(text), PKI_OCSP_REQUEST_MAX_BYTES, &der, &length) != 0) {
+        der = NULL;
+        length = 0;
     }
-    status = http_respond_bytes(response, 200, "application/ocsp-response", der,
-                                length);
+    int status = ocsp_answer(service, der ? der : (const uint8_t *)"", length, 1, response);
     free(der);
     return status;
 }
@@ -338,6 +388,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},
     {"POST", "/ocsp", HTTP_BODY_ANY, PKI_OCSP_REQUEST_MAX_BYTES, ocsp},
+    {"GET", "/ocsp/{request...}", HTTP_BODY_NONE, 0, ocsp_get},
     {"GET", "/crl", HTTP_BODY_NONE, 0, crl},
     {"GET", "/.well-known/openid-configuration", HTTP_BODY_NONE, 0, oidc_discovery},
     {"GET", "/jwks.json", HTTP_BODY_NONE, 0, oidc_jwks},

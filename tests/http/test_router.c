@@ -16,6 +16,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/login/{code}/approve", HTTP_BODY_JSON, 0, dummy},
     {"GET", "/v1/login/{code}", HTTP_BODY_NONE, 0, dummy},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 0, dummy},
+    {"GET", "/ocsp/{request...}", HTTP_BODY_NONE, 0, dummy},
 };
 #define COUNT (sizeof routes / sizeof *routes)
 
@@ -49,6 +50,23 @@ test_matching(void **state)
     assert_int_equal(router_match(routes, COUNT, "GET", "/v1/login/a/b", &index, &params),
                      ROUTER_NOT_FOUND);
     assert_int_equal(router_match(routes, COUNT, "GET", "/v1/login/", &index, &params),
+                     ROUTER_NOT_FOUND);
+    /* {name...} takes the rest, slashes included, never nothing. */
+    assert_int_equal(router_match(routes, COUNT, "GET", "/ocsp/MEow/wQ+a==", &index,
+                                  &params), ROUTER_FOUND);
+    assert_int_equal(index, 4);
+    assert_string_equal(params.values[0], "MEow/wQ+a==");
+    assert_int_equal(router_match(routes, COUNT, "GET", "/ocsp/", &index, &params),
+                     ROUTER_NOT_FOUND);
+    char rest[ROUTER_SEGMENT_MAX + 16];
+    memset(rest, 'A', sizeof rest);
+    memcpy(rest, "/ocsp/", 6);
+    rest[6 + ROUTER_SEGMENT_MAX - 1] = '\0';
+    assert_int_equal(router_match(routes, COUNT, "GET", rest, &index, &params),
+                     ROUTER_FOUND);
+    rest[6 + ROUTER_SEGMENT_MAX - 1] = 'A';
+    rest[6 + ROUTER_SEGMENT_MAX] = '\0';
+    assert_int_equal(router_match(routes, COUNT, "GET", rest, &index, &params),
                      ROUTER_NOT_FOUND);
 }
 
@@ -101,10 +119,24 @@ test_metrics_render(void **state)
     assert_int_equal(metrics_init(&metrics, many, METRICS_ROUTES_MAX + 1), -1);
 }
 
+/* RFC 9110's own example date, and the end of 2038. */
+static void
+test_http_date(void **state)
+{
+    (void)state;
+    char date[64];
+    assert_int_equal(http_date(784111777, date, sizeof date), 0);
+    assert_string_equal(date, "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_int_equal(http_date(2177452799LL, date, sizeof date), 0);
+    assert_string_equal(date, "Fri, 31 Dec 2038 23:59:59 GMT");
+    assert_int_equal(http_date(0, date, 10), -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_date),
         cmocka_unit_test(test_matching),
         cmocka_unit_test(test_segment_limit),
         cmocka_unit_test(test_metrics_render),

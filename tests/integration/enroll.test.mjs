@@ -124,6 +124,29 @@ async function ocspStatus(dir, url, certFile) {
   return { status: match[1], text: result.stdout };
 }
 
+/** The same question over GET (RFC 6960 A.1, RFC 5019): the request made
+ * by openssl without a nonce, its base64 URL-encoded in the path; the
+ * answer read back by openssl. Resolves the status word and the headers. */
+async function ocspStatusByGet(dir, url, certFile) {
+  const requestFile = path.join(dir, 'ocsp-get.req');
+  const responseFile = path.join(dir, 'ocsp-get.resp');
+  const made = await openssl(['ocsp', '-issuer', path.join(dir, 'issuing.pem'), '-cert', certFile,
+    '-no_nonce', '-reqout', requestFile]);
+  assert.equal(made.code, 0, made.stderr);
+  const encoded = encodeURIComponent((await readFile(requestFile)).toString('base64'));
+  const response = await fetch(`${url}/ocsp/${encoded}`);
+  assert.equal(response.status, 200);
+  assert.equal(response.headers.get('content-type'), 'application/ocsp-response');
+  await writeFile(responseFile, Buffer.from(await response.arrayBuffer()));
+  const read = await openssl(['ocsp', '-respin', responseFile, '-issuer', path.join(dir, 'issuing.pem'),
+    '-cert', certFile, '-CAfile', path.join(dir, 'ca.pem')]);
+  assert.equal(read.code, 0, read.stderr + read.stdout);
+  assert.match(read.stderr + read.stdout, /Response verify OK/);
+  const match = /: (good|revoked|unknown)\b/.exec(read.stdout);
+  assert.ok(match, read.stdout);
+  return { status: match[1], text: read.stdout, headers: response.headers };
+}
+
 const normalSerial = (s) => s.toUpperCase().replace(/^0+/, '');
 
 /** Posts a raw body with node:http and resolves the status, even when the
@@ -450,6 +473,22 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.match(certText.stdout, /ASN1 OID: prime256v1|NIST CURVE: P-256/);
 
     assert.equal((await ocspStatus(temp.dir, url, cert1)).status, 'good');
+    // And over GET, with the cache headers of RFC 5019 §6.
+    const byGet = await ocspStatusByGet(temp.dir, url, cert1);
+    assert.equal(byGet.status, 'good');
+    assert.match(byGet.headers.get('cache-control'), /^max-age=3600, public, no-transform, must-revalidate$/);
+    const modified = Date.parse(byGet.headers.get('last-modified'));
+    assert.equal(Date.parse(byGet.headers.get('expires')) - modified, 3600 * 1000);
+    assert.ok(Math.abs(modified - Date.now()) < 5000, 'Last-Modified is thisUpdate, now');
+    assert.match(byGet.headers.get('etag'), /^"[0-9a-f]{32}"$/);
+    // Not base64, or not an OCSP request: malformedRequest, as over POST.
+    for (const junk of ['%21%21%21', 'AAAA', 'a/b/c']) {
+      const answer = await fetch(`${url}/ocsp/${junk}`);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      const der = Buffer.from(await answer.arrayBuffer());
+      assert.deepEqual([...der], [0x30, 0x03, 0x0a, 0x01, 0x01], `malformedRequest for ${junk}`);
+    }
 
     // Re-enrollment on a second device keeps the web number.
     const second = await appEnroll(url, wallet2, adult, photos);
@@ -543,6 +582,7 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /invalid_token/);
     assert.equal((await ocspStatus(temp.dir, url, cert1)).status, 'revoked');
+    assert.equal((await ocspStatusByGet(temp.dir, url, cert1)).status, 'revoked');
     const unknown = await app(['--wallet', wallet2, 'revoke-device', 'ffffffffffffffffffffffffffffffff']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /not_found/);
