@@ -4,6 +4,7 @@
 
 #include "http/metrics.h"
 #include "http/router.h"
+#include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -104,6 +105,46 @@ queue_error(struct MHD_Connection *connection, struct request_state *state,
     return queue(connection, state, &response);
 }
 
+/* The same, then the connection is closed: after a request whose framing
+ * cannot be trusted, nothing else on the connection can be either. */
+static enum MHD_Result
+queue_error_and_close(struct MHD_Connection *connection, struct request_state *state,
+                      unsigned status, const char *code, const char *description)
+{
+    struct http_response response = {0};
+    if (http_respond_error(&response, status, code, description) != 0 ||
+        http_response_add_header(&response, MHD_HTTP_HEADER_CONNECTION, "close") != 0) {
+        free(response.body);
+        for (size_t i = 0; i < response.header_count; i++)
+            free(response.headers[i].value);
+        return MHD_NO;
+    }
+    return queue(connection, state, &response);
+}
+
+/* libmicrohttpd's unescaping of paths and query values, except that %00
+ * stays as it is: a decoded NUL would end the C string there, and
+ * /healthz%00.json would be routed as /healthz. Returns the new length. */
+static size_t
+unescape(void *cls, struct MHD_Connection *connection, char *text)
+{
+    (void)cls;
+    (void)connection;
+    char *out = text;
+    for (const char *in = text; *in != '\0'; in++) {
+        int high, low;
+        if (in[0] == '%' && (high = hex_digit_value(in[1])) >= 0 &&
+            (low = hex_digit_value(in[2])) >= 0 && (high | low) != 0) {
+            *out++ = (char)(high << 4 | low);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - text);
+}
+
 /* 1 if the Content-Type header names `expected` (parameters allowed). */
 static int
 content_type_is(struct MHD_Connection *connection, const char *expected)
@@ -122,8 +163,22 @@ content_type_is(struct MHD_Connection *connection, const char *expected)
  * the headers alone, answering at once when the request is refused. */
 static enum MHD_Result
 begin_request(struct http_server *server, struct MHD_Connection *connection,
-              struct request_state *state, const char *method, const char *url)
+              struct request_state *state, const char *method, const char *url,
+              const char *version)
 {
+    /* RFC 9112 §3.2: an HTTP/1.1 request names its Host. */
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) ==
+            NULL)
+        return queue_error_and_close(connection, state, 400, "invalid_request",
+                                     "an HTTP/1.1 request must have a Host header");
+    /* RFC 9112 §6.3: a Transfer-Encoding other than chunked leaves the
+     * body's length unknown: 400, and the connection closed. */
+    const char *coding = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (coding != NULL && strcasecmp(coding, "chunked") != 0)
+        return queue_error_and_close(connection, state, 400, "invalid_request",
+                                     "the only transfer coding accepted is chunked");
     size_t index = 0;
     switch (router_match(server->routes, server->route_count, method, url,
                          &index, &state->params)) {
@@ -279,7 +334,6 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
                const char *upload_data, size_t *upload_data_size,
                void **con_cls)
 {
-    (void)version;
     struct http_server *server = cls;
     struct request_state *state = *con_cls;
     if (state == NULL) {
@@ -289,7 +343,7 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
         clock_gettime(CLOCK_MONOTONIC, &state->started);
         state->route = server->route_count;
         *con_cls = state;
-        return begin_request(server, connection, state, method, url);
+        return begin_request(server, connection, state, method, url, version);
     }
     if (state->responded) {
         *upload_data_size = 0; /* refused early: drop the body */
@@ -404,6 +458,7 @@ http_server_start(const struct http_server_options *options,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECONDS,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
         free(server);

@@ -130,6 +130,54 @@ test('oversized headers are refused and the service keeps serving', async () => 
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
 
+/** Sends raw bytes; resolves everything the service sent before it
+ * closed (or 5 s passed: then `timedOut`). */
+function rawExchange(text) {
+  return new Promise((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(text));
+    let received = '';
+    let timedOut = false;
+    socket.on('data', (chunk) => { received += chunk; });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve({ received, timedOut }));
+    socket.setTimeout(5000, () => { timedOut = true; socket.destroy(); });
+  });
+}
+
+test('framing the service cannot trust is refused at once, and the connection closed', async () => {
+  const post = (headers) => 'POST /v1/enroll/challenge HTTP/1.1\r\nHost: x\r\n' +
+    `Content-Type: application/json\r\n${headers}\r\n{}`;
+  const cases = {
+    // RFC 9112 §6.3: only chunked frames a body without a length.
+    'Transfer-Encoding: gzip': post('Transfer-Encoding: gzip\r\n'),
+    'Transfer-Encoding: identity': post('Transfer-Encoding: identity\r\n'),
+    'Transfer-Encoding: GZIP': post('Transfer-Encoding: GZIP\r\n'),
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host.
+    'no Host': 'GET /healthz HTTP/1.1\r\n\r\n',
+  };
+  for (const [what, text] of Object.entries(cases)) {
+    const { received, timedOut } = await rawExchange(text);
+    assert.equal(timedOut, false, `${what}: answered and closed at once`);
+    assert.match(received, /^HTTP\/1\.1 400 /, what);
+    assert.match(received, /\r\nConnection: close\r\n/i, what);
+    assert.equal(received.match(/^HTTP\/1\.1 /gm).length, 1, `${what}: one response`);
+    const body = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.error, 'invalid_request', what);
+  }
+  // Chunked, and HTTP/1.0 without Host, are fine.
+  const chunked = await rawExchange('POST /v1/enroll/challenge HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
+    'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
+  assert.match(chunked.received, /^HTTP\/1\.1 201 /);
+  assert.match((await rawExchange('GET /healthz HTTP/1.0\r\n\r\n')).received, /^HTTP\/1\.[01] 200 /);
+});
+
+test('a NUL in the path is not the end of the path', async () => {
+  await expectJsonError(await fetch(`${server.url}/healthz%00.json`), 404, 'not_found');
+  await expectJsonError(await fetch(`${server.url}/healthz%00`), 404, 'not_found');
+  // Other escapes are still decoded.
+  assert.equal((await fetch(`${server.url}/health%7A`)).status, 200);
+});
+
 test('GET /metrics counts requests by route and status with latency histograms', async () => {
   await fetch(`${server.url}/healthz`);
   await fetch(`${server.url}/nowhere`);
