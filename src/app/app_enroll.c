@@ -119,9 +119,9 @@ read_image_base64(const char *label, const char *path, char **out)
     char err[APP_ERROR_MAX];
 
     *out = NULL;
+    /* file_read says what went wrong: a missing file is not a big one. */
     if (file_read(path, APP_IMAGE_MAX_BYTES, &bytes, &length, err, sizeof(err)) != 0) {
-        fprintf(stderr, "cyberid-app enroll: %s image: %s (images are at most "
-                "%d MiB)\n", label, err, APP_IMAGE_MAX_BYTES / (1024 * 1024));
+        fprintf(stderr, "cyberid-app enroll: %s image: %s\n", label, err);
         return -1;
     }
     if (length == 0) {

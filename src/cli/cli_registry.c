@@ -94,12 +94,17 @@ cli_registry(int argc, char **argv)
                                (json_int_t)report.updated, "rejected",
                                (json_int_t)report.rejected, "rejections",
                                report.rejections);
-    int rejected = report.rejected > 0;
+    size_t rejected = report.rejected, imported = report.inserted + report.updated;
     registry_report_clear(&report);
     if (cli_print_json(output) != 0)
         return 1;
-    if (rejected)
-        fprintf(stderr, "cyberid registry import: some rows were rejected "
-                        "(see \"rejections\"); the others were imported\n");
-    return rejected ? 1 : 0;
+    /* Say what happened: all rows rejected is not "the others imported". */
+    if (rejected > 0 && imported == 0)
+        fprintf(stderr, "cyberid registry import: every row (%zu) was rejected (see "
+                        "\"rejections\"); nothing was imported\n", rejected);
+    else if (rejected > 0)
+        fprintf(stderr, "cyberid registry import: %zu row%s rejected (see \"rejections\"); "
+                        "%zu imported\n", rejected, rejected == 1 ? " was" : "s were",
+                imported);
+    return rejected > 0 ? 1 : 0;
 }

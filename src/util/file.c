@@ -27,7 +27,8 @@ file_read(const char *path, size_t max_bytes, uint8_t **out, size_t *length,
         goto cleanup;
     }
     if ((uint64_t)info.st_size > max_bytes) {
-        error_set(err, errlen, "%s is larger than %zu bytes", path, max_bytes);
+        error_set(err, errlen, "%s is larger than %zu bytes (%zu MiB), the most accepted",
+                  path, max_bytes, max_bytes >> 20);
         goto cleanup;
     }
     size_t size = (size_t)info.st_size;

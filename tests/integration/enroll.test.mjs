@@ -427,6 +427,12 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.equal((await app(['--wallet', wallet1, 'enroll', '--id', adult.id])).code, 2);
     assert.equal((await app(['--wallet', wallet1, 'frobnicate'])).code, 2);
     assert.equal((await app(['--help'])).code, 0);
+    // A photo that is not there is said to be missing, not too big.
+    const missing = await appEnroll(url, wallet1, adult,
+      { files: { ...photos.files, selfie: path.join(temp.dir, 'no-such-selfie.jpg') } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /selfie image: cannot open .*no-such-selfie\.jpg: No such file/);
+    assert.doesNotMatch(missing.stderr, /MiB/);
 
     // Enroll (the trailing slash of --server is dropped).
     const first = await appEnroll(`${url}/`, wallet1, adult, photos);

@@ -182,6 +182,7 @@ test('registry import: good rows in, bad rows reported by line, idempotent, encr
     for (const [id, name] of people) {
       assert.ok(!first.stdout.includes(id) && !first.stdout.includes(name));
     }
+    assert.match(first.stderr, /4 rows were rejected \(see "rejections"\); 3 imported/);
 
     const clean = await writeRegistry(temp.dir, people.map((p, i) => `${p.join(',')},photos/img${i + 1}.jpg`));
     const second = await run(['registry', 'import', '--data', temp.data, clean]);
@@ -222,6 +223,12 @@ test('registry import: good rows in, bad rows reported by line, idempotent, encr
           `the audit event holds ${secret}`);
       }
     }
+    // Every row rejected: the message says nothing went in.
+    const allBad = await writeRegistry(temp.dir, ['12345,Too Short,1949-12-31,photos/img1.jpg']);
+    const none = await run(['registry', 'import', '--data', temp.data, allBad]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /every row \(1\) was rejected .*nothing was imported/);
+    assert.doesNotMatch(none.stderr, /others were imported/);
   } finally {
     await temp.cleanup();
   }
