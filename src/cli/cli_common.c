@@ -30,3 +30,16 @@ cli_fail(const char *command, int status, const char *format, ...)
     fputc('\n', stderr);
     return status;
 }
+
+int
+cli_usage(const char *command, const char *usage, const char *format, ...)
+{
+    fprintf(stderr, "cyberid %s: ", command);
+    va_list args;
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    fputc('\n', stderr);
+    fputs(usage, stderr);
+    return 2;
+}

@@ -27,14 +27,15 @@ static const char identity_usage[] =
     "inactive) and names the statute or order it rests on; reinstate lifts a\n"
     "suspension. revoke ends the identity and revokes every certificate of it at\n"
     "once (OCSP, CRL). CODE is a reason code of [a-z0-9_], e.g. key_compromise,\n"
-    "fraud, deceased, court_order. Every act is written to the transparency log\n"
-    "with the actor.\n";
+    "fraud, deceased, court_order. Every act is an audit event that names the\n"
+    "actor.\n";
 
 int
 cli_identity(int argc, char **argv)
 {
     if (argc < 2)
-        return fputs(identity_usage, stderr), 2;
+        return cli_usage("identity", identity_usage,
+                         "show, suspend, reinstate or revoke?");
     const char *action = argv[1];
     if (strcmp(action, "--help") == 0)
         return fputs(identity_usage, stdout), 0;
@@ -42,7 +43,8 @@ cli_identity(int argc, char **argv)
     int suspend = strcmp(action, "suspend") == 0;
     int reinstate = strcmp(action, "reinstate") == 0;
     if (!show && !revoke && !suspend && !reinstate)
-        return fputs(identity_usage, stderr), 2;
+        return cli_usage("identity", identity_usage,
+                         "unknown action %s (show, suspend, reinstate or revoke)", action);
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
         {"reason", required_argument, NULL, 'r'},
@@ -62,13 +64,26 @@ cli_identity(int argc, char **argv)
         case 'a': actor_name = optarg; break;
         case 'b': legal_basis = optarg; break;
         case 'h': return fputs(identity_usage, stdout), 0;
-        default: return fputs(identity_usage, stderr), 2;
+        default: return cli_usage("identity", identity_usage, "an option is unknown or lacks its value");
         }
     }
     int needs_reason = revoke || suspend;
-    if (data_dir == NULL || optind + 1 != argc - 1 || (needs_reason != (reason != NULL)) ||
-        (suspend != (legal_basis != NULL)))
-        return fputs(identity_usage, stderr), 2;
+    if (data_dir == NULL)
+        return cli_usage("identity", identity_usage, "--data DIR is required");
+    if (optind + 1 > argc - 1)
+        return cli_usage("identity", identity_usage, "the WEB_NUMBER is missing");
+    if (optind + 1 < argc - 1)
+        return cli_usage("identity", identity_usage, "unexpected argument %s",
+                         argv[argc - 1]);
+    if (needs_reason && reason == NULL)
+        return cli_usage("identity", identity_usage, "%s needs --reason CODE", action);
+    if (!needs_reason && reason != NULL)
+        return cli_usage("identity", identity_usage, "--reason goes with suspend and "
+                         "revoke only");
+    if (suspend && legal_basis == NULL)
+        return cli_usage("identity", identity_usage, "suspend needs --legal-basis TEXT");
+    if (!suspend && legal_basis != NULL)
+        return cli_usage("identity", identity_usage, "--legal-basis goes with suspend only");
     char web_number[WEB_NUMBER_SIZE];
     if (web_number_normalize(argv[optind + 1], web_number) != 0)
         return cli_fail("identity", 2, "not a valid web number (16 characters, "

@@ -64,10 +64,12 @@ cli_init(int argc, char **argv)
         else if (option == 'h')
             return fputs(init_usage, stdout), 0;
         else
-            return fputs(init_usage, stderr), 2;
+            return cli_usage("init", init_usage, "an option is unknown or lacks its value");
     }
-    if (data_dir == NULL || optind != argc)
-        return fputs(init_usage, stderr), 2;
+    if (data_dir == NULL)
+        return cli_usage("init", init_usage, "--data DIR is required");
+    if (optind != argc)
+        return cli_usage("init", init_usage, "unexpected argument %s", argv[optind]);
 
     char err[512];
     struct config config;

@@ -32,13 +32,13 @@ int
 cli_keys(int argc, char **argv)
 {
     if (argc < 2)
-        return fputs(keys_usage, stderr), 2;
+        return cli_usage("keys", keys_usage, "rotate or list?");
     const char *action = argv[1];
     if (strcmp(action, "--help") == 0)
         return fputs(keys_usage, stdout), 0;
     int rotate = strcmp(action, "rotate") == 0;
     if (!rotate && strcmp(action, "list") != 0)
-        return fputs(keys_usage, stderr), 2;
+        return cli_usage("keys", keys_usage, "unknown action %s (rotate or list)", action);
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
         {"activate-in", required_argument, NULL, 'i'},
@@ -53,11 +53,15 @@ cli_keys(int argc, char **argv)
         case 'd': data_dir = optarg; break;
         case 'i': activate_text = optarg; break;
         case 'h': return fputs(keys_usage, stdout), 0;
-        default: return fputs(keys_usage, stderr), 2;
+        default: return cli_usage("keys", keys_usage, "an option is unknown or lacks its value");
         }
     }
-    if (data_dir == NULL || optind != argc - 1 || (!rotate && activate_text != NULL))
-        return fputs(keys_usage, stderr), 2;
+    if (data_dir == NULL)
+        return cli_usage("keys", keys_usage, "--data DIR is required");
+    if (optind != argc - 1)
+        return cli_usage("keys", keys_usage, "unexpected argument %s", argv[optind + 1]);
+    if (!rotate && activate_text != NULL)
+        return cli_usage("keys", keys_usage, "--activate-in goes with rotate only");
     long long activate_in = TOKEN_KEYS_DEFAULT_ACTIVATE_IN;
     if (activate_text != NULL &&
         parse_integer(activate_text, 0, ACTIVATE_IN_MAX, &activate_in) != 0)

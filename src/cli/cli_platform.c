@@ -25,16 +25,15 @@ static const char platform_usage[] =
 int
 cli_platform(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(platform_usage, stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return cli_usage("platform", platform_usage, "add, list, disable or enable?");
     const char *action = argv[1];
     if (strcmp(action, "--help") == 0)
         return fputs(platform_usage, stdout), 0;
     if (strcmp(action, "add") != 0 && strcmp(action, "list") != 0 &&
         strcmp(action, "disable") != 0 && strcmp(action, "enable") != 0)
-        return fputs(platform_usage, stderr), 2;
+        return cli_usage("platform", platform_usage,
+                         "unknown action %s (add, list, disable or enable)", action);
 
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
@@ -69,13 +68,18 @@ cli_platform(int argc, char **argv)
         case 'a': spec.auth_method = optarg; break;
         case 'j': jwks_file = optarg; break;
         case 'h': return fputs(platform_usage, stdout), 0;
-        default: return fputs(platform_usage, stderr), 2;
+        default: return cli_usage("platform", platform_usage, "an option is unknown or lacks its value");
         }
     }
     int positional = argc - 1 - optind;
     int wants_id = strcmp(action, "disable") == 0 || strcmp(action, "enable") == 0;
-    if (data_dir == NULL || positional != (wants_id ? 1 : 0))
-        return fputs(platform_usage, stderr), 2;
+    if (data_dir == NULL)
+        return cli_usage("platform", platform_usage, "--data DIR is required");
+    if (wants_id && positional == 0)
+        return cli_usage("platform", platform_usage, "%s needs the CLIENT_ID", action);
+    if (positional > (wants_id ? 1 : 0))
+        return cli_usage("platform", platform_usage, "unexpected argument %s",
+                         argv[argc - 1]);
 
     char err[512];
     uint8_t *jwks = NULL;

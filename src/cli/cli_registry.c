@@ -56,10 +56,15 @@ cli_registry(int argc, char **argv)
         else if (option == 'h')
             return fputs(registry_usage, stdout), 0;
         else
-            return fputs(registry_usage, stderr), 2;
+            return cli_usage("registry", registry_usage, "an option is unknown or lacks its value");
     }
-    if (data_dir == NULL || optind != argc - 2)
-        return fputs(registry_usage, stderr), 2;
+    if (data_dir == NULL)
+        return cli_usage("registry", registry_usage, "--data DIR is required");
+    if (optind > argc - 2)
+        return cli_usage("registry", registry_usage, "the CSV file to import is missing");
+    if (optind < argc - 2)
+        return cli_usage("registry", registry_usage, "unexpected argument %s",
+                         argv[optind + 2]);
     const char *csv = argv[1 + optind];
 
     if (models_dir == NULL)

@@ -133,11 +133,13 @@ cli_serve(int argc, char **argv)
                 return cli_fail("serve", 2, "unknown --log-level %s", optarg);
             break;
         case 'h': fputs(serve_usage, stdout); return 0;
-        default: fputs(serve_usage, stderr); return 2;
+        default: return cli_usage("serve", serve_usage, "an option is unknown or lacks its value");
         }
     }
-    if (data_dir == NULL || optind != argc)
-        return fputs(serve_usage, stderr), 2;
+    if (data_dir == NULL)
+        return cli_usage("serve", serve_usage, "--data DIR is required");
+    if (optind != argc)
+        return cli_usage("serve", serve_usage, "unexpected argument %s", argv[optind]);
     log_set_level(level);
     if (models_dir == NULL || models_dir[0] == '\0')
         models_dir = CYBERID_DEFAULT_MODELS_DIR;

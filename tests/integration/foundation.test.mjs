@@ -32,6 +32,26 @@ test('init creates a private data folder and refuses to overwrite it', async () 
     assert.match(again.stderr, /refusing to overwrite/);
     const usage = await run(['init']);
     assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^cyberid init: --data DIR is required\n/);
+    // Usage errors say what is missing or wrong, by name, and exit 2.
+    const usageErrors = [
+      [['init', '--data', data, 'extra'], /unexpected argument extra/],
+      [['init', '--data'], /an option is unknown or lacks its value/],
+      [['keys', 'list'], /--data DIR is required/],
+      [['keys', 'list', '--data', data, '--activate-in', '5'], /--activate-in goes with rotate only/],
+      [['registry', 'import', '--data', data], /the CSV file to import is missing/],
+      [['platform', 'disable', '--data', data], /disable needs the CLIENT_ID/],
+      [['platform', 'frobnicate', '--data', data], /unknown action frobnicate/],
+      [['identity', 'suspend', '--data', data, '0000000000000000', '--reason', 'court_order'],
+        /suspend needs --legal-basis TEXT/],
+      [['identity', 'show', '--data', data], /the WEB_NUMBER is missing/],
+      [['serve'], /--data DIR is required/],
+    ];
+    for (const [args, message] of usageErrors) {
+      const result = await run(args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message, args.join(' '));
+    }
   } finally {
     await temp.cleanup();
   }
