@@ -3,10 +3,11 @@
  * Each event records who acted (actor), what was done (action), on what
  * (subject: opaque ids such as a record id, a client id or a web number,
  * never a name or an ID number) and details that name things without their
- * values (claims disclosed by name, counts, reason codes). The events are
- * the leaves of the transparency log (Merkle proofs come with the audit log
- * issue); they are appended in the caller's transaction, so a state change
- * and its event commit or roll back together. */
+ * values (claims disclosed by name, counts, reason codes). They are
+ * appended in the caller's transaction, so a state change and its event
+ * commit or roll back together. There is no Merkle tree over them yet
+ * (the citizen's log, issue 11): a copy of the table can be altered
+ * without a trace today. */
 #ifndef CYBERID_AUDIT_H
 #define CYBERID_AUDIT_H
 
