@@ -7,6 +7,7 @@
 #include "cli/cli_common.h"
 #include "audit/audit.h"
 #include "enroll/identity.h"
+#include "enroll/national_id.h"
 #include "enroll/web_number.h"
 #include "service/service.h"
 #include "util/strings.h"
@@ -17,11 +18,15 @@
 
 static const char identity_usage[] =
     "usage: cyberid identity show --data DIR [--actor NAME] WEB_NUMBER\n"
+    "       cyberid identity find --data DIR --national-id N --legal-basis TEXT\n"
+    "                             [--actor NAME]\n"
     "       cyberid identity suspend --data DIR --reason CODE --legal-basis TEXT\n"
     "                                [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity reinstate --data DIR [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity revoke --data DIR --reason CODE [--actor NAME] WEB_NUMBER\n"
-    "show prints the identity's status and devices (no personal data). suspend\n"
+    "show prints the identity's status and devices (no personal data). find\n"
+    "prints the web number and status of the person with ID number N, if\n"
+    "enrolled, and records the lookup with its legal basis. suspend\n"
     "stops the identity at once (no enrollment, device request, login approval,\n"
     "token, userinfo or verification until reinstated; introspection answers\n"
     "inactive) and names the statute or order it rests on; reinstate lifts a\n"
@@ -29,6 +34,50 @@ static const char identity_usage[] =
     "once (OCSP, CRL). CODE is a reason code of [a-z0-9_], e.g. key_compromise,\n"
     "fraud, deceased, court_order. Every act is an audit event that names the\n"
     "actor.\n";
+
+/* `identity find`: the arguments after the options are checked here. */
+static int
+find_identity(int argc, char **argv, const char *data_dir, const char *national_id,
+              const char *legal_basis, const char *actor_name)
+{
+    if (optind + 1 < argc)
+        return cli_usage("identity", identity_usage, "unexpected argument %s",
+                         argv[argc - 1]);
+    if (national_id == NULL)
+        return cli_usage("identity", identity_usage, "find needs --national-id N");
+    if (legal_basis == NULL)
+        return cli_usage("identity", identity_usage, "find needs --legal-basis TEXT");
+    if (!identity_legal_basis_is_valid(legal_basis))
+        return cli_fail("identity", 2, "--legal-basis must be 1 to %d bytes of text",
+                        IDENTITY_LEGAL_BASIS_MAX_BYTES);
+    struct national_id id;
+    if (national_id_parse_now(national_id, strlen(national_id), &id) != NATIONAL_ID_OK)
+        return cli_fail("identity", 2, "--national-id is not a valid ID number "
+                        "(GB 11643: 18 characters, check character)");
+    char actor[96] = AUDIT_ACTOR_OPERATOR;
+    if (actor_name != NULL &&
+        (!identity_reason_is_valid(actor_name) ||
+         string_format(actor, sizeof actor, AUDIT_ACTOR_OPERATOR ":%s", actor_name) != 0)) {
+        secret_wipe(&id, sizeof id);
+        return cli_fail("identity", 2, "--actor must be a name of [a-z0-9_]");
+    }
+    char err[512];
+    struct service service;
+    json_t *found = NULL;
+    int status = 1;
+    if (service_open(data_dir, 1, &service, err, sizeof err) != 0) {
+        secret_wipe(&id, sizeof id);
+        return cli_fail("identity", 1, "%s", err);
+    }
+    if (identity_find(service.store, service.signer, id.text, legal_basis, actor, &found,
+                      err, sizeof err) != 0)
+        cli_fail("identity", 1, "%s", err);
+    else
+        status = cli_print_json(found) == 0 ? 0 : 1;
+    secret_wipe(&id, sizeof id);
+    service_close(&service);
+    return status;
+}
 
 int
 cli_identity(int argc, char **argv)
@@ -42,19 +91,22 @@ cli_identity(int argc, char **argv)
     int show = strcmp(action, "show") == 0, revoke = strcmp(action, "revoke") == 0;
     int suspend = strcmp(action, "suspend") == 0;
     int reinstate = strcmp(action, "reinstate") == 0;
-    if (!show && !revoke && !suspend && !reinstate)
+    int find = strcmp(action, "find") == 0;
+    if (!show && !revoke && !suspend && !reinstate && !find)
         return cli_usage("identity", identity_usage,
-                         "unknown action %s (show, suspend, reinstate or revoke)", action);
+                         "unknown action %s (show, find, suspend, reinstate or revoke)",
+                         action);
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
         {"reason", required_argument, NULL, 'r'},
         {"actor", required_argument, NULL, 'a'},
         {"legal-basis", required_argument, NULL, 'b'},
+        {"national-id", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL, *reason = NULL, *actor_name = NULL;
-    const char *legal_basis = NULL;
+    const char *legal_basis = NULL, *national_id = NULL;
     int option;
     optind = 0;
     while ((option = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
@@ -63,6 +115,7 @@ cli_identity(int argc, char **argv)
         case 'r': reason = optarg; break;
         case 'a': actor_name = optarg; break;
         case 'b': legal_basis = optarg; break;
+        case 'n': national_id = optarg; break;
         case 'h': return fputs(identity_usage, stdout), 0;
         default: return cli_usage("identity", identity_usage, "an option is unknown or lacks its value");
         }
@@ -70,6 +123,10 @@ cli_identity(int argc, char **argv)
     int needs_reason = revoke || suspend;
     if (data_dir == NULL)
         return cli_usage("identity", identity_usage, "--data DIR is required");
+    if (find)
+        return find_identity(argc, argv, data_dir, national_id, legal_basis, actor_name);
+    if (national_id != NULL)
+        return cli_usage("identity", identity_usage, "--national-id goes with find only");
     if (optind + 1 > argc - 1)
         return cli_usage("identity", identity_usage, "the WEB_NUMBER is missing");
     if (optind + 1 < argc - 1)

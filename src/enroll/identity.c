@@ -2,6 +2,7 @@
 #include "enroll/identity.h"
 
 #include "audit/audit.h"
+#include "enroll/registry.h"
 #include "pki/pki.h"
 #include "util/strings.h"
 
@@ -185,9 +186,7 @@ identity_suspend(struct store *store, const char *web_number, const char *reason
     *changed = 0;
     if (!identity_reason_is_valid(reason))
         return error_set(err, errlen, "the reason must be a code of [a-z0-9_]");
-    size_t basis_length = legal_basis ? strlen(legal_basis) : 0;
-    if (basis_length == 0 || basis_length > IDENTITY_LEGAL_BASIS_MAX_BYTES ||
-        !utf8_is_clean_text(legal_basis, basis_length))
+    if (legal_basis == NULL || !identity_legal_basis_is_valid(legal_basis))
         return error_set(err, errlen, "the legal basis must be 1 to %d bytes of text",
                          IDENTITY_LEGAL_BASIS_MAX_BYTES);
     json_t *details = json_pack("{s:s, s:s}", "reason", reason, "legal_basis",
@@ -213,4 +212,63 @@ identity_reinstate(struct store *store, const char *web_number, const char *acto
                                details, actor, found, changed, err, errlen);
     json_decref(details);
     return status;
+}
+
+int
+identity_legal_basis_is_valid(const char *text)
+{
+    size_t length = strlen(text);
+    return length > 0 && length <= IDENTITY_LEGAL_BASIS_MAX_BYTES &&
+           utf8_is_clean_text(text, length);
+}
+
+int
+identity_find(struct store *store, struct signer *signer, const char *national_id,
+              const char *legal_basis, const char *actor, json_t **out, char *err,
+              size_t errlen)
+{
+    *out = NULL;
+    if (!identity_legal_basis_is_valid(legal_basis))
+        return error_set(err, errlen, "the legal basis must be 1 to %d bytes of text",
+                         IDENTITY_LEGAL_BASIS_MAX_BYTES);
+    uint8_t index[STORE_INDEX_BYTES];
+    if (registry_index(signer, national_id, index) != 0)
+        return error_set(err, errlen, "the blind index failed");
+    struct store_conn *conn = store_acquire(store);
+    struct store_person person = {0};
+    struct store_identity identity;
+    int in_registry = 0, enrolled = 0;
+    json_t *details = json_pack("{s:s, s:s}", "by", "national_id", "legal_basis",
+                                legal_basis);
+    /* The lookup and its event in one transaction: no answer without the
+     * record of who asked, and on what basis. */
+    if (details == NULL || store_begin(conn) != 0 ||
+        store_person_find(conn, index, &person, &in_registry) != 0 ||
+        (in_registry &&
+         store_identity_find_by_person(conn, person.id, &identity, &enrolled) != 0))
+        goto fail;
+    if (json_object_set_new(details, "found", json_boolean(enrolled)) != 0 ||
+        audit_append(conn, actor, "identity.find", enrolled ? identity.web_number
+                                                            : "registry",
+                     details, NULL) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    *out = enrolled ? json_pack("{s:b, s:s, s:s, s:s*}", "found", 1, "web_number",
+                                identity.web_number, "status", identity.status,
+                                "status_reason",
+                                identity.status_reason[0] ? identity.status_reason : NULL)
+                    : json_pack("{s:b}", "found", 0);
+    json_decref(details);
+    store_person_clear(&person);
+    store_release(store, conn);
+    secret_wipe(index, sizeof index);
+    return *out != NULL ? 0 : error_set(err, errlen, "out of memory");
+fail:
+    error_set(err, errlen, "database: %s", store_last_error(conn));
+    store_rollback(conn);
+    json_decref(details);
+    store_person_clear(&person);
+    store_release(store, conn);
+    secret_wipe(index, sizeof index);
+    return -1;
 }

@@ -6,6 +6,7 @@
 #ifndef CYBERID_IDENTITY_H
 #define CYBERID_IDENTITY_H
 
+#include "signer/signer.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -34,6 +35,21 @@ int identity_revoke(struct store *store, const char *web_number,
     __attribute__((warn_unused_result));
 
 #define IDENTITY_LEGAL_BASIS_MAX_BYTES 1000
+
+/* 1 if text is a legal basis: 1 to IDENTITY_LEGAL_BASIS_MAX_BYTES of
+ * clean UTF-8. */
+int identity_legal_basis_is_valid(const char *text);
+
+/* The operator looks an identity up by ID number (normalised, checked by
+ * the caller), under a legal basis. The number goes only to the blind
+ * index; the record is not opened. *out is {"found": false} when nobody
+ * with that number is enrolled, else {"found": true, "web_number",
+ * "status", "status_reason"?}. The lookup is itself an audit event
+ * "identity.find" by actor, {"by": "national_id", "legal_basis"}, on the
+ * identity found (subject "registry" when none). 0 or -1 with err. */
+int identity_find(struct store *store, struct signer *signer, const char *national_id,
+                  const char *legal_basis, const char *actor, json_t **out, char *err,
+                  size_t errlen) __attribute__((warn_unused_result));
 
 /* Suspends the active identity web_number: its devices stop working at
  * once (every check reads the status; certificates stay unrevoked, so

@@ -550,6 +550,35 @@ test('the app enrolls; the web certificate chains, names only the web number, an
       [['operator', shown1.web_number], ['operator:alice', shown1.web_number]]);
     for (const read of reads) assert.deepEqual(JSON.parse(read.details), { fields: ['status', 'devices'] });
 
+    // The operator finds an identity by ID number only with a legal basis,
+    // and the lookup is an event on that identity (the number is not in it).
+    const basis = 'Public Security Law art. 3, case 2026-17';
+    const found = await run(['identity', 'find', '--data', temp.data, '--national-id', adult.id,
+      '--legal-basis', basis, '--actor', 'bob']);
+    assert.equal(found.code, 0, found.stderr);
+    assert.deepEqual(JSON.parse(found.stdout), { found: true, web_number: shown1.web_number, status: 'active' });
+    const stranger = nationalId('110105', '1970-01-01', '011');
+    const notFound = await run(['identity', 'find', '--data', temp.data, '--national-id', stranger,
+      '--legal-basis', basis]);
+    assert.equal(notFound.code, 0, notFound.stderr);
+    assert.deepEqual(JSON.parse(notFound.stdout), { found: false });
+    const finds = await sql(temp.data, "SELECT actor, subject, details FROM audit_event WHERE action = 'identity.find'" +
+      ' ORDER BY sequence');
+    assert.deepEqual(finds.map((e) => [e.actor, e.subject, JSON.parse(e.details)]), [
+      ['operator:bob', shown1.web_number, { by: 'national_id', legal_basis: basis, found: true }],
+      ['operator', 'registry', { by: 'national_id', legal_basis: basis, found: false }],
+    ]);
+    for (const event of finds) assert.ok(!JSON.stringify(event).includes(adult.id) && !JSON.stringify(event).includes(stranger));
+    for (const [args, message] of [
+      [['--national-id', adult.id], /find needs --legal-basis TEXT/],
+      [['--legal-basis', basis], /find needs --national-id N/],
+      [['--national-id', '110105198005040310', '--legal-basis', basis], /not a valid ID number/],
+    ]) {
+      const refused = await run(['identity', 'find', '--data', temp.data, ...args]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, message);
+    }
+
     // The C validator (web_number.c, behind `identity show`) agrees with
     // the one here: numbers made here are valid (unknown: exit 1), every
     // one-symbol change or adjacent swap of them and of the real one is
