@@ -2,6 +2,8 @@
  * This file only dispatches to the sub-commands in src/cli/. */
 #include "cli/cli.h"
 
+#include "util/wipe_alloc.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +41,11 @@ main(int argc, char **argv)
     /* Everything cyberid creates (database, keys, exports) is private to
      * the service's user. */
     umask(077);
+    /* Before any jansson, cjose or OpenSSL allocation: every block they
+     * free from now on is wiped first (request bodies parsed as JSON,
+     * claims, sealed records opened, keys), so personal data and secrets
+     * do not linger in freed memory. */
+    wipe_alloc_install();
     if (argc < 2) {
         usage(stderr);
         return 2;

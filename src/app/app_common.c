@@ -4,7 +4,7 @@
 
 #include "app/device_key.h"
 #include "app/device_token.h"
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/strings.h"
 
 #include <jansson.h>

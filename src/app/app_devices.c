@@ -3,7 +3,7 @@
  * "Devices"). */
 #include "app/app.h"
 
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/strings.h"
 
 #include <ctype.h>

@@ -3,7 +3,7 @@
 #include "app/app.h"
 
 #include "app/device_key.h"
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/file.h"
 #include "util/strings.h"
 

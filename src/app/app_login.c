@@ -6,7 +6,7 @@
 #include "app/app.h"
 
 #include "app/login_code.h"
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/strings.h"
 
 #include <ctype.h>

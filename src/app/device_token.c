@@ -2,7 +2,7 @@
 #include "app/device_token.h"
 
 #include "app/device_key.h"
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/encoding.h"
 #include "util/strings.h"
 

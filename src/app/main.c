@@ -2,7 +2,7 @@
  * command; see app_usage() in app_common.c. */
 #include "app/app.h"
 
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 
 #include <stdio.h>
 #include <string.h>

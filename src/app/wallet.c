@@ -1,7 +1,7 @@
 /* wallet: the wallet file; see wallet.h. */
 #include "app/wallet.h"
 
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/encoding.h"
 #include "util/file.h"
 #include "util/strings.h"

@@ -3,6 +3,7 @@
  * recognised from the bytes (JPEG, PNG, WebP), never from a name; sizes are
  * checked before any pixel buffer is allocated. JPEG is in face_jpeg.c.
  */
+#include <openssl/crypto.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,9 @@ face_image_free(face_image *image)
 {
     if (image == NULL)
         return;
+    /* A photo of a face is personal data: no copy stays in freed memory. */
+    if (image->rgb != NULL)
+        OPENSSL_cleanse(image->rgb, (size_t)image->width * (size_t)image->height * 3);
     free(image->rgb);
     memset(image, 0, sizeof(*image));
 }

@@ -7,6 +7,7 @@
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
+#include "util/wipe_alloc.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -18,6 +19,14 @@
 #include <time.h>
 
 #define CONNECTION_TIMEOUT_SECONDS 30
+/* libmicrohttpd reads each connection's request line, headers and body
+ * chunks into a memory pool of this size. Above 32 KiB it maps the pool
+ * with mmap() and unmaps it when the connection ends, so a request body
+ * (ID numbers, names, photos) that passed through it leaves no copy in
+ * freed heap memory; a pool of 32 KiB or less comes from malloc() and
+ * stays readable after free (tests/integration/memory.test.mjs). It also
+ * bounds the request line and headers (431 past it). */
+#define CONNECTION_POOL_BYTES ((size_t)HTTP_HEADER_LIMIT * 2 + 4096)
 #define CONNECTION_LIMIT 4096
 #define ROUTE_LABEL_MAX 160
 
@@ -62,9 +71,12 @@ queue(struct MHD_Connection *connection, struct request_state *state,
       struct http_response *response)
 {
     enum MHD_Result result = MHD_NO;
-    struct MHD_Response *reply = MHD_create_response_from_buffer(
-        response->body_length, response->body ? response->body : (char *)"",
-        response->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    /* Bodies carry tokens and claim values: wiped when MHD is done. */
+    struct MHD_Response *reply =
+        response->body ? MHD_create_response_from_buffer_with_free_callback(
+                             response->body_length, response->body, wipe_free)
+                       : MHD_create_response_from_buffer(0, (char *)"",
+                                                         MHD_RESPMEM_PERSISTENT);
     if (reply == NULL) {
         free(response->body);
         goto cleanup;
@@ -230,10 +242,17 @@ append_body(struct request_state *state, const char *data, size_t size)
             capacity *= 2;
         if (capacity > state->limit + 1)
             capacity = state->limit + 1;
-        uint8_t *grown = realloc(state->body, capacity);
+        /* Not realloc(): it would free the old copy of the body (ID
+         * numbers, names, photos) without wiping it. */
+        uint8_t *grown = malloc(capacity);
         if (grown == NULL) {
             state->too_large = 1;
             return;
+        }
+        if (state->body != NULL) {
+            memcpy(grown, state->body, state->length);
+            secret_wipe(state->body, state->capacity);
+            free(state->body);
         }
         state->body = grown;
         state->capacity = capacity;
@@ -376,6 +395,8 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
               "{s:s, s:i, s:I, s:b}", "route", route, "status", (int)status,
               "duration_us", (json_int_t)us, "completed",
               code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (state->body != NULL)
+        secret_wipe(state->body, state->capacity);
     free(state->body);
     free(state);
     *con_cls = NULL;
@@ -454,7 +475,7 @@ http_server_start(const struct http_server_options *options,
         flags, 0, NULL, NULL, access_handler, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(options->threads ? options->threads : 1),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_LIMIT * 2,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_POOL_BYTES,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECONDS,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,

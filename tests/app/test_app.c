@@ -14,7 +14,7 @@
 #include "app/device_token.h"
 #include "app/login_code.h"
 #include "app/wallet.h"
-#include "app/wipe_alloc.h"
+#include "util/wipe_alloc.h"
 #include "util/encoding.h"
 
 #include <cjose/cjose.h>
