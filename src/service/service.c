@@ -324,8 +324,43 @@ collect_revoked(void *context, const struct store_device *device)
     return 0;
 }
 
-/* GET /crl: built from the store at each request, so it is current the
- * moment a revocation commits, on every node. */
+/* Builds the next CRL from the revoked devices and stores it, unless
+ * another node stored one first. 0 or -1. */
+static int
+crl_rebuild(struct service *service, struct store_conn *conn, const struct store_crl *old,
+            int64_t now)
+{
+    struct revoked_list list = {0};
+    uint8_t *der = NULL;
+    size_t length = 0;
+    char err[256];
+    int stored = 0;
+    if (store_device_each(conn, NULL, collect_revoked, &list) != 0) {
+        free(list.entries);
+        return -1;
+    }
+    int status = pki_crl_build(service->pki, list.entries, list.count, old->number + 1, now,
+                               &der, &length, err, sizeof err);
+    free(list.entries);
+    if (status != 0) {
+        log_event(LOG_ERROR, "crl_failed", "{s:s}", "error", err);
+        return -1;
+    }
+    status = store_crl_put(conn, old->number + 1, old->epoch, now, der, length, &stored);
+    free(der);
+    if (status == 0 && stored)
+        log_event(LOG_INFO, "crl_built", "{s:I, s:I}", "number", (json_int_t)(old->number + 1),
+                  "revoked", (json_int_t)list.count);
+    return status;
+}
+
+/* GET /crl: the CRL every node serves, from the store. It is built anew
+ * when a revocation has happened since (the epoch moved) or when it is
+ * older than CRL_REFRESH_SECONDS, by whichever node is asked first; its
+ * number is the stored one plus one, so it only grows, on every node.
+ * Otherwise the stored bytes are served as they are: a flood of /crl
+ * requests costs reads, not signatures. */
+#define CRL_REFRESH_SECONDS 3600
 static int
 crl(void *app, const struct http_request *request, struct http_response *response)
 {
@@ -333,27 +368,26 @@ crl(void *app, const struct http_request *request, struct http_response *respons
     struct service *service = serving(app, response);
     if (service == NULL)
         return 0;
-    struct revoked_list list = {0};
+    int64_t now = (int64_t)time(NULL);
+    struct store_crl current;
     struct store_conn *conn = store_acquire(service->store);
-    int walked = store_device_each(conn, NULL, collect_revoked, &list);
+    int status = store_crl_get(conn, &current);
+    for (int attempt = 0; status == 0 && attempt < 3; attempt++) {
+        if (current.der != NULL && current.built_epoch == current.epoch &&
+            now < current.this_update + CRL_REFRESH_SECONDS && now >= current.this_update)
+            break;
+        int rebuilt = crl_rebuild(service, conn, &current, now);
+        store_crl_clear(&current);
+        status = rebuilt != 0 ? -1 : store_crl_get(conn, &current);
+    }
     store_release(service->store, conn);
-    if (walked != 0) {
-        free(list.entries);
+    if (status != 0 || current.der == NULL) {
+        store_crl_clear(&current);
         return -1; /* 503 when the database is out of reach, else 500 */
     }
-    uint8_t *der = NULL;
-    size_t length = 0;
-    char err[256];
-    int64_t now = (int64_t)time(NULL);
-    int status = -1;
-    /* The CRL number only has to grow: the time of issue does, on any node. */
-    if (pki_crl_build(service->pki, list.entries, list.count, now, now, &der, &length,
-                      err, sizeof err) == 0)
-        status = http_respond_bytes(response, 200, "application/pkix-crl", der, length);
-    else
-        log_event(LOG_ERROR, "crl_failed", "{s:s}", "error", err);
-    free(der);
-    free(list.entries);
+    status = http_respond_bytes(response, 200, "application/pkix-crl", current.der,
+                                current.der_length);
+    store_crl_clear(&current);
     return status;
 }
 

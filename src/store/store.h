@@ -276,6 +276,31 @@ int store_device_revoke_all(struct store_conn *conn, const char *web_number,
     __attribute__((warn_unused_result));
 void store_device_clear(struct store_device *device);
 
+/* ── The CRL every node serves ──────────────────────────────────────────
+ * store_device_revoke() and store_device_revoke_all() bump the revocation
+ * epoch when they revoke anything (call them inside a transaction, so the
+ * two commit together). A node serves the stored CRL while it was built
+ * at the current epoch and is fresh enough, else builds the next one. */
+
+struct store_crl {
+    int64_t epoch;          /* revocations so far */
+    int64_t built_epoch;    /* the epoch the stored CRL was built at; -1: none */
+    int64_t number;         /* its CRL number (0: none yet); only grows */
+    int64_t this_update;
+    uint8_t *der;           /* owned (store_crl_clear); NULL: none yet */
+    size_t der_length;
+};
+
+int store_crl_get(struct store_conn *conn, struct store_crl *out)
+    __attribute__((warn_unused_result));
+/* Stores the CRL built at `built_epoch` as number `number`, if the stored
+ * number is still number - 1 (one atomic statement: of two nodes building
+ * at once one stores, the other reads the winner's). *stored 0 or 1. */
+int store_crl_put(struct store_conn *conn, int64_t number, int64_t built_epoch,
+                  int64_t this_update, const uint8_t *der, size_t der_length,
+                  int *stored) __attribute__((warn_unused_result));
+void store_crl_clear(struct store_crl *crl);
+
 /* ── Attempt counters (rate limits) ────────────────────────────────────── */
 
 /* Records one attempt under a key (a blind index: never a raw personal

@@ -146,6 +146,14 @@ store_identity_set_status(struct store_conn *conn, const char *web_number,
 
 /* ── Devices ───────────────────────────────────────────────────────────── */
 
+/* A revocation happened: the stored CRL is out of date. */
+static int
+crl_bump(struct store_conn *conn)
+{
+    return exec(conn, "UPDATE crl_state SET epoch = epoch + 1 WHERE id = 1", NULL, 0,
+                NULL, NULL, NULL);
+}
+
 #define DEVICE_COLUMNS                                                    \
     "serial, web_number, certificate, status, created_at, not_after,"     \
     " revoked_at, revocation_reason"
@@ -295,7 +303,8 @@ store_device_revoke(struct store_conn *conn, const char *serial,
     if (exec(conn,
              "UPDATE device SET status = $2, revoked_at = $3, revocation_reason = $4"
              " WHERE web_number = $6 AND serial = $1 AND status = $5",
-             params, 6, NULL, NULL, &changes) != 0)
+             params, 6, NULL, NULL, &changes) != 0 ||
+        (changes > 0 && crl_bump(conn) != 0))
         return -1;
     *changed = changes == 1;
     return 0;
@@ -310,11 +319,13 @@ store_device_revoke_all(struct store_conn *conn, const char *web_number,
         v_integer(reason), v_text(STORE_DEVICE_ACTIVE),
     };
     *count = 0;
-    return exec(conn,
-                "UPDATE device SET status = $2, revoked_at = $3,"
-                " revocation_reason = $4"
-                " WHERE web_number = $1 AND status = $5",
-                params, 5, NULL, NULL, count);
+    if (exec(conn,
+             "UPDATE device SET status = $2, revoked_at = $3,"
+             " revocation_reason = $4"
+             " WHERE web_number = $1 AND status = $5",
+             params, 5, NULL, NULL, count) != 0)
+        return -1;
+    return *count > 0 ? crl_bump(conn) : 0;
 }
 
 void
@@ -357,4 +368,68 @@ store_token_use(struct store_conn *conn, const char *jti, int64_t expires_at,
         return -1;
     *fresh = changes == 1;
     return 0;
+}
+
+/* ── The CRL ───────────────────────────────────────────────────────────── */
+
+static int
+read_crl(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_crl *crl = context;
+    if (count != 5)
+        return -1;
+    crl->epoch = column_integer(&columns[0]);
+    crl->built_epoch = column_integer(&columns[1]);
+    crl->number = column_integer(&columns[2]);
+    crl->this_update = column_integer(&columns[3]);
+    if (columns[4].type == STORE_VALUE_BLOB && columns[4].length > 0) {
+        crl->der = malloc(columns[4].length);
+        if (crl->der == NULL)
+            return -1;
+        memcpy(crl->der, columns[4].data, columns[4].length);
+        crl->der_length = columns[4].length;
+    }
+    return 1;
+}
+
+int
+store_crl_get(struct store_conn *conn, struct store_crl *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = exec(conn,
+                  "SELECT epoch, built_epoch, number, this_update, der FROM crl_state"
+                  " WHERE id = 1",
+                  NULL, 0, read_crl, out, NULL);
+    if (rc != 1) {
+        store_crl_clear(out);
+        if (rc >= 0)
+            error_set(conn->error, sizeof conn->error, "no crl_state row");
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_crl_put(struct store_conn *conn, int64_t number, int64_t built_epoch,
+              int64_t this_update, const uint8_t *der, size_t der_length, int *stored)
+{
+    struct store_value params[] = {v_integer(number), v_integer(built_epoch),
+                                   v_integer(this_update), v_blob(der, der_length),
+                                   v_integer(number - 1)};
+    int64_t changes = 0;
+    *stored = 0;
+    if (exec(conn,
+             "UPDATE crl_state SET number = $1, built_epoch = $2, this_update = $3,"
+             " der = $4 WHERE id = 1 AND number = $5",
+             params, 5, NULL, NULL, &changes) != 0)
+        return -1;
+    *stored = changes == 1;
+    return 0;
+}
+
+void
+store_crl_clear(struct store_crl *crl)
+{
+    free(crl->der);
+    memset(crl, 0, sizeof *crl);
 }

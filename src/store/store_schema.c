@@ -341,6 +341,27 @@ const struct store_migration store_migrations[] = {
      * node's keys/ yet. NULL for keys rotated before: read from the file. */
     {.sqlite = "ALTER TABLE token_key ADD COLUMN public_key BLOB;",
      .postgresql = "ALTER TABLE token_key ADD COLUMN public_key BYTEA;"},
+    /* 9: the CRL every node serves: one row with the last CRL built (its
+     * number only grows, on every node), and an epoch that each revocation
+     * bumps in its own transaction, so a node knows when to build anew. */
+    {.sqlite =
+        "CREATE TABLE crl_state ("
+        "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+        "  epoch BIGINT NOT NULL,"
+        "  built_epoch BIGINT NOT NULL,"
+        "  number BIGINT NOT NULL,"
+        "  this_update BIGINT NOT NULL,"
+        "  der BLOB);"
+        "INSERT INTO crl_state VALUES (1, 0, -1, 0, 0, NULL);",
+     .postgresql =
+        "CREATE TABLE crl_state ("
+        "  id BIGINT PRIMARY KEY CHECK (id = 1),"
+        "  epoch BIGINT NOT NULL,"
+        "  built_epoch BIGINT NOT NULL,"
+        "  number BIGINT NOT NULL,"
+        "  this_update BIGINT NOT NULL,"
+        "  der BYTEA);"
+        "INSERT INTO crl_state VALUES (1, 0, -1, 0, 0, NULL);"},
 };
 
 const size_t store_migration_count =
@@ -369,6 +390,7 @@ const struct store_placement store_placements[] = {
     {"used_token", "jti", NULL, 0},
     {"platform", NULL, NULL, 0},
     {"token_key", NULL, NULL, 0},
+    {"crl_state", NULL, NULL, 0},
     {"schema_version", NULL, NULL, 1},
     {"janitor_lease", NULL, NULL, 1},
 };

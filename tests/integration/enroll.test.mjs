@@ -149,6 +149,13 @@ async function ocspStatusByGet(dir, url, certFile) {
 
 const normalSerial = (s) => s.toUpperCase().replace(/^0+/, '');
 
+/** The CRL Number extension's value in `openssl crl -text` output. */
+function crlNumber(text) {
+  const match = /X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text);
+  assert.ok(match, text);
+  return Number(match[1]);
+}
+
 /** Posts a raw body with node:http and resolves the status, even when the
  * service answers before it has read the whole body. */
 function postRaw(url, body) {
@@ -639,6 +646,15 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     assert.match(open.stderr, /group or others/);
     await exec('chmod', ['600', wallet1]);
 
+    // The CRL is built once and served as it is until a revocation: two
+    // requests get the same bytes, number and all.
+    const crlBefore = Buffer.from(await (await fetch(`${url}/crl`)).arrayBuffer());
+    const crlAgain = Buffer.from(await (await fetch(`${url}/crl`)).arrayBuffer());
+    assert.ok(crlBefore.equals(crlAgain), 'an unchanged CRL is served from the store');
+    await writeFile(path.join(temp.dir, 'crl-before.der'), crlBefore);
+    const numberBefore = crlNumber((await openssl(['crl', '-inform', 'DER', '-in',
+      path.join(temp.dir, 'crl-before.der'), '-noout', '-text'])).stdout);
+
     // The operator revokes the identity: OCSP says revoked, the CRL lists
     // the serials, the devices cannot authenticate, enrollment is refused.
     const identity = await run(['identity', 'revoke', '--data', temp.data, shown1.web_number,
@@ -660,6 +676,7 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     for (const s of [shown1.serial, shown2.serial, shown3.serial]) {
       assert.ok(listedSerials.includes(normalSerial(s)), `CRL lists ${s}`);
     }
+    assert.ok(crlNumber(crl.stdout) > numberBefore, 'a revocation makes a CRL with a higher number');
     const crlVerify = await openssl(['crl', '-inform', 'DER', '-in', crlFile, '-noout',
       '-CAfile', path.join(temp.dir, 'ca.pem')]);
     assert.equal(crlVerify.code, 0, crlVerify.stderr);

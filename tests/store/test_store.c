@@ -446,9 +446,37 @@ test_device(void **state)
     assert_int_equal(device.revocation_reason, 1);
     store_device_clear(&device);
 
+    /* Each call that revoked something moved the CRL's epoch; a call
+     * that revoked nothing did not. */
+    struct store_crl crl;
+    assert_int_equal(store_crl_get(conn, &crl), 0);
+    assert_int_equal(crl.epoch, 1);
+    assert_int_equal(crl.number, 0);
+    assert_null(crl.der);
+    store_crl_clear(&crl);
+
     int64_t revoked = 0;
     assert_int_equal(store_device_revoke_all(conn, "WN1", 200, 9, &revoked), 0);
     assert_int_equal(revoked, 1); /* aa02; aa01 was already revoked */
+    assert_int_equal(store_device_revoke_all(conn, "WN1", 201, 9, &revoked), 0);
+    assert_int_equal(revoked, 0);
+    assert_int_equal(store_crl_get(conn, &crl), 0);
+    assert_int_equal(crl.epoch, 2);
+    store_crl_clear(&crl);
+    /* A CRL is stored as the next number only: of two nodes building at
+     * once, one stores. */
+    uint8_t der[] = {0x30, 0x00};
+    int stored = 0;
+    assert_int_equal(store_crl_put(conn, 1, 2, 300, der, sizeof der, &stored), 0);
+    assert_true(stored);
+    assert_int_equal(store_crl_put(conn, 1, 2, 301, der, sizeof der, &stored), 0);
+    assert_false(stored);
+    assert_int_equal(store_crl_get(conn, &crl), 0);
+    assert_int_equal(crl.number, 1);
+    assert_int_equal(crl.built_epoch, 2);
+    assert_int_equal(crl.this_update, 300);
+    assert_int_equal(crl.der_length, 2);
+    store_crl_clear(&crl);
     count = 0;
     assert_int_equal(store_device_each(conn, NULL, count_device, &count), 0);
     assert_int_equal(count, 2); /* the CRL walk: aa01 and aa02 */
