@@ -31,6 +31,7 @@
 static const char serve_usage[] =
     "usage: cyberid serve --data DIR [--listen HOST:PORT] [--threads N]\n"
     "                     [--db-pool N] [--janitor-interval SECONDS]\n"
+    "                     [--connections-per-address N] [--body-budget-mb N]\n"
     "                     [--issuer URL] [--models DIR]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
@@ -38,6 +39,11 @@ static const char serve_usage[] =
     "--db-pool N: database connections (default: threads + 2, one for the\n"
     "janitor; at most 64). --janitor-interval: seconds between purges of\n"
     "expired rows (default 60; one node of those sharing a database at a time).\n"
+    "--connections-per-address: open connections one client address may hold\n"
+    "(an IPv6 address by its /64; default 64; behind a reverse proxy, every\n"
+    "connection comes from the proxy: raise it to what the proxy opens).\n"
+    "--body-budget-mb: MiB of request bodies held at once by all connections\n"
+    "(default 256); a request whose body does not fit gets 503 and Retry-After.\n"
     "--issuer URL: the service's public URL (tokens' aud and iss, the OCSP and\n"
     "CRL URLs in certificates); default http://HOST:PORT of --listen.\n"
     "--models DIR: the face model files (default $" MODELS_DIR_ENV ", else\n"
@@ -90,6 +96,8 @@ cli_serve(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"db-pool", required_argument, NULL, 'p'},
         {"janitor-interval", required_argument, NULL, 'j'},
+        {"connections-per-address", required_argument, NULL, 'c'},
+        {"body-budget-mb", required_argument, NULL, 'B'},
         {"log-level", required_argument, NULL, 'L'},
         {"hint", no_argument, NULL, 'H'},
         {"issuer", required_argument, NULL, 'i'},
@@ -104,6 +112,8 @@ cli_serve(int argc, char **argv)
     long long threads = DEFAULT_THREADS;
     long long pool = 0;
     long long janitor_interval = JANITOR_DEFAULT_INTERVAL;
+    long long per_address = HTTP_DEFAULT_CONNECTIONS_PER_ADDRESS;
+    long long budget_mb = (long long)(HTTP_DEFAULT_BODY_BUDGET >> 20);
     int hint = 0;
     enum log_level level = LOG_INFO;
     int option;
@@ -127,6 +137,15 @@ cli_serve(int argc, char **argv)
             if (parse_integer(optarg, 1, JANITOR_INTERVAL_MAX, &janitor_interval) != 0)
                 return cli_fail("serve", 2, "--janitor-interval must be 1 to %d",
                                 JANITOR_INTERVAL_MAX);
+            break;
+        case 'c':
+            if (parse_integer(optarg, 1, 65535, &per_address) != 0)
+                return cli_fail("serve", 2, "--connections-per-address must be 1 to 65535");
+            break;
+        case 'B':
+            if (parse_integer(optarg, 24, 1 << 20, &budget_mb) != 0)
+                return cli_fail("serve", 2, "--body-budget-mb must be 24 (the largest "
+                                "enrollment) to %d", 1 << 20);
             break;
         case 'L':
             if (parse_level(optarg, &level) != 0)
@@ -169,9 +188,12 @@ cli_serve(int argc, char **argv)
 
     size_t route_count = 0;
     const struct http_route *routes = service_routes(&route_count);
-    struct http_server_options server_options = {.listen = listen,
-                                                 .threads = (unsigned)threads,
-                                                 .unavailable = service_unavailable};
+    struct http_server_options server_options = {
+        .listen = listen, .threads = (unsigned)threads,
+        .unavailable = service_unavailable,
+        .connections_per_address = (unsigned)per_address,
+        .body_budget = (size_t)budget_mb << 20,
+    };
     struct http_server *server = NULL;
     if (http_server_start(&server_options, routes, route_count, &service, &server,
                           err, sizeof err) != 0) {

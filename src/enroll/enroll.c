@@ -165,6 +165,47 @@ face_refusal(int status, const char *which, struct refusal *refusal)
     return -1;
 }
 
+/* Decodes both images and runs the face checks: the selfie against the
+ * registry's template, and the head turn. 0, 1 refused, -1. */
+static int
+check_faces(const struct enroll_context *context, struct enrollment *e,
+            struct refusal *refusal)
+{
+    char err[256];
+    int status = decode_image("selfie", e->selfie, &e->selfie_image, refusal);
+    if (status == 0)
+        status = decode_image("turn_frame", e->turn_frame, &e->turn_image, refusal);
+    if (status != 0)
+        return status;
+
+    status = face_descriptor(context->face, &e->selfie_image, e->descriptor, NULL,
+                             err, sizeof err);
+    if (status != FACE_OK)
+        return face_refusal(status, "selfie", refusal);
+    float distance = face_distance(e->descriptor, e->person.descriptor);
+    if (!(distance < FACE_SAME_PERSON_THRESHOLD))
+        return refuse(refusal, 403, "face_mismatch",
+                      "the selfie does not match the registry's photo of this person");
+
+    face_turn turn = strcmp(e->challenge.action, "turn_left") == 0 ? FACE_TURN_LEFT
+                                                                     : FACE_TURN_RIGHT;
+    face_liveness_result liveness;
+    status = face_liveness_check(context->face, &e->selfie_image, &e->turn_image,
+                                 turn, &liveness, err, sizeof err);
+    if (status != FACE_OK)
+        return face_refusal(status, "turn frame", refusal);
+    if (!liveness.same_person)
+        return refuse(refusal, 403, "liveness_failed",
+                      "the turn frame does not show the same person as the selfie");
+    if (!liveness.turned)
+        return refuse(refusal, 403, "liveness_failed",
+                      "the head did not turn %s as asked (or the selfie is not "
+                      "frontal)",
+                      turn == FACE_TURN_LEFT ? "to your left" : "to your right");
+
+    return 0;
+}
+
 /* Every check before anything is written. 0 all passed, 1 refused, -1. */
 static int
 check(const struct enroll_context *context, struct store_conn *conn,
@@ -281,36 +322,21 @@ check(const struct enroll_context *context, struct store_conn *conn,
         return refuse(refusal, 400, "invalid_nonce_signature",
                       "the nonce signature does not verify with the CSR's key");
 
-    int status = decode_image("selfie", e->selfie, &e->selfie_image, refusal);
-    if (status == 0)
-        status = decode_image("turn_frame", e->turn_frame, &e->turn_image, refusal);
+    /* The images decoded and the networks' tensors are the memory an
+     * enrollment holds: only so many run at once (enroll_gate). */
+    if (enroll_gate_enter(context->gate) != 0) {
+        refusal->unaudited = 1; /* load, not an attempt on anyone */
+        refusal->retry_after = ENROLL_BUSY_RETRY_AFTER;
+        return refuse(refusal, 503, "temporarily_unavailable",
+                      "too many enrollments are being checked at once; try again "
+                      "in %d seconds", ENROLL_BUSY_RETRY_AFTER);
+    }
+    int status = check_faces(context, e, refusal);
+    face_image_free(&e->selfie_image);
+    face_image_free(&e->turn_image);
+    enroll_gate_leave(context->gate);
     if (status != 0)
         return status;
-
-    status = face_descriptor(context->face, &e->selfie_image, e->descriptor, NULL,
-                             err, sizeof err);
-    if (status != FACE_OK)
-        return face_refusal(status, "selfie", refusal);
-    float distance = face_distance(e->descriptor, e->person.descriptor);
-    if (!(distance < FACE_SAME_PERSON_THRESHOLD))
-        return refuse(refusal, 403, "face_mismatch",
-                      "the selfie does not match the registry's photo of this person");
-
-    face_turn turn = strcmp(e->challenge.action, "turn_left") == 0 ? FACE_TURN_LEFT
-                                                                     : FACE_TURN_RIGHT;
-    face_liveness_result liveness;
-    status = face_liveness_check(context->face, &e->selfie_image, &e->turn_image,
-                                 turn, &liveness, err, sizeof err);
-    if (status != FACE_OK)
-        return face_refusal(status, "turn frame", refusal);
-    if (!liveness.same_person)
-        return refuse(refusal, 403, "liveness_failed",
-                      "the turn frame does not show the same person as the selfie");
-    if (!liveness.turned)
-        return refuse(refusal, 403, "liveness_failed",
-                      "the head did not turn %s as asked (or the selfie is not "
-                      "frontal)",
-                      turn == FACE_TURN_LEFT ? "to your left" : "to your right");
 
     if (enrolled && strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0)
         return refuse(refusal, 403, "identity_not_active",

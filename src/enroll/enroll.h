@@ -37,12 +37,30 @@
  * 32^15 values is already unlikely once). */
 #define ENROLL_WEB_NUMBER_TRIES 8
 
+struct enroll_gate;
+
 struct enroll_context {
     struct store *store;
     struct signer *signer;
     const face_engine *face;
     const struct pki *pki;
+    struct enroll_gate *gate;   /* NULL: no limit */
 };
+
+/* The face checks of an enrollment decode two images (up to 40
+ * megapixels each) and run three networks: the gate lets only so many run
+ * at once, so a flood of enrollments is bounded in memory. One that waits
+ * longer than ENROLL_GATE_WAIT_MS is refused with 503 and Retry-After:
+ * ENROLL_BUSY_RETRY_AFTER (not an audit event: it is load, not an attempt
+ * on anyone). */
+#define ENROLL_GATE_WAIT_MS 3000
+#define ENROLL_BUSY_RETRY_AFTER 2
+struct enroll_gate *enroll_gate_new(unsigned slots);
+void enroll_gate_free(struct enroll_gate *gate);
+/* 0 entered (leave it with enroll_gate_leave), -1 no slot in time. A NULL
+ * gate always lets in. */
+int enroll_gate_enter(struct enroll_gate *gate);
+void enroll_gate_leave(struct enroll_gate *gate);
 
 /* The handler. The request body is a parsed JSON object. Returns 0 with
  * the response filled (201 or a 4xx), or -1 on an internal failure. */

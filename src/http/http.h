@@ -71,9 +71,19 @@ struct http_route {
 };
 
 
+#define HTTP_DEFAULT_CONNECTIONS_PER_ADDRESS 64
+#define HTTP_DEFAULT_BODY_BUDGET ((size_t)256 << 20)
+
 struct http_server_options {
     const char *listen;     /* "127.0.0.1:8080", "[::1]:0" (0: any free port) */
     unsigned threads;       /* size of the worker pool */
+    /* Open connections one address may hold (an IPv6 address by its /64);
+     * past it a new connection is closed unanswered. 0: the default. */
+    unsigned connections_per_address;
+    /* Bytes of request bodies held in memory at once, all connections
+     * together; a request whose body does not fit gets 503 and
+     * Retry-After. 0: the default. */
+    size_t body_budget;
     /* Asked when a handler returns -1: nonzero when the failure was a
      * dependency out of reach (the database), and the server then answers
      * 503 with Retry-After: *retry_after seconds instead of 500. NULL:

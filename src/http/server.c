@@ -2,6 +2,7 @@
  * content-type and size checks, dispatch, metrics and the access log. */
 #include "http/http.h"
 
+#include "http/admission.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "util/encoding.h"
@@ -36,6 +37,7 @@ struct http_server {
     size_t route_count;
     void *app;
     int (*unavailable)(void *app, unsigned *retry_after);
+    struct admission *admission;
     uint16_t port;
     char labels[METRICS_ROUTES_MAX][ROUTE_LABEL_MAX];
     struct metrics metrics;
@@ -49,6 +51,8 @@ struct request_state {
     unsigned status;
     int responded;          /* a response is queued: discard any body */
     int too_large;
+    int over_budget;        /* the body budget could not hold the body */
+    size_t reserved;        /* bytes of the body budget held */
     size_t limit;
     uint8_t *body;
     size_t length;
@@ -171,6 +175,26 @@ content_type_is(struct MHD_Connection *connection, const char *expected)
     return value[length] == '\0' || value[length] == ';' || value[length] == ' ';
 }
 
+/* 503 for a request the body budget cannot hold now: the connection is
+ * closed (its body is not read), and the client told when to come back. */
+#define BUSY_RETRY_AFTER "2"
+static enum MHD_Result
+queue_busy(struct MHD_Connection *connection, struct request_state *state)
+{
+    struct http_response response = {0};
+    if (http_respond_error(&response, 503, "temporarily_unavailable",
+                           "the service is busy with other requests' bodies; try again "
+                           "shortly") != 0 ||
+        http_response_add_header(&response, "Retry-After", BUSY_RETRY_AFTER) != 0 ||
+        http_response_add_header(&response, MHD_HTTP_HEADER_CONNECTION, "close") != 0) {
+        free(response.body);
+        for (size_t i = 0; i < response.header_count; i++)
+            free(response.headers[i].value);
+        return MHD_NO;
+    }
+    return queue(connection, state, &response);
+}
+
 /* First call for a request: route it and check what can be checked from
  * the headers alone, answering at once when the request is refused. */
 static enum MHD_Result
@@ -223,14 +247,23 @@ begin_request(struct http_server *server, struct MHD_Connection *connection,
          (unsigned long long)length > state->limit))
         return queue_error(connection, state, 413, "request_too_large",
                            "the request body exceeds this endpoint's limit");
+    /* The declared body is held in memory whole: it must fit in what all
+     * requests may hold at once, or the request waits for another day. */
+    if (length > 0) {
+        if (admission_reserve(server->admission, (size_t)length + 1) != 0)
+            return queue_busy(connection, state);
+        state->reserved = (size_t)length + 1;
+    }
     return MHD_YES;
 }
 
-/* Appends an upload chunk, never growing past the route's limit. */
+/* Appends an upload chunk, never growing past the route's limit nor the
+ * server's body budget (a chunked body reserves as it grows). */
 static void
-append_body(struct request_state *state, const char *data, size_t size)
+append_body(struct http_server *server, struct request_state *state, const char *data,
+            size_t size)
 {
-    if (state->too_large)
+    if (state->too_large || state->over_budget)
         return;
     if (size > state->limit - state->length) {
         state->too_large = 1;
@@ -242,6 +275,13 @@ append_body(struct request_state *state, const char *data, size_t size)
             capacity *= 2;
         if (capacity > state->limit + 1)
             capacity = state->limit + 1;
+        if (capacity > state->reserved) {
+            if (admission_reserve(server->admission, capacity - state->reserved) != 0) {
+                state->over_budget = 1;
+                return;
+            }
+            state->reserved = capacity;
+        }
         /* Not realloc(): it would free the old copy of the body (ID
          * numbers, names, photos) without wiping it. */
         uint8_t *grown = malloc(capacity);
@@ -287,6 +327,8 @@ dispatch(struct http_server *server, struct MHD_Connection *connection,
     if (state->too_large)
         return queue_error(connection, state, 413, "request_too_large",
                            "the request body exceeds this endpoint's limit");
+    if (state->over_budget)
+        return queue_busy(connection, state);
 
     char address[64];
     client_address(connection, address, sizeof address);
@@ -369,7 +411,7 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        append_body(state, upload_data, *upload_data_size);
+        append_body(server, state, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -398,8 +440,37 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
     if (state->body != NULL)
         secret_wipe(state->body, state->capacity);
     free(state->body);
+    if (state->reserved > 0)
+        admission_release(server->admission, state->reserved);
     free(state);
     *con_cls = NULL;
+}
+
+/* libmicrohttpd's accept policy: refuse a connection past the address's
+ * share (the socket is closed without an answer). */
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
+{
+    (void)length;
+    struct http_server *server = cls;
+    return admission_may_connect(server->admission, address) ? MHD_YES : MHD_NO;
+}
+
+/* Counts each address's open connections. */
+static void
+connection_notice(void *cls, struct MHD_Connection *connection, void **socket_context,
+                  enum MHD_ConnectionNotificationCode code)
+{
+    (void)socket_context;
+    struct http_server *server = cls;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        admission_connected(server->admission, info->client_addr);
+    else
+        admission_disconnected(server->admission, info->client_addr);
 }
 
 static int
@@ -457,10 +528,19 @@ http_server_start(const struct http_server_options *options,
     server->route_count = route_count;
     server->app = app;
     server->unavailable = options->unavailable;
+    server->admission = admission_new(
+        options->connections_per_address ? options->connections_per_address
+                                         : HTTP_DEFAULT_CONNECTIONS_PER_ADDRESS,
+        options->body_budget ? options->body_budget : HTTP_DEFAULT_BODY_BUDGET);
+    if (server->admission == NULL) {
+        free(server);
+        return error_set(err, errlen, "out of memory");
+    }
     const char *labels[METRICS_ROUTES_MAX];
     for (size_t i = 0; i < route_count; i++) {
         if (string_format(server->labels[i], ROUTE_LABEL_MAX, "%s %s",
                           routes[i].method, routes[i].pattern) != 0) {
+            admission_free(server->admission);
             free(server);
             return error_set(err, errlen, "route pattern too long");
         }
@@ -472,16 +552,18 @@ http_server_start(const struct http_server_options *options,
     if (address.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_handler, server,
+        flags, 0, accept_policy, server, access_handler, server,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(options->threads ? options->threads : 1),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_POOL_BYTES,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_SECONDS,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_notice, server,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
+        admission_free(server->admission);
         free(server);
         return error_set(err, errlen, "cannot listen on %s (address in use or "
                          "not permitted)", options->listen);
@@ -505,6 +587,7 @@ http_server_stop(struct http_server *server)
     if (server == NULL)
         return;
     MHD_stop_daemon(server->daemon);
+    admission_free(server->admission);
     free(server);
 }
 

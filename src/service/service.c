@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int
 service_open(const char *data_dir, unsigned connections, struct service *service,
@@ -60,9 +61,15 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     if (pki_open(service->config.pki_dir, service->signer, ocsp_url, crl_url,
                  &service->pki, err, errlen) != 0)
         return -1;
+    /* As many face checks at once as there are cores: they are CPU-bound,
+     * more would only hold more images in memory. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    service->enroll_gate = enroll_gate_new(cores > 0 ? (unsigned)cores : 1);
+    if (service->enroll_gate == NULL)
+        return error_set(err, errlen, "out of memory");
     service->enroll = (struct enroll_context){
         .store = service->store, .signer = service->signer,
-        .face = service->face, .pki = service->pki};
+        .face = service->face, .pki = service->pki, .gate = service->enroll_gate};
     service->device = (struct device_context){
         .store = service->store, .pki = service->pki, .issuer = service->issuer};
     service->oidc = (struct oidc_context){
@@ -76,6 +83,7 @@ void
 service_close(struct service *service)
 {
     pki_close(service->pki);
+    enroll_gate_free(service->enroll_gate);
     face_engine_free(service->face);
     store_close(service->store);
     signer_close(service->signer);

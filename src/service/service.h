@@ -27,6 +27,7 @@ struct service {
     face_engine *face;
     struct pki *pki;
     char issuer[SERVICE_ISSUER_MAX];    /* no trailing slash */
+    struct enroll_gate *enroll_gate;
     struct enroll_context enroll;
     struct device_context device;
     struct oidc_context oidc;

@@ -6,6 +6,10 @@
 
 #include "../test_db.h"
 
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
 static void
 test_age_boundaries(void **state)
 {
@@ -154,10 +158,49 @@ test_suspend_and_reinstate(void **state)
     test_remove_dir(dir);
 }
 
+/* The gate of the face checks: as many inside as it has slots; one more
+ * waits ENROLL_GATE_WAIT_MS and is turned away, or gets in when a slot is
+ * left. */
+static void *
+enter_and_report(void *gate)
+{
+    return (void *)(intptr_t)enroll_gate_enter(gate);
+}
+
+static void
+test_gate(void **state)
+{
+    (void)state;
+    struct enroll_gate *gate = enroll_gate_new(1);
+    assert_non_null(gate);
+    assert_int_equal(enroll_gate_enter(gate), 0);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    assert_int_equal(enroll_gate_enter(gate), -1); /* full: turned away */
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double waited = (double)(end.tv_sec - start.tv_sec) +
+                    (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    assert_true(waited >= ENROLL_GATE_WAIT_MS / 1000.0 - 0.05);
+    /* One waiting gets in when the slot is left. */
+    pthread_t waiter;
+    assert_int_equal(pthread_create(&waiter, NULL, enter_and_report, gate), 0);
+    nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+    enroll_gate_leave(gate);
+    void *result = (void *)1;
+    pthread_join(waiter, &result);
+    assert_int_equal((intptr_t)result, 0);
+    enroll_gate_leave(gate);
+    /* No gate lets everyone in. */
+    assert_int_equal(enroll_gate_enter(NULL), 0);
+    enroll_gate_leave(NULL);
+    enroll_gate_free(gate);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gate),
         cmocka_unit_test(test_age_boundaries),
         cmocka_unit_test(test_reason_codes),
         cmocka_unit_test(test_suspend_and_reinstate),

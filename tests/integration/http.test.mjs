@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { initDataDir, startServer } from './lib/harness.mjs';
 
 let temp;
@@ -133,8 +134,12 @@ test('oversized headers are refused and the service keeps serving', async () => 
 /** Sends raw bytes; resolves everything the service sent before it
  * closed (or 5 s passed: then `timedOut`). */
 function rawExchange(text) {
+  return rawExchangeOn(server.port, text);
+}
+
+function rawExchangeOn(port, text) {
   return new Promise((resolve) => {
-    const socket = net.connect(server.port, '127.0.0.1', () => socket.write(text));
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
     let received = '';
     let timedOut = false;
     socket.on('data', (chunk) => { received += chunk; });
@@ -176,6 +181,89 @@ test('a NUL in the path is not the end of the path', async () => {
   await expectJsonError(await fetch(`${server.url}/healthz%00`), 404, 'not_found');
   // Other escapes are still decoded.
   assert.equal((await fetch(`${server.url}/health%7A`)).status, 200);
+});
+
+/** Opens a connection that declares a body of `bytes` and sends its head
+ * and a first few bytes; resolves {socket, answer: Promise of what the
+ * service sent before closing}. */
+function slowBody(port, bytes) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`POST /v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${bytes}\r\n\r\n{"national_id":"`);
+      resolve({ socket, answer });
+    });
+    let received = '';
+    socket.on('data', (chunk) => { received += chunk; });
+    socket.on('error', () => {});
+    const answer = new Promise((done) => socket.on('close', () => done(received)));
+  });
+}
+
+/** The resident memory of a process, in bytes. */
+async function rss(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+test('request bodies in memory have a budget; past it 503, while the rest keeps working', async () => {
+  const small = await startServer(temp.data, ['--body-budget-mb', '48']);
+  try {
+    const mib = 1 << 20;
+    const before = await rss(small.child.pid);
+    const first = await slowBody(small.port, 20 * mib);
+    const second = await slowBody(small.port, 20 * mib);
+    // Both send all but the last byte of their bodies: the service holds
+    // 40 MiB, and no more whatever else arrives.
+    const filler = Buffer.alloc(20 * mib - 17, 'a');
+    await Promise.all([first, second].map(({ socket }) => new Promise((done) => socket.write(filler, done))));
+    await new Promise((done) => setTimeout(done, 300));
+    // Eight more are refused at their headers (what they would send next
+    // is never read: the connection is closed after the 503).
+    const flood = await Promise.all(Array.from({ length: 8 }, () => slowBody(small.port, 20 * mib)));
+    for (const { answer } of flood) assert.match(await answer, /^HTTP\/1\.1 503 /);
+    const grown = (await rss(small.child.pid)) - before;
+    assert.ok(grown < 80 * mib, `the service grew by ${(grown / mib).toFixed(1)} MiB for 48 MiB of bodies`);
+    // A third large body does not fit in 48 MiB: refused at once.
+    const third = await slowBody(small.port, 20 * mib);
+    const refused = await third.answer;
+    assert.match(refused, /^HTTP\/1\.1 503 /);
+    assert.match(refused, /\r\nRetry-After: 2\r\n/);
+    assert.match(refused, /"error":"temporarily_unavailable"/);
+    // Small requests still fit, and the rest is untouched.
+    assert.equal((await fetch(`${small.url}/healthz`)).status, 200);
+    const challenge = await fetch(`${small.url}/v1/enroll/challenge`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(challenge.status, 201);
+    // Once the held bodies go away, a large one is taken again.
+    first.socket.destroy();
+    second.socket.destroy();
+    await new Promise((done) => setTimeout(done, 300));
+    const fourth = await slowBody(small.port, 20 * mib);
+    const early = await Promise.race([fourth.answer, new Promise((done) => setTimeout(() => done(null), 500))]);
+    assert.equal(early, null, 'the fourth body was not refused');
+    fourth.socket.destroy();
+  } finally {
+    assert.equal((await small.stop()).code, 0);
+  }
+});
+
+test('an address may hold only so many connections; the next is closed unanswered', async () => {
+  const capped = await startServer(temp.data, ['--connections-per-address', '4']);
+  try {
+    const open = await Promise.all(Array.from({ length: 4 }, () => new Promise((resolve) => {
+      const socket = net.connect(capped.port, '127.0.0.1', () => resolve(socket));
+    })));
+    await new Promise((done) => setTimeout(done, 200));
+    const extra = await rawExchangeOn(capped.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(extra.received, '', 'the fifth connection gets no answer');
+    assert.equal(extra.timedOut, false, 'and is closed at once');
+    for (const socket of open) socket.destroy();
+    await new Promise((done) => setTimeout(done, 200));
+    assert.equal((await fetch(`${capped.url}/healthz`)).status, 200);
+  } finally {
+    assert.equal((await capped.stop()).code, 0);
+  }
 });
 
 test('GET /metrics counts requests by route and status with latency histograms', async () => {

@@ -1,0 +1,30 @@
+/* admission: what the HTTP server lets in, so that nobody can exhaust it:
+ * connections per address, and the bytes of request bodies held in
+ * memory at once. Private to the http module. Thread-safe. */
+#ifndef CYBERID_HTTP_ADMISSION_H
+#define CYBERID_HTTP_ADMISSION_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct admission;
+
+/* per_address: open connections one address may hold (an IPv6 address
+ * counts by its /64, which one subscriber usually holds whole);
+ * body_budget: bytes of request bodies all connections may hold at once.
+ * NULL on failure. */
+struct admission *admission_new(unsigned per_address, size_t body_budget);
+void admission_free(struct admission *admission);
+
+/* 1 if this address may open one more connection, else 0. */
+int admission_may_connect(struct admission *admission, const struct sockaddr *address);
+/* A connection of this address opened or closed. */
+void admission_connected(struct admission *admission, const struct sockaddr *address);
+void admission_disconnected(struct admission *admission, const struct sockaddr *address);
+
+/* Reserves bytes of the body budget: 0, or -1 (nothing reserved) when it
+ * would go past it. Every reservation is released once. */
+int admission_reserve(struct admission *admission, size_t bytes);
+void admission_release(struct admission *admission, size_t bytes);
+
+#endif
