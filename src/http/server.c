@@ -270,7 +270,11 @@ append_body(struct http_server *server, struct request_state *state, const char 
         return;
     }
     if (state->length + size + 1 > state->capacity) {
-        size_t capacity = state->capacity ? state->capacity : 4096;
+        /* A declared body was reserved whole: take it in one allocation
+         * (no copies on the way up); a chunked one grows by doubling. */
+        size_t capacity = state->capacity ? state->capacity
+                          : state->reserved > 0 ? state->reserved
+                                                : 4096;
         while (capacity < state->length + size + 1)
             capacity *= 2;
         if (capacity > state->limit + 1)
