@@ -2,13 +2,14 @@
 #include "enroll/enroll.h"
 
 #include "audit/audit.h"
+#include "enroll/limit.h"
 #include "enroll/national_id.h"
 #include "enroll/registry.h"
 #include "enroll/web_number.h"
 #include "util/encoding.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 #include "util/strings.h"
-#include "vault/vault.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,7 +36,11 @@ struct enrollment {
     face_image selfie_image;
     face_image turn_image;
     float descriptor[FACE_DESCRIPTOR_DIMS];
-    char web_number_known[STORE_WEB_NUMBER_MAX]; /* for refusal events */
+    /* The subject of a refusal's audit event: the web number when the
+     * number's record is enrolled, else "registry:" and the record's
+     * random id (so that the citizen's history, once they enroll, can
+     * hold what was tried on their number), else "enrollment". */
+    char subject[sizeof "registry:" + STORE_ID_MAX];
 };
 
 /* A refusal: status, code and a description for the citizen. */
@@ -43,9 +48,23 @@ struct refusal {
     unsigned status;
     const char *code;
     char description[256];
-    int retry_after;
-    int unaudited;      /* the address limit's own refusal: see check() */
+    int64_t retry_after;
+    int unaudited;      /* the address and network limits', and load: see check() */
+    /* The audit event's reason when it says more than the answer may
+     * (unknown_identity behind identity_not_verified): the event is read
+     * by the operator and the citizen, never by the stranger. */
+    const char *audit_reason;
 };
+
+static const struct enroll_limit address_limit = {
+    "enroll_limit_address", "from this address", ENROLL_FREE_PER_ADDRESS,
+    ENROLL_WAIT_PER_ADDRESS, ENROLL_WINDOW_SECONDS};
+static const struct enroll_limit network_limit = {
+    "enroll_limit_network", "from this network", ENROLL_FREE_PER_NETWORK,
+    ENROLL_WAIT_PER_NETWORK, ENROLL_WINDOW_SECONDS};
+static const struct enroll_limit device_key_limit = {
+    "enroll_limit_device_key", "with this device key", ENROLL_FREE_PER_DEVICE_KEY,
+    ENROLL_WAIT_PER_DEVICE_KEY, ENROLL_WINDOW_SECONDS};
 
 static int
 refuse(struct refusal *refusal, unsigned status, const char *code,
@@ -102,33 +121,40 @@ trim_into(const char *text, char *out, size_t cap)
     return 0;
 }
 
-/* Counts this attempt under a blind-indexed key (label, value), committed
- * at once so a refused attempt still counts, against `limit` attempts in
- * the window. 0 allowed, 1 refused (refusal filled), -1 internal failure. */
+/* Takes one attempt on a limit for value[0..length). 0 let through, 1
+ * refused (refusal filled, with Retry-After), -1 internal failure. */
 static int
-count_attempt(const struct enroll_context *context, struct store_conn *conn,
-              const char *label, const char *value, int64_t limit, const char *what,
-              int64_t now, struct refusal *refusal)
+take_attempt(const struct enroll_context *context, struct store_conn *conn,
+             const struct enroll_limit *limit, const void *value, size_t length,
+             int64_t now, struct refusal *refusal)
 {
-    uint8_t key[VAULT_INDEX_BYTES];
-    if (vault_blind_index(context->signer, label, value, strlen(value), key) != 0)
-        return -1;
-    int64_t since = now - ENROLL_WINDOW_SECONDS + 1;
-    int64_t count = 0;
-    if (store_begin(conn) != 0)
-        return -1;
-    if (store_attempt_record(conn, key, now, since, &count) != 0 ||
-        store_commit(conn) != 0) {
-        store_rollback(conn);
-        return -1;
-    }
-    if (count > limit) {
-        refusal->retry_after = ENROLL_WINDOW_SECONDS;
-        return refuse(refusal, 429, "too_many_attempts",
-                      "too many enrollment attempts %s: try again in %d minutes", what,
-                      ENROLL_WINDOW_SECONDS / 60);
-    }
-    return 0;
+    int64_t wait = 0;
+    int status = enroll_limit_take(limit, conn, context->signer, value, length, now, &wait);
+    if (status <= 0)
+        return status;
+    refusal->retry_after = wait;
+    return refuse(refusal, 429, "too_many_attempts",
+                  "too many enrollment attempts %s: try again in %lld seconds",
+                  limit->what, (long long)wait);
+}
+
+/* The limits on who sends the request: its address (an IPv6 /64) and its
+ * network. An address that does not parse (none is, on a socket the
+ * server made) keys by its text. */
+static int
+take_address_attempts(const struct enroll_context *context, struct store_conn *conn,
+                      const char *address, int64_t now, struct refusal *refusal)
+{
+    char prefix[NETADDR_PREFIX_MAX];
+    const char *key = netaddr_prefix(address, 32, 64, prefix, sizeof prefix) == 0
+                          ? prefix
+                          : address;
+    int status = take_attempt(context, conn, &address_limit, key, strlen(key), now,
+                              refusal);
+    if (status == 0 && netaddr_prefix(address, 24, 48, prefix, sizeof prefix) == 0)
+        status = take_attempt(context, conn, &network_limit, prefix, strlen(prefix),
+                              now, refusal);
+    return status;
 }
 
 /* Decodes one base64 image field into an RGB image. 0, 1 refused, -1. */
@@ -165,10 +191,15 @@ face_refusal(int status, const char *which, struct refusal *refusal)
     return -1;
 }
 
-/* Decodes both images and runs the face checks: the selfie against the
- * registry's template, and the head turn. 0, 1 refused, -1. */
+/* Decodes both images and runs the face checks: the head turn, then the
+ * selfie against the registry's template. Everything refused before the
+ * match depends on the client's images alone; the match refuses an
+ * unknown number (a decoy, has_descriptor 0, matching no face) and a face
+ * that is not the record's with one answer, after the same work (a
+ * record without a reference photo, from a version 1 registry, cannot be
+ * verified either). 0, 1 refused, -1. */
 static int
-check_faces(const struct enroll_context *context, struct enrollment *e,
+check_faces(const struct enroll_context *context, struct enrollment *e, int found,
             struct refusal *refusal)
 {
     char err[256];
@@ -182,10 +213,6 @@ check_faces(const struct enroll_context *context, struct enrollment *e,
                              err, sizeof err);
     if (status != FACE_OK)
         return face_refusal(status, "selfie", refusal);
-    float distance = face_distance(e->descriptor, e->person.descriptor);
-    if (!(distance < FACE_SAME_PERSON_THRESHOLD))
-        return refuse(refusal, 403, "face_mismatch",
-                      "the selfie does not match the registry's photo of this person");
 
     face_turn turn = strcmp(e->challenge.action, "turn_left") == 0 ? FACE_TURN_LEFT
                                                                      : FACE_TURN_RIGHT;
@@ -203,6 +230,16 @@ check_faces(const struct enroll_context *context, struct enrollment *e,
                       "frontal)",
                       turn == FACE_TURN_LEFT ? "to your left" : "to your right");
 
+    float distance = face_distance(e->descriptor, e->person.descriptor);
+    if (!found || !e->person.has_descriptor || !(distance < FACE_SAME_PERSON_THRESHOLD)) {
+        refusal->audit_reason = !found                     ? "unknown_identity"
+                                : !e->person.has_descriptor ? "no_reference_photo"
+                                                            : "face_mismatch";
+        return refuse(refusal, 403, "identity_not_verified",
+                      "this face is not the registry's photo for this ID number, or "
+                      "the registry has no such number: check the number and try "
+                      "again in good light");
+    }
     return 0;
 }
 
@@ -212,14 +249,13 @@ check(const struct enroll_context *context, struct store_conn *conn,
       const struct http_request *request, struct enrollment *e, int64_t now,
       struct refusal *refusal)
 {
-    /* Every request counts against its address first, whatever it holds:
-     * each refusal below is an audit event, so an address that could send
-     * malformed requests without limit could flood the log. The address
-     * limit's own refusal is not audited (it names no one, and auditing it
-     * would reopen the flood). */
-    int limited = count_attempt(context, conn, "enroll_attempt_address",
-                                request->client_address, ENROLL_ATTEMPTS_PER_ADDRESS,
-                                "from this address", now, refusal);
+    /* Every request counts against its address and network first,
+     * whatever it holds: each refusal below is an audit event, so an
+     * address that could send malformed requests without limit could
+     * flood the log. These limits' own refusals are not audited (they
+     * name no one, and auditing them would reopen the flood). */
+    int limited = take_address_attempts(context, conn, request->client_address, now,
+                                        refusal);
     if (limited != 0) {
         refusal->unaudited = limited > 0;
         return limited;
@@ -251,53 +287,12 @@ check(const struct enroll_context *context, struct store_conn *conn,
                       "the challenge is unknown, already used or expired: "
                       "ask for a new one");
 
+    /* The number's form only (its check character): no registry yet. */
     enum national_id_status id_status =
         national_id_parse_now(e->national_id, strlen(e->national_id), &e->id);
     if (id_status != NATIONAL_ID_OK)
         return refuse(refusal, 400, "invalid_national_id", "%s",
                       national_id_status_message(id_status));
-
-    limited = count_attempt(context, conn, "enroll_attempt_id", e->id.text,
-                            ENROLL_ATTEMPTS_PER_ID, "for this ID number", now, refusal);
-    if (limited != 0)
-        return limited;
-
-    int found = 0;
-    if (registry_find(conn, context->signer, e->id.text, &e->person, &found) != 0)
-        return -1;
-    if (!found || !e->person.has_descriptor)
-        return refuse(refusal, 404, "unknown_identity",
-                      "no registry record for this ID number");
-    struct store_identity identity;
-    int enrolled = 0;
-    if (store_identity_find_by_person(conn, e->person.record_id, &identity,
-                                      &enrolled) != 0)
-        return -1;
-    if (enrolled && string_copy(e->web_number_known, sizeof e->web_number_known,
-                                identity.web_number) != 0)
-        return -1;
-
-    char name[NAME_FIELD_MAX_BYTES];
-    if (trim_into(e->name, name, sizeof name) != 0 ||
-        strcmp(name, e->person.name) != 0) {
-        secret_wipe(name, sizeof name);
-        return refuse(refusal, 400, "name_mismatch",
-                      "the name does not match the registry's record for this "
-                      "ID number");
-    }
-    secret_wipe(name, sizeof name);
-
-    time_t seconds = (time_t)now;
-    struct tm today;
-    gmtime_r(&seconds, &today);
-    int age = enroll_age_on(e->person.birth_date, today.tm_year + 1900,
-                            today.tm_mon + 1, today.tm_mday);
-    if (age < 0)
-        return -1;
-    if (age < ENROLL_MINIMUM_AGE)
-        return refuse(refusal, 403, "guardian_required",
-                      "under %d: a guardian must apply for this person in person",
-                      ENROLL_MINIMUM_AGE);
 
     char err[256];
     switch (pki_csr_check(e->csr, strlen(e->csr), &e->key, err, sizeof err)) {
@@ -322,6 +317,33 @@ check(const struct enroll_context *context, struct store_conn *conn,
         return refuse(refusal, 400, "invalid_nonce_signature",
                       "the nonce signature does not verify with the CSR's key");
 
+    /* The key proved it signs: from here each attempt also counts against
+     * it, so one phone cannot try face after face. */
+    limited = take_attempt(context, conn, &device_key_limit, e->key.public_key,
+                           e->key.public_key_length, now, refusal);
+    if (limited != 0)
+        return limited;
+
+    /* The same work whether or not the number is in the registry: the
+     * lookups (a decoy's when it is not), then the face checks. */
+    int found = 0;
+    if (registry_find_or_decoy(conn, context->signer, context->decoy, e->id.text,
+                               &e->person, &found) != 0)
+        return -1;
+    struct store_identity identity;
+    int enrolled = 0;
+    if (store_identity_find_by_person(conn, e->person.record_id, &identity,
+                                      &enrolled) != 0)
+        return -1;
+    int failed = 0;
+    if (enrolled)
+        failed = string_copy(e->subject, sizeof e->subject, identity.web_number);
+    else if (found)
+        failed = string_format(e->subject, sizeof e->subject, "registry:%s",
+                               e->person.record_id);
+    if (failed)
+        return -1;
+
     /* The images decoded and the networks' tensors are the memory an
      * enrollment holds: only so many run at once (enroll_gate). */
     if (enroll_gate_enter(context->gate) != 0) {
@@ -331,12 +353,35 @@ check(const struct enroll_context *context, struct store_conn *conn,
                       "too many enrollments are being checked at once; try again "
                       "in %d seconds", ENROLL_BUSY_RETRY_AFTER);
     }
-    int status = check_faces(context, e, refusal);
+    int status = check_faces(context, e, found, refusal);
     face_image_free(&e->selfie_image);
     face_image_free(&e->turn_image);
     enroll_gate_leave(context->gate);
     if (status != 0)
         return status;
+
+    /* The face is the record's: what the record says may be told now. */
+    char name[NAME_FIELD_MAX_BYTES];
+    if (trim_into(e->name, name, sizeof name) != 0 ||
+        strcmp(name, e->person.name) != 0) {
+        secret_wipe(name, sizeof name);
+        return refuse(refusal, 400, "name_mismatch",
+                      "the name does not match the registry's record for this "
+                      "ID number");
+    }
+    secret_wipe(name, sizeof name);
+
+    time_t seconds = (time_t)now;
+    struct tm today;
+    gmtime_r(&seconds, &today);
+    int age = enroll_age_on(e->person.birth_date, today.tm_year + 1900,
+                            today.tm_mon + 1, today.tm_mday);
+    if (age < 0)
+        return -1;
+    if (age < ENROLL_MINIMUM_AGE)
+        return refuse(refusal, 403, "guardian_required",
+                      "under %d: a guardian must apply for this person in person",
+                      ENROLL_MINIMUM_AGE);
 
     if (enrolled && strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0)
         return refuse(refusal, 403, "identity_not_active",
@@ -449,15 +494,16 @@ fail:
     return -1;
 }
 
-/* Records a refusal in the audit log: the reason code only, under the web
- * number when this person is already enrolled (so the citizen sees failed
- * attempts in their history), else under "enrollment". */
+/* Records a refusal in the audit log: the reason code only (the precise
+ * one, where the answer had to be vague), under e->subject. */
 static void
 audit_refusal(struct store_conn *conn, const struct enrollment *e,
               const struct refusal *refusal)
 {
-    json_t *details = json_pack("{s:s}", "reason", refusal->code);
-    const char *subject = e->web_number_known[0] ? e->web_number_known : "enrollment";
+    json_t *details = json_pack("{s:s}", "reason",
+                                refusal->audit_reason ? refusal->audit_reason
+                                                      : refusal->code);
+    const char *subject = e->subject[0] ? e->subject : "enrollment";
     if (details == NULL ||
         audit_append(conn, "applicant", "enroll.refused", subject, details, NULL) != 0)
         log_event(LOG_ERROR, "audit_failed", "{s:s}", "action", "enroll.refused");
@@ -503,8 +549,8 @@ enroll_handle(const struct enroll_context *context,
             audit_refusal(conn, &e, &refusal);
         log_event(LOG_INFO, "enroll_refused", "{s:s}", "reason", refusal.code);
         if (refusal.retry_after > 0) {
-            char seconds[16];
-            snprintf(seconds, sizeof seconds, "%d", refusal.retry_after);
+            char seconds[24];
+            snprintf(seconds, sizeof seconds, "%lld", (long long)refusal.retry_after);
             if (http_response_add_header(response, "Retry-After", seconds) != 0)
                 goto done;
         }

@@ -4,12 +4,19 @@
  * name, a PKCS#10 request for a P-256 key made on the device, a frontal
  * selfie, the frame answering the head-turn challenge and the device key's
  * signature over the challenge nonce. Checks them in the order documented
- * in docs/api.md, each refusal with its own error code, then allocates (or
- * reuses) the person's web number, issues the web certificate and records
- * the device, all in one transaction with its audit event.
+ * in docs/api.md, then allocates (or reuses) the person's web number,
+ * issues the web certificate and records the device, all in one
+ * transaction with its audit event.
+ *
+ * A stranger learns nothing about the registry: until the face check has
+ * passed for the record the number names, an unknown number and a known
+ * one get the same answers after the same work (registry_find_or_decoy,
+ * the face check run either way), and whether the name matches, the
+ * person's age and the identity's status are told only after it. The rate
+ * limits follow whoever makes the attempts (limit.h), never the number.
  *
  * What is kept: the identity (web number ↔ random registry record id), the
- * device (certificate), an audit event, attempt counters keyed by blind
+ * device (certificate), an audit event, attempt limits keyed by blind
  * indexes. What is never kept: the images, the descriptors computed from
  * them, the ID number or the name in any readable form. */
 #ifndef CYBERID_ENROLL_H
@@ -27,17 +34,25 @@
 #define ENROLL_BODY_LIMIT (24u * 1024u * 1024u)
 /* Refused below this age: a guardian applies in person. */
 #define ENROLL_MINIMUM_AGE 14
-/* Rate limits over a sliding window. Per ID number: a face check must not
- * be brute-forced. Per client address: higher, because many phones share an
- * address behind carrier-grade NAT. */
+/* Rate limits (limit.h): attempts per window let through at once, then
+ * waits that double from the first one given. Per client address (an IPv4
+ * address, an IPv6 /64) and per network (IPv4 /24, IPv6 /48), counted
+ * before anything else: high, because many phones share an address behind
+ * carrier-grade NAT. Per device key: the face check must not be tried
+ * again and again from one phone. */
 #define ENROLL_WINDOW_SECONDS (15 * 60)
-#define ENROLL_ATTEMPTS_PER_ID 5
-#define ENROLL_ATTEMPTS_PER_ADDRESS 60
+#define ENROLL_FREE_PER_ADDRESS 60
+#define ENROLL_WAIT_PER_ADDRESS 10
+#define ENROLL_FREE_PER_NETWORK 600
+#define ENROLL_WAIT_PER_NETWORK 1
+#define ENROLL_FREE_PER_DEVICE_KEY 5
+#define ENROLL_WAIT_PER_DEVICE_KEY 60
 /* Tries at a fresh random web number before giving up (a collision among
  * 32^15 values is already unlikely once). */
 #define ENROLL_WEB_NUMBER_TRIES 8
 
 struct enroll_gate;
+struct registry_decoy;
 
 struct enroll_context {
     struct store *store;
@@ -45,6 +60,7 @@ struct enroll_context {
     const face_engine *face;
     const struct pki *pki;
     struct enroll_gate *gate;   /* NULL: no limit */
+    const struct registry_decoy *decoy; /* registry_decoy_new(signer) */
 };
 
 /* The face checks of an enrollment decode two images (up to 40

@@ -18,6 +18,7 @@
 #include "util/strings.h"
 #include "vault/vault.h"
 
+#include <assert.h>
 #include <csv.h>
 #include <errno.h>
 #include <openssl/rand.h>
@@ -818,6 +819,62 @@ cleanup:
         *found = 0;
     store_person_clear(&person);
     return status;
+}
+
+struct registry_decoy {
+    struct store_person person; /* id and sealed set */
+};
+
+struct registry_decoy *
+registry_decoy_new(struct signer *signer)
+{
+    struct registry_decoy *decoy = calloc(1, sizeof *decoy);
+    uint8_t random_id[RECORD_ID_BYTES];
+    /* A real record's size: a name of common length, a full descriptor
+     * (one that no face is near: a descriptor is unit length, this one
+     * is zero). The ID number passes its checksum, as every stored one. */
+    static const float nothing[FACE_DESCRIPTOR_DIMS];
+    if (decoy == NULL || RAND_bytes(random_id, sizeof random_id) != 1 ||
+        hex_encode(random_id, sizeof random_id, decoy->person.id,
+                   sizeof decoy->person.id) != 0 ||
+        registry_seal(signer, decoy->person.id, "110105194912319999", "Decoy Record",
+                      "1949-12-31", nothing, &decoy->person.sealed,
+                      &decoy->person.sealed_length) != 0) {
+        registry_decoy_free(decoy);
+        return NULL;
+    }
+    return decoy;
+}
+
+void
+registry_decoy_free(struct registry_decoy *decoy)
+{
+    if (decoy == NULL)
+        return;
+    store_person_clear(&decoy->person);
+    free(decoy);
+}
+
+int
+registry_find_or_decoy(struct store_conn *conn, struct signer *signer,
+                       const struct registry_decoy *decoy, const char *national_id,
+                       struct registry_person *out, int *found)
+{
+    assert(decoy != NULL);
+    if (registry_find(conn, signer, national_id, out, found) != 0)
+        return -1;
+    if (*found)
+        return 0;
+    struct store_person none = {0};
+    int none_found = 0;
+    int status = store_person_get(conn, decoy->person.id, &none, &none_found);
+    store_person_clear(&none);
+    if (status == 0)
+        status = registry_open(signer, &decoy->person, out);
+    registry_person_clear(out);
+    if (status == 0)
+        status = string_copy(out->record_id, sizeof out->record_id, decoy->person.id);
+    return status == 0 && !none_found ? 0 : -1;
 }
 
 int

@@ -96,6 +96,25 @@ int registry_find(struct store_conn *conn, struct signer *signer,
                   const char *national_id, struct registry_person *out,
                   int *found) __attribute__((warn_unused_result));
 
+/* A decoy record: sealed at creation under a random record id no row
+ * has, with made-up fields and a descriptor that matches no face. Lets
+ * registry_find_or_decoy() do for a number nobody has the work it does
+ * for one somebody has. NULL on failure. */
+struct registry_decoy;
+struct registry_decoy *registry_decoy_new(struct signer *signer);
+void registry_decoy_free(struct registry_decoy *decoy);
+
+/* registry_find() for answers to strangers, whose timing must not tell
+ * whether a number is in the registry: when no record has it, the same
+ * round trips are made (the record's query, for the decoy's id, which no
+ * row has) and the decoy is opened as a record would be, then wiped but
+ * for its record id, which no identity has either. *found 0: *out holds
+ * only that id (has_descriptor 0). 0 or -1 as registry_find(). */
+int registry_find_or_decoy(struct store_conn *conn, struct signer *signer,
+                           const struct registry_decoy *decoy, const char *national_id,
+                           struct registry_person *out, int *found)
+    __attribute__((warn_unused_result));
+
 /* Opens a registry row (read from the store) into *out. 0, or -1 (a
  * record that does not open or parse) with *out wiped. Wipe it with
  * registry_person_clear(). */

@@ -1,12 +1,12 @@
 /* janitor: the expiry of rows, one node at a time; see janitor.h. */
 #include "service/janitor.h"
 
-#include "enroll/enroll.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -42,7 +42,7 @@ janitor_round(struct store *store, const char *holder, int64_t now, unsigned int
     int status = store_lease_take(conn, LEASE_NAME, holder, now, 3 * (int64_t)interval,
                                   held);
     if (status == 0 && *held)
-        status = store_purge_expired(conn, now, now - ENROLL_WINDOW_SECONDS, counts);
+        status = store_purge_expired(conn, now, counts);
     if (status != 0)
         log_event(LOG_WARN, "janitor_failed", "{s:s}", "error", store_last_error(conn));
     store_release(store, conn);

@@ -2,6 +2,7 @@
 #include "service/service.h"
 
 #include "enroll/challenge.h"
+#include "enroll/registry.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -67,9 +68,13 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     service->enroll_gate = enroll_gate_new(cores > 0 ? (unsigned)cores : 1);
     if (service->enroll_gate == NULL)
         return error_set(err, errlen, "out of memory");
+    service->registry_decoy = registry_decoy_new(service->signer);
+    if (service->registry_decoy == NULL)
+        return error_set(err, errlen, "cannot seal the registry's decoy record");
     service->enroll = (struct enroll_context){
         .store = service->store, .signer = service->signer,
-        .face = service->face, .pki = service->pki, .gate = service->enroll_gate};
+        .face = service->face, .pki = service->pki, .gate = service->enroll_gate,
+        .decoy = service->registry_decoy};
     service->device = (struct device_context){
         .store = service->store, .pki = service->pki, .issuer = service->issuer};
     service->oidc = (struct oidc_context){
@@ -84,6 +89,7 @@ service_close(struct service *service)
 {
     pki_close(service->pki);
     enroll_gate_free(service->enroll_gate);
+    registry_decoy_free(service->registry_decoy);
     face_engine_free(service->face);
     store_close(service->store);
     signer_close(service->signer);

@@ -28,6 +28,7 @@ struct service {
     struct pki *pki;
     char issuer[SERVICE_ISSUER_MAX];    /* no trailing slash */
     struct enroll_gate *enroll_gate;
+    struct registry_decoy *registry_decoy;
     struct enroll_context enroll;
     struct device_context device;
     struct oidc_context oidc;

@@ -703,7 +703,7 @@ purge(struct store_conn *conn, const char *sql, int64_t when, int64_t *count)
 }
 
 int
-store_purge_expired(struct store_conn *conn, int64_t now, int64_t attempts_before,
+store_purge_expired(struct store_conn *conn, int64_t now,
                     struct store_purge_counts *counts)
 {
     memset(counts, 0, sizeof *counts);
@@ -711,7 +711,7 @@ store_purge_expired(struct store_conn *conn, int64_t now, int64_t attempts_befor
      * that finds nothing behind it reads as "unknown", never as an error. */
     return purge(conn, "DELETE FROM enroll_challenge WHERE expires_at < $1", now,
                  &counts->challenges) != 0 ||
-                   purge(conn, "DELETE FROM attempt WHERE time < $1", attempts_before,
+                   purge(conn, "DELETE FROM attempt_limit WHERE purge_at < $1", now,
                          &counts->attempts) != 0 ||
                    purge(conn, "DELETE FROM used_token WHERE expires_at < $1", now,
                          &counts->used_tokens) != 0 ||

@@ -301,14 +301,27 @@ int store_crl_put(struct store_conn *conn, int64_t number, int64_t built_epoch,
                   int *stored) __attribute__((warn_unused_result));
 void store_crl_clear(struct store_crl *crl);
 
-/* ── Attempt counters (rate limits) ────────────────────────────────────── */
+/* ── Attempt limits (rate limits with backoff) ─────────────────────────── */
 
-/* Records one attempt under a key (a blind index: never a raw personal
- * value) and sets *count to the attempts at or after `since`, this one
- * included. Old attempts go with store_purge_expired(). */
-int store_attempt_record(struct store_conn *conn,
-                         const uint8_t key[STORE_INDEX_BYTES], int64_t now,
-                         int64_t since, int64_t *count)
+/* The state of one limit's key; what it means is the caller's policy
+ * (enroll/limit.h). */
+struct store_limit {
+    int64_t window_start; /* when the current window began */
+    int64_t strikes;      /* attempts let through in it */
+    int64_t next_at;      /* no attempt before this time */
+};
+
+/* Inside a transaction: reads the state of key (a blind index, never a
+ * raw address or personal value) and locks it until the transaction ends,
+ * so attempts on one key are decided one at a time on every backend. A
+ * key seen for the first time reads {now, 0, now}. */
+int store_limit_lock(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
+                     int64_t now, struct store_limit *out)
+    __attribute__((warn_unused_result));
+/* Writes the key's state back; store_purge_expired() forgets the row
+ * after purge_at. */
+int store_limit_save(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
+                     const struct store_limit *limit, int64_t purge_at)
     __attribute__((warn_unused_result));
 
 /* ── Single-use tokens ─────────────────────────────────────────────────── */
@@ -528,11 +541,11 @@ struct store_purge_counts {
     int64_t challenges, attempts, used_tokens, logins, tokens;
 };
 
-/* Deletes what has expired at `now` (challenges, single-use token ids,
- * logins past purge_at and their code lookups, tokens and their lookups)
- * and the attempts older than attempts_before. Each table is one
- * statement of its own (no long transaction). */
-int store_purge_expired(struct store_conn *conn, int64_t now, int64_t attempts_before,
+/* Deletes what has expired at `now` (challenges, attempt limits past
+ * their purge_at, single-use token ids, logins past purge_at and their
+ * code lookups, tokens and their lookups). Each table is one statement of
+ * its own (no long transaction). */
+int store_purge_expired(struct store_conn *conn, int64_t now,
                         struct store_purge_counts *counts)
     __attribute__((warn_unused_result));
 

@@ -5,6 +5,7 @@
 #include "store/store_internal.h"
 #include "util/strings.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -337,19 +338,55 @@ store_device_clear(struct store_device *device)
 
 /* ── Attempts ──────────────────────────────────────────────────────────── */
 
-int
-store_attempt_record(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
-                     int64_t now, int64_t since, int64_t *count)
+static int
+read_limit(void *context, const struct store_value *columns, size_t count)
 {
-    struct store_value insert[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(now)};
-    struct store_value query[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(since)};
-    *count = 0;
-    if (exec(conn, "INSERT INTO attempt (attempt_key, time) VALUES ($1, $2)",
-             insert, 2, NULL, NULL, NULL) != 0)
+    struct store_limit *out = context;
+    if (count != 3)
         return -1;
+    for (size_t i = 0; i < count; i++)
+        if (columns[i].type != STORE_VALUE_INTEGER)
+            return -1;
+    out->window_start = columns[0].integer;
+    out->strikes = columns[1].integer;
+    out->next_at = columns[2].integer;
+    return 1;
+}
+
+int
+store_limit_lock(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
+                 int64_t now, struct store_limit *out)
+{
+    assert(conn->in_transaction && "store_limit_lock outside a transaction");
+    struct store_value params[] = {v_blob(key, STORE_INDEX_BYTES), v_integer(now)};
+    *out = (struct store_limit){0};
+    /* One statement creates the row or, through an update that changes
+     * nothing, takes its lock (SELECT ... FOR UPDATE is not SQLite, whose
+     * BEGIN IMMEDIATE holds the whole database already), and reads it. */
+    int rc = exec(conn,
+                  "INSERT INTO attempt_limit"
+                  " (limit_key, window_start, strikes, next_at, purge_at)"
+                  " VALUES ($1, $2, 0, $2, $2)"
+                  " ON CONFLICT (limit_key) DO UPDATE SET strikes = attempt_limit.strikes"
+                  " RETURNING window_start, strikes, next_at",
+                  params, 2, read_limit, out, NULL);
+    if (rc != 1 && conn->error[0] == '\0')
+        error_set(conn->error, sizeof conn->error, "attempt limit: malformed row");
+    return rc == 1 ? 0 : -1;
+}
+
+int
+store_limit_save(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES],
+                 const struct store_limit *limit, int64_t purge_at)
+{
+    struct store_value params[] = {
+        v_blob(key, STORE_INDEX_BYTES), v_integer(limit->window_start),
+        v_integer(limit->strikes), v_integer(limit->next_at), v_integer(purge_at),
+    };
     return exec(conn,
-                "SELECT COUNT(*) FROM attempt WHERE attempt_key = $1 AND time >= $2",
-                query, 2, read_one_integer, count, NULL) < 0 ? -1 : 0;
+                "UPDATE attempt_limit SET window_start = $2, strikes = $3, next_at = $4,"
+                " purge_at = $5 WHERE limit_key = $1",
+                params, 5, NULL, NULL, NULL) == 0 ? 0 : -1;
 }
 
 /* ── Single-use tokens ─────────────────────────────────────────────────── */

@@ -362,6 +362,29 @@ const struct store_migration store_migrations[] = {
         "  this_update BIGINT NOT NULL,"
         "  der BYTEA);"
         "INSERT INTO crl_state VALUES (1, 0, -1, 0, 0, NULL);"},
+    /* 10: rate limits with backoff, one row per key (a blind index of an
+     * address, a network or a device key) instead of a row per attempt:
+     * taking an attempt locks the key's row, so concurrent attempts on
+     * one key are counted one after the other on every backend. The old
+     * per-attempt rows only ever held the last 15 minutes: dropped. */
+    {.sqlite =
+        "DROP TABLE attempt;"
+        "CREATE TABLE attempt_limit ("
+        "  limit_key BLOB PRIMARY KEY,"
+        "  window_start BIGINT NOT NULL,"
+        "  strikes BIGINT NOT NULL,"
+        "  next_at BIGINT NOT NULL,"
+        "  purge_at BIGINT NOT NULL);"
+        "CREATE INDEX attempt_limit_purge ON attempt_limit (purge_at);",
+     .postgresql =
+        "DROP TABLE attempt;"
+        "CREATE TABLE attempt_limit ("
+        "  limit_key BYTEA PRIMARY KEY,"
+        "  window_start BIGINT NOT NULL,"
+        "  strikes BIGINT NOT NULL,"
+        "  next_at BIGINT NOT NULL,"
+        "  purge_at BIGINT NOT NULL);"
+        "CREATE INDEX attempt_limit_purge ON attempt_limit (purge_at);"},
 };
 
 const size_t store_migration_count =
@@ -386,7 +409,7 @@ const struct store_placement store_placements[] = {
     {"oidc_code", "code_hash", NULL, 0},
     {"oidc_token_hash", "token_hash", NULL, 0},
     {"enroll_challenge", "id", NULL, 0},
-    {"attempt", "attempt_key", NULL, 0},
+    {"attempt_limit", "limit_key", NULL, 0},
     {"used_token", "jti", NULL, 0},
     {"platform", NULL, NULL, 0},
     {"token_key", NULL, NULL, 0},

@@ -3,6 +3,7 @@
  * whole enrollment runs end to end in tests/integration/enroll.test.mjs. */
 #include "enroll/enroll.h"
 #include "enroll/identity.h"
+#include "enroll/limit.h"
 
 #include "../test_db.h"
 
@@ -158,6 +159,129 @@ test_suspend_and_reinstate(void **state)
     test_remove_dir(dir);
 }
 
+/* The backoff policy: `free` attempts at once, then waits that double up
+ * to the window; a refused attempt changes nothing; a new window starts
+ * fresh. */
+static void
+test_limit_policy(void **state)
+{
+    (void)state;
+    const struct enroll_limit rule = {"test", "in this test", 3, 10, 100};
+    struct store_limit limit = {.window_start = 1000, .strikes = 0, .next_at = 1000};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(enroll_limit_decide(&rule, &limit, 1000), 0);
+    assert_int_equal(limit.strikes, 3);
+    assert_int_equal(limit.next_at, 1010); /* the third free one set the first wait */
+    struct store_limit before = limit;
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1004), 6);
+    assert_memory_equal(&limit, &before, sizeof limit); /* not counted */
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1010), 0); /* waited: in */
+    assert_int_equal(limit.next_at, 1030);
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1029), 1);
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1030), 0);
+    assert_int_equal(limit.next_at, 1070);
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1070), 0);
+    assert_int_equal(limit.next_at, 1070 + 80);
+    /* The wait stops growing at the window; it outlasts the window's end,
+     * and then the next window starts with its free attempts again. */
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1150), 0);
+    assert_int_equal(limit.window_start, 1150);
+    assert_int_equal(limit.strikes, 1);
+    assert_int_equal(limit.next_at, 1150);
+    limit = (struct store_limit){.window_start = 0, .strikes = 40, .next_at = 0};
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 50), 0);
+    assert_int_equal(limit.next_at, 150); /* capped at the window, no overflow */
+}
+
+/* enroll_limit_take() on a real store (and PostgreSQL: test_enroll_pg),
+ * raced: of THREADS attempts on one key at the same second exactly `free`
+ * get through, whatever the interleaving; other keys are not touched. */
+#define LIMIT_THREADS 8
+struct limit_race {
+    struct store *store;
+    struct signer *signer;
+    pthread_barrier_t start;
+    int outcomes[LIMIT_THREADS];
+    int64_t waits[LIMIT_THREADS];
+    int next;
+    pthread_mutex_t lock;
+};
+
+static const struct enroll_limit race_rule = {"test_race", "in this test", 3, 30, 900};
+
+static void *
+take_in_race(void *argument)
+{
+    struct limit_race *race = argument;
+    pthread_mutex_lock(&race->lock);
+    int me = race->next++;
+    pthread_mutex_unlock(&race->lock);
+    struct store_conn *conn = store_acquire(race->store);
+    pthread_barrier_wait(&race->start);
+    race->outcomes[me] = enroll_limit_take(&race_rule, conn, race->signer, "198.51.100.0/24",
+                                           15, 5000, &race->waits[me]);
+    store_release(race->store, conn);
+    return NULL;
+}
+
+static void
+test_limit_take(void **state)
+{
+    (void)state;
+    char *dir = test_temp_dir("limit");
+    char location[TEST_DB_LOCATION_MAX], err[256], keys[1200], pki[1200];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    snprintf(pki, sizeof pki, "%s/pki", dir);
+    test_db_location(dir, location, sizeof location);
+    struct limit_race race = {.next = 0};
+    assert_int_equal(signer_create_keys(keys, pki, err, sizeof err), 0);
+    assert_int_equal(signer_open(keys, &race.signer, err, sizeof err), 0);
+    assert_int_equal(store_open(location, LIMIT_THREADS, 1, &race.store, err, sizeof err),
+                     0);
+    pthread_mutex_init(&race.lock, NULL);
+    pthread_barrier_init(&race.start, NULL, LIMIT_THREADS);
+    pthread_t threads[LIMIT_THREADS];
+    for (int i = 0; i < LIMIT_THREADS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, take_in_race, &race), 0);
+    for (int i = 0; i < LIMIT_THREADS; i++)
+        pthread_join(threads[i], NULL);
+    int through = 0;
+    for (int i = 0; i < LIMIT_THREADS; i++) {
+        assert_in_range(race.outcomes[i], 0, 1);
+        if (race.outcomes[i] == 0)
+            through++;
+        else
+            assert_int_equal(race.waits[i], 30); /* the third set the first wait */
+    }
+    assert_int_equal(through, race_rule.free);
+
+    /* The refusal told the truth: at 5030 one gets in, the next waits 60. */
+    struct store_conn *conn = store_acquire(race.store);
+    int64_t wait = 0;
+    assert_int_equal(enroll_limit_take(&race_rule, conn, race.signer, "198.51.100.0/24", 15,
+                                       5029, &wait), 1);
+    assert_int_equal(wait, 1);
+    assert_int_equal(enroll_limit_take(&race_rule, conn, race.signer, "198.51.100.0/24", 15,
+                                       5030, &wait), 0);
+    assert_int_equal(enroll_limit_take(&race_rule, conn, race.signer, "198.51.100.0/24", 15,
+                                       5031, &wait), 1);
+    assert_int_equal(wait, 59);
+    /* Another value, and the same value under another label, are other keys. */
+    assert_int_equal(enroll_limit_take(&race_rule, conn, race.signer, "198.51.101.0/24", 15,
+                                       5031, &wait), 0);
+    const struct enroll_limit other_rule = {"test_other", "in this test", 1, 30, 900};
+    assert_int_equal(enroll_limit_take(&other_rule, conn, race.signer, "198.51.100.0/24", 15,
+                                       5031, &wait), 0);
+    store_release(race.store, conn);
+
+    pthread_barrier_destroy(&race.start);
+    pthread_mutex_destroy(&race.lock);
+    store_close(race.store);
+    signer_close(race.signer);
+    test_db_drop(location);
+    test_remove_dir(dir);
+}
+
 /* The gate of the face checks: as many inside as it has slots; one more
  * waits ENROLL_GATE_WAIT_MS and is turned away, or gets in when a slot is
  * left. */
@@ -201,6 +325,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_limit_policy),
+        cmocka_unit_test(test_limit_take),
         cmocka_unit_test(test_age_boundaries),
         cmocka_unit_test(test_reason_codes),
         cmocka_unit_test(test_suspend_and_reinstate),

@@ -287,6 +287,35 @@ test_reimport_updates_without_duplicates(void **state)
     assert_int_equal(registry_find(conn, f->signer, "110105200001010024", &person,
                                    &found), 0);
     assert_false(found);
+
+    /* For strangers: a known number reads as registry_find() reads it; an
+     * unknown one leaves only the decoy's record id, which no record and
+     * no identity has. */
+    struct registry_decoy *decoy = registry_decoy_new(f->signer);
+    assert_non_null(decoy);
+    assert_int_equal(registry_find_or_decoy(conn, f->signer, decoy, "440524188001010014",
+                                            &person, &found), 0);
+    assert_true(found);
+    assert_string_equal(person.name, "Li, Si");
+    assert_true(person.has_descriptor);
+    registry_person_clear(&person);
+    assert_int_equal(registry_find_or_decoy(conn, f->signer, decoy, "110105200001010024",
+                                            &person, &found), 0);
+    assert_false(found);
+    assert_false(person.has_descriptor);
+    assert_string_equal(person.name, "");
+    assert_string_equal(person.national_id, "");
+    assert_int_equal(strlen(person.record_id), 32);
+    struct store_person none;
+    assert_int_equal(store_person_get(conn, person.record_id, &none, &found), 0);
+    assert_false(found);
+    store_person_clear(&none);
+    struct store_identity identity;
+    assert_int_equal(store_identity_find_by_person(conn, person.record_id, &identity,
+                                                   &found), 0);
+    assert_false(found);
+    registry_person_clear(&person);
+    registry_decoy_free(decoy);
     store_release(f->store, conn);
 }
 

@@ -214,7 +214,7 @@ test_challenge_single_use_and_expiry(void **state)
     struct store_challenge again = challenge;
     assert_int_equal(store_challenge_insert(conn, &again), -1); /* id still taken */
     struct store_purge_counts counts;
-    assert_int_equal(store_purge_expired(conn, 300, 0, &counts), 0);
+    assert_int_equal(store_purge_expired(conn, 300, &counts), 0);
     assert_int_equal(counts.challenges, 1);
     assert_int_equal(store_challenge_insert(conn, &again), 0); /* id free again */
     store_release(f->store, conn);
@@ -484,28 +484,48 @@ test_device(void **state)
 }
 
 static void
-test_attempts_in_a_window(void **state)
+expect_limit(struct store_conn *conn, const uint8_t key[STORE_INDEX_BYTES], int64_t now,
+             int64_t window_start, int64_t strikes, int64_t next_at)
+{
+    struct store_limit limit;
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_limit_lock(conn, key, now, &limit), 0);
+    store_rollback(conn);
+    assert_int_equal(limit.window_start, window_start);
+    assert_int_equal(limit.strikes, strikes);
+    assert_int_equal(limit.next_at, next_at);
+}
+
+static void
+test_attempt_limits(void **state)
 {
     struct fixture *f = *state;
     struct store_conn *conn = store_acquire(f->store);
     uint8_t key[STORE_INDEX_BYTES] = {1}, other[STORE_INDEX_BYTES] = {2};
-    int64_t count = 0;
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(store_attempt_record(conn, key, 1000 + i, 901, &count), 0);
-        assert_int_equal(count, i + 1);
-    }
-    assert_int_equal(store_attempt_record(conn, other, 1003, 904, &count), 0);
-    assert_int_equal(count, 1);
-    /* Later, the old attempts fall out of the window. */
-    assert_int_equal(store_attempt_record(conn, key, 2000, 1901, &count), 0);
-    assert_int_equal(count, 1);
-    /* The purge forgets every key's old attempts, also of a key never
-     * tried again (counted here since 0). */
+    /* A key seen for the first time reads as a fresh window. */
+    expect_limit(conn, key, 1000, 1000, 0, 1000);
+    struct store_limit limit;
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_limit_lock(conn, key, 1000, &limit), 0);
+    limit.strikes = 3;
+    limit.next_at = 1060;
+    assert_int_equal(store_limit_save(conn, key, &limit, 1900), 0);
+    assert_int_equal(store_commit(conn), 0);
+    expect_limit(conn, key, 1001, 1000, 3, 1060);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_limit_lock(conn, other, 1001, &limit), 0);
+    limit.strikes = 1;
+    assert_int_equal(store_limit_save(conn, other, &limit, 1200), 0);
+    assert_int_equal(store_commit(conn), 0);
+    /* The janitor forgets each row after its purge_at, not before. */
     struct store_purge_counts counts;
-    assert_int_equal(store_purge_expired(conn, 0, 1901, &counts), 0);
-    assert_int_equal(counts.attempts, 4);
-    assert_int_equal(store_attempt_record(conn, other, 2001, 0, &count), 0);
-    assert_int_equal(count, 1);
+    assert_int_equal(store_purge_expired(conn, 1500, &counts), 0);
+    assert_int_equal(counts.attempts, 1);
+    expect_limit(conn, other, 1501, 1501, 0, 1501);
+    expect_limit(conn, key, 1501, 1000, 3, 1060);
+    assert_int_equal(store_purge_expired(conn, 1901, &counts), 0);
+    assert_int_equal(counts.attempts, 1);
+    expect_limit(conn, key, 2000, 2000, 0, 2000);
     store_release(f->store, conn);
 }
 
@@ -524,7 +544,7 @@ test_token_single_use(void **state)
     /* Purged once expired: the id could be used again, but by then every
      * assertion naming it has expired too. */
     struct store_purge_counts counts;
-    assert_int_equal(store_purge_expired(conn, 201, 0, &counts), 0);
+    assert_int_equal(store_purge_expired(conn, 201, &counts), 0);
     assert_int_equal(counts.used_tokens, 2);
     store_release(f->store, conn);
 }
@@ -629,7 +649,7 @@ test_login_lookups_and_purge(void **state)
     /* At 2000: login 1 (purge_at 1000) and token 1 (expires 500) go, with
      * their lookups; login 2 and token 2 stay. */
     struct store_purge_counts counts;
-    assert_int_equal(store_purge_expired(conn, 2000, 0, &counts), 0);
+    assert_int_equal(store_purge_expired(conn, 2000, &counts), 0);
     assert_int_equal(counts.logins, 1);
     assert_int_equal(counts.tokens, 1);
     fill_hash(hash, 0x20, 1);
@@ -852,6 +872,38 @@ take_lease(void *argument)
     return NULL;
 }
 
+/* An attempt limit's one free slot: the row lock lets one racer see it
+ * free. */
+static void *
+take_limit_slot(void *argument)
+{
+    struct race *r = argument;
+    struct store_conn *conn = store_acquire(r->store);
+    uint8_t key[STORE_INDEX_BYTES] = {9};
+    struct store_limit limit;
+    int won = 0;
+    pthread_barrier_wait(&r->start);
+    if (store_begin(conn) != 0 || store_limit_lock(conn, key, 100, &limit) != 0)
+        goto fail;
+    if (limit.strikes == 0) {
+        limit.strikes = 1;
+        if (store_limit_save(conn, key, &limit, 1000) != 0)
+            goto fail;
+        won = 1;
+    }
+    if (store_commit(conn) != 0)
+        goto fail;
+    if (won)
+        atomic_fetch_add(&r->winners, 1);
+    store_release(r->store, conn);
+    return NULL;
+fail:
+    store_rollback(conn);
+    atomic_fetch_add(&r->failures, 1);
+    store_release(r->store, conn);
+    return NULL;
+}
+
 static void
 test_races_happen_once(void **state)
 {
@@ -874,9 +926,11 @@ test_races_happen_once(void **state)
     store_release(f->store, conn);
 
     void *(*const bodies[])(void *) = {present_code, rotate_refresh, take_challenge,
-                                       use_jti, decide_login, take_lease};
+                                       use_jti, decide_login, take_lease,
+                                       take_limit_slot};
     const char *const names[] = {"code presented", "refresh rotated", "challenge taken",
-                                 "jti used", "login decided", "lease taken"};
+                                 "jti used", "login decided", "lease taken",
+                                 "limit slot taken"};
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
         struct race r = {.store = f->store};
         race(&r, bodies[i]);
@@ -983,7 +1037,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_attempts_in_a_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease, setup, teardown),

@@ -11,7 +11,9 @@
 // couple.jpg holds two faces; a plain grey PNG made here holds none.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { readFile, writeFile, symlink } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { run, sharedDir, binary } from './harness.mjs';
@@ -146,4 +148,86 @@ export async function enrollCitizen(url, wallet, person, photos) {
   const enrolled = await appEnroll(url, wallet, person, photos);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   return { ...await show(wallet), wallet };
+}
+
+// ---- enrollment requests made by hand (fetch, node:http) ----
+
+/** A device key (P-256 unless curve says) and its CSR (openssl CLI), for
+ * enrollment requests made with fetch. */
+export async function makeDeviceKey(dir, name, curve = 'P-256') {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: curve });
+  const keyFile = path.join(dir, `${name}.key`);
+  await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const csrFile = path.join(dir, `${name}.csr`);
+  const made = await exec('openssl', ['req', '-new', '-key', keyFile, '-subj', '/CN=cyberid-device',
+    '-sha256', '-out', csrFile]);
+  assert.equal(made.code, 0, made.stderr);
+  return { privateKey, csr: await readFile(csrFile, 'utf8') };
+}
+
+/** POST /v1/enroll/challenge, checked. */
+export async function challenge(url) {
+  const response = await fetch(`${url}/v1/enroll/challenge`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+  });
+  assert.equal(response.status, 201);
+  const body = await response.json();
+  assert.match(body.action, /^turn_(left|right)$/);
+  assert.equal(typeof body.challenge_id, 'string');
+  assert.match(body.nonce, /^[A-Za-z0-9_-]{43}$/);
+  return body;
+}
+
+/** POST /v1/enroll with a fresh challenge (unless given) and the right
+ * turn frame for it, then `change` applied to the body. Resolves
+ * {status, body, headers, challenge}. */
+export async function enrollRequest(url, person, photos, device, change = () => {}, given = null) {
+  const c = given || await challenge(url);
+  const body = {
+    challenge_id: c.challenge_id,
+    national_id: person.id,
+    name: person.name,
+    csr: device.csr,
+    selfie: photos.bytes.selfie.toString('base64'),
+    turn_frame: (c.action === 'turn_left' ? photos.bytes.left : photos.bytes.right).toString('base64'),
+    nonce_signature: cryptoSign('sha256', Buffer.from(c.nonce, 'ascii'), device.privateKey).toString('base64url'),
+  };
+  change(body, c);
+  const response = await fetch(`${url}/v1/enroll`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* checked by the caller */ }
+  return { status: response.status, body: json, text, headers: response.headers, challenge: c };
+}
+
+export function expectError(result, status, code) {
+  assert.equal(result.status, status, `expected ${status} ${code}, got ${result.status} ${result.text}`);
+  assert.ok(result.body, `not JSON: ${result.text}`);
+  assert.equal(result.body.error, code, result.text);
+  assert.equal(typeof result.body.error_description, 'string');
+}
+
+/** POST a JSON body with node:http from a chosen local address (fetch
+ * cannot pick one). Resolves {status, body, text, headers}. */
+export function postFrom(localAddress, url, value) {
+  return new Promise((resolve, reject) => {
+    const body = Buffer.from(JSON.stringify(value));
+    const request = http.request(url, {
+      method: 'POST', localAddress,
+      headers: { 'content-type': 'application/json', 'content-length': body.length },
+    }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* checked by the caller */ }
+        resolve({ status: response.statusCode, body: json, text, headers: response.headers });
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }

@@ -95,8 +95,11 @@ export function run(args, options = {}) {
  * dialects read alike. */
 export async function sql(data, statement) {
   if (backend !== 'sqlite') {
+    // A materialized CTE: on Citus, a subquery's ORDER BY does not survive
+    // a multi-shard pushdown under json_agg; the CTE is computed whole
+    // (ordered on the coordinator) before it is aggregated.
     const out = await psql(await databaseOf(data),
-      ['-c', `SELECT coalesce(json_agg(t), '[]'::json) FROM (${statement}) t`]);
+      ['-c', `WITH t AS MATERIALIZED (${statement}) SELECT coalesce(json_agg(t), '[]'::json) FROM t`]);
     return JSON.parse(out.trim());
   }
   return new Promise((resolve, reject) => {
