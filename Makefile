@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-scale fuzz-image fuzz-oidc clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-scale bench-enroll-oracle fuzz-image fuzz-oidc clean
 
 all: build
 
@@ -65,6 +65,13 @@ bench-oidc: build
 # tens of GB (docs/scale.md); SMALL=n LARGE=n BACKENDS=... for a smaller run.
 bench-scale: build
 	@bench/scale/run.sh
+
+# Whether an enrollment refusal's timing tells a known ID number from an
+# unknown one (bench/enroll/oracle.mjs; RUNS=n refusals of each).
+bench-enroll-oracle: build
+	@CYBERID_BINARY=$(CURDIR)/$(BUILD)/cyberid CYBERID_APP_BINARY=$(CURDIR)/$(BUILD)/cyberid-app \
+	  CYBERID_SHARED_DIR=$(CURDIR)/../shared CYBERID_MODELS_DIR=$(CURDIR)/models \
+	  node bench/enroll/oracle.mjs
 
 # Face engine speed: C engine vs face-api on Node (wasm), same photos, one
 # run, one thread each; builds in build-bench-face/. RUNS=n sets the repeats.

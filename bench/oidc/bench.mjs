@@ -13,7 +13,7 @@
 //   cyberid-refresh cyberid: refresh_token grant at /token alone (cyberid has
 //                  no client_credentials grant: platforms only ever act for a
 //                  citizen), each worker rotating its own refresh token
-// Usage: node bench.mjs FLOW C D CONFIG.json ; prints one JSON line.
+// Usage: [WARMUP=S] node bench.mjs FLOW C D CONFIG.json ; prints one JSON line.
 // With SERVER_PID and CLK_TCK set (run.sh sets them), the server process's
 // CPU time (utime+stime from /proc/PID/stat) is read at the start and the end
 // of the timed window, so the warm-up is not charged to the operations
@@ -157,6 +157,18 @@ function dbCpuSeconds() {
     if (fields && dbPids.includes(fields[1])) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / clkTck;
+}
+// WARMUP (seconds, default 0): the flow runs that long first, uncounted,
+// so that a server whose caches the setup emptied is measured warm.
+const warmup = Number(process.env.WARMUP || 0);
+if (warmup > 0) {
+  const until = Date.now() + warmup * 1000;
+  let step = 0;
+  await Promise.all(Array.from({ length: Number(C) }, async (_, worker) => {
+    while (Date.now() < until) {
+      try { await fn(step++, worker); } catch { /* counted in the timed window only */ }
+    }
+  }));
 }
 let n = 0; let errors = 0; const lat = [];
 const cpu0 = serverCpuSeconds(); const db0 = dbCpuSeconds(); const self0 = process.cpuUsage(); const t0 = process.hrtime.bigint();

@@ -27,11 +27,15 @@
 #define THREADS_MAX 64
 #define POOL_MAX 64
 #define JANITOR_INTERVAL_MAX 86400
+#define RATE_MAX 1000000
+#define CEILING_MAX 1000000000000LL
 
 static const char serve_usage[] =
     "usage: cyberid serve --data DIR [--listen HOST:PORT] [--threads N]\n"
     "                     [--db-pool N] [--janitor-interval SECONDS]\n"
     "                     [--connections-per-address N] [--body-budget-mb N]\n"
+    "                     [--authorize-per-address N] [--authorize-per-platform N]\n"
+    "                     [--challenges-per-address N] [--pending-ceiling N]\n"
     "                     [--issuer URL] [--models DIR]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
@@ -44,6 +48,16 @@ static const char serve_usage[] =
     "connection comes from the proxy: raise it to what the proxy opens).\n"
     "--body-budget-mb: MiB of request bodies held at once by all connections\n"
     "(default 256); a request whose body does not fit gets 503 and Retry-After.\n"
+    "--authorize-per-address, --authorize-per-platform: logins /authorize\n"
+    "starts on this node a second per client address and per platform (a\n"
+    "minute's worth at once; defaults 5 and 2000; 0: no limit); past them the\n"
+    "browser goes back with error=temporarily_unavailable. Each is a row until\n"
+    "purged. --challenges-per-address: enrollment challenges a second (default\n"
+    "1); past it 429. Behind a reverse proxy every request comes from the\n"
+    "proxy: per-address limits then count everyone together.\n"
+    "--pending-ceiling: pending logins, and unused challenges, the database\n"
+    "keeps at most (default 5000000; 0: no ceiling); the janitor deletes the\n"
+    "oldest beyond it each round.\n"
     "--issuer URL: the service's public URL (tokens' aud and iss, the OCSP and\n"
     "CRL URLs in certificates); default http://HOST:PORT of --listen.\n"
     "--models DIR: the face model files (default $" MODELS_DIR_ENV ", else\n"
@@ -75,6 +89,16 @@ print_hint(const char *data_dir, const char *listen, unsigned port)
     fflush(stdout);
 }
 
+static pthread_t main_thread;
+
+/* Runs only in a thread that did not block the stop signals (see
+ * cli_serve()); pthread_kill() is async-signal-safe. */
+static void
+forward_to_main(int signal_number)
+{
+    pthread_kill(main_thread, signal_number);
+}
+
 static int
 parse_level(const char *text, enum log_level *level)
 {
@@ -98,6 +122,10 @@ cli_serve(int argc, char **argv)
         {"janitor-interval", required_argument, NULL, 'j'},
         {"connections-per-address", required_argument, NULL, 'c'},
         {"body-budget-mb", required_argument, NULL, 'B'},
+        {"authorize-per-address", required_argument, NULL, 'A'},
+        {"authorize-per-platform", required_argument, NULL, 'P'},
+        {"challenges-per-address", required_argument, NULL, 'C'},
+        {"pending-ceiling", required_argument, NULL, 'E'},
         {"log-level", required_argument, NULL, 'L'},
         {"hint", no_argument, NULL, 'H'},
         {"issuer", required_argument, NULL, 'i'},
@@ -114,6 +142,10 @@ cli_serve(int argc, char **argv)
     long long janitor_interval = JANITOR_DEFAULT_INTERVAL;
     long long per_address = HTTP_DEFAULT_CONNECTIONS_PER_ADDRESS;
     long long budget_mb = (long long)(HTTP_DEFAULT_BODY_BUDGET >> 20);
+    long long authorize_per_address = SERVICE_AUTHORIZE_PER_ADDRESS;
+    long long authorize_per_platform = SERVICE_AUTHORIZE_PER_PLATFORM;
+    long long challenges_per_address = SERVICE_CHALLENGES_PER_ADDRESS;
+    long long pending_ceiling = JANITOR_DEFAULT_CEILING;
     int hint = 0;
     enum log_level level = LOG_INFO;
     int option;
@@ -147,6 +179,26 @@ cli_serve(int argc, char **argv)
                 return cli_fail("serve", 2, "--body-budget-mb must be 24 (the largest "
                                 "enrollment) to %d", 1 << 20);
             break;
+        case 'A':
+            if (parse_integer(optarg, 0, RATE_MAX, &authorize_per_address) != 0)
+                return cli_fail("serve", 2, "--authorize-per-address must be 0 to %d",
+                                RATE_MAX);
+            break;
+        case 'P':
+            if (parse_integer(optarg, 0, RATE_MAX, &authorize_per_platform) != 0)
+                return cli_fail("serve", 2, "--authorize-per-platform must be 0 to %d",
+                                RATE_MAX);
+            break;
+        case 'C':
+            if (parse_integer(optarg, 0, RATE_MAX, &challenges_per_address) != 0)
+                return cli_fail("serve", 2, "--challenges-per-address must be 0 to %d",
+                                RATE_MAX);
+            break;
+        case 'E':
+            if (parse_integer(optarg, 0, CEILING_MAX, &pending_ceiling) != 0)
+                return cli_fail("serve", 2, "--pending-ceiling must be 0 to %lld",
+                                (long long)CEILING_MAX);
+            break;
         case 'L':
             if (parse_level(optarg, &level) != 0)
                 return cli_fail("serve", 2, "unknown --log-level %s", optarg);
@@ -164,12 +216,21 @@ cli_serve(int argc, char **argv)
         models_dir = CYBERID_DEFAULT_MODELS_DIR;
 
     /* Block the stop signals before any thread starts, so every worker
-     * inherits the mask and only sigwait() below receives them. */
+     * inherits the mask and only sigwait() below receives them. A thread
+     * made before main() (OpenBLAS starts its pool from a library
+     * constructor) has them unblocked: a stop signal the kernel gives it
+     * would kill the process unclean, so the handler there hands it to
+     * the main thread, which is waiting for it. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    main_thread = pthread_self();
+    struct sigaction forward = {.sa_handler = forward_to_main};
+    sigemptyset(&forward.sa_mask);
+    sigaction(SIGTERM, &forward, NULL);
+    sigaction(SIGINT, &forward, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];
@@ -214,14 +275,19 @@ cli_serve(int argc, char **argv)
         }
         issuer = default_issuer;
     }
+    service.limits = (struct service_limits){
+        .authorize_per_address = (double)authorize_per_address,
+        .authorize_per_platform = (double)authorize_per_platform,
+        .challenges_per_address = (double)challenges_per_address,
+    };
     if (service_start_serving(&service, issuer, err, sizeof err) != 0) {
         http_server_stop(server);
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);
     }
     struct janitor *janitor = NULL;
-    if (janitor_start(service.store, (unsigned)janitor_interval, &janitor, err,
-                      sizeof err) != 0) {
+    if (janitor_start(service.store, (unsigned)janitor_interval, pending_ceiling, &janitor,
+                      err, sizeof err) != 0) {
         http_server_stop(server);
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);

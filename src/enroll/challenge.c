@@ -2,9 +2,11 @@
 #include "enroll/challenge.h"
 
 #include "util/encoding.h"
+#include "util/netaddr.h"
 #include "util/strings.h"
 
 #include <openssl/rand.h>
+#include <string.h>
 #include <time.h>
 
 int
@@ -26,10 +28,17 @@ challenge_create(struct store_conn *conn, int64_t now, struct store_challenge *o
 }
 
 int
-challenge_handle(struct store *store, const struct http_request *request,
-                 struct http_response *response)
+challenge_handle(struct store *store, struct rate *per_address,
+                 const struct http_request *request, struct http_response *response)
 {
-    (void)request; /* the body is an object with no required member */
+    /* The body is an object with no required member. Each challenge is a
+     * row until it expires: a client address gets only so many. */
+    char subscriber[NETADDR_PREFIX_MAX];
+    netaddr_subscriber(request->client_address, subscriber);
+    int64_t wait = rate_take(per_address, subscriber, strlen(subscriber), rate_now());
+    if (wait > 0)
+        return http_respond_limited(response, wait,
+                                    "too many enrollment challenges from this address");
     struct store_challenge challenge;
     struct store_conn *conn = store_acquire(store);
     int status = challenge_create(conn, (int64_t)time(NULL), &challenge);

@@ -11,6 +11,7 @@
 
 #include "http/http.h"
 #include "store/store.h"
+#include "util/rate.h"
 
 #define CHALLENGE_LIFETIME_SECONDS 120
 #define CHALLENGE_ID_BYTES 16
@@ -22,9 +23,12 @@ int challenge_create(struct store_conn *conn, int64_t now,
                      struct store_challenge *out)
     __attribute__((warn_unused_result));
 
-/* The HTTP handler; app is a struct store * provider (see service.c), the
- * body must be a JSON object (it may be empty: {}). */
-int challenge_handle(struct store *store, const struct http_request *request,
+/* The HTTP handler; the body must be a JSON object (it may be empty: {}).
+ * per_address (NULL: none) limits the challenges one client address (an
+ * IPv6 /64) is given on this node: past it, 429 too_many_requests with
+ * Retry-After, nothing stored. */
+int challenge_handle(struct store *store, struct rate *per_address,
+                     const struct http_request *request,
                      struct http_response *response);
 
 #endif

@@ -139,17 +139,14 @@ take_attempt(const struct enroll_context *context, struct store_conn *conn,
 }
 
 /* The limits on who sends the request: its address (an IPv6 /64) and its
- * network. An address that does not parse (none is, on a socket the
- * server made) keys by its text. */
+ * network. */
 static int
 take_address_attempts(const struct enroll_context *context, struct store_conn *conn,
                       const char *address, int64_t now, struct refusal *refusal)
 {
     char prefix[NETADDR_PREFIX_MAX];
-    const char *key = netaddr_prefix(address, 32, 64, prefix, sizeof prefix) == 0
-                          ? prefix
-                          : address;
-    int status = take_attempt(context, conn, &address_limit, key, strlen(key), now,
+    netaddr_subscriber(address, prefix);
+    int status = take_attempt(context, conn, &address_limit, prefix, strlen(prefix), now,
                               refusal);
     if (status == 0 && netaddr_prefix(address, 24, 48, prefix, sizeof prefix) == 0)
         status = take_attempt(context, conn, &network_limit, prefix, strlen(prefix),

@@ -131,6 +131,11 @@ int http_respond_json(struct http_response *response, unsigned status,
 int http_respond_error(struct http_response *response, unsigned status,
                        const char *code, const char *description);
 
+/* 429 {"error": "too_many_requests", "error_description": description}
+ * with Retry-After: seconds (at least 1). 0 or -1. */
+int http_respond_limited(struct http_response *response, int64_t seconds,
+                         const char *description);
+
 /* Copies `length` bytes as the body with the given content type. */
 int http_respond_bytes(struct http_response *response, unsigned status,
                        const char *content_type, const void *body,

@@ -3,6 +3,7 @@
 
 #include "util/strings.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,19 @@ http_respond_error(struct http_response *response, unsigned status,
     return http_respond_json(response, status,
                              json_pack("{s:s, s:s}", "error", code,
                                        "error_description", description));
+}
+
+int
+http_respond_limited(struct http_response *response, int64_t seconds,
+                     const char *description)
+{
+    char value[24];
+    snprintf(value, sizeof value, "%lld", (long long)(seconds > 0 ? seconds : 1));
+    if (http_response_add_header(response, "Retry-After", value) != 0)
+        return -1;
+    char text[256];
+    snprintf(text, sizeof text, "%s: try again in %s seconds", description, value);
+    return http_respond_error(response, 429, "too_many_requests", text);
 }
 
 int

@@ -21,10 +21,12 @@
 #include "oidc/user_code.h"
 #include "util/encoding.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 #include "util/strings.h"
 
 #include <jansson.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -368,6 +370,32 @@ done:
     return status;
 }
 
+/* Every pending login is a row until it is purged: a client address, and
+ * a platform, start only so many on this node (the address first, so
+ * that one address's flood does not spend the platform's allowance).
+ * NULL when within both, else the description (in buffer) and *error. */
+static const char *
+over_limit(const struct oidc_context *context, const struct http_request *request,
+           const char *client_id, const char **error, char buffer[DESCRIPTION_MAX])
+{
+    char subscriber[NETADDR_PREFIX_MAX];
+    netaddr_subscriber(request->client_address, subscriber);
+    double now = rate_now();
+    const char *who = "from this address";
+    int64_t wait = rate_take(context->authorize_per_address, subscriber,
+                             strlen(subscriber), now);
+    if (wait == 0) {
+        who = "for this site";
+        wait = rate_take(context->authorize_per_platform, client_id, strlen(client_id), now);
+    }
+    if (wait == 0)
+        return NULL;
+    *error = "temporarily_unavailable";
+    snprintf(buffer, DESCRIPTION_MAX, "too many logins started %s: try again in %lld seconds",
+             who, (long long)wait);
+    return buffer;
+}
+
 /* Stores a pending login for a checked request and answers its page.
  * 0 or -1. */
 static int
@@ -479,6 +507,8 @@ oidc_authorize_handle(const struct oidc_context *context,
             description = problem;
         }
     }
+    if (description == NULL)
+        description = over_limit(context, request, platform.client_id, &error, buffer);
     if (description != NULL) {
         result = redirect_error_response(context, response, params.redirect_uri, error,
                                          description, params.state);

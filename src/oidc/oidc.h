@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "signer/signer.h"
 #include "store/store.h"
+#include "util/rate.h"
 
 #define OIDC_LOGIN_LIFETIME 300          /* a pending login (the page) */
 #define OIDC_CODE_LIFETIME 60            /* an authorization code */
@@ -36,6 +37,12 @@ struct oidc_context {
     struct signer *signer;
     const struct device_context *device; /* verifies the app's requests */
     const char *issuer;                   /* no trailing slash */
+    /* How many pending logins /authorize starts on this node per client
+     * address (an IPv6 /64) and per platform (NULL: no limit). Past
+     * either, the browser goes back to the platform with
+     * error=temporarily_unavailable and nothing is stored. */
+    struct rate *authorize_per_address;
+    struct rate *authorize_per_platform;
 };
 
 /* GET /.well-known/openid-configuration, GET /jwks.json (discovery.c) */

@@ -20,6 +20,7 @@
 struct janitor {
     struct store *store;
     unsigned interval;
+    int64_t ceiling;
     char holder[HOLDER_MAX];
     pthread_t thread;
     pthread_mutex_t lock;
@@ -29,7 +30,7 @@ struct janitor {
 
 int
 janitor_round(struct store *store, const char *holder, int64_t now, unsigned interval,
-              int *held, struct store_purge_counts *counts)
+              int64_t ceiling, int *held, struct store_purge_counts *counts)
 {
     struct store_purge_counts ignored;
     if (counts == NULL)
@@ -43,6 +44,16 @@ janitor_round(struct store *store, const char *holder, int64_t now, unsigned int
                                   held);
     if (status == 0 && *held)
         status = store_purge_expired(conn, now, counts);
+    if (status == 0 && *held && ceiling > 0) {
+        status = store_trim_pending(conn, now, ceiling, &counts->trimmed_logins,
+                                    &counts->trimmed_challenges);
+        /* The operator should know the service is turning logins away. */
+        if (status == 0 && (counts->trimmed_logins > 0 || counts->trimmed_challenges > 0))
+            log_event(LOG_WARN, "pending_ceiling_reached", "{s:I, s:I, s:I}", "ceiling",
+                      (json_int_t)ceiling, "logins_dropped",
+                      (json_int_t)counts->trimmed_logins, "challenges_dropped",
+                      (json_int_t)counts->trimmed_challenges);
+    }
     if (status != 0)
         log_event(LOG_WARN, "janitor_failed", "{s:s}", "error", store_last_error(conn));
     store_release(store, conn);
@@ -59,7 +70,7 @@ run(void *argument)
         int held = 0;
         struct store_purge_counts counts;
         if (janitor_round(janitor->store, janitor->holder, (int64_t)time(NULL),
-                          janitor->interval, &held, &counts) == 0 &&
+                          janitor->interval, janitor->ceiling, &held, &counts) == 0 &&
             held)
             log_event(LOG_DEBUG, "janitor_purged", "{s:I, s:I, s:I, s:I, s:I}",
                       "challenges", (json_int_t)counts.challenges, "attempts",
@@ -79,16 +90,19 @@ run(void *argument)
 }
 
 int
-janitor_start(struct store *store, unsigned interval, struct janitor **out, char *err,
-              size_t errlen)
+janitor_start(struct store *store, unsigned interval, int64_t ceiling,
+              struct janitor **out, char *err, size_t errlen)
 {
     if (interval == 0)
         return error_set(err, errlen, "the janitor's interval must be at least 1 s");
+    if (ceiling < 0)
+        return error_set(err, errlen, "the pending ceiling must not be negative");
     struct janitor *janitor = calloc(1, sizeof *janitor);
     if (janitor == NULL)
         return error_set(err, errlen, "out of memory");
     janitor->store = store;
     janitor->interval = interval;
+    janitor->ceiling = ceiling;
     /* Who holds the lease, for an operator reading the table: host, pid
      * and a random tag (two nodes may share a host name and a pid). */
     uint8_t tag[6];

@@ -42,6 +42,19 @@ service_load_face(struct service *service, const char *models_dir, char *err,
     return 0;
 }
 
+/* A limit of per_second (a minute's worth at once, at least 10), or none
+ * (NULL) for 0. 0 or -1. */
+static int
+limit_new(double per_second, struct rate **out)
+{
+    *out = NULL;
+    if (per_second <= 0)
+        return 0;
+    double burst = 60 * per_second;
+    *out = rate_new(per_second, burst > 10 ? burst : 10);
+    return *out != NULL ? 0 : -1;
+}
+
 int
 service_start_serving(struct service *service, const char *issuer, char *err,
                       size_t errlen)
@@ -68,6 +81,13 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     service->enroll_gate = enroll_gate_new(cores > 0 ? (unsigned)cores : 1);
     if (service->enroll_gate == NULL)
         return error_set(err, errlen, "out of memory");
+    if (limit_new(service->limits.authorize_per_address,
+                  &service->authorize_per_address) != 0 ||
+        limit_new(service->limits.authorize_per_platform,
+                  &service->authorize_per_platform) != 0 ||
+        limit_new(service->limits.challenges_per_address,
+                  &service->challenges_per_address) != 0)
+        return error_set(err, errlen, "out of memory");
     service->registry_decoy = registry_decoy_new(service->signer);
     if (service->registry_decoy == NULL)
         return error_set(err, errlen, "cannot seal the registry's decoy record");
@@ -79,7 +99,9 @@ service_start_serving(struct service *service, const char *issuer, char *err,
         .store = service->store, .pki = service->pki, .issuer = service->issuer};
     service->oidc = (struct oidc_context){
         .store = service->store, .signer = service->signer,
-        .device = &service->device, .issuer = service->issuer};
+        .device = &service->device, .issuer = service->issuer,
+        .authorize_per_address = service->authorize_per_address,
+        .authorize_per_platform = service->authorize_per_platform};
     atomic_store_explicit(&service->serving, 1, memory_order_release);
     return 0;
 }
@@ -90,6 +112,9 @@ service_close(struct service *service)
     pki_close(service->pki);
     enroll_gate_free(service->enroll_gate);
     registry_decoy_free(service->registry_decoy);
+    rate_free(service->authorize_per_address);
+    rate_free(service->authorize_per_platform);
+    rate_free(service->challenges_per_address);
     face_engine_free(service->face);
     store_close(service->store);
     signer_close(service->signer);
@@ -169,7 +194,8 @@ enroll_challenge(void *app, const struct http_request *request,
                  struct http_response *response)
 {
     struct service *service = app;
-    return challenge_handle(service->store, request, response);
+    return challenge_handle(service->store, service->challenges_per_address, request,
+                            response);
 }
 
 /* POST /v1/enroll */

@@ -19,6 +19,20 @@
 
 #define SERVICE_ISSUER_MAX 512
 
+/* What anonymous requests that leave a pending row may start on one node,
+ * per second (a minute's worth at once, at least 10; 0: no limit):
+ * logins per client address and per platform (/authorize), enrollment
+ * challenges per client address. A client address is an IPv4 address or
+ * an IPv6 /64. */
+struct service_limits {
+    double authorize_per_address;
+    double authorize_per_platform;
+    double challenges_per_address;
+};
+#define SERVICE_AUTHORIZE_PER_ADDRESS 5
+#define SERVICE_AUTHORIZE_PER_PLATFORM 2000
+#define SERVICE_CHALLENGES_PER_ADDRESS 1
+
 struct service {
     struct config config;
     struct store *store;
@@ -29,6 +43,10 @@ struct service {
     char issuer[SERVICE_ISSUER_MAX];    /* no trailing slash */
     struct enroll_gate *enroll_gate;
     struct registry_decoy *registry_decoy;
+    struct service_limits limits;  /* set before service_start_serving() */
+    struct rate *authorize_per_address;
+    struct rate *authorize_per_platform;
+    struct rate *challenges_per_address;
     struct enroll_context enroll;
     struct device_context device;
     struct oidc_context oidc;

@@ -702,6 +702,49 @@ purge(struct store_conn *conn, const char *sql, int64_t when, int64_t *count)
     return 0;
 }
 
+/* Deletes the oldest rows of a table's pending set beyond `ceiling`.
+ * count_sql counts the set ($1 now); trim_sql deletes its $2 oldest. */
+static int
+trim(struct store_conn *conn, const char *count_sql, const char *trim_sql, int64_t now,
+     int64_t ceiling, int64_t *trimmed)
+{
+    *trimmed = 0;
+    int64_t pending = 0;
+    struct store_value at = v_integer(now);
+    if (exec(conn, count_sql, &at, 1, read_one_integer, &pending, NULL) < 0)
+        return -1;
+    if (pending <= ceiling)
+        return 0;
+    struct store_value params[] = {v_integer(now), v_integer(pending - ceiling)};
+    return exec(conn, trim_sql, params, 2, NULL, NULL, trimmed) == 0 ? 0 : -1;
+}
+
+int
+store_trim_pending(struct store_conn *conn, int64_t now, int64_t ceiling,
+                   int64_t *logins, int64_t *challenges)
+{
+    assert(ceiling >= 0);
+    *logins = *challenges = 0;
+    /* A subquery with ORDER BY ... LIMIT: the same text on SQLite and
+     * PostgreSQL, and Citus plans it first, then deletes by key. */
+    return trim(conn,
+                "SELECT COUNT(*) FROM oidc_login WHERE status = 'pending'"
+                " AND expires_at >= $1",
+                "DELETE FROM oidc_login WHERE login_hash IN (SELECT login_hash"
+                " FROM oidc_login WHERE status = 'pending' AND expires_at >= $1"
+                " ORDER BY created_at, login_hash LIMIT $2)",
+                now, ceiling, logins) != 0 ||
+                   trim(conn,
+                        "SELECT COUNT(*) FROM enroll_challenge WHERE used = 0"
+                        " AND expires_at >= $1",
+                        "DELETE FROM enroll_challenge WHERE id IN (SELECT id"
+                        " FROM enroll_challenge WHERE used = 0 AND expires_at >= $1"
+                        " ORDER BY expires_at, id LIMIT $2)",
+                        now, ceiling, challenges) != 0
+               ? -1
+               : 0;
+}
+
 int
 store_purge_expired(struct store_conn *conn, int64_t now,
                     struct store_purge_counts *counts)

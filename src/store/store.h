@@ -539,6 +539,7 @@ int store_person_get(struct store_conn *conn, const char *id,
 
 struct store_purge_counts {
     int64_t challenges, attempts, used_tokens, logins, tokens;
+    int64_t trimmed_logins, trimmed_challenges; /* store_trim_pending() */
 };
 
 /* Deletes what has expired at `now` (challenges, attempt limits past
@@ -547,6 +548,16 @@ struct store_purge_counts {
  * its own (no long transaction). */
 int store_purge_expired(struct store_conn *conn, int64_t now,
                         struct store_purge_counts *counts)
+    __attribute__((warn_unused_result));
+
+/* The global ceiling on what anonymous requests leave pending: if more
+ * than `ceiling` logins are pending (not decided, not expired at `now`),
+ * the oldest beyond it are deleted (their pages and apps then find them
+ * gone, as if expired); the same for unused, unexpired enrollment
+ * challenges. *logins and *challenges: how many went. Runs a count over
+ * each table: for the janitor, not for requests. 0 or -1. */
+int store_trim_pending(struct store_conn *conn, int64_t now, int64_t ceiling,
+                       int64_t *logins, int64_t *challenges)
     __attribute__((warn_unused_result));
 
 /* Takes or renews the lease `name` for `holder` until now + seconds, if it

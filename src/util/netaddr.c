@@ -5,6 +5,7 @@
 #include "util/strings.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -54,4 +55,12 @@ netaddr_prefix(const char *address, unsigned bits4, unsigned bits6, char *out, s
     if (inet_ntop(AF_INET, &v4, text, sizeof text) == NULL)
         return -1;
     return finish(out, cap, text, bits4);
+}
+
+void
+netaddr_subscriber(const char *address, char out[NETADDR_PREFIX_MAX])
+{
+    if (netaddr_prefix(address, 32, 64, out, NETADDR_PREFIX_MAX) == 0)
+        return;
+    snprintf(out, NETADDR_PREFIX_MAX, "%s", address != NULL ? address : "");
 }

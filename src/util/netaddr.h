@@ -20,4 +20,9 @@
 int netaddr_prefix(const char *address, unsigned bits4, unsigned bits6, char *out,
                    size_t cap) __attribute__((warn_unused_result));
 
+/* The subscriber key of a client address: its prefix with 32 (IPv4) or
+ * 64 (IPv6) bits, or, for text that is no numeric address, the text
+ * itself (cut to fit). */
+void netaddr_subscriber(const char *address, char out[NETADDR_PREFIX_MAX]);
+
 #endif

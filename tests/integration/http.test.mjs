@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
 import { initDataDir, startServer } from './lib/harness.mjs';
 
 let temp;
@@ -300,6 +301,32 @@ test('the access log is JSON with routes, never raw paths or bodies', async () =
     assert.equal(typeof entry.status, 'number');
   }
   assert.ok(!server.logs.join('\n').includes('11010519491231002X'));
+});
+
+test('a stop signal the kernel gives to any thread stops the service cleanly', async () => {
+  // Threads made before main() (OpenBLAS's pool) do not block SIGTERM: one
+  // given to them used to kill the process unclean (exit by signal).
+  const own = await startServer(temp.data);
+  const pid = own.child.pid;
+  const threads = (await readdir(`/proc/${pid}/task`)).filter((tid) => Number(tid) !== pid);
+  const open = [];
+  for (const tid of threads) {
+    const status = await readFile(`/proc/${pid}/task/${tid}/status`, 'utf8').catch(() => '');
+    const blocked = /SigBlk:\s*([0-9a-f]+)/.exec(status);
+    if (blocked && (BigInt(`0x${blocked[1]}`) & (1n << 14n)) === 0n) open.push(tid); // bit 14: SIGTERM (15)
+  }
+  assert.ok(open.length >= 1, 'a thread that does not block SIGTERM (else this test tests nothing)');
+  const sent = await new Promise((resolve) => execFile(process.env.CYBERID_TGKILL,
+    [String(pid), open[0], '15'], (error) => resolve(error)));
+  assert.equal(sent, null);
+  // Stopped by that signal alone (stop() only collects the exit status).
+  for (let i = 0; i < 100 && own.child.exitCode === null && own.child.signalCode === null; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(own.child.exitCode !== null || own.child.signalCode !== null, 'the service stopped');
+  const { code, signal } = await own.stop();
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, own.logs.join('\n'));
+  assert.ok(own.logs.some((line) => line.includes('"event":"stopped"')));
 });
 
 test('SIGTERM stops the service cleanly with exit status 0', async () => {

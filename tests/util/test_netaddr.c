@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 static void
@@ -66,6 +67,21 @@ test_refuses(void **state)
     assert_string_equal(small, "");
 }
 
+static void
+test_subscriber(void **state)
+{
+    (void)state;
+    char out[NETADDR_PREFIX_MAX];
+    netaddr_subscriber("2001:db8:1:2:3:4:5:6", out);
+    assert_string_equal(out, "2001:db8:1:2::/64");
+    netaddr_subscriber("192.0.2.1", out);
+    assert_string_equal(out, "192.0.2.1/32");
+    netaddr_subscriber("", out);
+    assert_string_equal(out, "");
+    netaddr_subscriber("unix:/run/cyberid.sock-with-a-long-name-that-does-not-fit-here", out);
+    assert_int_equal(strlen(out), NETADDR_PREFIX_MAX - 1);
+}
+
 int
 main(void)
 {
@@ -74,6 +90,7 @@ main(void)
         cmocka_unit_test(test_ipv6_by_subscriber),
         cmocka_unit_test(test_ipv4_mapped_is_ipv4),
         cmocka_unit_test(test_refuses),
+        cmocka_unit_test(test_subscriber),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
