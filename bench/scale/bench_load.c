@@ -175,12 +175,11 @@ prepare(struct job *job, int64_t index, int64_t now, struct citizen *c)
         RAND_bytes(random, sizeof random) != 1 ||
         hex_encode(random, sizeof random, c->person.id, sizeof c->person.id) != 0)
         goto done;
-    for (size_t i = 0; i < FACE_DESCRIPTOR_DIMS; i++) {
-        uint32_t bits;
-        if (RAND_bytes((unsigned char *)&bits, sizeof bits) != 1)
-            goto done;
-        descriptor[i] = ((float)(bits % 20001) - 10000.0f) / 100000.0f;
-    }
+    uint32_t bits[FACE_DESCRIPTOR_DIMS];
+    if (RAND_bytes((unsigned char *)bits, sizeof bits) != 1)
+        goto done;
+    for (size_t i = 0; i < FACE_DESCRIPTOR_DIMS; i++)
+        descriptor[i] = ((float)(bits[i] % 20001) - 10000.0f) / 100000.0f;
     if (registry_index(job->service->signer, national_id,
                        c->person.national_id_index) != 0 ||
         registry_seal(job->service->signer, c->person.id, national_id, name, birth_date,

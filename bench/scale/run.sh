@@ -9,7 +9,11 @@
 # same logins run again with citizens sampled across the whole range.
 # Prints logins/s, p50 and p99 at both sizes, the p99 ratio (target: at
 # most 1.5), and the bytes stored per citizen (tables and indexes). Each
-# measurement follows a WARMUP-second (default 5) untimed run. Disk:
+# size is measured RUNS times (default 3: a server restarted and new
+# connections each time, since the server's worker threads share the
+# connections out unevenly, differently each run, which moves the p99 by
+# a factor of four on its own), each after a WARMUP-second (default 5)
+# untimed run; the figures compared are the runs' medians. Disk:
 # about 3.5 KB per citizen per backend, freed after each backend.
 # Everything goes in build-bench-scale/ (PostgreSQL under /tmp).
 set -euo pipefail
@@ -22,6 +26,7 @@ wallets=${WALLETS:-16}
 concurrency=${CONCURRENCY:-16}
 duration=${DURATION:-20}
 warmup=${WARMUP:-5}
+runs=${RUNS:-3}
 threads=${LOAD_THREADS:-2}
 work="$root/build-bench-scale"
 
@@ -62,11 +67,19 @@ bytes_per_citizen() {
   echo $((bytes / citizens))
 }
 
-# measure BACKEND SIZE WALLET_DIR: serve, logins, stop; one JSON line.
+# measure BACKEND SIZE WALLET_DIR: RUNS times serve, logins, stop; a
+# JSON line per run.
 measure() {
-  local backend=$1 size=$2 wallet_dir=$3 dir="$work/$1" bytes
+  local backend=$1 size=$2 wallet_dir=$3 dir="$work/$1" bytes run
   # What the load stored, before the logins add their own rows.
   bytes=$(bytes_per_citizen "$backend" "$dir/data" "$size")
+  for run in $(seq 1 "$runs"); do
+    measure_once "$backend" "$size" "$wallet_dir" "$bytes" "$run"
+  done
+}
+
+measure_once() {
+  local backend=$1 size=$2 wallet_dir=$3 bytes=$4 run=$5 dir="$work/$1"
   # One loopback address makes every login: no per-address limit.
   "$build/cyberid" serve --data "$dir/data" --listen "127.0.0.1:$port" --log-level warn \
     --authorize-per-address 0 2>>"$dir/serve.log" &
@@ -91,9 +104,9 @@ measure() {
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
     const r = JSON.parse(s);
     Object.assign(r, { backend: process.argv[1], citizens: Number(process.argv[2]),
-      bytes_per_citizen: Number(process.argv[3]) });
+      bytes_per_citizen: Number(process.argv[3]), run: Number(process.argv[4]) });
     console.log(JSON.stringify(r));
-  });' "$backend" "$size" "$bytes"
+  });' "$backend" "$size" "$bytes" "$run"
 }
 
 echo "bench-scale: $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -130,13 +143,21 @@ for backend in $backends; do
 done
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+const median = (values) => { const s = values.map(Number).sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
 for (const backend of [...new Set(rows.map((r) => r.backend))]) {
-  const [small, large] = rows.filter((r) => r.backend === backend).sort((a, b) => a.citizens - b.citizens);
-  for (const r of [small, large]) {
+  const sizes = [...new Set(rows.filter((r) => r.backend === backend).map((r) => r.citizens))].sort((a, b) => a - b);
+  const summary = sizes.map((citizens) => {
+    const runs = rows.filter((r) => r.backend === backend && r.citizens === citizens);
+    return { citizens, per_sec: median(runs.map((r) => r.per_sec)), p50: median(runs.map((r) => r.p50_ms)),
+      p99: median(runs.map((r) => r.p99_ms)), p99s: runs.map((r) => r.p99_ms).join(", "),
+      bytes: runs[0].bytes_per_citizen, errors: runs.reduce((n, r) => n + r.errors, 0) };
+  });
+  for (const r of summary) {
     console.log(`${backend.padEnd(10)} ${String(r.citizens).padStart(9)} citizens: ${String(r.per_sec).padStart(7)} logins/s ` +
-      `p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms, ${r.bytes_per_citizen} bytes per citizen, errors ${r.errors}`);
+      `p50 ${r.p50} ms p99 ${r.p99} ms (medians; p99 of the runs: ${r.p99s}), ${r.bytes} bytes per citizen, errors ${r.errors}`);
   }
-  const ratio = Number(large.p99_ms) / Number(small.p99_ms);
+  const [small, large] = [summary[0], summary[summary.length - 1]];
+  const ratio = large.p99 / small.p99;
   console.log(`${backend.padEnd(10)} p99 at ${large.citizens} / p99 at ${small.citizens}: ${ratio.toFixed(2)}x ` +
     `(target at most 1.5x: ${ratio <= 1.5 ? "met" : "NOT met"}); logins/s ratio ${(large.per_sec / small.per_sec).toFixed(2)}x`);
 }

@@ -151,6 +151,7 @@ pki_open(const char *pki_dir, struct signer *signer, const char *ocsp_url,
     if (pki_make_ocsp_ids(pki) != 0 ||
         (pki->chain_pem = pki_make_chain_pem(pki)) == NULL ||
         (pki->sign_method = pki_sign_method_new()) == NULL ||
+        (pki->p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
         (pki->presented_cache =
              pki_presented_cache_new(PKI_PRESENTED_CACHE_ENTRIES)) == NULL) {
         error_set(err, errlen, "cannot set up the CA (OpenSSL or allocation failure)");
@@ -171,6 +172,7 @@ pki_close(struct pki *pki)
     for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++)
         OCSP_CERTID_free(pki->ocsp_ids[i]);
     pki_sign_method_free(pki->sign_method);
+    EC_GROUP_free(pki->p256);
     pki_presented_cache_free(pki->presented_cache);
     free(pki->chain_pem);
     X509_free(pki->issuing);

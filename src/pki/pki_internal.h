@@ -44,6 +44,9 @@ struct pki {
     /* Issuer part (name and key hashes) of our CertIDs, serial empty. */
     OCSP_CERTID *ocsp_ids[PKI_OCSP_HASH_COUNT];
     struct pki_sign_method *sign_method;
+    /* The P-256 group, built once: pki_issue checks each subject point on
+     * it (read-only use, so shared by the threads). */
+    EC_GROUP *p256;
     /* Checked presented certificates (pki_presented_cache.c); NULL when
      * turned off. Thread-safe on its own, so the pki stays shareable. */
     struct pki_presented_cache *presented_cache;

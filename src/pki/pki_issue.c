@@ -177,6 +177,54 @@ pki_certificate_export(X509 *certificate, struct pki_certificate *out)
     return 0;
 }
 
+/* Sets the certificate's subjectPublicKeyInfo to the subject's P-256 key
+ * in its canonical form (named curve, uncompressed point). A canonical
+ * SPKI, which is what pki_csr_check and the app produce, is checked by its
+ * fixed prefix and its point on the curve, and its fields are set as they
+ * are: decoding it to an EVP_PKEY and encoding it back (d2i_PUBKEY,
+ * X509_set_pubkey) goes through OpenSSL 3's decoder and encoder lookups
+ * under global locks and was two thirds of an issuance's time. Any other
+ * encoding of a P-256 key (a compressed point) is decoded and rewritten
+ * canonical first. 0, or -1 when the key is not a P-256 key. */
+static int
+pki_set_subject_key(const struct pki *pki, X509 *certificate, const struct pki_csr *csr)
+{
+    uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES], x[PKI_P256_COORDINATE_BYTES],
+        y[PKI_P256_COORDINATE_BYTES];
+    size_t length = csr->public_key_length;
+    if (length > sizeof spki)
+        return -1;
+    memcpy(spki, csr->public_key, length);
+    if (pki_spki_p256_coordinates(spki, length, x, y) != 0) {
+        EVP_PKEY *key = pki_key_from_spki(csr->public_key, csr->public_key_length);
+        int status = key != NULL ? pki_key_p256_spki(key, spki, &length) : PKI_ERR_KEY_TYPE;
+        EVP_PKEY_free(key);
+        if (status != PKI_OK || pki_spki_p256_coordinates(spki, length, x, y) != 0)
+            return -1;
+    }
+    const uint8_t *encoded = spki + length - PKI_P256_POINT_BYTES;
+    EC_POINT *point = EC_POINT_new(pki->p256);
+    int on_curve = point != NULL &&
+                   EC_POINT_oct2point(pki->p256, point, encoded, PKI_P256_POINT_BYTES,
+                                      NULL) == 1 &&
+                   !EC_POINT_is_at_infinity(pki->p256, point);
+    EC_POINT_free(point);
+    if (!on_curve)
+        return -1;
+    unsigned char *bits = OPENSSL_memdup(encoded, PKI_P256_POINT_BYTES);
+    if (bits == NULL)
+        return -1;
+    /* set0: the public key bits belong to the certificate from here. */
+    if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(certificate),
+                               OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+                               OBJ_nid2obj(NID_X9_62_prime256v1), bits,
+                               PKI_P256_POINT_BYTES) != 1) {
+        OPENSSL_free(bits);
+        return -1;
+    }
+    return 0;
+}
+
 int
 pki_issue(const struct pki *pki, const struct pki_csr *csr,
           const char *web_number, int64_t now, struct pki_certificate *out,
@@ -187,16 +235,15 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr,
         return error_set(err, errlen, "not a web number");
     if (now < 0 || now > PKI_NOW_MAX)
         return error_set(err, errlen, "time out of range");
-    EVP_PKEY *subject_key = pki_key_from_spki(csr->public_key,
-                                              csr->public_key_length);
-    if (subject_key == NULL)
-        return error_set(err, errlen, "the CSR key is not a P-256 key");
-
     int status = -1;
     EVP_PKEY *signing_key = NULL;
     ASN1_INTEGER *serial = NULL;
     X509 *certificate = X509_new();
     X509_NAME *subject = certificate ? X509_get_subject_name(certificate) : NULL;
+    if (certificate != NULL && pki_set_subject_key(pki, certificate, csr) != 0) {
+        X509_free(certificate);
+        return error_set(err, errlen, "the CSR key is not a P-256 key");
+    }
     if (subject == NULL || pki_random_serial(out->serial) != 0 ||
         (serial = pki_integer_from_bytes(out->serial, sizeof out->serial)) == NULL ||
         X509_set_version(certificate, X509_VERSION_3) != 1 ||
@@ -209,7 +256,6 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr,
         ASN1_TIME_set(X509_getm_notBefore(certificate), (time_t)now) == NULL ||
         ASN1_TIME_adj(X509_getm_notAfter(certificate), (time_t)now,
                       PKI_CERTIFICATE_DAYS, 0) == NULL ||
-        X509_set_pubkey(certificate, subject_key) != 1 ||
         pki_add_extensions(pki, certificate) != 0) {
         error_set(err, errlen, "cannot build the certificate (OpenSSL failure)");
         goto cleanup;
@@ -231,7 +277,6 @@ cleanup:
     EVP_PKEY_free(signing_key);
     ASN1_INTEGER_free(serial);
     X509_free(certificate);
-    EVP_PKEY_free(subject_key);
     return status;
 }
 

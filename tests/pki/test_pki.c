@@ -398,6 +398,49 @@ test_issue_refusals(void **state)
     EVP_PKEY_free(key);
 }
 
+/* pki_issue takes any DER encoding of a P-256 key and writes the canonical
+ * one (named curve, uncompressed point); other keys are refused. */
+static void
+test_issue_subject_key(void **state)
+{
+    struct fixture *f = *state;
+    struct pki_csr csr;
+    struct pki_certificate issued;
+    char err[256];
+    EVP_PKEY *key = new_key("P-256");
+    assert_int_equal(EVP_PKEY_set_utf8_string_param(
+                         key, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+    unsigned char *cursor = csr.public_key;
+    int length = i2d_PUBKEY(key, &cursor);
+    assert_int_equal(length, 59); /* 26 + 33: the compressed point */
+    csr.public_key_length = (size_t)length;
+    assert_int_equal(pki_issue(f->pki, &csr, WEB_NUMBER, f->now, &issued, err, sizeof err), 0);
+    X509 *certificate = parse_der(issued.der, issued.der_length);
+    unsigned char *spki = NULL;
+    assert_int_equal(i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate), &spki), 91);
+    assert_int_equal(spki[26], POINT_CONVERSION_UNCOMPRESSED);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(certificate), key), 1);
+    OPENSSL_free(spki);
+    X509_free(certificate);
+    pki_certificate_clear(&issued);
+
+    const char *kinds[] = {"RSA", "P-384"};
+    for (size_t i = 0; i < 2; i++) {
+        EVP_PKEY *other = new_key(kinds[i]);
+        unsigned char *der = NULL;
+        length = i2d_PUBKEY(other, &der);
+        assert_true(length > 0);
+        csr.public_key_length = (size_t)length <= sizeof csr.public_key ? (size_t)length : 0;
+        memcpy(csr.public_key, der, csr.public_key_length);
+        assert_int_equal(pki_issue(f->pki, &csr, WEB_NUMBER, f->now, &issued, err,
+                                   sizeof err), -1);
+        assert_null(issued.der);
+        OPENSSL_free(der);
+        EVP_PKEY_free(other);
+    }
+    EVP_PKEY_free(key);
+}
+
 static void
 test_chain_verifies(void **state)
 {
@@ -1625,6 +1668,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_issue_refusals),
+        cmocka_unit_test(test_issue_subject_key),
         cmocka_unit_test(test_chain_verifies),
         cmocka_unit_test(test_csr_check),
         cmocka_unit_test(test_verify_signature),
