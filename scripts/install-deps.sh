@@ -16,6 +16,9 @@ apt_packages=(
   libqrencode-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev valgrind
   chromium
+  # The TLS front of the proxy integration test (started by the test on
+  # loopback with its own config, never as a service).
+  nginx
 )
 # Node runs the integration tests' clients and the reference peers only.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
@@ -38,6 +41,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  # Packages with a service (nginx, postgresql) start it when installed,
+  # where an init system runs them: the tests start their own instances,
+  # so none is started here (policy-rc.d, only for the time of the install
+  # and only when the machine has none of its own).
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+    "${sudo_cmd[@]}" chmod 755 "$policy"
+    trap '"${sudo_cmd[@]}" rm -f "$policy"' EXIT
+  fi
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

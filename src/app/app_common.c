@@ -62,6 +62,9 @@ app_usage(FILE *out)
         "  --wallet FILE  the wallet file (required)\n"
         "  --help         this text\n"
         "\n"
+        "Environment: CYBERID_CA_FILE names a PEM file of the CAs to trust for an\n"
+        "https server, instead of the system's (a service with a CA of its own).\n"
+        "\n"
         "Exit status: 0 done, 1 refused or failed (reason on stderr), 2 usage.\n",
         out);
 }

@@ -13,6 +13,8 @@
 #define HTTP_CLIENT_URL_MAX 4096
 #define HTTP_CLIENT_HEADER_MAX 16384
 #define HTTP_CLIENT_RETRY_AFTER_MAX 32
+/* Names a PEM file of CAs trusted for https instead of the system's. */
+#define HTTP_CLIENT_CA_FILE_ENV "CYBERID_CA_FILE"
 
 struct http_response {
     long status;                                  /* HTTP status code */

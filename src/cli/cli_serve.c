@@ -36,6 +36,7 @@ static const char serve_usage[] =
     "                     [--connections-per-address N] [--body-budget-mb N]\n"
     "                     [--authorize-per-address N] [--authorize-per-platform N]\n"
     "                     [--challenges-per-address N] [--pending-ceiling N]\n"
+    "                     [--trusted-proxy CIDR]...\n"
     "                     [--issuer URL] [--models DIR]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
@@ -44,8 +45,7 @@ static const char serve_usage[] =
     "janitor; at most 64). --janitor-interval: seconds between purges of\n"
     "expired rows (default 60; one node of those sharing a database at a time).\n"
     "--connections-per-address: open connections one client address may hold\n"
-    "(an IPv6 address by its /64; default 64; behind a reverse proxy, every\n"
-    "connection comes from the proxy: raise it to what the proxy opens).\n"
+    "(an IPv6 address by its /64; default 64; trusted proxies are exempt).\n"
     "--body-budget-mb: MiB of request bodies held at once by all connections\n"
     "(default 256); a request whose body does not fit gets 503 and Retry-After.\n"
     "--authorize-per-address, --authorize-per-platform: logins /authorize\n"
@@ -53,8 +53,14 @@ static const char serve_usage[] =
     "minute's worth at once; defaults 5 and 2000; 0: no limit); past them the\n"
     "browser goes back with error=temporarily_unavailable. Each is a row until\n"
     "purged. --challenges-per-address: enrollment challenges a second (default\n"
-    "1); past it 429. Behind a reverse proxy every request comes from the\n"
-    "proxy: per-address limits then count everyone together.\n"
+    "1); past it 429.\n"
+    "--trusted-proxy CIDR (repeatable, at most 32): a reverse proxy in front,\n"
+    "as 10.0.0.0/8, 2001:db8::/32 or one address. A request from one is taken\n"
+    "to come from the address its X-Forwarded-For names, read right to left\n"
+    "through trusted proxies only (what the client wrote itself is never\n"
+    "read); per-address limits then follow the client. Without it, or from\n"
+    "any other peer, X-Forwarded-For is ignored: behind an untrusted proxy\n"
+    "every request counts as the proxy's.\n"
     "--pending-ceiling: pending logins, and unused challenges, the database\n"
     "keeps at most (default 5000000; 0: no ceiling); the janitor deletes the\n"
     "oldest beyond it each round.\n"
@@ -130,6 +136,7 @@ cli_serve(int argc, char **argv)
         {"hint", no_argument, NULL, 'H'},
         {"issuer", required_argument, NULL, 'i'},
         {"models", required_argument, NULL, 'm'},
+        {"trusted-proxy", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -146,6 +153,8 @@ cli_serve(int argc, char **argv)
     long long authorize_per_platform = SERVICE_AUTHORIZE_PER_PLATFORM;
     long long challenges_per_address = SERVICE_CHALLENGES_PER_ADDRESS;
     long long pending_ceiling = JANITOR_DEFAULT_CEILING;
+    struct netaddr_cidr trusted[HTTP_TRUSTED_PROXIES_MAX];
+    size_t trusted_count = 0;
     int hint = 0;
     enum log_level level = LOG_INFO;
     int option;
@@ -198,6 +207,15 @@ cli_serve(int argc, char **argv)
             if (parse_integer(optarg, 0, CEILING_MAX, &pending_ceiling) != 0)
                 return cli_fail("serve", 2, "--pending-ceiling must be 0 to %lld",
                                 (long long)CEILING_MAX);
+            break;
+        case 'T':
+            if (trusted_count == HTTP_TRUSTED_PROXIES_MAX)
+                return cli_fail("serve", 2, "at most %d --trusted-proxy networks",
+                                HTTP_TRUSTED_PROXIES_MAX);
+            if (netaddr_cidr_parse(optarg, &trusted[trusted_count]) != 0)
+                return cli_fail("serve", 2, "--trusted-proxy %s is not an address or a "
+                                "network ADDRESS/BITS with its host bits zero", optarg);
+            trusted_count++;
             break;
         case 'L':
             if (parse_level(optarg, &level) != 0)
@@ -254,6 +272,7 @@ cli_serve(int argc, char **argv)
         .unavailable = service_unavailable,
         .connections_per_address = (unsigned)per_address,
         .body_budget = (size_t)budget_mb << 20,
+        .trusted_proxies = trusted, .trusted_proxy_count = trusted_count,
     };
     struct http_server *server = NULL;
     if (http_server_start(&server_options, routes, route_count, &service, &server,
@@ -292,10 +311,10 @@ cli_serve(int argc, char **argv)
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);
     }
-    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s, s:s, s:i}", "listen", listen,
+    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s, s:s, s:i, s:i}", "listen", listen,
               "port", (int)http_server_port(server), "threads", (int)threads,
               "issuer", service.issuer, "database", store_backend(service.store),
-              "db_pool", (int)pool);
+              "db_pool", (int)pool, "trusted_proxies", (int)trusted_count);
     if (hint)
         print_hint(data_dir, listen, http_server_port(server));
 

@@ -13,6 +13,8 @@
 #ifndef CYBERID_HTTP_H
 #define CYBERID_HTTP_H
 
+#include "util/netaddr.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,7 +91,18 @@ struct http_server_options {
      * 503 with Retry-After: *retry_after seconds instead of 500. NULL:
      * always 500. Called on the handler's thread. */
     int (*unavailable)(void *app, unsigned *retry_after);
+    /* The reverse proxies in front (--trusted-proxy; at most
+     * HTTP_TRUSTED_PROXIES_MAX networks, copied). A request from one of
+     * them is taken to come from the client its X-Forwarded-For names
+     * (netaddr_forwarded_client: through trusted hops only, right to
+     * left), and answered 400 when a trusted hop forwarded something that
+     * is not an address. Their own connections are not capped by
+     * connections_per_address: each carries many clients. */
+    const struct netaddr_cidr *trusted_proxies;
+    size_t trusted_proxy_count;
 };
+
+#define HTTP_TRUSTED_PROXIES_MAX 32
 
 /* Starts serving `routes` (the array must outlive the server) in
  * background threads. Returns 0 and sets *out, or -1 with err. */

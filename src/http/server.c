@@ -30,6 +30,9 @@
 #define CONNECTION_POOL_BYTES ((size_t)HTTP_HEADER_LIMIT * 2 + 4096)
 #define CONNECTION_LIMIT 4096
 #define ROUTE_LABEL_MAX 160
+/* X-Forwarded-For headers of one request, joined: far more hops than any
+ * chain of proxies has; past it the request is refused (400). */
+#define FORWARDED_MAX 2048
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -39,6 +42,8 @@ struct http_server {
     int (*unavailable)(void *app, unsigned *retry_after);
     struct admission *admission;
     uint16_t port;
+    struct netaddr_cidr trusted[HTTP_TRUSTED_PROXIES_MAX];
+    size_t trusted_count;
     char labels[METRICS_ROUTES_MAX][ROUTE_LABEL_MAX];
     struct metrics metrics;
 };
@@ -306,20 +311,79 @@ append_body(struct http_server *server, struct request_state *state, const char 
     state->body[state->length] = '\0';
 }
 
+/* The numeric text of a socket address, or "". */
 static void
-client_address(struct MHD_Connection *connection, char *out, size_t cap)
+address_text(const struct sockaddr *address, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (address == NULL)
+        return;
+    socklen_t length = address->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                      : sizeof(struct sockaddr_in);
+    if (getnameinfo(address, length, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST) != 0)
+        out[0] = '\0';
+}
+
+/* Nonzero when the connection comes from a trusted proxy. */
+static int
+from_trusted_proxy(const struct http_server *server, const struct sockaddr *address)
+{
+    if (server->trusted_count == 0)
+        return 0;
+    char text[64];
+    address_text(address, text, sizeof text);
+    return netaddr_cidr_contains(server->trusted, server->trusted_count, text);
+}
+
+struct forwarded {
+    char list[FORWARDED_MAX];
+    size_t length;
+    int present, overflow;
+};
+
+/* Joins every X-Forwarded-For header in order (RFC 9110 §5.3: several
+ * lines of a list header are one list). */
+static enum MHD_Result
+collect_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct forwarded *forwarded = cls;
+    if (key == NULL || strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+        return MHD_YES;
+    size_t length = strlen(value), separator = forwarded->present ? 1 : 0;
+    if (forwarded->length + separator + length >= sizeof forwarded->list) {
+        forwarded->overflow = 1;
+        return MHD_NO;
+    }
+    if (separator)
+        forwarded->list[forwarded->length++] = ',';
+    memcpy(forwarded->list + forwarded->length, value, length);
+    forwarded->length += length;
+    forwarded->list[forwarded->length] = '\0';
+    forwarded->present = 1;
+    return MHD_YES;
+}
+
+/* The client's address: the peer's, or behind trusted proxies the one
+ * X-Forwarded-For gives (see http_server_options). 0, or -1 when a
+ * trusted hop forwarded a list that is not addresses. */
+static int
+client_address(const struct http_server *server, struct MHD_Connection *connection,
+               char *out, size_t cap)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    out[0] = '\0';
-    if (info == NULL || info->client_addr == NULL)
-        return;
-    socklen_t length = info->client_addr->sa_family == AF_INET6
-                           ? sizeof(struct sockaddr_in6)
-                           : sizeof(struct sockaddr_in);
-    if (getnameinfo(info->client_addr, length, out, (socklen_t)cap, NULL, 0,
-                    NI_NUMERICHOST) != 0)
-        out[0] = '\0';
+    address_text(info != NULL ? info->client_addr : NULL, out, cap);
+    if (server->trusted_count == 0 ||
+        !netaddr_cidr_contains(server->trusted, server->trusted_count, out))
+        return 0;
+    struct forwarded forwarded = {.length = 0};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_forwarded, &forwarded);
+    char peer[64];
+    if (forwarded.overflow || string_copy(peer, sizeof peer, out) != 0)
+        return -1;
+    return netaddr_forwarded_client(peer, forwarded.present ? forwarded.list : NULL,
+                                    server->trusted, server->trusted_count, out, cap);
 }
 
 /* Final call: the whole body is here; run the handler. */
@@ -335,7 +399,10 @@ dispatch(struct http_server *server, struct MHD_Connection *connection,
         return queue_busy(connection, state);
 
     char address[64];
-    client_address(connection, address, sizeof address);
+    if (client_address(server, connection, address, sizeof address) != 0)
+        return queue_error(connection, state, 400, "invalid_request",
+                           "X-Forwarded-For, as a trusted proxy passed it, is not a list "
+                           "of addresses");
     struct http_request request = {
         .method = method,
         .path = url,
@@ -457,6 +524,8 @@ accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
 {
     (void)length;
     struct http_server *server = cls;
+    if (from_trusted_proxy(server, address))
+        return MHD_YES;
     return admission_may_connect(server->admission, address) ? MHD_YES : MHD_NO;
 }
 
@@ -469,7 +538,8 @@ connection_notice(void *cls, struct MHD_Connection *connection, void **socket_co
     struct http_server *server = cls;
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (info == NULL || info->client_addr == NULL)
+    if (info == NULL || info->client_addr == NULL ||
+        from_trusted_proxy(server, info->client_addr))
         return;
     if (code == MHD_CONNECTION_NOTIFY_STARTED)
         admission_connected(server->admission, info->client_addr);
@@ -532,6 +602,15 @@ http_server_start(const struct http_server_options *options,
     server->route_count = route_count;
     server->app = app;
     server->unavailable = options->unavailable;
+    if (options->trusted_proxy_count > HTTP_TRUSTED_PROXIES_MAX) {
+        free(server);
+        return error_set(err, errlen, "at most %d trusted proxy networks",
+                         HTTP_TRUSTED_PROXIES_MAX);
+    }
+    if (options->trusted_proxy_count > 0)
+        memcpy(server->trusted, options->trusted_proxies,
+               options->trusted_proxy_count * sizeof *server->trusted);
+    server->trusted_count = options->trusted_proxy_count;
     server->admission = admission_new(
         options->connections_per_address ? options->connections_per_address
                                          : HTTP_DEFAULT_CONNECTIONS_PER_ADDRESS,
