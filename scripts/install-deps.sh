@@ -19,6 +19,8 @@ apt_packages=(
   # The TLS front of the proxy integration test (started by the test on
   # loopback with its own config, never as a service).
   nginx
+  # promtool checks and unit-tests the alert rules of docs/ops/.
+  prometheus
 )
 # Node runs the integration tests' clients and the reference peers only.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)

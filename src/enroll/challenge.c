@@ -1,6 +1,7 @@
 /* challenge: issuing enrollment challenges; see challenge.h. */
 #include "enroll/challenge.h"
 
+#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/netaddr.h"
 #include "util/strings.h"
@@ -36,9 +37,11 @@ challenge_handle(struct store *store, struct rate *per_address,
     char subscriber[NETADDR_PREFIX_MAX];
     netaddr_subscriber(request->client_address, subscriber);
     int64_t wait = rate_take(per_address, subscriber, strlen(subscriber), rate_now());
-    if (wait > 0)
+    if (wait > 0) {
+        counter_add(COUNTER_RATE_LIMITED, "challenges_per_address");
         return http_respond_limited(response, wait,
                                     "too many enrollment challenges from this address");
+    }
     struct store_challenge challenge;
     struct store_conn *conn = store_acquire(store);
     int status = challenge_create(conn, (int64_t)time(NULL), &challenge);

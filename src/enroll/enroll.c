@@ -6,6 +6,7 @@
 #include "enroll/national_id.h"
 #include "enroll/registry.h"
 #include "enroll/web_number.h"
+#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/netaddr.h"
@@ -54,6 +55,7 @@ struct refusal {
      * (unknown_identity behind identity_not_verified): the event is read
      * by the operator and the citizen, never by the stranger. */
     const char *audit_reason;
+    int face_check;     /* refused by a face check (check_faces) */
 };
 
 static const struct enroll_limit address_limit = {
@@ -132,6 +134,9 @@ take_attempt(const struct enroll_context *context, struct store_conn *conn,
     int status = enroll_limit_take(limit, conn, context->signer, value, length, now, &wait);
     if (status <= 0)
         return status;
+    counter_add(COUNTER_RATE_LIMITED, limit == &address_limit   ? "enroll_per_address"
+                                      : limit == &network_limit ? "enroll_per_network"
+                                                                : "enroll_per_device_key");
     refusal->retry_after = wait;
     return refuse(refusal, 429, "too_many_attempts",
                   "too many enrollment attempts %s: try again in %lld seconds",
@@ -346,11 +351,13 @@ check(const struct enroll_context *context, struct store_conn *conn,
     if (enroll_gate_enter(context->gate) != 0) {
         refusal->unaudited = 1; /* load, not an attempt on anyone */
         refusal->retry_after = ENROLL_BUSY_RETRY_AFTER;
+        counter_add(COUNTER_RATE_LIMITED, "enroll_face_checks_busy");
         return refuse(refusal, 503, "temporarily_unavailable",
                       "too many enrollments are being checked at once; try again "
                       "in %d seconds", ENROLL_BUSY_RETRY_AFTER);
     }
     int status = check_faces(context, e, found, refusal);
+    refusal->face_check = status > 0;
     face_image_free(&e->selfie_image);
     face_image_free(&e->turn_image);
     enroll_gate_leave(context->gate);
@@ -545,6 +552,9 @@ enroll_handle(const struct enroll_context *context,
         if (!refusal.unaudited)
             audit_refusal(conn, &e, &refusal);
         log_event(LOG_INFO, "enroll_refused", "{s:s}", "reason", refusal.code);
+        counter_add(COUNTER_ENROLL_REFUSALS, refusal.code);
+        if (refusal.face_check)
+            counter_add(COUNTER_FACE_CHECK_FAILURES, refusal.code);
         if (refusal.retry_after > 0) {
             char seconds[24];
             snprintf(seconds, sizeof seconds, "%lld", (long long)refusal.retry_after);

@@ -46,6 +46,8 @@ struct http_request {
     const struct http_server *server; /* for http_server_metrics() */
 };
 
+#define HTTP_CLIENT_ID_MAX 64
+
 struct http_response {
     unsigned status;
     const char *content_type;
@@ -56,6 +58,10 @@ struct http_response {
         char *value;            /* malloc'd; freed by the server */
     } headers[HTTP_RESPONSE_HEADERS_MAX];
     size_t header_count;
+    /* The registered platform the request came from, when the handler
+     * knows it: the access log names it on a 4xx answer (the platform's
+     * integrator asks why). "" when unknown. */
+    char client_id[HTTP_CLIENT_ID_MAX];
 };
 
 /* A route handler fills `response` (status and body). Returns 0; -1 means
@@ -157,6 +163,10 @@ int http_respond_bytes(struct http_response *response, unsigned status,
 /* An HTTP date (RFC 9110 §5.6.7 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37
  * GMT") of unix seconds, for Last-Modified and Expires. 0 or -1. */
 int http_date(int64_t seconds, char *out, size_t cap);
+
+/* Names the registered platform behind the request (see struct
+ * http_response); a longer id is cut. */
+void http_response_set_client_id(struct http_response *response, const char *client_id);
 
 /* Adds a response header (value copied). 0 or -1 when full. */
 int http_response_add_header(struct http_response *response, const char *name,

@@ -69,6 +69,13 @@ http_respond_bytes(struct http_response *response, unsigned status,
     return 0;
 }
 
+void
+http_response_set_client_id(struct http_response *response, const char *client_id)
+{
+    snprintf(response->client_id, sizeof response->client_id, "%s",
+             client_id != NULL ? client_id : "");
+}
+
 int
 http_response_add_header(struct http_response *response, const char *name,
                          const char *value)

@@ -5,6 +5,7 @@
 #include "http/admission.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -63,6 +65,9 @@ struct request_state {
     size_t length;
     size_t capacity;
     struct router_params params;
+    char method[16];        /* for the access log (cut) */
+    char request_id[17];    /* random, hex; X-Request-Id of the answer */
+    char client_id[HTTP_CLIENT_ID_MAX];
 };
 
 static uint64_t
@@ -95,6 +100,9 @@ queue(struct MHD_Connection *connection, struct request_state *state,
         MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 response->content_type);
     MHD_add_response_header(reply, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(reply, "X-Request-Id", state->request_id);
+    memcpy(state->client_id, response->client_id, sizeof state->client_id);
+    state->client_id[sizeof state->client_id - 1] = '\0';
     int has_cache_control = 0;
     for (size_t i = 0; i < response->header_count; i++) {
         MHD_add_response_header(reply, response->headers[i].name,
@@ -187,6 +195,7 @@ static enum MHD_Result
 queue_busy(struct MHD_Connection *connection, struct request_state *state)
 {
     struct http_response response = {0};
+    counter_add(COUNTER_RATE_LIMITED, "body_budget");
     if (http_respond_error(&response, 503, "temporarily_unavailable",
                            "the service is busy with other requests' bodies; try again "
                            "shortly") != 0 ||
@@ -474,6 +483,11 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
             return MHD_NO;
         clock_gettime(CLOCK_MONOTONIC, &state->started);
         state->route = server->route_count;
+        snprintf(state->method, sizeof state->method, "%s", method);
+        uint8_t id[8];
+        if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id ||
+            hex_encode(id, sizeof id, state->request_id, sizeof state->request_id) != 0)
+            snprintf(state->request_id, sizeof state->request_id, "%s", "unknown");
         *con_cls = state;
         return begin_request(server, connection, state, method, url, version);
     }
@@ -504,10 +518,15 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
     const char *route = state->route < server->route_count
                             ? server->routes[state->route].pattern
                             : "unmatched";
+    /* The platform only on a 4xx: what its integrator asks about. */
+    const char *client_id = status >= 400 && status < 500 && state->client_id[0] != '\0'
+                                ? state->client_id
+                                : NULL;
     log_event(status >= 500 ? LOG_WARN : LOG_INFO, "request",
-              "{s:s, s:i, s:I, s:b}", "route", route, "status", (int)status,
+              "{s:s, s:s, s:s, s:i, s:I, s:b, s:s*}", "request_id", state->request_id,
+              "method", state->method, "route", route, "status", (int)status,
               "duration_us", (json_int_t)us, "completed",
-              code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+              code == MHD_REQUEST_TERMINATED_COMPLETED_OK, "client_id", client_id);
     if (state->body != NULL)
         secret_wipe(state->body, state->capacity);
     free(state->body);
@@ -526,7 +545,10 @@ accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
     struct http_server *server = cls;
     if (from_trusted_proxy(server, address))
         return MHD_YES;
-    return admission_may_connect(server->admission, address) ? MHD_YES : MHD_NO;
+    if (admission_may_connect(server->admission, address))
+        return MHD_YES;
+    counter_add(COUNTER_RATE_LIMITED, "connections_per_address");
+    return MHD_NO;
 }
 
 /* Counts each address's open connections. */

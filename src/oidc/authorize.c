@@ -20,6 +20,7 @@
 #include "oidc/redirect.h"
 #include "oidc/user_code.h"
 #include "util/encoding.h"
+#include "util/counters.h"
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/strings.h"
@@ -381,15 +382,17 @@ over_limit(const struct oidc_context *context, const struct http_request *reques
     char subscriber[NETADDR_PREFIX_MAX];
     netaddr_subscriber(request->client_address, subscriber);
     double now = rate_now();
-    const char *who = "from this address";
+    const char *who = "from this address", *limit = "authorize_per_address";
     int64_t wait = rate_take(context->authorize_per_address, subscriber,
                              strlen(subscriber), now);
     if (wait == 0) {
         who = "for this site";
+        limit = "authorize_per_platform";
         wait = rate_take(context->authorize_per_platform, client_id, strlen(client_id), now);
     }
     if (wait == 0)
         return NULL;
+    counter_add(COUNTER_RATE_LIMITED, limit);
     *error = "temporarily_unavailable";
     snprintf(buffer, DESCRIPTION_MAX, "too many logins started %s: try again in %lld seconds",
              who, (long long)wait);
@@ -446,6 +449,8 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
     }
     result = respond_page(context, platform, params, asked, login_id, user_code,
                           response);
+    if (result == 0)
+        counter_add(COUNTER_LOGINS, "started");
 done:
     secret_wipe(login_id, sizeof login_id);
     secret_wipe(code, sizeof code);
@@ -486,6 +491,7 @@ oidc_authorize_handle(const struct oidc_context *context,
                                        "with cyberid (unknown client_id).");
         goto done;
     }
+    http_response_set_client_id(response, platform.client_id);
     if (!redirect_uri_is_registered(platform.redirect_uris, params.redirect_uri)) {
         result = refuse_page(response, "The return address (redirect_uri) is not one "
                                        "this site registered.");

@@ -433,7 +433,10 @@ client_authenticate(const struct oidc_context *context, struct store_conn *conn,
                     const struct http_request *request, const struct form *form,
                     struct store_platform *platform, struct http_response *response)
 {
-    return client_authenticate_at(context, conn,
-                                  http_request_header(request, "Authorization"),
-                                  form, (int64_t)time(NULL), platform, response);
+    int status = client_authenticate_at(context, conn,
+                                        http_request_header(request, "Authorization"),
+                                        form, (int64_t)time(NULL), platform, response);
+    if (status == 0)
+        http_response_set_client_id(response, platform->client_id);
+    return status;
 }

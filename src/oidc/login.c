@@ -14,6 +14,7 @@
 #include "oidc/claims.h"
 #include "oidc/oauth.h"
 #include "oidc/user_code.h"
+#include "util/counters.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -153,8 +154,11 @@ decide(const struct oidc_context *context, const struct http_request *request,
 {
     struct device_caller caller;
     int authenticated = device_authenticate(context->device, request, &caller, response);
-    if (authenticated != 0)
+    if (authenticated != 0) {
+        if (authenticated > 0)
+            counter_add(COUNTER_LOGINS, "refused");
         return authenticated < 0 ? -1 : 0;
+    }
 
     char code[USER_CODE_SIZE] = "", actor[ACTOR_MAX];
     uint8_t hash[STORE_OIDC_HASH_BYTES];
@@ -175,6 +179,8 @@ decide(const struct oidc_context *context, const struct http_request *request,
     oauth_hash(code, hash);
     conn = store_acquire(context->store);
     if ((looked = find_login(conn, hash, now, &login, &platform, response)) != 0) {
+        if (looked > 0)
+            counter_add(COUNTER_LOGINS, "refused");
         result = looked < 0 ? -1 : 0;
         goto done;
     }
@@ -225,6 +231,7 @@ decide(const struct oidc_context *context, const struct http_request *request,
                                json_pack("{s:s}", "status",
                                          approve ? STORE_LOGIN_APPROVED
                                                  : STORE_LOGIN_DENIED));
+    counter_add(COUNTER_LOGINS, approve ? "approved" : "denied");
 done:
     json_decref(details);
     json_decref(released);

@@ -27,6 +27,7 @@
 #include "oidc/pkce.h"
 #include "oidc/subject.h"
 #include "oidc/token_format.h"
+#include "util/counters.h"
 #include "util/strings.h"
 
 #include <stdlib.h>
@@ -287,6 +288,8 @@ grant_code(struct exchange *x)
         goto done;
     }
     result = respond_tokens(x->response, access, refresh, id_token, names);
+    if (result == 0)
+        counter_add(COUNTER_LOGINS, "code_redeemed");
     goto done;
 refused:
     /* The presentation (a counted use, a revocation) stays. */

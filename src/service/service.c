@@ -3,6 +3,7 @@
 
 #include "enroll/challenge.h"
 #include "enroll/registry.h"
+#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -178,13 +179,20 @@ metrics(void *app, const struct http_request *request,
         struct http_response *response)
 {
     (void)app;
-    char *text = http_server_metrics(request->server);
-    if (text == NULL)
-        return -1;
-    int status = http_respond_bytes(response, 200,
-                                    "text/plain; version=0.0.4; charset=utf-8",
-                                    text, strlen(text));
-    free(text);
+    char *requests = http_server_metrics(request->server);
+    char *counters = counters_render();
+    int status = -1;
+    size_t first = requests ? strlen(requests) : 0, second = counters ? strlen(counters) : 0;
+    char *text = requests && counters ? malloc(first + second + 1) : NULL;
+    if (text != NULL) {
+        memcpy(text, requests, first);
+        memcpy(text + first, counters, second + 1);
+        status = http_respond_bytes(response, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                    text, first + second);
+        free(text);
+    }
+    free(requests);
+    free(counters);
     return status;
 }
 

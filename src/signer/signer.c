@@ -4,6 +4,7 @@
 #include "signer/signer.h"
 
 #include "signer/signer_files.h"
+#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -194,6 +195,7 @@ int
 signer_hmac(struct signer *signer, enum signer_key key, const void *message,
             size_t length, uint8_t out[SIGNER_HMAC_BYTES])
 {
+    counter_add(COUNTER_SIGNER_OPERATIONS, "hmac");
     unsigned int out_length = 0;
     if ((key == SIGNER_KEY_INDEX || key == SIGNER_KEY_PAIRWISE) &&
         (message != NULL || length == 0) &&
@@ -251,6 +253,7 @@ signer_wrap_data_key(struct signer *signer,
                      const void *aad, size_t aad_length,
                      uint8_t out[SIGNER_WRAPPED_KEY_BYTES])
 {
+    counter_add(COUNTER_SIGNER_OPERATIONS, "wrap_data_key");
     if (master_key_crypt(signer, 1, data_key, out + SIGNER_NONCE_BYTES, aad,
                          aad_length, out) == 0)
         return 0;
@@ -264,6 +267,7 @@ signer_unwrap_data_key(struct signer *signer,
                        const void *aad, size_t aad_length,
                        uint8_t data_key[SIGNER_DATA_KEY_BYTES])
 {
+    counter_add(COUNTER_SIGNER_OPERATIONS, "unwrap_data_key");
     uint8_t copy[SIGNER_WRAPPED_KEY_BYTES];
     memcpy(copy, wrapped, sizeof copy);
     int status = master_key_crypt(signer, 0, copy + SIGNER_NONCE_BYTES,
@@ -313,6 +317,7 @@ signer_sign_digest(struct signer *signer, enum signer_key key,
                    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES],
                    size_t *signature_length)
 {
+    counter_add(COUNTER_SIGNER_OPERATIONS, "sign_digest");
     return sign_with(is_asymmetric(signer, key) ? signer->asymmetric[key] : NULL,
                      digest, signature, signature_length);
 }
@@ -445,6 +450,7 @@ signer_sign_token_digest(struct signer *signer, const char *kid,
                          uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES],
                          size_t *signature_length)
 {
+    counter_add(COUNTER_SIGNER_OPERATIONS, "sign_token");
     EVP_PKEY *pkey = token_key_get(signer, kid);
     int status = sign_with(pkey, digest, signature, signature_length);
     EVP_PKEY_free(pkey);
