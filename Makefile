@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-scale bench-enroll-oracle fuzz-image fuzz-oidc clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-scale bench-enroll-oracle soak fuzz-image fuzz-oidc clean
 
 all: build
 
@@ -65,6 +65,14 @@ bench-oidc: build
 # tens of GB (docs/scale.md); SMALL=n LARGE=n BACKENDS=... for a smaller run.
 bench-scale: build
 	@bench/scale/run.sh
+
+# Legitimate logins and hostile requests together for DURATION seconds
+# (default 600) against the release build: no legitimate failure, RSS and
+# open files flat (bench/soak/soak.mjs; figures in docs/bench.md).
+soak: build
+	@CYBERID_BINARY=$(CURDIR)/$(BUILD)/cyberid CYBERID_APP_BINARY=$(CURDIR)/$(BUILD)/cyberid-app \
+	  CYBERID_SHARED_DIR=$(CURDIR)/../shared CYBERID_MODELS_DIR=$(CURDIR)/models \
+	  node bench/soak/soak.mjs
 
 # Whether an enrollment refusal's timing tells a known ID number from an
 # unknown one (bench/enroll/oracle.mjs; RUNS=n refusals of each).

@@ -10,6 +10,10 @@ import * as client from 'openid-client';
 import { run } from './harness.mjs';
 import { app } from './citizen.mjs';
 
+// For scripts outside tests/integration (bench/soak), which cannot resolve
+// the package from where they are.
+export { client };
+
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const SHOWN_USER_CODE = new RegExp(`^[${USER_CODE_ALPHABET}]{4}-[${USER_CODE_ALPHABET}]{4}$`);
 export const insecure = { execute: [client.allowInsecureRequests] };
