@@ -179,9 +179,10 @@ export async function challenge(url) {
 }
 
 /** POST /v1/enroll with a fresh challenge (unless given) and the right
- * turn frame for it, then `change` applied to the body. Resolves
+ * turn frame for it, then `change` applied to the body, sent from
+ * localAddress when given (node:http; else fetch). Resolves
  * {status, body, headers, challenge}. */
-export async function enrollRequest(url, person, photos, device, change = () => {}, given = null) {
+export async function enrollRequest(url, person, photos, device, change = () => {}, given = null, localAddress = null) {
   const c = given || await challenge(url);
   const body = {
     challenge_id: c.challenge_id,
@@ -193,6 +194,7 @@ export async function enrollRequest(url, person, photos, device, change = () => 
     nonce_signature: cryptoSign('sha256', Buffer.from(c.nonce, 'ascii'), device.privateKey).toString('base64url'),
   };
   change(body, c);
+  if (localAddress) return { ...await postFrom(localAddress, `${url}/v1/enroll`, body), challenge: c };
   const response = await fetch(`${url}/v1/enroll`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
