@@ -703,10 +703,14 @@ purge(struct store_conn *conn, const char *sql, int64_t when, int64_t *count)
 }
 
 /* Deletes the oldest rows of a table's pending set beyond `ceiling`.
- * count_sql counts the set ($1 now); trim_sql deletes its $2 oldest. */
+ * count_sql counts the set ($1 now); before_sql (NULL: none) deletes what
+ * points at its $2 oldest, then trim_sql deletes them, in one transaction
+ * (the same $2 oldest for both: the order is total, and a row that
+ * leaves the set meanwhile was decided, its lookup no longer needed by a
+ * pending login). */
 static int
-trim(struct store_conn *conn, const char *count_sql, const char *trim_sql, int64_t now,
-     int64_t ceiling, int64_t *trimmed)
+trim(struct store_conn *conn, const char *count_sql, const char *before_sql,
+     const char *trim_sql, int64_t now, int64_t ceiling, int64_t *trimmed)
 {
     *trimmed = 0;
     int64_t pending = 0;
@@ -716,7 +720,15 @@ trim(struct store_conn *conn, const char *count_sql, const char *trim_sql, int64
     if (pending <= ceiling)
         return 0;
     struct store_value params[] = {v_integer(now), v_integer(pending - ceiling)};
-    return exec(conn, trim_sql, params, 2, NULL, NULL, trimmed) == 0 ? 0 : -1;
+    if (store_begin(conn) != 0)
+        return -1;
+    if ((before_sql != NULL && exec(conn, before_sql, params, 2, NULL, NULL, NULL) != 0) ||
+        exec(conn, trim_sql, params, 2, NULL, NULL, trimmed) != 0 || store_commit(conn) != 0) {
+        store_rollback(conn);
+        *trimmed = 0;
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -730,6 +742,9 @@ store_trim_pending(struct store_conn *conn, int64_t now, int64_t ceiling,
     return trim(conn,
                 "SELECT COUNT(*) FROM oidc_login WHERE status = 'pending'"
                 " AND expires_at >= $1",
+                "DELETE FROM oidc_user_code WHERE login_hash IN (SELECT login_hash"
+                " FROM oidc_login WHERE status = 'pending' AND expires_at >= $1"
+                " ORDER BY created_at, login_hash LIMIT $2)",
                 "DELETE FROM oidc_login WHERE login_hash IN (SELECT login_hash"
                 " FROM oidc_login WHERE status = 'pending' AND expires_at >= $1"
                 " ORDER BY created_at, login_hash LIMIT $2)",
@@ -737,6 +752,7 @@ store_trim_pending(struct store_conn *conn, int64_t now, int64_t ceiling,
                    trim(conn,
                         "SELECT COUNT(*) FROM enroll_challenge WHERE used = 0"
                         " AND expires_at >= $1",
+                        NULL,
                         "DELETE FROM enroll_challenge WHERE id IN (SELECT id"
                         " FROM enroll_challenge WHERE used = 0 AND expires_at >= $1"
                         " ORDER BY expires_at, id LIMIT $2)",

@@ -553,8 +553,9 @@ int store_purge_expired(struct store_conn *conn, int64_t now,
 /* The global ceiling on what anonymous requests leave pending: if more
  * than `ceiling` logins are pending (not decided, not expired at `now`),
  * the oldest beyond it are deleted (their pages and apps then find them
- * gone, as if expired); the same for unused, unexpired enrollment
- * challenges. *logins and *challenges: how many went. Runs a count over
+ * gone, as if expired), with their user codes' lookup rows, in one
+ * transaction; the same for unused, unexpired enrollment challenges.
+ * *logins and *challenges: how many went. Runs a count over
  * each table: for the janitor, not for requests. 0 or -1. */
 int store_trim_pending(struct store_conn *conn, int64_t now, int64_t ceiling,
                        int64_t *logins, int64_t *challenges)

@@ -127,6 +127,9 @@ test('past the pending ceiling the janitor drops the oldest pending logins first
     assert.equal((await pollOnce(server.url, ids[15])).body.status, 'pending');
     assert.equal((await pollOnce(server.url, ids[14])).status, 404);
     assert.equal((await pollOnce(server.url, ids[0])).status, 404);
+    // Their user codes' lookup rows went with them.
+    const [{ n: codes }] = await sql(temp.data, 'SELECT COUNT(*) AS n FROM oidc_user_code');
+    assert.equal(Number(codes), 10);
     const warned = server.logs.map((line) => { try { return JSON.parse(line); } catch { return {}; } })
       .filter((entry) => entry.event === 'pending_ceiling_reached');
     assert.ok(warned.length >= 1, 'the operator is told');
