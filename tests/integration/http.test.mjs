@@ -177,6 +177,22 @@ test('framing the service cannot trust is refused at once, and the connection cl
   assert.match((await rawExchange('GET /healthz HTTP/1.0\r\n\r\n')).received, /^HTTP\/1\.[01] 200 /);
 });
 
+test('a body cut off by the client\'s FIN frees the connection at once, not at the idle timeout', async () => {
+  const started = Date.now();
+  const closed = await new Promise((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.end(
+      'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n'
+      + 'Content-Length: 100\r\n\r\ngrant_type=auth'));
+    socket.on('data', () => {});
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(true));
+    socket.setTimeout(5000, () => { socket.destroy(); resolve(false); });
+  });
+  assert.equal(closed, true, 'closed by the service before 5 s (its idle timeout is 30 s)');
+  assert.ok(Date.now() - started < 5000);
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+});
+
 test('a NUL in the path is not the end of the path', async () => {
   await expectJsonError(await fetch(`${server.url}/healthz%00.json`), 404, 'not_found');
   await expectJsonError(await fetch(`${server.url}/healthz%00`), 404, 'not_found');
