@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -80,6 +81,22 @@ microseconds_since(const struct timespec *start)
     return us < 0 ? 0 : (uint64_t)us;
 }
 
+/* 1 when the client has closed its side (FIN) with nothing unread after
+ * it. libmicrohttpd 0.9.75 misses a FIN that arrives together with a
+ * request's last bytes (its edge-triggered epoll read stops before the end
+ * of the stream) and then holds the connection until the idle timeout;
+ * the server looks for itself where that matters. */
+static int
+client_closed(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == NULL)
+        return 0;
+    char byte;
+    return recv(info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static enum MHD_Result
 queue(struct MHD_Connection *connection, struct request_state *state,
       struct http_response *response)
@@ -103,16 +120,22 @@ queue(struct MHD_Connection *connection, struct request_state *state,
     MHD_add_response_header(reply, "X-Request-Id", state->request_id);
     memcpy(state->client_id, response->client_id, sizeof state->client_id);
     state->client_id[sizeof state->client_id - 1] = '\0';
-    int has_cache_control = 0;
+    int has_cache_control = 0, has_connection = 0;
     for (size_t i = 0; i < response->header_count; i++) {
         MHD_add_response_header(reply, response->headers[i].name,
                                 response->headers[i].value);
         if (strcasecmp(response->headers[i].name, "Cache-Control") == 0)
             has_cache_control = 1;
+        if (strcasecmp(response->headers[i].name, MHD_HTTP_HEADER_CONNECTION) == 0)
+            has_connection = 1;
     }
     /* Responses carry personal data or tokens more often than not. */
     if (!has_cache_control)
         MHD_add_response_header(reply, "Cache-Control", "no-store");
+    /* A client that has sent its FIN sends no further request: close after
+     * this answer rather than hold the connection to the idle timeout. */
+    if (!has_connection && client_closed(connection))
+        MHD_add_response_header(reply, MHD_HTTP_HEADER_CONNECTION, "close");
     state->status = response->status;
     state->responded = 1;
     result = MHD_queue_response(connection, response->status, reply);
@@ -395,6 +418,22 @@ client_address(const struct http_server *server, struct MHD_Connection *connecti
                                     server->trusted, server->trusted_count, out, cap);
 }
 
+/* 1 when the body is still incomplete and the client has closed its side:
+ * it never completes. */
+static int
+body_cut_off(struct MHD_Connection *connection, const struct request_state *state)
+{
+    /* Only a declared length says the body is incomplete: a client may
+     * send a whole body and then its FIN, and that request is answered. */
+    const char *declared = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                       MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long length = 0;
+    if (declared == NULL || parse_integer(declared, 0, LLONG_MAX, &length) != 0 ||
+        (unsigned long long)length <= state->length || state->too_large)
+        return 0;
+    return client_closed(connection);
+}
+
 /* Final call: the whole body is here; run the handler. */
 static enum MHD_Result
 dispatch(struct http_server *server, struct MHD_Connection *connection,
@@ -498,6 +537,10 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
     if (*upload_data_size > 0) {
         append_body(server, state, upload_data, *upload_data_size);
         *upload_data_size = 0;
+        if (body_cut_off(connection, state))
+            return queue_error_and_close(connection, state, 400, "invalid_request",
+                                         "the connection was closed before the whole "
+                                         "request body arrived");
         return MHD_YES;
     }
     return dispatch(server, connection, state, method, url);

@@ -190,6 +190,21 @@ test('a body cut off by the client\'s FIN frees the connection at once, not at t
   });
   assert.equal(closed, true, 'closed by the service before 5 s (its idle timeout is 30 s)');
   assert.ok(Date.now() - started < 5000);
+  // A whole body, then the FIN, is answered, and the connection closed
+  // after the answer (the client can send nothing more).
+  const answeredAt = Date.now();
+  const whole = await new Promise((resolve) => {
+    let received = '';
+    const socket = net.connect(server.port, '127.0.0.1', () => socket.end(
+      'POST /v1/enroll/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+      + 'Content-Length: 2\r\n\r\n{}'));
+    socket.on('data', (chunk) => { received += chunk; });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(received));
+  });
+  assert.match(whole, /^HTTP\/1\.1 201 /);
+  assert.match(whole, /\r\nConnection: close\r\n/i);
+  assert.ok(Date.now() - answeredAt < 5000, 'closed after the answer, not at the idle timeout');
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
 
