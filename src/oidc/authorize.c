@@ -198,10 +198,12 @@ list_has_word(const char *list, const char *word)
     return 0;
 }
 
-/* The claims a scope asks for: every scope token but "openid", each a
- * known claim the platform is registered for (allowed: JSON array text),
- * in scope order, duplicates dropped. Returns 0 with *asked (a new array),
- * 1 with *problem when the scope is invalid_scope, -1 out of memory. */
+/* The claims a scope asks for: every scope token that names a known claim,
+ * each one the platform is registered for (allowed: JSON array text), in
+ * scope order, duplicates dropped; other tokens are ignored. Returns 0 with
+ * *asked (a new array), 1 with *problem when the scope is invalid_scope
+ * (too long, no openid, a claim the platform is not registered for), -1
+ * out of memory. */
 static int
 scope_claims(const char *scope, const char *allowed_text, json_t **asked,
              const char **problem)
@@ -226,21 +228,18 @@ scope_claims(const char *scope, const char *allowed_text, json_t **asked,
         char word[CLAIMS_NAME_MAX_BYTES];
         if (span == 0)
             break;
+        /* Scope values the service does not know (profile, email,
+         * offline_access, a longer word) are ignored, as OpenID Connect
+         * Core §3.1.2.1 asks: platforms' libraries send them by default. */
         if (span >= sizeof word) {
-            *problem = "the scope names an unknown claim";
-            result = 1;
-            goto done;
+            at += span;
+            continue;
         }
         memcpy(word, at, span);
         word[span] = '\0';
         at += span;
-        if (strcmp(word, "openid") == 0)
+        if (strcmp(word, "openid") == 0 || !claims_is_known(word))
             continue;
-        if (!claims_is_known(word)) {
-            *problem = "the scope names an unknown claim";
-            result = 1;
-            goto done;
-        }
         json_t *one = json_pack("[s]", word);
         int registered = one != NULL && claims_subset(one, allowed);
         json_decref(one);

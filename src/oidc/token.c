@@ -12,7 +12,9 @@
  * access and refresh token of the same grant (same claims, same
  * auth_time; no new ID token). Presenting a rotated one again is taken as
  * theft: the whole grant is revoked. A `scope` may narrow the new access
- * token's claims; the new refresh token keeps the grant's.
+ * token's claims (names beyond the grant are ignored: the intersection is
+ * issued, and the response's `scope` says what); the new refresh token
+ * keeps the grant's.
  *
  * Errors are RFC 6749 §5.2: 400 {"error", "error_description"}, 401
  * invalid_client. */
@@ -406,7 +408,7 @@ grant_refresh(struct exchange *x)
             goto done;
         if (narrow > 0) {
             result = refuse(x->response, "invalid_scope",
-                            "scope may only name scopes of the original grant");
+                            "the scope is empty or longer than 1024 bytes");
             goto done;
         }
         access_claims = json_dumps(narrowed, JSON_COMPACT);

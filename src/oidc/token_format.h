@@ -16,6 +16,9 @@
 #define TOKEN_SCOPE_OPENID "openid"
 /* "openid" and every claim name, each after a space, NUL included. */
 #define TOKEN_SCOPE_MAX (sizeof TOKEN_SCOPE_OPENID + CLAIMS_MAX * (CLAIMS_NAME_MAX_BYTES + 1))
+/* The longest `scope` a refresh request may send (the same bound as
+ * /authorize's). */
+#define TOKEN_SCOPE_REQUEST_MAX 1024
 #define TOKEN_TYPE_BEARER "Bearer"
 #define TOKEN_TYPE_REFRESH "refresh_token"
 /* at_hash: base64url of the left half of SHA-256 (OIDC Core §3.1.3.6). */
@@ -29,10 +32,12 @@ int token_scope(const json_t *names, char out[TOKEN_SCOPE_MAX])
     __attribute__((warn_unused_result));
 
 /* The claim names a refresh request's `scope` asks for among granted (an
- * array of names): space-separated scope tokens, "openid" allowed and
- * implied. Returns 0 with *narrowed a new array (the granted names the
- * scope names, in granted order); 1 when the scope is malformed or names
- * something not granted (invalid_scope); -1 out of memory. */
+ * array of names): space-separated scope tokens; "openid" is implied, and
+ * tokens that are not granted are ignored (the intersection is issued,
+ * never more). Returns 0 with *narrowed a new array (the granted names the
+ * scope names, in granted order, perhaps empty); 1 when the scope is over
+ * TOKEN_SCOPE_REQUEST_MAX bytes or has no token (invalid_scope); -1 out
+ * of memory. */
 int token_scope_narrow(const char *scope, const json_t *granted, json_t **narrowed)
     __attribute__((warn_unused_result));
 

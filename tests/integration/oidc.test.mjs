@@ -459,6 +459,36 @@ test('a claim the platform is not registered for redirects with error=invalid_sc
   assert.equal(rejected.error, 'invalid_scope');
 });
 
+test('unknown scope values are ignored; a refresh asking beyond the grant gets the intersection, and its scope says so', async () => {
+  // OIDC Core §3.1.2.1: profile, email and offline_access are not this
+  // service's, and are ignored rather than refused.
+  const done = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet,
+    { scope: 'openid profile email offline_access realname_verified' });
+  assert.equal(done.claims.realname_verified, true);
+  assert.equal(done.claims.age_over_18, undefined, 'only what the scope named');
+  assert.equal(done.tokens.scope, 'openid realname_verified');
+  // RFC 6749 §3.3, §6: mod_auth_openidc sends its whole configured scope on
+  // every refresh. The grant held realname_verified only: that is issued,
+  // never age_over_18, and the response's scope names what was.
+  const wide = await client.refreshTokenGrant(configs.shop, done.tokens.refresh_token,
+    { scope: 'openid profile email realname_verified age_over_18' });
+  assert.equal(wide.scope, 'openid realname_verified');
+  const info = await client.fetchUserInfo(configs.shop, wide.access_token, done.claims.sub);
+  assert.equal(info.realname_verified, true);
+  assert.equal(info.age_over_18, undefined, 'a refresh never widens the grant');
+  // A scope naming nothing granted: openid only, and no claim at userinfo.
+  const none = await client.refreshTokenGrant(configs.shop, wide.refresh_token, { scope: 'openid age_over_18' });
+  assert.equal(none.scope, 'openid');
+  const bare = await client.fetchUserInfo(configs.shop, none.access_token, done.claims.sub);
+  assert.equal(bare.realname_verified, undefined);
+  // The refresh token keeps the grant's claims.
+  const back = await client.refreshTokenGrant(configs.shop, none.refresh_token);
+  assert.equal(back.scope, 'openid realname_verified');
+  // A scope with no token at all is still malformed.
+  const empty = await clientError(client.refreshTokenGrant(configs.shop, back.refresh_token, { scope: ' ' }));
+  assert.equal(empty.error, 'invalid_scope');
+});
+
 test('a wrong code_verifier is invalid_grant', async () => {
   const done = await login(platforms.shop, configs.shop, citizens.adult.wallet);
   const rejected = await clientError(client.authorizationCodeGrant(configs.shop, new URL(done.decided.redirect_to), {

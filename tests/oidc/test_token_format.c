@@ -67,13 +67,17 @@ test_scope_narrow(void **state)
         {"age_over_18 age_over_18", 0, "[\"age_over_18\"]"},
         {"openid realname_verified age_over_18 birth_year", 0,
          "[\"realname_verified\",\"age_over_18\",\"birth_year\"]"},
-        {"openid name", 1, NULL},
-        {"openid age_over_1", 1, NULL},
-        {"openid  age_over_18", 1, NULL},
-        {"openid ", 1, NULL},
-        {" openid", 1, NULL},
+        /* Beyond the grant: the intersection, never more (RFC 6749 §3.3). */
+        {"openid name", 0, "[]"},
+        {"openid age_over_1", 0, "[]"},
+        {"openid profile email age_over_18 offline_access", 0, "[\"age_over_18\"]"},
+        {"openid  age_over_18 ", 0, "[\"age_over_18\"]"},
+        {" openid", 0, "[]"},
+        {"OPENID", 0, "[]"},
+        {"realname_verified_x age_over_18x", 0, "[]"},
+        /* No token at all. */
         {"", 1, NULL},
-        {"OPENID", 1, NULL},
+        {"   ", 1, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         json_t *narrowed = NULL;
@@ -89,12 +93,20 @@ test_scope_narrow(void **state)
         }
         json_decref(narrowed);
     }
-    /* Longer than any scope of a grant. */
-    char *long_scope = malloc(TOKEN_SCOPE_MAX + 1);
-    memset(long_scope, 'a', TOKEN_SCOPE_MAX);
-    long_scope[TOKEN_SCOPE_MAX] = '\0';
+    /* At the request bound, and one byte over it. */
+    char *long_scope = malloc(TOKEN_SCOPE_REQUEST_MAX + 2);
+    memset(long_scope, ' ', TOKEN_SCOPE_REQUEST_MAX + 1);
+    memcpy(long_scope, "birth_year", strlen("birth_year"));
+    long_scope[TOKEN_SCOPE_REQUEST_MAX] = '\0';
     json_t *narrowed = NULL;
+    assert_int_equal(token_scope_narrow(long_scope, granted, &narrowed), 0);
+    assert_int_equal(json_array_size(narrowed), 1);
+    json_decref(narrowed);
+    narrowed = NULL;
+    long_scope[TOKEN_SCOPE_REQUEST_MAX] = ' ';
+    long_scope[TOKEN_SCOPE_REQUEST_MAX + 1] = '\0';
     assert_int_equal(token_scope_narrow(long_scope, granted, &narrowed), 1);
+    assert_null(narrowed);
     free(long_scope);
     json_decref(granted);
 }
