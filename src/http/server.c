@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +61,7 @@ struct request_state {
     int over_budget;        /* the body budget could not hold the body */
     size_t reserved;        /* bytes of the body budget held */
     size_t limit;
+    size_t declared;        /* Content-Length, 0 when absent (chunked) */
     uint8_t *body;
     size_t length;
     size_t capacity;
@@ -290,6 +290,7 @@ begin_request(struct http_server *server, struct MHD_Connection *connection,
         if (admission_reserve(server->admission, (size_t)length + 1) != 0)
             return queue_busy(connection, state);
         state->reserved = (size_t)length + 1;
+        state->declared = (size_t)length;
     }
     return MHD_YES;
 }
@@ -425,11 +426,7 @@ body_cut_off(struct MHD_Connection *connection, const struct request_state *stat
 {
     /* Only a declared length says the body is incomplete: a client may
      * send a whole body and then its FIN, and that request is answered. */
-    const char *declared = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                       MHD_HTTP_HEADER_CONTENT_LENGTH);
-    long long length = 0;
-    if (declared == NULL || parse_integer(declared, 0, LLONG_MAX, &length) != 0 ||
-        (unsigned long long)length <= state->length || state->too_large)
+    if (state->declared <= state->length || state->too_large)
         return 0;
     return client_closed(connection);
 }
