@@ -203,7 +203,9 @@ test('a body cut off by the client\'s FIN frees the connection at once, not at t
     socket.on('close', () => resolve(received));
   });
   assert.match(whole, /^HTTP\/1\.1 201 /);
-  assert.match(whole, /\r\nConnection: close\r\n/i);
+  // Closed after the answer: by the service's Connection: close when the
+  // FIN was already there as it answered, or by libmicrohttpd when the FIN
+  // came after; either way long before the idle timeout (30 s).
   assert.ok(Date.now() - answeredAt < 5000, 'closed after the answer, not at the idle timeout');
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
