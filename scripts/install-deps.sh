@@ -13,7 +13,7 @@ apt_packages=(
   postgresql-15 postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev
   libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev flex bison
   libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
-  libqrencode-dev libcsv-dev libcmocka-dev libcurl4-openssl-dev
+  libqrencode-dev libcsv-dev libseccomp-dev libcmocka-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev valgrind
   chromium
   # The TLS front of the proxy integration test (started by the test on

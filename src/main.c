@@ -1,6 +1,7 @@
 /* cyberid: the service and the operator's command line in one binary.
  * This file only dispatches to the sub-commands in src/cli/. */
 #include "cli/cli.h"
+#include "signer/signer.h"
 
 #include "util/wipe_alloc.h"
 
@@ -58,6 +59,10 @@ main(int argc, char **argv)
         printf("cyberid %s\n", CYBERID_VERSION);
         return 0;
     }
+    /* The key-holding process `serve` starts (signer.h): not an
+     * operator's command, so not in the list. */
+    if (strcmp(argv[1], "signer") == 0)
+        return signer_process_main(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -372,6 +372,7 @@ main(int argc, char **argv)
     if (service_open(data, (unsigned)threads, &service, err, sizeof err) != 0 ||
         string_format(ocsp, sizeof ocsp, "%s/ocsp", issuer) != 0 ||
         string_format(crl, sizeof crl, "%s/crl", issuer) != 0 ||
+        signer_configure(service.signer, issuer, ocsp, crl) != 0 ||
         pki_open(service.config.pki_dir, service.signer, ocsp, crl, &service.pki, err,
                  sizeof err) != 0) {
         fprintf(stderr, "bench_load: %s\n", err);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef CYBERID_DEFAULT_MODELS_DIR
 #error "CYBERID_DEFAULT_MODELS_DIR comes from the cyberid_face target"
@@ -36,7 +37,7 @@ static const char serve_usage[] =
     "                     [--connections-per-address N] [--body-budget-mb N]\n"
     "                     [--authorize-per-address N] [--authorize-per-platform N]\n"
     "                     [--challenges-per-address N] [--pending-ceiling N]\n"
-    "                     [--trusted-proxy CIDR]...\n"
+    "                     [--trusted-proxy CIDR]... [--signer-opens-per-minute N]\n"
     "                     [--issuer URL] [--models DIR]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
@@ -67,7 +68,12 @@ static const char serve_usage[] =
     "--issuer URL: the service's public URL (tokens' aud and iss, the OCSP and\n"
     "CRL URLs in certificates); default http://HOST:PORT of --listen.\n"
     "--models DIR: the face model files (default $" MODELS_DIR_ENV ", else\n"
-    CYBERID_DEFAULT_MODELS_DIR ").\n";
+    CYBERID_DEFAULT_MODELS_DIR ").\n"
+    "The keys stay in a signer process of their own, started first; if it dies\n"
+    "the requests that needed it get 503 and it is started again, and past 5\n"
+    "restarts in a minute serve stops (exit 1).\n"
+    "--signer-opens-per-minute N: personal records the signer opens a minute\n"
+    "at most (claims at login, enrollments; default 120000); past it 503.\n";
 
 static void
 print_hint(const char *data_dir, const char *listen, unsigned port)
@@ -99,6 +105,17 @@ static pthread_t main_thread;
 
 /* Runs only in a thread that did not block the stop signals (see
  * cli_serve()); pthread_kill() is async-signal-safe. */
+/* Set when the signer could not be kept running (signer.h on_give_up). */
+static volatile sig_atomic_t signer_gave_up;
+
+/* Called once, from a worker: serve stops as on SIGTERM, then exits 1. */
+static void
+give_up(void)
+{
+    signer_gave_up = 1;
+    kill(getpid(), SIGTERM);
+}
+
 static void
 forward_to_main(int signal_number)
 {
@@ -137,6 +154,7 @@ cli_serve(int argc, char **argv)
         {"issuer", required_argument, NULL, 'i'},
         {"models", required_argument, NULL, 'm'},
         {"trusted-proxy", required_argument, NULL, 'T'},
+        {"signer-opens-per-minute", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -153,6 +171,7 @@ cli_serve(int argc, char **argv)
     long long authorize_per_platform = SERVICE_AUTHORIZE_PER_PLATFORM;
     long long challenges_per_address = SERVICE_CHALLENGES_PER_ADDRESS;
     long long pending_ceiling = JANITOR_DEFAULT_CEILING;
+    long long opens_per_minute = SIGNER_OPENS_PER_MINUTE_DEFAULT;
     struct netaddr_cidr trusted[HTTP_TRUSTED_PROXIES_MAX];
     size_t trusted_count = 0;
     int hint = 0;
@@ -208,6 +227,11 @@ cli_serve(int argc, char **argv)
                 return cli_fail("serve", 2, "--pending-ceiling must be 0 to %lld",
                                 (long long)CEILING_MAX);
             break;
+        case 'O':
+            if (parse_integer(optarg, 1, UINT32_MAX, &opens_per_minute) != 0)
+                return cli_fail("serve", 2, "--signer-opens-per-minute must be 1 to %u",
+                                UINT32_MAX);
+            break;
         case 'T':
             if (trusted_count == HTTP_TRUSTED_PROXIES_MAX)
                 return cli_fail("serve", 2, "at most %d --trusted-proxy networks",
@@ -257,7 +281,13 @@ cli_serve(int argc, char **argv)
      * janitor and one spare. */
     if (pool == 0)
         pool = threads + 2 > POOL_MAX ? POOL_MAX : threads + 2;
-    if (service_open(data_dir, (unsigned)pool, &service, err, sizeof err) != 0)
+    /* A channel per worker, the janitor and the main thread, so workers
+     * never wait for each other at the signer. */
+    struct signer_options signer = {
+        .channels = (unsigned)threads + 2, .opens_per_minute = (unsigned)opens_per_minute,
+        .on_give_up = give_up};
+    if (service_open_with_signer(data_dir, (unsigned)pool, &signer, &service, err,
+                                 sizeof err) != 0)
         return cli_fail("serve", 1, "%s", err);
     if (service_load_face(&service, models_dir, err, sizeof err) != 0) {
         service_close(&service);
@@ -321,10 +351,11 @@ cli_serve(int argc, char **argv)
     int received = 0;
     sigwait(&stop_signals, &received);
     log_event(LOG_INFO, "stopping", "{s:s}", "signal",
-              received == SIGTERM ? "SIGTERM" : "SIGINT");
+              signer_gave_up ? "signer_gave_up"
+              : received == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(server);
     janitor_stop(janitor);
     service_close(&service);
     log_event(LOG_INFO, "stopped", NULL);
-    return 0;
+    return signer_gave_up ? 1 : 0;
 }

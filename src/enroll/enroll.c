@@ -330,6 +330,7 @@ check(const struct enroll_context *context, struct store_conn *conn,
      * lookups (a decoy's when it is not), then the face checks. */
     int found = 0;
     if (registry_find_or_decoy(conn, context->signer, context->decoy, e->id.text,
+                               REGISTRY_NAME | REGISTRY_BIRTH_DATE | REGISTRY_DESCRIPTOR,
                                &e->person, &found) != 0)
         return -1;
     struct store_identity identity;

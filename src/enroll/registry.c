@@ -354,8 +354,8 @@ registry_seal(struct signer *signer, const char *record_id, const char *national
                        birth_date, "descriptor", descriptor_text);
     plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     if (plaintext != NULL &&
-        vault_seal(signer, record_id, plaintext, strlen(plaintext), sealed,
-                   sealed_length) == 0)
+        signer_seal_record(signer, record_id, plaintext, strlen(plaintext), sealed,
+                           sealed_length) == 0)
         status = 0;
 cleanup:
     json_decref(record);
@@ -756,28 +756,42 @@ registry_report_clear(struct registry_report *report)
 }
 
 int
-registry_open(struct signer *signer, const struct store_person *person,
+registry_open(struct signer *signer, const struct store_person *person, unsigned fields,
               struct registry_person *out)
 {
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } known[] = {
+        {REGISTRY_NATIONAL_ID, "national_id"}, {REGISTRY_NAME, "name"},
+        {REGISTRY_BIRTH_DATE, "birth_date"}, {REGISTRY_DESCRIPTOR, "descriptor"},
+    };
+    const char *names[sizeof known / sizeof *known + 1] = {0};
+    size_t count = 0;
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (fields & known[i].bit)
+            names[count++] = known[i].name;
+    assert(count > 0 && (fields & ~REGISTRY_FIELDS_ALL) == 0);
+
     int status = -1;
-    uint8_t *plaintext = NULL;
+    char *text = NULL;
     size_t length = 0;
     json_t *record = NULL;
     memset(out, 0, sizeof *out);
-    if (vault_open(signer, person->id, person->sealed, person->sealed_length,
-                   &plaintext, &length) != 0)
+    if (signer_open_record(signer, person->id, person->sealed, person->sealed_length,
+                           names, &text, &length) != 0)
         goto cleanup;
-    record = json_loadb((const char *)plaintext, length, 0, NULL);
+    record = json_loadb(text, length, 0, NULL);
     const char *id = json_string_value(json_object_get(record, "national_id"));
     const char *name = json_string_value(json_object_get(record, "name"));
     const char *birth = json_string_value(json_object_get(record, "birth_date"));
     json_t *descriptor = json_object_get(record, "descriptor");
     if (descriptor != NULL) {
-        const char *text = json_string_value(descriptor);
+        const char *encoded = json_string_value(descriptor);
         uint8_t bytes[REGISTRY_DESCRIPTOR_BYTES];
         size_t decoded = 0;
-        int ok = text != NULL &&
-                 base64url_decode(text, strlen(text), bytes, sizeof bytes,
+        int ok = encoded != NULL &&
+                 base64url_decode(encoded, strlen(encoded), bytes, sizeof bytes,
                                   &decoded) == 0 &&
                  decoded == sizeof bytes &&
                  descriptor_from_bytes(bytes, out->descriptor) == 0;
@@ -786,24 +800,29 @@ registry_open(struct signer *signer, const struct store_person *person,
             goto cleanup;
         out->has_descriptor = 1;
     }
-    if (id == NULL || name == NULL || birth == NULL ||
-        string_copy(out->record_id, sizeof out->record_id, person->id) != 0 ||
-        string_copy(out->national_id, sizeof out->national_id, id) != 0 ||
-        string_copy(out->name, sizeof out->name, name) != 0 ||
-        string_copy(out->birth_date, sizeof out->birth_date, birth) != 0)
+    /* Every field asked for is there (a version 1 record has no
+     * descriptor: has_descriptor says so). */
+    if (string_copy(out->record_id, sizeof out->record_id, person->id) != 0 ||
+        ((fields & REGISTRY_NATIONAL_ID) &&
+         (id == NULL || string_copy(out->national_id, sizeof out->national_id, id) != 0)) ||
+        ((fields & REGISTRY_NAME) &&
+         (name == NULL || string_copy(out->name, sizeof out->name, name) != 0)) ||
+        ((fields & REGISTRY_BIRTH_DATE) &&
+         (birth == NULL || string_copy(out->birth_date, sizeof out->birth_date, birth) != 0)))
         goto cleanup;
     status = 0;
 cleanup:
     if (status != 0)
         registry_person_clear(out);
     json_decref(record); /* jansson frees its strings without wiping */
-    vault_free_plaintext(plaintext, length);
+    signer_free_secret(text, length);
     return status;
 }
 
-int
-registry_find(struct store_conn *conn, struct signer *signer,
-              const char *national_id, struct registry_person *out, int *found)
+/* registry_find() of the given fields. */
+static int
+find_fields(struct store_conn *conn, struct signer *signer, const char *national_id,
+            unsigned fields, struct registry_person *out, int *found)
 {
     int status = -1;
     uint8_t index[VAULT_INDEX_BYTES];
@@ -813,12 +832,19 @@ registry_find(struct store_conn *conn, struct signer *signer,
     if (registry_index(signer, national_id, index) != 0 ||
         store_person_find(conn, index, &person, found) != 0)
         goto cleanup;
-    status = *found ? registry_open(signer, &person, out) : 0;
+    status = *found ? registry_open(signer, &person, fields, out) : 0;
 cleanup:
     if (status != 0)
         *found = 0;
     store_person_clear(&person);
     return status;
+}
+
+int
+registry_find(struct store_conn *conn, struct signer *signer,
+              const char *national_id, struct registry_person *out, int *found)
+{
+    return find_fields(conn, signer, national_id, REGISTRY_FIELDS_ALL, out, found);
 }
 
 struct registry_decoy {
@@ -858,10 +884,10 @@ registry_decoy_free(struct registry_decoy *decoy)
 int
 registry_find_or_decoy(struct store_conn *conn, struct signer *signer,
                        const struct registry_decoy *decoy, const char *national_id,
-                       struct registry_person *out, int *found)
+                       unsigned fields, struct registry_person *out, int *found)
 {
     assert(decoy != NULL);
-    if (registry_find(conn, signer, national_id, out, found) != 0)
+    if (find_fields(conn, signer, national_id, fields, out, found) != 0)
         return -1;
     if (*found)
         return 0;
@@ -870,7 +896,7 @@ registry_find_or_decoy(struct store_conn *conn, struct signer *signer,
     int status = store_person_get(conn, decoy->person.id, &none, &none_found);
     store_person_clear(&none);
     if (status == 0)
-        status = registry_open(signer, &decoy->person, out);
+        status = registry_open(signer, &decoy->person, fields, out);
     registry_person_clear(out);
     if (status == 0)
         status = string_copy(out->record_id, sizeof out->record_id, decoy->person.id);
@@ -886,7 +912,7 @@ registry_get_by_record_id(struct store_conn *conn, struct signer *signer,
     memset(out, 0, sizeof *out);
     int status = store_person_get(conn, record_id, &person, found);
     if (status == 0 && *found)
-        status = registry_open(signer, &person, out);
+        status = registry_open(signer, &person, REGISTRY_FIELDS_ALL, out);
     if (status != 0)
         *found = 0;
     store_person_clear(&person);

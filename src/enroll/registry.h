@@ -104,7 +104,8 @@ struct registry_decoy;
 struct registry_decoy *registry_decoy_new(struct signer *signer);
 void registry_decoy_free(struct registry_decoy *decoy);
 
-/* registry_find() for answers to strangers, whose timing must not tell
+/* registry_find() of the listed fields (registry_field bits) for answers
+ * to strangers, whose timing must not tell
  * whether a number is in the registry: when no record has it, the same
  * round trips are made (the record's query, for the decoy's id, which no
  * row has) and the decoy is opened as a record would be, then wiped but
@@ -112,14 +113,27 @@ void registry_decoy_free(struct registry_decoy *decoy);
  * only that id (has_descriptor 0). 0 or -1 as registry_find(). */
 int registry_find_or_decoy(struct store_conn *conn, struct signer *signer,
                            const struct registry_decoy *decoy, const char *national_id,
-                           struct registry_person *out, int *found)
+                           unsigned fields, struct registry_person *out, int *found)
     __attribute__((warn_unused_result));
 
-/* Opens a registry row (read from the store) into *out. 0, or -1 (a
- * record that does not open or parse) with *out wiped. Wipe it with
+/* The fields of a record, for registry_open(): the signer returns only
+ * those asked for (signer_open_record). */
+enum registry_field {
+    REGISTRY_NATIONAL_ID = 1u << 0,
+    REGISTRY_NAME = 1u << 1,
+    REGISTRY_BIRTH_DATE = 1u << 2,
+    REGISTRY_DESCRIPTOR = 1u << 3,
+    REGISTRY_FIELDS_ALL = (1u << 4) - 1,
+};
+
+/* Opens the listed fields (registry_field bits, at least one) of a
+ * registry row (read from the store) into *out; the others stay empty.
+ * 0, or -1 (a record that does not open or parse, or lacks a field asked
+ * for but the descriptor) with *out wiped. Wipe it with
  * registry_person_clear(). */
 int registry_open(struct signer *signer, const struct store_person *person,
-                  struct registry_person *out) __attribute__((warn_unused_result));
+                  unsigned fields, struct registry_person *out)
+    __attribute__((warn_unused_result));
 
 /* Looks a person up by the registry record's random id (what identities
  * keep as person_id) and opens it. *found 0 or 1. 0 or -1 as

@@ -84,6 +84,26 @@ claims_need_record(const json_t *names)
     return 0;
 }
 
+unsigned
+claims_record_fields(const json_t *names)
+{
+    unsigned fields = 0;
+    size_t i;
+    const json_t *value;
+    json_array_foreach(names, i, value) {
+        const char *name = json_string_value(value);
+        if (name == NULL || strcmp(name, "realname_verified") == 0)
+            continue;
+        if (strcmp(name, "name") == 0)
+            fields |= REGISTRY_NAME;
+        else if (strcmp(name, "national_id") == 0)
+            fields |= REGISTRY_NATIONAL_ID;
+        else
+            fields |= REGISTRY_BIRTH_DATE; /* age_over_14, age_over_18, birth_year */
+    }
+    return fields;
+}
+
 int
 claims_compute(const json_t *names, const struct registry_person *person, int year,
                int month, int day, json_t *out)
@@ -142,7 +162,7 @@ claims_for_identity(struct store_conn *conn, struct signer *signer,
         goto done;
     }
     if (claims_need_record(names)) {
-        if (registry_open(signer, &record, &person) != 0)
+        if (registry_open(signer, &record, claims_record_fields(names), &person) != 0)
             goto done;
         opened = 1;
     }

@@ -37,6 +37,10 @@ json_t *claims_intersect(const json_t *names, const json_t *allowed);
  * realname_verified). */
 int claims_need_record(const json_t *names);
 
+/* The record fields (enroll/registry.h bits) those claims are computed
+ * from: the signer opens only these. */
+unsigned claims_record_fields(const json_t *names);
+
 /* Sets in `out` the value of each claim of names, computed from person
  * (NULL allowed only when claims_need_record() is 0) on the date (year,
  * month, day). 0, or -1 (unknown claim, unparsable birth date, out of

@@ -10,55 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Longest path built under pki_dir. */
-#define PKI_PATH_MAX 1024
-
-/* Refuses a CA certificate PEM file that does not decode to exactly one
- * certificate. Returns the certificate or NULL with err. */
-static X509 *
-pki_load_certificate(const char *pki_dir, const char *file, char *err,
-                     size_t errlen)
-{
-    char path[PKI_PATH_MAX];
-    uint8_t *text = NULL;
-    size_t length = 0;
-    X509 *certificate = NULL;
-
-    if (string_format(path, sizeof path, "%s/%s", pki_dir, file) != 0) {
-        error_set(err, errlen, "pki folder path is too long");
-        return NULL;
-    }
-    if (file_read(path, PKI_CA_FILE_MAX_BYTES, &text, &length, err,
-                  errlen) != 0)
-        return NULL;
-    BIO *bio = BIO_new_mem_buf(text, (int)length);
-    if (bio != NULL)
-        certificate = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-    if (certificate == NULL)
-        error_set(err, errlen, "%s holds no PEM certificate", path);
-    BIO_free(bio);
-    free(text);
-    return certificate;
-}
-
-/* A URL written into certificates: http(s), printable ASCII (IA5String),
- * no spaces, shorter than PKI_URL_MAX. */
-static int
-pki_url_is_valid(const char *url)
-{
-    if (url == NULL)
-        return 0;
-    size_t length = strnlen(url, PKI_URL_MAX);
-    if (length == PKI_URL_MAX)
-        return 0;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        return 0;
-    for (size_t i = 0; i < length; i++)
-        if (url[i] <= ' ' || url[i] > '~')
-            return 0;
-    return 1;
-}
-
 /* Checks that the issuing CA certificate carries the signer's issuing key,
  * is issued by the root and is a CA with a key identifier. 0 or -1. */
 static int
@@ -75,8 +26,6 @@ pki_check_ca(struct pki *pki, char *err, size_t errlen)
     if (!same)
         return error_set(err, errlen, "issuing-ca.pem does not hold the "
                                       "signer's issuing CA key");
-    if (pki_key_p256_point(pki->issuing_public, pki->issuing_point) != PKI_OK)
-        return error_set(err, errlen, "the issuing CA key is not P-256");
     if (X509_check_issued(pki->root, pki->issuing) != X509_V_OK ||
         X509_verify(pki->issuing, X509_get0_pubkey(pki->root)) != 1)
         return error_set(err, errlen, "issuing-ca.pem is not issued by "
@@ -150,8 +99,6 @@ pki_open(const char *pki_dir, struct signer *signer, const char *ocsp_url,
         goto fail;
     if (pki_make_ocsp_ids(pki) != 0 ||
         (pki->chain_pem = pki_make_chain_pem(pki)) == NULL ||
-        (pki->sign_method = pki_sign_method_new()) == NULL ||
-        (pki->p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
         (pki->presented_cache =
              pki_presented_cache_new(PKI_PRESENTED_CACHE_ENTRIES)) == NULL) {
         error_set(err, errlen, "cannot set up the CA (OpenSSL or allocation failure)");
@@ -171,8 +118,6 @@ pki_close(struct pki *pki)
         return;
     for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++)
         OCSP_CERTID_free(pki->ocsp_ids[i]);
-    pki_sign_method_free(pki->sign_method);
-    EC_GROUP_free(pki->p256);
     pki_presented_cache_free(pki->presented_cache);
     free(pki->chain_pem);
     X509_free(pki->issuing);

@@ -4,9 +4,10 @@
  * DESIGN.md profile (subject CN=<web number> only, P-256, clientAuth,
  * digitalSignature, AIA OCSP URL, CRL distribution point, 2 years, random
  * 16-byte serial), answers OCSP requests (RFC 6960) and builds the CRL.
- * Every signature is made by the issuing CA key through the signer
- * (signer_sign_digest with SIGNER_KEY_ISSUING_CA): this module never holds a
- * private key. It holds no state of its own either: certificate status
+ * The signer builds and signs certificates, OCSP responses and CRLs
+ * (signer_issue_certificate, signer_sign_ocsp, signer_sign_crl): this
+ * module parses what comes from the network, looks statuses up and never
+ * holds a private key. It holds no state of its own either: certificate status
  * comes from the caller (the store), so any node answers the same.
  *
  * Threads: a struct pki is read-only after pki_open() but for its cache of

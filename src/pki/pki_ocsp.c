@@ -3,8 +3,9 @@
  * number of single requests) and anything else gets a malformedRequest
  * response. Each CertID whose issuer name and key hashes are our issuing
  * CA's is answered from the caller's lookup; any other is "unknown". The
- * response is signed by the issuing CA itself (responder id by key hash,
- * the issuing CA certificate included) and echoes the nonce. */
+ * signer builds and signs the response with the issuing CA key
+ * (signer_sign_ocsp: responder id by key hash, the issuing CA certificate
+ * included, the nonce echoed). */
 #include "pki/pki_internal.h"
 
 #include "util/strings.h"
@@ -14,7 +15,6 @@
 
 /* Single requests answered per OCSP request; more is malformed. */
 #define PKI_OCSP_MAX_SINGLE_REQUESTS 16
-/* nextUpdate - thisUpdate. */
 
 /* The status of one CertID: unknown unless it names our issuer and a
  * serial the lookup knows. 0, or -1 when the lookup fails. */
@@ -55,32 +55,6 @@ pki_ocsp_single_status(const struct pki *pki, OCSP_CERTID *id,
     return 0;
 }
 
-/* Adds the SingleResponse for id with status. 0 or -1. */
-static int
-pki_ocsp_add(OCSP_BASICRESP *basic, OCSP_CERTID *id,
-             const struct pki_cert_status *status, ASN1_TIME *this_update,
-             ASN1_TIME *next_update)
-{
-    int code = V_OCSP_CERTSTATUS_UNKNOWN;
-    int reason = OCSP_REVOKED_STATUS_NOSTATUS;
-    ASN1_TIME *revoked_at = NULL;
-    if (status->state == PKI_CERT_GOOD)
-        code = V_OCSP_CERTSTATUS_GOOD;
-    if (status->state == PKI_CERT_REVOKED) {
-        code = V_OCSP_CERTSTATUS_REVOKED;
-        revoked_at = ASN1_GENERALIZEDTIME_set(NULL, (time_t)status->revoked_at);
-        if (revoked_at == NULL)
-            return -1;
-        /* RFC 5280 §5.3.1: no reason rather than "unspecified". */
-        if (status->reason != 0 && pki_reason_is_known(status->reason))
-            reason = status->reason;
-    }
-    OCSP_SINGLERESP *single = OCSP_basic_add1_status(
-        basic, id, code, reason, revoked_at, this_update, next_update);
-    ASN1_TIME_free(revoked_at);
-    return single != NULL ? 0 : -1;
-}
-
 /* Parses the request: DER, every byte, 1..PKI_OCSP_MAX_SINGLE_REQUESTS
  * single requests. NULL when malformed. */
 static OCSP_REQUEST *
@@ -101,57 +75,66 @@ pki_ocsp_parse(const uint8_t *request, size_t length)
     return parsed;
 }
 
-/* The signed BasicOCSPResponse for a parsed request. NULL with err. */
-static OCSP_BASICRESP *
-pki_ocsp_basic(const struct pki *pki, OCSP_REQUEST *request,
-               pki_status_lookup lookup, void *context, int64_t now,
-               char *err, size_t errlen)
+/* The status of every single request, with its CertID as DER for the
+ * signer. 0, or -1 with err. */
+static int
+pki_ocsp_entries(const struct pki *pki, OCSP_REQUEST *request, pki_status_lookup lookup,
+                 void *context, struct signer_ocsp_entry *entries, uint8_t **ids,
+                 size_t *count, char *err, size_t errlen)
 {
-    OCSP_BASICRESP *basic = OCSP_BASICRESP_new();
-    ASN1_TIME *this_update = ASN1_GENERALIZEDTIME_set(NULL, (time_t)now);
-    ASN1_TIME *next_update = ASN1_GENERALIZEDTIME_set(
-        NULL, (time_t)(now + PKI_OCSP_VALIDITY_SECONDS));
-    EVP_PKEY *signing_key = NULL;
-    int ok = 0;
-
-    if (basic == NULL || this_update == NULL || next_update == NULL) {
-        error_set(err, errlen, "cannot build the OCSP response");
-        goto cleanup;
-    }
-    int count = OCSP_request_onereq_count(request);
-    for (int i = 0; i < count; i++) {
+    int n = OCSP_request_onereq_count(request);
+    for (int i = 0; i < n; i++) {
         OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(request, i));
         struct pki_cert_status status;
-        if (pki_ocsp_single_status(pki, id, lookup, context, &status) != 0) {
-            error_set(err, errlen, "certificate status lookup failed");
-            goto cleanup;
-        }
-        if (pki_ocsp_add(basic, id, &status, this_update, next_update) != 0) {
-            error_set(err, errlen, "cannot build the OCSP response");
-            goto cleanup;
-        }
+        if (pki_ocsp_single_status(pki, id, lookup, context, &status) != 0)
+            return error_set(err, errlen, "certificate status lookup failed");
+        int length = i2d_OCSP_CERTID(id, &ids[i]);
+        if (length <= 0 || length > SIGNER_OCSP_CERTID_MAX_BYTES)
+            return error_set(err, errlen, "cannot encode a CertID");
+        *count = (size_t)i + 1;
+        entries[i] = (struct signer_ocsp_entry){
+            .cert_id = ids[i], .cert_id_length = (size_t)length,
+            .state = status.state == PKI_CERT_GOOD      ? SIGNER_CERT_GOOD
+                     : status.state == PKI_CERT_REVOKED ? SIGNER_CERT_REVOKED
+                                                        : SIGNER_CERT_UNKNOWN,
+            .revoked_at = status.revoked_at,
+            /* RFC 5280 §5.3.1: no reason rather than "unspecified". */
+            .reason = status.reason != 0 && pki_reason_is_known(status.reason)
+                          ? status.reason : 0};
     }
-    if (OCSP_copy_nonce(basic, request) <= 0) {
-        error_set(err, errlen, "cannot copy the OCSP nonce");
-        goto cleanup;
+    return 0;
+}
+
+/* The signed response (DER) for a parsed request, by the signer. 0 or -1
+ * with err. */
+static int
+pki_ocsp_signed(const struct pki *pki, OCSP_REQUEST *request, pki_status_lookup lookup,
+                void *context, int64_t now, uint8_t **response, size_t *response_length,
+                char *err, size_t errlen)
+{
+    struct signer_ocsp_entry entries[PKI_OCSP_MAX_SINGLE_REQUESTS];
+    uint8_t *ids[PKI_OCSP_MAX_SINGLE_REQUESTS] = {0};
+    size_t count = 0;
+    const uint8_t *nonce = NULL;
+    size_t nonce_length = 0;
+    _Static_assert(PKI_OCSP_MAX_SINGLE_REQUESTS <= SIGNER_OCSP_ENTRIES_MAX, "entries");
+    int status = pki_ocsp_entries(pki, request, lookup, context, entries, ids, &count,
+                                  err, errlen);
+    int at = OCSP_REQUEST_get_ext_by_NID(request, NID_id_pkix_OCSP_Nonce, -1);
+    if (status == 0 && at >= 0) {
+        const ASN1_OCTET_STRING *value =
+            X509_EXTENSION_get_data(OCSP_REQUEST_get_ext(request, at));
+        nonce = ASN1_STRING_get0_data(value);
+        nonce_length = (size_t)ASN1_STRING_length(value);
+        if (nonce_length == 0 || nonce_length > SIGNER_OCSP_NONCE_MAX_BYTES)
+            status = error_set(err, errlen, "the OCSP nonce is empty or too long");
     }
-    signing_key = pki_signing_key_new(pki);
-    if (signing_key == NULL ||
-        OCSP_basic_sign(basic, pki->issuing, signing_key, EVP_sha256(), NULL,
-                        OCSP_RESPID_KEY) != 1) {
-        error_set(err, errlen, "the signer did not sign the OCSP response");
-        goto cleanup;
-    }
-    ok = 1;
-cleanup:
-    EVP_PKEY_free(signing_key);
-    ASN1_TIME_free(this_update);
-    ASN1_TIME_free(next_update);
-    if (!ok) {
-        OCSP_BASICRESP_free(basic);
-        return NULL;
-    }
-    return basic;
+    if (status == 0 && signer_sign_ocsp(pki->signer, entries, count, nonce, nonce_length,
+                                        now, response, response_length) != 0)
+        status = error_set(err, errlen, "the signer did not sign the OCSP response");
+    for (size_t i = 0; i < PKI_OCSP_MAX_SINGLE_REQUESTS; i++)
+        OPENSSL_free(ids[i]);
+    return status;
 }
 
 int
@@ -167,18 +150,16 @@ pki_ocsp_respond(const struct pki *pki, const uint8_t *request,
     if (now < 0 || now > PKI_TIME_MAX - PKI_OCSP_VALIDITY_SECONDS)
         return error_set(err, errlen, "time out of range");
 
-    int status = -1;
-    OCSP_BASICRESP *basic = NULL;
-    OCSP_RESPONSE *answer = NULL;
     OCSP_REQUEST *parsed = pki_ocsp_parse(request, request_length);
-    if (parsed == NULL) {
-        answer = OCSP_response_create(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, NULL);
-    } else {
-        basic = pki_ocsp_basic(pki, parsed, lookup, context, now, err, errlen);
-        if (basic == NULL)
-            goto cleanup;
-        answer = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic);
+    if (parsed != NULL) {
+        int signed_status = pki_ocsp_signed(pki, parsed, lookup, context, now, response,
+                                            response_length, err, errlen);
+        OCSP_REQUEST_free(parsed);
+        return signed_status;
     }
+    /* Unsigned: a malformedRequest answer carries no response bytes. */
+    int status = -1;
+    OCSP_RESPONSE *answer = OCSP_response_create(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, NULL);
     int length = answer ? i2d_OCSP_RESPONSE(answer, NULL) : -1;
     if (length <= 0 || (*response = malloc((size_t)length)) == NULL) {
         error_set(err, errlen, "cannot encode the OCSP response");
@@ -195,8 +176,6 @@ pki_ocsp_respond(const struct pki *pki, const uint8_t *request,
     status = 0;
 cleanup:
     OCSP_RESPONSE_free(answer);
-    OCSP_BASICRESP_free(basic);
-    OCSP_REQUEST_free(parsed);
     return status;
 }
 

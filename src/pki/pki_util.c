@@ -1,11 +1,16 @@
-/* pki_util: the helpers the pki files share: P-256 key checks and
- * canonical encoding, times, serials, reason codes, web number syntax. */
-#include "pki/pki_internal.h"
+/* pki_util: the X.509 helpers of pki_x509.h: P-256 key checks and
+ * canonical encoding, times, serials, reason codes, web number syntax,
+ * URLs, CA certificate files. */
+#include "pki/pki_x509.h"
+
+#include "util/file.h"
+#include "util/strings.h"
 
 #include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -190,10 +195,9 @@ pki_integer_from_bytes(const uint8_t *bytes, size_t length)
 }
 
 AUTHORITY_KEYID *
-pki_authority_key_id(const struct pki *pki)
+pki_authority_key_id(X509 *issuing)
 {
-    const ASN1_OCTET_STRING *subject_key_id =
-        X509_get0_subject_key_id(pki->issuing);
+    const ASN1_OCTET_STRING *subject_key_id = X509_get0_subject_key_id(issuing);
     AUTHORITY_KEYID *authority = AUTHORITY_KEYID_new();
     if (authority == NULL || subject_key_id == NULL ||
         (authority->keyid = ASN1_OCTET_STRING_dup(subject_key_id)) == NULL) {
@@ -256,4 +260,53 @@ int
 pki_reason_is_known(int code)
 {
     return pki_reason_name(code) != NULL;
+}
+
+/* Longest path built under pki_dir. */
+#define PKI_PATH_MAX 1024
+
+/* Refuses a CA certificate PEM file that does not decode to exactly one
+ * certificate. Returns the certificate or NULL with err. */
+X509 *
+pki_load_certificate(const char *pki_dir, const char *file, char *err,
+                     size_t errlen)
+{
+    char path[PKI_PATH_MAX];
+    uint8_t *text = NULL;
+    size_t length = 0;
+    X509 *certificate = NULL;
+
+    if (string_format(path, sizeof path, "%s/%s", pki_dir, file) != 0) {
+        error_set(err, errlen, "pki folder path is too long");
+        return NULL;
+    }
+    if (file_read(path, PKI_CA_FILE_MAX_BYTES, &text, &length, err,
+                  errlen) != 0)
+        return NULL;
+    BIO *bio = BIO_new_mem_buf(text, (int)length);
+    if (bio != NULL)
+        certificate = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (certificate == NULL)
+        error_set(err, errlen, "%s holds no PEM certificate", path);
+    BIO_free(bio);
+    free(text);
+    return certificate;
+}
+
+/* A URL written into certificates: http(s), printable ASCII (IA5String),
+ * no spaces, shorter than PKI_URL_MAX. */
+int
+pki_url_is_valid(const char *url)
+{
+    if (url == NULL)
+        return 0;
+    size_t length = strnlen(url, PKI_URL_MAX);
+    if (length == PKI_URL_MAX)
+        return 0;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (url[i] <= ' ' || url[i] > '~')
+            return 0;
+    return 1;
 }

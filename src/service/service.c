@@ -15,13 +15,25 @@
 #include <unistd.h>
 
 int
-service_open(const char *data_dir, unsigned connections, struct service *service,
-             char *err, size_t errlen)
+service_open_with_signer(const char *data_dir, unsigned connections,
+                         const struct signer_options *process, struct service *service,
+                         char *err, size_t errlen)
 {
     memset(service, 0, sizeof *service);
     if (config_load(data_dir, &service->config, err, errlen) != 0)
         return -1;
-    if (signer_open(service->config.keys_dir, &service->signer, err, errlen) != 0)
+    int started;
+    if (process != NULL) {
+        struct signer_options options = *process;
+        options.keys_dir = service->config.keys_dir;
+        options.pki_dir = service->config.pki_dir;
+        started = signer_start(&options, &service->signer, err, errlen);
+    } else {
+        struct signer_options options = {.keys_dir = service->config.keys_dir,
+                                         .pki_dir = service->config.pki_dir};
+        started = signer_open_local(&options, &service->signer, err, errlen);
+    }
+    if (started != 0)
         return -1;
     if (store_open(service->config.database, connections, 1, &service->store,
                    err, errlen) != 0) {
@@ -30,6 +42,13 @@ service_open(const char *data_dir, unsigned connections, struct service *service
         return -1;
     }
     return 0;
+}
+
+int
+service_open(const char *data_dir, unsigned connections, struct service *service,
+             char *err, size_t errlen)
+{
+    return service_open_with_signer(data_dir, connections, NULL, service, err, errlen);
 }
 
 int
@@ -73,6 +92,8 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     if (string_format(ocsp_url, sizeof ocsp_url, "%s/ocsp", service->issuer) != 0 ||
         string_format(crl_url, sizeof crl_url, "%s/crl", service->issuer) != 0)
         return error_set(err, errlen, "--issuer is too long");
+    if (signer_configure(service->signer, service->issuer, ocsp_url, crl_url) != 0)
+        return error_set(err, errlen, "the signer refused the issuer %s", service->issuer);
     if (pki_open(service->config.pki_dir, service->signer, ocsp_url, crl_url,
                  &service->pki, err, errlen) != 0)
         return -1;
@@ -139,10 +160,53 @@ int
 service_unavailable(void *app, unsigned *retry_after)
 {
     (void)app;
-    if (!store_outage_take())
+    /* Both flags are taken: each is this thread's, for this request. */
+    int store = store_outage_take(), signer = signer_outage_take();
+    if (!store && !signer)
         return 0;
     *retry_after = STORE_RETRY_AFTER_SECONDS;
     return 1;
+}
+
+/* The signer's counters in Prometheus text, malloc'd; "" when it does
+ * not answer (the scrape still gets everything else). */
+static char *
+signer_metrics(struct signer *signer)
+{
+    struct signer_stats stats;
+    size_t cap = 8192, at = 0;
+    char *text = malloc(cap);
+    if (text == NULL)
+        return NULL;
+    text[0] = '\0';
+    if (signer == NULL || signer_stats(signer, &stats) != 0)
+        return text;
+    at += (size_t)snprintf(text + at, cap - at,
+                           "# HELP cyberid_signer_operations_total Operations of the signer "
+                           "process, by operation and result.\n"
+                           "# TYPE cyberid_signer_operations_total counter\n");
+    for (unsigned i = 0; i < SIGNER_STATS_OPS && at < cap; i++) {
+        const char *name = signer_stats_name(i);
+        if (name[0] == '\0')
+            continue;
+        at += (size_t)snprintf(text + at, cap - at,
+                               "cyberid_signer_operations_total{operation=\"%s\",result=\"done\"} %llu\n"
+                               "cyberid_signer_operations_total{operation=\"%s\",result=\"refused\"} %llu\n",
+                               name, (unsigned long long)stats.done[i], name,
+                               (unsigned long long)stats.refused[i]);
+    }
+    if (at < cap)
+        snprintf(text + at, cap - at,
+                 "# HELP cyberid_signer_record_opens_limited_total Record openings the "
+                 "signer refused over its per-minute limit.\n"
+                 "# TYPE cyberid_signer_record_opens_limited_total counter\n"
+                 "cyberid_signer_record_opens_limited_total %llu\n"
+                 "# HELP cyberid_signer_restarts_total Times the signer process was "
+                 "started again after it died.\n"
+                 "# TYPE cyberid_signer_restarts_total counter\n"
+                 "cyberid_signer_restarts_total %llu\n",
+                 (unsigned long long)stats.limited, (unsigned long long)stats.restarts);
+    return text;
 }
 
 /* GET /healthz: 200 when the database answers, 503 when it does not. */
@@ -178,21 +242,25 @@ static int
 metrics(void *app, const struct http_request *request,
         struct http_response *response)
 {
-    (void)app;
+    struct service *service = app;
     char *requests = http_server_metrics(request->server);
     char *counters = counters_render();
+    char *signer = signer_metrics(service->signer);
     int status = -1;
-    size_t first = requests ? strlen(requests) : 0, second = counters ? strlen(counters) : 0;
-    char *text = requests && counters ? malloc(first + second + 1) : NULL;
+    size_t first = requests ? strlen(requests) : 0, second = counters ? strlen(counters) : 0,
+           third = signer ? strlen(signer) : 0;
+    char *text = requests && counters && signer ? malloc(first + second + third + 1) : NULL;
     if (text != NULL) {
         memcpy(text, requests, first);
-        memcpy(text + first, counters, second + 1);
+        memcpy(text + first, counters, second);
+        memcpy(text + first + second, signer, third + 1);
         status = http_respond_bytes(response, 200, "text/plain; version=0.0.4; charset=utf-8",
-                                    text, first + second);
+                                    text, first + second + third);
         free(text);
     }
     free(requests);
     free(counters);
+    free(signer);
     return status;
 }
 

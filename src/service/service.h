@@ -56,11 +56,19 @@ struct service {
     atomic_bool serving;
 };
 
-/* Opens the data folder: config, signer (keys), store (pool of
- * `connections`, migrated). Returns 0 or -1 with err; on failure nothing
- * stays open. */
+/* Opens the data folder: config, signer (keys, in this process: for the
+ * offline commands), store (pool of `connections`, migrated). Returns 0
+ * or -1 with err; on failure nothing stays open. */
 int service_open(const char *data_dir, unsigned connections,
                  struct service *service, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* service_open() with the signer as a process of its own (signer_start;
+ * the keys and pki folders come from the config, the rest from
+ * `process`), started before the store is opened. */
+int service_open_with_signer(const char *data_dir, unsigned connections,
+                             const struct signer_options *process,
+                             struct service *service, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Loads the face engine from models_dir. 0 or -1 with err. */

@@ -1,17 +1,39 @@
-/* signer: the one place private keys live.
+/* signer: the one place private keys live, and the only way to use them.
  *
- * Every private-key operation of cyberid goes through this interface,
- * addressed by key id: HMAC for blind indexes and pairwise subjects,
- * wrapping and unwrapping per-record data keys under the master key, and
- * ECDSA P-256 signatures for tokens and certificates. Callers never see key
- * bytes, and every argument and result is plain bytes, so the
- * implementation can move into its own process (a socketpair, as OpenSSH and
- * OpenSMTPD do) or onto a PKCS#11 token without touching any caller.
+ * `cyberid serve` starts the signer as a process of its own (signer_start:
+ * fork and exec of the same binary, as OpenSMTPD starts its ca process)
+ * before it opens the listening socket. That process loads the keys; the
+ * network process never opens keys/ and never holds a private, master or
+ * HMAC key. They talk over socketpairs (signer_wire.h), one channel per
+ * worker thread's slot, so threads do not queue behind one lock.
  *
- * Thread safety: a signer handle may be used from many threads at once
- * after signer_open() returns. Its fixed keys are read-only until
- * signer_close(); the cache of token keys by kid (below) is behind a
- * mutex. */
+ * There is no "sign these bytes" and no "unwrap this key". Each operation
+ * is typed and the signer applies its policy (signer_ops.c):
+ *  - signer_issue_certificate: the signer builds the web certificate from
+ *    an SPKI and a web number with the fixed profile, signs it, and checks
+ *    that the result parses back to that profile;
+ *  - signer_sign_ocsp, signer_sign_crl: it builds and signs the response
+ *    or CRL from typed entries (it never asserts "good" for a certificate
+ *    of another issuer);
+ *  - signer_sign_id_token: it writes the JWS header and checks iss, aud,
+ *    sub, iat and exp of the claims before signing;
+ *  - signer_seal_record, signer_open_record: AES-256-GCM inside the signer
+ *    (data keys never leave it); an open returns only the fields asked
+ *    for, and openings are counted against a per-minute limit;
+ *  - signer_hmac: blind indexes and pairwise subjects.
+ *
+ * signer_open() runs the same operations, the same bytes in and out, in
+ * the calling process: for tests, benchmarks and offline commands.
+ *
+ * Failures: -1. When the signer process was out of reach (it died, or a
+ * reply made no sense and it was killed) or over its opening limit, the
+ * call also marks the thread's outage flag (signer_outage_take()), so the
+ * HTTP layer answers 503 with Retry-After rather than 500. A dead signer
+ * is started again by the next call; past SIGNER_RESTARTS_MAX restarts in
+ * a minute the handle gives up, every call fails, and on_give_up (when
+ * set) is called once so the service can stop cleanly.
+ *
+ * Thread safety: a handle may be used from many threads at once. */
 #ifndef CYBERID_SIGNER_H
 #define CYBERID_SIGNER_H
 
@@ -24,7 +46,7 @@ enum signer_key {
     SIGNER_KEY_PAIRWISE,    /* HMAC-SHA256: pairwise subject identifiers */
     SIGNER_KEY_TOKEN,       /* ECDSA P-256: the data folder's first token
                              * key; see signer_token_initial_kid() */
-    SIGNER_KEY_ROOT_CA,     /* ECDSA P-256: root CA */
+    SIGNER_KEY_ROOT_CA,     /* ECDSA P-256: root CA (never loaded by serve) */
     SIGNER_KEY_ISSUING_CA,  /* ECDSA P-256: issuing CA of web certificates */
     SIGNER_KEY_COUNT
 };
@@ -42,10 +64,52 @@ enum signer_key {
 #define SIGNER_SIGNATURE_MAX_BYTES 72
 /* DER SubjectPublicKeyInfo of a P-256 key is 91 bytes. */
 #define SIGNER_PUBLIC_KEY_MAX_BYTES 128
-/* Bytes of associated data accepted by wrap/unwrap. */
-#define SIGNER_AAD_MAX_BYTES 256
+/* Largest message given to signer_hmac(). */
+#define SIGNER_HMAC_MESSAGE_MAX_BYTES 4096
+/* Largest record plaintext, record id, and sealed record overhead. */
+#define SIGNER_RECORD_MAX_BYTES (1u << 20)
+#define SIGNER_RECORD_ID_MAX_BYTES 128
+#define SIGNER_SEAL_OVERHEAD_BYTES \
+    (1 + SIGNER_WRAPPED_KEY_BYTES + SIGNER_NONCE_BYTES + SIGNER_TAG_BYTES)
+/* Fields one signer_open_record() may ask for, and a field name's length
+ * (names are [a-z_]). */
+#define SIGNER_RECORD_FIELDS_MAX 8
+#define SIGNER_FIELD_NAME_MAX 32
+/* Claims text given to signer_sign_id_token(). */
+#define SIGNER_CLAIMS_MAX_BYTES 16384
+/* An ID token's exp - iat may be at most this, and its iat this far from
+ * the signer's clock. */
+#define SIGNER_ID_TOKEN_LIFETIME_MAX 3600
+#define SIGNER_CLOCK_SKEW_MAX 300
+/* Record openings a signer allows per minute unless told otherwise. */
+#define SIGNER_OPENS_PER_MINUTE_DEFAULT 120000
+/* Restarts of a dead signer process allowed within a minute. */
+#define SIGNER_RESTARTS_MAX 5
+/* Channels of a signer process: at most. */
+#define SIGNER_CHANNELS_MAX 256
 
 struct signer;
+
+/* What a signer needs besides its keys. */
+struct signer_options {
+    const char *keys_dir;       /* required */
+    /* The CA operations: the folder of issuing-ca.pem and root-ca.pem and
+     * the URLs written into certificates. NULL: they are refused. */
+    const char *pki_dir;
+    const char *ocsp_url;
+    const char *crl_url;
+    /* The only `iss` an ID token may carry. NULL: ID tokens and
+     * certificates are refused until signer_configure(). */
+    const char *issuer;
+    /* Record openings per minute (0: SIGNER_OPENS_PER_MINUTE_DEFAULT). */
+    unsigned opens_per_minute;
+    /* signer_start only: channels (1..SIGNER_CHANNELS_MAX; 0: 16), the
+     * executable to run (its `signer` command; NULL: /proc/self/exe), and
+     * what to call once when the signer cannot be kept running. */
+    unsigned channels;
+    const char *executable;
+    void (*on_give_up)(void);
+};
 
 /* Generates every key and the CA certificates of a new data folder:
  * keys_dir (created, mode 0700) receives the private keys (mode 0600),
@@ -54,63 +118,157 @@ struct signer;
 int signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
 
-/* Loads the keys from keys_dir. Refuses key files readable by group or
- * others. On success *out is a handle to release with signer_close(). */
-int signer_open(const char *keys_dir, struct signer **out, char *err,
-                size_t errlen) __attribute__((warn_unused_result));
+/* Starts the signer process with options and connects to it. 0, or -1
+ * with err (the keys did not load: err says why). */
+int signer_start(const struct signer_options *options, struct signer **out, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
 
-/* Wipes and frees every key. NULL is allowed. */
+/* A signer in this process with the given options (tests, benchmarks,
+ * offline commands). 0 or -1 with err. */
+int signer_open_local(const struct signer_options *options, struct signer **out,
+                      char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* signer_open_local() with keys_dir alone: HMAC, records and token keys. */
+int signer_open(const char *keys_dir, struct signer **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Gives the signer the one issuer its ID tokens may carry and the URLs
+ * its certificates carry, when signer_options did not: `cyberid serve`
+ * knows them only once it listens (the port may be chosen then), and
+ * says them before it serves any request. Refused once set: no later
+ * message can change them. 0 or -1. */
+int signer_configure(struct signer *signer, const char *issuer, const char *ocsp_url,
+                     const char *crl_url) __attribute__((warn_unused_result, nonnull));
+
+/* Stops the process (if any), wipes and frees. NULL is allowed. */
 void signer_close(struct signer *signer);
 
+/* The process id of a started signer (0 in-process or while down). */
+int signer_pid(struct signer *signer);
+
+/* 1 when a call on this thread failed since the last take because the
+ * signer was out of reach or over its limit (then cleared), else 0. */
+int signer_outage_take(void);
+
 /* HMAC-SHA256 under SIGNER_KEY_INDEX or SIGNER_KEY_PAIRWISE (any other key
- * id is refused). Returns 0, or -1 with out zeroed. */
-int signer_hmac(struct signer *signer, enum signer_key key,
-                const void *message, size_t length,
-                uint8_t out[SIGNER_HMAC_BYTES])
+ * is refused) of at most SIGNER_HMAC_MESSAGE_MAX_BYTES. 0, or -1 with out
+ * zeroed. */
+int signer_hmac(struct signer *signer, enum signer_key key, const void *message,
+                size_t length, uint8_t out[SIGNER_HMAC_BYTES])
     __attribute__((warn_unused_result, nonnull(1, 5)));
 
-/* Wraps a data key under the master key with a fresh random nonce; `aad`
- * (at most SIGNER_AAD_MAX_BYTES) binds the wrapped key to its record.
- * Returns 0, or -1 with out zeroed. */
-int signer_wrap_data_key(struct signer *signer,
-                         const uint8_t data_key[SIGNER_DATA_KEY_BYTES],
-                         const void *aad, size_t aad_length,
-                         uint8_t out[SIGNER_WRAPPED_KEY_BYTES])
-    __attribute__((warn_unused_result, nonnull(1, 2, 5)));
+/* Seals plaintext (at most SIGNER_RECORD_MAX_BYTES; a record opened with
+ * signer_open_record() must be a JSON object) for record_id (1 to
+ * SIGNER_RECORD_ID_MAX_BYTES). *sealed is malloc'd, length +
+ * SIGNER_SEAL_OVERHEAD_BYTES. 0 or -1. */
+int signer_seal_record(struct signer *signer, const char *record_id,
+                       const void *plaintext, size_t length, uint8_t **sealed,
+                       size_t *sealed_length)
+    __attribute__((warn_unused_result, nonnull(1, 2, 5, 6)));
 
-/* Unwraps; fails (-1, data_key zeroed) if the wrapped key or the aad was
- * altered in any bit. */
-int signer_unwrap_data_key(struct signer *signer,
-                           const uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES],
-                           const void *aad, size_t aad_length,
-                           uint8_t data_key[SIGNER_DATA_KEY_BYTES])
-    __attribute__((warn_unused_result, nonnull(1, 2, 5)));
+/* Opens a sealed record of record_id and returns a JSON object text with
+ * only the listed fields (NULL-terminated, 1..SIGNER_RECORD_FIELDS_MAX
+ * names of [a-z_]; a field the record lacks is left out). *json is
+ * malloc'd with a NUL; release it with signer_free_secret(). -1 when the
+ * blob is malformed, altered, another record's, not a JSON object, or the
+ * opening limit is reached. */
+int signer_open_record(struct signer *signer, const char *record_id,
+                       const uint8_t *sealed, size_t sealed_length,
+                       const char *const *fields, char **json, size_t *json_length)
+    __attribute__((warn_unused_result, nonnull(1, 2, 5, 6, 7)));
 
-/* ECDSA P-256 signature (DER) of a SHA-256 digest with an asymmetric key.
- * Returns 0 and sets *signature_length, or -1 with the output zeroed. */
-int signer_sign_digest(struct signer *signer, enum signer_key key,
-                       const uint8_t digest[SIGNER_DIGEST_BYTES],
-                       uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES],
-                       size_t *signature_length)
-    __attribute__((warn_unused_result, nonnull(1, 3, 4, 5)));
+/* Wipes length bytes (and the NUL after them) and frees. NULL allowed. */
+void signer_free_secret(void *secret, size_t length);
 
-/* The DER SubjectPublicKeyInfo of an asymmetric key. 0 or -1. */
+/* Issues the web certificate of web_number (16 Crockford base32
+ * characters) for a P-256 key (DER SubjectPublicKeyInfo), valid from now
+ * for 730 days, random serial. *der is malloc'd. 0 or -1. */
+int signer_issue_certificate(struct signer *signer, const uint8_t *spki,
+                             size_t spki_length, const char *web_number, int64_t now,
+                             uint8_t **der, size_t *der_length)
+    __attribute__((warn_unused_result, nonnull(1, 2, 4, 6, 7)));
+
+/* Certificate states of OCSP answers. */
+enum signer_cert_state { SIGNER_CERT_UNKNOWN = 0, SIGNER_CERT_GOOD, SIGNER_CERT_REVOKED };
+
+#define SIGNER_OCSP_ENTRIES_MAX 16
+#define SIGNER_OCSP_CERTID_MAX_BYTES 512
+#define SIGNER_OCSP_NONCE_MAX_BYTES 8192 /* an OCSP request's whole size */
+
+/* One SingleResponse: the request's CertID (DER) and what to say of it. A
+ * state other than unknown is refused for a CertID that does not name the
+ * issuing CA. */
+struct signer_ocsp_entry {
+    const uint8_t *cert_id;
+    size_t cert_id_length;
+    enum signer_cert_state state;
+    int64_t revoked_at;
+    int reason;                 /* RFC 5280 CRLReason; 0: none given */
+};
+
+/* The signed OCSPResponse (DER) for 1..SIGNER_OCSP_ENTRIES_MAX entries,
+ * thisUpdate now, nextUpdate an hour later, with the request's nonce
+ * extension value echoed (nonce_length 0: none). *der is malloc'd. 0/-1. */
+int signer_sign_ocsp(struct signer *signer, const struct signer_ocsp_entry *entries,
+                     size_t count, const uint8_t *nonce, size_t nonce_length, int64_t now,
+                     uint8_t **der, size_t *der_length)
+    __attribute__((warn_unused_result, nonnull(1, 7, 8)));
+
+#define SIGNER_SERIAL_BYTES 16
+/* One revoked certificate of the CRL. */
+struct signer_crl_entry {
+    uint8_t serial[SIGNER_SERIAL_BYTES];
+    int64_t revoked_at;
+    int reason;
+};
+
+/* The issuing CA's CRL (DER, v2) of count entries, thisUpdate now,
+ * nextUpdate a day later, CRL number crl_number. *der is malloc'd. 0/-1. */
+int signer_sign_crl(struct signer *signer, const struct signer_crl_entry *entries,
+                    size_t count, int64_t crl_number, int64_t now, uint8_t **der,
+                    size_t *der_length) __attribute__((warn_unused_result, nonnull(1, 6, 7)));
+
+/* Signs an ID token: claims_json (a JSON object text) with iss the
+ * signer's issuer, aud and sub non-empty strings, iat within
+ * SIGNER_CLOCK_SKEW_MAX of the signer's clock and 0 < exp - iat <=
+ * SIGNER_ID_TOKEN_LIFETIME_MAX, signed by token key kid. *token is the
+ * compact JWS with header {"alg":"ES256","typ":"JWT","kid":kid} (malloc'd,
+ * free()). 0, or -1 (refused or failed). */
+int signer_sign_id_token(struct signer *signer, const char *kid, const char *claims_json,
+                         char **token) __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));
+
+/* The DER SubjectPublicKeyInfo of SIGNER_KEY_ISSUING_CA or
+ * SIGNER_KEY_TOKEN. 0 or -1. */
 int signer_public_key(struct signer *signer, enum signer_key key,
-                      uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES],
-                      size_t *length)
+                      uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
     __attribute__((warn_unused_result, nonnull(1, 3, 4)));
+
+/* Operations done and refused by the signer, by operation
+ * (signer_wire.h's enum signer_op), and record openings refused by the
+ * limit. */
+#define SIGNER_STATS_OPS 16
+struct signer_stats {
+    uint64_t done[SIGNER_STATS_OPS];
+    uint64_t refused[SIGNER_STATS_OPS];
+    uint64_t limited;
+    uint64_t restarts;          /* of the process, counted by the handle */
+};
+int signer_stats(struct signer *signer, struct signer_stats *out)
+    __attribute__((warn_unused_result, nonnull(1, 2)));
+/* The name of operation i of signer_stats ("" for none). */
+const char *signer_stats_name(unsigned i);
 
 /* ── Token-signing keys by kid ─────────────────────────────────────────
  *
  * ID tokens are signed with one of several ES256 (P-256) keys, each named
  * by a kid: 1 to SIGNER_KID_MAX characters of [A-Za-z0-9_-], so a kid is
  * never more than one file-name component. A kid's private key is the file
- * keys/token-<kid>.pem (mode 0600), loaded on its first use and then kept
- * in a cache of SIGNER_TOKEN_KEYS_CACHED keys (least recently used goes),
- * so a key that `cyberid keys rotate` creates while `cyberid serve` runs is
- * usable without a restart. Which kid signs and which are published is not
- * the signer's business: that is the key states in the database
- * (oidc/token_keys.h).
+ * keys/token-<kid>.pem (mode 0600), loaded by the signer on its first use
+ * and then kept in a cache of SIGNER_TOKEN_KEYS_CACHED keys (least
+ * recently used goes), so a key that `cyberid keys rotate` creates while
+ * `cyberid serve` runs is usable without a restart. Which kid signs and
+ * which are published is not the signer's business: that is the key
+ * states in the database (oidc/token_keys.h).
  *
  * The first token key of a data folder is keys/token-signing.key.pem,
  * made by `cyberid init` (SIGNER_KEY_TOKEN); its kid is derived from its
@@ -127,32 +285,24 @@ int signer_kid_is_valid(const char *kid);
 
 /* Generates a P-256 key and writes it to keys_dir/token-<kid>.pem with
  * mode 0600. Refuses an invalid kid and an existing file (never
- * overwrites). 0 or -1 with err. */
+ * overwrites). An offline operation of the keys folder. 0 or -1 with err. */
 int signer_token_key_create(const char *keys_dir, const char *kid, char *err,
                             size_t errlen) __attribute__((warn_unused_result));
 
 /* The kid of keys/token-signing.key.pem: the first SIGNER_INITIAL_KID_CHARS
  * characters of base64url(SHA-256(its DER SubjectPublicKeyInfo)). Always
- * the same for the same key, on every node. */
-void signer_token_initial_kid(struct signer *signer,
-                              char kid[SIGNER_KID_MAX + 1])
+ * the same for the same key, on every node (asked of the signer once when
+ * the handle is made). */
+void signer_token_initial_kid(struct signer *signer, char kid[SIGNER_KID_MAX + 1])
     __attribute__((nonnull(1, 2)));
 
-/* ECDSA P-256 signature (DER) of a SHA-256 digest with the token key
- * `kid`, loading keys/token-<kid>.pem on first use (refused, like every key
- * file, unless its mode is 0600; refusals are logged with the kid). Returns
- * 0 and sets *signature_length, or -1 with the output zeroed. */
-int signer_sign_token_digest(struct signer *signer, const char *kid,
-                             const uint8_t digest[SIGNER_DIGEST_BYTES],
-                             uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES],
-                             size_t *signature_length)
-    __attribute__((warn_unused_result, nonnull(1, 2, 3, 4, 5)));
-
-/* The DER SubjectPublicKeyInfo of token key `kid` (loaded as above).
- * 0 or -1. */
+/* The DER SubjectPublicKeyInfo of token key `kid`. 0 or -1. */
 int signer_token_public_key(struct signer *signer, const char *kid,
-                            uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES],
-                            size_t *length)
+                            uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
     __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));
+
+/* The `cyberid signer` command: the signer process's main, run by
+ * signer_start() through exec. Not for operators. Returns an exit code. */
+int signer_process_main(int argc, char **argv);
 
 #endif

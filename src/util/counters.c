@@ -35,10 +35,6 @@ static struct family families[COUNTER_FAMILIES] = {
         {"authorize_per_address", "authorize_per_platform", "challenges_per_address",
          "enroll_per_address", "enroll_per_network", "enroll_per_device_key",
          "enroll_face_checks_busy", "connections_per_address", "body_budget", NULL}},
-    [COUNTER_SIGNER_OPERATIONS] = {
-        "cyberid_signer_operations_total", "Key operations of the signer, by operation.",
-        "operation",
-        {"hmac", "wrap_data_key", "unwrap_data_key", "sign_digest", "sign_token", NULL}},
 };
 
 /* The slot of value in the family: its index, or the "other" slot. */

@@ -19,8 +19,6 @@ enum counter_family {
     COUNTER_LOGINS,
     /* cyberid_rate_limited_total{limit}: requests a limit turned away. */
     COUNTER_RATE_LIMITED,
-    /* cyberid_signer_operations_total{operation}. */
-    COUNTER_SIGNER_OPERATIONS,
     COUNTER_FAMILIES
 };
 

@@ -293,13 +293,13 @@ test_reimport_updates_without_duplicates(void **state)
      * no identity has. */
     struct registry_decoy *decoy = registry_decoy_new(f->signer);
     assert_non_null(decoy);
-    assert_int_equal(registry_find_or_decoy(conn, f->signer, decoy, "440524188001010014",
+    assert_int_equal(registry_find_or_decoy(conn, f->signer, decoy, "440524188001010014", REGISTRY_FIELDS_ALL,
                                             &person, &found), 0);
     assert_true(found);
     assert_string_equal(person.name, "Li, Si");
     assert_true(person.has_descriptor);
     registry_person_clear(&person);
-    assert_int_equal(registry_find_or_decoy(conn, f->signer, decoy, "110105200001010024",
+    assert_int_equal(registry_find_or_decoy(conn, f->signer, decoy, "110105200001010024", REGISTRY_FIELDS_ALL,
                                             &person, &found), 0);
     assert_false(found);
     assert_false(person.has_descriptor);

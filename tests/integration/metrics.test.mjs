@@ -52,7 +52,8 @@ test('/metrics counts refusals, face checks, logins, limits and signer operation
     // Every series is there from the start, at zero.
     for (const series of ['cyberid_enroll_refusals_total{reason="identity_not_verified"}',
       'cyberid_logins_total{result="approved"}', 'cyberid_rate_limited_total{limit="body_budget"}',
-      'cyberid_signer_operations_total{operation="sign_token"}']) {
+      'cyberid_signer_operations_total{operation="sign_id_token",result="refused"}',
+      'cyberid_signer_restarts_total']) {
       assert.equal(start.values[series], 0, series);
     }
 
@@ -91,11 +92,12 @@ test('/metrics counts refusals, face checks, logins, limits and signer operation
       assert.equal(delta(refused, loggedIn, `cyberid_logins_total{result="${result}"}`), 1, result);
     }
     assert.equal(delta(refused, loggedIn, 'cyberid_logins_total{result="denied"}'), 0);
-    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="sign_token"}') >= 1);
-    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="sign_digest"}') >= 1,
+    // Counted by the signer process itself.
+    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="sign_id_token",result="done"}') >= 1);
+    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="issue_certificate",result="done"}') >= 1,
       'the web certificate');
-    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="hmac"}') >= 2);
-    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="unwrap_data_key"}') >= 1);
+    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="hmac",result="done"}') >= 2);
+    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="open_record",result="done"}') >= 1);
 
     // The challenges limit: a minute's worth (60) at once, then 429s.
     let limited = 0;

@@ -7,6 +7,7 @@
 #include "../test_db.h"
 
 #include <cjose/cjose.h>
+#include <time.h>
 #include <sys/stat.h>
 
 struct fixture {
@@ -27,7 +28,8 @@ setup(void **state)
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(pki, sizeof pki, "%s/pki", f->dir);
     assert_int_equal(signer_create_keys(f->keys, pki, err, sizeof err), 0);
-    assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
+    struct signer_options options = {.keys_dir = f->keys, .issuer = "http://127.0.0.1:1"};
+    assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
     test_db_location(f->dir, f->location, sizeof f->location);
     assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
     f->conn = store_acquire(f->store);
@@ -92,8 +94,12 @@ jwks_kids(struct fixture *f, int64_t now, char *out, size_t cap)
 static const char *
 sign_and_verify(struct fixture *f, int64_t now)
 {
-    json_t *claims = json_pack("{s:s, s:s, s:I}", "iss", "http://127.0.0.1:1", "sub",
-                               "abcdefghijklmnopqrstuvwxyz", "iat", (json_int_t)now);
+    /* `now` picks the key (the rotation's clock); the claims carry the
+     * real time, which the signer checks against its own. */
+    json_int_t issued = (json_int_t)time(NULL);
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", "http://127.0.0.1:1",
+                               "aud", "platform", "sub", "abcdefghijklmnopqrstuvwxyz", "iat",
+                               issued, "exp", issued + 600);
     char *token = NULL;
     assert_int_equal(jws_sign_id_token(f->conn, f->signer, claims, now, &token), 0);
     cjose_jws_t *jws = cjose_jws_import(token, strlen(token), NULL);
@@ -242,7 +248,8 @@ test_a_node_without_the_new_key_file(void **state)
     snprintf(away, sizeof away, "%s/elsewhere.pem", f->dir);
     assert_int_equal(rename(path, away), 0);
     struct signer *other = NULL;
-    assert_int_equal(signer_open(f->keys, &other, err, sizeof err), 0);
+    struct signer_options options = {.keys_dir = f->keys, .issuer = "http://127.0.0.1:1"};
+    assert_int_equal(signer_open_local(&options, &other, err, sizeof err), 0);
     struct signer *mine = f->signer;
     f->signer = other;
     snprintf(expected, sizeof expected, "%s,%s", next, initial);

@@ -217,7 +217,10 @@ setup(void **state)
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(f->pki_dir, sizeof f->pki_dir, "%s/pki", f->dir);
     assert_int_equal(signer_create_keys(f->keys, f->pki_dir, err, sizeof err), 0);
-    assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
+    struct signer_options options = {.keys_dir = f->keys, .pki_dir = f->pki_dir,
+                                     .issuer = "https://id.example", .ocsp_url = OCSP_URL,
+                                     .crl_url = CRL_URL};
+    assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
     if (pki_open(f->pki_dir, f->signer, OCSP_URL, CRL_URL, &f->pki, err,
                  sizeof err) != 0)
         fail_msg("pki_open: %s", err);

@@ -1,11 +1,14 @@
-/* Tests of the signer: key creation, file permissions, HMAC, data-key
- * wrapping (tamper and misuse refused), ECDSA signatures that verify, and
- * token-signing keys by kid (validity, creation, loading after open, the
- * LRU cache, the initial kid). */
+/* Tests of the signer's operations, in-process (signer_open_local runs the
+ * same bytes the process does): key creation, file permissions, HMAC,
+ * sealed records (fields, tamper and misuse refused), the ID token and
+ * certificate policies, and token-signing keys by kid (validity, creation,
+ * loading after open, the LRU cache, the initial kid). */
 #include "signer/signer.h"
 
 #include "../test_support.h"
+#include "util/encoding.h"
 
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -13,6 +16,7 @@
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct fixture {
     char *dir;
@@ -29,7 +33,9 @@ setup(void **state)
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(f->pki, sizeof f->pki, "%s/pki", f->dir);
     assert_int_equal(signer_create_keys(f->keys, f->pki, err, sizeof err), 0);
-    assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
+    /* Keys and an issuer (ID tokens), no CA: open_full() adds the CA. */
+    struct signer_options options = {.keys_dir = f->keys, .issuer = "https://id.example"};
+    assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
     *state = f;
     return 0;
 }
@@ -42,6 +48,60 @@ teardown(void **state)
     test_remove_dir(f->dir);
     free(f);
     return 0;
+}
+
+/* 1 if signature (DER ECDSA) of digest verifies under the DER SPKI. */
+static int
+verifies(const uint8_t *public_der, size_t public_length, const uint8_t *digest,
+         const uint8_t *signature, size_t signature_length)
+{
+    const uint8_t *cursor = public_der;
+    EVP_PKEY *public_key = d2i_PUBKEY(NULL, &cursor, (long)public_length);
+    assert_non_null(public_key);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(public_key, NULL);
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
+    int ok = EVP_PKEY_verify(ctx, signature, signature_length, digest,
+                             SIGNER_DIGEST_BYTES) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(public_key);
+    return ok;
+}
+
+/* 1 if the compact JWS token's ES256 signature verifies under token key
+ * kid (its R || S turned into DER for OpenSSL), and its header names kid. */
+static int
+jws_verifies(struct signer *signer, const char *kid, const char *token)
+{
+    const char *first = strchr(token, '.');
+    const char *second = first ? strchr(first + 1, '.') : NULL;
+    if (second == NULL)
+        return 0;
+    uint8_t raw[64], digest[SIGNER_DIGEST_BYTES], public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t raw_length = 0, public_length = 0;
+    if (base64url_decode(second + 1, strlen(second + 1), raw, sizeof raw, &raw_length) != 0 ||
+        raw_length != 64)
+        return 0;
+    char header[256];
+    size_t header_length = 0;
+    if (base64url_decode(token, (size_t)(first - token), (uint8_t *)header, sizeof header - 1,
+                         &header_length) != 0)
+        return 0;
+    header[header_length] = '\0';
+    char expected[128];
+    snprintf(expected, sizeof expected, "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+    if (strcmp(header, expected) != 0)
+        return 0;
+    SHA256((const uint8_t *)token, (size_t)(second - token), digest);
+    ECDSA_SIG *signature = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+    ECDSA_SIG_set0(signature, r, s);
+    uint8_t der[SIGNER_SIGNATURE_MAX_BYTES], *cursor = der;
+    int der_length = i2d_ECDSA_SIG(signature, &cursor);
+    ECDSA_SIG_free(signature);
+    return der_length > 0 &&
+           signer_token_public_key(signer, kid, public_der, &public_length) == 0 &&
+           verifies(public_der, public_length, digest, der, (size_t)der_length);
 }
 
 static void
@@ -98,69 +158,227 @@ test_hmac(void **state)
 }
 
 static void
-test_wrap_unwrap(void **state)
+test_records(void **state)
 {
     struct fixture *f = *state;
-    uint8_t key[SIGNER_DATA_KEY_BYTES], back[SIGNER_DATA_KEY_BYTES];
-    uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES], again[SIGNER_WRAPPED_KEY_BYTES];
-    for (size_t i = 0; i < sizeof key; i++)
-        key[i] = (uint8_t)i;
-    assert_int_equal(signer_wrap_data_key(f->signer, key, "r1", 2, wrapped), 0);
-    assert_int_equal(signer_wrap_data_key(f->signer, key, "r1", 2, again), 0);
-    assert_memory_not_equal(wrapped, again, sizeof wrapped); /* fresh nonce */
-    assert_int_equal(signer_unwrap_data_key(f->signer, wrapped, "r1", 2, back), 0);
-    assert_memory_equal(key, back, sizeof key);
-    /* Wrong associated data. */
-    assert_int_equal(signer_unwrap_data_key(f->signer, wrapped, "r2", 2, back), -1);
-    uint8_t zero[SIGNER_DATA_KEY_BYTES] = {0};
-    assert_memory_equal(back, zero, sizeof zero);
-    /* Every single-bit flip is detected. */
-    for (size_t i = 0; i < sizeof wrapped; i++) {
-        wrapped[i] ^= 0x01;
-        assert_int_equal(signer_unwrap_data_key(f->signer, wrapped, "r1", 2, back), -1);
-        wrapped[i] ^= 0x01;
+    const char record[] = "{\"name\":\"张三\",\"birth_date\":\"1990-01-01\",\"n\":7}";
+    uint8_t *sealed = NULL, *again = NULL;
+    size_t sealed_length = 0, again_length = 0, length = 0;
+    char *json = NULL;
+    assert_int_equal(signer_seal_record(f->signer, "rec-1", record, strlen(record), &sealed,
+                                        &sealed_length), 0);
+    assert_int_equal(sealed_length, strlen(record) + SIGNER_SEAL_OVERHEAD_BYTES);
+    assert_null(memmem(sealed, sealed_length, "张三", strlen("张三")));
+    assert_int_equal(signer_seal_record(f->signer, "rec-1", record, strlen(record), &again,
+                                        &again_length), 0);
+    assert_memory_not_equal(sealed, again, sealed_length); /* a fresh data key */
+    free(again);
+
+    /* Only the fields asked for come back; one the record lacks is left out. */
+    const char *const name_only[] = {"name", "missing", NULL};
+    assert_int_equal(signer_open_record(f->signer, "rec-1", sealed, sealed_length, name_only,
+                                        &json, &length), 0);
+    assert_string_equal(json, "{\"name\":\"张三\"}");
+    signer_free_secret(json, length);
+    const char *const two[] = {"birth_date", "n", NULL};
+    assert_int_equal(signer_open_record(f->signer, "rec-1", sealed, sealed_length, two, &json,
+                                        &length), 0);
+    assert_string_equal(json, "{\"birth_date\":\"1990-01-01\",\"n\":7}");
+    signer_free_secret(json, length);
+
+    /* No field, a bad field name, another record's id, every byte altered,
+     * every truncation: refused. */
+    const char *const none[] = {NULL}, *const bad[] = {"Name", NULL};
+    assert_int_equal(signer_open_record(f->signer, "rec-1", sealed, sealed_length, none, &json,
+                                        &length), -1);
+    assert_int_equal(signer_open_record(f->signer, "rec-1", sealed, sealed_length, bad, &json,
+                                        &length), -1);
+    assert_int_equal(signer_open_record(f->signer, "rec-2", sealed, sealed_length, name_only,
+                                        &json, &length), -1);
+    for (size_t i = 0; i < sealed_length; i++) {
+        sealed[i] ^= 0x80;
+        assert_int_equal(signer_open_record(f->signer, "rec-1", sealed, sealed_length,
+                                            name_only, &json, &length), -1);
+        sealed[i] ^= 0x80;
     }
-    /* Associated data over the limit is refused. */
-    char big[SIGNER_AAD_MAX_BYTES + 1];
-    memset(big, 'a', sizeof big);
-    assert_int_equal(signer_wrap_data_key(f->signer, key, big, SIGNER_AAD_MAX_BYTES, wrapped), 0);
-    assert_int_equal(signer_wrap_data_key(f->signer, key, big, sizeof big, wrapped), -1);
+    for (size_t n = 0; n < sealed_length; n++)
+        assert_int_equal(signer_open_record(f->signer, "rec-1", sealed, n, name_only, &json,
+                                            &length), -1);
+    assert_null(json);
+    free(sealed);
+
+    /* A record that is not a JSON object seals but never opens. */
+    assert_int_equal(signer_seal_record(f->signer, "rec-3", "[1]", 3, &sealed, &sealed_length),
+                     0);
+    assert_int_equal(signer_open_record(f->signer, "rec-3", sealed, sealed_length, name_only,
+                                        &json, &length), -1);
+    free(sealed);
+    /* Record ids: empty and over the limit refused, the limit accepted. */
+    char long_id[SIGNER_RECORD_ID_MAX_BYTES + 2];
+    memset(long_id, 'a', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    assert_int_equal(signer_seal_record(f->signer, "", "{}", 2, &sealed, &sealed_length), -1);
+    assert_int_equal(signer_seal_record(f->signer, long_id, "{}", 2, &sealed, &sealed_length),
+                     -1);
+    long_id[SIGNER_RECORD_ID_MAX_BYTES] = '\0';
+    assert_int_equal(signer_seal_record(f->signer, long_id, "{}", 2, &sealed, &sealed_length),
+                     0);
+    free(sealed);
+}
+
+/* A signer with the CA and an issuer, in-process. */
+static struct signer *
+open_full(const struct fixture *f)
+{
+    struct signer_options options = {
+        .keys_dir = f->keys, .pki_dir = f->pki, .issuer = "https://id.example",
+        .ocsp_url = "https://id.example/ocsp", .crl_url = "https://id.example/crl"};
+    struct signer *signer = NULL;
+    char err[256];
+    if (signer_open_local(&options, &signer, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return signer;
+}
+
+/* The claims of an ID token from the given parts. */
+static void
+claims_text(char *out, size_t cap, const char *iss, long long iat, long long exp,
+            const char *extra)
+{
+    snprintf(out, cap, "{\"iss\":\"%s\",\"aud\":\"platform-1\",\"sub\":\"S1\",\"iat\":%lld,"
+             "\"exp\":%lld%s}", iss, iat, exp, extra);
+}
+
+/* Signs a valid ID token with kid: 0 or -1. */
+static int
+sign_token(struct signer *signer, const char *kid)
+{
+    char claims[256], *token = NULL;
+    long long now = (long long)time(NULL);
+    claims_text(claims, sizeof claims, "https://id.example", now, now + 60, "");
+    int status = signer_sign_id_token(signer, kid, claims, &token);
+    free(token);
+    return status;
 }
 
 static void
-test_signatures_verify(void **state)
+test_id_token_policy(void **state)
 {
     struct fixture *f = *state;
-    const enum signer_key keys[] = {SIGNER_KEY_TOKEN, SIGNER_KEY_ROOT_CA,
-                                    SIGNER_KEY_ISSUING_CA};
-    uint8_t digest[SIGNER_DIGEST_BYTES];
-    SHA256((const uint8_t *)"message", 7, digest);
-    for (size_t k = 0; k < 3; k++) {
-        uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
-        size_t length = 0;
-        assert_int_equal(signer_sign_digest(f->signer, keys[k], digest, signature,
-                                            &length), 0);
-        uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
-        size_t public_length = 0;
-        assert_int_equal(signer_public_key(f->signer, keys[k], public_der,
-                                           &public_length), 0);
-        const uint8_t *cursor = public_der;
-        EVP_PKEY *public_key = d2i_PUBKEY(NULL, &cursor, (long)public_length);
-        assert_non_null(public_key);
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(public_key, NULL);
-        assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
-        assert_int_equal(EVP_PKEY_verify(ctx, signature, length, digest, sizeof digest), 1);
-        digest[0] ^= 1;
-        assert_int_not_equal(EVP_PKEY_verify(ctx, signature, length, digest, sizeof digest), 1);
-        digest[0] ^= 1;
-        EVP_PKEY_CTX_free(ctx);
-        EVP_PKEY_free(public_key);
+    struct signer *signer = open_full(f);
+    char kid[SIGNER_KID_MAX + 1], claims[512];
+    signer_token_initial_kid(signer, kid);
+    long long now = (long long)time(NULL);
+    char *token = NULL;
+    claims_text(claims, sizeof claims, "https://id.example", now, now + 600, "");
+    assert_int_equal(signer_sign_id_token(signer, kid, claims, &token), 0);
+    assert_true(jws_verifies(signer, kid, token));
+    free(token);
+    /* Refused: a foreign issuer, a lifetime over the maximum, an iat far
+     * from now, exp before iat, no sub, a duplicated iss, not JSON, a kid
+     * that does not exist, a bad kid. */
+    const struct {
+        const char *iss;
+        long long iat, exp;
+        const char *extra;
+    } refused[] = {
+        {"https://evil.example", now, now + 600, ""},
+        {"https://id.example", now, now + SIGNER_ID_TOKEN_LIFETIME_MAX + 1, ""},
+        {"https://id.example", now - 3600, now - 3000, ""},
+        {"https://id.example", now, now - 1, ""},
+        {"https://id.example", now, now + 600, ",\"iss\":\"https://evil.example\""},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        claims_text(claims, sizeof claims, refused[i].iss, refused[i].iat, refused[i].exp,
+                    refused[i].extra);
+        assert_int_equal(signer_sign_id_token(signer, kid, claims, &token), -1);
+        assert_null(token);
     }
-    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
-    size_t length = 99;
-    assert_int_equal(signer_sign_digest(f->signer, SIGNER_KEY_MASTER, digest,
-                                        signature, &length), -1);
-    assert_int_equal(length, 0);
+    snprintf(claims, sizeof claims, "{\"iss\":\"https://id.example\",\"aud\":\"p\","
+             "\"iat\":%lld,\"exp\":%lld}", now, now + 60);
+    assert_int_equal(signer_sign_id_token(signer, kid, claims, &token), -1);
+    assert_int_equal(signer_sign_id_token(signer, kid, "not json", &token), -1);
+    claims_text(claims, sizeof claims, "https://id.example", now, now + 600, "");
+    assert_int_equal(signer_sign_id_token(signer, "no-such-kid", claims, &token), -1);
+    assert_int_equal(signer_sign_id_token(signer, "../master", claims, &token), -1);
+    /* Without an issuer (signer_open: keys only) no ID token is signed. */
+    struct signer *keys_only = NULL;
+    char err[256];
+    assert_int_equal(signer_open(f->keys, &keys_only, err, sizeof err), 0);
+    assert_int_equal(signer_sign_id_token(keys_only, kid, claims, &token), -1);
+    /* The issuer is said once. */
+    assert_int_equal(signer_configure(signer, "https://evil.example", "https://e/ocsp",
+                                      "https://e/crl"), -1);
+    /* ... unless never said: then once. */
+    assert_int_equal(signer_configure(keys_only, "https://id.example", "https://e/ocsp",
+                                      "https://e/crl"), 0);
+    assert_int_equal(signer_sign_id_token(keys_only, kid, claims, &token), 0);
+    free(token);
+    assert_int_equal(signer_configure(keys_only, "https://evil.example", "https://e/ocsp",
+                                      "https://e/crl"), -1);
+    signer_close(keys_only);
+    signer_close(signer);
+}
+
+static void
+test_certificate_policy(void **state)
+{
+    struct fixture *f = *state;
+    struct signer *signer = open_full(f);
+    EVP_PKEY *device = EVP_EC_gen("P-256");
+    uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES], *der = NULL, *cursor = spki;
+    size_t der_length = 0;
+    int spki_length = i2d_PUBKEY(device, &cursor);
+    assert_true(spki_length > 0);
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(signer_issue_certificate(signer, spki, (size_t)spki_length,
+                                              "0123456789ABCDEF", now, &der, &der_length), 0);
+    const unsigned char *p = der;
+    X509 *certificate = d2i_X509(NULL, &p, (long)der_length);
+    assert_non_null(certificate);
+    char cn[64];
+    assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(certificate),
+                                               NID_commonName, cn, sizeof cn), 16);
+    assert_string_equal(cn, "0123456789ABCDEF");
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(certificate), device), 1);
+    uint8_t issuing[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t issuing_length = 0;
+    assert_int_equal(signer_public_key(signer, SIGNER_KEY_ISSUING_CA, issuing, &issuing_length),
+                     0);
+    const uint8_t *q = issuing;
+    EVP_PKEY *ca = d2i_PUBKEY(NULL, &q, (long)issuing_length);
+    assert_int_equal(X509_verify(certificate, ca), 1);
+    EVP_PKEY_free(ca);
+    X509_free(certificate);
+    free(der);
+    /* Not a web number (a name, lower case, too long, a letter Crockford
+     * leaves out), a key that is not P-256, a time past 9999: refused. */
+    const char *names[] = {"Zhang San", "0123456789abcdef", "0123456789ABCDEFG",
+                           "0123456789ABCDEI", ""};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        assert_int_equal(signer_issue_certificate(signer, spki, (size_t)spki_length,
+                                                  names[i], now, &der, &der_length), -1);
+    EVP_PKEY *other = EVP_EC_gen("P-384");
+    cursor = spki;
+    int other_length = i2d_PUBKEY(other, &cursor);
+    assert_int_equal(signer_issue_certificate(signer, spki, (size_t)other_length,
+                                              "0123456789ABCDEF", now, &der, &der_length), -1);
+    assert_int_equal(signer_issue_certificate(signer, spki, 10, "0123456789ABCDEF", now, &der,
+                                              &der_length), -1);
+    assert_null(der);
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(device);
+    /* A signer without the CA (keys only) issues nothing; neither does
+     * one that holds no root CA key it could use: the keyring never loads
+     * it, and no operation names it. */
+    cursor = spki;
+    assert_int_equal(signer_issue_certificate(f->signer, spki, 91, "0123456789ABCDEF", now,
+                                              &der, &der_length), -1);
+    uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t out_length = 0;
+    assert_int_equal(signer_public_key(signer, SIGNER_KEY_ROOT_CA, out, &out_length), -1);
+    assert_int_equal(signer_public_key(signer, SIGNER_KEY_MASTER, out, &out_length), -1);
+    signer_close(signer);
 }
 
 static void
@@ -249,37 +467,21 @@ file_public_key(const char *path, uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES])
     return (size_t)length;
 }
 
-/* 1 if signature (DER ECDSA) of digest verifies under the DER SPKI. */
-static int
-verifies(const uint8_t *public_der, size_t public_length, const uint8_t *digest,
-         const uint8_t *signature, size_t signature_length)
-{
-    const uint8_t *cursor = public_der;
-    EVP_PKEY *public_key = d2i_PUBKEY(NULL, &cursor, (long)public_length);
-    assert_non_null(public_key);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(public_key, NULL);
-    assert_non_null(ctx);
-    assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
-    int ok = EVP_PKEY_verify(ctx, signature, signature_length, digest,
-                             SIGNER_DIGEST_BYTES) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(public_key);
-    return ok;
-}
 
-/* Signs digest with kid and checks the signature against the signer's
- * public key of kid and against `expected_public` when given. */
+/* Signs an ID token with kid (a signer with an issuer, over the same
+ * keys folder) and checks its signature against the signer's public key of
+ * kid and against `expected_public` when given. */
 static void
 sign_and_verify(struct signer *signer, const char *kid,
                 const uint8_t *expected_public, size_t expected_length)
 {
-    uint8_t digest[SIGNER_DIGEST_BYTES];
-    SHA256((const uint8_t *)kid, strlen(kid), digest);
-    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
-    size_t length = 0;
-    if (signer_sign_token_digest(signer, kid, digest, signature, &length) != 0)
+    struct signer *issuer = signer;
+    char claims[256];
+    long long now = (long long)time(NULL);
+    claims_text(claims, sizeof claims, "https://id.example", now, now + 60, "");
+    char *token = NULL;
+    if (signer_sign_id_token(issuer, kid, claims, &token) != 0)
         fail_msg("kid %s does not sign", kid);
-    assert_true(length > 0 && length <= SIGNER_SIGNATURE_MAX_BYTES);
     uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
     size_t public_length = 0;
     assert_int_equal(signer_token_public_key(signer, kid, public_der, &public_length), 0);
@@ -287,9 +489,10 @@ sign_and_verify(struct signer *signer, const char *kid,
         assert_int_equal(public_length, expected_length);
         assert_memory_equal(public_der, expected_public, expected_length);
     }
-    assert_true(verifies(public_der, public_length, digest, signature, length));
-    digest[SIGNER_DIGEST_BYTES - 1] ^= 1;
-    assert_false(verifies(public_der, public_length, digest, signature, length));
+    assert_true(jws_verifies(issuer, kid, token));
+    token[strlen(token) - 2] ^= 1; /* the signature altered */
+    assert_false(jws_verifies(issuer, kid, token));
+    free(token);
 }
 
 static void
@@ -359,16 +562,11 @@ test_token_key_after_open(void **state)
     struct fixture *f = *state;
     char err[256], path[1200];
     /* The signer was opened by setup(); the key is made afterwards. */
-    uint8_t digest[SIGNER_DIGEST_BYTES];
-    SHA256((const uint8_t *)"id token", 8, digest);
-    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
-    size_t length = 99;
-    memset(signature, 0x77, sizeof signature);
-    assert_int_equal(signer_sign_token_digest(f->signer, "2026-05", digest, signature,
-                                              &length), -1);
-    assert_int_equal(length, 0);
-    uint8_t zero[SIGNER_SIGNATURE_MAX_BYTES] = {0};
-    assert_memory_equal(signature, zero, sizeof zero);
+    char claims[256], *token = NULL;
+    long long now = (long long)time(NULL);
+    claims_text(claims, sizeof claims, "https://id.example", now, now + 60, "");
+    assert_int_equal(signer_sign_id_token(f->signer, "2026-05", claims, &token), -1);
+    assert_null(token);
     uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
     size_t public_length = 0;
     assert_int_equal(signer_token_public_key(f->signer, "2026-05", public_der,
@@ -389,17 +587,20 @@ test_token_key_after_open(void **state)
                                        &initial_length), 0);
     assert_false(initial_length == expected_length &&
                  memcmp(initial, expected, initial_length) == 0);
-    /* A signature by the kid does not verify under the initial key. */
-    assert_int_equal(signer_sign_token_digest(f->signer, "2026-05", digest, signature,
-                                              &length), 0);
-    assert_false(verifies(initial, initial_length, digest, signature, length));
+    /* A token signed by the kid does not verify under the initial key. */
+    char initial_kid[SIGNER_KID_MAX + 1];
+    signer_token_initial_kid(f->signer, initial_kid);
+    assert_int_equal(signer_sign_id_token(f->signer, "2026-05", claims, &token), 0);
+    assert_true(jws_verifies(f->signer, "2026-05", token));
+    char *dot = strchr(token, '.');
+    char forged[512];
+    snprintf(forged, sizeof forged, "%s%s", "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ig", dot);
+    free(token);
+    assert_false(jws_verifies(f->signer, initial_kid, forged));
     /* Invalid kids are refused without touching the file system. */
-    length = 99;
-    assert_int_equal(signer_sign_token_digest(f->signer, "../keys/token-2026-05", digest,
-                                              signature, &length), -1);
-    assert_int_equal(length, 0);
-    assert_int_equal(signer_sign_token_digest(f->signer, "", digest, signature,
-                                              &length), -1);
+    assert_int_equal(signer_sign_id_token(f->signer, "../keys/token-2026-05", claims, &token),
+                     -1);
+    assert_int_equal(signer_sign_id_token(f->signer, "", claims, &token), -1);
     assert_int_equal(signer_token_public_key(f->signer, "a.b", public_der,
                                              &public_length), -1);
 }
@@ -412,15 +613,15 @@ test_token_key_mode_refused(void **state)
     assert_int_equal(signer_token_key_create(f->keys, "open", err, sizeof err), 0);
     token_key_path(f, "open", path, sizeof path);
     const mode_t modes[] = {0644, 0640, 0604, 0660, 0700 | 0004};
-    uint8_t digest[SIGNER_DIGEST_BYTES] = {1};
-    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES], public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
-    size_t length = 0, public_length = 0;
+    uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t public_length = 0;
+    char claims[256], *token = NULL;
+    long long now = (long long)time(NULL);
+    claims_text(claims, sizeof claims, "https://id.example", now, now + 60, "");
     for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
         assert_int_equal(chmod(path, modes[i]), 0);
-        length = 99;
-        if (signer_sign_token_digest(f->signer, "open", digest, signature, &length) != -1)
+        if (signer_sign_id_token(f->signer, "open", claims, &token) != -1)
             fail_msg("key file of mode %03o used", (unsigned)modes[i]);
-        assert_int_equal(length, 0);
         assert_int_equal(signer_token_public_key(f->signer, "open", public_der,
                                                  &public_length), -1);
     }
@@ -434,14 +635,12 @@ test_token_key_mode_refused(void **state)
     token_key_path(f, "junk", junk, sizeof junk);
     test_write_file(junk, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
     assert_int_equal(chmod(junk, 0600), 0);
-    assert_int_equal(signer_sign_token_digest(f->signer, "junk", digest, signature,
-                                              &length), -1);
+    assert_int_equal(sign_token(f->signer, "junk"), -1);
     /* So is an empty file. */
     token_key_path(f, "empty", junk, sizeof junk);
     test_write_file(junk, "");
     assert_int_equal(chmod(junk, 0600), 0);
-    assert_int_equal(signer_sign_token_digest(f->signer, "empty", digest, signature,
-                                              &length), -1);
+    assert_int_equal(sign_token(f->signer, "empty"), -1);
 }
 
 static void
@@ -473,11 +672,7 @@ test_token_key_cache(void **state)
     token_key_path(f, kids[1], path, sizeof path);
     assert_int_equal(unlink(path), 0);
     sign_and_verify(f->signer, kids[0], publics[0], lengths[0]);
-    uint8_t digest[SIGNER_DIGEST_BYTES] = {2};
-    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
-    size_t length = 0;
-    assert_int_equal(signer_sign_token_digest(f->signer, kids[1], digest, signature,
-                                              &length), -1);
+    assert_int_equal(sign_token(f->signer, kids[1]), -1);
     /* Every other key still signs, evicting and reloading as it goes. */
     for (size_t round = 0; round < 2; round++)
         for (size_t i = 2; i < KEYS; i++)
@@ -496,13 +691,11 @@ static void *
 sign_many(void *argument)
 {
     struct sign_thread *t = argument;
-    uint8_t digest[SIGNER_DIGEST_BYTES] = {3};
     for (size_t i = 0; i < 60; i++) {
         const char *kid = t->kids[(t->start + i * 7) % t->kid_count];
-        uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
         uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
-        size_t length = 0, public_length = 0;
-        if (signer_sign_token_digest(t->signer, kid, digest, signature, &length) != 0 ||
+        size_t public_length = 0;
+        if (sign_token(t->signer, kid) != 0 ||
             signer_token_public_key(t->signer, kid, public_der, &public_length) != 0)
             t->failures++;
     }
@@ -592,12 +785,13 @@ test_initial_kid(void **state)
     assert_int_equal(signer_open(keys, &other, err, sizeof err), 0);
     signer_token_initial_kid(other, other_kid);
     assert_string_not_equal(other_kid, kid);
-    /* The first folder's initial kid is just an unknown kid here. */
-    uint8_t digest[SIGNER_DIGEST_BYTES] = {4};
-    uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES];
-    size_t signature_length = 0;
-    assert_int_equal(signer_sign_token_digest(other, kid, digest, signature,
-                                              &signature_length), -1);
+    /* The first folder's initial kid is just an unknown kid here (its
+     * own signs: the refusal is the kid's). */
+    signer_close(other);
+    struct signer_options options = {.keys_dir = keys, .issuer = "https://id.example"};
+    assert_int_equal(signer_open_local(&options, &other, err, sizeof err), 0);
+    assert_int_equal(sign_token(other, other_kid), 0);
+    assert_int_equal(sign_token(other, kid), -1);
     signer_close(other);
     test_remove_dir(dir);
 }
@@ -609,8 +803,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_key_files_are_private, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_readable_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hmac, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrap_unwrap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_signatures_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_token_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certificate_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_certificates, setup, teardown),
         cmocka_unit_test(test_kid_is_valid),
         cmocka_unit_test_setup_teardown(test_token_key_create, setup, teardown),

@@ -1,10 +1,9 @@
-/* signer: key loading and the private-key operations; see signer.h.
- * In-process today: the struct below is the state a separate signer
- * process would hold, and nothing outside this file sees it. */
-#include "signer/signer.h"
+/* keyring: the keys of the data folder and what is done with them; see
+ * keyring.h. Only the signer process (and signer_open() in tests and
+ * offline commands) holds one. */
+#include "signer/keyring.h"
 
 #include "signer/signer_files.h"
-#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -32,7 +31,7 @@ struct token_slot {
     uint64_t used;
 };
 
-struct signer {
+struct keyring {
     uint8_t symmetric[SIGNER_KEY_COUNT][SIGNER_SYMMETRIC_KEY_BYTES];
     EVP_PKEY *asymmetric[SIGNER_KEY_COUNT];
     char keys_dir[SIGNER_PATH_MAX];
@@ -127,22 +126,26 @@ derive_initial_kid(EVP_PKEY *pkey, char kid[SIGNER_KID_MAX + 1])
 }
 
 int
-signer_open(const char *keys_dir, struct signer **out, char *err,
+keyring_open(const char *keys_dir, struct keyring **out, char *err,
             size_t errlen)
 {
-    struct signer *signer = calloc(1, sizeof *signer);
-    if (signer == NULL)
+    struct keyring *keyring = calloc(1, sizeof *keyring);
+    if (keyring == NULL)
         return error_set(err, errlen, "out of memory");
-    if (string_copy(signer->keys_dir, sizeof signer->keys_dir, keys_dir) != 0) {
+    if (string_copy(keyring->keys_dir, sizeof keyring->keys_dir, keys_dir) != 0) {
         error_set(err, errlen, "keys folder path is too long");
         goto fail;
     }
-    if (pthread_mutex_init(&signer->token_lock, NULL) != 0) {
+    if (pthread_mutex_init(&keyring->token_lock, NULL) != 0) {
         error_set(err, errlen, "cannot create the token key lock");
         goto fail;
     }
-    signer->token_lock_ready = 1;
+    keyring->token_lock_ready = 1;
     for (int key = 0; key < SIGNER_KEY_COUNT; key++) {
+        /* The root CA key signs issuing CAs only: the offline commands
+         * that do it open it themselves; the signer never holds it. */
+        if (key == SIGNER_KEY_ROOT_CA)
+            continue;
         uint8_t *bytes = NULL;
         size_t length = 0;
         if (load_key_file(keys_dir, key, &bytes, &length, err, errlen) != 0)
@@ -151,10 +154,10 @@ signer_open(const char *keys_dir, struct signer **out, char *err,
         if (signer_key_is_symmetric(key)) {
             ok = length == SIGNER_SYMMETRIC_KEY_BYTES;
             if (ok)
-                memcpy(signer->symmetric[key], bytes, length);
+                memcpy(keyring->symmetric[key], bytes, length);
         } else {
-            signer->asymmetric[key] = parse_p256_key(bytes, length);
-            ok = signer->asymmetric[key] != NULL;
+            keyring->asymmetric[key] = parse_p256_key(bytes, length);
+            ok = keyring->asymmetric[key] != NULL;
         }
         secret_wipe(bytes, length);
         free(bytes);
@@ -164,42 +167,41 @@ signer_open(const char *keys_dir, struct signer **out, char *err,
             goto fail;
         }
     }
-    if (derive_initial_kid(signer->asymmetric[SIGNER_KEY_TOKEN],
-                           signer->initial_kid) != 0) {
+    if (derive_initial_kid(keyring->asymmetric[SIGNER_KEY_TOKEN],
+                           keyring->initial_kid) != 0) {
         error_set(err, errlen, "cannot derive the initial token key id");
         goto fail;
     }
-    *out = signer;
+    *out = keyring;
     return 0;
 fail:
-    signer_close(signer);
+    keyring_close(keyring);
     return -1;
 }
 
 void
-signer_close(struct signer *signer)
+keyring_close(struct keyring *keyring)
 {
-    if (signer == NULL)
+    if (keyring == NULL)
         return;
     for (int key = 0; key < SIGNER_KEY_COUNT; key++)
-        EVP_PKEY_free(signer->asymmetric[key]);
+        EVP_PKEY_free(keyring->asymmetric[key]);
     for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++)
-        EVP_PKEY_free(signer->tokens[i].key);
-    if (signer->token_lock_ready)
-        pthread_mutex_destroy(&signer->token_lock);
-    secret_wipe(signer, sizeof *signer);
-    free(signer);
+        EVP_PKEY_free(keyring->tokens[i].key);
+    if (keyring->token_lock_ready)
+        pthread_mutex_destroy(&keyring->token_lock);
+    secret_wipe(keyring, sizeof *keyring);
+    free(keyring);
 }
 
 int
-signer_hmac(struct signer *signer, enum signer_key key, const void *message,
+keyring_hmac(struct keyring *keyring, enum signer_key key, const void *message,
             size_t length, uint8_t out[SIGNER_HMAC_BYTES])
 {
-    counter_add(COUNTER_SIGNER_OPERATIONS, "hmac");
     unsigned int out_length = 0;
     if ((key == SIGNER_KEY_INDEX || key == SIGNER_KEY_PAIRWISE) &&
         (message != NULL || length == 0) &&
-        HMAC(EVP_sha256(), signer->symmetric[key], SIGNER_SYMMETRIC_KEY_BYTES,
+        HMAC(EVP_sha256(), keyring->symmetric[key], SIGNER_SYMMETRIC_KEY_BYTES,
              message, length, out, &out_length) != NULL &&
         out_length == SIGNER_HMAC_BYTES)
         return 0;
@@ -210,7 +212,7 @@ signer_hmac(struct signer *signer, enum signer_key key, const void *message,
 /* AES-256-GCM under the master key; `encrypt` selects the direction. The
  * layout of `wrapped` is nonce | ciphertext | tag. */
 static int
-master_key_crypt(struct signer *signer, int encrypt, const uint8_t *input,
+master_key_crypt(struct keyring *keyring, int encrypt, const uint8_t *input,
                  uint8_t *output, const void *aad, size_t aad_length,
                  uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES])
 {
@@ -219,13 +221,13 @@ master_key_crypt(struct signer *signer, int encrypt, const uint8_t *input,
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     uint8_t *nonce = wrapped;
     uint8_t *tag = wrapped + SIGNER_NONCE_BYTES + SIGNER_DATA_KEY_BYTES;
-    if (ctx == NULL || aad_length > SIGNER_AAD_MAX_BYTES ||
+    if (ctx == NULL || aad_length > KEYRING_AAD_MAX_BYTES ||
         (aad == NULL && aad_length > 0))
         goto cleanup;
     if (encrypt && RAND_bytes(nonce, SIGNER_NONCE_BYTES) != 1)
         goto cleanup;
     if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL,
-                          signer->symmetric[SIGNER_KEY_MASTER], nonce,
+                          keyring->symmetric[SIGNER_KEY_MASTER], nonce,
                           encrypt) != 1)
         goto cleanup;
     if (aad_length > 0 &&
@@ -247,30 +249,24 @@ cleanup:
     return status;
 }
 
-int
-signer_wrap_data_key(struct signer *signer,
-                     const uint8_t data_key[SIGNER_DATA_KEY_BYTES],
-                     const void *aad, size_t aad_length,
-                     uint8_t out[SIGNER_WRAPPED_KEY_BYTES])
+static int
+wrap_data_key(struct keyring *keyring, const uint8_t data_key[SIGNER_DATA_KEY_BYTES],
+              const void *aad, size_t aad_length, uint8_t out[SIGNER_WRAPPED_KEY_BYTES])
 {
-    counter_add(COUNTER_SIGNER_OPERATIONS, "wrap_data_key");
-    if (master_key_crypt(signer, 1, data_key, out + SIGNER_NONCE_BYTES, aad,
+    if (master_key_crypt(keyring, 1, data_key, out + SIGNER_NONCE_BYTES, aad,
                          aad_length, out) == 0)
         return 0;
     secret_wipe(out, SIGNER_WRAPPED_KEY_BYTES);
     return -1;
 }
 
-int
-signer_unwrap_data_key(struct signer *signer,
-                       const uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES],
-                       const void *aad, size_t aad_length,
-                       uint8_t data_key[SIGNER_DATA_KEY_BYTES])
+static int
+unwrap_data_key(struct keyring *keyring, const uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES],
+                const void *aad, size_t aad_length, uint8_t data_key[SIGNER_DATA_KEY_BYTES])
 {
-    counter_add(COUNTER_SIGNER_OPERATIONS, "unwrap_data_key");
     uint8_t copy[SIGNER_WRAPPED_KEY_BYTES];
     memcpy(copy, wrapped, sizeof copy);
-    int status = master_key_crypt(signer, 0, copy + SIGNER_NONCE_BYTES,
+    int status = master_key_crypt(keyring, 0, copy + SIGNER_NONCE_BYTES,
                                   data_key, aad, aad_length, copy);
     if (status != 0)
         secret_wipe(data_key, SIGNER_DATA_KEY_BYTES);
@@ -278,11 +274,151 @@ signer_unwrap_data_key(struct signer *signer,
     return status;
 }
 
+/* ── Sealed records ──────────────────────────────────────────────────────
+ * Each record is sealed under its own random data key (AES-256-GCM), and
+ * that key is kept wrapped by the master key beside it; the record id is
+ * the associated data of both layers, so a sealed blob moved to another
+ * record fails to open. Data keys exist only here, for the time of one
+ * seal or open. */
+
+#define WRAP_LABEL "cyberid-data-key|"
+
+/* AAD of the wrapped key: a label and the record id, so a wrapped key is
+ * usable only for the record it was made for. */
 static int
-is_asymmetric(struct signer *signer, enum signer_key key)
+wrap_aad(const char *record_id, char *aad, size_t cap, size_t *length)
+{
+    size_t id_length = strnlen(record_id, KEYRING_RECORD_ID_MAX_BYTES + 1);
+    if (id_length == 0 || id_length > KEYRING_RECORD_ID_MAX_BYTES)
+        return -1;
+    if (string_format(aad, cap, "%s%s", WRAP_LABEL, record_id) != 0)
+        return -1;
+    *length = strlen(aad);
+    return 0;
+}
+
+/* AES-256-GCM of a record under its data key, the record id as AAD. */
+static int
+record_gcm(int encrypt, const uint8_t key[SIGNER_DATA_KEY_BYTES], const uint8_t *nonce,
+           const char *record_id, const uint8_t *input, size_t length, uint8_t *output,
+           uint8_t *tag)
+{
+    int status = -1;
+    int n = 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL ||
+        EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, encrypt) != 1 ||
+        EVP_CipherUpdate(ctx, NULL, &n, (const uint8_t *)record_id,
+                         (int)strlen(record_id)) != 1 ||
+        (length > 0 && EVP_CipherUpdate(ctx, output, &n, input, (int)length) != 1))
+        goto cleanup;
+    if (!encrypt &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SIGNER_TAG_BYTES, tag) != 1)
+        goto cleanup;
+    if (EVP_CipherFinal_ex(ctx, output + (length > 0 ? n : 0), &n) != 1)
+        goto cleanup;
+    if (encrypt &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SIGNER_TAG_BYTES, tag) != 1)
+        goto cleanup;
+    status = 0;
+cleanup:
+    EVP_CIPHER_CTX_free(ctx);
+    return status;
+}
+
+int
+keyring_seal(struct keyring *keyring, const char *record_id, const void *plaintext,
+             size_t length, uint8_t **sealed, size_t *sealed_length)
+{
+    int status = -1;
+    uint8_t data_key[SIGNER_DATA_KEY_BYTES];
+    char aad[sizeof WRAP_LABEL + KEYRING_RECORD_ID_MAX_BYTES];
+    size_t aad_length = 0;
+    uint8_t *out = NULL;
+
+    *sealed = NULL;
+    *sealed_length = 0;
+    if (length > KEYRING_PLAINTEXT_MAX_BYTES || (plaintext == NULL && length > 0) ||
+        wrap_aad(record_id, aad, sizeof aad, &aad_length) != 0)
+        goto cleanup;
+    out = malloc(length + KEYRING_SEAL_OVERHEAD_BYTES);
+    if (out == NULL)
+        goto cleanup;
+    uint8_t *wrapped = out + 1;
+    uint8_t *nonce = wrapped + SIGNER_WRAPPED_KEY_BYTES;
+    uint8_t *ciphertext = nonce + SIGNER_NONCE_BYTES;
+    uint8_t *tag = ciphertext + length;
+    out[0] = KEYRING_SEAL_FORMAT_VERSION;
+    if (RAND_priv_bytes(data_key, sizeof data_key) != 1 ||
+        RAND_bytes(nonce, SIGNER_NONCE_BYTES) != 1 ||
+        wrap_data_key(keyring, data_key, aad, aad_length, wrapped) != 0 ||
+        record_gcm(1, data_key, nonce, record_id, plaintext, length, ciphertext, tag) != 0)
+        goto cleanup;
+    *sealed = out;
+    *sealed_length = length + KEYRING_SEAL_OVERHEAD_BYTES;
+    out = NULL;
+    status = 0;
+cleanup:
+    secret_wipe(data_key, sizeof data_key);
+    free(out);
+    return status;
+}
+
+int
+keyring_unseal(struct keyring *keyring, const char *record_id, const uint8_t *sealed,
+               size_t sealed_length, uint8_t **plaintext, size_t *length)
+{
+    int status = -1;
+    uint8_t data_key[SIGNER_DATA_KEY_BYTES];
+    char aad[sizeof WRAP_LABEL + KEYRING_RECORD_ID_MAX_BYTES];
+    size_t aad_length = 0;
+    uint8_t *out = NULL;
+    size_t out_length = 0;
+
+    *plaintext = NULL;
+    *length = 0;
+    if (sealed == NULL || sealed_length < KEYRING_SEAL_OVERHEAD_BYTES ||
+        sealed_length - KEYRING_SEAL_OVERHEAD_BYTES > KEYRING_PLAINTEXT_MAX_BYTES ||
+        sealed[0] != KEYRING_SEAL_FORMAT_VERSION ||
+        wrap_aad(record_id, aad, sizeof aad, &aad_length) != 0)
+        goto cleanup;
+    out_length = sealed_length - KEYRING_SEAL_OVERHEAD_BYTES;
+    out = malloc(out_length + 1);
+    if (out == NULL)
+        goto cleanup;
+    const uint8_t *wrapped = sealed + 1;
+    const uint8_t *nonce = wrapped + SIGNER_WRAPPED_KEY_BYTES;
+    const uint8_t *ciphertext = nonce + SIGNER_NONCE_BYTES;
+    uint8_t tag[SIGNER_TAG_BYTES];
+    memcpy(tag, ciphertext + out_length, sizeof tag);
+    if (unwrap_data_key(keyring, wrapped, aad, aad_length, data_key) != 0 ||
+        record_gcm(0, data_key, nonce, record_id, ciphertext, out_length, out, tag) != 0)
+        goto cleanup;
+    out[out_length] = '\0';
+    *plaintext = out;
+    *length = out_length;
+    out = NULL;
+    status = 0;
+cleanup:
+    secret_wipe(data_key, sizeof data_key);
+    if (out != NULL) {
+        secret_wipe(out, out_length + 1);
+        free(out);
+    }
+    return status;
+}
+
+EVP_PKEY *
+keyring_issuing_key(struct keyring *keyring)
+{
+    return keyring->asymmetric[SIGNER_KEY_ISSUING_CA];
+}
+
+static int
+is_asymmetric(struct keyring *keyring, enum signer_key key)
 {
     return key >= 0 && key < SIGNER_KEY_COUNT && !signer_key_is_symmetric(key) &&
-           signer->asymmetric[key] != NULL;
+           keyring->asymmetric[key] != NULL;
 }
 
 /* ECDSA with pkey (NULL fails); on failure the output is zeroed. */
@@ -312,23 +448,12 @@ cleanup:
 }
 
 int
-signer_sign_digest(struct signer *signer, enum signer_key key,
-                   const uint8_t digest[SIGNER_DIGEST_BYTES],
-                   uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES],
-                   size_t *signature_length)
-{
-    counter_add(COUNTER_SIGNER_OPERATIONS, "sign_digest");
-    return sign_with(is_asymmetric(signer, key) ? signer->asymmetric[key] : NULL,
-                     digest, signature, signature_length);
-}
-
-int
-signer_public_key(struct signer *signer, enum signer_key key,
+keyring_public_key(struct keyring *keyring, enum signer_key key,
                   uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
 {
-    if (!is_asymmetric(signer, key))
+    if (!is_asymmetric(keyring, key))
         return -1;
-    return public_key_der(signer->asymmetric[key], out, length);
+    return public_key_der(keyring->asymmetric[key], out, length);
 }
 
 /* ── Token keys by kid ─────────────────────────────────────────────────── */
@@ -349,20 +474,20 @@ signer_kid_is_valid(const char *kid)
 }
 
 void
-signer_token_initial_kid(struct signer *signer, char kid[SIGNER_KID_MAX + 1])
+keyring_initial_kid(struct keyring *keyring, char kid[SIGNER_KID_MAX + 1])
 {
-    memcpy(kid, signer->initial_kid, sizeof signer->initial_kid);
+    memcpy(kid, keyring->initial_kid, sizeof keyring->initial_kid);
 }
 
 /* The cached key of kid with a reference taken, or NULL. Lock held. */
 static EVP_PKEY *
-token_cache_find(struct signer *signer, const char *kid)
+token_cache_find(struct keyring *keyring, const char *kid)
 {
     for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++) {
-        struct token_slot *slot = &signer->tokens[i];
+        struct token_slot *slot = &keyring->tokens[i];
         if (slot->key != NULL && strcmp(slot->kid, kid) == 0 &&
             EVP_PKEY_up_ref(slot->key) == 1) {
-            slot->used = ++signer->token_clock;
+            slot->used = ++keyring->token_clock;
             return slot->key;
         }
     }
@@ -372,11 +497,11 @@ token_cache_find(struct signer *signer, const char *kid)
 /* Puts pkey (whose reference the cache takes over) in a free slot or in
  * the least recently used one. Lock held. */
 static void
-token_cache_put(struct signer *signer, const char *kid, EVP_PKEY *pkey)
+token_cache_put(struct keyring *keyring, const char *kid, EVP_PKEY *pkey)
 {
-    struct token_slot *victim = &signer->tokens[0];
+    struct token_slot *victim = &keyring->tokens[0];
     for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++) {
-        struct token_slot *slot = &signer->tokens[i];
+        struct token_slot *slot = &keyring->tokens[i];
         if (slot->key == NULL) {
             victim = slot;
             break;
@@ -388,24 +513,24 @@ token_cache_put(struct signer *signer, const char *kid, EVP_PKEY *pkey)
     EVP_PKEY_free(victim->key);
     memcpy(victim->kid, kid, strlen(kid) + 1);
     victim->key = pkey;
-    victim->used = ++signer->token_clock;
+    victim->used = ++keyring->token_clock;
 }
 
 /* The private key of kid with a reference the caller frees, loading
  * keys/token-<kid>.pem (outside the lock: file I/O) when it is not
  * cached. NULL when the kid is invalid or its file missing or refused. */
 static EVP_PKEY *
-token_key_get(struct signer *signer, const char *kid)
+token_key_get(struct keyring *keyring, const char *kid)
 {
     if (!signer_kid_is_valid(kid))
         return NULL;
-    if (strcmp(kid, signer->initial_kid) == 0)
-        return EVP_PKEY_up_ref(signer->asymmetric[SIGNER_KEY_TOKEN]) == 1
-                   ? signer->asymmetric[SIGNER_KEY_TOKEN]
+    if (strcmp(kid, keyring->initial_kid) == 0)
+        return EVP_PKEY_up_ref(keyring->asymmetric[SIGNER_KEY_TOKEN]) == 1
+                   ? keyring->asymmetric[SIGNER_KEY_TOKEN]
                    : NULL;
-    pthread_mutex_lock(&signer->token_lock);
-    EVP_PKEY *pkey = token_cache_find(signer, kid);
-    pthread_mutex_unlock(&signer->token_lock);
+    pthread_mutex_lock(&keyring->token_lock);
+    EVP_PKEY *pkey = token_cache_find(keyring, kid);
+    pthread_mutex_unlock(&keyring->token_lock);
     if (pkey != NULL)
         return pkey;
 
@@ -413,7 +538,7 @@ token_key_get(struct signer *signer, const char *kid)
     uint8_t *bytes = NULL;
     size_t length = 0;
     if (string_format(path, sizeof path, SIGNER_TOKEN_KEY_FILE_FORMAT,
-                      signer->keys_dir, kid) != 0) {
+                      keyring->keys_dir, kid) != 0) {
         log_event(LOG_WARN, "signer.token_key_refused", "{s:s, s:s}", "kid", kid,
                   "reason", "keys folder path is too long");
         return NULL;
@@ -432,36 +557,35 @@ token_key_get(struct signer *signer, const char *kid)
         return NULL;
     }
 
-    pthread_mutex_lock(&signer->token_lock);
-    pkey = token_cache_find(signer, kid); /* another thread may have won */
+    pthread_mutex_lock(&keyring->token_lock);
+    pkey = token_cache_find(keyring, kid); /* another thread may have won */
     if (pkey == NULL && EVP_PKEY_up_ref(loaded) == 1) {
-        token_cache_put(signer, kid, loaded);
+        token_cache_put(keyring, kid, loaded);
         pkey = loaded;
         loaded = NULL;
     }
-    pthread_mutex_unlock(&signer->token_lock);
+    pthread_mutex_unlock(&keyring->token_lock);
     EVP_PKEY_free(loaded);
     return pkey;
 }
 
 int
-signer_sign_token_digest(struct signer *signer, const char *kid,
+keyring_sign_token(struct keyring *keyring, const char *kid,
                          const uint8_t digest[SIGNER_DIGEST_BYTES],
                          uint8_t signature[SIGNER_SIGNATURE_MAX_BYTES],
                          size_t *signature_length)
 {
-    counter_add(COUNTER_SIGNER_OPERATIONS, "sign_token");
-    EVP_PKEY *pkey = token_key_get(signer, kid);
+    EVP_PKEY *pkey = token_key_get(keyring, kid);
     int status = sign_with(pkey, digest, signature, signature_length);
     EVP_PKEY_free(pkey);
     return status;
 }
 
 int
-signer_token_public_key(struct signer *signer, const char *kid,
+keyring_token_public_key(struct keyring *keyring, const char *kid,
                         uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
 {
-    EVP_PKEY *pkey = token_key_get(signer, kid);
+    EVP_PKEY *pkey = token_key_get(keyring, kid);
     int status = pkey != NULL ? public_key_der(pkey, out, length) : -1;
     EVP_PKEY_free(pkey);
     return status;

@@ -1,0 +1,621 @@
+/* signer_ops: reading each operation's fields, its policy, and the answer;
+ * see signer_ops.h. Every field has a bound and an order; anything else is
+ * malformed (-1: the process dies). A well-formed request against the
+ * policy is refused (SIGNER_STATUS_REFUSED) and counted. */
+#include "signer/signer_ops.h"
+
+#include "signer/keyring.h"
+#include "signer/signer_ca.h"
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <jansson.h>
+#include <openssl/ecdsa.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Static_assert(SIGNER_OP_END <= SIGNER_STATS_OPS, "stats cover every op");
+
+#define ES256_HALF_BYTES 32
+#define ES256_SIGNATURE_BYTES (2 * ES256_HALF_BYTES)
+#define ID_TOKEN_TEXT_MAX 255    /* aud, sub: longest accepted */
+#define ISSUER_MAX 512
+/* One CRL entry on the wire: serial | revoked_at (8) | reason (8). */
+#define CRL_ENTRY_BYTES (SIGNER_SERIAL_BYTES + 16)
+/* Web number field: longer than any web number, so a wrong one is refused
+ * by the policy (not taken for a malformed message). */
+#define WEB_NUMBER_FIELD_MAX 64
+/* A CA URL field: longer than any accepted URL (the CA refuses those). */
+#define PKI_URL_MAX_TEXT 1024
+
+struct signer_ops {
+    struct keyring *keyring;
+    struct signer_ca *ca;               /* NULL: no CA operations */
+    /* Set once (options or SIGNER_OP_CONFIGURE), then read-only: the
+     * issuer of ID tokens and the CA's URLs. Until then ID tokens and
+     * certificates are refused. */
+    pthread_mutex_t configure_lock;
+    _Atomic int configured;
+    char issuer[ISSUER_MAX];
+    char initial_kid[SIGNER_KID_MAX + 1];
+    /* Record openings: a fixed window of one minute. */
+    pthread_mutex_t window_lock;
+    int window_lock_ready;
+    int64_t window_minute;
+    uint64_t window_opens;
+    uint64_t opens_per_minute;
+    _Atomic uint64_t done[SIGNER_STATS_OPS];
+    _Atomic uint64_t refused[SIGNER_STATS_OPS];
+    _Atomic uint64_t limited;
+};
+
+/* Sets the issuer and the CA's URLs, once. With a CA, the URLs are
+ * required; without, they are ignored. 0, or -1 (already set, or
+ * invalid). */
+static int
+configure(struct signer_ops *ops, const char *issuer, const char *ocsp_url,
+          const char *crl_url)
+{
+    int status = -1;
+    pthread_mutex_lock(&ops->configure_lock);
+    if (!atomic_load(&ops->configured) &&
+        (strncmp(issuer, "http://", 7) == 0 || strncmp(issuer, "https://", 8) == 0) &&
+        string_copy(ops->issuer, sizeof ops->issuer, issuer) == 0 &&
+        (ops->ca == NULL ||
+         (ocsp_url != NULL && crl_url != NULL &&
+          signer_ca_set_urls(ops->ca, ocsp_url, crl_url) == 0))) {
+        atomic_store_explicit(&ops->configured, 1, memory_order_release);
+        status = 0;
+    }
+    pthread_mutex_unlock(&ops->configure_lock);
+    return status;
+}
+
+static int
+is_configured(struct signer_ops *ops)
+{
+    return atomic_load_explicit(&ops->configured, memory_order_acquire);
+}
+
+int
+signer_ops_open(const struct signer_options *options, struct signer_ops **out, char *err,
+                size_t errlen)
+{
+    *out = NULL;
+    struct signer_ops *ops = calloc(1, sizeof *ops);
+    if (ops == NULL)
+        return error_set(err, errlen, "out of memory");
+    if (pthread_mutex_init(&ops->window_lock, NULL) != 0) {
+        free(ops);
+        return error_set(err, errlen, "cannot create a lock");
+    }
+    if (pthread_mutex_init(&ops->configure_lock, NULL) != 0) {
+        pthread_mutex_destroy(&ops->window_lock);
+        free(ops);
+        return error_set(err, errlen, "cannot create a lock");
+    }
+    ops->window_lock_ready = 1;
+    ops->opens_per_minute = options->opens_per_minute > 0 ? options->opens_per_minute
+                                                          : SIGNER_OPENS_PER_MINUTE_DEFAULT;
+    if (keyring_open(options->keys_dir, &ops->keyring, err, errlen) != 0)
+        goto fail;
+    keyring_initial_kid(ops->keyring, ops->initial_kid);
+    if (options->pki_dir != NULL &&
+        signer_ca_open(options->pki_dir, keyring_issuing_key(ops->keyring), &ops->ca, err,
+                       errlen) != 0)
+        goto fail;
+    if (options->issuer != NULL &&
+        configure(ops, options->issuer, options->ocsp_url, options->crl_url) != 0) {
+        error_set(err, errlen, "the issuer or the OCSP and CRL URLs are not valid");
+        goto fail;
+    }
+    *out = ops;
+    return 0;
+fail:
+    signer_ops_close(ops);
+    return -1;
+}
+
+void
+signer_ops_close(struct signer_ops *ops)
+{
+    if (ops == NULL)
+        return;
+    signer_ca_close(ops->ca);
+    keyring_close(ops->keyring);
+    if (ops->window_lock_ready) {
+        pthread_mutex_destroy(&ops->window_lock);
+        pthread_mutex_destroy(&ops->configure_lock);
+    }
+    free(ops);
+}
+
+/* A field holding an unsigned value below `bound`. */
+static int
+read_below(struct signer_reader *reader, uint64_t bound, uint64_t *value)
+{
+    if (signer_reader_u64(reader, value) != 0)
+        return -1;
+    if (*value >= bound) {
+        reader->bad = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* ── HMAC ───────────────────────────────────────────────────────────────── */
+
+static int
+op_hmac(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    uint64_t key = 0;
+    const uint8_t *message = NULL;
+    size_t length = 0;
+    if (read_below(in, SIGNER_KEY_COUNT, &key) != 0 ||
+        signer_reader_field(in, SIGNER_HMAC_MESSAGE_MAX_BYTES, &message, &length) != 0 ||
+        signer_reader_end(in) != 0)
+        return -1;
+    if (key != SIGNER_KEY_INDEX && key != SIGNER_KEY_PAIRWISE)
+        return SIGNER_STATUS_REFUSED;
+    uint8_t mac[SIGNER_HMAC_BYTES];
+    if (keyring_hmac(ops->keyring, (enum signer_key)key, message, length, mac) != 0)
+        return SIGNER_STATUS_FAILED;
+    signer_buffer_field(out, mac, sizeof mac);
+    secret_wipe(mac, sizeof mac);
+    return SIGNER_STATUS_OK;
+}
+
+/* ── Records ────────────────────────────────────────────────────────────── */
+
+static int
+op_seal(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    char record_id[SIGNER_RECORD_ID_MAX_BYTES + 1];
+    const uint8_t *plaintext = NULL;
+    size_t length = 0;
+    if (signer_reader_text(in, SIGNER_RECORD_ID_MAX_BYTES, record_id) != 0 ||
+        signer_reader_field(in, SIGNER_RECORD_MAX_BYTES, &plaintext, &length) != 0 ||
+        signer_reader_end(in) != 0)
+        return -1;
+    uint8_t *sealed = NULL;
+    size_t sealed_length = 0;
+    if (keyring_seal(ops->keyring, record_id, plaintext, length, &sealed, &sealed_length) != 0)
+        return SIGNER_STATUS_FAILED;
+    signer_buffer_field(out, sealed, sealed_length);
+    free(sealed);
+    return SIGNER_STATUS_OK;
+}
+
+/* 1 for a field name of 1..SIGNER_FIELD_NAME_MAX characters of [a-z_]. */
+static int
+field_name_is_valid(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0 || length > SIGNER_FIELD_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || name[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* Counts one opening against the minute's limit: 1 when allowed. */
+static int
+opening_allowed(struct signer_ops *ops)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t minute = (int64_t)now.tv_sec / 60;
+    pthread_mutex_lock(&ops->window_lock);
+    if (minute != ops->window_minute) {
+        ops->window_minute = minute;
+        ops->window_opens = 0;
+    }
+    int allowed = ops->window_opens < ops->opens_per_minute;
+    if (allowed)
+        ops->window_opens++;
+    pthread_mutex_unlock(&ops->window_lock);
+    return allowed;
+}
+
+static int
+op_open(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    char record_id[SIGNER_RECORD_ID_MAX_BYTES + 1];
+    char fields[SIGNER_RECORD_FIELDS_MAX][SIGNER_FIELD_NAME_MAX + 1];
+    const uint8_t *sealed = NULL;
+    size_t sealed_length = 0;
+    uint64_t count = 0;
+    if (signer_reader_text(in, SIGNER_RECORD_ID_MAX_BYTES, record_id) != 0 ||
+        signer_reader_field(in, SIGNER_RECORD_MAX_BYTES + SIGNER_SEAL_OVERHEAD_BYTES,
+                            &sealed, &sealed_length) != 0 ||
+        read_below(in, SIGNER_RECORD_FIELDS_MAX + 1, &count) != 0)
+        return -1;
+    for (uint64_t i = 0; i < count; i++)
+        if (signer_reader_text(in, SIGNER_FIELD_NAME_MAX, fields[i]) != 0)
+            return -1;
+    if (signer_reader_end(in) != 0)
+        return -1;
+    if (count == 0)
+        return SIGNER_STATUS_REFUSED;
+    for (uint64_t i = 0; i < count; i++)
+        if (!field_name_is_valid(fields[i]))
+            return SIGNER_STATUS_REFUSED;
+    if (!opening_allowed(ops))
+        return SIGNER_STATUS_LIMITED;
+
+    uint8_t *plaintext = NULL;
+    size_t length = 0;
+    if (keyring_unseal(ops->keyring, record_id, sealed, sealed_length, &plaintext,
+                       &length) != 0)
+        return SIGNER_STATUS_REFUSED; /* altered, or another record's */
+    int status = SIGNER_STATUS_REFUSED;
+    /* jansson copies the strings and frees them without wiping... but
+     * every free in cyberid wipes first (util/wipe_alloc.h). */
+    json_t *record = json_loadb((const char *)plaintext, length, JSON_REJECT_DUPLICATES, NULL);
+    json_t *chosen = json_object();
+    char *text = NULL;
+    if (json_is_object(record) && chosen != NULL) {
+        status = SIGNER_STATUS_FAILED;
+        int ok = 1;
+        for (uint64_t i = 0; i < count && ok; i++) {
+            json_t *value = json_object_get(record, fields[i]);
+            if (value != NULL)
+                ok = json_object_set(chosen, fields[i], value) == 0;
+        }
+        if (ok && (text = json_dumps(chosen, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+            signer_buffer_field(out, text, strlen(text));
+            status = SIGNER_STATUS_OK;
+        }
+    }
+    if (text != NULL) {
+        secret_wipe(text, strlen(text));
+        free(text);
+    }
+    json_decref(chosen);
+    json_decref(record);
+    secret_wipe(plaintext, length + 1);
+    free(plaintext);
+    return status;
+}
+
+/* ── The CA ─────────────────────────────────────────────────────────────── */
+
+/* A signer_ca result as a wire status, with der appended when done. */
+static int
+ca_answer(int result, uint8_t *der, size_t der_length, struct signer_buffer *out)
+{
+    if (result == 0)
+        signer_buffer_field(out, der, der_length);
+    free(der);
+    return result == 0 ? SIGNER_STATUS_OK
+                       : result == SIGNER_CA_REFUSED ? SIGNER_STATUS_REFUSED
+                                                     : SIGNER_STATUS_FAILED;
+}
+
+static int
+op_issue(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    const uint8_t *spki = NULL;
+    size_t spki_length = 0;
+    char web_number[WEB_NUMBER_FIELD_MAX + 1];
+    uint64_t now = 0;
+    if (signer_reader_field(in, SIGNER_PUBLIC_KEY_MAX_BYTES, &spki, &spki_length) != 0 ||
+        signer_reader_text(in, WEB_NUMBER_FIELD_MAX, web_number) != 0 ||
+        signer_reader_u64(in, &now) != 0 || signer_reader_end(in) != 0)
+        return -1;
+    if (ops->ca == NULL || !is_configured(ops))
+        return SIGNER_STATUS_REFUSED;
+    uint8_t *der = NULL;
+    size_t der_length = 0;
+    int result = signer_ca_issue(ops->ca, spki, spki_length, web_number, (int64_t)now,
+                                 &der, &der_length);
+    return ca_answer(result, der, der_length, out);
+}
+
+static int
+op_ocsp(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    struct signer_ocsp_entry entries[SIGNER_OCSP_ENTRIES_MAX];
+    const uint8_t *nonce = NULL;
+    size_t nonce_length = 0;
+    uint64_t now = 0, count = 0;
+    if (signer_reader_u64(in, &now) != 0 ||
+        signer_reader_field(in, SIGNER_OCSP_NONCE_MAX_BYTES, &nonce, &nonce_length) != 0 ||
+        read_below(in, SIGNER_OCSP_ENTRIES_MAX + 1, &count) != 0)
+        return -1;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t state = 0, revoked_at = 0, reason = 0;
+        if (signer_reader_field(in, SIGNER_OCSP_CERTID_MAX_BYTES, &entries[i].cert_id,
+                                &entries[i].cert_id_length) != 0 ||
+            read_below(in, SIGNER_CERT_REVOKED + 1, &state) != 0 ||
+            signer_reader_u64(in, &revoked_at) != 0 || read_below(in, 64, &reason) != 0)
+            return -1;
+        entries[i].state = (enum signer_cert_state)state;
+        entries[i].revoked_at = (int64_t)revoked_at;
+        entries[i].reason = (int)reason;
+    }
+    if (signer_reader_end(in) != 0)
+        return -1;
+    if (ops->ca == NULL)
+        return SIGNER_STATUS_REFUSED;
+    uint8_t *der = NULL;
+    size_t der_length = 0;
+    int result = signer_ca_ocsp(ops->ca, entries, (size_t)count, nonce, nonce_length,
+                                (int64_t)now, &der, &der_length);
+    return ca_answer(result, der, der_length, out);
+}
+
+static int
+op_crl(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    uint64_t now = 0, number = 0;
+    const uint8_t *packed = NULL;
+    size_t packed_length = 0;
+    if (signer_reader_u64(in, &now) != 0 || signer_reader_u64(in, &number) != 0 ||
+        signer_reader_field(in, SIGNER_WIRE_PAYLOAD_MAX, &packed, &packed_length) != 0 ||
+        signer_reader_end(in) != 0 || packed_length % CRL_ENTRY_BYTES != 0)
+        return -1;
+    if (ops->ca == NULL)
+        return SIGNER_STATUS_REFUSED;
+    size_t count = packed_length / CRL_ENTRY_BYTES;
+    struct signer_crl_entry *entries = count > 0 ? calloc(count, sizeof *entries) : NULL;
+    if (count > 0 && entries == NULL)
+        return SIGNER_STATUS_FAILED;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *at = packed + i * CRL_ENTRY_BYTES;
+        uint64_t reason = 0;
+        memcpy(entries[i].serial, at, SIGNER_SERIAL_BYTES);
+        memcpy(&entries[i].revoked_at, at + SIGNER_SERIAL_BYTES, 8);
+        memcpy(&reason, at + SIGNER_SERIAL_BYTES + 8, 8);
+        entries[i].reason = reason < 64 ? (int)reason : -1;
+    }
+    uint8_t *der = NULL;
+    size_t der_length = 0;
+    int result = signer_ca_crl(ops->ca, entries, count, (int64_t)number, (int64_t)now, &der,
+                               &der_length);
+    free(entries);
+    return ca_answer(result, der, der_length, out);
+}
+
+/* ── ID tokens ──────────────────────────────────────────────────────────── */
+
+/* A string claim of 1..ID_TOKEN_TEXT_MAX bytes. */
+static int
+claim_text(const json_t *claims, const char *name)
+{
+    const char *value = json_string_value(json_object_get(claims, name));
+    size_t length = value != NULL ? strlen(value) : 0;
+    return length > 0 && length <= ID_TOKEN_TEXT_MAX;
+}
+
+/* The policy of an ID token's claims: 1 when they may be signed. */
+static int
+id_token_allowed(const struct signer_ops *ops, const json_t *claims)
+{
+    const char *iss = json_string_value(json_object_get(claims, "iss"));
+    json_t *iat = json_object_get(claims, "iat"), *exp = json_object_get(claims, "exp");
+    if (!json_is_object(claims) || !is_configured((struct signer_ops *)ops) || iss == NULL ||
+        strcmp(iss, ops->issuer) != 0 || !claim_text(claims, "aud") ||
+        !claim_text(claims, "sub") || !json_is_integer(iat) || !json_is_integer(exp))
+        return 0;
+    json_int_t issued = json_integer_value(iat), expires = json_integer_value(exp);
+    json_int_t now = (json_int_t)time(NULL);
+    return issued >= now - SIGNER_CLOCK_SKEW_MAX && issued <= now + SIGNER_CLOCK_SKEW_MAX &&
+           expires > issued && expires - issued <= SIGNER_ID_TOKEN_LIFETIME_MAX;
+}
+
+/* Appends base64url(bytes) to text at *at (room checked by the caller). */
+static int
+append_base64url(char *text, size_t cap, size_t *at, const void *bytes, size_t length)
+{
+    if (base64url_encode(bytes, length, text + *at, cap - *at) != 0)
+        return -1;
+    *at += strlen(text + *at);
+    return 0;
+}
+
+/* DER ECDSA-Sig-Value to the 64-byte R || S of JWS (RFC 7518 §3.4). */
+static int
+der_to_raw(const uint8_t *der, size_t length, uint8_t raw[ES256_SIGNATURE_BYTES])
+{
+    const unsigned char *cursor = der;
+    ECDSA_SIG *signature = d2i_ECDSA_SIG(NULL, &cursor, (long)length);
+    if (signature == NULL)
+        return -1;
+    const BIGNUM *r = NULL, *s = NULL;
+    ECDSA_SIG_get0(signature, &r, &s);
+    int ok = BN_bn2binpad(r, raw, ES256_HALF_BYTES) == ES256_HALF_BYTES &&
+             BN_bn2binpad(s, raw + ES256_HALF_BYTES, ES256_HALF_BYTES) == ES256_HALF_BYTES;
+    ECDSA_SIG_free(signature);
+    return ok ? 0 : -1;
+}
+
+/* The compact JWS of header and payload (their JSON texts) signed with
+ * token key kid: written here rather than with cjose because cjose signs
+ * only with a key of its own type, and the key is the keyring's. */
+static int
+sign_compact(struct signer_ops *ops, const char *kid, const char *header,
+             const uint8_t *payload, size_t payload_length, struct signer_buffer *out)
+{
+    size_t header_length = strlen(header);
+    size_t cap = BASE64URL_ENCODED_SIZE(header_length) + 1 +
+                 BASE64URL_ENCODED_SIZE(payload_length) + 1 +
+                 BASE64URL_ENCODED_SIZE(ES256_SIGNATURE_BYTES);
+    char *token = malloc(cap);
+    uint8_t digest[SIGNER_DIGEST_BYTES], der[SIGNER_SIGNATURE_MAX_BYTES];
+    uint8_t raw[ES256_SIGNATURE_BYTES];
+    size_t at = 0, der_length = 0;
+    int status = SIGNER_STATUS_FAILED;
+    if (token == NULL || append_base64url(token, cap, &at, header, header_length) != 0)
+        goto cleanup;
+    token[at++] = '.';
+    if (append_base64url(token, cap, &at, payload, payload_length) != 0)
+        goto cleanup;
+    SHA256((const unsigned char *)token, at, digest);
+    if (keyring_sign_token(ops->keyring, kid, digest, der, &der_length) != 0) {
+        status = SIGNER_STATUS_REFUSED; /* no such kid, or its file refused */
+        goto cleanup;
+    }
+    if (der_to_raw(der, der_length, raw) != 0)
+        goto cleanup;
+    token[at++] = '.';
+    if (append_base64url(token, cap, &at, raw, sizeof raw) != 0)
+        goto cleanup;
+    signer_buffer_field(out, token, at);
+    status = SIGNER_STATUS_OK;
+cleanup:
+    free(token);
+    return status;
+}
+
+static int
+op_id_token(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    char kid[SIGNER_KID_MAX + 1];
+    const uint8_t *claims_text = NULL;
+    size_t claims_length = 0;
+    if (signer_reader_text(in, SIGNER_KID_MAX, kid) != 0 ||
+        signer_reader_field(in, SIGNER_CLAIMS_MAX_BYTES, &claims_text, &claims_length) != 0 ||
+        signer_reader_end(in) != 0)
+        return -1;
+    if (!signer_kid_is_valid(kid))
+        return SIGNER_STATUS_REFUSED;
+    json_t *claims = json_loadb((const char *)claims_text, claims_length,
+                                JSON_REJECT_DUPLICATES, NULL);
+    int allowed = claims != NULL && id_token_allowed(ops, claims);
+    json_decref(claims);
+    if (!allowed) {
+        log_event(LOG_WARN, "signer.id_token_refused", "{s:s}", "kid", kid);
+        return SIGNER_STATUS_REFUSED;
+    }
+    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
+    char *header_text = header != NULL ? json_dumps(header, JSON_COMPACT) : NULL;
+    json_decref(header);
+    if (header_text == NULL)
+        return SIGNER_STATUS_FAILED;
+    /* The payload signed is the bytes checked, not a re-encoding. */
+    int status = sign_compact(ops, kid, header_text, claims_text, claims_length, out);
+    free(header_text);
+    return status;
+}
+
+/* ── Public keys, stats ─────────────────────────────────────────────────── */
+
+static int
+op_public_key(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    uint64_t key = 0;
+    if (read_below(in, SIGNER_KEY_COUNT, &key) != 0 || signer_reader_end(in) != 0)
+        return -1;
+    uint8_t der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t length = 0;
+    if ((key != SIGNER_KEY_TOKEN && key != SIGNER_KEY_ISSUING_CA) ||
+        keyring_public_key(ops->keyring, (enum signer_key)key, der, &length) != 0)
+        return SIGNER_STATUS_REFUSED;
+    signer_buffer_field(out, der, length);
+    return SIGNER_STATUS_OK;
+}
+
+static int
+op_token_public_key(struct signer_ops *ops, struct signer_reader *in,
+                    struct signer_buffer *out)
+{
+    char kid[SIGNER_KID_MAX + 1];
+    if (signer_reader_text(in, SIGNER_KID_MAX, kid) != 0 || signer_reader_end(in) != 0)
+        return -1;
+    uint8_t der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t length = 0;
+    if (!signer_kid_is_valid(kid) ||
+        keyring_token_public_key(ops->keyring, kid, der, &length) != 0)
+        return SIGNER_STATUS_REFUSED;
+    signer_buffer_field(out, der, length);
+    return SIGNER_STATUS_OK;
+}
+
+static int
+op_initial_kid(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    if (signer_reader_end(in) != 0)
+        return -1;
+    signer_buffer_text(out, ops->initial_kid);
+    return SIGNER_STATUS_OK;
+}
+
+static int
+op_stats(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    if (signer_reader_end(in) != 0)
+        return -1;
+    for (size_t i = 0; i < SIGNER_STATS_OPS; i++)
+        signer_buffer_u64(out, atomic_load(&ops->done[i]));
+    for (size_t i = 0; i < SIGNER_STATS_OPS; i++)
+        signer_buffer_u64(out, atomic_load(&ops->refused[i]));
+    signer_buffer_u64(out, atomic_load(&ops->limited));
+    return SIGNER_STATUS_OK;
+}
+
+static int
+op_configure(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    char issuer[ISSUER_MAX], ocsp_url[PKI_URL_MAX_TEXT], crl_url[PKI_URL_MAX_TEXT];
+    (void)out;
+    if (signer_reader_text(in, ISSUER_MAX - 1, issuer) != 0 ||
+        signer_reader_text(in, PKI_URL_MAX_TEXT - 1, ocsp_url) != 0 ||
+        signer_reader_text(in, PKI_URL_MAX_TEXT - 1, crl_url) != 0 ||
+        signer_reader_end(in) != 0)
+        return -1;
+    if (configure(ops, issuer, ocsp_url, crl_url) != 0) {
+        log_event(LOG_WARN, "signer.configure_refused", NULL);
+        return SIGNER_STATUS_REFUSED;
+    }
+    return SIGNER_STATUS_OK;
+}
+
+typedef int (*op_handler)(struct signer_ops *, struct signer_reader *,
+                          struct signer_buffer *);
+
+static const op_handler handlers[SIGNER_OP_END] = {
+    [SIGNER_OP_HMAC] = op_hmac,
+    [SIGNER_OP_SEAL_RECORD] = op_seal,
+    [SIGNER_OP_OPEN_RECORD] = op_open,
+    [SIGNER_OP_ISSUE_CERTIFICATE] = op_issue,
+    [SIGNER_OP_SIGN_OCSP] = op_ocsp,
+    [SIGNER_OP_SIGN_CRL] = op_crl,
+    [SIGNER_OP_SIGN_ID_TOKEN] = op_id_token,
+    [SIGNER_OP_PUBLIC_KEY] = op_public_key,
+    [SIGNER_OP_TOKEN_PUBLIC_KEY] = op_token_public_key,
+    [SIGNER_OP_INITIAL_KID] = op_initial_kid,
+    [SIGNER_OP_STATS] = op_stats,
+    [SIGNER_OP_CONFIGURE] = op_configure,
+};
+
+int
+signer_ops_run(struct signer_ops *ops, unsigned op, const uint8_t *payload, size_t length,
+               uint16_t *status, struct signer_buffer *reply)
+{
+    *status = SIGNER_STATUS_FAILED;
+    if (op == 0 || op >= SIGNER_OP_END || handlers[op] == NULL)
+        return -1;
+    struct signer_reader in = {.at = payload, .left = length};
+    int result = handlers[op](ops, &in, reply);
+    if (result < 0)
+        return -1;
+    if (reply->failed)
+        result = SIGNER_STATUS_FAILED;
+    if (result != SIGNER_STATUS_OK)
+        signer_buffer_clear(reply);
+    if (result == SIGNER_STATUS_OK)
+        atomic_fetch_add(&ops->done[op], 1);
+    else if (result == SIGNER_STATUS_LIMITED)
+        atomic_fetch_add(&ops->limited, 1);
+    else
+        atomic_fetch_add(&ops->refused[op], 1);
+    *status = (uint16_t)result;
+    return 0;
+}

@@ -1,0 +1,160 @@
+/* signer_wire: fields of the signer's messages; see signer_wire.h. */
+#include "signer/signer_wire.h"
+
+#include "util/strings.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const op_names[SIGNER_OP_END] = {
+    [SIGNER_OP_HMAC] = "hmac",
+    [SIGNER_OP_SEAL_RECORD] = "seal_record",
+    [SIGNER_OP_OPEN_RECORD] = "open_record",
+    [SIGNER_OP_ISSUE_CERTIFICATE] = "issue_certificate",
+    [SIGNER_OP_SIGN_OCSP] = "sign_ocsp",
+    [SIGNER_OP_SIGN_CRL] = "sign_crl",
+    [SIGNER_OP_SIGN_ID_TOKEN] = "sign_id_token",
+    [SIGNER_OP_PUBLIC_KEY] = "public_key",
+    [SIGNER_OP_TOKEN_PUBLIC_KEY] = "token_public_key",
+    [SIGNER_OP_INITIAL_KID] = "initial_kid",
+    [SIGNER_OP_STATS] = "stats",
+    [SIGNER_OP_CONFIGURE] = "configure",
+};
+
+const char *
+signer_op_name(unsigned op)
+{
+    return op > 0 && op < SIGNER_OP_END ? op_names[op] : "other";
+}
+
+static int
+reserve(struct signer_buffer *buffer, size_t more)
+{
+    if (buffer->failed)
+        return -1;
+    if (more > SIGNER_WIRE_PAYLOAD_MAX - buffer->length) {
+        buffer->failed = 1;
+        return -1;
+    }
+    size_t needed = buffer->length + more;
+    if (needed <= buffer->capacity)
+        return 0;
+    size_t capacity = buffer->capacity < 256 ? 256 : buffer->capacity;
+    while (capacity < needed)
+        capacity *= 2;
+    /* Not realloc(): the old block may hold a record's plaintext, and
+     * realloc would free it unwiped when it moves. */
+    uint8_t *bytes = malloc(capacity);
+    if (bytes == NULL) {
+        buffer->failed = 1;
+        return -1;
+    }
+    if (buffer->length > 0)
+        memcpy(bytes, buffer->bytes, buffer->length);
+    if (buffer->bytes != NULL) {
+        secret_wipe(buffer->bytes, buffer->capacity);
+        free(buffer->bytes);
+    }
+    buffer->bytes = bytes;
+    buffer->capacity = capacity;
+    return 0;
+}
+
+void
+signer_buffer_field(struct signer_buffer *buffer, const void *bytes, size_t length)
+{
+    if (length > UINT32_MAX || reserve(buffer, 4 + length) != 0) {
+        buffer->failed = 1;
+        return;
+    }
+    uint32_t count = (uint32_t)length;
+    memcpy(buffer->bytes + buffer->length, &count, 4);
+    if (length > 0)
+        memcpy(buffer->bytes + buffer->length + 4, bytes, length);
+    buffer->length += 4 + length;
+}
+
+void
+signer_buffer_u64(struct signer_buffer *buffer, uint64_t value)
+{
+    signer_buffer_field(buffer, &value, sizeof value);
+}
+
+void
+signer_buffer_text(struct signer_buffer *buffer, const char *text)
+{
+    signer_buffer_field(buffer, text, strlen(text));
+}
+
+void
+signer_buffer_clear(struct signer_buffer *buffer)
+{
+    if (buffer->bytes != NULL) {
+        secret_wipe(buffer->bytes, buffer->capacity);
+        free(buffer->bytes);
+    }
+    memset(buffer, 0, sizeof *buffer);
+}
+
+int
+signer_reader_field(struct signer_reader *reader, size_t max,
+                    const uint8_t **bytes, size_t *length)
+{
+    uint32_t count = 0;
+    if (reader->bad || reader->left < 4)
+        goto bad;
+    memcpy(&count, reader->at, 4);
+    if (count > max || count > reader->left - 4)
+        goto bad;
+    *bytes = reader->at + 4;
+    *length = count;
+    reader->at += 4 + (size_t)count;
+    reader->left -= 4 + (size_t)count;
+    return 0;
+bad:
+    reader->bad = 1;
+    *bytes = NULL;
+    *length = 0;
+    return -1;
+}
+
+int
+signer_reader_u64(struct signer_reader *reader, uint64_t *value)
+{
+    const uint8_t *bytes = NULL;
+    size_t length = 0;
+    *value = 0;
+    if (signer_reader_field(reader, sizeof *value, &bytes, &length) != 0)
+        return -1;
+    if (length != sizeof *value) {
+        reader->bad = 1;
+        return -1;
+    }
+    memcpy(value, bytes, sizeof *value);
+    return 0;
+}
+
+int
+signer_reader_text(struct signer_reader *reader, size_t max, char *out)
+{
+    const uint8_t *bytes = NULL;
+    size_t length = 0;
+    out[0] = '\0';
+    if (signer_reader_field(reader, max, &bytes, &length) != 0)
+        return -1;
+    if (length == 0 || memchr(bytes, '\0', length) != NULL) {
+        reader->bad = 1;
+        return -1;
+    }
+    memcpy(out, bytes, length);
+    out[length] = '\0';
+    return 0;
+}
+
+int
+signer_reader_end(struct signer_reader *reader)
+{
+    if (reader->left != 0)
+        reader->bad = 1;
+    return reader->bad ? -1 : 0;
+}
