@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Latest `now` accepted: the certificate must end before year 9999. */
-#define PKI_NOW_MAX (PKI_TIME_MAX - (int64_t)PKI_CERTIFICATE_DAYS * PKI_SECONDS_PER_DAY)
 
 /* Fills the rest of out from the signed certificate. 0 or -1. */
 static int
@@ -47,7 +45,7 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr, const char *web_numb
     memset(out, 0, sizeof *out);
     if (!pki_web_number_is_valid(web_number))
         return error_set(err, errlen, "not a web number");
-    if (now < 0 || now > PKI_NOW_MAX)
+    if (now < 0 || now > PKI_ISSUE_NOW_MAX)
         return error_set(err, errlen, "time out of range");
     uint8_t *der = NULL;
     size_t length = 0;

@@ -23,6 +23,9 @@
  * what X.509 time types can hold. */
 #define PKI_TIME_MAX 253402300799LL
 
+/* Latest issuance time: the certificate must end before year 9999. */
+#define PKI_ISSUE_NOW_MAX \
+    (PKI_TIME_MAX - (int64_t)PKI_CERTIFICATE_DAYS * PKI_SECONDS_PER_DAY)
 /* nextUpdate - thisUpdate of the CRL. */
 #define PKI_CRL_VALIDITY_SECONDS PKI_SECONDS_PER_DAY
 /* Largest CA certificate file read. */

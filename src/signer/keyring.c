@@ -209,36 +209,26 @@ keyring_hmac(struct keyring *keyring, enum signer_key key, const void *message,
     return -1;
 }
 
-/* AES-256-GCM under the master key; `encrypt` selects the direction. The
- * layout of `wrapped` is nonce | ciphertext | tag. */
+/* AES-256-GCM of length bytes (0 allowed) under key, with aad; `encrypt`
+ * selects the direction. The tag is written when encrypting and checked
+ * when decrypting. Both layers of a sealed record use it. 0 or -1. */
 static int
-master_key_crypt(struct keyring *keyring, int encrypt, const uint8_t *input,
-                 uint8_t *output, const void *aad, size_t aad_length,
-                 uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES])
+gcm(int encrypt, const uint8_t key[SIGNER_SYMMETRIC_KEY_BYTES],
+    const uint8_t nonce[SIGNER_NONCE_BYTES], const void *aad, size_t aad_length,
+    const uint8_t *input, size_t length, uint8_t *output, uint8_t tag[SIGNER_TAG_BYTES])
 {
     int status = -1;
-    int n = 0;
+    int n = 0, written = 0;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    uint8_t *nonce = wrapped;
-    uint8_t *tag = wrapped + SIGNER_NONCE_BYTES + SIGNER_DATA_KEY_BYTES;
-    if (ctx == NULL || aad_length > KEYRING_AAD_MAX_BYTES ||
-        (aad == NULL && aad_length > 0))
-        goto cleanup;
-    if (encrypt && RAND_bytes(nonce, SIGNER_NONCE_BYTES) != 1)
-        goto cleanup;
-    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL,
-                          keyring->symmetric[SIGNER_KEY_MASTER], nonce,
-                          encrypt) != 1)
-        goto cleanup;
-    if (aad_length > 0 &&
-        EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_length) != 1)
-        goto cleanup;
-    if (EVP_CipherUpdate(ctx, output, &n, input, SIGNER_DATA_KEY_BYTES) != 1)
+    if (ctx == NULL || aad_length > KEYRING_AAD_MAX_BYTES || (aad == NULL && aad_length > 0) ||
+        EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, encrypt) != 1 ||
+        (aad_length > 0 && EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_length) != 1) ||
+        (length > 0 && EVP_CipherUpdate(ctx, output, &written, input, (int)length) != 1))
         goto cleanup;
     if (!encrypt &&
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SIGNER_TAG_BYTES, tag) != 1)
         goto cleanup;
-    if (EVP_CipherFinal_ex(ctx, output + n, &n) != 1)
+    if (EVP_CipherFinal_ex(ctx, output + written, &n) != 1)
         goto cleanup;
     if (encrypt &&
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SIGNER_TAG_BYTES, tag) != 1)
@@ -247,6 +237,20 @@ master_key_crypt(struct keyring *keyring, int encrypt, const uint8_t *input,
 cleanup:
     EVP_CIPHER_CTX_free(ctx);
     return status;
+}
+
+/* A data key under the master key; `wrapped` is nonce | ciphertext | tag
+ * (a fresh nonce when encrypting). */
+static int
+master_key_crypt(struct keyring *keyring, int encrypt, const uint8_t *input,
+                 uint8_t *output, const void *aad, size_t aad_length,
+                 uint8_t wrapped[SIGNER_WRAPPED_KEY_BYTES])
+{
+    if (encrypt && RAND_bytes(wrapped, SIGNER_NONCE_BYTES) != 1)
+        return -1;
+    return gcm(encrypt, keyring->symmetric[SIGNER_KEY_MASTER], wrapped, aad, aad_length,
+               input, SIGNER_DATA_KEY_BYTES, output,
+               wrapped + SIGNER_NONCE_BYTES + SIGNER_DATA_KEY_BYTES);
 }
 
 static int
@@ -297,35 +301,6 @@ wrap_aad(const char *record_id, char *aad, size_t cap, size_t *length)
     return 0;
 }
 
-/* AES-256-GCM of a record under its data key, the record id as AAD. */
-static int
-record_gcm(int encrypt, const uint8_t key[SIGNER_DATA_KEY_BYTES], const uint8_t *nonce,
-           const char *record_id, const uint8_t *input, size_t length, uint8_t *output,
-           uint8_t *tag)
-{
-    int status = -1;
-    int n = 0;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (ctx == NULL ||
-        EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, encrypt) != 1 ||
-        EVP_CipherUpdate(ctx, NULL, &n, (const uint8_t *)record_id,
-                         (int)strlen(record_id)) != 1 ||
-        (length > 0 && EVP_CipherUpdate(ctx, output, &n, input, (int)length) != 1))
-        goto cleanup;
-    if (!encrypt &&
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SIGNER_TAG_BYTES, tag) != 1)
-        goto cleanup;
-    if (EVP_CipherFinal_ex(ctx, output + (length > 0 ? n : 0), &n) != 1)
-        goto cleanup;
-    if (encrypt &&
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SIGNER_TAG_BYTES, tag) != 1)
-        goto cleanup;
-    status = 0;
-cleanup:
-    EVP_CIPHER_CTX_free(ctx);
-    return status;
-}
-
 int
 keyring_seal(struct keyring *keyring, const char *record_id, const void *plaintext,
              size_t length, uint8_t **sealed, size_t *sealed_length)
@@ -352,7 +327,8 @@ keyring_seal(struct keyring *keyring, const char *record_id, const void *plainte
     if (RAND_priv_bytes(data_key, sizeof data_key) != 1 ||
         RAND_bytes(nonce, SIGNER_NONCE_BYTES) != 1 ||
         wrap_data_key(keyring, data_key, aad, aad_length, wrapped) != 0 ||
-        record_gcm(1, data_key, nonce, record_id, plaintext, length, ciphertext, tag) != 0)
+        gcm(1, data_key, nonce, record_id, strlen(record_id), plaintext, length, ciphertext,
+            tag) != 0)
         goto cleanup;
     *sealed = out;
     *sealed_length = length + KEYRING_SEAL_OVERHEAD_BYTES;
@@ -392,7 +368,8 @@ keyring_unseal(struct keyring *keyring, const char *record_id, const uint8_t *se
     uint8_t tag[SIGNER_TAG_BYTES];
     memcpy(tag, ciphertext + out_length, sizeof tag);
     if (unwrap_data_key(keyring, wrapped, aad, aad_length, data_key) != 0 ||
-        record_gcm(0, data_key, nonce, record_id, ciphertext, out_length, out, tag) != 0)
+        gcm(0, data_key, nonce, record_id, strlen(record_id), ciphertext, out_length, out,
+            tag) != 0)
         goto cleanup;
     out[out_length] = '\0';
     *plaintext = out;

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Latest `now` accepted: the certificate must end before year 9999. */
-#define CA_NOW_MAX (PKI_TIME_MAX - (int64_t)PKI_CERTIFICATE_DAYS * PKI_SECONDS_PER_DAY)
 
 struct signer_ca {
     X509 *issuing;              /* the issuing CA certificate */
@@ -377,7 +375,7 @@ signer_ca_issue(const struct signer_ca *ca, const uint8_t *spki, size_t spki_len
     *der = NULL;
     *der_length = 0;
     if (ca->ocsp_url[0] == '\0' || !pki_web_number_is_valid(web_number) || now < 0 ||
-        now > CA_NOW_MAX ||
+        now > PKI_ISSUE_NOW_MAX ||
         spki_length == 0 || spki_length > SIGNER_PUBLIC_KEY_MAX_BYTES)
         return SIGNER_CA_REFUSED;
     int status = -1;

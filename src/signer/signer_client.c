@@ -81,38 +81,6 @@ signer_outage_take(void)
 
 /* ── Talking to the process ─────────────────────────────────────────────── */
 
-static int
-write_all(int fd, const void *bytes, size_t length)
-{
-    const uint8_t *at = bytes;
-    while (length > 0) {
-        ssize_t n = send(fd, at, length, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        at += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
-static int
-read_all(int fd, void *bytes, size_t length)
-{
-    uint8_t *at = bytes;
-    while (length > 0) {
-        ssize_t n = read(fd, at, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        at += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
 /* One request and its reply on fd. 0 with *status and reply filled; -1
  * when the channel broke or the reply is not the answer to this request. */
 static int
@@ -121,9 +89,9 @@ exchange(int fd, uint32_t id, unsigned op, const struct signer_buffer *request,
 {
     struct signer_wire_header header = {
         .id = id, .op = (uint16_t)op, .length = (uint32_t)request->length};
-    if (write_all(fd, &header, sizeof header) != 0 ||
-        (request->length > 0 && write_all(fd, request->bytes, request->length) != 0) ||
-        read_all(fd, &header, sizeof header) != 0)
+    if (signer_wire_write(fd, &header, sizeof header) != 0 ||
+        (request->length > 0 && signer_wire_write(fd, request->bytes, request->length) != 0) ||
+        signer_wire_read(fd, &header, sizeof header) != 0)
         return -1;
     if (header.id != id || header.op != op || header.zero != 0 ||
         header.length > SIGNER_WIRE_PAYLOAD_MAX ||
@@ -136,7 +104,7 @@ exchange(int fd, uint32_t id, unsigned op, const struct signer_buffer *request,
         if (reply->bytes == NULL)
             return -1;
         reply->capacity = reply->length = header.length;
-        if (read_all(fd, reply->bytes, header.length) != 0)
+        if (signer_wire_read(fd, reply->bytes, header.length) != 0)
             return -1;
     }
     *status = header.status;
@@ -200,9 +168,9 @@ spawn(struct signer *signer, int *ours, pid_t *pid, char *err, size_t errlen)
     /* The hello: id 0, op 0; OK and the initial kid, or the error text. */
     struct signer_wire_header hello;
     char text[512];
-    if (read_all(ours[0], &hello, sizeof hello) != 0 || hello.id != 0 || hello.op != 0 ||
+    if (signer_wire_read(ours[0], &hello, sizeof hello) != 0 || hello.id != 0 || hello.op != 0 ||
         hello.zero != 0 || hello.length == 0 || hello.length >= sizeof text ||
-        read_all(ours[0], text, hello.length) != 0) {
+        signer_wire_read(ours[0], text, hello.length) != 0) {
         error_set(err, errlen, "the signer process (%s) exited before it was ready",
                   signer->argv[0]);
         goto reap;
@@ -488,16 +456,7 @@ signer_open_local(const struct signer_options *options, struct signer **out, cha
         free(signer);
         return -1;
     }
-    struct signer_buffer request = {0}, reply = {0};
-    struct signer_reader in = {0};
-    if (call(signer, SIGNER_OP_INITIAL_KID, &request, &reply) != 0 ||
-        (in = (struct signer_reader){.at = reply.bytes, .left = reply.length},
-         signer_reader_text(&in, SIGNER_KID_MAX, signer->initial_kid)) != 0) {
-        signer_buffer_clear(&reply);
-        signer_close(signer);
-        return error_set(err, errlen, "the signer has no initial token key id");
-    }
-    signer_buffer_clear(&reply);
+    signer_ops_initial_kid(signer->ops, signer->initial_kid);
     *out = signer;
     return 0;
 }

@@ -255,8 +255,8 @@ op_open(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
                        &length) != 0)
         return SIGNER_STATUS_REFUSED; /* altered, or another record's */
     int status = SIGNER_STATUS_REFUSED;
-    /* jansson copies the strings and frees them without wiping... but
-     * every free in cyberid wipes first (util/wipe_alloc.h). */
+    /* The parsed copies are freed through jansson, which does not wipe;
+     * in cyberid's processes every free wipes (util/wipe_alloc.h). */
     json_t *record = json_loadb((const char *)plaintext, length, JSON_REJECT_DUPLICATES, NULL);
     json_t *chosen = json_object();
     char *text = NULL;
@@ -396,11 +396,11 @@ claim_text(const json_t *claims, const char *name)
 
 /* The policy of an ID token's claims: 1 when they may be signed. */
 static int
-id_token_allowed(const struct signer_ops *ops, const json_t *claims)
+id_token_allowed(struct signer_ops *ops, const json_t *claims)
 {
     const char *iss = json_string_value(json_object_get(claims, "iss"));
     json_t *iat = json_object_get(claims, "iat"), *exp = json_object_get(claims, "exp");
-    if (!json_is_object(claims) || !is_configured((struct signer_ops *)ops) || iss == NULL ||
+    if (!json_is_object(claims) || !is_configured(ops) || iss == NULL ||
         strcmp(iss, ops->issuer) != 0 || !claim_text(claims, "aud") ||
         !claim_text(claims, "sub") || !json_is_integer(iat) || !json_is_integer(exp))
         return 0;
@@ -539,15 +539,6 @@ op_token_public_key(struct signer_ops *ops, struct signer_reader *in,
 }
 
 static int
-op_initial_kid(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
-{
-    if (signer_reader_end(in) != 0)
-        return -1;
-    signer_buffer_text(out, ops->initial_kid);
-    return SIGNER_STATUS_OK;
-}
-
-static int
 op_stats(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
 {
     if (signer_reader_end(in) != 0)
@@ -590,10 +581,15 @@ static const op_handler handlers[SIGNER_OP_END] = {
     [SIGNER_OP_SIGN_ID_TOKEN] = op_id_token,
     [SIGNER_OP_PUBLIC_KEY] = op_public_key,
     [SIGNER_OP_TOKEN_PUBLIC_KEY] = op_token_public_key,
-    [SIGNER_OP_INITIAL_KID] = op_initial_kid,
     [SIGNER_OP_STATS] = op_stats,
     [SIGNER_OP_CONFIGURE] = op_configure,
 };
+
+void
+signer_ops_initial_kid(const struct signer_ops *ops, char kid[SIGNER_KID_MAX + 1])
+{
+    memcpy(kid, ops->initial_kid, sizeof ops->initial_kid);
+}
 
 int
 signer_ops_run(struct signer_ops *ops, unsigned op, const uint8_t *payload, size_t length,

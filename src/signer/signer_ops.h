@@ -20,6 +20,10 @@ int signer_ops_open(const struct signer_options *options, struct signer_ops **ou
                     char *err, size_t errlen) __attribute__((warn_unused_result));
 void signer_ops_close(struct signer_ops *ops);
 
+/* The kid of the data folder's first token key (the signer process says
+ * it in its hello). */
+void signer_ops_initial_kid(const struct signer_ops *ops, char kid[SIGNER_KID_MAX + 1]);
+
 /* Runs request `op` with its payload: 0 with *status and the reply's
  * fields appended to reply (empty unless *status is SIGNER_STATUS_OK), or
  * -1 when the request is malformed: an unknown op, a field missing, too

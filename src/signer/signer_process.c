@@ -47,43 +47,6 @@ struct serving {
     pthread_barrier_t *filtered;    /* passed once the filter is on */
 };
 
-static int
-write_all(int fd, const void *bytes, size_t length)
-{
-    const uint8_t *at = bytes;
-    while (length > 0) {
-        ssize_t n = write(fd, at, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        at += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
-/* 0 when length bytes were read, 1 at the end of the channel before the
- * first byte, -1 when it ended in the middle or failed. */
-static int
-read_all(int fd, void *bytes, size_t length)
-{
-    uint8_t *at = bytes;
-    size_t wanted = length;
-    while (length > 0) {
-        ssize_t n = read(fd, at, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0 && length == wanted)
-            return 1;
-        if (n <= 0)
-            return -1;
-        at += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
 static _Noreturn void
 die_malformed(const char *what)
 {
@@ -99,7 +62,7 @@ serve_channel(void *argument)
     pthread_barrier_wait(serving->filtered);
     for (;;) {
         struct signer_wire_header header;
-        int got = read_all(serving->fd, &header, sizeof header);
+        int got = signer_wire_read(serving->fd, &header, sizeof header);
         if (got == 1)
             _exit(0); /* the network process closed: it is stopping */
         if (got != 0)
@@ -110,7 +73,7 @@ serve_channel(void *argument)
         uint8_t *payload = header.length > 0 ? malloc(header.length) : NULL;
         if (header.length > 0 && payload == NULL)
             die_malformed("a payload too big to hold");
-        if (header.length > 0 && read_all(serving->fd, payload, header.length) != 0)
+        if (header.length > 0 && signer_wire_read(serving->fd, payload, header.length) != 0)
             die_malformed("a payload cut short");
         struct signer_buffer reply = {0};
         uint16_t status = 0;
@@ -123,8 +86,8 @@ serve_channel(void *argument)
         }
         header.status = status;
         header.length = (uint32_t)reply.length;
-        int sent = write_all(serving->fd, &header, sizeof header) == 0 &&
-                   (reply.length == 0 || write_all(serving->fd, reply.bytes, reply.length) == 0);
+        int sent = signer_wire_write(serving->fd, &header, sizeof header) == 0 &&
+                   (reply.length == 0 || signer_wire_write(serving->fd, reply.bytes, reply.length) == 0);
         signer_buffer_clear(&reply);
         if (!sent)
             _exit(0); /* the network process is gone */
@@ -138,7 +101,7 @@ static int
 install_filter(void)
 {
     static const int allowed[] = {
-        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(sendto), SCMP_SYS(readv), SCMP_SYS(writev),
         SCMP_SYS(close), SCMP_SYS(futex), SCMP_SYS(mmap), SCMP_SYS(munmap),
         SCMP_SYS(mremap), SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
         SCMP_SYS(getrandom), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
@@ -180,7 +143,7 @@ hello(int fd, int ok, const char *text)
     struct signer_wire_header header = {
         .status = ok ? SIGNER_STATUS_OK : SIGNER_STATUS_FAILED,
         .length = (uint32_t)length};
-    return write_all(fd, &header, sizeof header) == 0 && write_all(fd, text, length) == 0
+    return signer_wire_write(fd, &header, sizeof header) == 0 && signer_wire_write(fd, text, length) == 0
                ? 0
                : -1;
 }
@@ -271,18 +234,7 @@ signer_process_main(int argc, char **argv)
     }
     pthread_attr_destroy(&attributes);
     char kid[SIGNER_KID_MAX + 1];
-    struct signer_buffer request = {0}, reply = {0};
-    uint16_t status = 0;
-    struct signer_reader in = {0};
-    if (signer_ops_run(ops, SIGNER_OP_INITIAL_KID, NULL, 0, &status, &reply) != 0 ||
-        status != SIGNER_STATUS_OK ||
-        (in = (struct signer_reader){.at = reply.bytes, .left = reply.length},
-         signer_reader_text(&in, SIGNER_KID_MAX, kid)) != 0) {
-        (void)hello(FIRST_CHANNEL_FD, 0, "the signer has no initial token key");
-        return 1;
-    }
-    signer_buffer_clear(&reply);
-    signer_buffer_clear(&request);
+    signer_ops_initial_kid(ops, kid);
     if (install_filter() != 0) {
         (void)hello(FIRST_CHANNEL_FD, 0, "the signer cannot install its seccomp filter");
         return 1;

@@ -3,8 +3,11 @@
 
 #include "util/strings.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static const char *const op_names[SIGNER_OP_END] = {
     [SIGNER_OP_HMAC] = "hmac",
@@ -16,10 +19,44 @@ static const char *const op_names[SIGNER_OP_END] = {
     [SIGNER_OP_SIGN_ID_TOKEN] = "sign_id_token",
     [SIGNER_OP_PUBLIC_KEY] = "public_key",
     [SIGNER_OP_TOKEN_PUBLIC_KEY] = "token_public_key",
-    [SIGNER_OP_INITIAL_KID] = "initial_kid",
     [SIGNER_OP_STATS] = "stats",
     [SIGNER_OP_CONFIGURE] = "configure",
 };
+
+int
+signer_wire_write(int fd, const void *bytes, size_t length)
+{
+    const uint8_t *at = bytes;
+    while (length > 0) {
+        ssize_t n = send(fd, at, length, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        at += n;
+        length -= (size_t)n;
+    }
+    return 0;
+}
+
+int
+signer_wire_read(int fd, void *bytes, size_t length)
+{
+    uint8_t *at = bytes;
+    size_t wanted = length;
+    while (length > 0) {
+        ssize_t n = read(fd, at, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 && length == wanted)
+            return 1;
+        if (n <= 0)
+            return -1;
+        at += n;
+        length -= (size_t)n;
+    }
+    return 0;
+}
 
 const char *
 signer_op_name(unsigned op)

@@ -43,7 +43,6 @@ enum signer_op {
     SIGNER_OP_SIGN_ID_TOKEN,
     SIGNER_OP_PUBLIC_KEY,
     SIGNER_OP_TOKEN_PUBLIC_KEY,
-    SIGNER_OP_INITIAL_KID,
     SIGNER_OP_STATS,
     SIGNER_OP_CONFIGURE,
     SIGNER_OP_END
@@ -56,6 +55,14 @@ enum signer_wire_status {
     SIGNER_STATUS_FAILED = 2,       /* a key or OpenSSL failure */
     SIGNER_STATUS_LIMITED = 3,      /* over the record-opening limit */
 };
+
+/* Writes all of bytes to a channel (retrying short writes and EINTR,
+ * never raising SIGPIPE). 0 or -1. */
+int signer_wire_write(int fd, const void *bytes, size_t length);
+/* Reads exactly length bytes: 0; 1 when the channel ended before the
+ * first byte (the other side closed between messages); -1 when it ended
+ * in the middle or failed. */
+int signer_wire_read(int fd, void *bytes, size_t length);
 
 /* Name of an operation for logs and metrics ("other" when unknown). */
 const char *signer_op_name(unsigned op);
