@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-scale bench-enroll-oracle soak fuzz-image fuzz-oidc clean
+.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-signer bench-scale bench-enroll-oracle soak fuzz-image fuzz-oidc clean
 
 all: build
 
@@ -59,6 +59,13 @@ bench: bench-oidc bench-face
 # BACKENDS="sqlite postgresql citus"; builds in build-bench-oidc/.
 bench-oidc: build
 	@bench/oidc/run.sh
+
+# Signer operations a second through the signer process against in-process,
+# same keys and threads (target: at least 80% for signatures). SECONDS=n
+# per case (default 3), THREADS=n (default the cores).
+bench-signer: build
+	@cmake --build $(BUILD) --target bench_signer >/dev/null
+	@$(BUILD)/bench/bench_signer $(BUILD)/cyberid $(or $(SECONDS),3) $(or $(THREADS),$(JOBS))
 
 # Logins at 10 thousand and at 10 million synthetic citizens, SQLite and
 # PostgreSQL: p50, p99, logins/s, their ratio, bytes per citizen. Hours and

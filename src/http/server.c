@@ -12,6 +12,8 @@
 #include "util/wipe_alloc.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@
 #define CONNECTION_POOL_BYTES ((size_t)HTTP_HEADER_LIMIT * 2 + 4096)
 #define CONNECTION_LIMIT 4096
 #define ROUTE_LABEL_MAX 160
+/* How long a stop waits for the requests in flight to complete. */
+#define STOP_DRAIN_MS 5000
 /* X-Forwarded-For headers of one request, joined: far more hops than any
  * chain of proxies has; past it the request is refused (400). */
 #define FORWARDED_MAX 2048
@@ -48,6 +52,9 @@ struct http_server {
     size_t trusted_count;
     char labels[METRICS_ROUTES_MAX][ROUTE_LABEL_MAX];
     struct metrics metrics;
+    /* Requests begun and not completed (their answer not yet sent):
+     * http_server_stop() waits for them. */
+    atomic_long in_flight;
 };
 
 /* Per-request state, from the first call of the access handler to the
@@ -517,6 +524,7 @@ access_handler(void *cls, struct MHD_Connection *connection, const char *url,
         state = calloc(1, sizeof *state);
         if (state == NULL)
             return MHD_NO;
+        atomic_fetch_add(&server->in_flight, 1);
         clock_gettime(CLOCK_MONOTONIC, &state->started);
         state->route = server->route_count;
         snprintf(state->method, sizeof state->method, "%s", method);
@@ -574,6 +582,7 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
         admission_release(server->admission, state->reserved);
     free(state);
     *con_cls = NULL;
+    atomic_fetch_sub(&server->in_flight, 1);
 }
 
 /* libmicrohttpd's accept policy: refuse a connection past the address's
@@ -693,7 +702,8 @@ http_server_start(const struct http_server_options *options,
     }
     metrics_init(&server->metrics, labels, route_count);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    /* ITC: so that http_server_stop() can quiesce the daemon. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
     if (address.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
@@ -731,7 +741,18 @@ http_server_stop(struct http_server *server)
 {
     if (server == NULL)
         return;
+    /* Stop accepting, then give the requests in flight (a handler still
+     * running, an answer still being written) up to STOP_DRAIN_MS to
+     * complete: MHD_stop_daemon() closes every connection as it stands. */
+    MHD_socket listening = MHD_quiesce_daemon(server->daemon);
+    for (int waited = 0; waited < STOP_DRAIN_MS && atomic_load(&server->in_flight) > 0;
+         waited += 10) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     MHD_stop_daemon(server->daemon);
+    if (listening != MHD_INVALID_SOCKET)
+        close(listening); /* quiesced: the daemon leaves it to us */
     admission_free(server->admission);
     free(server);
 }

@@ -11,9 +11,8 @@
 // the process holds, so it does see what is there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { initDataDir, startServer } from './lib/harness.mjs';
+import { initDataDir, processMemory, startServer } from './lib/harness.mjs';
 import { nationalId, importRegistry, preparePhotos, appEnroll } from './lib/citizen.mjs';
 
 const person = { id: nationalId('110105', '1977-07-07', '073'), name: '欧阳记忆', birth: '1977-07-07', photo: 'img62.jpg' };
@@ -34,30 +33,6 @@ after(async () => {
   if (temp) await temp.cleanup();
 });
 
-/** Every writable private mapping of process pid, concatenated. */
-async function writableMemory(pid) {
-  const maps = (await readFile(`/proc/${pid}/maps`, 'utf8')).trim().split('\n');
-  const memory = await open(`/proc/${pid}/mem`, 'r');
-  const parts = [];
-  try {
-    for (const line of maps) {
-      const [range, perms] = line.split(/\s+/);
-      if (!perms.startsWith('rw')) continue;
-      const [start, end] = range.split('-').map((hex) => BigInt(`0x${hex}`));
-      const length = Number(end - start);
-      if (length > 512 << 20) continue; // sanitizer shadow memory, not data
-      const buffer = Buffer.alloc(length);
-      try {
-        const { bytesRead } = await memory.read(buffer, 0, length, Number(start)); // (a BigInt position fails with EIO)
-        parts.push(buffer.subarray(0, bytesRead));
-      } catch { /* a guard page */ }
-    }
-  } finally {
-    await memory.close();
-  }
-  return Buffer.concat(parts);
-}
-
 test('an enrollment leaves no ID number, name or birth date in the service\'s memory', {
   skip: process.platform !== 'linux' && 'reads /proc/PID/mem',
 }, async () => {
@@ -67,7 +42,7 @@ test('an enrollment leaves no ID number, name or birth date in the service\'s me
   // A request that keeps a value on purpose (the access log line's route
   // is in memory; an unknown route's raw path is not logged): search for
   // a marker that a live structure holds, the service's issuer URL.
-  const memory = await writableMemory(server.child.pid);
+  const memory = await processMemory(server.child.pid, { writableOnly: true });
   assert.ok(memory.includes(Buffer.from(server.url)), 'the search finds what the process holds');
   for (const [what, value] of [['ID number', person.id], ['name', person.name],
     ['birth date', person.birth.replaceAll('-', '')]]) {

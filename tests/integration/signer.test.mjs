@@ -15,10 +15,10 @@
 // restarts in a minute serve stops by itself, exit 1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readFile, readdir, readlink } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { createPrivateKey } from 'node:crypto';
 import path from 'node:path';
-import { initDataDir, startServer, tempDir } from './lib/harness.mjs';
+import { initDataDir, processMemory, startServer, tempDir } from './lib/harness.mjs';
 import { nationalId, importRegistry, preparePhotos, enrollCitizen, exec } from './lib/citizen.mjs';
 
 const person = { id: nationalId('110105', '1980-02-02', '015'), name: '签名者', birth: '1980-02-02', photo: 'img62.jpg' };
@@ -60,28 +60,6 @@ async function listeners(port) {
   return pids;
 }
 
-/** Every readable mapping of pid, concatenated (unreadable ones skipped). */
-async function memoryOf(pid) {
-  const maps = (await readFile(`/proc/${pid}/maps`, 'utf8')).trim().split('\n');
-  const memory = await open(`/proc/${pid}/mem`, 'r');
-  const chunks = [];
-  try {
-    for (const line of maps) {
-      const [range, perms] = line.split(/\s+/);
-      if (!perms.startsWith('r') || line.includes('[vvar]') || line.includes('[vsyscall]')) continue;
-      const [start, end] = range.split('-').map((h) => parseInt(h, 16));
-      const buffer = Buffer.alloc(end - start);
-      try {
-        await memory.read(buffer, 0, buffer.length, start);
-        chunks.push(buffer);
-      } catch { /* a guard page */ }
-    }
-  } finally {
-    await memory.close();
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Every encoding of every key of keys/ that must not be found. */
 async function keyNeedles(keysDir) {
   const needles = [];
@@ -120,7 +98,7 @@ test('no process that listens holds a key, in any encoding, or a file of keys/',
   const pids = await listeners(server.port);
   assert.deepEqual(pids, [server.child.pid], 'only serve listens: the signer holds no socket');
   for (const pid of pids) {
-    const memory = await memoryOf(pid);
+    const memory = await processMemory(pid);
     assert.ok(memory.length > 1 << 20, 'the memory was read');
     for (const needle of needles)
       assert.equal(memory.indexOf(needle.bytes), -1, `${needle.what} in the memory of ${pid}`);
@@ -131,7 +109,7 @@ test('no process that listens holds a key, in any encoding, or a file of keys/',
   }
   // The same search finds the keys where they are: in the signer.
   const signer = await signerPid(server.child.pid);
-  const memory = await memoryOf(signer);
+  const memory = await processMemory(signer);
   for (const file of ['master.key', 'index-hmac.key', 'pairwise-hmac.key']) {
     const needle = needles.find((n) => n.what === `${file} raw`);
     assert.ok(memory.indexOf(needle.bytes) >= 0, `${file} is in the signer`);

@@ -14,7 +14,7 @@
 // removed when the test process exits.
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,4 +219,32 @@ export function startServer(data, extraArgs = []) {
       if (!started) reject(new Error(`cyberid serve exited ${code}: ${logs.join('\n')}${pending}`));
     });
   });
+}
+
+/** The memory of process pid (/proc/PID/maps, /proc/PID/mem): its
+ * readable mappings, or only its writable ones, concatenated. Mappings
+ * over 512 MiB are sanitizer shadow memory, not data, and are skipped;
+ * unreadable ones (guard pages) too. */
+export async function processMemory(pid, { writableOnly = false } = {}) {
+  const maps = (await readFile(`/proc/${pid}/maps`, 'utf8')).trim().split('\n');
+  const memory = await open(`/proc/${pid}/mem`, 'r');
+  const parts = [];
+  try {
+    for (const line of maps) {
+      const [range, perms] = line.split(/\s+/);
+      if (!perms.startsWith(writableOnly ? 'rw' : 'r')) continue;
+      if (line.includes('[vvar]') || line.includes('[vsyscall]')) continue;
+      const [start, end] = range.split('-').map((hex) => BigInt(`0x${hex}`));
+      const length = Number(end - start);
+      if (length > 512 << 20) continue;
+      const buffer = Buffer.alloc(length);
+      try {
+        const { bytesRead } = await memory.read(buffer, 0, length, Number(start)); // (a BigInt position fails with EIO)
+        parts.push(buffer.subarray(0, bytesRead));
+      } catch { /* a guard page */ }
+    }
+  } finally {
+    await memory.close();
+  }
+  return Buffer.concat(parts);
 }
