@@ -188,8 +188,9 @@ spawn(struct signer *signer, int *ours, pid_t *pid, char *err, size_t errlen)
     if (signer->configuration[0] != NULL) {
         struct signer_buffer request = {0}, reply = {0};
         uint16_t said = SIGNER_STATUS_FAILED;
-        for (size_t i = 0; i < 3; i++)
-            signer_buffer_text(&request, signer->configuration[i]);
+        signer_buffer_text(&request, signer->configuration[0], SIGNER_WIRE_ISSUER_MAX);
+        signer_buffer_text(&request, signer->configuration[1], SIGNER_WIRE_URL_MAX);
+        signer_buffer_text(&request, signer->configuration[2], SIGNER_WIRE_URL_MAX);
         int sent = !request.failed &&
                    exchange(ours[0], 0, SIGNER_OP_CONFIGURE, &request, &said, &reply) == 0 &&
                    said == SIGNER_STATUS_OK;
@@ -554,8 +555,8 @@ signer_hmac(struct signer *signer, enum signer_key key, const void *message, siz
     memset(out, 0, SIGNER_HMAC_BYTES);
     if ((message == NULL && length > 0) || length > SIGNER_HMAC_MESSAGE_MAX_BYTES)
         return -1;
-    signer_buffer_u64(&request, (uint64_t)key);
-    signer_buffer_field(&request, message, length);
+    signer_buffer_u64_below(&request, (uint64_t)key, SIGNER_KEY_COUNT);
+    signer_buffer_field(&request, message, length, SIGNER_HMAC_MESSAGE_MAX_BYTES);
     if (call(signer, SIGNER_OP_HMAC, &request, &reply) != 0 ||
         reply_into(&reply, out, SIGNER_HMAC_BYTES, 0, NULL) != 0) {
         memset(out, 0, SIGNER_HMAC_BYTES);
@@ -573,8 +574,8 @@ signer_seal_record(struct signer *signer, const char *record_id, const void *pla
     *sealed_length = 0;
     if ((plaintext == NULL && length > 0) || length > SIGNER_RECORD_MAX_BYTES)
         return -1;
-    signer_buffer_text(&request, record_id);
-    signer_buffer_field(&request, plaintext, length);
+    signer_buffer_text(&request, record_id, SIGNER_RECORD_ID_MAX_BYTES);
+    signer_buffer_field(&request, plaintext, length, SIGNER_RECORD_MAX_BYTES);
     if (call(signer, SIGNER_OP_SEAL_RECORD, &request, &reply) != 0)
         return -1;
     return reply_bytes(&reply, sealed, sealed_length,
@@ -592,11 +593,12 @@ signer_open_record(struct signer *signer, const char *record_id, const uint8_t *
     *json_length = 0;
     while (fields[count] != NULL)
         count++;
-    signer_buffer_text(&request, record_id);
-    signer_buffer_field(&request, sealed, sealed_length);
-    signer_buffer_u64(&request, count);
-    for (size_t i = 0; i < count; i++)
-        signer_buffer_text(&request, fields[i]);
+    signer_buffer_text(&request, record_id, SIGNER_RECORD_ID_MAX_BYTES);
+    signer_buffer_field(&request, sealed, sealed_length,
+                        SIGNER_RECORD_MAX_BYTES + SIGNER_SEAL_OVERHEAD_BYTES);
+    signer_buffer_u64_below(&request, count, SIGNER_RECORD_FIELDS_MAX + 1);
+    for (size_t i = 0; i < count && !request.failed; i++)
+        signer_buffer_text(&request, fields[i], SIGNER_FIELD_NAME_MAX);
     if (call(signer, SIGNER_OP_OPEN_RECORD, &request, &reply) != 0)
         return -1;
     return reply_bytes(&reply, (uint8_t **)json, json_length, SIGNER_RECORD_MAX_BYTES);
@@ -619,8 +621,8 @@ signer_issue_certificate(struct signer *signer, const uint8_t *spki, size_t spki
     struct signer_buffer request = {0}, reply = {0};
     *der = NULL;
     *der_length = 0;
-    signer_buffer_field(&request, spki, spki_length);
-    signer_buffer_text(&request, web_number);
+    signer_buffer_field(&request, spki, spki_length, SIGNER_PUBLIC_KEY_MAX_BYTES);
+    signer_buffer_text(&request, web_number, SIGNER_WIRE_WEB_NUMBER_MAX);
     signer_buffer_u64(&request, (uint64_t)now);
     if (call(signer, SIGNER_OP_ISSUE_CERTIFICATE, &request, &reply) != 0)
         return -1;
@@ -638,11 +640,12 @@ signer_sign_ocsp(struct signer *signer, const struct signer_ocsp_entry *entries,
     if (count > SIGNER_OCSP_ENTRIES_MAX || (count > 0 && entries == NULL))
         return -1;
     signer_buffer_u64(&request, (uint64_t)now);
-    signer_buffer_field(&request, nonce, nonce_length);
-    signer_buffer_u64(&request, count);
+    signer_buffer_field(&request, nonce, nonce_length, SIGNER_OCSP_NONCE_MAX_BYTES);
+    signer_buffer_u64_below(&request, count, SIGNER_OCSP_ENTRIES_MAX + 1);
     for (size_t i = 0; i < count; i++) {
-        signer_buffer_field(&request, entries[i].cert_id, entries[i].cert_id_length);
-        signer_buffer_u64(&request, (uint64_t)entries[i].state);
+        signer_buffer_field(&request, entries[i].cert_id, entries[i].cert_id_length,
+                            SIGNER_OCSP_CERTID_MAX_BYTES);
+        signer_buffer_u64_below(&request, (uint64_t)entries[i].state, SIGNER_CERT_REVOKED + 1);
         signer_buffer_u64(&request, (uint64_t)entries[i].revoked_at);
         signer_buffer_u64(&request, (uint64_t)(entries[i].reason >= 0 ? entries[i].reason : 63));
     }
@@ -673,7 +676,7 @@ signer_sign_crl(struct signer *signer, const struct signer_crl_entry *entries, s
     }
     signer_buffer_u64(&request, (uint64_t)now);
     signer_buffer_u64(&request, (uint64_t)crl_number);
-    signer_buffer_field(&request, packed, count * ENTRY);
+    signer_buffer_field(&request, packed, count * ENTRY, SIGNER_WIRE_PAYLOAD_MAX);
     free(packed);
     if (call(signer, SIGNER_OP_SIGN_CRL, &request, &reply) != 0)
         return -1;
@@ -687,13 +690,11 @@ signer_sign_id_token(struct signer *signer, const char *kid, const char *claims_
     struct signer_buffer request = {0}, reply = {0};
     size_t length = 0;
     *token = NULL;
-    signer_buffer_text(&request, kid);
-    signer_buffer_text(&request, claims_json);
-    if (strlen(claims_json) > SIGNER_CLAIMS_MAX_BYTES ||
-        call(signer, SIGNER_OP_SIGN_ID_TOKEN, &request, &reply) != 0) {
-        signer_buffer_clear(&request);
+    signer_buffer_text(&request, kid, SIGNER_KID_MAX);
+    signer_buffer_field(&request, claims_json, strlen(claims_json),
+                        SIGNER_CLAIMS_MAX_BYTES);
+    if (call(signer, SIGNER_OP_SIGN_ID_TOKEN, &request, &reply) != 0)
         return -1;
-    }
     return reply_bytes(&reply, (uint8_t **)token, &length, SIGNER_WIRE_PAYLOAD_MAX);
 }
 
@@ -702,7 +703,7 @@ signer_public_key(struct signer *signer, enum signer_key key,
                   uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
 {
     struct signer_buffer request = {0}, reply = {0};
-    signer_buffer_u64(&request, (uint64_t)key);
+    signer_buffer_u64_below(&request, (uint64_t)key, SIGNER_KEY_COUNT);
     if (call(signer, SIGNER_OP_PUBLIC_KEY, &request, &reply) != 0)
         return -1;
     return reply_into(&reply, out, 0, SIGNER_PUBLIC_KEY_MAX_BYTES, length);
@@ -715,7 +716,7 @@ signer_token_public_key(struct signer *signer, const char *kid,
     struct signer_buffer request = {0}, reply = {0};
     if (!signer_kid_is_valid(kid))
         return -1;
-    signer_buffer_text(&request, kid);
+    signer_buffer_text(&request, kid, SIGNER_KID_MAX);
     if (call(signer, SIGNER_OP_TOKEN_PUBLIC_KEY, &request, &reply) != 0)
         return -1;
     return reply_into(&reply, out, 0, SIGNER_PUBLIC_KEY_MAX_BYTES, length);
@@ -726,9 +727,9 @@ signer_configure(struct signer *signer, const char *issuer, const char *ocsp_url
                  const char *crl_url)
 {
     struct signer_buffer request = {0}, reply = {0};
-    signer_buffer_text(&request, issuer);
-    signer_buffer_text(&request, ocsp_url);
-    signer_buffer_text(&request, crl_url);
+    signer_buffer_text(&request, issuer, SIGNER_WIRE_ISSUER_MAX);
+    signer_buffer_text(&request, ocsp_url, SIGNER_WIRE_URL_MAX);
+    signer_buffer_text(&request, crl_url, SIGNER_WIRE_URL_MAX);
     if (call(signer, SIGNER_OP_CONFIGURE, &request, &reply) != 0)
         return -1;
     signer_buffer_clear(&reply);

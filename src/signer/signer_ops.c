@@ -24,14 +24,8 @@ _Static_assert(SIGNER_OP_END <= SIGNER_STATS_OPS, "stats cover every op");
 #define ES256_HALF_BYTES 32
 #define ES256_SIGNATURE_BYTES (2 * ES256_HALF_BYTES)
 #define ID_TOKEN_TEXT_MAX 255    /* aud, sub: longest accepted */
-#define ISSUER_MAX 512
 /* One CRL entry on the wire: serial | revoked_at (8) | reason (8). */
 #define CRL_ENTRY_BYTES (SIGNER_SERIAL_BYTES + 16)
-/* Web number field: longer than any web number, so a wrong one is refused
- * by the policy (not taken for a malformed message). */
-#define WEB_NUMBER_FIELD_MAX 64
-/* A CA URL field: longer than any accepted URL (the CA refuses those). */
-#define PKI_URL_MAX_TEXT 1024
 
 struct signer_ops {
     struct keyring *keyring;
@@ -41,7 +35,7 @@ struct signer_ops {
      * certificates are refused. */
     pthread_mutex_t configure_lock;
     _Atomic int configured;
-    char issuer[ISSUER_MAX];
+    char issuer[SIGNER_WIRE_ISSUER_MAX + 1];
     char initial_kid[SIGNER_KID_MAX + 1];
     /* Record openings: a fixed window of one minute. */
     pthread_mutex_t window_lock;
@@ -165,7 +159,7 @@ op_hmac(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
     uint8_t mac[SIGNER_HMAC_BYTES];
     if (keyring_hmac(ops->keyring, (enum signer_key)key, message, length, mac) != 0)
         return SIGNER_STATUS_FAILED;
-    signer_buffer_field(out, mac, sizeof mac);
+    signer_buffer_field(out, mac, sizeof mac, SIGNER_WIRE_PAYLOAD_MAX);
     secret_wipe(mac, sizeof mac);
     return SIGNER_STATUS_OK;
 }
@@ -186,7 +180,7 @@ op_seal(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
     size_t sealed_length = 0;
     if (keyring_seal(ops->keyring, record_id, plaintext, length, &sealed, &sealed_length) != 0)
         return SIGNER_STATUS_FAILED;
-    signer_buffer_field(out, sealed, sealed_length);
+    signer_buffer_field(out, sealed, sealed_length, SIGNER_WIRE_PAYLOAD_MAX);
     free(sealed);
     return SIGNER_STATUS_OK;
 }
@@ -269,7 +263,7 @@ op_open(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
                 ok = json_object_set(chosen, fields[i], value) == 0;
         }
         if (ok && (text = json_dumps(chosen, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
-            signer_buffer_field(out, text, strlen(text));
+            signer_buffer_field(out, text, strlen(text), SIGNER_WIRE_PAYLOAD_MAX);
             status = SIGNER_STATUS_OK;
         }
     }
@@ -291,7 +285,7 @@ static int
 ca_answer(int result, uint8_t *der, size_t der_length, struct signer_buffer *out)
 {
     if (result == 0)
-        signer_buffer_field(out, der, der_length);
+        signer_buffer_field(out, der, der_length, SIGNER_WIRE_PAYLOAD_MAX);
     free(der);
     return result == 0 ? SIGNER_STATUS_OK
                        : result == SIGNER_CA_REFUSED ? SIGNER_STATUS_REFUSED
@@ -303,10 +297,10 @@ op_issue(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer 
 {
     const uint8_t *spki = NULL;
     size_t spki_length = 0;
-    char web_number[WEB_NUMBER_FIELD_MAX + 1];
+    char web_number[SIGNER_WIRE_WEB_NUMBER_MAX + 1];
     uint64_t now = 0;
     if (signer_reader_field(in, SIGNER_PUBLIC_KEY_MAX_BYTES, &spki, &spki_length) != 0 ||
-        signer_reader_text(in, WEB_NUMBER_FIELD_MAX, web_number) != 0 ||
+        signer_reader_text(in, SIGNER_WIRE_WEB_NUMBER_MAX, web_number) != 0 ||
         signer_reader_u64(in, &now) != 0 || signer_reader_end(in) != 0)
         return -1;
     if (ops->ca == NULL || !is_configured(ops))
@@ -467,7 +461,7 @@ sign_compact(struct signer_ops *ops, const char *kid, const char *header,
     token[at++] = '.';
     if (append_base64url(token, cap, &at, raw, sizeof raw) != 0)
         goto cleanup;
-    signer_buffer_field(out, token, at);
+    signer_buffer_field(out, token, at, SIGNER_WIRE_PAYLOAD_MAX);
     status = SIGNER_STATUS_OK;
 cleanup:
     free(token);
@@ -518,7 +512,7 @@ op_public_key(struct signer_ops *ops, struct signer_reader *in, struct signer_bu
     if ((key != SIGNER_KEY_TOKEN && key != SIGNER_KEY_ISSUING_CA) ||
         keyring_public_key(ops->keyring, (enum signer_key)key, der, &length) != 0)
         return SIGNER_STATUS_REFUSED;
-    signer_buffer_field(out, der, length);
+    signer_buffer_field(out, der, length, SIGNER_WIRE_PAYLOAD_MAX);
     return SIGNER_STATUS_OK;
 }
 
@@ -534,7 +528,7 @@ op_token_public_key(struct signer_ops *ops, struct signer_reader *in,
     if (!signer_kid_is_valid(kid) ||
         keyring_token_public_key(ops->keyring, kid, der, &length) != 0)
         return SIGNER_STATUS_REFUSED;
-    signer_buffer_field(out, der, length);
+    signer_buffer_field(out, der, length, SIGNER_WIRE_PAYLOAD_MAX);
     return SIGNER_STATUS_OK;
 }
 
@@ -554,11 +548,12 @@ op_stats(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer 
 static int
 op_configure(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
 {
-    char issuer[ISSUER_MAX], ocsp_url[PKI_URL_MAX_TEXT], crl_url[PKI_URL_MAX_TEXT];
+    char issuer[SIGNER_WIRE_ISSUER_MAX + 1], ocsp_url[SIGNER_WIRE_URL_MAX + 1],
+        crl_url[SIGNER_WIRE_URL_MAX + 1];
     (void)out;
-    if (signer_reader_text(in, ISSUER_MAX - 1, issuer) != 0 ||
-        signer_reader_text(in, PKI_URL_MAX_TEXT - 1, ocsp_url) != 0 ||
-        signer_reader_text(in, PKI_URL_MAX_TEXT - 1, crl_url) != 0 ||
+    if (signer_reader_text(in, SIGNER_WIRE_ISSUER_MAX, issuer) != 0 ||
+        signer_reader_text(in, SIGNER_WIRE_URL_MAX, ocsp_url) != 0 ||
+        signer_reader_text(in, SIGNER_WIRE_URL_MAX, crl_url) != 0 ||
         signer_reader_end(in) != 0)
         return -1;
     if (configure(ops, issuer, ocsp_url, crl_url) != 0) {

@@ -98,9 +98,11 @@ reserve(struct signer_buffer *buffer, size_t more)
 }
 
 void
-signer_buffer_field(struct signer_buffer *buffer, const void *bytes, size_t length)
+signer_buffer_field(struct signer_buffer *buffer, const void *bytes, size_t length,
+                    size_t max)
 {
-    if (length > UINT32_MAX || reserve(buffer, 4 + length) != 0) {
+    if (length > max || length > UINT32_MAX || (bytes == NULL && length > 0) ||
+        reserve(buffer, 4 + length) != 0) {
         buffer->failed = 1;
         return;
     }
@@ -114,13 +116,24 @@ signer_buffer_field(struct signer_buffer *buffer, const void *bytes, size_t leng
 void
 signer_buffer_u64(struct signer_buffer *buffer, uint64_t value)
 {
-    signer_buffer_field(buffer, &value, sizeof value);
+    signer_buffer_field(buffer, &value, sizeof value, sizeof value);
 }
 
 void
-signer_buffer_text(struct signer_buffer *buffer, const char *text)
+signer_buffer_u64_below(struct signer_buffer *buffer, uint64_t value, uint64_t bound)
 {
-    signer_buffer_field(buffer, text, strlen(text));
+    if (value >= bound)
+        buffer->failed = 1;
+    signer_buffer_u64(buffer, value);
+}
+
+void
+signer_buffer_text(struct signer_buffer *buffer, const char *text, size_t max)
+{
+    size_t length = text != NULL ? strlen(text) : 0;
+    if (length == 0)
+        buffer->failed = 1;
+    signer_buffer_field(buffer, text, length, max);
 }
 
 void

@@ -22,6 +22,13 @@
 /* Largest payload in either direction: a CRL of the whole issuing CA
  * (about 40 bytes per entry) is the biggest message. */
 #define SIGNER_WIRE_PAYLOAD_MAX (64u << 20)
+/* Bounds of text fields that have none in signer.h. A web number field
+ * is longer than any web number, so a wrong one is refused by the policy
+ * rather than taken for a malformed message; so are the URLs (the CA
+ * refuses long ones). */
+#define SIGNER_WIRE_WEB_NUMBER_MAX 64
+#define SIGNER_WIRE_ISSUER_MAX 511
+#define SIGNER_WIRE_URL_MAX 1023
 
 struct signer_wire_header {
     uint32_t id;
@@ -76,11 +83,17 @@ struct signer_buffer {
     int failed;         /* an append ran out of memory or over the max */
 };
 
-/* Appends one field. Failure is remembered in buffer->failed. */
+/* Appends one field. Failure is remembered in buffer->failed, and a field
+ * the reader at the other end would take for malformed (over `max` bytes,
+ * an empty text, a value not below `bound`) is a failure here: the sender
+ * refuses the call rather than kill the signer with its caller's bad
+ * argument. Each `max` is the one the operation's reader uses. */
 void signer_buffer_field(struct signer_buffer *buffer, const void *bytes,
-                         size_t length);
+                         size_t length, size_t max);
 void signer_buffer_u64(struct signer_buffer *buffer, uint64_t value);
-void signer_buffer_text(struct signer_buffer *buffer, const char *text);
+void signer_buffer_u64_below(struct signer_buffer *buffer, uint64_t value,
+                             uint64_t bound);
+void signer_buffer_text(struct signer_buffer *buffer, const char *text, size_t max);
 /* Wipes and frees the bytes; the buffer is empty again. */
 void signer_buffer_clear(struct signer_buffer *buffer);
 

@@ -8,7 +8,8 @@
  * word set, fields that do not add up, a length over the maximum) end the
  * process with exit code 3 and no answer. Also through signer_start(): a
  * killed signer fails the call with the outage flag set, the next call is
- * served by a new one, and past SIGNER_RESTARTS_MAX restarts the handle
+ * served by a new one, a caller's out-of-bounds argument is refused
+ * without reaching the process, and past SIGNER_RESTARTS_MAX restarts the handle
  * gives up and says so once. The binary comes from CYBERID_BINARY. */
 #include "signer/signer.h"
 #include "signer/signer_wire.h"
@@ -132,11 +133,11 @@ test_out_of_policy_refused(void **state)
     struct signer_buffer b = {0};
     /* HMAC with the index key: served. With the master key: refused. */
     signer_buffer_u64(&b, SIGNER_KEY_INDEX);
-    signer_buffer_field(&b, "x", 1);
+    signer_buffer_field(&b, "x", 1, SIGNER_WIRE_PAYLOAD_MAX);
     assert_int_equal(request(f, SIGNER_OP_HMAC, &b), SIGNER_STATUS_OK);
     signer_buffer_clear(&b);
     signer_buffer_u64(&b, SIGNER_KEY_MASTER);
-    signer_buffer_field(&b, "x", 1);
+    signer_buffer_field(&b, "x", 1, SIGNER_WIRE_PAYLOAD_MAX);
     assert_int_equal(request(f, SIGNER_OP_HMAC, &b), SIGNER_STATUS_REFUSED);
     signer_buffer_clear(&b);
 
@@ -148,8 +149,8 @@ test_out_of_policy_refused(void **state)
     const char *names[] = {"Zhang San", "CN=0123456789ABCDEF", "0123456789ABCDEF"};
     int expected[] = {SIGNER_STATUS_REFUSED, SIGNER_STATUS_REFUSED, SIGNER_STATUS_OK};
     for (size_t i = 0; i < 3; i++) {
-        signer_buffer_field(&b, spki, (size_t)spki_length);
-        signer_buffer_text(&b, names[i]);
+        signer_buffer_field(&b, spki, (size_t)spki_length, SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_text(&b, names[i], SIGNER_WIRE_PAYLOAD_MAX);
         signer_buffer_u64(&b, (uint64_t)time(NULL));
         assert_int_equal(request(f, SIGNER_OP_ISSUE_CERTIFICATE, &b), expected[i]);
         signer_buffer_clear(&b);
@@ -167,23 +168,23 @@ test_out_of_policy_refused(void **state)
     for (size_t i = 0; i < 2; i++) {
         snprintf(claims, sizeof claims, "{\"iss\":\"%s\",\"aud\":\"p\",\"sub\":\"s\","
                  "\"iat\":%lld,\"exp\":%lld}", issuers[i], now, now + 60);
-        signer_buffer_text(&b, initial);
-        signer_buffer_text(&b, claims);
+        signer_buffer_text(&b, initial, SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_text(&b, claims, SIGNER_WIRE_PAYLOAD_MAX);
         assert_int_equal(request(f, SIGNER_OP_SIGN_ID_TOKEN, &b),
                          i == 0 ? SIGNER_STATUS_REFUSED : SIGNER_STATUS_OK);
         signer_buffer_clear(&b);
     }
 
     /* Another issuer, said after the first: refused. */
-    signer_buffer_text(&b, "https://evil.example");
-    signer_buffer_text(&b, "https://evil.example/ocsp");
-    signer_buffer_text(&b, "https://evil.example/crl");
+    signer_buffer_text(&b, "https://evil.example", SIGNER_WIRE_PAYLOAD_MAX);
+    signer_buffer_text(&b, "https://evil.example/ocsp", SIGNER_WIRE_PAYLOAD_MAX);
+    signer_buffer_text(&b, "https://evil.example/crl", SIGNER_WIRE_PAYLOAD_MAX);
     assert_int_equal(request(f, SIGNER_OP_CONFIGURE, &b), SIGNER_STATUS_REFUSED);
     signer_buffer_clear(&b);
 
     /* Still serving after all of it. */
     signer_buffer_u64(&b, SIGNER_KEY_PAIRWISE);
-    signer_buffer_field(&b, "y", 1);
+    signer_buffer_field(&b, "y", 1, SIGNER_WIRE_PAYLOAD_MAX);
     assert_int_equal(request(f, SIGNER_OP_HMAC, &b), SIGNER_STATUS_OK);
     signer_buffer_clear(&b);
 }
@@ -257,6 +258,58 @@ note_give_up(void)
     gave_up++;
 }
 
+/* Arguments the signer's reader would take for a malformed message (an
+ * empty or over-long record id, field name, kid or claims, too many
+ * fields, a key number out of range) are refused by the sending side: the
+ * call fails, nothing is sent, and the same signer process goes on. */
+static void
+test_bad_arguments_not_sent(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct signer_options options = {.keys_dir = f->keys, .pki_dir = f->pki,
+                                     .issuer = ISSUER, .ocsp_url = ISSUER "/ocsp",
+                                     .crl_url = ISSUER "/crl", .channels = 2,
+                                     .executable = getenv("CYBERID_BINARY")};
+    struct signer *signer = NULL;
+    assert_int_equal(signer_start(&options, &signer, err, sizeof err), 0);
+    int pid = signer_pid(signer);
+    char long_text[SIGNER_CLAIMS_MAX_BYTES + 2];
+    memset(long_text, 'a', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    uint8_t *sealed = NULL, mac[SIGNER_HMAC_BYTES];
+    size_t sealed_length = 0, length = 0;
+    char *json = NULL, *token = NULL;
+    assert_int_equal(signer_seal_record(signer, "", "{}", 2, &sealed, &sealed_length), -1);
+    assert_int_equal(signer_seal_record(signer, long_text, "{}", 2, &sealed, &sealed_length),
+                     -1);
+    assert_int_equal(signer_seal_record(signer, "r", "{\"a\":1}", 7, &sealed, &sealed_length),
+                     0);
+    const char *const long_field[] = {long_text, NULL};
+    const char *const empty_field[] = {"", NULL};
+    const char *const many[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", NULL};
+    assert_int_equal(signer_open_record(signer, "r", sealed, sealed_length, long_field, &json,
+                                        &length), -1);
+    assert_int_equal(signer_open_record(signer, "r", sealed, sealed_length, empty_field, &json,
+                                        &length), -1);
+    assert_int_equal(signer_open_record(signer, "r", sealed, sealed_length, many, &json,
+                                        &length), -1);
+    assert_int_equal(signer_hmac(signer, (enum signer_key)SIGNER_KEY_COUNT, "v", 1, mac), -1);
+    assert_int_equal(signer_sign_id_token(signer, "", "{}", &token), -1);
+    assert_int_equal(signer_sign_id_token(signer, "k", long_text, &token), -1);
+    assert_null(token);
+    assert_false(signer_outage_take());
+    assert_int_equal(signer_pid(signer), pid);
+    /* And the signer still answers. */
+    const char *const a[] = {"a", NULL};
+    assert_int_equal(signer_open_record(signer, "r", sealed, sealed_length, a, &json, &length),
+                     0);
+    assert_string_equal(json, "{\"a\":1}");
+    signer_free_secret(json, length);
+    free(sealed);
+    signer_close(signer);
+}
+
 static void
 test_restart_and_give_up(void **state)
 {
@@ -302,6 +355,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_out_of_policy_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_kills, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments_not_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_give_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
