@@ -22,10 +22,12 @@ models: deps
 	@scripts/fetch-models.sh
 
 # The release build runs the integration suite on SQLite and on a Citus
-# coordinator with two workers; the sanitizer build on SQLite (both run
-# every store-touching unit test on SQLite and on PostgreSQL).
+# coordinator with two workers, and on SQLite once more with the keys in a
+# SoftHSM2 token; the sanitizer build on SQLite (both run every
+# store-touching unit test on SQLite and on PostgreSQL).
 build: deps models
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCYBERID_DATABASES="sqlite;citus" >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCYBERID_DATABASES="sqlite;citus" \
+	  -DCYBERID_KEY_STORES="files;softhsm" >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps models

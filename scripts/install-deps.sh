@@ -14,6 +14,9 @@ apt_packages=(
   libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev flex bison
   libjpeg62-turbo-dev libpng-dev libwebp-dev libopenblas-dev
   libqrencode-dev libcsv-dev libseccomp-dev libcmocka-dev libcurl4-openssl-dev
+  # PKCS#11: p11-kit's pkcs11.h for the signer, SoftHSM2 as the token the
+  # tests create (in a temporary folder, with their own SOFTHSM2_CONF).
+  libp11-kit-dev softhsm2
   clang libclang-rt-14-dev valgrind
   chromium
   # The TLS front of the proxy integration test (started by the test on

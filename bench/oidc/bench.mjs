@@ -14,9 +14,11 @@
 //                  no client_credentials grant: platforms only ever act for a
 //                  citizen), each worker rotating its own refresh token
 // Usage: [WARMUP=S] node bench.mjs FLOW C D CONFIG.json ; prints one JSON line.
-// With SERVER_PID and CLK_TCK set (run.sh sets them), the server process's
-// CPU time (utime+stime from /proc/PID/stat) is read at the start and the end
-// of the timed window, so the warm-up is not charged to the operations
+// With SERVER_PID and CLK_TCK set (run.sh sets them), the server's CPU time
+// (utime+stime from /proc/PID/stat) is read at the start and the end of the
+// timed window: the process's own, its live children's (cyberid's signer
+// process; found by parent in /proc/*/stat) and its reaped children's
+// (cutime+cstime: a signer that was restarted), so the warm-up is not charged to the operations
 // counted; the generator's own CPU over the same window is reported too,
 // since it shares the cores with the server. DB_PIDS (comma-separated
 // postmaster PIDs, for cyberid on PostgreSQL or Citus) adds the database's
@@ -142,7 +144,13 @@ function statFields(pid) {
 function serverCpuSeconds() {
   if (!serverPid) return null;
   const fields = statFields(serverPid);
-  return (Number(fields[11]) + Number(fields[12])) / clkTck;
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const child = statFields(entry);
+    if (child && child[1] === serverPid) ticks += Number(child[11]) + Number(child[12]);
+  }
+  return ticks / clkTck;
 }
 function dbCpuSeconds() {
   if (dbPids.length === 0) return null;

@@ -8,8 +8,10 @@
 # CPU milliseconds per operation (utime+stime over the timed window, from
 # /proc/PID/stat) of the server process and, for PostgreSQL and Citus, of
 # every database process, which does not depend on how many cores the load
-# generator takes from the server. Everything it makes goes in
-# build-bench-oidc/.
+# generator takes from the server; cyberid's server CPU is that of serve and
+# of its signer process together. BACKENDS may also name `softhsm`: SQLite
+# with every key in a SoftHSM2 token made here (SOFTHSM2_CONF in the run
+# folder). Everything it makes goes in build-bench-oidc/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${CYBERID_SHARED_DIR:-$root/../shared}
@@ -83,7 +85,7 @@ trap 'cleanup; cleanup_pg' EXIT
 # setup_backend NAME: data folder, registry, platform, serve, enrollments;
 # writes $run/NAME/cyberid.json and sets server_pid and db_pids.
 setup_backend() {
-  local name=$1 dir="$run/$1" db=()
+  local name=$1 dir="$run/$1" init_args=()
   mkdir -p "$dir"
   db_pids=""
   case $name in
@@ -91,12 +93,24 @@ setup_backend() {
       local cluster="${TMPDIR:-/tmp}/cyberid-bench-$name-$$" extra=()
       [ "$name" = citus ] && extra=(--citus 2)
       pg_clusters+=("$cluster")
-      db=(--db "$("$root/tests/lib/pg-cluster.sh" start "$cluster" --fsync --async-commit "${extra[@]}")")
+      init_args=(--db "$("$root/tests/lib/pg-cluster.sh" start "$cluster" --fsync --async-commit "${extra[@]}")")
       for pidfile in "$cluster"/node*/postmaster.pid; do
         db_pids="${db_pids:+$db_pids,}$(head -n 1 "$pidfile")"
       done ;;
+    softhsm)
+      mkdir -p "$dir/tokens"
+      printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$dir/tokens" >"$dir/softhsm2.conf"
+      export SOFTHSM2_CONF="$dir/softhsm2.conf"
+      local pin
+      pin=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+      softhsm2-util --init-token --free --label cyberid-bench --pin "$pin" \
+        --so-pin "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >/dev/null
+      (umask 077 && printf '%s\n' "$pin" >"$dir/token.pin")
+      init_args=(--pkcs11-module /usr/lib/softhsm/libsofthsm2.so --pkcs11-token cyberid-bench
+          --pkcs11-pin-file "$dir/token.pin") ;;
   esac
-  "$build/cyberid" init --data "$dir/data" "${db[@]}" >/dev/null
+  "$build/cyberid" init --data "$dir/data" "${init_args[@]}" >/dev/null
   "$build/cyberid" registry import --data "$dir/data" "$run/registry.csv" >/dev/null
   "$build/cyberid" platform add --data "$dir/data" --name "Bench Shop" \
     --redirect-uri http://127.0.0.1:8080/cb --claims realname_verified >"$dir/platform.json"

@@ -19,13 +19,19 @@
 
 static const char init_usage[] =
     "usage: cyberid init --data DIR [--db postgresql://...]\n"
+    "                    [--pkcs11-module PATH --pkcs11-token LABEL --pkcs11-pin-file FILE]\n"
     "Creates DIR (or fills it if it exists and is empty) with config.json,\n"
     "keys/ (mode 0700) and pki/, and the database: SQLite in DIR by default,\n"
     "or the PostgreSQL database of --db (a libpq URI; on a Citus coordinator\n"
     "the tables are distributed). The URI must not carry a password: libpq\n"
     "reads it from PGPASSFILE, ~/.pgpass or passfile=FILE in the URI. A\n"
     "database that already holds a cyberid schema is refused: to add a node,\n"
-    "copy a data folder instead (cp -a). Never overwrites.\n";
+    "copy a data folder instead (cp -a). Never overwrites.\n"
+    "With the three --pkcs11 options every key is made inside that PKCS#11\n"
+    "token (sensitive, not extractable) and keys/ holds only pkcs11.json,\n"
+    "which names the module, the token and the PIN file (the user PIN on one\n"
+    "line, mode 0600), read by the signer process when it starts. The token\n"
+    "must hold no cyberid keys yet.\n";
 
 /* 1 if path is an existing directory with no entries. */
 static int
@@ -49,11 +55,15 @@ cli_init(int argc, char **argv)
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
         {"db", required_argument, NULL, 'b'},
+        {"pkcs11-module", required_argument, NULL, 'm'},
+        {"pkcs11-token", required_argument, NULL, 't'},
+        {"pkcs11-pin-file", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL;
     const char *database = NULL;
+    const char *module = NULL, *token = NULL, *pin_file = NULL;
     int option;
     optind = 0;
     while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -61,6 +71,12 @@ cli_init(int argc, char **argv)
             data_dir = optarg;
         else if (option == 'b')
             database = optarg;
+        else if (option == 'm')
+            module = optarg;
+        else if (option == 't')
+            token = optarg;
+        else if (option == 'p')
+            pin_file = optarg;
         else if (option == 'h')
             return fputs(init_usage, stdout), 0;
         else
@@ -70,6 +86,10 @@ cli_init(int argc, char **argv)
         return cli_usage("init", init_usage, "--data DIR is required");
     if (optind != argc)
         return cli_usage("init", init_usage, "unexpected argument %s", argv[optind]);
+    int pkcs11_given = (module != NULL) + (token != NULL) + (pin_file != NULL);
+    if (pkcs11_given != 0 && pkcs11_given != 3)
+        return cli_usage("init", init_usage,
+                         "--pkcs11-module, --pkcs11-token and --pkcs11-pin-file go together");
 
     char err[512];
     struct config config;
@@ -113,7 +133,11 @@ cli_init(int argc, char **argv)
                         strerror(errno));
     }
 
-    if (signer_create_keys(config.keys_dir, config.pki_dir, err, sizeof err) != 0 ||
+    int keys_made = module != NULL
+                        ? signer_create_keys_pkcs11(config.keys_dir, config.pki_dir, module,
+                                                    token, pin_file, err, sizeof err)
+                        : signer_create_keys(config.keys_dir, config.pki_dir, err, sizeof err);
+    if (keys_made != 0 ||
         config_write_new(&config, err, sizeof err) != 0)
         return cli_fail("init", 1, "%s (remove %s before trying again)", err,
                         data_dir);
@@ -130,10 +154,10 @@ cli_init(int argc, char **argv)
     if (!audited)
         return cli_fail("init", 1, "cannot write the first audit event");
 
-    return cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "data", data_dir,
+    return cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:s}", "data", data_dir,
                                     "database", config.database_setting, "keys",
-                                    config.keys_dir, "ca_certificates",
-                                    config.pki_dir)) == 0
+                                    config.keys_dir, "ca_certificates", config.pki_dir,
+                                    "key_store", module != NULL ? "pkcs11" : "files")) == 0
                ? 0
                : 1;
 }

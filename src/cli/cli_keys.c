@@ -24,9 +24,10 @@ static const char keys_usage[] =
     "see it before it signs); the key it replaces stays published 7200 s more,\n"
     "past the life of any token it signed. list prints every key with its state:\n"
     "next, signing, published (retired, still in the JWKS) or retired, and\n"
-    "on_this_node: whether DIR/keys holds its private key. On more than one node,\n"
-    "copy keys/token-KID.pem to every other node before it activates; until\n"
-    "then they sign with the key before it.\n";
+    "on_this_node: whether DIR/keys (or the data folder's PKCS#11 token) holds its\n"
+    "private key. On more than one node, copy keys/token-KID.pem to every other\n"
+    "node before it activates; until then they sign with the key before it. A\n"
+    "key in a PKCS#11 token is made there and cannot be copied.\n";
 
 int
 cli_keys(int argc, char **argv)

@@ -3,6 +3,7 @@
  * offline commands) holds one. */
 #include "signer/keyring.h"
 
+#include "signer/pkcs11.h"
 #include "signer/signer_files.h"
 #include "util/encoding.h"
 #include "util/file.h"
@@ -32,6 +33,11 @@ struct token_slot {
 };
 
 struct keyring {
+    /* Keys from files: the secret keys' bytes. From a PKCS#11 token
+     * (keys/pkcs11.json): `token` and the secret keys' handles; the EC
+     * keys below then sign through the token. */
+    struct pkcs11 *token;
+    pkcs11_handle secret[SIGNER_KEY_COUNT];
     uint8_t symmetric[SIGNER_KEY_COUNT][SIGNER_SYMMETRIC_KEY_BYTES];
     EVP_PKEY *asymmetric[SIGNER_KEY_COUNT];
     char keys_dir[SIGNER_PATH_MAX];
@@ -125,6 +131,42 @@ derive_initial_kid(EVP_PKEY *pkey, char kid[SIGNER_KID_MAX + 1])
     return 0;
 }
 
+/* The token's EC key of a name ("cyberid-<name>"), or NULL. */
+static EVP_PKEY *
+token_ec_key(struct keyring *keyring, const char *name)
+{
+    char label[PKCS11_LABEL_MAX];
+    return pkcs11_label(name, label) == 0 ? pkcs11_ec_key(keyring->token, label) : NULL;
+}
+
+/* The keys of a PKCS#11 token: handles of the secret keys, token-signing
+ * OpenSSL keys of the EC ones. The root CA's is not looked up. */
+static int
+open_token_keys(struct keyring *keyring, const struct pkcs11_descriptor *descriptor,
+                char *err, size_t errlen)
+{
+    if (pkcs11_open(descriptor, &keyring->token, err, errlen) != 0)
+        return -1;
+    for (int key = 0; key < SIGNER_KEY_COUNT; key++) {
+        if (key == SIGNER_KEY_ROOT_CA)
+            continue;
+        char label[PKCS11_LABEL_MAX];
+        int ok;
+        if (signer_key_is_symmetric(key)) {
+            ok = pkcs11_label(signer_key_names[key], label) == 0 &&
+                 pkcs11_find_secret(keyring->token, label, &keyring->secret[key]) == 0;
+        } else {
+            keyring->asymmetric[key] = token_ec_key(keyring, signer_key_names[key]);
+            ok = keyring->asymmetric[key] != NULL;
+        }
+        if (!ok)
+            return error_set(err, errlen,
+                             "the PKCS#11 token \"%s\" has no usable key cyberid-%s",
+                             descriptor->token, signer_key_names[key]);
+    }
+    return 0;
+}
+
 int
 keyring_open(const char *keys_dir, struct keyring **out, char *err,
             size_t errlen)
@@ -141,7 +183,13 @@ keyring_open(const char *keys_dir, struct keyring **out, char *err,
         goto fail;
     }
     keyring->token_lock_ready = 1;
-    for (int key = 0; key < SIGNER_KEY_COUNT; key++) {
+    struct pkcs11_descriptor descriptor;
+    int in_token = pkcs11_descriptor_read(keys_dir, &descriptor, err, errlen);
+    if (in_token < 0)
+        goto fail;
+    if (in_token && open_token_keys(keyring, &descriptor, err, errlen) != 0)
+        goto fail;
+    for (int key = 0; key < SIGNER_KEY_COUNT && !in_token; key++) {
         /* The root CA key signs issuing CAs only: the offline commands
          * that do it open it themselves; the signer never holds it. */
         if (key == SIGNER_KEY_ROOT_CA)
@@ -188,6 +236,7 @@ keyring_close(struct keyring *keyring)
         EVP_PKEY_free(keyring->asymmetric[key]);
     for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++)
         EVP_PKEY_free(keyring->tokens[i].key);
+    pkcs11_close(keyring->token); /* after the keys that sign through it */
     if (keyring->token_lock_ready)
         pthread_mutex_destroy(&keyring->token_lock);
     secret_wipe(keyring, sizeof *keyring);
@@ -199,6 +248,8 @@ keyring_hmac(struct keyring *keyring, enum signer_key key, const void *message,
             size_t length, uint8_t out[SIGNER_HMAC_BYTES])
 {
     unsigned int out_length = 0;
+    if (keyring->token != NULL && (key == SIGNER_KEY_INDEX || key == SIGNER_KEY_PAIRWISE))
+        return pkcs11_hmac(keyring->token, keyring->secret[key], message, length, out);
     if ((key == SIGNER_KEY_INDEX || key == SIGNER_KEY_PAIRWISE) &&
         (message != NULL || length == 0) &&
         HMAC(EVP_sha256(), keyring->symmetric[key], SIGNER_SYMMETRIC_KEY_BYTES,
@@ -248,6 +299,10 @@ master_key_crypt(struct keyring *keyring, int encrypt, const uint8_t *input,
 {
     if (encrypt && RAND_bytes(wrapped, SIGNER_NONCE_BYTES) != 1)
         return -1;
+    if (keyring->token != NULL)
+        return pkcs11_gcm(keyring->token, encrypt, keyring->secret[SIGNER_KEY_MASTER], wrapped,
+                          aad, aad_length, input, SIGNER_DATA_KEY_BYTES, output,
+                          wrapped + SIGNER_NONCE_BYTES + SIGNER_DATA_KEY_BYTES);
     return gcm(encrypt, keyring->symmetric[SIGNER_KEY_MASTER], wrapped, aad, aad_length,
                input, SIGNER_DATA_KEY_BYTES, output,
                wrapped + SIGNER_NONCE_BYTES + SIGNER_DATA_KEY_BYTES);
@@ -493,24 +548,11 @@ token_cache_put(struct keyring *keyring, const char *kid, EVP_PKEY *pkey)
     victim->used = ++keyring->token_clock;
 }
 
-/* The private key of kid with a reference the caller frees, loading
- * keys/token-<kid>.pem (outside the lock: file I/O) when it is not
- * cached. NULL when the kid is invalid or its file missing or refused. */
+/* keys/token-<kid>.pem, or NULL (said in the log) when it is missing,
+ * readable by others or not a P-256 key. */
 static EVP_PKEY *
-token_key_get(struct keyring *keyring, const char *kid)
+token_key_file(struct keyring *keyring, const char *kid)
 {
-    if (!signer_kid_is_valid(kid))
-        return NULL;
-    if (strcmp(kid, keyring->initial_kid) == 0)
-        return EVP_PKEY_up_ref(keyring->asymmetric[SIGNER_KEY_TOKEN]) == 1
-                   ? keyring->asymmetric[SIGNER_KEY_TOKEN]
-                   : NULL;
-    pthread_mutex_lock(&keyring->token_lock);
-    EVP_PKEY *pkey = token_cache_find(keyring, kid);
-    pthread_mutex_unlock(&keyring->token_lock);
-    if (pkey != NULL)
-        return pkey;
-
     char path[SIGNER_PATH_MAX], err[SIGNER_PATH_MAX + 128];
     uint8_t *bytes = NULL;
     size_t length = 0;
@@ -528,9 +570,42 @@ token_key_get(struct keyring *keyring, const char *kid)
     EVP_PKEY *loaded = parse_p256_key(bytes, length);
     secret_wipe(bytes, length);
     free(bytes);
-    if (loaded == NULL) {
+    if (loaded == NULL)
         log_event(LOG_WARN, "signer.token_key_refused", "{s:s, s:s}", "kid", kid,
                   "reason", "not a P-256 private key");
+    return loaded;
+}
+
+/* The private key of kid with a reference the caller frees, loading it
+ * (outside the lock: file or token I/O) when it is not cached: from
+ * keys/token-<kid>.pem, or the token's "cyberid-token-<kid>" pair. NULL
+ * when the kid is invalid or its key missing or refused. */
+static EVP_PKEY *
+token_key_get(struct keyring *keyring, const char *kid)
+{
+    if (!signer_kid_is_valid(kid))
+        return NULL;
+    if (strcmp(kid, keyring->initial_kid) == 0)
+        return EVP_PKEY_up_ref(keyring->asymmetric[SIGNER_KEY_TOKEN]) == 1
+                   ? keyring->asymmetric[SIGNER_KEY_TOKEN]
+                   : NULL;
+    pthread_mutex_lock(&keyring->token_lock);
+    EVP_PKEY *pkey = token_cache_find(keyring, kid);
+    pthread_mutex_unlock(&keyring->token_lock);
+    if (pkey != NULL)
+        return pkey;
+
+    EVP_PKEY *loaded = NULL;
+    if (keyring->token != NULL) {
+        char name[SIGNER_KID_MAX + 16];
+        if (string_format(name, sizeof name, SIGNER_TOKEN_KEY_NAME_FORMAT, kid) == 0)
+            loaded = token_ec_key(keyring, name);
+        if (loaded == NULL) {
+            log_event(LOG_WARN, "signer.token_key_refused", "{s:s, s:s}", "kid", kid,
+                      "reason", "no such key pair in the PKCS#11 token");
+            return NULL;
+        }
+    } else if ((loaded = token_key_file(keyring, kid)) == NULL) {
         return NULL;
     }
 

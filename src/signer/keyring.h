@@ -4,9 +4,12 @@
  * signer_open() for tests, benchmarks and offline commands; everything
  * else asks through signer.h.
  *
- * It loads the master, index, pairwise, first token and issuing CA keys.
- * The root CA key is never loaded: it signs issuing CAs, which only the
- * offline commands do.
+ * It loads the master, index, pairwise, first token and issuing CA keys:
+ * from their files, or, when keys/pkcs11.json names a PKCS#11 token, as
+ * handles of the token's keys (pkcs11.h), which then does every HMAC,
+ * master-key GCM and ECDSA operation; the per-record data keys stay in
+ * software either way. The root CA key is never loaded: it signs issuing
+ * CAs, which only the offline commands do.
  *
  * Sealed record layout (format 1):
  *   version(1) | wrapped data key (SIGNER_WRAPPED_KEY_BYTES) |
@@ -34,8 +37,9 @@
 
 struct keyring;
 
-/* Loads the keys of keys_dir; refuses key files readable by group or
- * others. 0 or -1 with err. */
+/* Loads the keys of keys_dir (or of the token its pkcs11.json names);
+ * refuses key and PIN files readable by group or others. 0 or -1 with
+ * err. */
 int keyring_open(const char *keys_dir, struct keyring **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Wipes and frees. NULL is allowed. */

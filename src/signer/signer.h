@@ -118,6 +118,16 @@ struct signer_options {
 int signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
 
+/* The same with every key made inside a PKCS#11 token (the module's
+ * shared object, the token's label, a file holding the user PIN, mode
+ * 0600): EC P-256 pairs and secret keys that are sensitive and not
+ * extractable. keys_dir then holds no key, only pkcs11.json saying where
+ * they are (module, token, PIN file). Refuses a token that already holds
+ * cyberid keys. 0 or -1 with err. */
+int signer_create_keys_pkcs11(const char *keys_dir, const char *pki_dir, const char *module,
+                              const char *token_label, const char *pin_file, char *err,
+                              size_t errlen) __attribute__((warn_unused_result));
+
 /* Starts the signer process with options and connects to it. 0, or -1
  * with err (the keys did not load: err says why). */
 int signer_start(const struct signer_options *options, struct signer **out, char *err,
@@ -284,8 +294,10 @@ const char *signer_stats_name(unsigned i);
 int signer_kid_is_valid(const char *kid);
 
 /* Generates a P-256 key and writes it to keys_dir/token-<kid>.pem with
- * mode 0600. Refuses an invalid kid and an existing file (never
- * overwrites). An offline operation of the keys folder. 0 or -1 with err. */
+ * mode 0600, or, when the keys are in a PKCS#11 token, makes the pair
+ * "cyberid-token-<kid>" there. Refuses an invalid kid and an existing file
+ * or label (never overwrites). An offline operation of the keys folder. 0
+ * or -1 with err. */
 int signer_token_key_create(const char *keys_dir, const char *kid, char *err,
                             size_t errlen) __attribute__((warn_unused_result));
 

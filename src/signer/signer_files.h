@@ -14,6 +14,18 @@ static const char *const signer_key_files[SIGNER_KEY_COUNT] = {
     [SIGNER_KEY_ISSUING_CA] = "issuing-ca.key.pem",
 };
 
+/* The same keys in a PKCS#11 token: labelled "cyberid-<name>" (pkcs11.h),
+ * and a token key by kid "cyberid-token-<kid>". */
+static const char *const signer_key_names[SIGNER_KEY_COUNT] = {
+    [SIGNER_KEY_MASTER] = "master",
+    [SIGNER_KEY_INDEX] = "index-hmac",
+    [SIGNER_KEY_PAIRWISE] = "pairwise-hmac",
+    [SIGNER_KEY_TOKEN] = "token-signing",
+    [SIGNER_KEY_ROOT_CA] = "root-ca",
+    [SIGNER_KEY_ISSUING_CA] = "issuing-ca",
+};
+#define SIGNER_TOKEN_KEY_NAME_FORMAT "token-%s"
+
 /* Token keys by kid: keys/token-<kid>.pem (the kid is checked first by
  * signer_kid_is_valid(), so it is one file-name component). */
 #define SIGNER_TOKEN_KEY_FILE_FORMAT "%s/token-%s.pem"

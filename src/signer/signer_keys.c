@@ -3,11 +3,13 @@
  * them needs the CA private keys, which live nowhere else. */
 #include "signer/signer.h"
 
+#include "signer/pkcs11.h"
 #include "signer/signer_files.h"
 #include "util/file.h"
 #include "util/strings.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -160,21 +162,115 @@ write_certificate(const char *pki_dir, const char *file, X509 *certificate,
     return status;
 }
 
+/* The root CA's self-signed certificate and the issuing CA's under it,
+ * written to pki_dir. 0 or -1 with err. */
+static int
+write_ca_certificates(const char *pki_dir, EVP_PKEY *root_key, EVP_PKEY *issuing_key,
+                      char *err, size_t errlen)
+{
+    int status = -1;
+    X509 *root = make_ca_certificate(root_key, "cyberid Root CA", NULL, root_key,
+                                     ROOT_CA_VALIDITY_DAYS, "critical,CA:TRUE");
+    X509 *issuing = root ? make_ca_certificate(issuing_key, "cyberid Issuing CA 1", root,
+                                               root_key, ISSUING_CA_VALIDITY_DAYS,
+                                               "critical,CA:TRUE,pathlen:0")
+                         : NULL;
+    if (root == NULL || issuing == NULL)
+        error_set(err, errlen, "cannot create the CA certificates");
+    else if (write_certificate(pki_dir, "root-ca.pem", root, err, errlen) == 0 &&
+             write_certificate(pki_dir, "issuing-ca.pem", issuing, err, errlen) == 0)
+        status = 0;
+    X509_free(root);
+    X509_free(issuing);
+    return status;
+}
+
+static int
+make_folders(const char *keys_dir, const char *pki_dir, char *err, size_t errlen)
+{
+    if (mkdir(keys_dir, 0700) != 0)
+        return error_set(err, errlen, "cannot create %s: %s", keys_dir, strerror(errno));
+    if (mkdir(pki_dir, 0755) != 0)
+        return error_set(err, errlen, "cannot create %s: %s", pki_dir, strerror(errno));
+    return 0;
+}
+
+int
+signer_create_keys_pkcs11(const char *keys_dir, const char *pki_dir, const char *module,
+                          const char *token_label, const char *pin_file, char *err,
+                          size_t errlen)
+{
+    struct pkcs11_descriptor descriptor = {0};
+    char absolute[PATH_MAX];
+    /* The signer process reads the PIN file later, maybe from elsewhere:
+     * remember where it is, not how it was reached from here. */
+    if (realpath(pin_file, absolute) == NULL)
+        return error_set(err, errlen, "cannot find the PIN file %s: %s", pin_file,
+                         strerror(errno));
+    if (string_copy(descriptor.module, sizeof descriptor.module, module) != 0 ||
+        string_copy(descriptor.token, sizeof descriptor.token, token_label) != 0 ||
+        string_copy(descriptor.pin_file, sizeof descriptor.pin_file, absolute) != 0)
+        return error_set(err, errlen,
+                         "the module path, token label (at most 32 characters) or PIN file "
+                         "path is too long");
+    struct pkcs11 *token = NULL;
+    if (pkcs11_open(&descriptor, &token, err, errlen) != 0)
+        return -1;
+    int status = -1;
+    EVP_PKEY *root_key = NULL, *issuing_key = NULL;
+    int held = pkcs11_has_cyberid_objects(token);
+    if (held != 0) {
+        error_set(err, errlen,
+                  held > 0 ? "the PKCS#11 token \"%s\" already holds cyberid keys (another "
+                             "data folder's); use a token of its own"
+                           : "cannot list the objects of the PKCS#11 token \"%s\"",
+                  token_label);
+        goto cleanup;
+    }
+    if (make_folders(keys_dir, pki_dir, err, errlen) != 0)
+        goto cleanup;
+    char label[PKCS11_LABEL_MAX];
+    for (int key = 0; key < SIGNER_KEY_COUNT; key++) {
+        if (pkcs11_label(signer_key_names[key], label) != 0)
+            goto cleanup;
+        if (signer_key_is_symmetric(key)
+                ? pkcs11_generate_secret(token, label,
+                                         key == SIGNER_KEY_MASTER ? PKCS11_SECRET_AES
+                                                                  : PKCS11_SECRET_HMAC,
+                                         err, errlen) != 0
+                : pkcs11_generate_ec(token, label, err, errlen) != 0)
+            goto cleanup;
+    }
+    if (pkcs11_label(signer_key_names[SIGNER_KEY_ROOT_CA], label) == 0)
+        root_key = pkcs11_ec_key(token, label);
+    if (pkcs11_label(signer_key_names[SIGNER_KEY_ISSUING_CA], label) == 0)
+        issuing_key = pkcs11_ec_key(token, label);
+    if (root_key == NULL || issuing_key == NULL) {
+        error_set(err, errlen, "cannot use the CA keys just made in the PKCS#11 token");
+        goto cleanup;
+    }
+    /* The descriptor last: a folder without one was not finished. */
+    if (write_ca_certificates(pki_dir, root_key, issuing_key, err, errlen) != 0 ||
+        pkcs11_descriptor_write(keys_dir, &descriptor, err, errlen) != 0)
+        goto cleanup;
+    status = 0;
+cleanup:
+    EVP_PKEY_free(root_key);
+    EVP_PKEY_free(issuing_key);
+    pkcs11_close(token);
+    return status;
+}
+
 int
 signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
                    size_t errlen)
 {
     int status = -1;
     EVP_PKEY *token_key = NULL, *root_key = NULL, *issuing_key = NULL;
-    X509 *root = NULL, *issuing = NULL;
     uint8_t secret[SIGNER_SYMMETRIC_KEY_BYTES];
 
-    if (mkdir(keys_dir, 0700) != 0)
-        return error_set(err, errlen, "cannot create %s: %s", keys_dir,
-                         strerror(errno));
-    if (mkdir(pki_dir, 0755) != 0)
-        return error_set(err, errlen, "cannot create %s: %s", pki_dir,
-                         strerror(errno));
+    if (make_folders(keys_dir, pki_dir, err, errlen) != 0)
+        return -1;
 
     const enum signer_key symmetric_keys[] = {
         SIGNER_KEY_MASTER, SIGNER_KEY_INDEX, SIGNER_KEY_PAIRWISE};
@@ -194,25 +290,11 @@ signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
     if (token_key == NULL || root_key == NULL || issuing_key == NULL)
         goto cleanup;
 
-    root = make_ca_certificate(root_key, "cyberid Root CA", NULL, root_key,
-                               ROOT_CA_VALIDITY_DAYS, "critical,CA:TRUE");
-    issuing = root ? make_ca_certificate(issuing_key, "cyberid Issuing CA 1",
-                                         root, root_key,
-                                         ISSUING_CA_VALIDITY_DAYS,
-                                         "critical,CA:TRUE,pathlen:0")
-                   : NULL;
-    if (root == NULL || issuing == NULL) {
-        error_set(err, errlen, "cannot create the CA certificates");
-        goto cleanup;
-    }
-    if (write_certificate(pki_dir, "root-ca.pem", root, err, errlen) != 0 ||
-        write_certificate(pki_dir, "issuing-ca.pem", issuing, err, errlen) != 0)
+    if (write_ca_certificates(pki_dir, root_key, issuing_key, err, errlen) != 0)
         goto cleanup;
     status = 0;
 cleanup:
     secret_wipe(secret, sizeof secret);
-    X509_free(root);
-    X509_free(issuing);
     EVP_PKEY_free(token_key);
     EVP_PKEY_free(root_key);
     EVP_PKEY_free(issuing_key);
@@ -227,6 +309,22 @@ signer_token_key_create(const char *keys_dir, const char *kid, char *err,
         return error_set(err, errlen,
                          "a kid is 1 to %d characters of A-Z a-z 0-9 _ -",
                          SIGNER_KID_MAX);
+    struct pkcs11_descriptor descriptor;
+    int in_token = pkcs11_descriptor_read(keys_dir, &descriptor, err, errlen);
+    if (in_token < 0)
+        return -1;
+    if (in_token) {
+        struct pkcs11 *token = NULL;
+        char name[SIGNER_KID_MAX + 16], label[PKCS11_LABEL_MAX];
+        if (string_format(name, sizeof name, SIGNER_TOKEN_KEY_NAME_FORMAT, kid) != 0 ||
+            pkcs11_label(name, label) != 0)
+            return error_set(err, errlen, "kid too long");
+        if (pkcs11_open(&descriptor, &token, err, errlen) != 0)
+            return -1;
+        int status = pkcs11_generate_ec(token, label, err, errlen);
+        pkcs11_close(token);
+        return status;
+    }
     char path[SIGNER_PATH_MAX];
     if (string_format(path, sizeof path, SIGNER_TOKEN_KEY_FILE_FORMAT, keys_dir,
                       kid) != 0)

@@ -18,6 +18,7 @@
  * (PR_SET_PDEATHSIG). */
 #include "signer/signer.h"
 
+#include "signer/pkcs11.h"
 #include "signer/signer_ops.h"
 #include "signer/signer_wire.h"
 #include "util/log.h"
@@ -96,9 +97,16 @@ serve_channel(void *argument)
 
 /* The system calls the serving threads make: their reads and writes,
  * memory, time, randomness, locks, and reading a token key file the first
- * time a kid is used (keys/token-<kid>.pem: read-only opens only). */
+ * time a kid is used (keys/token-<kid>.pem: read-only opens only). With
+ * keys in a PKCS#11 token (in_token), also what a software token's module
+ * does on each operation: SoftHSM2 re-reads its object files when another
+ * process changed them, under file locks (fcntl, flock) and listing its
+ * folder (getdents64); still read-only opens. A module that reports a
+ * failed operation to syslog (SoftHSM2 does, e.g. a GCM tag that does not
+ * match) gets EACCES from socket(): the message is lost, the signer keeps
+ * no socket and lives. */
 static int
-install_filter(void)
+install_filter(int in_token)
 {
     static const int allowed[] = {
         SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(sendto), SCMP_SYS(readv), SCMP_SYS(writev),
@@ -124,6 +132,13 @@ install_filter(void)
     int status = seccomp_attr_set(filter, SCMP_FLTATR_CTL_TSYNC, 1);
     for (size_t i = 0; status == 0 && i < sizeof allowed / sizeof *allowed; i++)
         status = seccomp_rule_add(filter, SCMP_ACT_ALLOW, allowed[i], 0);
+    static const int token_allowed[] = {SCMP_SYS(fcntl), SCMP_SYS(flock),
+                                        SCMP_SYS(getdents64)};
+    for (size_t i = 0; in_token && status == 0 && i < sizeof token_allowed / sizeof *token_allowed;
+         i++)
+        status = seccomp_rule_add(filter, SCMP_ACT_ALLOW, token_allowed[i], 0);
+    if (in_token && status == 0)
+        status = seccomp_rule_add(filter, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
     if (status == 0)
         status = seccomp_rule_add(filter, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
                                   SCMP_A2(SCMP_CMP_MASKED_EQ,
@@ -235,7 +250,9 @@ signer_process_main(int argc, char **argv)
     pthread_attr_destroy(&attributes);
     char kid[SIGNER_KID_MAX + 1];
     signer_ops_initial_kid(ops, kid);
-    if (install_filter() != 0) {
+    struct pkcs11_descriptor descriptor;
+    int in_token = pkcs11_descriptor_read(options.keys_dir, &descriptor, err, sizeof err) == 1;
+    if (install_filter(in_token) != 0) {
         (void)hello(FIRST_CHANNEL_FD, 0, "the signer cannot install its seccomp filter");
         return 1;
     }

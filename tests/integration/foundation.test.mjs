@@ -37,6 +37,8 @@ test('init creates a private data folder and refuses to overwrite it', async () 
     const usageErrors = [
       [['init', '--data', data, 'extra'], /unexpected argument extra/],
       [['init', '--data'], /an option is unknown or lacks its value/],
+      [['init', '--data', path.join(temp.dir, 'hsm'), '--pkcs11-module', '/usr/lib/softhsm/libsofthsm2.so'],
+        /--pkcs11-module, --pkcs11-token and --pkcs11-pin-file go together/],
       [['keys', 'list'], /--data DIR is required/],
       [['keys', 'list', '--data', data, '--activate-in', '5'], /--activate-in goes with rotate only/],
       [['registry', 'import', '--data', data], /the CSV file to import is missing/],

@@ -10,6 +10,12 @@
 // descriptor of it is a file under keys/. The same search run on the signer
 // process finds them, so the search does see keys where they are.
 //
+// With CYBERID_TEST_KEYS=softhsm the keys are in a SoftHSM2 token and
+// cannot be read to be searched for: keys/ must hold nothing but
+// pkcs11.json, the token's PIN must not be in the listening process's
+// memory, and that process must neither map the PKCS#11 module nor hold a
+// descriptor of the token folder; the signer maps the module.
+//
 // Then the signer is killed (SIGKILL): the next OCSP request gets 503 with
 // Retry-After, the one after it is answered by a new signer; past five
 // restarts in a minute serve stops by itself, exit 1.
@@ -18,7 +24,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { createPrivateKey } from 'node:crypto';
 import path from 'node:path';
-import { initDataDir, processMemory, startServer, tempDir } from './lib/harness.mjs';
+import { initDataDir, keyStore, processMemory, startServer, tempDir } from './lib/harness.mjs';
 import { nationalId, importRegistry, preparePhotos, enrollCitizen, exec } from './lib/citizen.mjs';
 
 const person = { id: nationalId('110105', '1980-02-02', '015'), name: '签名者', birth: '1980-02-02', photo: 'img62.jpg' };
@@ -91,7 +97,34 @@ async function signerPid(servePid) {
   return children[0];
 }
 
-test('no process that listens holds a key, in any encoding, or a file of keys/', async () => {
+test('keys in a PKCS#11 token: none in keys/, no PIN, module or token file in the process that listens',
+  { skip: keyStore !== 'softhsm' && 'keys are files (CYBERID_TEST_KEYS=softhsm runs it)' }, async () => {
+    const keysDir = path.join(temp.data, 'keys');
+    assert.deepEqual(await readdir(keysDir), ['pkcs11.json']);
+    const descriptor = JSON.parse(await readFile(path.join(keysDir, 'pkcs11.json'), 'utf8'));
+    const pin = (await readFile(descriptor.pin_file, 'utf8')).trim();
+    const tokenDir = path.dirname(process.env.SOFTHSM2_CONF);
+    const pids = await listeners(server.port);
+    assert.deepEqual(pids, [server.child.pid], 'only serve listens: the signer holds no socket');
+    for (const pid of pids) {
+      const memory = await processMemory(pid);
+      assert.ok(memory.length > 1 << 20, 'the memory was read');
+      assert.equal(memory.indexOf(Buffer.from(pin)), -1, `the PIN in the memory of ${pid}`);
+      assert.ok(!(await readFile(`/proc/${pid}/maps`, 'utf8')).includes('libsofthsm2'),
+        'the network process does not load the PKCS#11 module');
+      for (const fd of await readdir(`/proc/${pid}/fd`)) {
+        const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+        assert.ok(!target.startsWith(keysDir) && !target.startsWith(tokenDir) &&
+          target !== descriptor.pin_file, `descriptor ${fd} is ${target}`);
+      }
+    }
+    const signer = await signerPid(server.child.pid);
+    assert.ok((await readFile(`/proc/${signer}/maps`, 'utf8')).includes('libsofthsm2'),
+      'the signer uses the token');
+  });
+
+test('no process that listens holds a key, in any encoding, or a file of keys/',
+  { skip: keyStore !== 'files' && 'keys are in a PKCS#11 token, not files to search for' }, async () => {
   const keysDir = path.join(temp.data, 'keys');
   const needles = await keyNeedles(keysDir);
   assert.ok(needles.length >= 20, 'every key file is searched for');

@@ -12,9 +12,15 @@
 // gets a schema of its own in them (`options=-csearch_path=...` in the
 // URI given to `cyberid init --db`), and the servers are stopped and
 // removed when the test process exits.
+//
+// CYBERID_TEST_KEYS=softhsm puts every data folder's keys in a PKCS#11
+// token of its own instead of files: SoftHSM2 with a configuration and a
+// token folder made for the test process (SOFTHSM2_CONF, inherited by the
+// servers it starts; removed at exit), one token per data folder, and
+// `cyberid init --pkcs11-module ... --pkcs11-token ... --pkcs11-pin-file`.
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +30,9 @@ export const sharedDir = process.env.CYBERID_SHARED_DIR;
 if (!binary) throw new Error('CYBERID_BINARY is not set (run through ctest)');
 export const backend = process.env.CYBERID_TEST_DB || 'sqlite';
 if (!['sqlite', 'postgresql', 'citus'].includes(backend)) throw new Error(`CYBERID_TEST_DB=${backend}?`);
+export const keyStore = process.env.CYBERID_TEST_KEYS || 'files';
+if (!['files', 'softhsm'].includes(keyStore)) throw new Error(`CYBERID_TEST_KEYS=${keyStore}?`);
+export const softhsmModule = '/usr/lib/softhsm/libsofthsm2.so';
 
 const pgClusterScript = fileURLToPath(new URL('../../lib/pg-cluster.sh', import.meta.url));
 const PG_PORT = 5432;
@@ -52,6 +61,39 @@ export function pgCluster() {
       (schema ? `&options=-csearch_path%3D${schema}` : ''),
   };
   return cluster;
+}
+
+let softhsm = null;
+
+/** The test process's SoftHSM2 configuration, made on first use: its
+ * token folder is removed when the test process exits. */
+async function softhsmSetup() {
+  if (softhsm) return softhsm;
+  const dir = await mkdtemp(path.join(tmpdir(), 'cyberid-softhsm-'));
+  const conf = path.join(dir, 'softhsm2.conf');
+  await writeFile(conf, `directories.tokendir = ${dir}\nobjectstore.backend = file\nlog.level = ERROR\n`);
+  process.env.SOFTHSM2_CONF = conf;
+  const remove = () => { try { execFileSync('rm', ['-rf', dir]); } catch { /* gone */ } };
+  process.on('exit', remove);
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.once(signal, () => { remove(); process.exit(128 + (signal === 'SIGTERM' ? 15 : 2)); });
+  }
+  softhsm = { dir, conf };
+  return softhsm;
+}
+
+/** A new SoftHSM2 token and its PIN file in folder: the `cyberid init`
+ * options that put a data folder's keys in it. */
+export async function softhsmToken(folder) {
+  await softhsmSetup();
+  const label = `cy-${randomBytes(6).toString('hex')}`;
+  const pin = randomBytes(8).toString('hex');
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin,
+    '--so-pin', randomBytes(8).toString('hex')], { stdio: 'ignore' });
+  const pinFile = path.join(folder, 'token.pin');
+  await writeFile(pinFile, `${pin}\n`, { mode: 0o600 });
+  return { label, pinFile,
+    initArgs: ['--pkcs11-module', softhsmModule, '--pkcs11-token', label, '--pkcs11-pin-file', pinFile] };
 }
 
 /** Runs the pg-cluster.sh command (stop, kill, restart) on the servers. */
@@ -171,12 +213,13 @@ export async function tempDir(label) {
 }
 
 /** A temporary folder holding an initialised data folder at ./data, on
- * the CYBERID_TEST_DB backend. */
+ * the CYBERID_TEST_DB backend, its keys where CYBERID_TEST_KEYS says. */
 export async function initDataDir(label) {
   const temp = await tempDir(label);
   const data = path.join(temp.dir, 'data');
   const database = backend === 'sqlite' ? [] : ['--db', await newPgDatabase()];
-  const result = await run(['init', '--data', data, ...database]);
+  const keys = keyStore === 'softhsm' ? (await softhsmToken(temp.dir)).initArgs : [];
+  const result = await run(['init', '--data', data, ...database, ...keys]);
   if (result.code !== 0) throw new Error(`cyberid init failed: ${result.stderr}`);
   return { ...temp, data };
 }
