@@ -89,24 +89,21 @@ exchange(int fd, uint32_t id, unsigned op, const struct signer_buffer *request,
 {
     struct signer_wire_header header = {
         .id = id, .op = (uint16_t)op, .length = (uint32_t)request->length};
-    if (signer_wire_write(fd, &header, sizeof header) != 0 ||
-        (request->length > 0 && signer_wire_write(fd, request->bytes, request->length) != 0) ||
-        signer_wire_read(fd, &header, sizeof header) != 0)
+    uint8_t *payload = NULL;
+    if (signer_wire_send(fd, &header, request->bytes) != 0 ||
+        signer_wire_receive(fd, &header, &payload, SIGNER_WIRE_PAYLOAD_MAX) != 0)
         return -1;
     if (header.id != id || header.op != op || header.zero != 0 ||
-        header.length > SIGNER_WIRE_PAYLOAD_MAX ||
         (header.status != SIGNER_STATUS_OK && header.length != 0)) {
         log_event(LOG_ERROR, "signer.bad_reply", "{s:s}", "op", signer_op_name(op));
+        if (payload != NULL) {
+            secret_wipe(payload, header.length);
+            free(payload);
+        }
         return -1;
     }
-    if (header.length > 0) {
-        reply->bytes = malloc(header.length);
-        if (reply->bytes == NULL)
-            return -1;
-        reply->capacity = reply->length = header.length;
-        if (signer_wire_read(fd, reply->bytes, header.length) != 0)
-            return -1;
-    }
+    reply->bytes = payload;
+    reply->capacity = reply->length = header.length;
     *status = header.status;
     return 0;
 }

@@ -63,19 +63,15 @@ serve_channel(void *argument)
     pthread_barrier_wait(serving->filtered);
     for (;;) {
         struct signer_wire_header header;
-        int got = signer_wire_read(serving->fd, &header, sizeof header);
+        uint8_t *payload = NULL;
+        int got = signer_wire_receive(serving->fd, &header, &payload, SIGNER_WIRE_PAYLOAD_MAX);
         if (got == 1)
             _exit(0); /* the network process closed: it is stopping */
         if (got != 0)
-            die_malformed("a header cut short");
+            die_malformed("a message cut short, too long or followed by more");
         if (header.status != 0 || header.zero != 0 || header.op == 0 ||
-            header.op >= SIGNER_OP_END || header.length > SIGNER_WIRE_PAYLOAD_MAX)
+            header.op >= SIGNER_OP_END)
             die_malformed("a bad header");
-        uint8_t *payload = header.length > 0 ? malloc(header.length) : NULL;
-        if (header.length > 0 && payload == NULL)
-            die_malformed("a payload too big to hold");
-        if (header.length > 0 && signer_wire_read(serving->fd, payload, header.length) != 0)
-            die_malformed("a payload cut short");
         struct signer_buffer reply = {0};
         uint16_t status = 0;
         if (signer_ops_run(serving->ops, header.op, payload, header.length, &status,
@@ -87,8 +83,7 @@ serve_channel(void *argument)
         }
         header.status = status;
         header.length = (uint32_t)reply.length;
-        int sent = signer_wire_write(serving->fd, &header, sizeof header) == 0 &&
-                   (reply.length == 0 || signer_wire_write(serving->fd, reply.bytes, reply.length) == 0);
+        int sent = signer_wire_send(serving->fd, &header, reply.bytes) == 0;
         signer_buffer_clear(&reply);
         if (!sent)
             _exit(0); /* the network process is gone */
@@ -109,7 +104,8 @@ static int
 install_filter(int in_token)
 {
     static const int allowed[] = {
-        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(sendto), SCMP_SYS(readv), SCMP_SYS(writev),
+        SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(readv),
+        SCMP_SYS(writev),
         SCMP_SYS(close), SCMP_SYS(futex), SCMP_SYS(mmap), SCMP_SYS(munmap),
         SCMP_SYS(mremap), SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
         SCMP_SYS(getrandom), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),

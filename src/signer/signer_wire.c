@@ -3,10 +3,15 @@
 
 #include "util/strings.h"
 
+/* What one read takes beyond the header: most messages fit (an ID
+ * token's claims, a sealed record), so they cost one read. */
+#define RECEIVE_AHEAD 4096
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static const char *const op_names[SIGNER_OP_END] = {
@@ -37,6 +42,77 @@ signer_wire_write(int fd, const void *bytes, size_t length)
         length -= (size_t)n;
     }
     return 0;
+}
+
+int
+signer_wire_send(int fd, const struct signer_wire_header *header, const void *payload)
+{
+    struct iovec parts[2] = {
+        {.iov_base = (void *)header, .iov_len = sizeof *header},
+        {.iov_base = (void *)payload, .iov_len = header->length},
+    };
+    struct iovec *at = parts;
+    size_t count = header->length > 0 ? 2 : 1;
+    while (count > 0) {
+        struct msghdr message = {.msg_iov = at, .msg_iovlen = count};
+        ssize_t n = sendmsg(fd, &message, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        size_t sent = (size_t)n;
+        while (count > 0 && sent >= at->iov_len) {
+            sent -= at->iov_len;
+            at++;
+            count--;
+        }
+        if (count > 0) {
+            at->iov_base = (uint8_t *)at->iov_base + sent;
+            at->iov_len -= sent;
+        }
+    }
+    return 0;
+}
+
+int
+signer_wire_receive(int fd, struct signer_wire_header *header, uint8_t **payload, size_t max)
+{
+    uint8_t first[sizeof *header + RECEIVE_AHEAD];
+    size_t have = 0;
+    int status = -1;
+    *payload = NULL;
+    while (have < sizeof *header) {
+        ssize_t n = read(fd, first + have, sizeof first - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 && have == 0)
+            return 1;
+        if (n <= 0)
+            goto done;
+        have += (size_t)n;
+    }
+    memcpy(header, first, sizeof *header);
+    size_t ahead = have - sizeof *header;
+    if (header->length > max || ahead > header->length)
+        goto done;
+    if (header->length > 0) {
+        uint8_t *bytes = malloc(header->length);
+        if (bytes == NULL)
+            goto done;
+        memcpy(bytes, first + sizeof *header, ahead);
+        if (ahead < header->length &&
+            signer_wire_read(fd, bytes + ahead, header->length - ahead) != 0) {
+            secret_wipe(bytes, header->length);
+            free(bytes);
+            goto done;
+        }
+        *payload = bytes;
+    }
+    status = 0;
+done:
+    /* It may have held a record's plaintext. */
+    secret_wipe(first, have);
+    return status;
 }
 
 int

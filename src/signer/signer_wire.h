@@ -63,6 +63,19 @@ enum signer_wire_status {
     SIGNER_STATUS_LIMITED = 3,      /* over the record-opening limit */
 };
 
+/* Sends one message, header and payload (header->length bytes) in one
+ * system call when the channel takes it all (sendmsg; retrying short
+ * writes and EINTR, never raising SIGPIPE). 0 or -1. */
+int signer_wire_send(int fd, const struct signer_wire_header *header, const void *payload);
+/* Receives one message: the header, and the payload into *payload
+ * (malloc'd, header->length bytes; NULL when empty). A small message
+ * takes one read. 0; 1 when the channel ended before the first byte; -1
+ * when it ended in the middle or failed, the length is over max, or more
+ * bytes came than one message holds (each side sends one message and
+ * waits for the answer, so that is a broken peer). */
+int signer_wire_receive(int fd, struct signer_wire_header *header, uint8_t **payload,
+                        size_t max);
+
 /* Writes all of bytes to a channel (retrying short writes and EINTR,
  * never raising SIGPIPE). 0 or -1. */
 int signer_wire_write(int fd, const void *bytes, size_t length);

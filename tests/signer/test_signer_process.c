@@ -5,7 +5,8 @@
  * number, an ID token with a foreign issuer, HMAC with the master key, a
  * second configuration) are refused and the process keeps serving;
  * malformed ones (a message cut short, an unknown operation, a reserved
- * word set, fields that do not add up, a length over the maximum) end the
+ * word set, fields that do not add up, a length over the maximum, bytes
+ * sent after a message before its answer) end the
  * process with exit code 3 and no answer. Also through signer_start(): a
  * killed signer fails the call with the outage flag set, the next call is
  * served by a new one, a caller's out-of-bounds argument is refused
@@ -211,7 +212,7 @@ test_malformed_kills(void **state)
         struct signer_wire_header header;
         uint8_t payload[64];
     } m;
-    for (int kind = 0; kind < 6; kind++) {
+    for (int kind = 0; kind < 7; kind++) {
         if (f->fd < 0)
             start(f);
         memset(&m, 0, sizeof m);
@@ -242,6 +243,11 @@ test_malformed_kills(void **state)
             break;
         case 5: /* a length over the maximum */
             m.header.length = SIGNER_WIRE_PAYLOAD_MAX + 1;
+            break;
+        case 6: /* an empty stats request and, before its answer, more bytes */
+            m.header.op = SIGNER_OP_STATS;
+            memset(m.payload, 0xab, 8);
+            length += 8;
             break;
         }
         expect_death(f, &m, length, close_after);
