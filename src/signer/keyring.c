@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SIGNER_KEY_FILE_MAX_BYTES 16384
 #define SIGNER_GROUP_NAME_MAX 32
@@ -50,24 +49,6 @@ struct keyring {
 };
 
 static int
-load_private_file(const char *path, uint8_t **bytes, size_t *length, char *err,
-                  size_t errlen)
-{
-    struct stat info;
-    if (stat(path, &info) != 0)
-        return error_set(err, errlen, "missing key file %s", path);
-    /* Like ssh with its identity files: a key others can read is not
-     * trusted to be secret any more, so refuse to start with it. */
-    if ((info.st_mode & 077) != 0)
-        return error_set(err, errlen,
-                         "key file %s is accessible by group or others "
-                         "(mode %03o); it must be 0600",
-                         path, (unsigned)(info.st_mode & 0777));
-    return file_read(path, SIGNER_KEY_FILE_MAX_BYTES, bytes, length, err,
-                     errlen);
-}
-
-static int
 load_key_file(const char *keys_dir, enum signer_key key, uint8_t **bytes,
               size_t *length, char *err, size_t errlen)
 {
@@ -75,7 +56,8 @@ load_key_file(const char *keys_dir, enum signer_key key, uint8_t **bytes,
     if (string_format(path, sizeof path, "%s/%s", keys_dir,
                       signer_key_files[key]) != 0)
         return error_set(err, errlen, "keys folder path is too long");
-    return load_private_file(path, bytes, length, err, errlen);
+    return file_read_private(path, "key file", SIGNER_KEY_FILE_MAX_BYTES, bytes, length, err,
+                             errlen);
 }
 
 /* Parses a PEM private key and accepts only EC P-256. NULL otherwise. */
@@ -131,14 +113,6 @@ derive_initial_kid(EVP_PKEY *pkey, char kid[SIGNER_KID_MAX + 1])
     return 0;
 }
 
-/* The token's EC key of a name ("cyberid-<name>"), or NULL. */
-static EVP_PKEY *
-token_ec_key(struct keyring *keyring, const char *name)
-{
-    char label[PKCS11_LABEL_MAX];
-    return pkcs11_label(name, label) == 0 ? pkcs11_ec_key(keyring->token, label) : NULL;
-}
-
 /* The keys of a PKCS#11 token: handles of the secret keys, token-signing
  * OpenSSL keys of the EC ones. The root CA's is not looked up. */
 static int
@@ -150,13 +124,12 @@ open_token_keys(struct keyring *keyring, const struct pkcs11_descriptor *descrip
     for (int key = 0; key < SIGNER_KEY_COUNT; key++) {
         if (key == SIGNER_KEY_ROOT_CA)
             continue;
-        char label[PKCS11_LABEL_MAX];
         int ok;
         if (signer_key_is_symmetric(key)) {
-            ok = pkcs11_label(signer_key_names[key], label) == 0 &&
-                 pkcs11_find_secret(keyring->token, label, &keyring->secret[key]) == 0;
+            ok = pkcs11_find_secret(keyring->token, signer_key_names[key],
+                                    &keyring->secret[key]) == 0;
         } else {
-            keyring->asymmetric[key] = token_ec_key(keyring, signer_key_names[key]);
+            keyring->asymmetric[key] = pkcs11_ec_key(keyring->token, signer_key_names[key]);
             ok = keyring->asymmetric[key] != NULL;
         }
         if (!ok)
@@ -440,6 +413,12 @@ cleanup:
     return status;
 }
 
+int
+keyring_in_token(const struct keyring *keyring)
+{
+    return keyring->token != NULL;
+}
+
 EVP_PKEY *
 keyring_issuing_key(struct keyring *keyring)
 {
@@ -562,7 +541,8 @@ token_key_file(struct keyring *keyring, const char *kid)
                   "reason", "keys folder path is too long");
         return NULL;
     }
-    if (load_private_file(path, &bytes, &length, err, sizeof err) != 0) {
+    if (file_read_private(path, "key file", SIGNER_KEY_FILE_MAX_BYTES, &bytes, &length, err,
+                          sizeof err) != 0) {
         log_event(LOG_WARN, "signer.token_key_refused", "{s:s, s:s}", "kid", kid,
                   "reason", err);
         return NULL;
@@ -599,7 +579,7 @@ token_key_get(struct keyring *keyring, const char *kid)
     if (keyring->token != NULL) {
         char name[SIGNER_KID_MAX + 16];
         if (string_format(name, sizeof name, SIGNER_TOKEN_KEY_NAME_FORMAT, kid) == 0)
-            loaded = token_ec_key(keyring, name);
+            loaded = pkcs11_ec_key(keyring->token, name);
         if (loaded == NULL) {
             log_event(LOG_WARN, "signer.token_key_refused", "{s:s, s:s}", "kid", kid,
                       "reason", "no such key pair in the PKCS#11 token");

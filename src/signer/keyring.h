@@ -62,6 +62,9 @@ int keyring_unseal(struct keyring *keyring, const char *record_id, const uint8_t
                    size_t sealed_length, uint8_t **plaintext, size_t *length)
     __attribute__((warn_unused_result));
 
+/* 1 when the keys are in a PKCS#11 token, 0 when they are files. */
+int keyring_in_token(const struct keyring *keyring);
+
 /* The issuing CA's private key, borrowed (signer_ca.c signs with it). */
 EVP_PKEY *keyring_issuing_key(struct keyring *keyring);
 

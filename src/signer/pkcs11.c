@@ -180,17 +180,10 @@ pkcs11_descriptor_write(const char *keys_dir, const struct pkcs11_descriptor *de
 static int
 read_pin(const char *path, char pin[PKCS11_PIN_MAX + 1], char *err, size_t errlen)
 {
-    struct stat info;
-    if (stat(path, &info) != 0)
-        return error_set(err, errlen, "missing PIN file %s", path);
-    if ((info.st_mode & 077) != 0)
-        return error_set(err, errlen,
-                         "PIN file %s is accessible by group or others (mode %03o); it "
-                         "must be 0600",
-                         path, (unsigned)(info.st_mode & 0777));
     uint8_t *bytes = NULL;
     size_t length = 0;
-    if (file_read(path, PKCS11_PIN_MAX + 2, &bytes, &length, err, errlen) != 0)
+    if (file_read_private(path, "PIN file", PKCS11_PIN_MAX + 2, &bytes, &length, err,
+                          errlen) != 0)
         return -1;
     size_t end = strcspn((const char *)bytes, "\r\n");
     int status = 0;
@@ -330,8 +323,9 @@ pkcs11_close(struct pkcs11 *token)
     free(token);
 }
 
-int
-pkcs11_label(const char *name, char label[PKCS11_LABEL_MAX])
+/* The token's label of a key: "cyberid-<name>". */
+static int
+label_of(const char *name, char label[PKCS11_LABEL_MAX])
 {
     return string_format(label, PKCS11_LABEL_MAX, LABEL_PREFIX "%s", name);
 }
@@ -407,10 +401,11 @@ find_one(struct pkcs11 *token, CK_OBJECT_CLASS class, const char *label, CK_OBJE
 }
 
 int
-pkcs11_find_secret(struct pkcs11 *token, const char *label, pkcs11_handle *out)
+pkcs11_find_secret(struct pkcs11 *token, const char *name, pkcs11_handle *out)
 {
+    char label[PKCS11_LABEL_MAX];
     CK_OBJECT_HANDLE handle;
-    if (find_one(token, CKO_SECRET_KEY, label, &handle) != 0)
+    if (label_of(name, label) != 0 || find_one(token, CKO_SECRET_KEY, label, &handle) != 0)
         return -1;
     *out = handle;
     return 0;
@@ -659,11 +654,13 @@ public_point(struct pkcs11 *token, CK_OBJECT_HANDLE public_key, uint8_t point[EC
 }
 
 EVP_PKEY *
-pkcs11_ec_key(struct pkcs11 *token, const char *label)
+pkcs11_ec_key(struct pkcs11 *token, const char *name)
 {
+    char label[PKCS11_LABEL_MAX];
     CK_OBJECT_HANDLE private_key, public_key;
     uint8_t point[EC_POINT_BYTES];
-    if (pthread_once(&method_once, method_init) != 0 || method == NULL || key_slot < 0 ||
+    if (label_of(name, label) != 0 || pthread_once(&method_once, method_init) != 0 ||
+        method == NULL || key_slot < 0 ||
         find_one(token, CKO_PRIVATE_KEY, label, &private_key) != 0 ||
         find_one(token, CKO_PUBLIC_KEY, label, &public_key) != 0 ||
         public_point(token, public_key, point) != 0)
@@ -693,9 +690,12 @@ fail:
 /* ── Generation ──────────────────────────────────────────────────────── */
 
 int
-pkcs11_generate_secret(struct pkcs11 *token, const char *label, enum pkcs11_secret_kind kind,
+pkcs11_generate_secret(struct pkcs11 *token, const char *name, enum pkcs11_secret_kind kind,
                        char *err, size_t errlen)
 {
+    char label[PKCS11_LABEL_MAX];
+    if (label_of(name, label) != 0)
+        return error_set(err, errlen, "key name %s is too long", name);
     if (label_in_use(token, label))
         return error_set(err, errlen, "the PKCS#11 token already holds a key labelled %s",
                          label);
@@ -737,8 +737,11 @@ pkcs11_generate_secret(struct pkcs11 *token, const char *label, enum pkcs11_secr
 }
 
 int
-pkcs11_generate_ec(struct pkcs11 *token, const char *label, char *err, size_t errlen)
+pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t errlen)
 {
+    char label[PKCS11_LABEL_MAX];
+    if (label_of(name, label) != 0)
+        return error_set(err, errlen, "key name %s is too long", name);
     if (label_in_use(token, label))
         return error_set(err, errlen, "the PKCS#11 token already holds a key labelled %s",
                          label);

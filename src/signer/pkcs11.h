@@ -6,8 +6,8 @@
  * Every key is made inside the token and never leaves it: EC P-256 pairs
  * and the secret keys (AES-256 master, generic-secret HMAC keys) carry
  * CKA_SENSITIVE and not CKA_EXTRACTABLE, and are used through
- * CKM_ECDSA, CKM_SHA256_HMAC and CKM_AES_GCM. Keys are found by label,
- * "cyberid-<name>" (pkcs11_label()).
+ * CKM_ECDSA, CKM_SHA256_HMAC and CKM_AES_GCM. Callers name a key
+ * ("master", "token-<kid>"); in the token it is labelled "cyberid-<name>".
  *
  * keys/pkcs11.json is a descriptor, not a key:
  *   {"module": "/usr/lib/softhsm/libsofthsm2.so", "token": "LABEL",
@@ -57,14 +57,11 @@ int pkcs11_open(const struct pkcs11_descriptor *descriptor, struct pkcs11 **out,
  * pkcs11_ec_key() must be freed before. */
 void pkcs11_close(struct pkcs11 *token);
 
-/* The token's label of a key: "cyberid-<name>". */
-int pkcs11_label(const char *name, char label[PKCS11_LABEL_MAX]);
-
 typedef unsigned long pkcs11_handle;
 
-/* The secret key labelled `label`: 0, or -1 when there is none or more
- * than one. */
-int pkcs11_find_secret(struct pkcs11 *token, const char *label, pkcs11_handle *out)
+/* The secret key of a name: 0, or -1 when there is none or more than
+ * one. */
+int pkcs11_find_secret(struct pkcs11 *token, const char *name, pkcs11_handle *out)
     __attribute__((warn_unused_result));
 /* 1 when the token holds any object whose label starts with "cyberid-",
  * 0 when none, -1 when it cannot tell. */
@@ -80,19 +77,19 @@ int pkcs11_gcm(struct pkcs11 *token, int encrypt, pkcs11_handle key,
                const uint8_t *input, size_t length, uint8_t *output,
                uint8_t tag[SIGNER_TAG_BYTES]) __attribute__((warn_unused_result));
 
-/* The EC P-256 key pair labelled `label` as an OpenSSL key that holds
+/* The EC P-256 key pair of a name as an OpenSSL key that holds
  * only the public point: its signatures are made by the token
  * (CKM_ECDSA), so OpenSSL's EVP_PKEY_sign(), X509_sign(),
  * OCSP_basic_sign() and X509_CRL_sign() work with it unchanged. The
  * token must outlive it. NULL when there is no such pair. */
-EVP_PKEY *pkcs11_ec_key(struct pkcs11 *token, const char *label);
+EVP_PKEY *pkcs11_ec_key(struct pkcs11 *token, const char *name);
 
-/* Key generation in the token (a label already in use is refused). */
+/* Key generation in the token (a name already in use is refused). */
 enum pkcs11_secret_kind { PKCS11_SECRET_AES, PKCS11_SECRET_HMAC };
-int pkcs11_generate_secret(struct pkcs11 *token, const char *label,
+int pkcs11_generate_secret(struct pkcs11 *token, const char *name,
                            enum pkcs11_secret_kind kind, char *err, size_t errlen)
     __attribute__((warn_unused_result));
-int pkcs11_generate_ec(struct pkcs11 *token, const char *label, char *err, size_t errlen)
+int pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 #endif

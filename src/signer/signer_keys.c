@@ -229,22 +229,17 @@ signer_create_keys_pkcs11(const char *keys_dir, const char *pki_dir, const char 
     }
     if (make_folders(keys_dir, pki_dir, err, errlen) != 0)
         goto cleanup;
-    char label[PKCS11_LABEL_MAX];
     for (int key = 0; key < SIGNER_KEY_COUNT; key++) {
-        if (pkcs11_label(signer_key_names[key], label) != 0)
-            goto cleanup;
         if (signer_key_is_symmetric(key)
-                ? pkcs11_generate_secret(token, label,
+                ? pkcs11_generate_secret(token, signer_key_names[key],
                                          key == SIGNER_KEY_MASTER ? PKCS11_SECRET_AES
                                                                   : PKCS11_SECRET_HMAC,
                                          err, errlen) != 0
-                : pkcs11_generate_ec(token, label, err, errlen) != 0)
+                : pkcs11_generate_ec(token, signer_key_names[key], err, errlen) != 0)
             goto cleanup;
     }
-    if (pkcs11_label(signer_key_names[SIGNER_KEY_ROOT_CA], label) == 0)
-        root_key = pkcs11_ec_key(token, label);
-    if (pkcs11_label(signer_key_names[SIGNER_KEY_ISSUING_CA], label) == 0)
-        issuing_key = pkcs11_ec_key(token, label);
+    root_key = pkcs11_ec_key(token, signer_key_names[SIGNER_KEY_ROOT_CA]);
+    issuing_key = pkcs11_ec_key(token, signer_key_names[SIGNER_KEY_ISSUING_CA]);
     if (root_key == NULL || issuing_key == NULL) {
         error_set(err, errlen, "cannot use the CA keys just made in the PKCS#11 token");
         goto cleanup;
@@ -315,13 +310,12 @@ signer_token_key_create(const char *keys_dir, const char *kid, char *err,
         return -1;
     if (in_token) {
         struct pkcs11 *token = NULL;
-        char name[SIGNER_KID_MAX + 16], label[PKCS11_LABEL_MAX];
-        if (string_format(name, sizeof name, SIGNER_TOKEN_KEY_NAME_FORMAT, kid) != 0 ||
-            pkcs11_label(name, label) != 0)
+        char name[SIGNER_KID_MAX + 16];
+        if (string_format(name, sizeof name, SIGNER_TOKEN_KEY_NAME_FORMAT, kid) != 0)
             return error_set(err, errlen, "kid too long");
         if (pkcs11_open(&descriptor, &token, err, errlen) != 0)
             return -1;
-        int status = pkcs11_generate_ec(token, label, err, errlen);
+        int status = pkcs11_generate_ec(token, name, err, errlen);
         pkcs11_close(token);
         return status;
     }

@@ -587,6 +587,12 @@ signer_ops_initial_kid(const struct signer_ops *ops, char kid[SIGNER_KID_MAX + 1
 }
 
 int
+signer_ops_keys_in_token(const struct signer_ops *ops)
+{
+    return keyring_in_token(ops->keyring);
+}
+
+int
 signer_ops_run(struct signer_ops *ops, unsigned op, const uint8_t *payload, size_t length,
                uint16_t *status, struct signer_buffer *reply)
 {

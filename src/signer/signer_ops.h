@@ -23,6 +23,9 @@ void signer_ops_close(struct signer_ops *ops);
 /* The kid of the data folder's first token key (the signer process says
  * it in its hello). */
 void signer_ops_initial_kid(const struct signer_ops *ops, char kid[SIGNER_KID_MAX + 1]);
+/* 1 when the keys are in a PKCS#11 token (the process's seccomp filter
+ * then allows what the token's module does), 0 when they are files. */
+int signer_ops_keys_in_token(const struct signer_ops *ops);
 
 /* Runs request `op` with its payload: 0 with *status and the reply's
  * fields appended to reply (empty unless *status is SIGNER_STATUS_OK), or

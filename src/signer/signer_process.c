@@ -18,7 +18,6 @@
  * (PR_SET_PDEATHSIG). */
 #include "signer/signer.h"
 
-#include "signer/pkcs11.h"
 #include "signer/signer_ops.h"
 #include "signer/signer_wire.h"
 #include "util/log.h"
@@ -246,9 +245,7 @@ signer_process_main(int argc, char **argv)
     pthread_attr_destroy(&attributes);
     char kid[SIGNER_KID_MAX + 1];
     signer_ops_initial_kid(ops, kid);
-    struct pkcs11_descriptor descriptor;
-    int in_token = pkcs11_descriptor_read(options.keys_dir, &descriptor, err, sizeof err) == 1;
-    if (install_filter(in_token) != 0) {
+    if (install_filter(signer_ops_keys_in_token(ops)) != 0) {
         (void)hello(FIRST_CHANNEL_FD, 0, "the signer cannot install its seccomp filter");
         return 1;
     }

@@ -61,6 +61,20 @@ cleanup:
 }
 
 int
+file_read_private(const char *path, const char *what, size_t max_bytes, uint8_t **out,
+                  size_t *length, char *err, size_t errlen)
+{
+    struct stat info;
+    if (stat(path, &info) != 0)
+        return error_set(err, errlen, "missing %s %s", what, path);
+    if ((info.st_mode & 077) != 0)
+        return error_set(err, errlen,
+                         "%s %s is accessible by group or others (mode %03o); it must be 0600",
+                         what, path, (unsigned)(info.st_mode & 0777));
+    return file_read(path, max_bytes, out, length, err, errlen);
+}
+
+int
 file_create(const char *path, mode_t mode, const void *data, size_t length,
             char *err, size_t errlen)
 {

@@ -14,6 +14,13 @@ int file_read(const char *path, size_t max_bytes, uint8_t **out,
               size_t *length, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* file_read() of a file that must be private to its owner: refused when
+ * group or others have any access to it (as ssh refuses such identity
+ * files: a secret others could read is no longer trusted), with its mode
+ * in err; `what` names it in messages ("key file", "PIN file"). */
+int file_read_private(const char *path, const char *what, size_t max_bytes, uint8_t **out,
+                      size_t *length, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Creates path (which must not exist) with `mode`, writes the data and
  * fsyncs. On failure nothing is left behind. Returns 0 or -1 with err. */
 int file_create(const char *path, mode_t mode, const void *data,

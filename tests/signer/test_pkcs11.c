@@ -13,11 +13,10 @@
 #include "signer/signer.h"
 
 #include "../test_support.h"
-#include "util/encoding.h"
+#include "jws_check.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -268,30 +267,7 @@ test_signer_process_uses_token(void **state)
              "{\"iss\":\"" ISSUER "\",\"aud\":\"p\",\"sub\":\"s\",\"iat\":%lld,\"exp\":%lld}",
              now, now + 300);
     assert_int_equal(signer_sign_id_token(signer, kid, claims, &token), 0);
-    uint8_t public_der[SIGNER_PUBLIC_KEY_MAX_BYTES];
-    size_t public_length = 0;
-    assert_int_equal(signer_token_public_key(signer, kid, public_der, &public_length), 0);
-    const char *second = strchr(strchr(token, '.') + 1, '.');
-    const uint8_t *q = public_der;
-    EVP_PKEY *public_key = d2i_PUBKEY(NULL, &q, (long)public_length);
-    assert_non_null(public_key);
-    /* JWS R || S to DER for OpenSSL. */
-    uint8_t raw[64];
-    size_t raw_length = 0;
-    assert_int_equal(base64url_decode(second + 1, strlen(second + 1), raw, sizeof raw,
-                                      &raw_length), 0);
-    assert_int_equal(raw_length, 64);
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    ECDSA_SIG_set0(sig, BN_bin2bn(raw, 32, NULL), BN_bin2bn(raw + 32, 32, NULL));
-    uint8_t sig_der[80], *sig_cursor = sig_der;
-    int sig_length = i2d_ECDSA_SIG(sig, &sig_cursor);
-    ECDSA_SIG_free(sig);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, public_key), 1);
-    assert_int_equal(EVP_DigestVerify(md, sig_der, (size_t)sig_length, (const uint8_t *)token,
-                                      (size_t)(second - token)), 1);
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(public_key);
+    assert_true(jws_verifies(signer, kid, token));
     free(token);
 
     /* No operation cost the signer its life (seccomp would kill it). */
