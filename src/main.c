@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"platform", cli_platform, "register, list, disable platforms (relying parties)"},
     {"identity", cli_identity, "show, suspend, reinstate or revoke an identity (web number)"},
     {"keys", cli_keys, "rotate or list the ID token signing keys"},
+    {"ca", cli_ca, "rotate, hold or list the issuing CA generations"},
 #ifdef CYBERID_HAVE_FACE
     {"face", cli_face, "detect and compare faces in images"},
 #endif

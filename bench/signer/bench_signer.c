@@ -70,7 +70,7 @@ one(struct shared *s)
     case OP_CERTIFICATE: {
         uint8_t *der = NULL;
         size_t length = 0;
-        int status = signer_issue_certificate(s->signer, s->spki, s->spki_length,
+        int status = signer_issue_certificate(s->signer, 1, s->spki, s->spki_length,
                                               "0123456789ABCDEF", (int64_t)time(NULL), &der,
                                               &length);
         free(der);

@@ -1,8 +1,11 @@
 /* app_enroll: `cyberid-app enroll`: challenge, device key, CSR, proof of
- * possession, images, POST /v1/enroll, wallet (docs/api.md, "Enrollment"). */
+ * possession, images, POST /v1/enroll, wallet (docs/api.md, "Enrollment");
+ * and `cyberid-app rekey`: the same with a new key for an enrolled device,
+ * proved by the old one (POST /v1/me/rekey, docs/api.md, "Re-key"). */
 #include "app/app.h"
 
 #include "app/device_key.h"
+#include "util/encoding.h"
 #include "util/wipe_alloc.h"
 #include "util/file.h"
 #include "util/strings.h"
@@ -10,6 +13,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,8 +66,16 @@ parse_args(int argc, char **argv, struct app_options *options,
             return APP_EXIT_USAGE;
         }
     }
-    if (optind != argc || args->national_id == NULL || args->name == NULL ||
-        args->selfie == NULL || args->turn_left == NULL || args->turn_right == NULL) {
+    if (argc > 0 && strcmp(argv[0], "rekey") == 0) {
+        if (optind != argc || args->national_id != NULL || args->name != NULL ||
+            args->selfie == NULL || args->turn_left == NULL || args->turn_right == NULL) {
+            fprintf(stderr, "cyberid-app rekey: needs --selfie, --turn-left and "
+                    "--turn-right, and no --id or --name (see --help)\n");
+            return APP_EXIT_USAGE;
+        }
+    } else if (optind != argc || args->national_id == NULL || args->name == NULL ||
+               args->selfie == NULL || args->turn_left == NULL ||
+               args->turn_right == NULL) {
         fprintf(stderr, "cyberid-app enroll: needs --id, --name, --selfie, "
                 "--turn-left and --turn-right (see --help)\n");
         return APP_EXIT_USAGE;
@@ -213,18 +225,26 @@ save_wallet(const char *path, const char *server, const char *key_pem,
         fprintf(stderr, "cyberid-app enroll: enrolled, but %s\n", err);
         goto cleanup;
     }
-    json_t *summary = json_pack("{s:s, s:s, s:b, s:s}", "web_number",
-                                wallet.web_number, "serial", wallet.serial,
-                                "reenrolled",
-                                json_is_true(json_object_get(answer, "reenrolled")),
-                                "wallet", path);
+    const char *replaces = json_string_value(json_object_get(answer, "replaces"));
+    json_t *summary =
+        replaces != NULL
+            ? json_pack("{s:s, s:s, s:s, s:s}", "web_number", wallet.web_number, "serial",
+                        wallet.serial, "replaces", replaces, "wallet", path)
+            : json_pack("{s:s, s:s, s:b, s:s}", "web_number", wallet.web_number, "serial",
+                        wallet.serial, "reenrolled",
+                        json_is_true(json_object_get(answer, "reenrolled")), "wallet",
+                        path);
     char *text = summary ? json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (text != NULL)
         printf("%s\n", text);
     wipe_free(text);
     json_decref(summary);
-    fprintf(stderr, "Enrolled: your web number is %s; wallet written to %s\n",
-            wallet.web_number, path);
+    if (replaces != NULL)
+        fprintf(stderr, "Re-keyed: a new key and certificate for web number %s; wallet "
+                "written to %s\n", wallet.web_number, path);
+    else
+        fprintf(stderr, "Enrolled: your web number is %s; wallet written to %s\n",
+                wallet.web_number, path);
     status = APP_EXIT_OK;
 cleanup:
     json_decref(answer);
@@ -307,6 +327,105 @@ cleanup:
     http_response_free(&response);
     wipe_free(body);
     json_decref(request);
+    device_key_pem_free(key_pem);
+    free(csr);
+    EVP_PKEY_free(key);
+    free(selfie);
+    free(turn_left);
+    free(turn_right);
+    return status;
+}
+
+/* The device token's binding of the re-key: the new CSR (base64url of its
+ * SHA-256) and the challenge, under the old key's signature. NULL on
+ * failure. */
+static json_t *
+rekey_binding(const char *csr, const char *challenge_id)
+{
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    char encoded[BASE64URL_ENCODED_SIZE(SHA256_DIGEST_LENGTH)];
+    SHA256((const unsigned char *)csr, strlen(csr), digest);
+    if (base64url_encode(digest, sizeof digest, encoded, sizeof encoded) != 0)
+        return NULL;
+    return json_pack("{s:s, s:s}", "csr_sha256", encoded, "challenge_id", challenge_id);
+}
+
+int
+app_rekey(const struct app_options *global, int argc, char **argv)
+{
+    struct app_options options = *global;
+    struct enroll_args args;
+    struct challenge challenge;
+    char server[HTTP_CLIENT_URL_MAX];
+    char signature[DEVICE_KEY_SIGNATURE_B64_MAX], err[APP_ERROR_MAX];
+    char *selfie = NULL, *turn_left = NULL, *turn_right = NULL;
+    char *csr = NULL, *key_pem = NULL, *body = NULL;
+    EVP_PKEY *key = NULL;
+    json_t *request = NULL, *binding = NULL;
+    struct http_response response = {0};
+    int status;
+
+    if ((status = parse_args(argc, argv, &options, &args)) != 0)
+        return status;
+    /* The wallet must exist: its key proves who asks. */
+    struct stat info;
+    if (stat(options.wallet, &info) != 0) {
+        fprintf(stderr, "cyberid-app rekey: no wallet %s: enroll first\n", options.wallet);
+        return APP_EXIT_FAILED;
+    }
+    if ((status = resolve_server(&options, server, sizeof(server))) != 0)
+        return status;
+    options.server = server;
+    status = APP_EXIT_FAILED;
+    if (read_image_base64("selfie", args.selfie, &selfie) != 0 ||
+        read_image_base64("turn-left", args.turn_left, &turn_left) != 0 ||
+        read_image_base64("turn-right", args.turn_right, &turn_right) != 0)
+        goto cleanup;
+    if (get_challenge(server, &challenge) != 0)
+        goto cleanup;
+    fprintf(stderr, "The service asks you to turn your head to your %s\n",
+            challenge.left ? "left" : "right");
+    if (device_key_generate(&key, err, sizeof(err)) != 0 ||
+        device_key_csr_pem(key, &csr, err, sizeof(err)) != 0 ||
+        device_key_to_pem(key, &key_pem, err, sizeof(err)) != 0 ||
+        device_key_sign(key, (const uint8_t *)challenge.nonce,
+                        strlen(challenge.nonce), signature, sizeof(signature),
+                        err, sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app rekey: %s\n", err);
+        goto cleanup;
+    }
+    request = json_pack("{s:s, s:s, s:s, s:s, s:s}", "challenge_id", challenge.id, "csr", csr,
+                        "selfie", selfie, "turn_frame",
+                        challenge.left ? turn_left : turn_right, "nonce_signature",
+                        signature);
+    binding = rekey_binding(csr, challenge.id);
+    body = request ? json_dumps(request, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (body == NULL || binding == NULL) {
+        fprintf(stderr, "cyberid-app rekey: out of memory\n");
+        goto cleanup;
+    }
+    if (strlen(body) > APP_ENROLL_BODY_LIMIT) {
+        fprintf(stderr, "cyberid-app rekey: the selfie and the turn frame are too "
+                "large together (the service takes %d MiB of request); send "
+                "smaller photos\n", APP_ENROLL_BODY_LIMIT / (1024 * 1024));
+        goto cleanup;
+    }
+    /* Signed by the old key, whose wallet is replaced only on success. */
+    status = app_device_request_extra(&options, "POST", "/v1/me/rekey", binding, body,
+                                      &response);
+    if (status != 0)
+        goto cleanup;
+    status = APP_EXIT_FAILED;
+    if (response.status != 201) {
+        app_print_service_error("re-key refused", &response);
+        goto cleanup;
+    }
+    status = save_wallet(options.wallet, server, key_pem, key, &response);
+cleanup:
+    http_response_free(&response);
+    wipe_free(body);
+    json_decref(request);
+    json_decref(binding);
     device_key_pem_free(key_pem);
     free(csr);
     EVP_PKEY_free(key);

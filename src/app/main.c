@@ -14,6 +14,7 @@ struct command {
 
 static const struct command commands[] = {
     {"enroll", app_enroll},
+    {"rekey", app_rekey},
     {"show", app_show},
     {"devices", app_devices},
     {"revoke-device", app_revoke_device},

@@ -34,14 +34,29 @@ jwk_from_spki(const uint8_t *spki, size_t length)
 }
 
 static int
-unauthorized(struct http_response *response, const char *description)
+unauthorized_code(struct http_response *response, const char *code, const char *description)
 {
-    if (http_response_add_header(response, "WWW-Authenticate",
-                                 "Device error=\"invalid_token\"") != 0 ||
-        http_respond_error(response, 401, "invalid_token", description) != 0)
+    char challenge[64];
+    snprintf(challenge, sizeof challenge, "Device error=\"%s\"", code);
+    if (http_response_add_header(response, "WWW-Authenticate", challenge) != 0 ||
+        http_respond_error(response, 401, code, description) != 0)
         return -1;
     return 1;
 }
+
+static int
+unauthorized(struct http_response *response, const char *description)
+{
+    return unauthorized_code(response, "invalid_token", description);
+}
+
+/* Refusals of verify_jws() besides 1: the device's certificate is on hold
+ * because its issuing CA generation is (`cyberid ca hold`). */
+#define REFUSED_HELD 2
+#define HELD_WHY                                                                  \
+    "this device's certificate is on hold: the authority that issued it was "   \
+    "suspended. Re-key this device (cyberid-app rekey: a new key, a new face "   \
+    "check, a new certificate) and try again"
 
 /* Checks the payload claims. NULL when good, else why not. */
 static const char *
@@ -74,10 +89,11 @@ check_claims(const json_t *claims, const struct device_context *context,
     return NULL;
 }
 
-int
-device_verify_jws(const struct device_context *context, const char *token,
-                  const char *type, int64_t now, struct device_caller *caller,
-                  const char **why)
+/* device_verify_jws(), with a certificate on hold accepted when
+ * allow_held (the re-key), else refused with REFUSED_HELD. */
+static int
+verify_jws(const struct device_context *context, const char *token, const char *type,
+           int64_t now, int allow_held, struct device_caller *caller, const char **why)
 {
     memset(caller, 0, sizeof *caller);
     *why = NULL;
@@ -151,11 +167,18 @@ device_verify_jws(const struct device_context *context, const char *token,
         goto done;
     int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
                         strcmp(device.web_number, presented.web_number) == 0;
+    int held = found_device && device.issuer_held_at != 0;
     store_device_clear(&device);
     if (!device_active) {
         *why = "this device's certificate is revoked or unknown";
         goto refuse;
     }
+    if (held && !allow_held) {
+        *why = HELD_WHY;
+        result = REFUSED_HELD;
+        goto done;
+    }
+    caller->held = held;
     if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
         goto done;
     if (!found_identity || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
@@ -166,6 +189,9 @@ device_verify_jws(const struct device_context *context, const char *token,
                     presented.web_number) != 0 ||
         string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
         goto done;
+    caller->generation = presented.generation;
+    memcpy(caller->public_key, presented.public_key, presented.public_key_length);
+    caller->public_key_length = presented.public_key_length;
     caller->claims = claims;
     claims = NULL;
     result = 0;
@@ -189,9 +215,17 @@ done:
 }
 
 int
-device_authenticate(const struct device_context *context,
-                    const struct http_request *request,
-                    struct device_caller *caller, struct http_response *response)
+device_verify_jws(const struct device_context *context, const char *token,
+                  const char *type, int64_t now, struct device_caller *caller,
+                  const char **why)
+{
+    int result = verify_jws(context, token, type, now, 0, caller, why);
+    return result == REFUSED_HELD ? 1 : result;
+}
+
+static int
+authenticate(const struct device_context *context, const struct http_request *request,
+             int allow_held, struct device_caller *caller, struct http_response *response)
 {
     memset(caller, 0, sizeof *caller);
     if (context->pki == NULL)
@@ -204,8 +238,10 @@ device_authenticate(const struct device_context *context,
 
     int64_t now = (int64_t)time(NULL);
     const char *why = NULL;
-    int verified = device_verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now,
-                                     caller, &why);
+    int verified = verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now, allow_held,
+                              caller, &why);
+    if (verified == REFUSED_HELD)
+        return unauthorized_code(response, "rekey_required", why);
     if (verified != 0)
         return verified < 0 ? -1 : unauthorized(response, why);
 
@@ -230,6 +266,22 @@ device_authenticate(const struct device_context *context,
     return 0;
 }
 
+int
+device_authenticate(const struct device_context *context,
+                    const struct http_request *request, struct device_caller *caller,
+                    struct http_response *response)
+{
+    return authenticate(context, request, 0, caller, response);
+}
+
+int
+device_authenticate_rekey(const struct device_context *context,
+                          const struct http_request *request, struct device_caller *caller,
+                          struct http_response *response)
+{
+    return authenticate(context, request, 1, caller, response);
+}
+
 void
 device_caller_clear(struct device_caller *caller)
 {
@@ -252,12 +304,13 @@ add_device(void *context, const struct store_device *device)
     if (device->revocation_reason >= 0)
         reason = pki_reason_name(device->revocation_reason);
     json_t *entry = json_pack(
-        "{s:s, s:s, s:I, s:I, s:o, s:o, s:b}", "serial", device->serial, "status",
+        "{s:s, s:s, s:I, s:I, s:o, s:o, s:b, s:b}", "serial", device->serial, "status",
         device->status, "created_at", (json_int_t)device->created_at, "not_after",
         (json_int_t)device->not_after, "revoked_at",
         device->revoked_at ? json_integer(device->revoked_at) : json_null(),
         "revocation_reason", reason ? json_string(reason) : json_null(), "current",
-        strcmp(device->serial, list->current) == 0);
+        strcmp(device->serial, list->current) == 0, "on_hold",
+        device->issuer_held_at != 0 && strcmp(device->status, STORE_DEVICE_ACTIVE) == 0);
     if (entry == NULL || json_array_append_new(list->devices, entry) != 0)
         return -1;
     return 0;

@@ -7,7 +7,8 @@
  * service (aud = issuer URL), this request (htm, htu), a short time (iat,
  * exp) and one use (jti, remembered in the store until it expires).
  * docs/api.md has the format. The certificate must be ours, valid, not
- * revoked, and its identity active. */
+ * revoked, not on hold (its issuing CA generation held: refused with
+ * rekey_required), and its identity active. */
 #ifndef CYBERID_DEVICE_H
 #define CYBERID_DEVICE_H
 
@@ -35,6 +36,10 @@ struct device_context {
 struct device_caller {
     char web_number[STORE_WEB_NUMBER_MAX];
     char serial[STORE_SERIAL_MAX];
+    unsigned generation;    /* of the issuing CA of its certificate */
+    uint8_t public_key[SIGNER_PUBLIC_KEY_MAX_BYTES]; /* its key, DER SPKI */
+    size_t public_key_length;
+    int held;               /* that generation is held (re-key only) */
     json_t *claims;     /* the token's verified payload (extra claims such as
                            "release" included); owned: device_caller_clear() */
 };
@@ -52,7 +57,8 @@ int device_authenticate(const struct device_context *context,
 /* Verifies a compact JWS signed by a current device key, whose header is
  * {"alg":"ES256","typ":type,"x5c":[certificate]}: the certificate must be
  * ours and valid at now, its device active and its identity active, and
- * the signature must verify with its key. The payload's claims are not
+ * the signature must verify with its key (a certificate on hold is
+ * refused, *why saying to re-key). The payload's claims are not
  * judged here (each use has its own: device_authenticate() checks the
  * request binding, /v1/verify the audience). Returns 0 with *caller
  * filled (the payload in caller->claims), 1 when refused (*why says why,
@@ -61,6 +67,16 @@ int device_authenticate(const struct device_context *context,
 int device_verify_jws(const struct device_context *context, const char *token,
                       const char *type, int64_t now, struct device_caller *caller,
                       const char **why) __attribute__((warn_unused_result));
+
+/* device_authenticate() for the re-key (POST /v1/me/rekey): a
+ * certificate on hold because its issuing CA generation is held is
+ * accepted (caller->held says so), as it is the key that proves who
+ * asks; everything else is as strict. */
+int device_authenticate_rekey(const struct device_context *context,
+                              const struct http_request *request,
+                              struct device_caller *caller,
+                              struct http_response *response)
+    __attribute__((warn_unused_result));
 
 void device_caller_clear(struct device_caller *caller);
 

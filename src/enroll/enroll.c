@@ -2,17 +2,15 @@
 #include "enroll/enroll.h"
 
 #include "audit/audit.h"
-#include "enroll/limit.h"
+#include "enroll/enroll_checks.h"
 #include "enroll/national_id.h"
 #include "enroll/registry.h"
 #include "enroll/web_number.h"
 #include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
-#include "util/netaddr.h"
 #include "util/strings.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,56 +32,12 @@ struct enrollment {
     struct national_id id;
     struct registry_person person;
     struct pki_csr key;
-    face_image selfie_image;
-    face_image turn_image;
-    float descriptor[FACE_DESCRIPTOR_DIMS];
     /* The subject of a refusal's audit event: the web number when the
      * number's record is enrolled, else "registry:" and the record's
      * random id (so that the citizen's history, once they enroll, can
      * hold what was tried on their number), else "enrollment". */
     char subject[sizeof "registry:" + STORE_ID_MAX];
 };
-
-/* A refusal: status, code and a description for the citizen. */
-struct refusal {
-    unsigned status;
-    const char *code;
-    char description[256];
-    int64_t retry_after;
-    int unaudited;      /* the address and network limits', and load: see check() */
-    /* The audit event's reason when it says more than the answer may
-     * (unknown_identity behind identity_not_verified): the event is read
-     * by the operator and the citizen, never by the stranger. */
-    const char *audit_reason;
-    int face_check;     /* refused by a face check (check_faces) */
-};
-
-static const struct enroll_limit address_limit = {
-    "enroll_limit_address", "from this address", ENROLL_FREE_PER_ADDRESS,
-    ENROLL_WAIT_PER_ADDRESS, ENROLL_WINDOW_SECONDS};
-static const struct enroll_limit network_limit = {
-    "enroll_limit_network", "from this network", ENROLL_FREE_PER_NETWORK,
-    ENROLL_WAIT_PER_NETWORK, ENROLL_WINDOW_SECONDS};
-static const struct enroll_limit device_key_limit = {
-    "enroll_limit_device_key", "with this device key", ENROLL_FREE_PER_DEVICE_KEY,
-    ENROLL_WAIT_PER_DEVICE_KEY, ENROLL_WINDOW_SECONDS};
-
-static int
-refuse(struct refusal *refusal, unsigned status, const char *code,
-       const char *format, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-refuse(struct refusal *refusal, unsigned status, const char *code,
-       const char *format, ...)
-{
-    refusal->status = status;
-    refusal->code = code;
-    va_list args;
-    va_start(args, format);
-    vsnprintf(refusal->description, sizeof refusal->description, format, args);
-    va_end(args);
-    return 1;
-}
 
 int
 enroll_age_on(const char *birth_date, int year, int month, int day)
@@ -123,128 +77,6 @@ trim_into(const char *text, char *out, size_t cap)
     return 0;
 }
 
-/* Takes one attempt on a limit for value[0..length). 0 let through, 1
- * refused (refusal filled, with Retry-After), -1 internal failure. */
-static int
-take_attempt(const struct enroll_context *context, struct store_conn *conn,
-             const struct enroll_limit *limit, const void *value, size_t length,
-             int64_t now, struct refusal *refusal)
-{
-    int64_t wait = 0;
-    int status = enroll_limit_take(limit, conn, context->signer, value, length, now, &wait);
-    if (status <= 0)
-        return status;
-    counter_add(COUNTER_RATE_LIMITED, limit == &address_limit   ? "enroll_per_address"
-                                      : limit == &network_limit ? "enroll_per_network"
-                                                                : "enroll_per_device_key");
-    refusal->retry_after = wait;
-    return refuse(refusal, 429, "too_many_attempts",
-                  "too many enrollment attempts %s: try again in %lld seconds",
-                  limit->what, (long long)wait);
-}
-
-/* The limits on who sends the request: its address (an IPv6 /64) and its
- * network. */
-static int
-take_address_attempts(const struct enroll_context *context, struct store_conn *conn,
-                      const char *address, int64_t now, struct refusal *refusal)
-{
-    char prefix[NETADDR_PREFIX_MAX];
-    netaddr_subscriber(address, prefix);
-    int status = take_attempt(context, conn, &address_limit, prefix, strlen(prefix), now,
-                              refusal);
-    if (status == 0 && netaddr_prefix(address, 24, 48, prefix, sizeof prefix) == 0)
-        status = take_attempt(context, conn, &network_limit, prefix, strlen(prefix),
-                              now, refusal);
-    return status;
-}
-
-/* Decodes one base64 image field into an RGB image. 0, 1 refused, -1. */
-static int
-decode_image(const char *field, const char *base64, face_image *image,
-             struct refusal *refusal)
-{
-    uint8_t *bytes = NULL;
-    size_t length = 0;
-    if (base64_decode_alloc(base64, strlen(base64), ENROLL_IMAGE_MAX_BYTES, &bytes,
-                            &length) != 0)
-        return refuse(refusal, 400, "invalid_image",
-                      "%s is not base64 of at most %u bytes", field,
-                      ENROLL_IMAGE_MAX_BYTES);
-    char err[FACE_ERROR_LEN];
-    int status = face_image_decode(image, bytes, length, err, sizeof err);
-    free(bytes);
-    if (status == FACE_ERR_NOMEM)
-        return -1;
-    if (status != FACE_OK)
-        return refuse(refusal, 400, "invalid_image", "%s: %s", field, err);
-    return 0;
-}
-
-/* Maps a face_descriptor()/face_liveness_check() failure. */
-static int
-face_refusal(int status, const char *which, struct refusal *refusal)
-{
-    if (status == FACE_ERR_NO_FACE)
-        return refuse(refusal, 400, "no_face", "no face found in the %s", which);
-    if (status == FACE_ERR_MANY_FACES)
-        return refuse(refusal, 400, "multiple_faces",
-                      "more than one face in the %s: it must show only you", which);
-    return -1;
-}
-
-/* Decodes both images and runs the face checks: the head turn, then the
- * selfie against the registry's template. Everything refused before the
- * match depends on the client's images alone; the match refuses an
- * unknown number (a decoy, has_descriptor 0, matching no face) and a face
- * that is not the record's with one answer, after the same work (a
- * record without a reference photo, from a version 1 registry, cannot be
- * verified either). 0, 1 refused, -1. */
-static int
-check_faces(const struct enroll_context *context, struct enrollment *e, int found,
-            struct refusal *refusal)
-{
-    char err[256];
-    int status = decode_image("selfie", e->selfie, &e->selfie_image, refusal);
-    if (status == 0)
-        status = decode_image("turn_frame", e->turn_frame, &e->turn_image, refusal);
-    if (status != 0)
-        return status;
-
-    status = face_descriptor(context->face, &e->selfie_image, e->descriptor, NULL,
-                             err, sizeof err);
-    if (status != FACE_OK)
-        return face_refusal(status, "selfie", refusal);
-
-    face_turn turn = strcmp(e->challenge.action, "turn_left") == 0 ? FACE_TURN_LEFT
-                                                                     : FACE_TURN_RIGHT;
-    face_liveness_result liveness;
-    status = face_liveness_check(context->face, &e->selfie_image, &e->turn_image,
-                                 turn, &liveness, err, sizeof err);
-    if (status != FACE_OK)
-        return face_refusal(status, "turn frame", refusal);
-    if (!liveness.same_person)
-        return refuse(refusal, 403, "liveness_failed",
-                      "the turn frame does not show the same person as the selfie");
-    if (!liveness.turned)
-        return refuse(refusal, 403, "liveness_failed",
-                      "the head did not turn %s as asked (or the selfie is not "
-                      "frontal)",
-                      turn == FACE_TURN_LEFT ? "to your left" : "to your right");
-
-    float distance = face_distance(e->descriptor, e->person.descriptor);
-    if (!found || !e->person.has_descriptor || !(distance < FACE_SAME_PERSON_THRESHOLD)) {
-        refusal->audit_reason = !found                     ? "unknown_identity"
-                                : !e->person.has_descriptor ? "no_reference_photo"
-                                                            : "face_mismatch";
-        return refuse(refusal, 403, "identity_not_verified",
-                      "this face is not the registry's photo for this ID number, or "
-                      "the registry has no such number: check the number and try "
-                      "again in good light");
-    }
-    return 0;
-}
-
 /* Every check before anything is written. 0 all passed, 1 refused, -1. */
 static int
 check(const struct enroll_context *context, struct store_conn *conn,
@@ -256,8 +88,8 @@ check(const struct enroll_context *context, struct store_conn *conn,
      * address that could send malformed requests without limit could
      * flood the log. These limits' own refusals are not audited (they
      * name no one, and auditing them would reopen the flood). */
-    int limited = take_address_attempts(context, conn, request->client_address, now,
-                                        refusal);
+    int limited = enroll_take_address_attempts(context, conn, request->client_address, now,
+                                               refusal);
     if (limited != 0) {
         refusal->unaudited = limited > 0;
         return limited;
@@ -278,33 +110,33 @@ check(const struct enroll_context *context, struct store_conn *conn,
                             e->selfie, e->turn_frame, e->nonce_signature};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (values[i] == NULL || values[i][0] == '\0')
-            return refuse(refusal, 400, "invalid_request",
-                          "\"%s\" is missing or not a non-empty string", names[i]);
+            return enroll_refuse(refusal, 400, "invalid_request",
+                                 "\"%s\" is missing or not a non-empty string", names[i]);
 
     int taken = 0;
     if (store_challenge_take(conn, e->challenge_id, now, &e->challenge, &taken) != 0)
         return -1;
     if (!taken)
-        return refuse(refusal, 400, "invalid_challenge",
-                      "the challenge is unknown, already used or expired: "
-                      "ask for a new one");
+        return enroll_refuse(refusal, 400, "invalid_challenge",
+                             "the challenge is unknown, already used or expired: "
+                             "ask for a new one");
 
     /* The number's form only (its check character): no registry yet. */
     enum national_id_status id_status =
         national_id_parse_now(e->national_id, strlen(e->national_id), &e->id);
     if (id_status != NATIONAL_ID_OK)
-        return refuse(refusal, 400, "invalid_national_id", "%s",
-                      national_id_status_message(id_status));
+        return enroll_refuse(refusal, 400, "invalid_national_id", "%s",
+                             national_id_status_message(id_status));
 
     char err[256];
     switch (pki_csr_check(e->csr, strlen(e->csr), &e->key, err, sizeof err)) {
     case PKI_OK: break;
     case PKI_ERR_KEY_TYPE:
-        return refuse(refusal, 400, "unsupported_key",
-                      "the device key must be EC P-256: %s", err);
+        return enroll_refuse(refusal, 400, "unsupported_key",
+                             "the device key must be EC P-256: %s", err);
     case PKI_ERR_CSR_FORMAT:
     case PKI_ERR_CSR_SIGNATURE:
-        return refuse(refusal, 400, "invalid_csr", "%s", err);
+        return enroll_refuse(refusal, 400, "invalid_csr", "%s", err);
     default:
         return -1;
     }
@@ -316,13 +148,13 @@ check(const struct enroll_context *context, struct store_conn *conn,
         pki_verify_signature(e->key.public_key, e->key.public_key_length,
                              e->challenge.nonce, strlen(e->challenge.nonce),
                              signature, signature_length) != PKI_OK)
-        return refuse(refusal, 400, "invalid_nonce_signature",
-                      "the nonce signature does not verify with the CSR's key");
+        return enroll_refuse(refusal, 400, "invalid_nonce_signature",
+                             "the nonce signature does not verify with the CSR's key");
 
     /* The key proved it signs: from here each attempt also counts against
      * it, so one phone cannot try face after face. */
-    limited = take_attempt(context, conn, &device_key_limit, e->key.public_key,
-                           e->key.public_key_length, now, refusal);
+    limited = enroll_take_device_key_attempt(context, conn, e->key.public_key,
+                                             e->key.public_key_length, now, refusal);
     if (limited != 0)
         return limited;
 
@@ -347,21 +179,11 @@ check(const struct enroll_context *context, struct store_conn *conn,
     if (failed)
         return -1;
 
-    /* The images decoded and the networks' tensors are the memory an
-     * enrollment holds: only so many run at once (enroll_gate). */
-    if (enroll_gate_enter(context->gate) != 0) {
-        refusal->unaudited = 1; /* load, not an attempt on anyone */
-        refusal->retry_after = ENROLL_BUSY_RETRY_AFTER;
-        counter_add(COUNTER_RATE_LIMITED, "enroll_face_checks_busy");
-        return refuse(refusal, 503, "temporarily_unavailable",
-                      "too many enrollments are being checked at once; try again "
-                      "in %d seconds", ENROLL_BUSY_RETRY_AFTER);
-    }
-    int status = check_faces(context, e, found, refusal);
-    refusal->face_check = status > 0;
-    face_image_free(&e->selfie_image);
-    face_image_free(&e->turn_image);
-    enroll_gate_leave(context->gate);
+    int status = enroll_check_issuing(context, conn, refusal);
+    if (status != 0)
+        return status;
+    status = enroll_check_faces(context, e->selfie, e->turn_frame, e->challenge.action,
+                                &e->person, found, refusal);
     if (status != 0)
         return status;
 
@@ -370,9 +192,9 @@ check(const struct enroll_context *context, struct store_conn *conn,
     if (trim_into(e->name, name, sizeof name) != 0 ||
         strcmp(name, e->person.name) != 0) {
         secret_wipe(name, sizeof name);
-        return refuse(refusal, 400, "name_mismatch",
-                      "the name does not match the registry's record for this "
-                      "ID number");
+        return enroll_refuse(refusal, 400, "name_mismatch",
+                             "the name does not match the registry's record for this "
+                             "ID number");
     }
     secret_wipe(name, sizeof name);
 
@@ -384,14 +206,14 @@ check(const struct enroll_context *context, struct store_conn *conn,
     if (age < 0)
         return -1;
     if (age < ENROLL_MINIMUM_AGE)
-        return refuse(refusal, 403, "guardian_required",
-                      "under %d: a guardian must apply for this person in person",
-                      ENROLL_MINIMUM_AGE);
+        return enroll_refuse(refusal, 403, "guardian_required",
+                             "under %d: a guardian must apply for this person in person",
+                             ENROLL_MINIMUM_AGE);
 
     if (enrolled && strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0)
-        return refuse(refusal, 403, "identity_not_active",
-                      "this identity is %s: see your history or appeal",
-                      identity.status);
+        return enroll_refuse(refusal, 403, "identity_not_active",
+                             "this identity is %s: see your history or appeal",
+                             identity.status);
     return 0;
 }
 
@@ -458,8 +280,8 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
             goto fail;
         if (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
             store_rollback(conn);
-            return refuse(refusal, 403, "identity_not_active",
-                          "this identity is %s", identity.status);
+            return enroll_refuse(refusal, 403, "identity_not_active",
+                                 "this identity is %s", identity.status);
         }
     }
     if (pki_issue(context->pki, &e->key, web_number, now, certificate, err,
@@ -473,6 +295,7 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
         .created_at = now,
         .not_after = certificate->not_after,
         .revocation_reason = -1,
+        .issuer = certificate->generation,
     };
     if (string_copy(device.serial, sizeof device.serial, certificate->serial_hex) != 0 ||
         string_copy(device.web_number, sizeof device.web_number, web_number) != 0 ||
@@ -519,9 +342,6 @@ static void
 enrollment_clear(struct enrollment *e)
 {
     registry_person_clear(&e->person);
-    face_image_free(&e->selfie_image);
-    face_image_free(&e->turn_image);
-    secret_wipe(e->descriptor, sizeof e->descriptor);
     secret_wipe(&e->id, sizeof e->id);
 }
 
@@ -571,7 +391,7 @@ enroll_handle(const struct enroll_context *context,
         response, 201,
         json_pack("{s:s, s:s, s:s, s:s, s:b}", "web_number", web_number, "serial",
                   certificate.serial_hex, "certificate", certificate.pem, "chain",
-                  pki_chain_pem(context->pki), "reenrolled", reenrolled));
+                  pki_issuing_chain_pem(context->pki), "reenrolled", reenrolled));
 done:
     store_release(context->store, conn);
     pki_certificate_clear(&certificate);

@@ -10,54 +10,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Checks that the issuing CA certificate carries the signer's issuing key,
- * is issued by the root and is a CA with a key identifier. 0 or -1. */
+/* Loads issuing CA generation g and checks that it carries the signer's
+ * key of that generation, is issued by the root, is a CA with a key
+ * identifier and has a name no earlier generation has. 0 or -1. */
 static int
-pki_check_ca(struct pki *pki, char *err, size_t errlen)
+pki_load_issuer(struct pki *pki, const char *pki_dir, unsigned g, char *err, size_t errlen)
 {
+    struct pki_issuer *issuer = &pki->issuers[g];
+    char file[PKI_CA_FILE_NAME_MAX];
+    pki_issuing_ca_file(g, file);
+    issuer->certificate = pki_load_certificate(pki_dir, file, err, errlen);
+    if (issuer->certificate == NULL)
+        return -1;
+    issuer->public_key = X509_get0_pubkey(issuer->certificate);
+    if (issuer->public_key == NULL)
+        return error_set(err, errlen, "%s has an unreadable key", file);
     uint8_t der[SIGNER_PUBLIC_KEY_MAX_BYTES];
     size_t length = 0;
-    if (signer_public_key(pki->signer, SIGNER_KEY_ISSUING_CA, der, &length) != 0)
-        return error_set(err, errlen, "the signer has no issuing CA key");
+    if (signer_issuing_public_key(pki->signer, g, der, &length) != 0)
+        return error_set(err, errlen, "the signer has no issuing CA key of generation %u",
+                         g);
     EVP_PKEY *signer_key = pki_key_from_spki(der, length);
-    int same = signer_key != NULL &&
-               EVP_PKEY_eq(signer_key, pki->issuing_public) == 1;
+    int same = signer_key != NULL && EVP_PKEY_eq(signer_key, issuer->public_key) == 1;
     EVP_PKEY_free(signer_key);
     if (!same)
-        return error_set(err, errlen, "issuing-ca.pem does not hold the "
-                                      "signer's issuing CA key");
-    if (X509_check_issued(pki->root, pki->issuing) != X509_V_OK ||
-        X509_verify(pki->issuing, X509_get0_pubkey(pki->root)) != 1)
-        return error_set(err, errlen, "issuing-ca.pem is not issued by "
-                                      "root-ca.pem");
-    if (X509_check_ca(pki->issuing) == 0 ||
-        X509_get0_subject_key_id(pki->issuing) == NULL)
-        return error_set(err, errlen, "issuing-ca.pem is not a CA certificate "
-                                      "with a subject key identifier");
-    return 0;
-}
-
-/* The issuer half of our OCSP CertIDs, per hash algorithm. 0 or -1. */
-static int
-pki_make_ocsp_ids(struct pki *pki)
-{
+        return error_set(err, errlen, "%s does not hold the signer's issuing CA key", file);
+    if (X509_check_issued(pki->root, issuer->certificate) != X509_V_OK ||
+        X509_verify(issuer->certificate, X509_get0_pubkey(pki->root)) != 1)
+        return error_set(err, errlen, "%s is not issued by root-ca.pem", file);
+    if (X509_check_ca(issuer->certificate) == 0 ||
+        X509_get0_subject_key_id(issuer->certificate) == NULL)
+        return error_set(err, errlen, "%s is not a CA certificate "
+                                      "with a subject key identifier", file);
+    for (unsigned earlier = 1; earlier < g; earlier++)
+        if (X509_NAME_cmp(X509_get_subject_name(pki->issuers[earlier].certificate),
+                          X509_get_subject_name(issuer->certificate)) == 0)
+            return error_set(err, errlen, "%s has the name of generation %u", file,
+                             earlier);
+    /* The issuer half of its OCSP CertIDs, per hash algorithm. */
     const EVP_MD *digests[PKI_OCSP_HASH_COUNT] = {
         [PKI_OCSP_SHA1] = EVP_sha1(), [PKI_OCSP_SHA256] = EVP_sha256()};
-    for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++) {
-        pki->ocsp_ids[i] = OCSP_cert_to_id(digests[i], NULL, pki->issuing);
-        if (pki->ocsp_ids[i] == NULL)
-            return -1;
-    }
+    for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++)
+        if ((issuer->ocsp_ids[i] = OCSP_cert_to_id(digests[i], NULL, issuer->certificate)) ==
+            NULL)
+            return error_set(err, errlen, "cannot set up the CA (OpenSSL failure)");
     return 0;
 }
 
+/* The issuing CAs from `newest` down to `oldest`, then the root, as PEM. */
 static char *
-pki_make_chain_pem(const struct pki *pki)
+pki_make_chain_pem(const struct pki *pki, unsigned newest, unsigned oldest)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     char *text = NULL;
-    if (bio != NULL && PEM_write_bio_X509(bio, pki->issuing) == 1 &&
-        PEM_write_bio_X509(bio, pki->root) == 1)
+    int ok = bio != NULL;
+    for (unsigned g = newest; ok && g >= oldest; g--)
+        ok = PEM_write_bio_X509(bio, pki->issuers[g].certificate) == 1;
+    if (ok && PEM_write_bio_X509(bio, pki->root) == 1)
         text = pki_bio_to_string(bio);
     BIO_free(bio);
     return text;
@@ -84,21 +93,22 @@ pki_open(const char *pki_dir, struct signer *signer, const char *ocsp_url,
         error_set(err, errlen, "URL too long");
         goto fail;
     }
-    pki->issuing = pki_load_certificate(pki_dir, "issuing-ca.pem", err, errlen);
-    if (pki->issuing == NULL)
-        goto fail;
     pki->root = pki_load_certificate(pki_dir, "root-ca.pem", err, errlen);
     if (pki->root == NULL)
         goto fail;
-    pki->issuing_public = X509_get0_pubkey(pki->issuing);
-    if (pki->issuing_public == NULL) {
-        error_set(err, errlen, "issuing-ca.pem has an unreadable key");
+    unsigned generations = pki_issuing_generations(pki_dir);
+    if (generations == 0) {
+        error_set(err, errlen, "%s/issuing-ca.pem is missing", pki_dir);
         goto fail;
     }
-    if (pki_check_ca(pki, err, errlen) != 0)
-        goto fail;
-    if (pki_make_ocsp_ids(pki) != 0 ||
-        (pki->chain_pem = pki_make_chain_pem(pki)) == NULL ||
+    for (unsigned g = 1; g <= generations; g++) {
+        if (pki_load_issuer(pki, pki_dir, g, err, errlen) != 0)
+            goto fail;
+        pki->generations = g;
+    }
+    if ((pki->chain_pem = pki_make_chain_pem(pki, generations, 1)) == NULL ||
+        (pki->issuing_chain_pem = pki_make_chain_pem(pki, generations, generations)) ==
+            NULL ||
         (pki->presented_cache =
              pki_presented_cache_new(PKI_PRESENTED_CACHE_ENTRIES)) == NULL) {
         error_set(err, errlen, "cannot set up the CA (OpenSSL or allocation failure)");
@@ -116,11 +126,14 @@ pki_close(struct pki *pki)
 {
     if (pki == NULL)
         return;
-    for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++)
-        OCSP_CERTID_free(pki->ocsp_ids[i]);
+    for (unsigned g = 1; g <= PKI_GENERATIONS_MAX; g++) {
+        for (size_t i = 0; i < PKI_OCSP_HASH_COUNT; i++)
+            OCSP_CERTID_free(pki->issuers[g].ocsp_ids[i]);
+        X509_free(pki->issuers[g].certificate);
+    }
     pki_presented_cache_free(pki->presented_cache);
     free(pki->chain_pem);
-    X509_free(pki->issuing);
+    free(pki->issuing_chain_pem);
     X509_free(pki->root);
     free(pki);
 }
@@ -129,4 +142,16 @@ const char *
 pki_chain_pem(const struct pki *pki)
 {
     return pki->chain_pem;
+}
+
+const char *
+pki_issuing_chain_pem(const struct pki *pki)
+{
+    return pki->issuing_chain_pem;
+}
+
+unsigned
+pki_generations(const struct pki *pki)
+{
+    return pki->generations;
 }

@@ -34,19 +34,27 @@
 
 struct pki;
 
-/* Loads the public CA certificates (pki_dir/issuing-ca.pem and
- * pki_dir/root-ca.pem) and remembers the signer and the URLs written into
- * every certificate: ocsp_url (AIA) and crl_url (CRL distribution point),
- * e.g. "http://127.0.0.1:8080/ocsp" and ".../crl". The signer must outlive
- * the pki. 0 or -1. */
+/* Loads the public CA certificates (pki_dir/root-ca.pem and every issuing
+ * CA generation: issuing-ca.pem, issuing-ca-2.pem, ...; each checked
+ * against the signer's key of that generation) and remembers the signer
+ * and the URLs written into every certificate: ocsp_url (AIA) and crl_url
+ * (CRL distribution point of generation 1; generation g's is crl_url/g),
+ * e.g. "http://127.0.0.1:8080/ocsp" and ".../crl". The signer must
+ * outlive the pki. 0 or -1. */
 int pki_open(const char *pki_dir, struct signer *signer, const char *ocsp_url,
              const char *crl_url, struct pki **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 void pki_close(struct pki *pki);
 
-/* The CA chain as PEM, issuing CA first, then root (for GET /ca.pem). The
- * returned string belongs to the pki. */
+/* The CA certificates as PEM: every issuing CA generation, newest first,
+ * then the root (for GET /ca.pem). The string belongs to the pki. */
 const char *pki_chain_pem(const struct pki *pki);
+
+/* The chain of what is issued now: the newest issuing CA, then the root. */
+const char *pki_issuing_chain_pem(const struct pki *pki);
+
+/* The issuing CA generations the pki knows (1..); the newest issues. */
+unsigned pki_generations(const struct pki *pki);
 
 typedef enum pki_status {
     PKI_OK = 0,
@@ -78,6 +86,7 @@ int pki_verify_signature(const uint8_t *public_key, size_t public_key_length,
 
 /* An issued certificate. */
 struct pki_certificate {
+    unsigned generation;                    /* of the issuing CA */
     uint8_t serial[PKI_SERIAL_BYTES];
     char serial_hex[PKI_SERIAL_HEX_SIZE];   /* lower-case hex */
     uint8_t *der;                           /* owned; pki_certificate_clear() */
@@ -89,16 +98,17 @@ struct pki_certificate {
 
 /* Issues the web certificate for web_number with the key of a CSR that
  * pki_csr_check() accepted, valid from `now` for PKI_CERTIFICATE_DAYS,
- * with a fresh random serial. 0 or -1. */
+ * with a fresh random serial, by the newest issuing CA generation. 0 or
+ * -1. */
 int pki_issue(const struct pki *pki, const struct pki_csr *csr,
               const char *web_number, int64_t now, struct pki_certificate *out,
               char *err, size_t errlen) __attribute__((warn_unused_result));
 void pki_certificate_clear(struct pki_certificate *certificate);
 
 /* A certificate presented by a device (x5c): parsed from DER, checked to be
- * issued by our issuing CA (signature), within its validity at `now`, with
- * the web certificate profile. Fills the web number (its CN), the serial
- * and the public key. 0 or -1 with err. Revocation is the caller's to
+ * issued by one of our issuing CA generations (signature), within its
+ * validity at `now`, with the web certificate profile. Fills the web
+ * number (its CN), the serial, the public key and the generation. 0 or -1 with err. Revocation is the caller's to
  * check (by serial, in the store).
  *
  * The presented-certificate cache: the checks that depend only on the
@@ -114,6 +124,7 @@ void pki_certificate_clear(struct pki_certificate *certificate);
  * never remembered, and any other byte string (one byte changed) is another
  * key, so it is a miss and gets the full check. */
 struct pki_presented {
+    unsigned generation;        /* of the issuing CA that signed it */
     char web_number[32];
     char serial_hex[PKI_SERIAL_HEX_SIZE];
     uint8_t public_key[SIGNER_PUBLIC_KEY_MAX_BYTES];
@@ -167,18 +178,21 @@ struct pki_cert_status {
     int reason;                 /* RFC 5280 CRLReason code, when revoked */
 };
 
-/* Looks up a serial (PKI_SERIAL_BYTES, or fewer for foreign serials) for
- * OCSP. Returns 0 (status filled) or -1 on a database failure. */
-typedef int (*pki_status_lookup)(void *context, const uint8_t *serial,
+/* Looks up a serial (PKI_SERIAL_BYTES, or fewer for foreign serials) of
+ * issuing CA `generation` for OCSP: a certificate of another generation
+ * is unknown here. Returns 0 (status filled) or -1 on a database
+ * failure. */
+typedef int (*pki_status_lookup)(void *context, unsigned generation, const uint8_t *serial,
                                  size_t serial_length,
                                  struct pki_cert_status *status);
 
-/* Answers a DER OCSP request (RFC 6960): for each request in it, the
- * status from lookup(); certificates not issued by our issuing CA (issuer
- * name/key hash mismatch, or a CertID hash other than SHA-1 and SHA-256)
- * are "unknown", without a lookup. A request over
+/* Answers a DER OCSP request (RFC 6960): the responding generation is the
+ * one the first CertID names (issuer name and key hashes; generation 1
+ * when none does); for each request, the status from lookup() when the
+ * CertID names that generation, else "unknown" without a lookup (another
+ * issuer, or a CertID hash other than SHA-1 and SHA-256). A request over
  * PKI_OCSP_REQUEST_MAX_BYTES or with more than 16 single requests is
- * malformed. The response is signed by the
+ * malformed. The response is signed by that generation's
  * issuing CA, carries thisUpdate = now and nextUpdate = now + 1 hour, and
  * echoes the nonce extension when the request has one. A request that
  * does not parse gets a malformedRequest response (still DER, still a
@@ -204,10 +218,11 @@ struct pki_revoked {
     int reason;                 /* RFC 5280 CRLReason */
 };
 
-/* Builds the issuing CA's CRL (DER, v2, signed by the issuing CA) listing
- * `revoked`, thisUpdate = now, nextUpdate = now + 1 day, with a CRL number
- * extension of `crl_number`. *der is malloc'd (free()). 0 or -1. */
-int pki_crl_build(const struct pki *pki, const struct pki_revoked *revoked,
+/* Builds the CRL of issuing CA `generation` (DER, v2, signed by it)
+ * listing `revoked`, thisUpdate = now, nextUpdate = now + 1 day, with a
+ * CRL number extension of `crl_number`. *der is malloc'd (free()). 0 or
+ * -1. */
+int pki_crl_build(const struct pki *pki, unsigned generation, const struct pki_revoked *revoked,
                   size_t count, int64_t crl_number, int64_t now, uint8_t **der,
                   size_t *der_length, char *err, size_t errlen)
     __attribute__((warn_unused_result));

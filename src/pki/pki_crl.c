@@ -1,4 +1,4 @@
-/* pki_crl: the issuing CA's CRL (RFC 5280 §5): v2, thisUpdate = now,
+/* pki_crl: an issuing CA generation's CRL (RFC 5280 §5): v2, thisUpdate = now,
  * nextUpdate a day later, crlNumber and authorityKeyIdentifier extensions,
  * one entry per revoked certificate with its reasonCode (left out for
  * "unspecified", as §5.3.1 asks). The entries are checked here and the
@@ -11,7 +11,7 @@
 #include <string.h>
 
 int
-pki_crl_build(const struct pki *pki, const struct pki_revoked *revoked,
+pki_crl_build(const struct pki *pki, unsigned generation, const struct pki_revoked *revoked,
               size_t count, int64_t crl_number, int64_t now, uint8_t **der,
               size_t *der_length, char *err, size_t errlen)
 {
@@ -19,6 +19,8 @@ pki_crl_build(const struct pki *pki, const struct pki_revoked *revoked,
     *der_length = 0;
     if (count > 0 && revoked == NULL)
         return error_set(err, errlen, "pki_crl_build: no entries");
+    if (generation == 0 || generation > pki->generations)
+        return error_set(err, errlen, "no issuing CA generation %u", generation);
     if (crl_number < 0)
         return error_set(err, errlen, "negative CRL number");
     if (now < 0 || now > PKI_TIME_MAX - PKI_CRL_VALIDITY_SECONDS)
@@ -38,7 +40,7 @@ pki_crl_build(const struct pki *pki, const struct pki_revoked *revoked,
         entries[i].revoked_at = revoked[i].revoked_at;
         entries[i].reason = revoked[i].reason;
     }
-    int status = signer_sign_crl(pki->signer, entries, count, crl_number, now, der,
+    int status = signer_sign_crl(pki->signer, generation, entries, count, crl_number, now, der,
                                  der_length);
     free(entries);
     if (status != 0)

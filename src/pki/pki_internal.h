@@ -16,16 +16,24 @@
  * RFC 5019 clients and `openssl ocsp` send) and SHA-256. */
 enum pki_ocsp_hash { PKI_OCSP_SHA1 = 0, PKI_OCSP_SHA256, PKI_OCSP_HASH_COUNT };
 
+/* One issuing CA generation (pki_x509.h). */
+struct pki_issuer {
+    X509 *certificate;
+    EVP_PKEY *public_key;       /* = X509_get0_pubkey(certificate), not owned */
+    /* Issuer part (name and key hashes) of its CertIDs, serial empty. */
+    OCSP_CERTID *ocsp_ids[PKI_OCSP_HASH_COUNT];
+};
+
 struct pki {
     struct signer *signer;
-    X509 *issuing;              /* issuing CA certificate */
+    /* Issuing CA generations 1..generations; the newest issues. */
+    struct pki_issuer issuers[PKI_GENERATIONS_MAX + 1];
+    unsigned generations;
     X509 *root;                 /* root CA certificate */
-    EVP_PKEY *issuing_public;   /* = X509_get0_pubkey(issuing), not owned */
-    char *chain_pem;            /* issuing then root, PEM */
+    char *chain_pem;            /* every issuing CA, newest first, then root */
+    char *issuing_chain_pem;    /* the newest issuing CA, then root */
     char ocsp_url[PKI_URL_MAX];
     char crl_url[PKI_URL_MAX];
-    /* Issuer part (name and key hashes) of our CertIDs, serial empty. */
-    OCSP_CERTID *ocsp_ids[PKI_OCSP_HASH_COUNT];
     /* Checked presented certificates (pki_presented_cache.c); NULL when
      * turned off. Thread-safe on its own, so the pki stays shareable. */
     struct pki_presented_cache *presented_cache;
@@ -40,7 +48,7 @@ struct pki {
  * by our issuing CA (signature), the web profile, and these fields. Its
  * validity is checked against the time of each use. */
 struct pki_presented_facts {
-    struct pki_presented presented;
+    struct pki_presented presented;     /* its generation included */
     int64_t not_before;
     int64_t not_after;
 };

@@ -49,8 +49,9 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr, const char *web_numb
         return error_set(err, errlen, "time out of range");
     uint8_t *der = NULL;
     size_t length = 0;
-    if (signer_issue_certificate(pki->signer, csr->public_key, csr->public_key_length,
-                                 web_number, now, &der, &length) != 0)
+    if (signer_issue_certificate(pki->signer, pki->generations, csr->public_key,
+                                 csr->public_key_length, web_number, now, &der,
+                                 &length) != 0)
         return error_set(err, errlen, "the signer did not issue the certificate");
     const unsigned char *p = der;
     X509 *certificate = d2i_X509(NULL, &p, (long)length);
@@ -60,6 +61,8 @@ pki_issue(const struct pki *pki, const struct pki_csr *csr, const char *web_numb
         pki_certificate_export(certificate, out) != 0) {
         pki_certificate_clear(out);
         status = error_set(err, errlen, "cannot encode the certificate");
+    } else {
+        out->generation = pki->generations;
     }
     X509_free(certificate);
     free(der);

@@ -1,9 +1,11 @@
 /* pki_ocsp: the OCSP responder (RFC 6960). The request comes from anyone
  * on the network: it is parsed strictly (DER, nothing after it, a bounded
  * number of single requests) and anything else gets a malformedRequest
- * response. Each CertID whose issuer name and key hashes are our issuing
- * CA's is answered from the caller's lookup; any other is "unknown". The
- * signer builds and signs the response with the issuing CA key
+ * response. The responding issuing CA generation is the one the first
+ * CertID names (pki.h); each CertID whose issuer name and key hashes are
+ * that generation's is answered from the caller's lookup; any other is
+ * "unknown". The signer builds and signs the response with that
+ * generation's key
  * (signer_sign_ocsp: responder id by key hash, the issuing CA certificate
  * included, the nonce echoed). */
 #include "pki/pki_internal.h"
@@ -16,38 +18,45 @@
 /* Single requests answered per OCSP request; more is malformed. */
 #define PKI_OCSP_MAX_SINGLE_REQUESTS 16
 
-/* The status of one CertID: unknown unless it names our issuer and a
- * serial the lookup knows. 0, or -1 when the lookup fails. */
+/* The issuing CA generation a CertID names by its issuer name and key
+ * hashes, or 0 (another issuer, or a hash we do not compute). */
+static unsigned
+pki_ocsp_generation(const struct pki *pki, OCSP_CERTID *id)
+{
+    ASN1_OBJECT *algorithm = NULL;
+    if (OCSP_id_get0_info(NULL, &algorithm, NULL, NULL, id) != 1)
+        return 0;
+    enum pki_ocsp_hash hash;
+    switch (OBJ_obj2nid(algorithm)) {
+    case NID_sha1: hash = PKI_OCSP_SHA1; break;
+    case NID_sha256: hash = PKI_OCSP_SHA256; break;
+    default: return 0;
+    }
+    for (unsigned g = 1; g <= pki->generations; g++)
+        if (OCSP_id_issuer_cmp(pki->issuers[g].ocsp_ids[hash], id) == 0)
+            return g;
+    return 0;
+}
+
+/* The status of one CertID: unknown unless it names issuing CA generation
+ * `generation` and a serial the lookup knows of it. 0, or -1 when the
+ * lookup fails. */
 static int
-pki_ocsp_single_status(const struct pki *pki, OCSP_CERTID *id,
+pki_ocsp_single_status(const struct pki *pki, unsigned generation, OCSP_CERTID *id,
                        pki_status_lookup lookup, void *context,
                        struct pki_cert_status *status)
 {
-    ASN1_OBJECT *algorithm = NULL;
     ASN1_INTEGER *serial = NULL;
-    const OCSP_CERTID *ours = NULL;
-
     memset(status, 0, sizeof *status);
     status->state = PKI_CERT_UNKNOWN;
-    if (OCSP_id_get0_info(NULL, &algorithm, NULL, &serial, id) != 1)
-        return 0;
-    switch (OBJ_obj2nid(algorithm)) {
-    case NID_sha1:
-        ours = pki->ocsp_ids[PKI_OCSP_SHA1];
-        break;
-    case NID_sha256:
-        ours = pki->ocsp_ids[PKI_OCSP_SHA256];
-        break;
-    default:
-        return 0; /* a hash we do not compute is not a match */
-    }
-    if (OCSP_id_issuer_cmp(ours, id) != 0)
+    if (pki_ocsp_generation(pki, id) != generation ||
+        OCSP_id_get0_info(NULL, NULL, NULL, &serial, id) != 1)
         return 0;
     int length = ASN1_STRING_length(serial);
     if (ASN1_STRING_type(serial) != V_ASN1_INTEGER || length <= 0 ||
         length > PKI_SERIAL_BYTES)
         return 0; /* negative, zero or too long: never one of ours */
-    if (lookup(context, ASN1_STRING_get0_data(serial), (size_t)length,
+    if (lookup(context, generation, ASN1_STRING_get0_data(serial), (size_t)length,
                status) != 0)
         return -1;
     if (status->state != PKI_CERT_GOOD && status->state != PKI_CERT_REVOKED)
@@ -78,15 +87,16 @@ pki_ocsp_parse(const uint8_t *request, size_t length)
 /* The status of every single request, with its CertID as DER for the
  * signer. 0, or -1 with err. */
 static int
-pki_ocsp_entries(const struct pki *pki, OCSP_REQUEST *request, pki_status_lookup lookup,
-                 void *context, struct signer_ocsp_entry *entries, uint8_t **ids,
-                 size_t *count, char *err, size_t errlen)
+pki_ocsp_entries(const struct pki *pki, unsigned generation, OCSP_REQUEST *request,
+                 pki_status_lookup lookup, void *context,
+                 struct signer_ocsp_entry *entries, uint8_t **ids, size_t *count, char *err,
+                 size_t errlen)
 {
     int n = OCSP_request_onereq_count(request);
     for (int i = 0; i < n; i++) {
         OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(request, i));
         struct pki_cert_status status;
-        if (pki_ocsp_single_status(pki, id, lookup, context, &status) != 0)
+        if (pki_ocsp_single_status(pki, generation, id, lookup, context, &status) != 0)
             return error_set(err, errlen, "certificate status lookup failed");
         int length = i2d_OCSP_CERTID(id, &ids[i]);
         if (length <= 0 || length > SIGNER_OCSP_CERTID_MAX_BYTES)
@@ -118,8 +128,17 @@ pki_ocsp_signed(const struct pki *pki, OCSP_REQUEST *request, pki_status_lookup 
     const uint8_t *nonce = NULL;
     size_t nonce_length = 0;
     _Static_assert(PKI_OCSP_MAX_SINGLE_REQUESTS <= SIGNER_OCSP_ENTRIES_MAX, "entries");
-    int status = pki_ocsp_entries(pki, request, lookup, context, entries, ids, &count,
-                                  err, errlen);
+    /* One response has one signer: the generation of the first CertID
+     * that names one of ours (relying parties ask one at a time). */
+    unsigned generation = 0;
+    int n = OCSP_request_onereq_count(request);
+    for (int i = 0; i < n && generation == 0; i++)
+        generation = pki_ocsp_generation(
+            pki, OCSP_onereq_get0_id(OCSP_request_onereq_get0(request, i)));
+    if (generation == 0)
+        generation = 1;
+    int status = pki_ocsp_entries(pki, generation, request, lookup, context, entries, ids,
+                                  &count, err, errlen);
     int at = OCSP_REQUEST_get_ext_by_NID(request, NID_id_pkix_OCSP_Nonce, -1);
     if (status == 0 && at >= 0) {
         const ASN1_OCTET_STRING *value =
@@ -129,7 +148,7 @@ pki_ocsp_signed(const struct pki *pki, OCSP_REQUEST *request, pki_status_lookup 
         if (nonce_length == 0 || nonce_length > SIGNER_OCSP_NONCE_MAX_BYTES)
             status = error_set(err, errlen, "the OCSP nonce is empty or too long");
     }
-    if (status == 0 && signer_sign_ocsp(pki->signer, entries, count, nonce, nonce_length,
+    if (status == 0 && signer_sign_ocsp(pki->signer, generation, entries, count, nonce, nonce_length,
                                         now, response, response_length) != 0)
         status = error_set(err, errlen, "the signer did not sign the OCSP response");
     for (size_t i = 0; i < PKI_OCSP_MAX_SINGLE_REQUESTS; i++)

@@ -1,5 +1,5 @@
 /* pki_presented: the check of a certificate a device presents (x5c): ours
- * (issued and signed by our issuing CA), valid now, and shaped like a web
+ * (issued and signed by one of our issuing CA generations), valid now, and shaped like a web
  * certificate. The bytes come from the network. What the bytes alone decide
  * is remembered in the presented-certificate cache (pki.h). */
 #include "pki/pki_internal.h"
@@ -75,12 +75,18 @@ pki_check_der(const struct pki *pki, const uint8_t *der, size_t length,
         error_set(err, errlen, "not a DER certificate");
         goto cleanup;
     }
-    if (X509_NAME_cmp(X509_get_issuer_name(certificate),
-                      X509_get_subject_name(pki->issuing)) != 0 ||
-        X509_verify(certificate, pki->issuing_public) != 1) {
+    /* Each generation has its own name ("cyberid Issuing CA <g>"). */
+    unsigned generation = 0;
+    for (unsigned g = 1; g <= pki->generations && generation == 0; g++)
+        if (X509_NAME_cmp(X509_get_issuer_name(certificate),
+                          X509_get_subject_name(pki->issuers[g].certificate)) == 0)
+            generation = g;
+    if (generation == 0 ||
+        X509_verify(certificate, pki->issuers[generation].public_key) != 1) {
         error_set(err, errlen, "certificate not issued by our issuing CA");
         goto cleanup;
     }
+    out->generation = generation;
     if (pki_time_to_int64(X509_get0_notBefore(certificate), &not_before) != 0 ||
         pki_time_to_int64(X509_get0_notAfter(certificate), &not_after) != 0 ||
         !pki_is_valid_at(now, not_before, not_after)) {

@@ -6,6 +6,8 @@
 #include "util/file.h"
 #include "util/strings.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Room for any curve name OpenSSL reports. */
 #define PKI_GROUP_NAME_MAX 64
@@ -291,6 +294,40 @@ pki_load_certificate(const char *pki_dir, const char *file, char *err,
     BIO_free(bio);
     free(text);
     return certificate;
+}
+
+void
+pki_issuing_ca_file(unsigned generation, char out[PKI_CA_FILE_NAME_MAX])
+{
+    assert(generation >= 1 && generation <= PKI_GENERATIONS_MAX);
+    if (generation == 1)
+        snprintf(out, PKI_CA_FILE_NAME_MAX, "issuing-ca.pem");
+    else
+        snprintf(out, PKI_CA_FILE_NAME_MAX, "issuing-ca-%u.pem", generation);
+}
+
+unsigned
+pki_issuing_generations(const char *pki_dir)
+{
+    unsigned count = 0;
+    for (unsigned g = 1; g <= PKI_GENERATIONS_MAX; g++) {
+        char file[PKI_CA_FILE_NAME_MAX], path[PKI_PATH_MAX];
+        pki_issuing_ca_file(g, file);
+        if (string_format(path, sizeof path, "%s/%s", pki_dir, file) != 0 ||
+            access(path, F_OK) != 0)
+            break;
+        count = g;
+    }
+    return count;
+}
+
+int
+pki_generation_crl_url(const char *crl_url, unsigned generation, char out[PKI_URL_MAX])
+{
+    assert(generation >= 1 && generation <= PKI_GENERATIONS_MAX);
+    if (generation == 1)
+        return string_copy(out, PKI_URL_MAX, crl_url);
+    return string_format(out, PKI_URL_MAX, "%s/%u", crl_url, generation);
 }
 
 /* A URL written into certificates: http(s), printable ASCII (IA5String),

@@ -71,6 +71,28 @@ AUTHORITY_KEYID *pki_authority_key_id(X509 *issuing);
  * no spaces, shorter than PKI_URL_MAX. 1 or 0. */
 int pki_url_is_valid(const char *url);
 
+/* ── Issuing CA generations ───────────────────────────────────────────
+ * `cyberid init` makes generation 1 (pki/issuing-ca.pem); each `cyberid
+ * ca rotate` makes the next under the same root (pki/issuing-ca-<g>.pem).
+ * The newest issues; every generation's certificates stay ours (OCSP,
+ * CRL, presented certificates) until they expire. */
+#define PKI_GENERATIONS_MAX 32
+#define PKI_CA_FILE_NAME_MAX 32
+
+/* The certificate file of generation g (1..PKI_GENERATIONS_MAX) in the
+ * pki folder: "issuing-ca.pem" for 1, "issuing-ca-<g>.pem" after. */
+void pki_issuing_ca_file(unsigned generation, char out[PKI_CA_FILE_NAME_MAX]);
+
+/* How many generations pki_dir holds: 1 + the run of issuing-ca-2.pem,
+ * issuing-ca-3.pem, ... that exist (0 when issuing-ca.pem is missing). */
+unsigned pki_issuing_generations(const char *pki_dir);
+
+/* The CRL distribution point of generation g: crl_url for 1 (what every
+ * certificate issued before generations existed says), crl_url/<g> after.
+ * 0, or -1 when it does not fit PKI_URL_MAX. */
+int pki_generation_crl_url(const char *crl_url, unsigned generation,
+                           char out[PKI_URL_MAX]);
+
 /* Loads pki_dir/file, which must hold one PEM certificate. NULL with err. */
 X509 *pki_load_certificate(const char *pki_dir, const char *file, char *err,
                            size_t errlen);

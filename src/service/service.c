@@ -3,6 +3,7 @@
 
 #include "enroll/challenge.h"
 #include "enroll/registry.h"
+#include "enroll/rekey.h"
 #include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
@@ -96,6 +97,18 @@ service_start_serving(struct service *service, const char *issuer, char *err,
         return error_set(err, errlen, "the signer refused the issuer %s", service->issuer);
     if (pki_open(service->config.pki_dir, service->signer, ocsp_url, crl_url,
                  &service->pki, err, errlen) != 0)
+        return -1;
+    /* Every generation this node knows has its row (hold, CRL): one made
+     * by `cyberid ca rotate` on another node's folder gets it here too. */
+    struct store_conn *conn = store_acquire(service->store);
+    int ensured = 0;
+    for (unsigned g = 1; g <= pki_generations(service->pki) && ensured == 0; g++)
+        ensured = store_issuer_ensure(conn, g);
+    if (ensured != 0)
+        error_set(err, errlen, "cannot record the issuing CA generations: %s",
+                  store_last_error(conn));
+    store_release(service->store, conn);
+    if (ensured != 0)
         return -1;
     /* As many face checks at once as there are cores: they are CPU-bound,
      * more would only hold more images in memory. */
@@ -282,6 +295,14 @@ enroll(void *app, const struct http_request *request, struct http_response *resp
     return service ? enroll_handle(&service->enroll, request, response) : 0;
 }
 
+/* POST /v1/me/rekey */
+static int
+rekey(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    return service ? rekey_handle(&service->enroll, &service->device, request, response) : 0;
+}
+
 /* GET /v1/me/devices */
 static int
 devices(void *app, const struct http_request *request, struct http_response *response)
@@ -312,10 +333,29 @@ ca_chain(void *app, const struct http_request *request, struct http_response *re
                               strlen(pem));
 }
 
-/* OCSP status lookup over the store; context is a store connection. */
+/* What OCSP and the CRL say of a device: revoked with its own time and
+ * reason; else, while its issuing CA generation is held, revoked with
+ * certificateHold from the hold; else good. */
+static void
+device_cert_status(const struct store_device *device, struct pki_cert_status *status)
+{
+    status->state = PKI_CERT_GOOD;
+    if (strcmp(device->status, STORE_DEVICE_REVOKED) == 0) {
+        status->state = PKI_CERT_REVOKED;
+        status->revoked_at = device->revoked_at;
+        status->reason = device->revocation_reason;
+    } else if (device->issuer_held_at != 0) {
+        status->state = PKI_CERT_REVOKED;
+        status->revoked_at = device->issuer_held_at;
+        status->reason = pki_reason_code("certificate_hold");
+    }
+}
+
+/* OCSP status lookup over the store; context is a store connection. A
+ * serial of another generation than the CertID's is unknown. */
 static int
-ocsp_lookup(void *context, const uint8_t *serial, size_t serial_length,
-            struct pki_cert_status *status)
+ocsp_lookup(void *context, unsigned generation, const uint8_t *serial,
+            size_t serial_length, struct pki_cert_status *status)
 {
     memset(status, 0, sizeof *status);
     status->state = PKI_CERT_UNKNOWN;
@@ -328,12 +368,8 @@ ocsp_lookup(void *context, const uint8_t *serial, size_t serial_length,
     int found = 0;
     if (store_device_get(context, hex, NULL, &device, &found) != 0)
         return -1;
-    if (found) {
-        int revoked = strcmp(device.status, STORE_DEVICE_REVOKED) == 0;
-        status->state = revoked ? PKI_CERT_REVOKED : PKI_CERT_GOOD;
-        status->revoked_at = device.revoked_at;
-        status->reason = device.revocation_reason;
-    }
+    if (found && device.issuer == (int64_t)generation)
+        device_cert_status(&device, status);
     store_device_clear(&device);
     return 0;
 }
@@ -431,41 +467,47 @@ collect_revoked(void *context, const struct store_device *device)
         list->capacity = capacity;
     }
     struct pki_revoked *entry = &list->entries[list->count];
+    struct pki_cert_status status;
+    device_cert_status(device, &status);
+    if (status.state != PKI_CERT_REVOKED)
+        return 0;
     if (strlen(device->serial) != 2 * PKI_SERIAL_BYTES ||
         hex_decode(device->serial, entry->serial, PKI_SERIAL_BYTES) != 0)
         return -1;
-    entry->revoked_at = device->revoked_at;
-    entry->reason = device->revocation_reason;
+    entry->revoked_at = status.revoked_at;
+    entry->reason = status.reason;
     list->count++;
     return 0;
 }
 
-/* Builds the next CRL from the revoked devices and stores it, unless
- * another node stored one first. 0 or -1. */
+/* Builds generation's next CRL from its listed devices and stores it,
+ * unless another node stored one first. 0 or -1. */
 static int
-crl_rebuild(struct service *service, struct store_conn *conn, const struct store_crl *old,
-            int64_t now)
+crl_rebuild(struct service *service, struct store_conn *conn, unsigned generation,
+            const struct store_crl *old, int64_t now)
 {
     struct revoked_list list = {0};
     uint8_t *der = NULL;
     size_t length = 0;
     char err[256];
     int stored = 0;
-    if (store_device_each(conn, NULL, collect_revoked, &list) != 0) {
+    if (store_device_each_listed(conn, generation, now, collect_revoked, &list) != 0) {
         free(list.entries);
         return -1;
     }
-    int status = pki_crl_build(service->pki, list.entries, list.count, old->number + 1, now,
-                               &der, &length, err, sizeof err);
+    int status = pki_crl_build(service->pki, generation, list.entries, list.count,
+                               old->number + 1, now, &der, &length, err, sizeof err);
     free(list.entries);
     if (status != 0) {
         log_event(LOG_ERROR, "crl_failed", "{s:s}", "error", err);
         return -1;
     }
-    status = store_crl_put(conn, old->number + 1, old->epoch, now, der, length, &stored);
+    status = store_crl_put(conn, generation, old->number + 1, old->epoch, now, der, length,
+                           &stored);
     free(der);
     if (status == 0 && stored)
-        log_event(LOG_INFO, "crl_built", "{s:I, s:I}", "number", (json_int_t)(old->number + 1),
+        log_event(LOG_INFO, "crl_built", "{s:I, s:I, s:I}", "generation",
+                  (json_int_t)generation, "number", (json_int_t)(old->number + 1),
                   "revoked", (json_int_t)list.count);
     return status;
 }
@@ -478,23 +520,25 @@ crl_rebuild(struct service *service, struct store_conn *conn, const struct store
  * requests costs reads, not signatures. */
 #define CRL_REFRESH_SECONDS 3600
 static int
-crl(void *app, const struct http_request *request, struct http_response *response)
+crl_answer(struct service *service, unsigned generation, struct http_response *response)
 {
-    (void)request;
-    struct service *service = serving(app, response);
-    if (service == NULL)
-        return 0;
     int64_t now = (int64_t)time(NULL);
     struct store_crl current;
+    int found = 0;
     struct store_conn *conn = store_acquire(service->store);
-    int status = store_crl_get(conn, &current);
+    int status = store_crl_get(conn, generation, &current, &found);
+    if (status == 0 && !found) {
+        store_release(service->store, conn);
+        return http_respond_error(response, 404, "not_found",
+                                  "no CRL for this issuing CA generation");
+    }
     for (int attempt = 0; status == 0 && attempt < 3; attempt++) {
         if (current.der != NULL && current.built_epoch == current.epoch &&
             now < current.this_update + CRL_REFRESH_SECONDS && now >= current.this_update)
             break;
-        int rebuilt = crl_rebuild(service, conn, &current, now);
+        int rebuilt = crl_rebuild(service, conn, generation, &current, now);
         store_crl_clear(&current);
-        status = rebuilt != 0 ? -1 : store_crl_get(conn, &current);
+        status = rebuilt != 0 ? -1 : store_crl_get(conn, generation, &current, &found);
     }
     store_release(service->store, conn);
     if (status != 0 || current.der == NULL) {
@@ -505,6 +549,34 @@ crl(void *app, const struct http_request *request, struct http_response *respons
                                 current.der_length);
     store_crl_clear(&current);
     return status;
+}
+
+/* GET /crl: generation 1's CRL (the distribution point its certificates
+ * name). */
+static int
+crl(void *app, const struct http_request *request, struct http_response *response)
+{
+    (void)request;
+    struct service *service = serving(app, response);
+    return service ? crl_answer(service, 1, response) : 0;
+}
+
+/* GET /crl/{generation}: the CRL of a later generation (`cyberid ca
+ * rotate`), named in its certificates. */
+static int
+crl_generation(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    const char *text = request->params[0];
+    char *end = NULL;
+    unsigned long generation = strtoul(text, &end, 10);
+    if (text[0] < '1' || text[0] > '9' || *end != '\0' ||
+        generation > pki_generations(service->pki))
+        return http_respond_error(response, 404, "not_found",
+                                  "no CRL for this issuing CA generation");
+    return crl_answer(service, (unsigned)generation, response);
 }
 
 /* The OpenID Connect provider's routes: each needs the issuer URL. */
@@ -535,11 +607,13 @@ static const struct http_route routes[] = {
      enroll_challenge},
     {"POST", "/v1/enroll", HTTP_BODY_JSON, ENROLL_BODY_LIMIT, enroll},
     {"GET", "/v1/me/devices", HTTP_BODY_NONE, 0, devices},
+    {"POST", "/v1/me/rekey", HTTP_BODY_JSON, REKEY_BODY_LIMIT, rekey},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},
     {"POST", "/ocsp", HTTP_BODY_ANY, PKI_OCSP_REQUEST_MAX_BYTES, ocsp},
     {"GET", "/ocsp/{request...}", HTTP_BODY_NONE, 0, ocsp_get},
     {"GET", "/crl", HTTP_BODY_NONE, 0, crl},
+    {"GET", "/crl/{generation}", HTTP_BODY_NONE, 0, crl_generation},
     {"GET", "/.well-known/openid-configuration", HTTP_BODY_NONE, 0, oidc_discovery},
     {"GET", "/jwks.json", HTTP_BODY_NONE, 0, oidc_jwks},
     {"GET", "/authorize", HTTP_BODY_NONE, 0, oidc_authorize},

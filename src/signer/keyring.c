@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ struct keyring {
     pkcs11_handle secret[SIGNER_KEY_COUNT];
     uint8_t symmetric[SIGNER_KEY_COUNT][SIGNER_SYMMETRIC_KEY_BYTES];
     EVP_PKEY *asymmetric[SIGNER_KEY_COUNT];
+    /* Issuing CA generations 2.. (1 is asymmetric[SIGNER_KEY_ISSUING_CA]). */
+    EVP_PKEY *issuing[SIGNER_ISSUING_GENERATIONS_MAX + 1];
     char keys_dir[SIGNER_PATH_MAX];
     char initial_kid[SIGNER_KID_MAX + 1];
     /* The token keys by kid, loaded on first use. */
@@ -207,6 +210,8 @@ keyring_close(struct keyring *keyring)
         return;
     for (int key = 0; key < SIGNER_KEY_COUNT; key++)
         EVP_PKEY_free(keyring->asymmetric[key]);
+    for (size_t g = 0; g <= SIGNER_ISSUING_GENERATIONS_MAX; g++)
+        EVP_PKEY_free(keyring->issuing[g]);
     for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++)
         EVP_PKEY_free(keyring->tokens[i].key);
     pkcs11_close(keyring->token); /* after the keys that sign through it */
@@ -419,10 +424,44 @@ keyring_in_token(const struct keyring *keyring)
     return keyring->token != NULL;
 }
 
-EVP_PKEY *
-keyring_issuing_key(struct keyring *keyring)
+int
+keyring_load_issuing(struct keyring *keyring, unsigned generation, char *err, size_t errlen)
 {
-    return keyring->asymmetric[SIGNER_KEY_ISSUING_CA];
+    assert(generation >= 2 && generation <= SIGNER_ISSUING_GENERATIONS_MAX &&
+           keyring->issuing[generation] == NULL);
+    if (keyring->token != NULL) {
+        char name[32];
+        if (string_format(name, sizeof name, SIGNER_ISSUING_KEY_NAME_FORMAT, generation) == 0)
+            keyring->issuing[generation] = pkcs11_ec_key(keyring->token, name);
+        if (keyring->issuing[generation] == NULL)
+            return error_set(err, errlen,
+                             "the PKCS#11 token has no usable key cyberid-issuing-ca-%u",
+                             generation);
+        return 0;
+    }
+    char path[SIGNER_PATH_MAX];
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    if (string_format(path, sizeof path, SIGNER_ISSUING_KEY_FILE_FORMAT, keyring->keys_dir,
+                      generation) != 0)
+        return error_set(err, errlen, "keys folder path is too long");
+    if (file_read_private(path, "key file", SIGNER_KEY_FILE_MAX_BYTES, &bytes, &length, err,
+                          errlen) != 0)
+        return -1;
+    keyring->issuing[generation] = parse_p256_key(bytes, length);
+    secret_wipe(bytes, length);
+    free(bytes);
+    if (keyring->issuing[generation] == NULL)
+        return error_set(err, errlen, "key file %s is not a valid P-256 key", path);
+    return 0;
+}
+
+EVP_PKEY *
+keyring_issuing_key(struct keyring *keyring, unsigned generation)
+{
+    if (generation == 1)
+        return keyring->asymmetric[SIGNER_KEY_ISSUING_CA];
+    return generation <= SIGNER_ISSUING_GENERATIONS_MAX ? keyring->issuing[generation] : NULL;
 }
 
 static int
@@ -465,6 +504,14 @@ keyring_public_key(struct keyring *keyring, enum signer_key key,
     if (!is_asymmetric(keyring, key))
         return -1;
     return public_key_der(keyring->asymmetric[key], out, length);
+}
+
+int
+keyring_issuing_public_key(struct keyring *keyring, unsigned generation,
+                           uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
+{
+    EVP_PKEY *pkey = keyring_issuing_key(keyring, generation);
+    return pkey != NULL ? public_key_der(pkey, out, length) : -1;
 }
 
 /* ── Token keys by kid ─────────────────────────────────────────────────── */

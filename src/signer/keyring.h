@@ -4,7 +4,8 @@
  * signer_open() for tests, benchmarks and offline commands; everything
  * else asks through signer.h.
  *
- * It loads the master, index, pairwise, first token and issuing CA keys:
+ * It loads the master, index, pairwise, first token and issuing CA keys
+ * (and, through keyring_load_issuing(), later issuing CA generations):
  * from their files, or, when keys/pkcs11.json names a PKCS#11 token, as
  * handles of the token's keys (pkcs11.h), which then does every HMAC,
  * master-key GCM and ECDSA operation; the per-record data keys stay in
@@ -65,12 +66,26 @@ int keyring_unseal(struct keyring *keyring, const char *record_id, const uint8_t
 /* 1 when the keys are in a PKCS#11 token, 0 when they are files. */
 int keyring_in_token(const struct keyring *keyring);
 
-/* The issuing CA's private key, borrowed (signer_ca.c signs with it). */
-EVP_PKEY *keyring_issuing_key(struct keyring *keyring);
+/* Loads the private key of issuing CA generation g (2 to
+ * SIGNER_ISSUING_GENERATIONS_MAX; 1 is loaded by keyring_open()):
+ * keys/issuing-ca-<g>.key.pem (mode 0600), or the token's
+ * "cyberid-issuing-ca-<g>". Once, before the keyring is shared. 0 or -1
+ * with err. */
+int keyring_load_issuing(struct keyring *keyring, unsigned generation, char *err,
+                         size_t errlen) __attribute__((warn_unused_result));
+
+/* The private key of issuing CA generation g, borrowed (signer_ca.c signs
+ * with it); NULL when not loaded. */
+EVP_PKEY *keyring_issuing_key(struct keyring *keyring, unsigned generation);
 
 /* DER SubjectPublicKeyInfo of SIGNER_KEY_TOKEN or SIGNER_KEY_ISSUING_CA. */
 int keyring_public_key(struct keyring *keyring, enum signer_key key,
                        uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
+    __attribute__((warn_unused_result));
+
+/* DER SubjectPublicKeyInfo of issuing CA generation g (loaded). 0 or -1. */
+int keyring_issuing_public_key(struct keyring *keyring, unsigned generation,
+                               uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
     __attribute__((warn_unused_result));
 
 /* The kid of keys/token-signing.key.pem (signer.h says how it is made). */

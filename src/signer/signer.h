@@ -10,8 +10,9 @@
  * There is no "sign these bytes" and no "unwrap this key". Each operation
  * is typed and the signer applies its policy (signer_ops.c):
  *  - signer_issue_certificate: the signer builds the web certificate from
- *    an SPKI and a web number with the fixed profile, signs it, and checks
- *    that the result parses back to that profile;
+ *    an SPKI and a web number with the fixed profile, signs it with the
+ *    newest issuing CA generation (no other), and checks that the result
+ *    parses back to that profile;
  *  - signer_sign_ocsp, signer_sign_crl: it builds and signs the response
  *    or CRL from typed entries (it never asserts "good" for a certificate
  *    of another issuer);
@@ -85,6 +86,8 @@ enum signer_key {
 #define SIGNER_OPENS_PER_MINUTE_DEFAULT 120000
 /* Restarts of a dead signer process allowed within a minute. */
 #define SIGNER_RESTARTS_MAX 5
+/* Issuing CA generations a data folder may hold (`cyberid ca rotate`). */
+#define SIGNER_ISSUING_GENERATIONS_MAX 32
 /* Channels of a signer process: at most. */
 #define SIGNER_CHANNELS_MAX 256
 
@@ -98,6 +101,11 @@ struct signer_options {
     const char *pki_dir;
     const char *ocsp_url;
     const char *crl_url;
+    /* The issuing CA generations to load: 1..generations (0: every one
+     * pki_dir holds). signer_start() fixes it at the count pki_dir holds
+     * when it starts, so a signer restarted after a `cyberid ca rotate`
+     * loads the generations the network side knows, no more. */
+    unsigned generations;
     /* The only `iss` an ID token may carry. NULL: ID tokens and
      * certificates are refused until signer_configure(). */
     const char *issuer;
@@ -127,6 +135,15 @@ int signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
 int signer_create_keys_pkcs11(const char *keys_dir, const char *pki_dir, const char *module,
                               const char *token_label, const char *pin_file, char *err,
                               size_t errlen) __attribute__((warn_unused_result));
+
+/* `cyberid ca rotate`: makes the next issuing CA generation of a data
+ * folder under its root: a new P-256 key (keys/issuing-ca-<g>.key.pem,
+ * or "cyberid-issuing-ca-<g>" in the PKCS#11 token) and its certificate,
+ * signed with the root CA key (opened here and nowhere else), written
+ * last to pki_dir/issuing-ca-<g>.pem. *generation is the new one. A
+ * running signer uses it once started again. 0 or -1 with err. */
+int signer_issuing_ca_rotate(const char *keys_dir, const char *pki_dir, unsigned *generation,
+                             char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Starts the signer process with options and connects to it. 0, or -1
  * with err (the keys did not load: err says why). */
@@ -192,11 +209,14 @@ void signer_free_secret(void *secret, size_t length);
 
 /* Issues the web certificate of web_number (16 Crockford base32
  * characters) for a P-256 key (DER SubjectPublicKeyInfo), valid from now
- * for 730 days, random serial. *der is malloc'd. 0 or -1. */
-int signer_issue_certificate(struct signer *signer, const uint8_t *spki,
-                             size_t spki_length, const char *web_number, int64_t now,
-                             uint8_t **der, size_t *der_length)
-    __attribute__((warn_unused_result, nonnull(1, 2, 4, 6, 7)));
+ * for 730 days, random serial, by issuing CA `generation`, which must be
+ * the newest the signer has (an older one is refused: it may be the one
+ * a flaw was found in). *der is malloc'd. 0 or -1. */
+int signer_issue_certificate(struct signer *signer, unsigned generation,
+                             const uint8_t *spki, size_t spki_length,
+                             const char *web_number, int64_t now, uint8_t **der,
+                             size_t *der_length)
+    __attribute__((warn_unused_result, nonnull(1, 3, 5, 7, 8)));
 
 /* Certificate states of OCSP answers. */
 enum signer_cert_state { SIGNER_CERT_UNKNOWN = 0, SIGNER_CERT_GOOD, SIGNER_CERT_REVOKED };
@@ -207,7 +227,7 @@ enum signer_cert_state { SIGNER_CERT_UNKNOWN = 0, SIGNER_CERT_GOOD, SIGNER_CERT_
 
 /* One SingleResponse: the request's CertID (DER) and what to say of it. A
  * state other than unknown is refused for a CertID that does not name the
- * issuing CA. */
+ * issuing CA generation that signs the response. */
 struct signer_ocsp_entry {
     const uint8_t *cert_id;
     size_t cert_id_length;
@@ -216,13 +236,15 @@ struct signer_ocsp_entry {
     int reason;                 /* RFC 5280 CRLReason; 0: none given */
 };
 
-/* The signed OCSPResponse (DER) for 1..SIGNER_OCSP_ENTRIES_MAX entries,
- * thisUpdate now, nextUpdate an hour later, with the request's nonce
- * extension value echoed (nonce_length 0: none). *der is malloc'd. 0/-1. */
-int signer_sign_ocsp(struct signer *signer, const struct signer_ocsp_entry *entries,
-                     size_t count, const uint8_t *nonce, size_t nonce_length, int64_t now,
-                     uint8_t **der, size_t *der_length)
-    __attribute__((warn_unused_result, nonnull(1, 7, 8)));
+/* The OCSPResponse (DER) signed by issuing CA `generation` for
+ * 1..SIGNER_OCSP_ENTRIES_MAX entries (good or revoked only for CertIDs of
+ * that generation), thisUpdate now, nextUpdate an hour later, with the
+ * request's nonce extension value echoed (nonce_length 0: none). *der is
+ * malloc'd. 0/-1. */
+int signer_sign_ocsp(struct signer *signer, unsigned generation,
+                     const struct signer_ocsp_entry *entries, size_t count,
+                     const uint8_t *nonce, size_t nonce_length, int64_t now, uint8_t **der,
+                     size_t *der_length) __attribute__((warn_unused_result, nonnull(1, 8, 9)));
 
 #define SIGNER_SERIAL_BYTES 16
 /* One revoked certificate of the CRL. */
@@ -232,11 +254,13 @@ struct signer_crl_entry {
     int reason;
 };
 
-/* The issuing CA's CRL (DER, v2) of count entries, thisUpdate now,
- * nextUpdate a day later, CRL number crl_number. *der is malloc'd. 0/-1. */
-int signer_sign_crl(struct signer *signer, const struct signer_crl_entry *entries,
-                    size_t count, int64_t crl_number, int64_t now, uint8_t **der,
-                    size_t *der_length) __attribute__((warn_unused_result, nonnull(1, 6, 7)));
+/* The CRL (DER, v2) of issuing CA `generation` of count entries,
+ * thisUpdate now, nextUpdate a day later, CRL number crl_number. *der is
+ * malloc'd. 0/-1. */
+int signer_sign_crl(struct signer *signer, unsigned generation,
+                    const struct signer_crl_entry *entries, size_t count, int64_t crl_number,
+                    int64_t now, uint8_t **der, size_t *der_length)
+    __attribute__((warn_unused_result, nonnull(1, 7, 8)));
 
 /* Signs an ID token: claims_json (a JSON object text) with iss the
  * signer's issuer, aud and sub non-empty strings, iat within
@@ -247,10 +271,14 @@ int signer_sign_crl(struct signer *signer, const struct signer_crl_entry *entrie
 int signer_sign_id_token(struct signer *signer, const char *kid, const char *claims_json,
                          char **token) __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));
 
-/* The DER SubjectPublicKeyInfo of SIGNER_KEY_ISSUING_CA or
- * SIGNER_KEY_TOKEN. 0 or -1. */
+/* The DER SubjectPublicKeyInfo of SIGNER_KEY_ISSUING_CA (generation 1)
+ * or SIGNER_KEY_TOKEN. 0 or -1. */
 int signer_public_key(struct signer *signer, enum signer_key key,
                       uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
+    __attribute__((warn_unused_result, nonnull(1, 3, 4)));
+/* The DER SubjectPublicKeyInfo of issuing CA `generation`. 0 or -1. */
+int signer_issuing_public_key(struct signer *signer, unsigned generation,
+                              uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
     __attribute__((warn_unused_result, nonnull(1, 3, 4)));
 
 /* Operations done and refused by the signer, by operation

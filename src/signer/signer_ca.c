@@ -15,6 +15,7 @@
 
 
 struct signer_ca {
+    unsigned generation;
     X509 *issuing;              /* the issuing CA certificate */
     EVP_PKEY *key;              /* its private key, borrowed from the keyring */
     EC_GROUP *p256;             /* subject points are checked on it */
@@ -30,28 +31,33 @@ signer_ca_set_urls(struct signer_ca *ca, const char *ocsp_url, const char *crl_u
 {
     if (!pki_url_is_valid(ocsp_url) || !pki_url_is_valid(crl_url) ||
         string_copy(ca->ocsp_url, sizeof ca->ocsp_url, ocsp_url) != 0 ||
-        string_copy(ca->crl_url, sizeof ca->crl_url, crl_url) != 0)
+        pki_generation_crl_url(crl_url, ca->generation, ca->crl_url) != 0 ||
+        !pki_url_is_valid(ca->crl_url))
         return -1;
     return 0;
 }
 
 int
-signer_ca_open(const char *pki_dir, EVP_PKEY *issuing_key, struct signer_ca **out,
-               char *err, size_t errlen)
+signer_ca_open(const char *pki_dir, unsigned generation, EVP_PKEY *issuing_key,
+               struct signer_ca **out, char *err, size_t errlen)
 {
     *out = NULL;
     struct signer_ca *ca = calloc(1, sizeof *ca);
     if (ca == NULL)
         return error_set(err, errlen, "out of memory");
+    char file[PKI_CA_FILE_NAME_MAX];
+    pki_issuing_ca_file(generation, file);
+    ca->generation = generation;
     ca->key = issuing_key;
-    ca->issuing = pki_load_certificate(pki_dir, "issuing-ca.pem", err, errlen);
+    ca->issuing = pki_load_certificate(pki_dir, file, err, errlen);
     if (ca->issuing == NULL) {
         signer_ca_close(ca);
         return -1;
     }
     if (issuing_key == NULL || X509_check_private_key(ca->issuing, issuing_key) != 1) {
         signer_ca_close(ca);
-        return error_set(err, errlen, "issuing-ca.pem does not hold the issuing CA key");
+        return error_set(err, errlen, "%s does not hold the issuing CA key of generation %u",
+                         file, generation);
     }
     if ((ca->p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)) == NULL ||
         (ca->ids[0] = OCSP_cert_to_id(EVP_sha1(), NULL, ca->issuing)) == NULL ||

@@ -18,13 +18,17 @@ struct signer_ca;
 /* Results besides 0 (done) and -1 (failed). */
 #define SIGNER_CA_REFUSED (-2)  /* the input is against the profile */
 
-/* Loads pki_dir/issuing-ca.pem and checks it carries issuing_key
- * (borrowed: must outlive the CA). 0 or -1 with err. */
-int signer_ca_open(const char *pki_dir, EVP_PKEY *issuing_key, struct signer_ca **out,
-                   char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Issuing CA generation g (pki_x509.h): loads its certificate from
+ * pki_dir and checks it carries issuing_key (borrowed: must outlive the
+ * CA). 0 or -1 with err. */
+int signer_ca_open(const char *pki_dir, unsigned generation, EVP_PKEY *issuing_key,
+                   struct signer_ca **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* The URLs written into certificates (http(s), printable ASCII, under
- * PKI_URL_MAX bytes). Set once, before any issuance. 0 or -1. */
+ * PKI_URL_MAX bytes): the OCSP URL as it is, the CRL distribution point
+ * of this generation (pki_generation_crl_url). Set once, before any
+ * issuance. 0 or -1. */
 int signer_ca_set_urls(struct signer_ca *ca, const char *ocsp_url, const char *crl_url)
     __attribute__((warn_unused_result));
 void signer_ca_close(struct signer_ca *ca);

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1 /* close_range */
 #include "signer/signer.h"
 
+#include "pki/pki_x509.h"
 #include "signer/signer_ops.h"
 #include "signer/signer_wire.h"
 #include "util/log.h"
@@ -373,6 +374,14 @@ build_args(struct signer *signer, const struct signer_options *options)
         signer->argv[at++] = strdup(pairs[i][0]);
         signer->argv[at++] = strdup(pairs[i][1]);
     }
+    if (options->pki_dir != NULL) {
+        unsigned generations = options->generations > 0
+                                   ? options->generations
+                                   : pki_issuing_generations(options->pki_dir);
+        snprintf(number, sizeof number, "%u", generations);
+        signer->argv[at++] = strdup("--generations");
+        signer->argv[at++] = strdup(number);
+    }
     snprintf(number, sizeof number, "%u", signer->channel_count);
     signer->argv[at++] = strdup("--channels");
     signer->argv[at++] = strdup(number);
@@ -611,13 +620,14 @@ signer_free_secret(void *secret, size_t length)
 }
 
 int
-signer_issue_certificate(struct signer *signer, const uint8_t *spki, size_t spki_length,
-                         const char *web_number, int64_t now, uint8_t **der,
-                         size_t *der_length)
+signer_issue_certificate(struct signer *signer, unsigned generation, const uint8_t *spki,
+                         size_t spki_length, const char *web_number, int64_t now,
+                         uint8_t **der, size_t *der_length)
 {
     struct signer_buffer request = {0}, reply = {0};
     *der = NULL;
     *der_length = 0;
+    signer_buffer_u64_below(&request, generation, SIGNER_ISSUING_GENERATIONS_MAX + 1);
     signer_buffer_field(&request, spki, spki_length, SIGNER_PUBLIC_KEY_MAX_BYTES);
     signer_buffer_text(&request, web_number, SIGNER_WIRE_WEB_NUMBER_MAX);
     signer_buffer_u64(&request, (uint64_t)now);
@@ -627,15 +637,16 @@ signer_issue_certificate(struct signer *signer, const uint8_t *spki, size_t spki
 }
 
 int
-signer_sign_ocsp(struct signer *signer, const struct signer_ocsp_entry *entries,
-                 size_t count, const uint8_t *nonce, size_t nonce_length, int64_t now,
-                 uint8_t **der, size_t *der_length)
+signer_sign_ocsp(struct signer *signer, unsigned generation,
+                 const struct signer_ocsp_entry *entries, size_t count, const uint8_t *nonce,
+                 size_t nonce_length, int64_t now, uint8_t **der, size_t *der_length)
 {
     struct signer_buffer request = {0}, reply = {0};
     *der = NULL;
     *der_length = 0;
     if (count > SIGNER_OCSP_ENTRIES_MAX || (count > 0 && entries == NULL))
         return -1;
+    signer_buffer_u64_below(&request, generation, SIGNER_ISSUING_GENERATIONS_MAX + 1);
     signer_buffer_u64(&request, (uint64_t)now);
     signer_buffer_field(&request, nonce, nonce_length, SIGNER_OCSP_NONCE_MAX_BYTES);
     signer_buffer_u64_below(&request, count, SIGNER_OCSP_ENTRIES_MAX + 1);
@@ -652,8 +663,9 @@ signer_sign_ocsp(struct signer *signer, const struct signer_ocsp_entry *entries,
 }
 
 int
-signer_sign_crl(struct signer *signer, const struct signer_crl_entry *entries, size_t count,
-                int64_t crl_number, int64_t now, uint8_t **der, size_t *der_length)
+signer_sign_crl(struct signer *signer, unsigned generation,
+                const struct signer_crl_entry *entries, size_t count, int64_t crl_number,
+                int64_t now, uint8_t **der, size_t *der_length)
 {
     struct signer_buffer request = {0}, reply = {0};
     enum { ENTRY = SIGNER_SERIAL_BYTES + 16 };
@@ -671,6 +683,7 @@ signer_sign_crl(struct signer *signer, const struct signer_crl_entry *entries, s
         memcpy(at + SIGNER_SERIAL_BYTES, &entries[i].revoked_at, 8);
         memcpy(at + SIGNER_SERIAL_BYTES + 8, &reason, 8);
     }
+    signer_buffer_u64_below(&request, generation, SIGNER_ISSUING_GENERATIONS_MAX + 1);
     signer_buffer_u64(&request, (uint64_t)now);
     signer_buffer_u64(&request, (uint64_t)crl_number);
     signer_buffer_field(&request, packed, count * ENTRY, SIGNER_WIRE_PAYLOAD_MAX);
@@ -701,6 +714,19 @@ signer_public_key(struct signer *signer, enum signer_key key,
 {
     struct signer_buffer request = {0}, reply = {0};
     signer_buffer_u64_below(&request, (uint64_t)key, SIGNER_KEY_COUNT);
+    signer_buffer_u64_below(&request, 1, SIGNER_ISSUING_GENERATIONS_MAX + 1);
+    if (call(signer, SIGNER_OP_PUBLIC_KEY, &request, &reply) != 0)
+        return -1;
+    return reply_into(&reply, out, 0, SIGNER_PUBLIC_KEY_MAX_BYTES, length);
+}
+
+int
+signer_issuing_public_key(struct signer *signer, unsigned generation,
+                          uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
+{
+    struct signer_buffer request = {0}, reply = {0};
+    signer_buffer_u64_below(&request, SIGNER_KEY_ISSUING_CA, SIGNER_KEY_COUNT);
+    signer_buffer_u64_below(&request, generation, SIGNER_ISSUING_GENERATIONS_MAX + 1);
     if (call(signer, SIGNER_OP_PUBLIC_KEY, &request, &reply) != 0)
         return -1;
     return reply_into(&reply, out, 0, SIGNER_PUBLIC_KEY_MAX_BYTES, length);

@@ -25,6 +25,10 @@ static const char *const signer_key_names[SIGNER_KEY_COUNT] = {
     [SIGNER_KEY_ISSUING_CA] = "issuing-ca",
 };
 #define SIGNER_TOKEN_KEY_NAME_FORMAT "token-%s"
+/* Issuing CA generation g >= 2 (`cyberid ca rotate`): keys/issuing-ca-<g>.key.pem,
+ * or the token's "cyberid-issuing-ca-<g>"; generation 1 is SIGNER_KEY_ISSUING_CA. */
+#define SIGNER_ISSUING_KEY_FILE_FORMAT "%s/issuing-ca-%u.key.pem"
+#define SIGNER_ISSUING_KEY_NAME_FORMAT "issuing-ca-%u"
 
 /* Token keys by kid: keys/token-<kid>.pem (the kid is checked first by
  * signer_kid_is_valid(), so it is one file-name component). */

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -293,6 +294,154 @@ cleanup:
     EVP_PKEY_free(token_key);
     EVP_PKEY_free(root_key);
     EVP_PKEY_free(issuing_key);
+    return status;
+}
+
+/* The root CA's private key: the file, or the token's pair. NULL with err. */
+static EVP_PKEY *
+load_root_key(const char *keys_dir, struct pkcs11 *token, char *err, size_t errlen)
+{
+    if (token != NULL) {
+        EVP_PKEY *pkey = pkcs11_ec_key(token, signer_key_names[SIGNER_KEY_ROOT_CA]);
+        if (pkey == NULL)
+            error_set(err, errlen, "the PKCS#11 token has no usable key cyberid-%s",
+                      signer_key_names[SIGNER_KEY_ROOT_CA]);
+        return pkey;
+    }
+    char path[SIGNER_PATH_MAX];
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    if (string_format(path, sizeof path, "%s/%s", keys_dir,
+                      signer_key_files[SIGNER_KEY_ROOT_CA]) != 0) {
+        error_set(err, errlen, "keys folder path is too long");
+        return NULL;
+    }
+    if (file_read_private(path, "key file", 16384, &bytes, &length, err, errlen) != 0)
+        return NULL;
+    BIO *bio = BIO_new_mem_buf(bytes, (int)length);
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    secret_wipe(bytes, length);
+    free(bytes);
+    if (pkey == NULL)
+        error_set(err, errlen, "%s is not a private key", path);
+    return pkey;
+}
+
+/* The root certificate of pki_dir. NULL with err. */
+static X509 *
+load_root_certificate(const char *pki_dir, char *err, size_t errlen)
+{
+    char path[SIGNER_PATH_MAX];
+    if (string_format(path, sizeof path, "%s/root-ca.pem", pki_dir) != 0) {
+        error_set(err, errlen, "pki folder path is too long");
+        return NULL;
+    }
+    BIO *bio = BIO_new_file(path, "r");
+    X509 *root = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    if (root == NULL)
+        error_set(err, errlen, "cannot read the root CA certificate %s", path);
+    return root;
+}
+
+/* Days from now to the root's end, capped at ISSUING_CA_VALIDITY_DAYS: an
+ * issuing CA never outlives its root. -1 when the root has ended. */
+static long
+issuing_days(X509 *root)
+{
+    int days = 0, seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, NULL, X509_get0_notAfter(root)) != 1 || days < 1)
+        return -1;
+    return days < ISSUING_CA_VALIDITY_DAYS ? days : ISSUING_CA_VALIDITY_DAYS;
+}
+
+int
+signer_issuing_ca_rotate(const char *keys_dir, const char *pki_dir, unsigned *generation,
+                         char *err, size_t errlen)
+{
+    *generation = 0;
+    unsigned current = 0;
+    for (unsigned g = 1; g <= SIGNER_ISSUING_GENERATIONS_MAX; g++) {
+        char path[SIGNER_PATH_MAX];
+        int exists = g == 1 ? string_format(path, sizeof path, "%s/issuing-ca.pem", pki_dir)
+                            : string_format(path, sizeof path, "%s/issuing-ca-%u.pem",
+                                            pki_dir, g);
+        if (exists != 0)
+            return error_set(err, errlen, "pki folder path is too long");
+        struct stat info;
+        if (stat(path, &info) != 0)
+            break;
+        current = g;
+    }
+    if (current == 0)
+        return error_set(err, errlen, "%s/issuing-ca.pem is missing: not a data folder",
+                         pki_dir);
+    if (current == SIGNER_ISSUING_GENERATIONS_MAX)
+        return error_set(err, errlen, "the data folder already holds %d issuing CA "
+                                      "generations, the most it can",
+                         SIGNER_ISSUING_GENERATIONS_MAX);
+    unsigned next = current + 1;
+    struct pkcs11_descriptor descriptor;
+    int in_token = pkcs11_descriptor_read(keys_dir, &descriptor, err, errlen);
+    if (in_token < 0)
+        return -1;
+    int status = -1;
+    struct pkcs11 *token = NULL;
+    EVP_PKEY *root_key = NULL, *issuing_key = NULL;
+    X509 *root = NULL, *issuing = NULL;
+    char name[32], path[SIGNER_PATH_MAX], file[48];
+    if (in_token && pkcs11_open(&descriptor, &token, err, errlen) != 0)
+        goto cleanup;
+    if ((root_key = load_root_key(keys_dir, token, err, errlen)) == NULL ||
+        (root = load_root_certificate(pki_dir, err, errlen)) == NULL)
+        goto cleanup;
+    if (X509_check_private_key(root, root_key) != 1) {
+        error_set(err, errlen, "root-ca.pem does not hold the root CA key");
+        goto cleanup;
+    }
+    long days = issuing_days(root);
+    if (days < 0) {
+        error_set(err, errlen, "the root CA has expired: no issuing CA can be made under it");
+        goto cleanup;
+    }
+    if (token != NULL) {
+        if (string_format(name, sizeof name, SIGNER_ISSUING_KEY_NAME_FORMAT, next) != 0 ||
+            pkcs11_generate_ec(token, name, err, errlen) != 0)
+            goto cleanup;
+        if ((issuing_key = pkcs11_ec_key(token, name)) == NULL) {
+            error_set(err, errlen, "cannot use the key just made in the PKCS#11 token");
+            goto cleanup;
+        }
+    } else {
+        if (string_format(path, sizeof path, SIGNER_ISSUING_KEY_FILE_FORMAT, keys_dir,
+                          next) != 0) {
+            error_set(err, errlen, "keys folder path is too long");
+            goto cleanup;
+        }
+        if ((issuing_key = create_ec_key_at(path, err, errlen)) == NULL)
+            goto cleanup;
+    }
+    char common_name[48];
+    snprintf(common_name, sizeof common_name, "cyberid Issuing CA %u", next);
+    snprintf(file, sizeof file, "issuing-ca-%u.pem", next);
+    issuing = make_ca_certificate(issuing_key, common_name, root, root_key, days,
+                                  "critical,CA:TRUE,pathlen:0");
+    if (issuing == NULL) {
+        error_set(err, errlen, "cannot make the issuing CA certificate");
+        goto cleanup;
+    }
+    /* The certificate last: the generation exists once it is there. */
+    if (write_certificate(pki_dir, file, issuing, err, errlen) != 0)
+        goto cleanup;
+    *generation = next;
+    status = 0;
+cleanup:
+    X509_free(issuing);
+    X509_free(root);
+    EVP_PKEY_free(issuing_key);
+    EVP_PKEY_free(root_key);
+    pkcs11_close(token);
     return status;
 }
 

@@ -5,6 +5,7 @@
 #include "signer/signer_ops.h"
 
 #include "signer/keyring.h"
+#include "pki/pki_x509.h"
 #include "signer/signer_ca.h"
 #include "util/encoding.h"
 #include "util/log.h"
@@ -29,7 +30,10 @@ _Static_assert(SIGNER_OP_END <= SIGNER_STATS_OPS, "stats cover every op");
 
 struct signer_ops {
     struct keyring *keyring;
-    struct signer_ca *ca;               /* NULL: no CA operations */
+    /* The issuing CA generations 1..generations (0: no CA operations);
+     * the newest issues, each signs its own OCSP responses and CRL. */
+    struct signer_ca *ca[SIGNER_ISSUING_GENERATIONS_MAX + 1];
+    unsigned generations;
     /* Set once (options or SIGNER_OP_CONFIGURE), then read-only: the
      * issuer of ID tokens and the CA's URLs. Until then ID tokens and
      * certificates are refused. */
@@ -60,11 +64,12 @@ configure(struct signer_ops *ops, const char *issuer, const char *ocsp_url,
     if (!atomic_load(&ops->configured) &&
         (strncmp(issuer, "http://", 7) == 0 || strncmp(issuer, "https://", 8) == 0) &&
         string_copy(ops->issuer, sizeof ops->issuer, issuer) == 0 &&
-        (ops->ca == NULL ||
-         (ocsp_url != NULL && crl_url != NULL &&
-          signer_ca_set_urls(ops->ca, ocsp_url, crl_url) == 0))) {
-        atomic_store_explicit(&ops->configured, 1, memory_order_release);
+        (ops->generations == 0 || (ocsp_url != NULL && crl_url != NULL))) {
         status = 0;
+        for (unsigned g = 1; g <= ops->generations && status == 0; g++)
+            status = signer_ca_set_urls(ops->ca[g], ocsp_url, crl_url);
+        if (status == 0)
+            atomic_store_explicit(&ops->configured, 1, memory_order_release);
     }
     pthread_mutex_unlock(&ops->configure_lock);
     return status;
@@ -74,6 +79,31 @@ static int
 is_configured(struct signer_ops *ops)
 {
     return atomic_load_explicit(&ops->configured, memory_order_acquire);
+}
+
+/* Every issuing CA generation of pki_dir, each with its key. 0 or -1. */
+static int
+open_generations(struct signer_ops *ops, const char *pki_dir, unsigned wanted, char *err,
+                 size_t errlen)
+{
+    _Static_assert(SIGNER_ISSUING_GENERATIONS_MAX == PKI_GENERATIONS_MAX, "one bound");
+    unsigned count = pki_issuing_generations(pki_dir);
+    if (count == 0)
+        return error_set(err, errlen, "%s/issuing-ca.pem is missing", pki_dir);
+    if (wanted > count)
+        return error_set(err, errlen, "%s holds %u issuing CA generations, not %u", pki_dir,
+                         count, wanted);
+    if (wanted > 0)
+        count = wanted;
+    for (unsigned g = 1; g <= count; g++) {
+        if (g >= 2 && keyring_load_issuing(ops->keyring, g, err, errlen) != 0)
+            return -1;
+        if (signer_ca_open(pki_dir, g, keyring_issuing_key(ops->keyring, g), &ops->ca[g], err,
+                           errlen) != 0)
+            return -1;
+        ops->generations = g;
+    }
+    return 0;
 }
 
 int
@@ -99,9 +129,8 @@ signer_ops_open(const struct signer_options *options, struct signer_ops **out, c
     if (keyring_open(options->keys_dir, &ops->keyring, err, errlen) != 0)
         goto fail;
     keyring_initial_kid(ops->keyring, ops->initial_kid);
-    if (options->pki_dir != NULL &&
-        signer_ca_open(options->pki_dir, keyring_issuing_key(ops->keyring), &ops->ca, err,
-                       errlen) != 0)
+    if (options->pki_dir != NULL && open_generations(ops, options->pki_dir, options->generations, err,
+                                                    errlen) != 0)
         goto fail;
     if (options->issuer != NULL &&
         configure(ops, options->issuer, options->ocsp_url, options->crl_url) != 0) {
@@ -120,7 +149,8 @@ signer_ops_close(struct signer_ops *ops)
 {
     if (ops == NULL)
         return;
-    signer_ca_close(ops->ca);
+    for (unsigned g = 1; g <= ops->generations; g++)
+        signer_ca_close(ops->ca[g]);
     keyring_close(ops->keyring);
     if (ops->window_lock_ready) {
         pthread_mutex_destroy(&ops->window_lock);
@@ -298,17 +328,20 @@ op_issue(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer 
     const uint8_t *spki = NULL;
     size_t spki_length = 0;
     char web_number[SIGNER_WIRE_WEB_NUMBER_MAX + 1];
-    uint64_t now = 0;
-    if (signer_reader_field(in, SIGNER_PUBLIC_KEY_MAX_BYTES, &spki, &spki_length) != 0 ||
+    uint64_t now = 0, generation = 0;
+    if (read_below(in, SIGNER_ISSUING_GENERATIONS_MAX + 1, &generation) != 0 ||
+        signer_reader_field(in, SIGNER_PUBLIC_KEY_MAX_BYTES, &spki, &spki_length) != 0 ||
         signer_reader_text(in, SIGNER_WIRE_WEB_NUMBER_MAX, web_number) != 0 ||
         signer_reader_u64(in, &now) != 0 || signer_reader_end(in) != 0)
         return -1;
-    if (ops->ca == NULL || !is_configured(ops))
+    /* Only the newest generation issues: an older one may be the one a
+     * flaw was found in. */
+    if (ops->generations == 0 || generation != ops->generations || !is_configured(ops))
         return SIGNER_STATUS_REFUSED;
     uint8_t *der = NULL;
     size_t der_length = 0;
-    int result = signer_ca_issue(ops->ca, spki, spki_length, web_number, (int64_t)now,
-                                 &der, &der_length);
+    int result = signer_ca_issue(ops->ca[generation], spki, spki_length, web_number,
+                                 (int64_t)now, &der, &der_length);
     return ca_answer(result, der, der_length, out);
 }
 
@@ -318,8 +351,9 @@ op_ocsp(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
     struct signer_ocsp_entry entries[SIGNER_OCSP_ENTRIES_MAX];
     const uint8_t *nonce = NULL;
     size_t nonce_length = 0;
-    uint64_t now = 0, count = 0;
-    if (signer_reader_u64(in, &now) != 0 ||
+    uint64_t now = 0, count = 0, generation = 0;
+    if (read_below(in, SIGNER_ISSUING_GENERATIONS_MAX + 1, &generation) != 0 ||
+        signer_reader_u64(in, &now) != 0 ||
         signer_reader_field(in, SIGNER_OCSP_NONCE_MAX_BYTES, &nonce, &nonce_length) != 0 ||
         read_below(in, SIGNER_OCSP_ENTRIES_MAX + 1, &count) != 0)
         return -1;
@@ -336,11 +370,11 @@ op_ocsp(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
     }
     if (signer_reader_end(in) != 0)
         return -1;
-    if (ops->ca == NULL)
+    if (generation == 0 || generation > ops->generations)
         return SIGNER_STATUS_REFUSED;
     uint8_t *der = NULL;
     size_t der_length = 0;
-    int result = signer_ca_ocsp(ops->ca, entries, (size_t)count, nonce, nonce_length,
+    int result = signer_ca_ocsp(ops->ca[generation], entries, (size_t)count, nonce, nonce_length,
                                 (int64_t)now, &der, &der_length);
     return ca_answer(result, der, der_length, out);
 }
@@ -348,14 +382,15 @@ op_ocsp(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
 static int
 op_crl(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
 {
-    uint64_t now = 0, number = 0;
+    uint64_t now = 0, number = 0, generation = 0;
     const uint8_t *packed = NULL;
     size_t packed_length = 0;
-    if (signer_reader_u64(in, &now) != 0 || signer_reader_u64(in, &number) != 0 ||
+    if (read_below(in, SIGNER_ISSUING_GENERATIONS_MAX + 1, &generation) != 0 ||
+        signer_reader_u64(in, &now) != 0 || signer_reader_u64(in, &number) != 0 ||
         signer_reader_field(in, SIGNER_WIRE_PAYLOAD_MAX, &packed, &packed_length) != 0 ||
         signer_reader_end(in) != 0 || packed_length % CRL_ENTRY_BYTES != 0)
         return -1;
-    if (ops->ca == NULL)
+    if (generation == 0 || generation > ops->generations)
         return SIGNER_STATUS_REFUSED;
     size_t count = packed_length / CRL_ENTRY_BYTES;
     struct signer_crl_entry *entries = count > 0 ? calloc(count, sizeof *entries) : NULL;
@@ -371,7 +406,7 @@ op_crl(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *o
     }
     uint8_t *der = NULL;
     size_t der_length = 0;
-    int result = signer_ca_crl(ops->ca, entries, count, (int64_t)number, (int64_t)now, &der,
+    int result = signer_ca_crl(ops->ca[generation], entries, count, (int64_t)number, (int64_t)now, &der,
                                &der_length);
     free(entries);
     return ca_answer(result, der, der_length, out);
@@ -504,13 +539,19 @@ op_id_token(struct signer_ops *ops, struct signer_reader *in, struct signer_buff
 static int
 op_public_key(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
 {
-    uint64_t key = 0;
-    if (read_below(in, SIGNER_KEY_COUNT, &key) != 0 || signer_reader_end(in) != 0)
+    uint64_t key = 0, generation = 0;
+    if (read_below(in, SIGNER_KEY_COUNT, &key) != 0 ||
+        read_below(in, SIGNER_ISSUING_GENERATIONS_MAX + 1, &generation) != 0 ||
+        signer_reader_end(in) != 0)
         return -1;
     uint8_t der[SIGNER_PUBLIC_KEY_MAX_BYTES];
     size_t length = 0;
-    if ((key != SIGNER_KEY_TOKEN && key != SIGNER_KEY_ISSUING_CA) ||
-        keyring_public_key(ops->keyring, (enum signer_key)key, der, &length) != 0)
+    int known = key == SIGNER_KEY_ISSUING_CA
+                    ? keyring_issuing_public_key(ops->keyring, (unsigned)generation, der,
+                                                 &length) == 0
+                    : key == SIGNER_KEY_TOKEN && generation == 1 &&
+                          keyring_public_key(ops->keyring, SIGNER_KEY_TOKEN, der, &length) == 0;
+    if (!known)
         return SIGNER_STATUS_REFUSED;
     signer_buffer_field(out, der, length, SIGNER_WIRE_PAYLOAD_MAX);
     return SIGNER_STATUS_OK;

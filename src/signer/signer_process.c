@@ -162,7 +162,7 @@ int
 signer_process_main(int argc, char **argv)
 {
     struct signer_options options = {0};
-    unsigned long channels = 0, opens = 0;
+    unsigned long channels = 0, opens = 0, generations = 0;
     long parent = 0;
     static const struct option long_options[] = {
         {"keys", required_argument, NULL, 'k'},
@@ -173,6 +173,7 @@ signer_process_main(int argc, char **argv)
         {"channels", required_argument, NULL, 'n'},
         {"opens-per-minute", required_argument, NULL, 'm'},
         {"parent", required_argument, NULL, 'P'},
+        {"generations", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     int option;
@@ -186,13 +187,14 @@ signer_process_main(int argc, char **argv)
         case 'n': channels = strtoul(optarg, NULL, 10); break;
         case 'm': opens = strtoul(optarg, NULL, 10); break;
         case 'P': parent = strtol(optarg, NULL, 10); break;
+        case 'g': generations = strtoul(optarg, NULL, 10); break;
         default:
             fprintf(stderr, "cyberid signer: internal; started by `cyberid serve`\n");
             return 2;
         }
     }
     if (options.keys_dir == NULL || channels == 0 || channels > SIGNER_CHANNELS_MAX ||
-        opens > UINT32_MAX) {
+        opens > UINT32_MAX || generations > SIGNER_ISSUING_GENERATIONS_MAX) {
         fprintf(stderr, "cyberid signer: internal; started by `cyberid serve`\n");
         return 2;
     }
@@ -205,6 +207,7 @@ signer_process_main(int argc, char **argv)
         }
     }
     options.opens_per_minute = (unsigned)opens;
+    options.generations = (unsigned)generations;
     /* Die with the network process; and if it is already gone, now. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || (parent > 0 && getppid() != parent))
         return 1;

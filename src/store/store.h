@@ -248,6 +248,10 @@ struct store_device {
     int64_t not_after;
     int64_t revoked_at;                 /* 0 unless revoked */
     int revocation_reason;              /* RFC 5280 CRLReason, -1 unless revoked */
+    int64_t issuer;                     /* issuing CA generation (1..) */
+    /* Read, never written: when its issuing CA generation was put on
+     * hold (store_issuer_hold), 0 when it is not. */
+    int64_t issuer_held_at;
 };
 
 int store_device_insert(struct store_conn *conn, const struct store_device *device)
@@ -259,12 +263,16 @@ int store_device_get(struct store_conn *conn, const char *serial,
                      const char *web_number, struct store_device *out, int *found)
     __attribute__((warn_unused_result));
 /* Calls each() for the devices of web_number, oldest first (without the
- * certificate bytes), or, when web_number is NULL, for every revoked
- * device (for the CRL). The device is valid only during the call; a
+ * certificate bytes). The device is valid only during the call; a
  * non-zero return stops the walk and is returned. */
 int store_device_each(struct store_conn *conn, const char *web_number,
                       int (*each)(void *context, const struct store_device *),
                       void *context) __attribute__((warn_unused_result));
+/* The same for what the CRL of issuing CA generation `issuer` lists: its
+ * revoked devices and, when it is held, its devices still valid at now. */
+int store_device_each_listed(struct store_conn *conn, int64_t issuer, int64_t now,
+                             int (*each)(void *context, const struct store_device *),
+                             void *context) __attribute__((warn_unused_result));
 /* Revokes the active device `serial` (of web_number when not NULL) at now
  * with an RFC 5280 reason. *changed is 1 when it was active, 0 otherwise. */
 int store_device_revoke(struct store_conn *conn, const char *serial,
@@ -276,9 +284,30 @@ int store_device_revoke_all(struct store_conn *conn, const char *web_number,
     __attribute__((warn_unused_result));
 void store_device_clear(struct store_device *device);
 
-/* ── The CRL every node serves ──────────────────────────────────────────
- * store_device_revoke() and store_device_revoke_all() bump the revocation
- * epoch when they revoke anything (call them inside a transaction, so the
+/* ── Issuing CA generations ────────────────────────────────────────────── */
+
+struct store_issuer {
+    int64_t generation;
+    int64_t held_at;        /* 0: not held */
+};
+
+/* Makes the row of a generation if it has none (what `cyberid ca rotate`
+ * and `cyberid serve` do for every generation they know). 0 or -1. */
+int store_issuer_ensure(struct store_conn *conn, int64_t generation)
+    __attribute__((warn_unused_result));
+/* Puts every certificate of a generation on hold from now, in one row:
+ * OCSP and the CRL then say certificateHold for each. *changed 0 when it
+ * was held already or does not exist (*found says which). 0 or -1. */
+int store_issuer_hold(struct store_conn *conn, int64_t generation, int64_t now,
+                      int *found, int *changed) __attribute__((warn_unused_result));
+/* *found 0 or 1; on 1 *out is filled. */
+int store_issuer_get(struct store_conn *conn, int64_t generation, struct store_issuer *out,
+                     int *found) __attribute__((warn_unused_result));
+
+/* ── The CRLs every node serves ─────────────────────────────────────────
+ * One per issuing CA generation. store_device_revoke(),
+ * store_device_revoke_all() and store_issuer_hold() bump the revocation
+ * epoch when they change anything (call them inside a transaction, so the
  * two commit together). A node serves the stored CRL while it was built
  * at the current epoch and is fresh enough, else builds the next one. */
 
@@ -291,14 +320,15 @@ struct store_crl {
     size_t der_length;
 };
 
-int store_crl_get(struct store_conn *conn, struct store_crl *out)
+/* The CRL state of a generation; *found 0 when it has no row. */
+int store_crl_get(struct store_conn *conn, int64_t issuer, struct store_crl *out, int *found)
     __attribute__((warn_unused_result));
 /* Stores the CRL built at `built_epoch` as number `number`, if the stored
  * number is still number - 1 (one atomic statement: of two nodes building
  * at once one stores, the other reads the winner's). *stored 0 or 1. */
-int store_crl_put(struct store_conn *conn, int64_t number, int64_t built_epoch,
-                  int64_t this_update, const uint8_t *der, size_t der_length,
-                  int *stored) __attribute__((warn_unused_result));
+int store_crl_put(struct store_conn *conn, int64_t issuer, int64_t number,
+                  int64_t built_epoch, int64_t this_update, const uint8_t *der,
+                  size_t der_length, int *stored) __attribute__((warn_unused_result));
 void store_crl_clear(struct store_crl *crl);
 
 /* ── Attempt limits (rate limits with backoff) ─────────────────────────── */

@@ -147,17 +147,29 @@ store_identity_set_status(struct store_conn *conn, const char *web_number,
 
 /* ── Devices ───────────────────────────────────────────────────────────── */
 
-/* A revocation happened: the stored CRL is out of date. */
+/* A revocation happened: the stored CRLs are out of date. Every
+ * generation's epoch moves (a handful of rows): finding the device's own
+ * generation first would be one more statement on every revocation, and
+ * a CRL built once more costs less. */
 static int
 crl_bump(struct store_conn *conn)
 {
-    return exec(conn, "UPDATE crl_state SET epoch = epoch + 1 WHERE id = 1", NULL, 0,
-                NULL, NULL, NULL);
+    return exec(conn, "UPDATE ca_issuer SET epoch = epoch + 1", NULL, 0, NULL, NULL, NULL);
 }
 
 #define DEVICE_COLUMNS                                                    \
     "serial, web_number, certificate, status, created_at, not_after,"     \
-    " revoked_at, revocation_reason"
+    " revoked_at, revocation_reason, issuer"
+/* The same read through the join with the device's issuing CA (a
+ * reference table on Citus: the join stays on the device's shard). */
+#define DEVICE_SELECT                                                         \
+    "SELECT d.serial, d.web_number, d.certificate, d.status, d.created_at,"  \
+    " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at"    \
+    " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"
+#define DEVICE_SELECT_LIGHT                                                   \
+    "SELECT d.serial, d.web_number, NULL, d.status, d.created_at,"           \
+    " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at"    \
+    " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"
 
 /* Fills a device from a row; with_certificate 0 skips the DER copy. */
 static int
@@ -166,7 +178,7 @@ fill_device(const struct store_value *columns, size_t count,
 {
     memset(device, 0, sizeof *device);
     device->revocation_reason = -1;
-    if (count != 8 ||
+    if (count != 10 ||
         column_text_into(&columns[0], device->serial, sizeof device->serial) != 0 ||
         column_text_into(&columns[1], device->web_number,
                          sizeof device->web_number) != 0 ||
@@ -187,6 +199,11 @@ fill_device(const struct store_value *columns, size_t count,
         device->revoked_at = columns[6].integer;
     if (columns[7].type == STORE_VALUE_INTEGER)
         device->revocation_reason = (int)columns[7].integer;
+    if (columns[8].type != STORE_VALUE_INTEGER || columns[8].integer < 1)
+        return -1;
+    device->issuer = columns[8].integer;
+    if (columns[9].type == STORE_VALUE_INTEGER)
+        device->issuer_held_at = columns[9].integer;
     return 0;
 }
 
@@ -211,11 +228,12 @@ store_device_insert(struct store_conn *conn, const struct store_device *device)
         device->revoked_at ? v_integer(device->revoked_at) : v_null(),
         device->revocation_reason >= 0 ? v_integer(device->revocation_reason)
                                        : v_null(),
+        v_integer(device->issuer > 0 ? device->issuer : 1),
     };
     return exec(conn,
                 "INSERT INTO device (" DEVICE_COLUMNS ")"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                params, 8, NULL, NULL, NULL);
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                params, 9, NULL, NULL, NULL);
 }
 
 int
@@ -234,9 +252,7 @@ store_device_get(struct store_conn *conn, const char *serial, const char *web_nu
         web_number = owner;
     }
     struct store_value params[] = {v_text(web_number), v_text(serial)};
-    int rc = exec(conn,
-                  "SELECT " DEVICE_COLUMNS " FROM device"
-                  " WHERE web_number = $1 AND serial = $2",
+    int rc = exec(conn, DEVICE_SELECT " WHERE d.web_number = $1 AND d.serial = $2",
                   params, 2, read_device, out, NULL);
     if (rc < 0) {
         store_device_clear(out);
@@ -268,18 +284,25 @@ store_device_each(struct store_conn *conn, const char *web_number,
                   int (*each)(void *, const struct store_device *), void *context)
 {
     struct device_walk walk = {each, context};
-    if (web_number == NULL) {
-        struct store_value param = v_text(STORE_DEVICE_REVOKED);
-        return exec(conn,
-                    "SELECT " DEVICE_COLUMNS " FROM device WHERE status = $1"
-                    " ORDER BY revoked_at, serial",
-                    &param, 1, walk_device, &walk, NULL);
-    }
     struct store_value param = v_text(web_number);
     return exec(conn,
-                "SELECT " DEVICE_COLUMNS " FROM device WHERE web_number = $1"
-                " ORDER BY created_at, serial",
+                DEVICE_SELECT_LIGHT " WHERE d.web_number = $1"
+                " ORDER BY d.created_at, d.serial",
                 &param, 1, walk_device, &walk, NULL);
+}
+
+int
+store_device_each_listed(struct store_conn *conn, int64_t issuer, int64_t now,
+                         int (*each)(void *, const struct store_device *), void *context)
+{
+    struct device_walk walk = {each, context};
+    struct store_value params[] = {v_integer(issuer), v_text(STORE_DEVICE_REVOKED),
+                                   v_integer(now)};
+    return exec(conn,
+                DEVICE_SELECT_LIGHT " WHERE d.issuer = $1 AND (d.status = $2 OR"
+                " (i.held_at IS NOT NULL AND d.not_after >= $3))"
+                " ORDER BY d.serial",
+                params, 3, walk_device, &walk, NULL);
 }
 
 int
@@ -407,7 +430,64 @@ store_token_use(struct store_conn *conn, const char *jti, int64_t expires_at,
     return 0;
 }
 
-/* ── The CRL ───────────────────────────────────────────────────────────── */
+/* ── Issuing CA generations ────────────────────────────────────────────── */
+
+int
+store_issuer_ensure(struct store_conn *conn, int64_t generation)
+{
+    struct store_value param = v_integer(generation);
+    return exec(conn,
+                "INSERT INTO ca_issuer (generation, held_at, epoch, built_epoch, number,"
+                " this_update, der) VALUES ($1, NULL, 0, -1, 0, 0, NULL)"
+                " ON CONFLICT (generation) DO NOTHING",
+                &param, 1, NULL, NULL, NULL);
+}
+
+static int
+read_issuer(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_issuer *out = context;
+    if (count != 2 || columns[0].type != STORE_VALUE_INTEGER)
+        return -1;
+    out->generation = columns[0].integer;
+    out->held_at = columns[1].type == STORE_VALUE_INTEGER ? columns[1].integer : 0;
+    return 1;
+}
+
+int
+store_issuer_get(struct store_conn *conn, int64_t generation, struct store_issuer *out,
+                 int *found)
+{
+    memset(out, 0, sizeof *out);
+    struct store_value param = v_integer(generation);
+    int rc = exec(conn, "SELECT generation, held_at FROM ca_issuer WHERE generation = $1",
+                  &param, 1, read_issuer, out, NULL);
+    *found = rc == 1;
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_issuer_hold(struct store_conn *conn, int64_t generation, int64_t now, int *found,
+                  int *changed)
+{
+    struct store_issuer issuer;
+    *changed = 0;
+    if (store_issuer_get(conn, generation, &issuer, found) != 0)
+        return -1;
+    if (!*found)
+        return 0;
+    struct store_value params[] = {v_integer(generation), v_integer(now)};
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE ca_issuer SET held_at = $2, epoch = epoch + 1"
+             " WHERE generation = $1 AND held_at IS NULL",
+             params, 2, NULL, NULL, &changes) != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
+}
+
+/* ── The CRLs ──────────────────────────────────────────────────────────── */
 
 static int
 read_crl(void *context, const struct store_value *columns, size_t count)
@@ -430,35 +510,36 @@ read_crl(void *context, const struct store_value *columns, size_t count)
 }
 
 int
-store_crl_get(struct store_conn *conn, struct store_crl *out)
+store_crl_get(struct store_conn *conn, int64_t issuer, struct store_crl *out, int *found)
 {
     memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_integer(issuer);
     int rc = exec(conn,
-                  "SELECT epoch, built_epoch, number, this_update, der FROM crl_state"
-                  " WHERE id = 1",
-                  NULL, 0, read_crl, out, NULL);
-    if (rc != 1) {
+                  "SELECT epoch, built_epoch, number, this_update, der FROM ca_issuer"
+                  " WHERE generation = $1",
+                  &param, 1, read_crl, out, NULL);
+    if (rc < 0) {
         store_crl_clear(out);
-        if (rc >= 0)
-            error_set(conn->error, sizeof conn->error, "no crl_state row");
         return -1;
     }
+    *found = rc == 1;
     return 0;
 }
 
 int
-store_crl_put(struct store_conn *conn, int64_t number, int64_t built_epoch,
+store_crl_put(struct store_conn *conn, int64_t issuer, int64_t number, int64_t built_epoch,
               int64_t this_update, const uint8_t *der, size_t der_length, int *stored)
 {
     struct store_value params[] = {v_integer(number), v_integer(built_epoch),
                                    v_integer(this_update), v_blob(der, der_length),
-                                   v_integer(number - 1)};
+                                   v_integer(number - 1), v_integer(issuer)};
     int64_t changes = 0;
     *stored = 0;
     if (exec(conn,
-             "UPDATE crl_state SET number = $1, built_epoch = $2, this_update = $3,"
-             " der = $4 WHERE id = 1 AND number = $5",
-             params, 5, NULL, NULL, &changes) != 0)
+             "UPDATE ca_issuer SET number = $1, built_epoch = $2, this_update = $3,"
+             " der = $4 WHERE generation = $6 AND number = $5",
+             params, 6, NULL, NULL, &changes) != 0)
         return -1;
     *stored = changes == 1;
     return 0;

@@ -385,6 +385,47 @@ const struct store_migration store_migrations[] = {
         "  next_at BIGINT NOT NULL,"
         "  purge_at BIGINT NOT NULL);"
         "CREATE INDEX attempt_limit_purge ON attempt_limit (purge_at);"},
+    /* 11: issuing CA generations (`cyberid ca rotate`, `cyberid ca hold`).
+     * Each device remembers the generation that issued its certificate
+     * (all before this one: 1). One row per generation says whether it is
+     * held (every certificate it issued answers certificateHold from
+     * held_at: one row written, however many certificates) and keeps that
+     * generation's CRL, as crl_state kept the only one (moved into
+     * generation 1's row, so its CRL number keeps growing). */
+    {.sqlite =
+        "ALTER TABLE device ADD COLUMN issuer BIGINT NOT NULL DEFAULT 1;"
+        "CREATE TABLE ca_issuer ("
+        "  generation BIGINT PRIMARY KEY,"
+        "  held_at BIGINT,"
+        "  epoch BIGINT NOT NULL,"
+        "  built_epoch BIGINT NOT NULL,"
+        "  number BIGINT NOT NULL,"
+        "  this_update BIGINT NOT NULL,"
+        "  der BLOB);"
+        "INSERT INTO ca_issuer (generation, held_at, epoch, built_epoch, number,"
+        "  this_update, der)"
+        "  SELECT 1, NULL, epoch, built_epoch, number, this_update, der FROM crl_state;"
+        "DROP TABLE crl_state;",
+     .postgresql =
+        "ALTER TABLE device ADD COLUMN issuer BIGINT NOT NULL DEFAULT 1;"
+        "CREATE TABLE ca_issuer ("
+        "  generation BIGINT PRIMARY KEY,"
+        "  held_at BIGINT,"
+        "  epoch BIGINT NOT NULL,"
+        "  built_epoch BIGINT NOT NULL,"
+        "  number BIGINT NOT NULL,"
+        "  this_update BIGINT NOT NULL,"
+        "  der BYTEA);"
+        "INSERT INTO ca_issuer (generation, held_at, epoch, built_epoch, number,"
+        "  this_update, der)"
+        "  SELECT 1, NULL, epoch, built_epoch, number, this_update, der FROM crl_state;"
+        "DROP TABLE crl_state;"},
+    /* 12: the index of a generation's CRL walk (its revoked devices), in
+     * a migration of its own: Citus sends a CREATE INDEX on a distributed
+     * table to its workers as the statement's whole query string, which
+     * it refuses when that string holds more than one command. */
+    {.sqlite = "CREATE INDEX device_issuer ON device (issuer, status);",
+     .postgresql = "CREATE INDEX device_issuer ON device (issuer, status);"},
 };
 
 const size_t store_migration_count =
@@ -413,7 +454,7 @@ const struct store_placement store_placements[] = {
     {"used_token", "jti", NULL, 0},
     {"platform", NULL, NULL, 0},
     {"token_key", NULL, NULL, 0},
-    {"crl_state", NULL, NULL, 0},
+    {"ca_issuer", NULL, NULL, 0},
     {"schema_version", NULL, NULL, 1},
     {"janitor_lease", NULL, NULL, 1},
 };

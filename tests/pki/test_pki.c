@@ -666,14 +666,16 @@ struct status_table {
     struct pki_cert_status statuses[MAX_STATUSES];
     int calls;
     int fail;
+    unsigned generation;    /* of the last lookup */
 };
 
 static int
-lookup(void *context, const uint8_t *serial, size_t length,
+lookup(void *context, unsigned generation, const uint8_t *serial, size_t length,
        struct pki_cert_status *status)
 {
     struct status_table *table = context;
     table->calls++;
+    table->generation = generation;
     if (table->fail)
         return -1;
     assert_true(length >= 1 && length <= PKI_SERIAL_BYTES);
@@ -1097,7 +1099,7 @@ test_crl(void **state)
     uint8_t *der = NULL;
     size_t length = 0;
     char err[256];
-    if (pki_crl_build(f->pki, revoked, 3, 42, f->now, &der, &length, err,
+    if (pki_crl_build(f->pki, 1, revoked, 3, 42, f->now, &der, &length, err,
                       sizeof err) != 0)
         fail_msg("pki_crl_build: %s", err);
 
@@ -1172,7 +1174,7 @@ test_crl(void **state)
     /* An empty CRL; refusals. */
     uint8_t *empty = NULL;
     size_t empty_length = 0;
-    assert_int_equal(pki_crl_build(f->pki, NULL, 0, 1, f->now, &empty,
+    assert_int_equal(pki_crl_build(f->pki, 1, NULL, 0, 1, f->now, &empty,
                                    &empty_length, err, sizeof err), 0);
     p = empty;
     X509_CRL *empty_crl = d2i_X509_CRL(NULL, &p, (long)empty_length);
@@ -1181,14 +1183,14 @@ test_crl(void **state)
     X509_CRL_free(empty_crl);
     free(empty);
     revoked[0].reason = 2; /* caCompromise: not ours */
-    assert_int_equal(pki_crl_build(f->pki, revoked, 3, 43, f->now, &empty,
+    assert_int_equal(pki_crl_build(f->pki, 1, revoked, 3, 43, f->now, &empty,
                                    &empty_length, err, sizeof err), -1);
     assert_null(empty);
     revoked[0].reason = 99;
-    assert_int_equal(pki_crl_build(f->pki, revoked, 3, 43, f->now, &empty,
+    assert_int_equal(pki_crl_build(f->pki, 1, revoked, 3, 43, f->now, &empty,
                                    &empty_length, err, sizeof err), -1);
     revoked[0].reason = 1;
-    assert_int_equal(pki_crl_build(f->pki, revoked, 3, -1, f->now, &empty,
+    assert_int_equal(pki_crl_build(f->pki, 1, revoked, 3, -1, f->now, &empty,
                                    &empty_length, err, sizeof err), -1);
 
     for (int i = 0; i < 3; i++) {
@@ -1665,6 +1667,131 @@ test_reasons(void **state)
     assert_null(pki_reason_name(11));
 }
 
+/* Two issuing CA generations: the newest issues; a certificate of either
+ * is ours when presented (with its generation); an OCSP request is
+ * answered by the generation its CertID names, the lookup told which,
+ * and a CertID of the other generation in the same request is unknown;
+ * each generation's CRL verifies with its own key; /ca.pem holds both. */
+static void
+test_generations(void **state)
+{
+    struct fixture *f = *state;
+    struct pki_certificate old, fresh;
+    EVP_PKEY *old_key = issue(f, f->now, &old);
+    assert_int_equal(old.generation, 1);
+    char err[256], path[PATH_BYTES];
+    unsigned generation = 0;
+    assert_int_equal(signer_issuing_ca_rotate(f->keys, f->pki_dir, &generation, err,
+                                              sizeof err), 0);
+    /* A new signer and pki see it. */
+    pki_close(f->pki);
+    signer_close(f->signer);
+    struct signer_options options = {.keys_dir = f->keys, .pki_dir = f->pki_dir,
+                                     .issuer = "https://id.example", .ocsp_url = OCSP_URL,
+                                     .crl_url = CRL_URL};
+    assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
+    if (pki_open(f->pki_dir, f->signer, OCSP_URL, CRL_URL, &f->pki, err, sizeof err) != 0)
+        fail_msg("pki_open: %s", err);
+    assert_int_equal(pki_generations(f->pki), 2);
+    snprintf(path, sizeof path, "%s/issuing-ca-2.pem", f->pki_dir);
+    X509 *second = read_certificate_file(path);
+    EVP_PKEY *fresh_key = issue(f, f->now, &fresh);
+    assert_int_equal(fresh.generation, 2);
+    X509 *fresh_certificate = parse_der(fresh.der, fresh.der_length);
+    X509 *old_certificate = parse_der(old.der, old.der_length);
+    assert_int_equal(X509_verify(fresh_certificate, X509_get0_pubkey(second)), 1);
+
+    struct pki_presented presented;
+    assert_int_equal(pki_check_presented(f->pki, old.der, old.der_length, f->now, &presented,
+                                         err, sizeof err), 0);
+    assert_int_equal(presented.generation, 1);
+    assert_int_equal(pki_check_presented(f->pki, fresh.der, fresh.der_length, f->now,
+                                         &presented, err, sizeof err), 0);
+    assert_int_equal(presented.generation, 2);
+
+    struct status_table table = {.count = 2};
+    memcpy(table.serials[0], old.serial, PKI_SERIAL_BYTES);
+    table.statuses[0].state = PKI_CERT_GOOD;
+    memcpy(table.serials[1], fresh.serial, PKI_SERIAL_BYTES);
+    table.statuses[1].state = PKI_CERT_GOOD;
+    OCSP_REQUEST *request = OCSP_REQUEST_new();
+    OCSP_CERTID *fresh_id = OCSP_cert_to_id(EVP_sha256(), fresh_certificate, second);
+    OCSP_CERTID *old_id = OCSP_cert_to_id(EVP_sha1(), old_certificate, f->issuing);
+    assert_non_null(OCSP_request_add0_id(request, OCSP_CERTID_dup(fresh_id)));
+    assert_non_null(OCSP_request_add0_id(request, OCSP_CERTID_dup(old_id)));
+    unsigned char *der = NULL;
+    int length = encode_request(request, &der);
+    OCSP_RESPONSE *response = answer(f, der, (size_t)length, &table);
+    assert_int_equal(table.calls, 1);
+    assert_int_equal(table.generation, 2);
+    OCSP_BASICRESP *basic = OCSP_response_get1_basic(response);
+    assert_non_null(basic);
+    STACK_OF(X509) *signers = sk_X509_new_null();
+    sk_X509_push(signers, second);
+    assert_int_equal(OCSP_basic_verify(basic, signers, NULL, OCSP_TRUSTOTHER | OCSP_NOVERIFY), 1);
+    sk_X509_free(signers);
+    int status = -1, reason = -1;
+    assert_int_equal(OCSP_resp_find_status(basic, fresh_id, &status, &reason, NULL, NULL,
+                                           NULL), 1);
+    assert_int_equal(status, V_OCSP_CERTSTATUS_GOOD);
+    assert_int_equal(OCSP_resp_find_status(basic, old_id, &status, &reason, NULL, NULL,
+                                           NULL), 1);
+    assert_int_equal(status, V_OCSP_CERTSTATUS_UNKNOWN);
+    OCSP_BASICRESP_free(basic);
+    OCSP_RESPONSE_free(response);
+    OPENSSL_free(der);
+    OCSP_REQUEST_free(request);
+    /* Generation 1 asked alone: answered by generation 1. */
+    request = OCSP_REQUEST_new();
+    assert_non_null(OCSP_request_add0_id(request, OCSP_CERTID_dup(old_id)));
+    der = NULL;
+    length = encode_request(request, &der);
+    table.calls = 0;
+    response = answer(f, der, (size_t)length, &table);
+    assert_int_equal(table.calls, 1);
+    assert_int_equal(table.generation, 1);
+    OCSP_RESPONSE_free(response);
+    OPENSSL_free(der);
+    OCSP_REQUEST_free(request);
+    OCSP_CERTID_free(fresh_id);
+    OCSP_CERTID_free(old_id);
+
+    for (unsigned g = 1; g <= 2; g++) {
+        uint8_t *crl_der = NULL;
+        size_t crl_length = 0;
+        assert_int_equal(pki_crl_build(f->pki, g, NULL, 0, 1, f->now, &crl_der, &crl_length,
+                                       err, sizeof err), 0);
+        const unsigned char *p = crl_der;
+        X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)crl_length);
+        assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(g == 1 ? f->issuing : second)),
+                         1);
+        X509_CRL_free(crl);
+        free(crl_der);
+    }
+    uint8_t *crl_der = NULL;
+    size_t crl_length = 0;
+    assert_int_equal(pki_crl_build(f->pki, 3, NULL, 0, 1, f->now, &crl_der, &crl_length, err,
+                                   sizeof err), -1);
+    const char *chain = pki_chain_pem(f->pki);
+    size_t blocks = 0;
+    for (const char *at = chain; (at = strstr(at, "BEGIN CERTIFICATE")) != NULL; at++)
+        blocks++;
+    assert_int_equal(blocks, 3);
+    blocks = 0;
+    for (const char *at = pki_issuing_chain_pem(f->pki);
+         (at = strstr(at, "BEGIN CERTIFICATE")) != NULL; at++)
+        blocks++;
+    assert_int_equal(blocks, 2);
+
+    X509_free(fresh_certificate);
+    X509_free(old_certificate);
+    X509_free(second);
+    EVP_PKEY_free(old_key);
+    EVP_PKEY_free(fresh_key);
+    pki_certificate_clear(&old);
+    pki_certificate_clear(&fresh);
+}
+
 int
 main(void)
 {
@@ -1685,6 +1812,7 @@ main(void)
         cmocka_unit_test(test_presented_cache_eviction),
         cmocka_unit_test(test_presented_cache_threads),
         cmocka_unit_test(test_open_refusals),
+        cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
         cmocka_unit_test(test_reasons),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

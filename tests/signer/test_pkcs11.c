@@ -237,7 +237,7 @@ test_signer_process_uses_token(void **state)
     uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES], *cursor = spki, *der = NULL;
     size_t der_length = 0;
     int spki_length = i2d_PUBKEY(device, &cursor);
-    assert_int_equal(signer_issue_certificate(signer, spki, (size_t)spki_length,
+    assert_int_equal(signer_issue_certificate(signer, 1, spki, (size_t)spki_length,
                                               "0123456789ABCDEF", (int64_t)time(NULL), &der,
                                               &der_length), 0);
     const unsigned char *p = der;
@@ -249,7 +249,7 @@ test_signer_process_uses_token(void **state)
     EVP_PKEY_free(device);
 
     /* A CRL, verified the same way. */
-    assert_int_equal(signer_sign_crl(signer, NULL, 0, 1, (int64_t)time(NULL), &der, &der_length),
+    assert_int_equal(signer_sign_crl(signer, 1, NULL, 0, 1, (int64_t)time(NULL), &der, &der_length),
                      0);
     p = der;
     X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)der_length);
@@ -295,6 +295,44 @@ test_token_key_by_kid(void **state)
     assert_int_equal(signer_token_public_key(signer, "no-such-kid", public_der, &length), -1);
     assert_false(signer_outage_take());
     signer_close(signer);
+}
+
+/* `cyberid ca rotate` with token keys: the new issuing CA's key is made
+ * in the token (keys/ still holds only pkcs11.json), the root key signs it
+ * there, and the signer process issues from generation 2 with it. */
+static void
+test_issuing_generation_in_token(void **state)
+{
+    struct fixture *f = *state;
+    char err[512];
+    unsigned generation = 0;
+    assert_int_equal(signer_issuing_ca_rotate(f->keys, f->pki, &generation, err, sizeof err),
+                     0);
+    assert_int_equal(generation, 2);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/issuing-ca-2.key.pem", f->keys);
+    assert_int_equal(access(path, F_OK), -1);
+    X509 *root = read_certificate(f->pki, "root-ca.pem");
+    X509 *second = read_certificate(f->pki, "issuing-ca-2.pem");
+    assert_int_equal(X509_verify(second, X509_get0_pubkey(root)), 1);
+    struct signer *signer = start(f);
+    EVP_PKEY *device = EVP_EC_gen("P-256");
+    uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES], *cursor = spki, *der = NULL;
+    size_t der_length = 0;
+    int spki_length = i2d_PUBKEY(device, &cursor);
+    assert_int_equal(signer_issue_certificate(signer, 2, spki, (size_t)spki_length,
+                                              "0123456789ABCDEF", (int64_t)time(NULL), &der,
+                                              &der_length), 0);
+    const unsigned char *p = der;
+    X509 *certificate = d2i_X509(NULL, &p, (long)der_length);
+    assert_int_equal(X509_verify(certificate, X509_get0_pubkey(second)), 1);
+    X509_free(certificate);
+    free(der);
+    assert_false(signer_outage_take());
+    signer_close(signer);
+    EVP_PKEY_free(device);
+    X509_free(root);
+    X509_free(second);
 }
 
 static void
@@ -352,6 +390,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_objects_never_leave, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signer_process_uses_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_key_by_kid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issuing_generation_in_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "util/encoding.h"
 
 #include <openssl/ecdsa.h>
+#include <openssl/ocsp.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -278,7 +279,7 @@ test_certificate_policy(void **state)
     int spki_length = i2d_PUBKEY(device, &cursor);
     assert_true(spki_length > 0);
     int64_t now = (int64_t)time(NULL);
-    assert_int_equal(signer_issue_certificate(signer, spki, (size_t)spki_length,
+    assert_int_equal(signer_issue_certificate(signer, 1, spki, (size_t)spki_length,
                                               "0123456789ABCDEF", now, &der, &der_length), 0);
     const unsigned char *p = der;
     X509 *certificate = d2i_X509(NULL, &p, (long)der_length);
@@ -303,14 +304,14 @@ test_certificate_policy(void **state)
     const char *names[] = {"Zhang San", "0123456789abcdef", "0123456789ABCDEFG",
                            "0123456789ABCDEI", ""};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        assert_int_equal(signer_issue_certificate(signer, spki, (size_t)spki_length,
+        assert_int_equal(signer_issue_certificate(signer, 1, spki, (size_t)spki_length,
                                                   names[i], now, &der, &der_length), -1);
     EVP_PKEY *other = EVP_EC_gen("P-384");
     cursor = spki;
     int other_length = i2d_PUBKEY(other, &cursor);
-    assert_int_equal(signer_issue_certificate(signer, spki, (size_t)other_length,
+    assert_int_equal(signer_issue_certificate(signer, 1, spki, (size_t)other_length,
                                               "0123456789ABCDEF", now, &der, &der_length), -1);
-    assert_int_equal(signer_issue_certificate(signer, spki, 10, "0123456789ABCDEF", now, &der,
+    assert_int_equal(signer_issue_certificate(signer, 1, spki, 10, "0123456789ABCDEF", now, &der,
                                               &der_length), -1);
     assert_null(der);
     EVP_PKEY_free(other);
@@ -319,7 +320,7 @@ test_certificate_policy(void **state)
      * one that holds no root CA key it could use: the keyring never loads
      * it, and no operation names it. */
     cursor = spki;
-    assert_int_equal(signer_issue_certificate(f->signer, spki, 91, "0123456789ABCDEF", now,
+    assert_int_equal(signer_issue_certificate(f->signer, 1, spki, 91, "0123456789ABCDEF", now,
                                               &der, &der_length), -1);
     uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES];
     size_t out_length = 0;
@@ -360,6 +361,152 @@ test_ca_certificates(void **state)
     OPENSSL_free(cert_der);
     X509_free(issuing);
     X509_free(root);
+}
+
+/* A PEM certificate of the pki folder. */
+static X509 *
+read_pki_certificate(const struct fixture *f, const char *file)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", f->pki, file);
+    FILE *stream = fopen(path, "r");
+    assert_non_null(stream);
+    X509 *certificate = PEM_read_X509(stream, NULL, NULL, NULL);
+    fclose(stream);
+    assert_non_null(certificate);
+    return certificate;
+}
+
+/* `cyberid ca rotate`: generation 2 under the same root, its key in
+ * keys/; a signer opened after it issues from 2 only, signs OCSP and CRLs
+ * of either, names /crl/2 in generation 2's certificates; one opened with
+ * generations = 1 knows 1 only. */
+static void
+test_issuing_generations(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], path[1100];
+    unsigned generation = 0;
+    assert_int_equal(signer_issuing_ca_rotate(f->keys, f->pki, &generation, err, sizeof err),
+                     0);
+    assert_int_equal(generation, 2);
+    struct stat info;
+    snprintf(path, sizeof path, "%s/issuing-ca-2.key.pem", f->keys);
+    assert_int_equal(stat(path, &info), 0);
+    assert_int_equal(info.st_mode & 0777, 0600);
+    X509 *root = read_pki_certificate(f, "root-ca.pem");
+    X509 *first = read_pki_certificate(f, "issuing-ca.pem");
+    X509 *second = read_pki_certificate(f, "issuing-ca-2.pem");
+    assert_int_equal(X509_verify(second, X509_get0_pubkey(root)), 1);
+    assert_int_equal(X509_check_ca(second), 1);
+    assert_int_not_equal(X509_NAME_cmp(X509_get_subject_name(first),
+                                       X509_get_subject_name(second)), 0);
+
+    struct signer *signer = open_full(f);
+    uint8_t der[SIGNER_PUBLIC_KEY_MAX_BYTES];
+    size_t length = 0;
+    assert_int_equal(signer_issuing_public_key(signer, 2, der, &length), 0);
+    const uint8_t *q = der;
+    EVP_PKEY *key = d2i_PUBKEY(NULL, &q, (long)length);
+    assert_int_equal(EVP_PKEY_eq(key, X509_get0_pubkey(second)), 1);
+    EVP_PKEY_free(key);
+    assert_int_equal(signer_issuing_public_key(signer, 3, der, &length), -1);
+
+    EVP_PKEY *device = EVP_EC_gen("P-256");
+    uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES], *cursor = spki, *cert = NULL;
+    size_t cert_length = 0;
+    int spki_length = i2d_PUBKEY(device, &cursor);
+    int64_t now = (int64_t)time(NULL);
+    /* Only the newest issues. */
+    assert_int_equal(signer_issue_certificate(signer, 1, spki, (size_t)spki_length,
+                                              "0123456789ABCDEF", now, &cert, &cert_length), -1);
+    assert_int_equal(signer_issue_certificate(signer, 2, spki, (size_t)spki_length,
+                                              "0123456789ABCDEF", now, &cert, &cert_length), 0);
+    const unsigned char *p = cert;
+    X509 *issued = d2i_X509(NULL, &p, (long)cert_length);
+    assert_non_null(issued);
+    assert_int_equal(X509_verify(issued, X509_get0_pubkey(second)), 1);
+    assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(issued),
+                                   X509_get_subject_name(second)), 0);
+    CRL_DIST_POINTS *points = X509_get_ext_d2i(issued, NID_crl_distribution_points, NULL, NULL);
+    assert_non_null(points);
+    GENERAL_NAME *uri =
+        sk_GENERAL_NAME_value(sk_DIST_POINT_value(points, 0)->distpoint->name.fullname, 0);
+    assert_string_equal((const char *)ASN1_STRING_get0_data(uri->d.uniformResourceIdentifier),
+                        "https://id.example/crl/2");
+    CRL_DIST_POINTS_free(points);
+    free(cert);
+
+    /* Each generation signs its own CRL; a third does not exist. */
+    for (unsigned g = 1; g <= 3; g++) {
+        uint8_t *crl_der = NULL;
+        size_t crl_length = 0;
+        int status = signer_sign_crl(signer, g, NULL, 0, 1, now, &crl_der, &crl_length);
+        assert_int_equal(status, g <= 2 ? 0 : -1);
+        if (status != 0)
+            continue;
+        const unsigned char *r = crl_der;
+        X509_CRL *crl = d2i_X509_CRL(NULL, &r, (long)crl_length);
+        assert_non_null(crl);
+        assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(g == 1 ? first : second)), 1);
+        X509_CRL_free(crl);
+        free(crl_der);
+    }
+    /* An OCSP "good" for generation 2's certificate, signed by 2; the same
+     * claim asked of generation 1 is refused (not its CertID). */
+    OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), issued, second);
+    uint8_t *id_der = NULL;
+    int id_length = i2d_OCSP_CERTID(id, &id_der);
+    struct signer_ocsp_entry entry = {.cert_id = id_der, .cert_id_length = (size_t)id_length,
+                                      .state = SIGNER_CERT_GOOD};
+    uint8_t *response = NULL;
+    size_t response_length = 0;
+    assert_int_equal(signer_sign_ocsp(signer, 1, &entry, 1, NULL, 0, now, &response,
+                                      &response_length), -1);
+    assert_int_equal(signer_sign_ocsp(signer, 2, &entry, 1, NULL, 0, now, &response,
+                                      &response_length), 0);
+    const unsigned char *r = response;
+    OCSP_RESPONSE *parsed = d2i_OCSP_RESPONSE(NULL, &r, (long)response_length);
+    OCSP_BASICRESP *basic = OCSP_response_get1_basic(parsed);
+    assert_non_null(basic);
+    assert_int_equal(OCSP_basic_verify(basic, NULL, NULL, OCSP_NOVERIFY | OCSP_NOCHAIN |
+                                                            OCSP_NOEXPLICIT), 1);
+    STACK_OF(X509) *signers = sk_X509_new_null();
+    sk_X509_push(signers, second);
+    assert_int_equal(OCSP_basic_verify(basic, signers, NULL, OCSP_TRUSTOTHER | OCSP_NOVERIFY), 1);
+    sk_X509_free(signers);
+    OCSP_BASICRESP_free(basic);
+    OCSP_RESPONSE_free(parsed);
+    free(response);
+    OPENSSL_free(id_der);
+    OCSP_CERTID_free(id);
+    X509_free(issued);
+    signer_close(signer);
+
+    /* Told to load one generation (what a signer restarted after a
+     * rotate is told): 1 issues, 2 is unknown. */
+    struct signer_options options = {
+        .keys_dir = f->keys, .pki_dir = f->pki, .issuer = "https://id.example",
+        .ocsp_url = "https://id.example/ocsp", .crl_url = "https://id.example/crl",
+        .generations = 1};
+    assert_int_equal(signer_open_local(&options, &signer, err, sizeof err), 0);
+    assert_int_equal(signer_issue_certificate(signer, 1, spki, (size_t)spki_length,
+                                              "0123456789ABCDEF", now, &cert, &cert_length), 0);
+    free(cert);
+    assert_int_equal(signer_issuing_public_key(signer, 2, der, &length), -1);
+    signer_close(signer);
+    options.generations = 3;
+    assert_int_equal(signer_open_local(&options, &signer, err, sizeof err), -1);
+
+    /* A generation whose key file is missing: the signer does not start. */
+    snprintf(path, sizeof path, "%s/issuing-ca-2.key.pem", f->keys);
+    assert_int_equal(unlink(path), 0);
+    options.generations = 0;
+    assert_int_equal(signer_open_local(&options, &signer, err, sizeof err), -1);
+    EVP_PKEY_free(device);
+    X509_free(root);
+    X509_free(first);
+    X509_free(second);
 }
 
 /* ── Token-signing keys by kid ─────────────────────────────────────────── */
@@ -754,6 +901,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_id_token_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certificate_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_certificates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issuing_generations, setup, teardown),
         cmocka_unit_test(test_kid_is_valid),
         cmocka_unit_test_setup_teardown(test_token_key_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_key_after_open, setup, teardown),

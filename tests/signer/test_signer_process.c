@@ -150,10 +150,20 @@ test_out_of_policy_refused(void **state)
     const char *names[] = {"Zhang San", "CN=0123456789ABCDEF", "0123456789ABCDEF"};
     int expected[] = {SIGNER_STATUS_REFUSED, SIGNER_STATUS_REFUSED, SIGNER_STATUS_OK};
     for (size_t i = 0; i < 3; i++) {
+        signer_buffer_u64(&b, 1); /* the issuing CA generation */
         signer_buffer_field(&b, spki, (size_t)spki_length, SIGNER_WIRE_PAYLOAD_MAX);
         signer_buffer_text(&b, names[i], SIGNER_WIRE_PAYLOAD_MAX);
         signer_buffer_u64(&b, (uint64_t)time(NULL));
         assert_int_equal(request(f, SIGNER_OP_ISSUE_CERTIFICATE, &b), expected[i]);
+        signer_buffer_clear(&b);
+    }
+    /* A good name by a generation that is not the newest (none here). */
+    for (uint64_t generation = 0; generation <= 2; generation += 2) {
+        signer_buffer_u64(&b, generation);
+        signer_buffer_field(&b, spki, (size_t)spki_length, SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_text(&b, "0123456789ABCDEF", SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_u64(&b, (uint64_t)time(NULL));
+        assert_int_equal(request(f, SIGNER_OP_ISSUE_CERTIFICATE, &b), SIGNER_STATUS_REFUSED);
         signer_buffer_clear(&b);
     }
 

@@ -449,7 +449,8 @@ test_device(void **state)
     /* Each call that revoked something moved the CRL's epoch; a call
      * that revoked nothing did not. */
     struct store_crl crl;
-    assert_int_equal(store_crl_get(conn, &crl), 0);
+    assert_int_equal(store_crl_get(conn, 1, &crl, &found), 0);
+    assert_int_equal(found, 1);
     assert_int_equal(crl.epoch, 1);
     assert_int_equal(crl.number, 0);
     assert_null(crl.der);
@@ -460,26 +461,112 @@ test_device(void **state)
     assert_int_equal(revoked, 1); /* aa02; aa01 was already revoked */
     assert_int_equal(store_device_revoke_all(conn, "WN1", 201, 9, &revoked), 0);
     assert_int_equal(revoked, 0);
-    assert_int_equal(store_crl_get(conn, &crl), 0);
+    assert_int_equal(store_crl_get(conn, 1, &crl, &found), 0);
     assert_int_equal(crl.epoch, 2);
     store_crl_clear(&crl);
     /* A CRL is stored as the next number only: of two nodes building at
      * once, one stores. */
     uint8_t der[] = {0x30, 0x00};
     int stored = 0;
-    assert_int_equal(store_crl_put(conn, 1, 2, 300, der, sizeof der, &stored), 0);
+    assert_int_equal(store_crl_put(conn, 1, 1, 2, 300, der, sizeof der, &stored), 0);
     assert_true(stored);
-    assert_int_equal(store_crl_put(conn, 1, 2, 301, der, sizeof der, &stored), 0);
+    assert_int_equal(store_crl_put(conn, 1, 1, 2, 301, der, sizeof der, &stored), 0);
     assert_false(stored);
-    assert_int_equal(store_crl_get(conn, &crl), 0);
+    assert_int_equal(store_crl_get(conn, 1, &crl, &found), 0);
     assert_int_equal(crl.number, 1);
     assert_int_equal(crl.built_epoch, 2);
     assert_int_equal(crl.this_update, 300);
     assert_int_equal(crl.der_length, 2);
     store_crl_clear(&crl);
     count = 0;
-    assert_int_equal(store_device_each(conn, NULL, count_device, &count), 0);
+    assert_int_equal(store_device_each_listed(conn, 1, 400, count_device, &count), 0);
     assert_int_equal(count, 2); /* the CRL walk: aa01 and aa02 */
+    store_release(f->store, conn);
+}
+
+static int
+first_device(void *context, const struct store_device *device)
+{
+    *(struct store_device *)context = *device;
+    return 0;
+}
+
+/* Issuing CA generations: a device remembers its issuer; holding one
+ * generation is one row, seen by every device of it (and none other), in
+ * its CRL walk, and moves every CRL's epoch. */
+static void
+test_issuer_hold(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    struct store_issuer issuer;
+    int found = 0, changed = 0;
+    /* Generation 1 exists from the migration; 2 once ensured (twice is
+     * no error). */
+    assert_int_equal(store_issuer_get(conn, 1, &issuer, &found), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(issuer.held_at, 0);
+    assert_int_equal(store_issuer_get(conn, 2, &issuer, &found), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_issuer_ensure(conn, 2), 0);
+    assert_int_equal(store_issuer_ensure(conn, 2), 0);
+    insert_device(conn, "c101", "WN1", 10);
+    insert_device(conn, "c102", "WN2", 10);
+    uint8_t der[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    struct store_device fresh = {.certificate = der, .certificate_length = sizeof der,
+                                 .status = STORE_DEVICE_ACTIVE, .created_at = 20,
+                                 .not_after = 5000, .revocation_reason = -1, .issuer = 2};
+    snprintf(fresh.serial, sizeof fresh.serial, "c201");
+    snprintf(fresh.web_number, sizeof fresh.web_number, "WN1");
+    assert_int_equal(store_device_insert(conn, &fresh), 0);
+
+    struct store_device device;
+    assert_int_equal(store_device_get(conn, "c201", "WN1", &device, &found), 0);
+    assert_int_equal(device.issuer, 2);
+    assert_int_equal(device.issuer_held_at, 0);
+    store_device_clear(&device);
+    int count = 0;
+    assert_int_equal(store_device_each_listed(conn, 1, 100, count_device, &count), 0);
+    assert_int_equal(count, 0);
+
+    assert_int_equal(store_issuer_hold(conn, 9, 150, &found, &changed), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(store_issuer_hold(conn, 1, 150, &found, &changed), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(changed, 1);
+    assert_int_equal(store_issuer_hold(conn, 1, 160, &found, &changed), 0);
+    assert_int_equal(changed, 0); /* held already: held_at stays */
+    assert_int_equal(store_device_get(conn, "c102", NULL, &device, &found), 0);
+    assert_int_equal(device.issuer, 1);
+    assert_int_equal(device.issuer_held_at, 150);
+    assert_string_equal(device.status, STORE_DEVICE_ACTIVE);
+    store_device_clear(&device);
+    assert_int_equal(store_device_get(conn, "c201", NULL, &device, &found), 0);
+    assert_int_equal(device.issuer_held_at, 0);
+    store_device_clear(&device);
+    /* The held generation's CRL lists its valid devices, not expired
+     * ones; the other generation's lists nothing. */
+    count = 0;
+    assert_int_equal(store_device_each_listed(conn, 1, 100, count_device, &count), 0);
+    assert_int_equal(count, 2);
+    count = 0;
+    assert_int_equal(store_device_each_listed(conn, 1, 6000, count_device, &count), 0);
+    assert_int_equal(count, 0);
+    count = 0;
+    assert_int_equal(store_device_each_listed(conn, 2, 100, count_device, &count), 0);
+    assert_int_equal(count, 0);
+    struct store_device listed;
+    assert_int_equal(store_device_each(conn, "WN2", first_device, &listed), 0);
+    assert_int_equal(listed.issuer_held_at, 150);
+    struct store_crl crl;
+    assert_int_equal(store_crl_get(conn, 1, &crl, &found), 0);
+    assert_int_equal(crl.epoch, 1);
+    store_crl_clear(&crl);
+    assert_int_equal(store_crl_get(conn, 2, &crl, &found), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(crl.epoch, 0);
+    assert_int_equal(crl.built_epoch, -1);
+    store_crl_clear(&crl);
     store_release(f->store, conn);
 }
 
@@ -1037,6 +1124,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_issuer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
