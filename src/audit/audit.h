@@ -6,8 +6,8 @@
  * values (claims disclosed by name, counts, reason codes). They are
  * appended in the caller's transaction, so a state change and its event
  * commit or roll back together. There is no Merkle tree over them yet
- * (the citizen's log, issue 11): a copy of the table can be altered
- * without a trace today. */
+ * (the citizen's log, issue 11; its math is tlog.h): a copy of the table
+ * can be altered without a trace today. */
 #ifndef CYBERID_AUDIT_H
 #define CYBERID_AUDIT_H
 

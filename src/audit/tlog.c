@@ -1,0 +1,545 @@
+/* tlog: Merkle tree math, tiles and checkpoints; see tlog.h. The stored
+ * hash numbering and the recursive walks that name which stored hashes a
+ * root or a proof needs follow the design of Go's sumdb/tlog (written
+ * here from RFC 9162 and that design, not translated); the verifiers are
+ * RFC 9162 §2.1.3.2 and §2.1.4.2 step by step. */
+/* OpenSSL's low-level SHA256_Init/Update/Final, deprecated in 3.0 for the
+ * EVP interface, hash on the stack and cannot fail; EVP_MD_CTX_new() can,
+ * and a hash that could fail would make every function here return a
+ * status for an allocation. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include "audit/tlog.h"
+
+#include "util/encoding.h"
+
+#include <assert.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+tlog_hash
+tlog_leaf_hash(const void *data, size_t length)
+{
+    tlog_hash out;
+    SHA256_CTX context;
+    const uint8_t prefix = 0x00;
+    SHA256_Init(&context);
+    SHA256_Update(&context, &prefix, 1);
+    SHA256_Update(&context, data, length);
+    SHA256_Final(out.bytes, &context);
+    return out;
+}
+
+tlog_hash
+tlog_node_hash(const tlog_hash *left, const tlog_hash *right)
+{
+    tlog_hash out;
+    SHA256_CTX context;
+    const uint8_t prefix = 0x01;
+    SHA256_Init(&context);
+    SHA256_Update(&context, &prefix, 1);
+    SHA256_Update(&context, left->bytes, TLOG_HASH_BYTES);
+    SHA256_Update(&context, right->bytes, TLOG_HASH_BYTES);
+    SHA256_Final(out.bytes, &context);
+    return out;
+}
+
+tlog_hash
+tlog_empty_hash(void)
+{
+    tlog_hash out;
+    SHA256((const unsigned char *)"", 0, out.bytes);
+    return out;
+}
+
+int64_t
+tlog_stored_index(int level, int64_t n)
+{
+    assert(level >= 0 && level < 63 && n >= 0);
+    /* The hash at (level, n) is stored right after the one at
+     * (level - 1, 2n + 1), its right child: walk down to level 0. */
+    for (int l = level; l > 0; l--)
+        n = 2 * n + 1;
+    /* Before leaf n come the n leaves and the n/2 + n/4 + ... subtrees
+     * they completed. */
+    int64_t index = 0;
+    for (; n > 0; n >>= 1)
+        index += n;
+    return index + level;
+}
+
+int64_t
+tlog_stored_count(int64_t size)
+{
+    assert(size >= 0);
+    if (size == 0)
+        return 0;
+    int64_t count = tlog_stored_index(0, size - 1) + 1;
+    for (uint64_t i = (uint64_t)(size - 1); i & 1; i >>= 1)
+        count++;
+    return count;
+}
+
+/* The number of trailing one bits of n: the subtrees leaf n completes. */
+static int
+completed_by(int64_t n)
+{
+    int count = 0;
+    for (uint64_t i = (uint64_t)n; i & 1; i >>= 1)
+        count++;
+    return count;
+}
+
+void
+tlog_append_indexes(int64_t size, int64_t indexes[TLOG_PROOF_MAX], size_t *count)
+{
+    assert(size >= 0);
+    int m = completed_by(size);
+    /* The left sibling at each level the new leaf closes, sorted. */
+    for (int i = 0; i < m; i++)
+        indexes[m - 1 - i] = tlog_stored_index(i, (size >> i) - 1);
+    *count = (size_t)m;
+}
+
+void
+tlog_append_hashes(int64_t size, const tlog_hash *leaf, const tlog_hash *read,
+                   tlog_hash out[TLOG_PROOF_MAX + 1], size_t *added)
+{
+    int m = completed_by(size);
+    tlog_hash h = *leaf;
+    out[0] = h;
+    for (int i = 0; i < m; i++) {
+        h = tlog_node_hash(&read[m - 1 - i], &h);
+        out[i + 1] = h;
+    }
+    *added = (size_t)m + 1;
+}
+
+/* The largest power of two smaller than n (n >= 2), and its log. */
+static int64_t
+split(int64_t n, int *log)
+{
+    int l = 0;
+    while (((int64_t)1 << (l + 1)) < n)
+        l++;
+    if (log != NULL)
+        *log = l;
+    return (int64_t)1 << l;
+}
+
+/* Names the complete subtrees that make up leaves [lo, hi), left to
+ * right: each is the largest power of two that fits. */
+static void
+subtree_indexes(int64_t lo, int64_t hi, int64_t *indexes, size_t *count)
+{
+    while (lo < hi) {
+        int level = 0;
+        int64_t k = split(hi - lo + 1, &level); /* largest power of two <= hi - lo */
+        assert((lo & (k - 1)) == 0);
+        assert(*count < TLOG_INDEXES_MAX);
+        indexes[(*count)++] = tlog_stored_index(level, lo >> level);
+        lo += k;
+    }
+}
+
+/* The hash of leaves [lo, hi) from the hashes subtree_indexes() named,
+ * taken from *read onwards (advanced past them). */
+static tlog_hash
+subtree_hash(int64_t lo, int64_t hi, const tlog_hash **read)
+{
+    size_t trees = 0;
+    for (int64_t at = lo; at < hi; trees++)
+        at += split(hi - at + 1, NULL);
+    const tlog_hash *hashes = *read;
+    tlog_hash h = hashes[trees - 1];
+    for (size_t i = trees - 1; i-- > 0;)
+        h = tlog_node_hash(&hashes[i], &h);
+    *read += trees;
+    return h;
+}
+
+void
+tlog_root_indexes(int64_t size, int64_t indexes[TLOG_INDEXES_MAX], size_t *count)
+{
+    assert(size >= 0);
+    *count = 0;
+    subtree_indexes(0, size, indexes, count);
+}
+
+tlog_hash
+tlog_root_from(int64_t size, const tlog_hash *read)
+{
+    if (size == 0)
+        return tlog_empty_hash();
+    return subtree_hash(0, size, &read);
+}
+
+/* ── Inclusion ─────────────────────────────────────────────────────────── */
+
+static void
+inclusion_indexes(int64_t lo, int64_t hi, int64_t n, int64_t *indexes, size_t *count)
+{
+    if (lo + 1 == hi)
+        return;
+    int64_t k = split(hi - lo, NULL);
+    if (n < lo + k) {
+        inclusion_indexes(lo, lo + k, n, indexes, count);
+        subtree_indexes(lo + k, hi, indexes, count);
+    } else {
+        subtree_indexes(lo, lo + k, indexes, count);
+        inclusion_indexes(lo + k, hi, n, indexes, count);
+    }
+}
+
+/* RFC 9162 PATH(m, D[lo:hi]): the path below, then the sibling here. */
+static void
+inclusion_path(int64_t lo, int64_t hi, int64_t n, const tlog_hash **read, tlog_hash *proof,
+               size_t *length)
+{
+    if (lo + 1 == hi)
+        return;
+    int64_t k = split(hi - lo, NULL);
+    tlog_hash sibling;
+    if (n < lo + k) {
+        inclusion_path(lo, lo + k, n, read, proof, length);
+        sibling = subtree_hash(lo + k, hi, read);
+    } else {
+        sibling = subtree_hash(lo, lo + k, read);
+        inclusion_path(lo + k, hi, n, read, proof, length);
+    }
+    assert(*length < TLOG_PROOF_MAX);
+    proof[(*length)++] = sibling;
+}
+
+int
+tlog_inclusion_indexes(int64_t size, int64_t index, int64_t indexes[TLOG_INDEXES_MAX],
+                       size_t *count)
+{
+    *count = 0;
+    if (size < 1 || index < 0 || index >= size)
+        return -1;
+    inclusion_indexes(0, size, index, indexes, count);
+    return 0;
+}
+
+void
+tlog_inclusion_from(int64_t size, int64_t index, const tlog_hash *read,
+                    tlog_hash proof[TLOG_PROOF_MAX], size_t *length)
+{
+    assert(size >= 1 && index >= 0 && index < size);
+    *length = 0;
+    inclusion_path(0, size, index, &read, proof, length);
+}
+
+/* ── Consistency ───────────────────────────────────────────────────────── */
+
+static void
+consistency_indexes(int64_t lo, int64_t hi, int64_t n, int64_t *indexes, size_t *count)
+{
+    if (n == hi) {
+        if (lo != 0)
+            subtree_indexes(lo, hi, indexes, count);
+        return;
+    }
+    int64_t k = split(hi - lo, NULL);
+    if (n <= lo + k) {
+        consistency_indexes(lo, lo + k, n, indexes, count);
+        subtree_indexes(lo + k, hi, indexes, count);
+    } else {
+        subtree_indexes(lo, lo + k, indexes, count);
+        consistency_indexes(lo + k, hi, n, indexes, count);
+    }
+}
+
+/* RFC 9162 SUBPROOF(m, D[lo:hi], lo == 0). */
+static void
+consistency_path(int64_t lo, int64_t hi, int64_t n, const tlog_hash **read, tlog_hash *proof,
+                 size_t *length)
+{
+    if (n == hi) {
+        if (lo != 0) {
+            assert(*length < TLOG_PROOF_MAX);
+            proof[(*length)++] = subtree_hash(lo, hi, read);
+        }
+        return;
+    }
+    int64_t k = split(hi - lo, NULL);
+    tlog_hash sibling;
+    if (n <= lo + k) {
+        consistency_path(lo, lo + k, n, read, proof, length);
+        sibling = subtree_hash(lo + k, hi, read);
+    } else {
+        sibling = subtree_hash(lo, lo + k, read);
+        consistency_path(lo + k, hi, n, read, proof, length);
+    }
+    assert(*length < TLOG_PROOF_MAX);
+    proof[(*length)++] = sibling;
+}
+
+int
+tlog_consistency_indexes(int64_t old_size, int64_t size, int64_t indexes[TLOG_INDEXES_MAX],
+                         size_t *count)
+{
+    *count = 0;
+    if (old_size < 1 || old_size > size)
+        return -1;
+    consistency_indexes(0, size, old_size, indexes, count);
+    return 0;
+}
+
+void
+tlog_consistency_from(int64_t old_size, int64_t size, const tlog_hash *read,
+                      tlog_hash proof[TLOG_PROOF_MAX], size_t *length)
+{
+    assert(old_size >= 1 && old_size <= size);
+    *length = 0;
+    consistency_path(0, size, old_size, &read, proof, length);
+}
+
+/* ── Verification (RFC 9162) ───────────────────────────────────────────── */
+
+static int
+hash_equal(const tlog_hash *a, const tlog_hash *b)
+{
+    return memcmp(a->bytes, b->bytes, TLOG_HASH_BYTES) == 0;
+}
+
+int
+tlog_verify_inclusion(int64_t index, int64_t size, const tlog_hash *leaf_hash,
+                      const tlog_hash *proof, size_t length, const tlog_hash *root)
+{
+    if (index < 0 || size < 1 || index >= size || length > TLOG_PROOF_MAX)
+        return 0;
+    uint64_t fn = (uint64_t)index, sn = (uint64_t)size - 1;
+    tlog_hash r = *leaf_hash;
+    for (size_t i = 0; i < length; i++) {
+        if (sn == 0)
+            return 0;
+        if ((fn & 1) || fn == sn) {
+            r = tlog_node_hash(&proof[i], &r);
+            if (!(fn & 1))
+                while (!(fn & 1) && fn != 0) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+        } else {
+            r = tlog_node_hash(&r, &proof[i]);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && hash_equal(&r, root);
+}
+
+int
+tlog_verify_consistency(int64_t old_size, int64_t size, const tlog_hash *old_root,
+                        const tlog_hash *root, const tlog_hash *proof, size_t length)
+{
+    if (old_size < 1 || old_size > size || length > TLOG_PROOF_MAX)
+        return 0;
+    if (old_size == size)
+        return length == 0 && hash_equal(old_root, root);
+    if (length == 0)
+        return 0;
+    /* The path, with old_root first when old_size is a power of two. */
+    tlog_hash path[TLOG_PROOF_MAX + 1];
+    size_t count = 0;
+    if ((old_size & (old_size - 1)) == 0)
+        path[count++] = *old_root;
+    memcpy(path + count, proof, length * sizeof *proof);
+    count += length;
+    uint64_t fn = (uint64_t)old_size - 1, sn = (uint64_t)size - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    tlog_hash fr = path[0], sr = path[0];
+    for (size_t i = 1; i < count; i++) {
+        if (sn == 0)
+            return 0;
+        if ((fn & 1) || fn == sn) {
+            fr = tlog_node_hash(&path[i], &fr);
+            sr = tlog_node_hash(&path[i], &sr);
+            if (!(fn & 1))
+                while (!(fn & 1) && fn != 0) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+        } else {
+            sr = tlog_node_hash(&sr, &path[i]);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return hash_equal(&fr, old_root) && hash_equal(&sr, root) && sn == 0;
+}
+
+/* ── Tiles ─────────────────────────────────────────────────────────────── */
+
+int
+tlog_tile_path(int level, int64_t n, int width, char out[TLOG_TILE_PATH_MAX])
+{
+    if (level < 0 || level > 7 || n < 0 || width < 1 || width > TLOG_TILE_WIDTH)
+        return -1;
+    char digits[32], number[64] = "";
+    int length = snprintf(digits, sizeof digits, "%lld", (long long)n);
+    /* Left-pad to a multiple of three, then split in groups. */
+    int padded = (length + 2) / 3 * 3;
+    char groups[32];
+    memset(groups, '0', (size_t)(padded - length));
+    memcpy(groups + (padded - length), digits, (size_t)length + 1);
+    size_t at = 0;
+    for (int i = 0; i < padded; i += 3) {
+        int last = i + 3 == padded;
+        at += (size_t)snprintf(number + at, sizeof number - at, "%s%.3s%s", last ? "" : "x",
+                               groups + i, last ? "" : "/");
+    }
+    int written = width == TLOG_TILE_WIDTH
+                      ? snprintf(out, TLOG_TILE_PATH_MAX, "tile/%d/%s", level, number)
+                      : snprintf(out, TLOG_TILE_PATH_MAX, "tile/%d/%s.p/%d", level, number,
+                                 width);
+    return written > 0 && written < TLOG_TILE_PATH_MAX ? 0 : -1;
+}
+
+int
+tlog_tile_parse(const char *path, int *level, int64_t *n, int *width)
+{
+    if (strncmp(path, "tile/", 5) != 0 || path[5] < '0' || path[5] > '7' || path[6] != '/')
+        return -1;
+    *level = path[5] - '0';
+    const char *at = path + 7;
+    int64_t value = 0;
+    int groups = 0;
+    for (;;) {
+        int prefixed = *at == 'x';
+        if (prefixed)
+            at++;
+        if (at[0] < '0' || at[0] > '9' || at[1] < '0' || at[1] > '9' || at[2] < '0' ||
+            at[2] > '9')
+            return -1;
+        if (groups == 6) /* past 10^18: more than any tree */
+            return -1;
+        value = value * 1000 + (at[0] - '0') * 100 + (at[1] - '0') * 10 + (at[2] - '0');
+        /* The first group has no useless leading zeros (but "000"). */
+        if (groups == 0 && prefixed && value == 0)
+            return -1;
+        groups++;
+        at += 3;
+        if (prefixed) {
+            if (*at != '/')
+                return -1;
+            at++;
+            continue;
+        }
+        break;
+    }
+    *n = value;
+    *width = TLOG_TILE_WIDTH;
+    if (*at == '\0')
+        return 0;
+    if (strncmp(at, ".p/", 3) != 0)
+        return -1;
+    at += 3;
+    int w = 0;
+    if (*at < '1' || *at > '9')
+        return -1;
+    for (; *at >= '0' && *at <= '9'; at++) {
+        w = w * 10 + (*at - '0');
+        if (w >= TLOG_TILE_WIDTH)
+            return -1;
+    }
+    if (*at != '\0')
+        return -1;
+    *width = w;
+    return 0;
+}
+
+void
+tlog_tile_indexes(int level, int64_t n, int width, int64_t indexes[TLOG_TILE_WIDTH])
+{
+    assert(level >= 0 && level <= 7 && n >= 0 && width >= 1 && width <= TLOG_TILE_WIDTH);
+    for (int i = 0; i < width; i++)
+        indexes[i] = tlog_stored_index(level * TLOG_TILE_HEIGHT, n * TLOG_TILE_WIDTH + i);
+}
+
+int
+tlog_tile_width(int level, int64_t n, int64_t size)
+{
+    if (level < 0 || level > 7 || n < 0 || size < 0)
+        return 0;
+    int64_t complete = size >> (level * TLOG_TILE_HEIGHT);
+    int64_t first = n * TLOG_TILE_WIDTH;
+    if (complete <= first)
+        return 0;
+    return complete - first >= TLOG_TILE_WIDTH ? TLOG_TILE_WIDTH : (int)(complete - first);
+}
+
+/* ── Checkpoints ───────────────────────────────────────────────────────── */
+
+static int
+origin_is_valid(const char *origin)
+{
+    size_t length = strnlen(origin, 256);
+    if (length == 0 || length > 255)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (origin[i] <= ' ' || origin[i] > '~' || origin[i] == '+')
+            return 0;
+    return 1;
+}
+
+int
+tlog_checkpoint_format(const char *origin, int64_t size, const tlog_hash *root, char *out,
+                       size_t cap)
+{
+    if (!origin_is_valid(origin) || size < 0)
+        return -1;
+    char *encoded = base64_encode_alloc(root->bytes, TLOG_HASH_BYTES);
+    if (encoded == NULL)
+        return -1;
+    int written = snprintf(out, cap, "%s\n%lld\n%s\n", origin, (long long)size, encoded);
+    free(encoded);
+    return written > 0 && (size_t)written < cap ? 0 : -1;
+}
+
+int
+tlog_checkpoint_parse(const char *body, size_t length, const char *origin, int64_t *size,
+                      tlog_hash *root)
+{
+    size_t origin_length = strlen(origin);
+    if (length < origin_length + 1 || memcmp(body, origin, origin_length) != 0 ||
+        body[origin_length] != '\n')
+        return -1;
+    const char *at = body + origin_length + 1, *end = body + length;
+    /* The size: decimal, no sign, no leading zero but "0". */
+    int64_t value = 0;
+    const char *start = at;
+    for (; at < end && *at >= '0' && *at <= '9'; at++) {
+        if (value > (INT64_MAX - 9) / 10)
+            return -1;
+        value = value * 10 + (*at - '0');
+    }
+    if (at == start || (*start == '0' && at - start > 1) || at >= end || *at != '\n')
+        return -1;
+    at++;
+    const char *line_end = memchr(at, '\n', (size_t)(end - at));
+    if (line_end == NULL)
+        return -1;
+    /* 32 bytes in standard base64: 44 characters, one "=". */
+    enum { ENCODED = 44 };
+    if (line_end - at != ENCODED)
+        return -1;
+    uint8_t *decoded = NULL;
+    size_t decoded_length = 0;
+    if (base64_decode_alloc(at, ENCODED, TLOG_HASH_BYTES, &decoded, &decoded_length) != 0)
+        return -1;
+    int ok = decoded_length == TLOG_HASH_BYTES;
+    if (ok)
+        memcpy(root->bytes, decoded, TLOG_HASH_BYTES);
+    free(decoded);
+    if (!ok)
+        return -1;
+    *size = value;
+    return 0;
+}

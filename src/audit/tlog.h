@@ -1,0 +1,139 @@
+/* tlog: the Merkle tree of the transparency log (RFC 9162 §2.1), kept as
+ * "stored hashes", the C2SP tlog-tiles layout, checkpoints as C2SP
+ * signed-note bodies.
+ *
+ * Hashing (RFC 9162 §2.1.1): a leaf is SHA-256(0x00 || data), an interior
+ * node SHA-256(0x01 || left || right), the empty tree SHA-256(""). The
+ * tree of n leaves splits at k, the largest power of two smaller than n.
+ *
+ * Stored hashes: a tree is kept as the sequence of every leaf hash and
+ * every complete subtree's hash, in the order they become known: leaf n's
+ * hash, then the hashes of the subtrees leaf n completes (as many as
+ * n + 1 has trailing zero bits). Appending a leaf adds about two hashes
+ * and never changes one already stored, so the sequence suits an
+ * append-only table; the root, an inclusion proof and a consistency proof
+ * each read O(log n) of them (tlog_*_indexes() say which, so a caller
+ * fetches them in one query). This is the scheme of Go's
+ * golang.org/x/mod/sumdb/tlog and of the tlog-tiles servers (Sunlight,
+ * Tessera); Debian ships no C library for it, hence this file.
+ *
+ * The proofs are RFC 9162's (§2.1.3, §2.1.4); the checks below follow
+ * RFC 9162's verification algorithms step by step and do not share code
+ * with the builders, so each tests the other.
+ *
+ * No state, no allocation, no locks: pure functions of their inputs. */
+#ifndef CYBERID_TLOG_H
+#define CYBERID_TLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TLOG_HASH_BYTES 32
+/* A proof has at most one hash per level of a tree of 2^63 leaves. */
+#define TLOG_PROOF_MAX 64
+/* Stored hashes a root, a proof or an append reads: at most. */
+#define TLOG_INDEXES_MAX 128
+/* tlog-tiles: tiles of 2^8 hashes. */
+#define TLOG_TILE_HEIGHT 8
+#define TLOG_TILE_WIDTH 256
+/* "tile/<L>/<N>[.p/<W>]" with N in groups of 3 digits: at most. */
+#define TLOG_TILE_PATH_MAX 96
+
+typedef struct {
+    uint8_t bytes[TLOG_HASH_BYTES];
+} tlog_hash;
+
+/* RFC 9162 leaf and node hashes, and the empty tree's. */
+tlog_hash tlog_leaf_hash(const void *data, size_t length);
+tlog_hash tlog_node_hash(const tlog_hash *left, const tlog_hash *right);
+tlog_hash tlog_empty_hash(void);
+
+/* The position in the stored sequence of the hash of the subtree at
+ * `level` (0: a leaf) numbered n from the left (covering leaves
+ * n*2^level .. (n+1)*2^level - 1). */
+int64_t tlog_stored_index(int level, int64_t n);
+
+/* How many hashes a tree of `size` leaves has stored. */
+int64_t tlog_stored_count(int64_t size);
+
+/* Appending leaf number `size` (the tree has `size` leaves before it):
+ * the stored hashes it needs to read (indexes[*count], sorted
+ * ascending), then, given them in that order, the hashes it adds, to be
+ * stored at tlog_stored_count(size) onwards: out[0] is the leaf hash,
+ * then one per subtree it completes. *added is at most TLOG_PROOF_MAX. */
+void tlog_append_indexes(int64_t size, int64_t indexes[TLOG_PROOF_MAX], size_t *count);
+void tlog_append_hashes(int64_t size, const tlog_hash *leaf, const tlog_hash *read,
+                        tlog_hash out[TLOG_PROOF_MAX + 1], size_t *added);
+
+/* The root of a tree of `size` leaves: the stored hashes to read, then
+ * the root from them. size 0 reads nothing and is the empty hash. */
+void tlog_root_indexes(int64_t size, int64_t indexes[TLOG_INDEXES_MAX], size_t *count);
+tlog_hash tlog_root_from(int64_t size, const tlog_hash *read);
+
+/* RFC 9162 §2.1.3.1: the inclusion proof of leaf `index` in a tree of
+ * `size` leaves (0 <= index < size), from the stored hashes named by
+ * tlog_inclusion_indexes(). -1 for indexes out of range. */
+int tlog_inclusion_indexes(int64_t size, int64_t index, int64_t indexes[TLOG_INDEXES_MAX],
+                           size_t *count) __attribute__((warn_unused_result));
+void tlog_inclusion_from(int64_t size, int64_t index, const tlog_hash *read,
+                         tlog_hash proof[TLOG_PROOF_MAX], size_t *length);
+
+/* RFC 9162 §2.1.4.1: the consistency proof of the tree of `old_size`
+ * leaves with the tree of `size` leaves (1 <= old_size <= size). -1 for
+ * sizes out of range. */
+int tlog_consistency_indexes(int64_t old_size, int64_t size,
+                             int64_t indexes[TLOG_INDEXES_MAX], size_t *count)
+    __attribute__((warn_unused_result));
+void tlog_consistency_from(int64_t old_size, int64_t size, const tlog_hash *read,
+                           tlog_hash proof[TLOG_PROOF_MAX], size_t *length);
+
+/* RFC 9162 §2.1.3.2: 1 when proof shows leaf_hash at index in the tree
+ * of `size` leaves whose root is `root`, else 0. */
+int tlog_verify_inclusion(int64_t index, int64_t size, const tlog_hash *leaf_hash,
+                          const tlog_hash *proof, size_t length, const tlog_hash *root)
+    __attribute__((warn_unused_result));
+
+/* RFC 9162 §2.1.4.2: 1 when proof shows the tree of old_size leaves with
+ * root old_root is a prefix of the tree of size leaves with root root
+ * (equal sizes: an empty proof and equal roots), else 0. */
+int tlog_verify_consistency(int64_t old_size, int64_t size, const tlog_hash *old_root,
+                            const tlog_hash *root, const tlog_hash *proof, size_t length)
+    __attribute__((warn_unused_result));
+
+/* ── C2SP tlog-tiles ──────────────────────────────────────────────────── */
+
+/* The tile at `level` (hashes of subtrees at tree level 8*level), index
+ * n, of `width` hashes (1..256; 256 is a full tile): its path,
+ * "tile/<level>/<n>" with n written in groups of three digits, all but
+ * the last prefixed "x" ("x001/x234/067"), and ".p/<width>" for a partial
+ * tile. 0, or -1 when out of range. */
+int tlog_tile_path(int level, int64_t n, int width, char out[TLOG_TILE_PATH_MAX])
+    __attribute__((warn_unused_result));
+/* Parses such a path (without a leading "/"): 0 with level, n, width, or
+ * -1 when it is not one (non-canonical forms included). */
+int tlog_tile_parse(const char *path, int *level, int64_t *n, int *width)
+    __attribute__((warn_unused_result));
+/* The stored hash indexes a tile's bytes are made of, in order (width of
+ * them): its hashes are those subtree hashes, concatenated. The tile
+ * exists for a tree of `size` leaves when those subtrees are complete:
+ * tlog_tile_width() says its width there (0: not yet). */
+void tlog_tile_indexes(int level, int64_t n, int width, int64_t indexes[TLOG_TILE_WIDTH]);
+int tlog_tile_width(int level, int64_t n, int64_t size);
+
+/* ── C2SP tlog-checkpoint ─────────────────────────────────────────────── */
+
+/* The checkpoint body (a signed note's text, signatures not included):
+ * "<origin>\n<size>\n<base64 root>\n". origin: 1..255 characters of
+ * printable ASCII without spaces or "+" (C2SP: a schema-less URL). *out
+ * is NUL-terminated. 0, or -1 (origin refused, or cap too small). */
+#define TLOG_CHECKPOINT_MAX 512
+int tlog_checkpoint_format(const char *origin, int64_t size, const tlog_hash *root,
+                           char *out, size_t cap) __attribute__((warn_unused_result));
+/* Parses a checkpoint body (the text before the blank line of a note),
+ * which must be exactly the three lines above, optionally followed by
+ * extension lines: 0 with size and root, or -1. The origin must equal
+ * `origin`. */
+int tlog_checkpoint_parse(const char *body, size_t length, const char *origin, int64_t *size,
+                          tlog_hash *root) __attribute__((warn_unused_result));
+
+#endif
