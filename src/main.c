@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"identity", cli_identity, "show, suspend, reinstate or revoke an identity (web number)"},
     {"keys", cli_keys, "rotate or list the ID token signing keys"},
     {"ca", cli_ca, "rotate, hold or list the issuing CA generations"},
+    {"log", cli_log, "make the transparency log's key, or verify the whole log"},
 #ifdef CYBERID_HAVE_FACE
     {"face", cli_face, "detect and compare faces in images"},
 #endif

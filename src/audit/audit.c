@@ -3,6 +3,7 @@
 
 #include "util/strings.h"
 
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -20,12 +21,21 @@ audit_append(struct store_conn *conn, const char *actor, const char *action,
         if (details_text == NULL)
             return -1;
     }
+    /* The salt of the event's commitment in the transparency log
+     * (audit/log.h): the public leaf then says nothing of the event. */
+    uint8_t salt[STORE_LOG_SALT_BYTES];
+    if (RAND_bytes(salt, sizeof salt) != 1) {
+        free(details_text);
+        return -1;
+    }
     struct store_audit_event event = {
         .time = (int64_t)time(NULL),
         .actor = actor,
         .action = action,
         .subject = subject,
         .details = details_text ? details_text : "{}",
+        .salt = salt,
+        .leaf = -1,
     };
     int64_t assigned = 0;
     int status = store_audit_append(conn, &event, &assigned);

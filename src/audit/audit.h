@@ -5,9 +5,11 @@
  * never a name or an ID number) and details that name things without their
  * values (claims disclosed by name, counts, reason codes). They are
  * appended in the caller's transaction, so a state change and its event
- * commit or roll back together. There is no Merkle tree over them yet
- * (the citizen's log, issue 11; its math is tlog.h): a copy of the table
- * can be altered without a trace today. */
+ * commit or roll back together. Each gets a random salt; the sequencer
+ * then puts it in the transparency log (log.h) as a salted commitment
+ * under a signed checkpoint, so an event altered or deleted afterwards is
+ * caught by `cyberid log verify`. The events themselves are still plain
+ * rows (issue 11: sealed events, the citizen's history). */
 #ifndef CYBERID_AUDIT_H
 #define CYBERID_AUDIT_H
 

@@ -6,6 +6,7 @@
 #include "cli/cli_common.h"
 #include "http/http.h"
 #include "service/janitor.h"
+#include "service/sequencer.h"
 #include "service/service.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -42,8 +43,8 @@ static const char serve_usage[] =
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
     "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n"
-    "--db-pool N: database connections (default: threads + 2, one for the\n"
-    "janitor; at most 64). --janitor-interval: seconds between purges of\n"
+    "--db-pool N: database connections (default: threads + 3, for the janitor\n"
+    "and the log's sequencer; at most 64). --janitor-interval: seconds between purges of\n"
     "expired rows (default 60; one node of those sharing a database at a time).\n"
     "--connections-per-address: open connections one client address may hold\n"
     "(an IPv6 address by its /64; default 64; trusted proxies are exempt).\n"
@@ -278,13 +279,13 @@ cli_serve(int argc, char **argv)
     char err[512];
     struct service service;
     /* By default one database connection per worker, one for the
-     * janitor and one spare. */
+     * janitor, one for the log's sequencer and one spare. */
     if (pool == 0)
-        pool = threads + 2 > POOL_MAX ? POOL_MAX : threads + 2;
-    /* A channel per worker, the janitor and the main thread, so workers
-     * never wait for each other at the signer. */
+        pool = threads + 3 > POOL_MAX ? POOL_MAX : threads + 3;
+    /* A channel per worker, the janitor, the sequencer and the main
+     * thread, so workers never wait for each other at the signer. */
     struct signer_options signer = {
-        .channels = (unsigned)threads + 2, .opens_per_minute = (unsigned)opens_per_minute,
+        .channels = (unsigned)threads + 3, .opens_per_minute = (unsigned)opens_per_minute,
         .on_give_up = give_up};
     if (service_open_with_signer(data_dir, (unsigned)pool, &signer, &service, err,
                                  sizeof err) != 0)
@@ -341,6 +342,20 @@ cli_serve(int argc, char **argv)
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);
     }
+    /* The transparency log is signed only with a checkpoint key. */
+    struct sequencer *sequencer = NULL;
+    char origin[SIGNER_LOG_ORIGIN_MAX], vkey[SIGNER_LOG_VKEY_MAX];
+    if (signer_log_key(service.signer, origin, vkey) != 0) {
+        log_event(LOG_WARN, "log_unsigned", "{s:s}", "reason",
+                  "no checkpoint key: events are not put in the transparency log "
+                  "(cyberid log init makes the key)");
+    } else if (sequencer_start(service.store, service.signer, SEQUENCER_DEFAULT_INTERVAL_MS,
+                               &sequencer, err, sizeof err) != 0) {
+        janitor_stop(janitor);
+        http_server_stop(server);
+        service_close(&service);
+        return cli_fail("serve", 1, "%s", err);
+    }
     log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s, s:s, s:i, s:i}", "listen", listen,
               "port", (int)http_server_port(server), "threads", (int)threads,
               "issuer", service.issuer, "database", store_backend(service.store),
@@ -354,6 +369,7 @@ cli_serve(int argc, char **argv)
               signer_gave_up ? "signer_gave_up"
               : received == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(server);
+    sequencer_stop(sequencer);
     janitor_stop(janitor);
     service_close(&service);
     log_event(LOG_INFO, "stopped", NULL);

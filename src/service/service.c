@@ -4,6 +4,7 @@
 #include "enroll/challenge.h"
 #include "enroll/registry.h"
 #include "enroll/rekey.h"
+#include "audit/log.h"
 #include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
@@ -579,6 +580,135 @@ crl_generation(void *app, const struct http_request *request, struct http_respon
     return crl_answer(service, (unsigned)generation, response);
 }
 
+/* ── The transparency log, read-only (C2SP tlog-tiles) ─────────────────── */
+
+/* GET /log/checkpoint: the latest signed checkpoint (a C2SP signed note). */
+static int
+log_checkpoint(void *app, const struct http_request *request, struct http_response *response)
+{
+    (void)request;
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    struct store_log_checkpoint checkpoint;
+    int found = 0;
+    struct store_conn *conn = store_acquire(service->store);
+    int status = store_log_latest_checkpoint(conn, &checkpoint, &found);
+    store_release(service->store, conn);
+    if (status != 0)
+        return -1;
+    if (!found)
+        return http_respond_error(response, 404, "not_found", "the log has no checkpoint yet");
+    return http_respond_bytes(response, 200, "text/plain; charset=utf-8", checkpoint.note,
+                              strlen(checkpoint.note));
+}
+
+/* GET /log/key: the log's verifier key (C2SP note verifier key). */
+static int
+log_key(void *app, const struct http_request *request, struct http_response *response)
+{
+    (void)request;
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    char origin[SIGNER_LOG_ORIGIN_MAX], vkey[SIGNER_LOG_VKEY_MAX + 1];
+    if (signer_log_key(service->signer, origin, vkey) != 0)
+        return http_respond_error(response, 404, "not_found", "the log is not signed here");
+    size_t length = strlen(vkey);
+    vkey[length] = '\n';
+    return http_respond_bytes(response, 200, "text/plain; charset=utf-8", vkey, length + 1);
+}
+
+/* The size of the latest checkpoint: tiles are served for it. 0 or -1. */
+static int
+log_signed_size(struct store_conn *conn, int64_t *size)
+{
+    struct store_log_checkpoint checkpoint;
+    int found = 0;
+    *size = 0;
+    if (store_log_latest_checkpoint(conn, &checkpoint, &found) != 0)
+        return -1;
+    if (found)
+        *size = checkpoint.size;
+    return 0;
+}
+
+/* Full tiles never change: cacheable for good; partial ones grow. */
+static int
+log_tile_cache(struct http_response *response, int width)
+{
+    return http_response_add_header(response, "Cache-Control",
+                                    width == TLOG_TILE_WIDTH
+                                        ? "public, max-age=31536000, immutable"
+                                        : "public, max-age=10");
+}
+
+struct entry_bundle {
+    uint8_t *out;
+    size_t length;
+};
+
+static int
+add_entry(void *context, int64_t index, const uint8_t *commitment)
+{
+    (void)index;
+    struct entry_bundle *bundle = context;
+    /* C2SP tlog-tiles entry bundle: each entry's big-endian 16-bit length,
+     * then its bytes (a commitment: 32). */
+    bundle->out[bundle->length++] = 0;
+    bundle->out[bundle->length++] = TLOG_HASH_BYTES;
+    memcpy(bundle->out + bundle->length, commitment, TLOG_HASH_BYTES);
+    bundle->length += TLOG_HASH_BYTES;
+    return 0;
+}
+
+/* GET /log/tile/{L}/{N}[.p/{W}] and /log/tile/entries/{N}[.p/{W}]. */
+static int
+log_tile_route(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    const char *rest = request->params[0];
+    int entries = strncmp(rest, "entries/", 8) == 0;
+    char path[TLOG_TILE_PATH_MAX + 16];
+    int level = 0, width = 0;
+    int64_t n = 0;
+    if (string_format(path, sizeof path, entries ? "tile/0/%s" : "tile/%s",
+                      entries ? rest + 8 : rest) != 0 ||
+        tlog_tile_parse(path, &level, &n, &width) != 0)
+        return http_respond_error(response, 404, "not_found", "not a tile path");
+    struct store_conn *conn = store_acquire(service->store);
+    int64_t size = 0;
+    int status = log_signed_size(conn, &size);
+    static _Thread_local uint8_t tile[TLOG_TILE_WIDTH * (TLOG_HASH_BYTES + 2)];
+    size_t length = 0;
+    if (status == 0 && entries) {
+        if (width > tlog_tile_width(0, n, size)) {
+            status = 1;
+        } else {
+            struct entry_bundle bundle = {.out = tile};
+            status = store_log_leaves(conn, n * TLOG_TILE_WIDTH, n * TLOG_TILE_WIDTH + width,
+                                      add_entry, &bundle);
+            length = bundle.length;
+            if (status == 0 && length != (size_t)width * (TLOG_HASH_BYTES + 2))
+                status = -1;
+        }
+    } else if (status == 0) {
+        status = log_tile(conn, size, level, n, width, tile);
+        length = (size_t)width * TLOG_HASH_BYTES;
+    }
+    store_release(service->store, conn);
+    if (status < 0)
+        return -1;
+    if (status > 0)
+        return http_respond_error(response, 404, "not_found",
+                                  "no such tile in the log's latest checkpoint");
+    if (log_tile_cache(response, width) != 0)
+        return -1;
+    return http_respond_bytes(response, 200, "application/octet-stream", tile, length);
+}
+
 /* The OpenID Connect provider's routes: each needs the issuer URL. */
 #define OIDC_ROUTE(name, handler)                                              \
     static int name(void *app, const struct http_request *request,            \
@@ -614,6 +744,9 @@ static const struct http_route routes[] = {
     {"GET", "/ocsp/{request...}", HTTP_BODY_NONE, 0, ocsp_get},
     {"GET", "/crl", HTTP_BODY_NONE, 0, crl},
     {"GET", "/crl/{generation}", HTTP_BODY_NONE, 0, crl_generation},
+    {"GET", "/log/checkpoint", HTTP_BODY_NONE, 0, log_checkpoint},
+    {"GET", "/log/key", HTTP_BODY_NONE, 0, log_key},
+    {"GET", "/log/tile/{tile...}", HTTP_BODY_NONE, 0, log_tile_route},
     {"GET", "/.well-known/openid-configuration", HTTP_BODY_NONE, 0, oidc_discovery},
     {"GET", "/jwks.json", HTTP_BODY_NONE, 0, oidc_jwks},
     {"GET", "/authorize", HTTP_BODY_NONE, 0, oidc_authorize},

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SIGNER_KEY_FILE_MAX_BYTES 16384
 #define SIGNER_GROUP_NAME_MAX 32
@@ -40,6 +41,7 @@ struct keyring {
     pkcs11_handle secret[SIGNER_KEY_COUNT];
     uint8_t symmetric[SIGNER_KEY_COUNT][SIGNER_SYMMETRIC_KEY_BYTES];
     EVP_PKEY *asymmetric[SIGNER_KEY_COUNT];
+    EVP_PKEY *log_key;  /* Ed25519, optional */
     /* Issuing CA generations 2.. (1 is asymmetric[SIGNER_KEY_ISSUING_CA]). */
     EVP_PKEY *issuing[SIGNER_ISSUING_GENERATIONS_MAX + 1];
     char keys_dir[SIGNER_PATH_MAX];
@@ -143,6 +145,34 @@ open_token_keys(struct keyring *keyring, const struct pkcs11_descriptor *descrip
     return 0;
 }
 
+/* keys/log-checkpoint.key.pem when it exists (mode 0600, Ed25519). 0
+ * (loaded or absent) or -1. */
+static int
+load_log_key(struct keyring *keyring, char *err, size_t errlen)
+{
+    char path[SIGNER_PATH_MAX];
+    if (string_format(path, sizeof path, "%s/%s", keyring->keys_dir, SIGNER_LOG_KEY_FILE) != 0)
+        return error_set(err, errlen, "keys folder path is too long");
+    if (access(path, F_OK) != 0)
+        return 0;
+    uint8_t *bytes = NULL;
+    size_t length = 0;
+    if (file_read_private(path, "key file", SIGNER_KEY_FILE_MAX_BYTES, &bytes, &length, err,
+                          errlen) != 0)
+        return -1;
+    BIO *bio = BIO_new_mem_buf(bytes, (int)length);
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    secret_wipe(bytes, length);
+    free(bytes);
+    if (pkey == NULL || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        EVP_PKEY_free(pkey);
+        return error_set(err, errlen, "%s is not an Ed25519 private key", path);
+    }
+    keyring->log_key = pkey;
+    return 0;
+}
+
 int
 keyring_open(const char *keys_dir, struct keyring **out, char *err,
             size_t errlen)
@@ -191,6 +221,8 @@ keyring_open(const char *keys_dir, struct keyring **out, char *err,
             goto fail;
         }
     }
+    if (!in_token && load_log_key(keyring, err, errlen) != 0)
+        goto fail;
     if (derive_initial_kid(keyring->asymmetric[SIGNER_KEY_TOKEN],
                            keyring->initial_kid) != 0) {
         error_set(err, errlen, "cannot derive the initial token key id");
@@ -212,6 +244,7 @@ keyring_close(struct keyring *keyring)
         EVP_PKEY_free(keyring->asymmetric[key]);
     for (size_t g = 0; g <= SIGNER_ISSUING_GENERATIONS_MAX; g++)
         EVP_PKEY_free(keyring->issuing[g]);
+    EVP_PKEY_free(keyring->log_key);
     for (size_t i = 0; i < SIGNER_TOKEN_KEYS_CACHED; i++)
         EVP_PKEY_free(keyring->tokens[i].key);
     pkcs11_close(keyring->token); /* after the keys that sign through it */
@@ -512,6 +545,31 @@ keyring_issuing_public_key(struct keyring *keyring, unsigned generation,
 {
     EVP_PKEY *pkey = keyring_issuing_key(keyring, generation);
     return pkey != NULL ? public_key_der(pkey, out, length) : -1;
+}
+
+int
+keyring_log_public_key(struct keyring *keyring, uint8_t out[SIGNER_LOG_PUBLIC_KEY_BYTES])
+{
+    size_t length = SIGNER_LOG_PUBLIC_KEY_BYTES;
+    return keyring->log_key != NULL &&
+           EVP_PKEY_get_raw_public_key(keyring->log_key, out, &length) == 1 &&
+           length == SIGNER_LOG_PUBLIC_KEY_BYTES;
+}
+
+int
+keyring_log_sign(struct keyring *keyring, const void *message, size_t length,
+                 uint8_t signature[SIGNER_LOG_SIGNATURE_BYTES])
+{
+    if (keyring->log_key == NULL)
+        return -1;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    size_t signature_length = SIGNER_LOG_SIGNATURE_BYTES;
+    int ok = context != NULL &&
+             EVP_DigestSignInit(context, NULL, NULL, NULL, keyring->log_key) == 1 &&
+             EVP_DigestSign(context, signature, &signature_length, message, length) == 1 &&
+             signature_length == SIGNER_LOG_SIGNATURE_BYTES;
+    EVP_MD_CTX_free(context);
+    return ok ? 0 : -1;
 }
 
 /* ── Token keys by kid ─────────────────────────────────────────────────── */

@@ -341,6 +341,49 @@ int signer_token_public_key(struct signer *signer, const char *kid,
                             uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
     __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));
 
+/* ── The transparency log's checkpoints ───────────────────────────────────
+ *
+ * The log (audit/log.h) is signed by an Ed25519 key of the data folder
+ * (keys/log-checkpoint.key.pem), as a C2SP signed note: the checkpoint
+ * body (C2SP tlog-checkpoint: origin, size, root), a blank line, one
+ * signature line "— <origin> <base64 of the key hash and signature>". The
+ * origin is the key's: "cyberid/" and 16 hex digits of the SHA-256 of its
+ * public key, so a log keeps one origin for its whole life. */
+
+#define SIGNER_LOG_PUBLIC_KEY_BYTES 32
+#define SIGNER_LOG_SIGNATURE_BYTES 64
+#define SIGNER_LOG_ORIGIN_MAX 64
+/* A C2SP verifier key: "<origin>+<8 hex>+<base64 of 0x01 and the key>". */
+#define SIGNER_LOG_VKEY_MAX 160
+#define SIGNER_LOG_ROOT_BYTES 32
+#define SIGNER_LOG_PROOF_MAX 64
+#define SIGNER_NOTE_MAX 1024
+
+/* Makes the checkpoint key of a data folder made before it existed
+ * (`cyberid log init`): keys/log-checkpoint.key.pem, mode 0600. Refuses
+ * an existing one and a PKCS#11 folder (the token holds no checkpoint key
+ * yet). 0 or -1 with err. */
+int signer_log_key_create(const char *keys_dir, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The log's origin and verifier key. 0, or -1 when the data folder has no
+ * checkpoint key (the log is then not signed). */
+int signer_log_key(struct signer *signer, char origin[SIGNER_LOG_ORIGIN_MAX],
+                   char vkey[SIGNER_LOG_VKEY_MAX]) __attribute__((warn_unused_result));
+
+/* Signs the checkpoint of the tree of `size` leaves whose root is `root`,
+ * given the checkpoint signed before it (old_size, old_root; old_size 0
+ * for the first) and the RFC 9162 consistency proof between them
+ * (proof_length hashes of SIGNER_LOG_ROOT_BYTES). The signer checks the
+ * proof, and that the old checkpoint is the last one it signed since it
+ * started, if it signed any: it never signs a tree that does not extend
+ * what it signed. *note is the signed note (malloc'd, free()). 0 or -1. */
+int signer_sign_checkpoint(struct signer *signer, int64_t size,
+                           const uint8_t root[SIGNER_LOG_ROOT_BYTES], int64_t old_size,
+                           const uint8_t old_root[SIGNER_LOG_ROOT_BYTES], const uint8_t *proof,
+                           size_t proof_length, char **note)
+    __attribute__((warn_unused_result, nonnull(1, 3, 5, 8)));
+
 /* The `cyberid signer` command: the signer process's main, run by
  * signer_start() through exec. Not for operators. Returns an exit code. */
 int signer_process_main(int argc, char **argv);

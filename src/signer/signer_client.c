@@ -801,3 +801,54 @@ signer_stats_name(unsigned i)
 {
     return i > 0 && i < SIGNER_OP_END ? signer_op_name(i) : "";
 }
+
+int
+signer_log_key(struct signer *signer, char origin[SIGNER_LOG_ORIGIN_MAX],
+               char vkey[SIGNER_LOG_VKEY_MAX])
+{
+    struct signer_buffer request = {0}, reply = {0};
+    origin[0] = vkey[0] = '\0';
+    if (call(signer, SIGNER_OP_LOG_KEY, &request, &reply) != 0)
+        return -1;
+    struct signer_reader in = {.at = reply.bytes, .left = reply.length};
+    int status = signer_reader_text(&in, SIGNER_LOG_ORIGIN_MAX - 1, origin) == 0 &&
+                         signer_reader_text(&in, SIGNER_LOG_VKEY_MAX - 1, vkey) == 0 &&
+                         signer_reader_end(&in) == 0
+                     ? 0
+                     : -1;
+    signer_buffer_clear(&reply);
+    return status;
+}
+
+int
+signer_sign_checkpoint(struct signer *signer, int64_t size,
+                       const uint8_t root[SIGNER_LOG_ROOT_BYTES], int64_t old_size,
+                       const uint8_t old_root[SIGNER_LOG_ROOT_BYTES], const uint8_t *proof,
+                       size_t proof_length, char **note)
+{
+    struct signer_buffer request = {0}, reply = {0};
+    size_t length = 0;
+    *note = NULL;
+    if (size < 0 || old_size < 0 || proof_length > SIGNER_LOG_PROOF_MAX ||
+        (proof_length > 0 && proof == NULL))
+        return -1;
+    signer_buffer_u64(&request, (uint64_t)size);
+    signer_buffer_field(&request, root, SIGNER_LOG_ROOT_BYTES, SIGNER_LOG_ROOT_BYTES);
+    signer_buffer_u64(&request, (uint64_t)old_size);
+    signer_buffer_field(&request, old_root, SIGNER_LOG_ROOT_BYTES, SIGNER_LOG_ROOT_BYTES);
+    signer_buffer_field(&request, proof, proof_length * SIGNER_LOG_ROOT_BYTES,
+                        SIGNER_LOG_PROOF_MAX * SIGNER_LOG_ROOT_BYTES);
+    if (call(signer, SIGNER_OP_SIGN_CHECKPOINT, &request, &reply) != 0)
+        return -1;
+    struct signer_reader in = {.at = reply.bytes, .left = reply.length};
+    const uint8_t *bytes = NULL;
+    int status = -1;
+    if (signer_reader_field(&in, SIGNER_NOTE_MAX - 1, &bytes, &length) == 0 &&
+        signer_reader_end(&in) == 0 && (*note = malloc(length + 1)) != NULL) {
+        memcpy(*note, bytes, length);
+        (*note)[length] = '\0';
+        status = 0;
+    }
+    signer_buffer_clear(&reply);
+    return status;
+}

@@ -30,6 +30,12 @@ static const char *const signer_key_names[SIGNER_KEY_COUNT] = {
 #define SIGNER_ISSUING_KEY_FILE_FORMAT "%s/issuing-ca-%u.key.pem"
 #define SIGNER_ISSUING_KEY_NAME_FORMAT "issuing-ca-%u"
 
+/* The transparency log's checkpoint key (Ed25519, PEM): made by `cyberid
+ * init` and, for a folder made before it, `cyberid log init`; optional
+ * (without it the log is not signed). In a token: "cyberid-log-checkpoint". */
+#define SIGNER_LOG_KEY_FILE "log-checkpoint.key.pem"
+#define SIGNER_LOG_KEY_NAME "log-checkpoint"
+
 /* Token keys by kid: keys/token-<kid>.pem (the kid is checked first by
  * signer_kid_is_valid(), so it is one file-name component). */
 #define SIGNER_TOKEN_KEY_FILE_FORMAT "%s/token-%s.pem"

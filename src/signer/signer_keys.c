@@ -65,6 +65,37 @@ create_ec_key_at(const char *path, char *err, size_t errlen)
     return pkey;
 }
 
+/* keys/log-checkpoint.key.pem: a new Ed25519 key, PEM, mode 0600. */
+static int
+create_log_key(const char *keys_dir, char *err, size_t errlen)
+{
+    char path[SIGNER_PATH_MAX];
+    if (string_format(path, sizeof path, "%s/%s", keys_dir, SIGNER_LOG_KEY_FILE) != 0)
+        return error_set(err, errlen, "keys folder path is too long");
+    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    BIO *bio = BIO_new(BIO_s_mem());
+    int status = pkey != NULL && bio != NULL &&
+                         PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1
+                     ? write_bio(bio, path, 0600, err, errlen)
+                     : error_set(err, errlen, "cannot create key %s", path);
+    BIO_free_all(bio);
+    EVP_PKEY_free(pkey);
+    return status;
+}
+
+int
+signer_log_key_create(const char *keys_dir, char *err, size_t errlen)
+{
+    struct pkcs11_descriptor descriptor;
+    int in_token = pkcs11_descriptor_read(keys_dir, &descriptor, err, errlen);
+    if (in_token < 0)
+        return -1;
+    if (in_token)
+        return error_set(err, errlen, "the keys are in a PKCS#11 token, which holds no "
+                                      "checkpoint key yet: the log is not signed there");
+    return create_log_key(keys_dir, err, errlen);
+}
+
 static EVP_PKEY *
 create_ec_key(const char *keys_dir, enum signer_key key, char *err,
               size_t errlen)
@@ -286,7 +317,8 @@ signer_create_keys(const char *keys_dir, const char *pki_dir, char *err,
     if (token_key == NULL || root_key == NULL || issuing_key == NULL)
         goto cleanup;
 
-    if (write_ca_certificates(pki_dir, root_key, issuing_key, err, errlen) != 0)
+    if (create_log_key(keys_dir, err, errlen) != 0 ||
+        write_ca_certificates(pki_dir, root_key, issuing_key, err, errlen) != 0)
         goto cleanup;
     status = 0;
 cleanup:

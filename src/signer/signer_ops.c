@@ -7,6 +7,7 @@
 #include "signer/keyring.h"
 #include "pki/pki_x509.h"
 #include "signer/signer_ca.h"
+#include "audit/tlog.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -47,6 +48,16 @@ struct signer_ops {
     int64_t window_minute;
     uint64_t window_opens;
     uint64_t opens_per_minute;
+    /* The log: its origin (from its key), and the last checkpoint signed
+     * since the process started (size 0: none yet). */
+    int has_log_key;
+    char log_origin[SIGNER_LOG_ORIGIN_MAX];
+    char log_vkey[SIGNER_LOG_VKEY_MAX];
+    uint8_t log_key_hash[4];
+    pthread_mutex_t log_lock;
+    int log_lock_ready;
+    int64_t log_size;
+    tlog_hash log_root;
     _Atomic uint64_t done[SIGNER_STATS_OPS];
     _Atomic uint64_t refused[SIGNER_STATS_OPS];
     _Atomic uint64_t limited;
@@ -106,6 +117,47 @@ open_generations(struct signer_ops *ops, const char *pki_dir, unsigned wanted, c
     return 0;
 }
 
+/* The log's origin, verifier key and key hash, when the keyring has a
+ * checkpoint key (C2SP signed-note: key hash = the first four bytes of
+ * SHA-256(name, "\n", 0x01, public key)). 0 or -1. */
+static int
+open_log_key(struct signer_ops *ops)
+{
+    if (pthread_mutex_init(&ops->log_lock, NULL) != 0)
+        return -1;
+    ops->log_lock_ready = 1;
+    uint8_t public_key[SIGNER_LOG_PUBLIC_KEY_BYTES], digest[SHA256_DIGEST_LENGTH];
+    if (!keyring_log_public_key(ops->keyring, public_key))
+        return 0;
+    char hex[HEX_ENCODED_SIZE(8)];
+    SHA256(public_key, sizeof public_key, digest);
+    if (hex_encode(digest, 8, hex, sizeof hex) != 0 ||
+        string_format(ops->log_origin, sizeof ops->log_origin, "cyberid/%s", hex) != 0)
+        return -1;
+    uint8_t hashed[SIGNER_LOG_ORIGIN_MAX + 2 + SIGNER_LOG_PUBLIC_KEY_BYTES];
+    size_t origin_length = strlen(ops->log_origin);
+    memcpy(hashed, ops->log_origin, origin_length);
+    hashed[origin_length] = '\n';
+    hashed[origin_length + 1] = 0x01; /* Ed25519 */
+    memcpy(hashed + origin_length + 2, public_key, sizeof public_key);
+    SHA256(hashed, origin_length + 2 + sizeof public_key, digest);
+    memcpy(ops->log_key_hash, digest, sizeof ops->log_key_hash);
+    uint8_t typed[1 + SIGNER_LOG_PUBLIC_KEY_BYTES];
+    typed[0] = 0x01;
+    memcpy(typed + 1, public_key, sizeof public_key);
+    char *encoded = base64_encode_alloc(typed, sizeof typed);
+    char hash_hex[HEX_ENCODED_SIZE(4)];
+    int status = encoded != NULL && hex_encode(ops->log_key_hash, 4, hash_hex,
+                                               sizeof hash_hex) == 0 &&
+                         string_format(ops->log_vkey, sizeof ops->log_vkey, "%s+%s+%s",
+                                       ops->log_origin, hash_hex, encoded) == 0
+                     ? 0
+                     : -1;
+    free(encoded);
+    ops->has_log_key = status == 0;
+    return status;
+}
+
 int
 signer_ops_open(const struct signer_options *options, struct signer_ops **out, char *err,
                 size_t errlen)
@@ -132,6 +184,10 @@ signer_ops_open(const struct signer_options *options, struct signer_ops **out, c
     if (options->pki_dir != NULL && open_generations(ops, options->pki_dir, options->generations, err,
                                                     errlen) != 0)
         goto fail;
+    if (open_log_key(ops) != 0) {
+        error_set(err, errlen, "cannot set up the log's checkpoint key");
+        goto fail;
+    }
     if (options->issuer != NULL &&
         configure(ops, options->issuer, options->ocsp_url, options->crl_url) != 0) {
         error_set(err, errlen, "the issuer or the OCSP and CRL URLs are not valid");
@@ -156,6 +212,8 @@ signer_ops_close(struct signer_ops *ops)
         pthread_mutex_destroy(&ops->window_lock);
         pthread_mutex_destroy(&ops->configure_lock);
     }
+    if (ops->log_lock_ready)
+        pthread_mutex_destroy(&ops->log_lock);
     free(ops);
 }
 
@@ -534,6 +592,89 @@ op_id_token(struct signer_ops *ops, struct signer_reader *in, struct signer_buff
     return status;
 }
 
+/* ── The log's checkpoints ──────────────────────────────────────────────── */
+
+static int
+op_log_key(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    if (signer_reader_end(in) != 0)
+        return -1;
+    if (!ops->has_log_key)
+        return SIGNER_STATUS_REFUSED;
+    signer_buffer_text(out, ops->log_origin, SIGNER_LOG_ORIGIN_MAX - 1);
+    signer_buffer_text(out, ops->log_vkey, SIGNER_LOG_VKEY_MAX - 1);
+    return SIGNER_STATUS_OK;
+}
+
+/* A field of exactly one hash. */
+static int
+read_hash(struct signer_reader *in, tlog_hash *out)
+{
+    const uint8_t *bytes = NULL;
+    size_t length = 0;
+    if (signer_reader_field(in, TLOG_HASH_BYTES, &bytes, &length) != 0 ||
+        length != TLOG_HASH_BYTES)
+        return -1;
+    memcpy(out->bytes, bytes, TLOG_HASH_BYTES);
+    return 0;
+}
+
+/* The policy: the new tree extends the old one (RFC 9162 consistency),
+ * and the old one is the last this process signed, if any; then the note
+ * is the checkpoint body, a blank line and the signature line. */
+static int
+op_sign_checkpoint(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    uint64_t size = 0, old_size = 0;
+    tlog_hash root, old_root, proof[SIGNER_LOG_PROOF_MAX];
+    const uint8_t *packed = NULL;
+    size_t packed_length = 0;
+    if (signer_reader_u64(in, &size) != 0 || read_hash(in, &root) != 0 ||
+        signer_reader_u64(in, &old_size) != 0 || read_hash(in, &old_root) != 0 ||
+        signer_reader_field(in, SIGNER_LOG_PROOF_MAX * TLOG_HASH_BYTES, &packed,
+                            &packed_length) != 0 ||
+        signer_reader_end(in) != 0 || packed_length % TLOG_HASH_BYTES != 0)
+        return -1;
+    size_t proof_length = packed_length / TLOG_HASH_BYTES;
+    memcpy(proof, packed, packed_length);
+    if (!ops->has_log_key || size > INT64_MAX || old_size > size)
+        return SIGNER_STATUS_REFUSED;
+    int status = SIGNER_STATUS_REFUSED;
+    pthread_mutex_lock(&ops->log_lock);
+    int extends = old_size == 0
+                      ? proof_length == 0
+                      : tlog_verify_consistency((int64_t)old_size, (int64_t)size, &old_root,
+                                                &root, proof, proof_length);
+    int follows = ops->log_size == 0 ||
+                  ((int64_t)old_size == ops->log_size &&
+                   memcmp(old_root.bytes, ops->log_root.bytes, TLOG_HASH_BYTES) == 0) ||
+                  ((int64_t)size == ops->log_size &&
+                   memcmp(root.bytes, ops->log_root.bytes, TLOG_HASH_BYTES) == 0);
+    char body[TLOG_CHECKPOINT_MAX];
+    uint8_t signature[4 + SIGNER_LOG_SIGNATURE_BYTES];
+    if (extends && follows &&
+        tlog_checkpoint_format(ops->log_origin, (int64_t)size, &root, body, sizeof body) == 0) {
+        status = SIGNER_STATUS_FAILED;
+        memcpy(signature, ops->log_key_hash, 4);
+        if (keyring_log_sign(ops->keyring, body, strlen(body), signature + 4) == 0) {
+            char *encoded = base64_encode_alloc(signature, sizeof signature);
+            char note[SIGNER_NOTE_MAX];
+            /* C2SP signed-note: the text, a blank line, "\u2014 name sig". */
+            if (encoded != NULL &&
+                string_format(note, sizeof note, "%s\n\xe2\x80\x94 %s %s\n", body,
+                              ops->log_origin, encoded) == 0) {
+                signer_buffer_text(out, note, SIGNER_NOTE_MAX - 1);
+                ops->log_size = (int64_t)size;
+                ops->log_root = root;
+                status = SIGNER_STATUS_OK;
+            }
+            free(encoded);
+        }
+    }
+    pthread_mutex_unlock(&ops->log_lock);
+    return status;
+}
+
 /* ── Public keys, stats ─────────────────────────────────────────────────── */
 
 static int
@@ -619,6 +760,8 @@ static const op_handler handlers[SIGNER_OP_END] = {
     [SIGNER_OP_TOKEN_PUBLIC_KEY] = op_token_public_key,
     [SIGNER_OP_STATS] = op_stats,
     [SIGNER_OP_CONFIGURE] = op_configure,
+    [SIGNER_OP_SIGN_CHECKPOINT] = op_sign_checkpoint,
+    [SIGNER_OP_LOG_KEY] = op_log_key,
 };
 
 void

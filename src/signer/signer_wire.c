@@ -26,6 +26,8 @@ static const char *const op_names[SIGNER_OP_END] = {
     [SIGNER_OP_TOKEN_PUBLIC_KEY] = "token_public_key",
     [SIGNER_OP_STATS] = "stats",
     [SIGNER_OP_CONFIGURE] = "configure",
+    [SIGNER_OP_SIGN_CHECKPOINT] = "sign_checkpoint",
+    [SIGNER_OP_LOG_KEY] = "log_key",
 };
 
 int

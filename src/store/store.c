@@ -626,31 +626,28 @@ store_audit_append(struct store_conn *conn, const struct store_audit_event *even
     struct store_value params[] = {
         v_integer(event->time), v_text(event->actor), v_text(event->action),
         v_text(event->subject), v_text(event->details ? event->details : "{}"),
+        event->salt ? v_blob(event->salt, STORE_LOG_SALT_BYTES) : v_null(),
     };
     *sequence = 0;
     /* The database numbers events (SQLite's rowid, a PostgreSQL
      * sequence): no MAX()+1, which would serialise every writer on one
      * lock, or collide on PostgreSQL. */
     int rc = exec(conn,
-                  "INSERT INTO audit_event (time, actor, action, subject, details)"
-                  " VALUES ($1, $2, $3, $4, $5) RETURNING sequence",
-                  params, 5, read_one_integer, sequence, NULL);
+                  "INSERT INTO audit_event (time, actor, action, subject, details, salt)"
+                  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING sequence",
+                  params, 6, read_one_integer, sequence, NULL);
     if (rc == 1)
         return 0;
     return rc < 0 ? -1 : error_set(conn->error, sizeof conn->error,
                                    "no sequence number for the audit event");
 }
 
-struct audit_walk {
-    int (*each)(void *, const struct store_audit_event *);
-    void *context;
-};
 
-static int
-walk_audit(void *context, const struct store_value *columns, size_t count)
+int
+store_audit_walk_row(void *context, const struct store_value *columns, size_t count)
 {
     struct audit_walk *walk = context;
-    if (count != 6)
+    if (count != 8)
         return -1;
     int failed = 0;
     char *actor = column_text(&columns[2], &failed);
@@ -663,6 +660,11 @@ walk_audit(void *context, const struct store_value *columns, size_t count)
             .sequence = columns[0].integer, .time = columns[1].integer,
             .actor = actor, .action = action, .subject = subject,
             .details = details,
+            .salt = columns[6].type == STORE_VALUE_BLOB &&
+                            columns[6].length == STORE_LOG_SALT_BYTES
+                        ? columns[6].data
+                        : NULL,
+            .leaf = columns[7].type == STORE_VALUE_INTEGER ? columns[7].integer : -1,
         };
         rc = walk->each(walk->context, &event);
     }
@@ -681,10 +683,9 @@ store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
     struct audit_walk walk = {each, context};
     struct store_value params[] = {v_integer(after), v_integer(limit)};
     return exec(conn,
-                "SELECT sequence, time, actor, action, subject, details"
-                " FROM audit_event WHERE sequence > $1"
+                "SELECT " STORE_AUDIT_COLUMNS " FROM audit_event WHERE sequence > $1"
                 " ORDER BY sequence LIMIT $2",
-                params, 2, walk_audit, &walk, NULL);
+                params, 2, store_audit_walk_row, &walk, NULL);
 }
 
 /* ── Expiry and the janitor's lease ────────────────────────────────────── */

@@ -372,7 +372,14 @@ struct store_audit_event {
     const char *action;         /* "registry.import", "platform.add", … */
     const char *subject;        /* what it acted on: opaque ids only */
     const char *details;        /* JSON object text, no personal data */
+    /* The transparency log (audit/log.h): the event's random salt
+     * (STORE_LOG_SALT_BYTES; NULL for an event from before the log, which
+     * the sequencer gives one), and its leaf number, -1 until the
+     * sequencer has put it in the tree. */
+    const uint8_t *salt;
+    int64_t leaf;
 };
+#define STORE_LOG_SALT_BYTES 16
 
 int store_audit_append(struct store_conn *conn,
                        const struct store_audit_event *event,
@@ -381,6 +388,67 @@ int store_audit_append(struct store_conn *conn,
 int store_audit_each(struct store_conn *conn, int64_t after, int64_t limit,
                      int (*each)(void *context, const struct store_audit_event *),
                      void *context) __attribute__((warn_unused_result));
+
+/* ── The transparency log's rows (store_log.c; audit/log.c calls them) ──
+ * Leaves, stored hashes and checkpoints are written only by the
+ * sequencer, in one transaction per batch with the events' leaf numbers,
+ * after store_log_lock(). */
+
+#define STORE_LOG_HASH_BYTES 32
+#define STORE_NOTE_MAX 1024
+
+/* Takes the log's write lock until the transaction ends (PostgreSQL: an
+ * advisory lock, so one node appends at a time; SQLite's write
+ * transaction is one already). *taken 0 when another holds it. */
+int store_log_lock(struct store_conn *conn, int *taken) __attribute__((warn_unused_result));
+/* Walks the events not in the tree yet, oldest first, at most `limit`. */
+int store_log_pending(struct store_conn *conn, int64_t limit,
+                      int (*each)(void *context, const struct store_audit_event *),
+                      void *context) __attribute__((warn_unused_result));
+/* Walks the events in the tree (leaf >= 0), by leaf. */
+int store_log_events(struct store_conn *conn,
+                     int (*each)(void *context, const struct store_audit_event *),
+                     void *context) __attribute__((warn_unused_result));
+/* Gives an event its leaf (and its salt, when it had none). *changed 0
+ * when it already had a leaf. */
+int store_log_assign(struct store_conn *conn, const char *subject, int64_t sequence,
+                     int64_t leaf, const uint8_t salt[STORE_LOG_SALT_BYTES], int *changed)
+    __attribute__((warn_unused_result));
+/* The number of leaves. */
+int store_log_size(struct store_conn *conn, int64_t *size) __attribute__((warn_unused_result));
+int store_log_put_leaf(struct store_conn *conn, int64_t index,
+                       const uint8_t commitment[STORE_LOG_HASH_BYTES])
+    __attribute__((warn_unused_result));
+/* Leaves [from, to), in order. */
+int store_log_leaves(struct store_conn *conn, int64_t from, int64_t to,
+                     int (*each)(void *context, int64_t index, const uint8_t *commitment),
+                     void *context) __attribute__((warn_unused_result));
+int store_log_put_hash(struct store_conn *conn, int64_t index,
+                       const uint8_t hash[STORE_LOG_HASH_BYTES])
+    __attribute__((warn_unused_result));
+/* Stored hashes [from, to], in order (a tile's, a walk's). */
+int store_log_hash_range(struct store_conn *conn, int64_t from, int64_t to,
+                         int (*each)(void *context, int64_t index, const uint8_t *hash),
+                         void *context) __attribute__((warn_unused_result));
+/* One stored hash; *found 0 when absent. */
+int store_log_hash(struct store_conn *conn, int64_t index, uint8_t out[STORE_LOG_HASH_BYTES],
+                   int *found) __attribute__((warn_unused_result));
+
+struct store_log_checkpoint {
+    int64_t size;
+    uint8_t root[STORE_LOG_HASH_BYTES];
+    char note[STORE_NOTE_MAX];
+    int64_t created_at;
+};
+int store_log_put_checkpoint(struct store_conn *conn, const struct store_log_checkpoint *checkpoint)
+    __attribute__((warn_unused_result));
+/* The latest (largest) checkpoint; *found 0 when there is none. */
+int store_log_latest_checkpoint(struct store_conn *conn, struct store_log_checkpoint *out,
+                                int *found) __attribute__((warn_unused_result));
+/* Every checkpoint, oldest first. */
+int store_log_checkpoints(struct store_conn *conn,
+                          int (*each)(void *context, const struct store_log_checkpoint *),
+                          void *context) __attribute__((warn_unused_result));
 
 /* ══ OpenID Connect: pending logins, authorization codes, tokens ══════════
  * (store_oidc.c; the oidc module is its only caller.)

@@ -124,4 +124,13 @@ read_one_key(void *context, const struct store_value *columns, size_t count)
     return 1;
 }
 
+/* The columns of an audit event walk, and its row reader (context: a
+ * struct audit_walk). Shared by store.c and store_log.c. */
+#define STORE_AUDIT_COLUMNS "sequence, time, actor, action, subject, details, salt, leaf"
+struct audit_walk {
+    int (*each)(void *, const struct store_audit_event *);
+    void *context;
+};
+int store_audit_walk_row(void *context, const struct store_value *columns, size_t count);
+
 #endif

@@ -426,6 +426,43 @@ const struct store_migration store_migrations[] = {
      * it refuses when that string holds more than one command. */
     {.sqlite = "CREATE INDEX device_issuer ON device (issuer, status);",
      .postgresql = "CREATE INDEX device_issuer ON device (issuer, status);"},
+    /* 13: the transparency log (audit/log.h). Each audit event gets a
+     * random salt and, once the sequencer has put it in the tree, its leaf
+     * number; log_leaf holds the public leaves (salted commitments to the
+     * events, nothing readable), log_hash the tree as stored hashes
+     * (audit/tlog.h), log_checkpoint every signed checkpoint. */
+    {.sqlite =
+        "ALTER TABLE audit_event ADD COLUMN salt BLOB;"
+        "ALTER TABLE audit_event ADD COLUMN leaf BIGINT;"
+        "CREATE TABLE log_leaf ("
+        "  idx BIGINT PRIMARY KEY,"
+        "  commitment BLOB NOT NULL);"
+        "CREATE TABLE log_hash ("
+        "  idx BIGINT PRIMARY KEY,"
+        "  hash BLOB NOT NULL);"
+        "CREATE TABLE log_checkpoint ("
+        "  size BIGINT PRIMARY KEY,"
+        "  root BLOB NOT NULL,"
+        "  note TEXT NOT NULL,"
+        "  created_at BIGINT NOT NULL);",
+     .postgresql =
+        "ALTER TABLE audit_event ADD COLUMN salt BYTEA;"
+        "ALTER TABLE audit_event ADD COLUMN leaf BIGINT;"
+        "CREATE TABLE log_leaf ("
+        "  idx BIGINT PRIMARY KEY,"
+        "  commitment BYTEA NOT NULL);"
+        "CREATE TABLE log_hash ("
+        "  idx BIGINT PRIMARY KEY,"
+        "  hash BYTEA NOT NULL);"
+        "CREATE TABLE log_checkpoint ("
+        "  size BIGINT PRIMARY KEY,"
+        "  root BYTEA NOT NULL,"
+        "  note TEXT NOT NULL,"
+        "  created_at BIGINT NOT NULL);"},
+    /* 14: the sequencer's walk of the events not in the tree yet (apart
+     * from 13, for Citus: see 12). */
+    {.sqlite = "CREATE INDEX audit_event_leaf ON audit_event (leaf, sequence);",
+     .postgresql = "CREATE INDEX audit_event_leaf ON audit_event (leaf, sequence);"},
 };
 
 const size_t store_migration_count =
@@ -457,6 +494,9 @@ const struct store_placement store_placements[] = {
     {"ca_issuer", NULL, NULL, 0},
     {"schema_version", NULL, NULL, 1},
     {"janitor_lease", NULL, NULL, 1},
+    {"log_leaf", NULL, NULL, 1},
+    {"log_hash", NULL, NULL, 1},
+    {"log_checkpoint", NULL, NULL, 1},
 };
 
 const size_t store_placement_count =

@@ -7,6 +7,7 @@
 
 #include "../test_support.h"
 #include "jws_check.h"
+#include "audit/tlog.h"
 #include "util/encoding.h"
 
 #include <openssl/ecdsa.h>
@@ -509,6 +510,101 @@ test_issuing_generations(void **state)
     X509_free(second);
 }
 
+/* The log's checkpoints: the first is signed; the next only with a
+ * consistency proof from the last one signed; a fork, a shrink, a
+ * forged proof or another old checkpoint are refused. The note carries
+ * the body and one signature line of the key's origin. */
+static void
+test_checkpoint_policy(void **state)
+{
+    struct fixture *f = *state;
+    char origin[SIGNER_LOG_ORIGIN_MAX], vkey[SIGNER_LOG_VKEY_MAX], *note = NULL;
+    assert_int_equal(signer_log_key(f->signer, origin, vkey), 0);
+    assert_memory_equal(origin, "cyberid/", 8);
+    assert_int_equal(strlen(origin), 8 + 16);
+    assert_memory_equal(vkey, origin, strlen(origin));
+    /* A tree of 8 leaves, grown from 5. */
+    tlog_hash leaves[8], stored[32];
+    int64_t stored_count = 0;
+    for (int64_t i = 0; i < 8; i++) {
+        char text[8];
+        snprintf(text, sizeof text, "e%lld", (long long)i);
+        leaves[i] = tlog_leaf_hash(text, strlen(text));
+        int64_t indexes[TLOG_PROOF_MAX];
+        tlog_hash read[TLOG_PROOF_MAX], added[TLOG_PROOF_MAX + 1];
+        size_t count = 0, added_count = 0;
+        tlog_append_indexes(i, indexes, &count);
+        for (size_t j = 0; j < count; j++)
+            read[j] = stored[indexes[j]];
+        tlog_append_hashes(i, &leaves[i], read, added, &added_count);
+        for (size_t j = 0; j < added_count; j++)
+            stored[stored_count++] = added[j];
+    }
+    tlog_hash roots[9], proof[TLOG_PROOF_MAX];
+    for (int64_t n = 1; n <= 8; n++) {
+        int64_t indexes[TLOG_INDEXES_MAX];
+        tlog_hash read[TLOG_INDEXES_MAX];
+        size_t count = 0;
+        tlog_root_indexes(n, indexes, &count);
+        for (size_t j = 0; j < count; j++)
+            read[j] = stored[indexes[j]];
+        roots[n] = tlog_root_from(n, read);
+    }
+    int64_t indexes[TLOG_INDEXES_MAX];
+    tlog_hash read[TLOG_INDEXES_MAX];
+    size_t count = 0, length = 0;
+    assert_int_equal(tlog_consistency_indexes(5, 8, indexes, &count), 0);
+    for (size_t j = 0; j < count; j++)
+        read[j] = stored[indexes[j]];
+    tlog_consistency_from(5, 8, read, proof, &length);
+    static const uint8_t zero[32];
+
+    assert_int_equal(signer_sign_checkpoint(f->signer, 5, roots[5].bytes, 0, zero, NULL, 0,
+                                            &note), 0);
+    char expected[TLOG_CHECKPOINT_MAX + SIGNER_LOG_ORIGIN_MAX + 8];
+    char body[TLOG_CHECKPOINT_MAX];
+    assert_int_equal(tlog_checkpoint_format(origin, 5, &roots[5], body, sizeof body), 0);
+    snprintf(expected, sizeof expected, "%s\n\xe2\x80\x94 %s ", body, origin);
+    assert_memory_equal(note, expected, strlen(expected));
+    free(note);
+    /* Not from the last signed one (0 leaves): refused; a fork of the same
+     * size, another tree of 5 leaves: refused. */
+    assert_int_equal(signer_sign_checkpoint(f->signer, 8, roots[8].bytes, 0, zero, NULL, 0,
+                                            &note), -1);
+    assert_int_equal(signer_sign_checkpoint(f->signer, 5, roots[4].bytes, 0, zero, NULL, 0,
+                                            &note), -1);
+    /* A forged proof, a wrong old root: refused. */
+    tlog_hash forged[TLOG_PROOF_MAX];
+    memcpy(forged, proof, sizeof forged);
+    forged[0].bytes[0] ^= 1;
+    assert_int_equal(signer_sign_checkpoint(f->signer, 8, roots[8].bytes, 5, roots[5].bytes,
+                                            (const uint8_t *)forged, length, &note), -1);
+    assert_int_equal(signer_sign_checkpoint(f->signer, 8, roots[8].bytes, 5, roots[4].bytes,
+                                            (const uint8_t *)proof, length, &note), -1);
+    /* The right proof from the last signed: signed; the same again too. */
+    assert_int_equal(signer_sign_checkpoint(f->signer, 8, roots[8].bytes, 5, roots[5].bytes,
+                                            (const uint8_t *)proof, length, &note), 0);
+    free(note);
+    assert_int_equal(signer_sign_checkpoint(f->signer, 8, roots[8].bytes, 5, roots[5].bytes,
+                                            (const uint8_t *)proof, length, &note), 0);
+    free(note);
+    /* Back to the older one: refused (a shrink). */
+    assert_int_equal(signer_sign_checkpoint(f->signer, 5, roots[5].bytes, 0, zero, NULL, 0,
+                                            &note), -1);
+    /* A data folder without the key signs nothing. */
+    char path[1100], err[256];
+    snprintf(path, sizeof path, "%s/log-checkpoint.key.pem", f->keys);
+    assert_int_equal(unlink(path), 0);
+    struct signer *keyless = NULL;
+    assert_int_equal(signer_open(f->keys, &keyless, err, sizeof err), 0);
+    assert_int_equal(signer_log_key(keyless, origin, vkey), -1);
+    assert_int_equal(signer_sign_checkpoint(keyless, 5, roots[5].bytes, 0, zero, NULL, 0, &note),
+                     -1);
+    signer_close(keyless);
+    assert_int_equal(signer_log_key_create(f->keys, err, sizeof err), 0);
+    assert_int_equal(signer_log_key_create(f->keys, err, sizeof err), -1);
+}
+
 /* ── Token-signing keys by kid ─────────────────────────────────────────── */
 
 static void
@@ -902,6 +998,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_certificate_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_certificates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issuing_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_policy, setup, teardown),
         cmocka_unit_test(test_kid_is_valid),
         cmocka_unit_test_setup_teardown(test_token_key_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_key_after_open, setup, teardown),

@@ -1,0 +1,575 @@
+/* log: the sequencer, the verifier and the tiles of the transparency log;
+ * see log.h. */
+#include "audit/log.h"
+
+#include "util/encoding.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The em dash that starts a signature line of a signed note. */
+#define NOTE_DASH "\xe2\x80\x94 "
+
+int
+log_commitment(const struct store_audit_event *event, const uint8_t salt[STORE_LOG_SALT_BYTES],
+               uint8_t out[TLOG_HASH_BYTES])
+{
+    json_t *details = json_loads(event->details ? event->details : "{}",
+                                 JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(details)) {
+        json_decref(details);
+        return -1;
+    }
+    json_t *canonical = json_pack("{s:s, s:s, s:o, s:I, s:s, s:I}", "action", event->action,
+                                  "actor", event->actor, "details", details, "sequence",
+                                  (json_int_t)event->sequence, "subject", event->subject,
+                                  "time", (json_int_t)event->time);
+    char *text = canonical ? json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(canonical);
+    if (text == NULL)
+        return -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int length = 0;
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, salt, STORE_LOG_SALT_BYTES) == 1 &&
+             EVP_DigestUpdate(md, text, strlen(text)) == 1 &&
+             EVP_DigestFinal_ex(md, out, &length) == 1 && length == TLOG_HASH_BYTES;
+    EVP_MD_CTX_free(md);
+    free(text);
+    return ok ? 0 : -1;
+}
+
+/* ── The sequencer ─────────────────────────────────────────────────────── */
+
+struct pending {
+    struct store_audit_event event; /* strings owned below */
+    char *actor, *action, *subject, *details;
+    uint8_t salt[STORE_LOG_SALT_BYTES];
+};
+
+struct pending_list {
+    struct pending *items;
+    size_t count, capacity;
+};
+
+static int
+collect_pending(void *context, const struct store_audit_event *event)
+{
+    struct pending_list *list = context;
+    if (list->count == list->capacity)
+        return -1; /* the query's LIMIT is the capacity */
+    struct pending *p = &list->items[list->count];
+    memset(p, 0, sizeof *p);
+    p->actor = strdup(event->actor);
+    p->action = strdup(event->action);
+    p->subject = strdup(event->subject);
+    p->details = strdup(event->details);
+    if (p->actor == NULL || p->action == NULL || p->subject == NULL || p->details == NULL)
+        goto fail;
+    /* An event from before the log has no salt: it gets one now. */
+    if (event->salt != NULL)
+        memcpy(p->salt, event->salt, STORE_LOG_SALT_BYTES);
+    else if (RAND_bytes(p->salt, sizeof p->salt) != 1)
+        goto fail;
+    p->event = *event;
+    p->event.actor = p->actor;
+    p->event.action = p->action;
+    p->event.subject = p->subject;
+    p->event.details = p->details;
+    p->event.salt = p->salt;
+    list->count++;
+    return 0;
+fail:
+    free(p->actor);
+    free(p->action);
+    free(p->subject);
+    free(p->details);
+    return -1;
+}
+
+static void
+pending_free(struct pending_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].actor);
+        free(list->items[i].action);
+        free(list->items[i].subject);
+        free(list->items[i].details);
+    }
+    free(list->items);
+}
+
+/* Reads stored hashes by index, one query each. 0 or -1. */
+static int
+read_hashes(struct store_conn *conn, const int64_t *indexes, size_t count, tlog_hash *out)
+{
+    for (size_t i = 0; i < count; i++) {
+        int found = 0;
+        if (store_log_hash(conn, indexes[i], out[i].bytes, &found) != 0)
+            return -1;
+        if (!found)
+            return -1; /* a tree with a hole: log verify says where */
+    }
+    return 0;
+}
+
+/* Appends one leaf to a tree of *size leaves. 0 or -1. */
+static int
+append_leaf(struct store_conn *conn, int64_t *size, const uint8_t commitment[TLOG_HASH_BYTES])
+{
+    int64_t indexes[TLOG_PROOF_MAX];
+    tlog_hash read[TLOG_PROOF_MAX], added[TLOG_PROOF_MAX + 1];
+    size_t count = 0, added_count = 0;
+    tlog_hash leaf = tlog_leaf_hash(commitment, TLOG_HASH_BYTES);
+    tlog_append_indexes(*size, indexes, &count);
+    if (read_hashes(conn, indexes, count, read) != 0)
+        return -1;
+    tlog_append_hashes(*size, &leaf, read, added, &added_count);
+    int64_t at = tlog_stored_count(*size);
+    if (store_log_put_leaf(conn, *size, commitment) != 0)
+        return -1;
+    for (size_t i = 0; i < added_count; i++)
+        if (store_log_put_hash(conn, at + (int64_t)i, added[i].bytes) != 0)
+            return -1;
+    (*size)++;
+    return 0;
+}
+
+int
+log_integrate(struct store *store, struct signer *signer, int64_t max, int64_t now,
+              int64_t *added, char *err, size_t errlen)
+{
+    *added = 0;
+    if (max < 1 || max > LOG_BATCH_MAX)
+        max = LOG_BATCH_MAX;
+    struct pending_list list = {.items = calloc((size_t)max, sizeof *list.items),
+                                .capacity = (size_t)max};
+    if (list.items == NULL)
+        return error_set(err, errlen, "out of memory");
+    struct store_conn *conn = store_acquire(store);
+    char *note = NULL;
+    int taken = 0, found = 0, status = -1;
+    int64_t size = 0;
+    struct store_log_checkpoint latest;
+    if (store_begin(conn) != 0 || store_log_lock(conn, &taken) != 0)
+        goto fail;
+    if (!taken) {
+        store_rollback(conn);
+        status = 0;
+        goto done;
+    }
+    if (store_log_pending(conn, max, collect_pending, &list) != 0)
+        goto fail;
+    if (list.count == 0) {
+        store_rollback(conn);
+        status = 0;
+        goto done;
+    }
+    if (store_log_size(conn, &size) != 0 ||
+        store_log_latest_checkpoint(conn, &latest, &found) != 0)
+        goto fail;
+    if ((found && latest.size != size) || (!found && size != 0)) {
+        error_set(err, errlen, "the log holds %lld leaves but its last checkpoint says %lld",
+                  (long long)size, (long long)(found ? latest.size : 0));
+        store_rollback(conn);
+        goto done;
+    }
+    int64_t old_size = size;
+    for (size_t i = 0; i < list.count; i++) {
+        uint8_t commitment[TLOG_HASH_BYTES];
+        int changed = 0;
+        if (log_commitment(&list.items[i].event, list.items[i].salt, commitment) != 0) {
+            error_set(err, errlen, "event %lld does not serialise",
+                      (long long)list.items[i].event.sequence);
+            store_rollback(conn);
+            goto done;
+        }
+        if (store_log_assign(conn, list.items[i].event.subject, list.items[i].event.sequence,
+                             size, list.items[i].salt, &changed) != 0 ||
+            !changed || append_leaf(conn, &size, commitment) != 0)
+            goto fail;
+    }
+    int64_t indexes[TLOG_INDEXES_MAX];
+    tlog_hash read[TLOG_INDEXES_MAX], proof[TLOG_PROOF_MAX];
+    size_t count = 0, proof_length = 0;
+    tlog_root_indexes(size, indexes, &count);
+    if (read_hashes(conn, indexes, count, read) != 0)
+        goto fail;
+    tlog_hash root = tlog_root_from(size, read);
+    if (old_size > 0) {
+        if (tlog_consistency_indexes(old_size, size, indexes, &count) != 0 ||
+            read_hashes(conn, indexes, count, read) != 0)
+            goto fail;
+        tlog_consistency_from(old_size, size, read, proof, &proof_length);
+    }
+    static const uint8_t zero[TLOG_HASH_BYTES];
+    if (signer_sign_checkpoint(signer, size, root.bytes, old_size,
+                               old_size > 0 ? latest.root : zero, (const uint8_t *)proof,
+                               proof_length, &note) != 0) {
+        error_set(err, errlen, "the signer did not sign the checkpoint of %lld leaves",
+                  (long long)size);
+        store_rollback(conn);
+        goto done;
+    }
+    struct store_log_checkpoint checkpoint = {.size = size, .created_at = now};
+    memcpy(checkpoint.root, root.bytes, TLOG_HASH_BYTES);
+    if (string_copy(checkpoint.note, sizeof checkpoint.note, note) != 0 ||
+        store_log_put_checkpoint(conn, &checkpoint) != 0 || store_commit(conn) != 0)
+        goto fail;
+    *added = (int64_t)list.count;
+    status = 0;
+    goto done;
+fail:
+    error_set(err, errlen, "the log's store: %s", store_last_error(conn));
+    store_rollback(conn);
+done:
+    free(note);
+    store_release(store, conn);
+    pending_free(&list);
+    return status;
+}
+
+/* ── Signed notes ──────────────────────────────────────────────────────── */
+
+/* A C2SP verifier key "<name>+<8 hex>+<base64 of 0x01 and 32 bytes>". */
+struct vkey {
+    char name[SIGNER_LOG_ORIGIN_MAX];
+    uint8_t hash[4];
+    uint8_t key[SIGNER_LOG_PUBLIC_KEY_BYTES];
+};
+
+static int
+parse_vkey(const char *text, struct vkey *out)
+{
+    const char *plus = strchr(text, '+');
+    if (plus == NULL || plus == text || (size_t)(plus - text) >= sizeof out->name)
+        return -1;
+    memcpy(out->name, text, (size_t)(plus - text));
+    out->name[plus - text] = '\0';
+    const char *hex = plus + 1, *second = strchr(hex, '+');
+    char hash_hex[9];
+    if (second == NULL || second - hex != 8)
+        return -1;
+    memcpy(hash_hex, hex, 8);
+    hash_hex[8] = '\0';
+    if (hex_decode(hash_hex, out->hash, 4) != 0)
+        return -1;
+    uint8_t *decoded = NULL;
+    size_t length = 0;
+    if (base64_decode_alloc(second + 1, strlen(second + 1), 64, &decoded, &length) != 0)
+        return -1;
+    int ok = length == 1 + SIGNER_LOG_PUBLIC_KEY_BYTES && decoded[0] == 0x01;
+    if (ok)
+        memcpy(out->key, decoded + 1, SIGNER_LOG_PUBLIC_KEY_BYTES);
+    free(decoded);
+    return ok ? 0 : -1;
+}
+
+static int
+ed25519_verifies(const uint8_t key[SIGNER_LOG_PUBLIC_KEY_BYTES], const void *message,
+                 size_t length, const uint8_t signature[SIGNER_LOG_SIGNATURE_BYTES])
+{
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key,
+                                                 SIGNER_LOG_PUBLIC_KEY_BYTES);
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    int ok = pkey != NULL && context != NULL &&
+             EVP_DigestVerifyInit(context, NULL, NULL, NULL, pkey) == 1 &&
+             EVP_DigestVerify(context, signature, SIGNER_LOG_SIGNATURE_BYTES, message, length) ==
+                 1;
+    EVP_MD_CTX_free(context);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+int
+log_note_verify(const char *note, const char *vkey_text, size_t *body_length)
+{
+    struct vkey vkey;
+    if (parse_vkey(vkey_text, &vkey) != 0)
+        return 0;
+    const char *blank = strstr(note, "\n\n");
+    if (blank == NULL)
+        return 0;
+    size_t text_length = (size_t)(blank - note) + 1;
+    const char *line = blank + 2;
+    while (*line != '\0') {
+        const char *end = strchr(line, '\n');
+        if (end == NULL)
+            return 0;
+        size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey.name);
+        if (strncmp(line, NOTE_DASH, dash) == 0 &&
+            strncmp(line + dash, vkey.name, name_length) == 0 && line[dash + name_length] == ' ') {
+            const char *encoded = line + dash + name_length + 1;
+            uint8_t *decoded = NULL;
+            size_t length = 0;
+            if (base64_decode_alloc(encoded, (size_t)(end - encoded), 128, &decoded, &length) == 0) {
+                int ok = length == 4 + SIGNER_LOG_SIGNATURE_BYTES &&
+                         memcmp(decoded, vkey.hash, 4) == 0 &&
+                         ed25519_verifies(vkey.key, note, text_length, decoded + 4);
+                free(decoded);
+                if (ok) {
+                    *body_length = text_length;
+                    return 1;
+                }
+            }
+        }
+        line = end + 1;
+    }
+    return 0;
+}
+
+/* ── Verification of the whole log ─────────────────────────────────────── */
+
+struct rebuilt {
+    tlog_hash *stored;          /* every stored hash, recomputed */
+    int64_t stored_count, stored_capacity;
+    uint8_t (*leaves)[TLOG_HASH_BYTES];
+    int64_t size, leaf_capacity;
+    uint8_t *seen;              /* per leaf: its event was found */
+    int64_t compared;
+    struct log_report *report;
+};
+
+static int
+problem(struct log_report *report, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+problem(struct log_report *report, const char *format, ...)
+{
+    if (report->problem[0] == '\0') {
+        va_list args;
+        va_start(args, format);
+        vsnprintf(report->problem, sizeof report->problem, format, args);
+        va_end(args);
+    }
+    return 1;
+}
+
+static int
+grow(void **items, int64_t *capacity, int64_t needed, size_t size)
+{
+    if (needed <= *capacity)
+        return 0;
+    int64_t next = *capacity > 0 ? *capacity * 2 : 1024;
+    while (next < needed)
+        next *= 2;
+    void *grown = realloc(*items, (size_t)next * size);
+    if (grown == NULL)
+        return -1;
+    *items = grown;
+    *capacity = next;
+    return 0;
+}
+
+/* Each stored leaf, in order, appended to the tree rebuilt in memory. */
+static int
+rebuild_leaf(void *context, int64_t index, const uint8_t *commitment)
+{
+    struct rebuilt *r = context;
+    if (index != r->size)
+        return problem(r->report, "leaf %lld is missing", (long long)r->size);
+    if (grow((void **)&r->leaves, &r->leaf_capacity, r->size + 1, TLOG_HASH_BYTES) != 0 ||
+        grow((void **)&r->stored, &r->stored_capacity, r->stored_count + TLOG_PROOF_MAX + 1,
+             sizeof *r->stored) != 0)
+        return -1;
+    memcpy(r->leaves[r->size], commitment, TLOG_HASH_BYTES);
+    int64_t indexes[TLOG_PROOF_MAX];
+    tlog_hash read[TLOG_PROOF_MAX], added[TLOG_PROOF_MAX + 1];
+    size_t count = 0, added_count = 0;
+    tlog_hash leaf = tlog_leaf_hash(commitment, TLOG_HASH_BYTES);
+    tlog_append_indexes(r->size, indexes, &count);
+    for (size_t i = 0; i < count; i++)
+        read[i] = r->stored[indexes[i]];
+    tlog_append_hashes(r->size, &leaf, read, added, &added_count);
+    for (size_t i = 0; i < added_count; i++)
+        r->stored[r->stored_count++] = added[i];
+    r->size++;
+    return 0;
+}
+
+static int
+compare_stored(void *context, int64_t index, const uint8_t *hash)
+{
+    struct rebuilt *r = context;
+    if (index != r->compared || index >= r->stored_count ||
+        memcmp(hash, r->stored[index].bytes, TLOG_HASH_BYTES) != 0)
+        return problem(r->report, "stored hash %lld does not match the leaves",
+                       (long long)index);
+    r->compared++;
+    return 0;
+}
+
+struct checkpoint_check {
+    struct rebuilt *tree;
+    const char *vkey;
+    int64_t previous_size;
+    tlog_hash previous_root;
+};
+
+static tlog_hash
+root_at(const struct rebuilt *r, int64_t size)
+{
+    int64_t indexes[TLOG_INDEXES_MAX];
+    tlog_hash read[TLOG_INDEXES_MAX];
+    size_t count = 0;
+    tlog_root_indexes(size, indexes, &count);
+    for (size_t i = 0; i < count; i++)
+        read[i] = r->stored[indexes[i]];
+    return tlog_root_from(size, read);
+}
+
+static int
+check_checkpoint(void *context, const struct store_log_checkpoint *checkpoint)
+{
+    struct checkpoint_check *c = context;
+    struct rebuilt *r = c->tree;
+    struct log_report *report = r->report;
+    if (checkpoint->size > r->size)
+        return problem(report, "checkpoint of %lld leaves, but the log has %lld",
+                       (long long)checkpoint->size, (long long)r->size);
+    tlog_hash root = root_at(r, checkpoint->size), noted;
+    if (memcmp(root.bytes, checkpoint->root, TLOG_HASH_BYTES) != 0)
+        return problem(report, "the checkpoint of %lld leaves has another root than the tree",
+                       (long long)checkpoint->size);
+    size_t body_length = 0;
+    int64_t noted_size = -1;
+    char origin[SIGNER_LOG_ORIGIN_MAX] = "";
+    const char *plus = strchr(c->vkey, '+');
+    if (plus != NULL && (size_t)(plus - c->vkey) < sizeof origin)
+        memcpy(origin, c->vkey, (size_t)(plus - c->vkey));
+    if (!log_note_verify(checkpoint->note, c->vkey, &body_length) ||
+        tlog_checkpoint_parse(checkpoint->note, body_length, origin, &noted_size, &noted) != 0 ||
+        noted_size != checkpoint->size || memcmp(noted.bytes, root.bytes, TLOG_HASH_BYTES) != 0)
+        return problem(report, "the checkpoint of %lld leaves is not signed by the log key",
+                       (long long)checkpoint->size);
+    if (c->previous_size > 0) {
+        int64_t indexes[TLOG_INDEXES_MAX];
+        tlog_hash read[TLOG_INDEXES_MAX], proof[TLOG_PROOF_MAX];
+        size_t count = 0, length = 0;
+        if (tlog_consistency_indexes(c->previous_size, checkpoint->size, indexes, &count) != 0)
+            return problem(report, "checkpoints out of order");
+        for (size_t i = 0; i < count; i++)
+            read[i] = r->stored[indexes[i]];
+        tlog_consistency_from(c->previous_size, checkpoint->size, read, proof, &length);
+        if (!tlog_verify_consistency(c->previous_size, checkpoint->size, &c->previous_root,
+                                     &root, proof, length))
+            return problem(report, "the checkpoint of %lld leaves does not extend the one "
+                                   "before", (long long)checkpoint->size);
+    }
+    c->previous_size = checkpoint->size;
+    c->previous_root = root;
+    report->checkpoints++;
+    return 0;
+}
+
+static int
+check_event(void *context, const struct store_audit_event *event)
+{
+    struct rebuilt *r = context;
+    uint8_t commitment[TLOG_HASH_BYTES];
+    if (event->leaf < 0 || event->leaf >= r->size)
+        return problem(r->report, "event %lld names leaf %lld, which the log does not have",
+                       (long long)event->sequence, (long long)event->leaf);
+    if (r->seen[event->leaf])
+        return problem(r->report, "two events name leaf %lld", (long long)event->leaf);
+    r->seen[event->leaf] = 1;
+    if (event->salt == NULL || log_commitment(event, event->salt, commitment) != 0 ||
+        memcmp(commitment, r->leaves[event->leaf], TLOG_HASH_BYTES) != 0)
+        return problem(r->report, "event %lld is not what leaf %lld commits to",
+                       (long long)event->sequence, (long long)event->leaf);
+    r->report->events++;
+    return 0;
+}
+
+static int
+count_pending(void *context, const struct store_audit_event *event)
+{
+    (void)event;
+    ((struct log_report *)context)->pending++;
+    return 0;
+}
+
+int
+log_verify(struct store_conn *conn, const char *vkey, struct log_report *report)
+{
+    memset(report, 0, sizeof *report);
+    struct rebuilt r = {.report = report};
+    struct checkpoint_check c = {.tree = &r, .vkey = vkey};
+    int status = -1;
+    if (store_log_leaves(conn, 0, INT64_MAX, rebuild_leaf, &r) != 0 && !report->problem[0])
+        goto done;
+    report->leaves = r.size;
+    if (!report->problem[0] &&
+        store_log_hash_range(conn, 0, INT64_MAX, compare_stored, &r) != 0 && !report->problem[0])
+        goto done;
+    if (!report->problem[0] && r.compared != r.stored_count)
+        problem(report, "the log stores %lld hashes for %lld leaves, not %lld",
+                (long long)r.compared, (long long)r.size, (long long)r.stored_count);
+    if (!report->problem[0] && store_log_checkpoints(conn, check_checkpoint, &c) != 0 &&
+        !report->problem[0])
+        goto done;
+    if (!report->problem[0] && r.size > 0 && c.previous_size != r.size)
+        problem(report, "no checkpoint covers the last %lld leaves",
+                (long long)(r.size - c.previous_size));
+    if (!report->problem[0]) {
+        r.seen = calloc((size_t)(r.size > 0 ? r.size : 1), 1);
+        if (r.seen == NULL)
+            goto done;
+        if (store_log_events(conn, check_event, &r) != 0 && !report->problem[0])
+            goto done;
+        for (int64_t i = 0; i < r.size && !report->problem[0]; i++)
+            if (!r.seen[i])
+                problem(report, "leaf %lld has no event: the event was deleted", (long long)i);
+    }
+    if (store_log_pending(conn, INT64_MAX, count_pending, report) != 0)
+        goto done;
+    status = report->problem[0] ? 1 : 0;
+done:
+    free(r.stored);
+    free(r.leaves);
+    free(r.seen);
+    return status;
+}
+
+/* ── Tiles ─────────────────────────────────────────────────────────────── */
+
+struct tile_fill {
+    const int64_t *indexes;
+    int width;
+    uint8_t *out;
+    int filled;
+};
+
+static int
+fill_tile(void *context, int64_t index, const uint8_t *hash)
+{
+    struct tile_fill *t = context;
+    /* The indexes are increasing: each hash of the range is one of them
+     * or an interior hash in between. */
+    if (t->filled < t->width && index == t->indexes[t->filled]) {
+        memcpy(t->out + (size_t)t->filled * TLOG_HASH_BYTES, hash, TLOG_HASH_BYTES);
+        t->filled++;
+    }
+    return 0;
+}
+
+int
+log_tile(struct store_conn *conn, int64_t size, int level, int64_t n, int width, uint8_t *out)
+{
+    if (width < 1 || width > tlog_tile_width(level, n, size))
+        return 1;
+    int64_t indexes[TLOG_TILE_WIDTH];
+    tlog_tile_indexes(level, n, width, indexes);
+    struct tile_fill t = {.indexes = indexes, .width = width, .out = out};
+    if (store_log_hash_range(conn, indexes[0], indexes[width - 1], fill_tile, &t) != 0)
+        return -1;
+    return t.filled == width ? 0 : -1;
+}

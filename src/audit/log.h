@@ -1,0 +1,81 @@
+/* log: the transparency log over every audit event.
+ *
+ * Each event (audit_append) is a leaf: its public data is a commitment,
+ * SHA-256(salt || event), with the event written canonically (JSON, keys
+ * sorted, no spaces: {"action","actor","details","sequence","subject",
+ * "time"}) and a random 16-byte salt kept beside the event, so a leaf says
+ * nothing about who did what, while the event's holder can show it is in
+ * the log. The tree is RFC 9162's (tlog.h), stored as hashes in the
+ * database; each batch the sequencer adds is closed by a checkpoint that
+ * the signer signs (signer_sign_checkpoint: C2SP signed note), after
+ * checking it extends the one before.
+ *
+ * Appends are batched: audit_append() writes the event in the caller's
+ * transaction and nothing else, so logins do not queue behind the tree;
+ * log_integrate() (the sequencer, a thread of `cyberid serve` once a
+ * second) takes the events not in the tree yet, in sequence order, and
+ * puts them in, one node at a time (store_log_lock).
+ *
+ * What is not done yet (issue 11): the events themselves are still plain
+ * rows (the commitment hides them in the public log, not in the
+ * database), and there is no per-citizen history with proofs, no
+ * witness. */
+#ifndef CYBERID_AUDIT_LOG_H
+#define CYBERID_AUDIT_LOG_H
+
+#include "audit/tlog.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+#include <stdint.h>
+
+/* Events a batch takes at most. */
+#define LOG_BATCH_MAX 4096
+
+/* The commitment of an event with its salt (the leaf's data). 0 or -1
+ * (details that are not a JSON object). */
+int log_commitment(const struct store_audit_event *event,
+                   const uint8_t salt[STORE_LOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+    __attribute__((warn_unused_result));
+
+/* One batch of the sequencer: up to `max` pending events into the tree
+ * and a signed checkpoint over it, in one transaction. *added is how many
+ * (0: nothing pending, or another node holds the lock). 0, or -1 with
+ * the reason in err (nothing written). */
+int log_integrate(struct store *store, struct signer *signer, int64_t max, int64_t now,
+                  int64_t *added, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* What log_verify() found. */
+struct log_report {
+    int64_t leaves;         /* in the tree */
+    int64_t checkpoints;    /* checked */
+    int64_t events;         /* events checked against their leaves */
+    int64_t pending;        /* events not in the tree yet */
+    char problem[256];      /* the first mismatch, "" when none */
+};
+
+/* `cyberid log verify`: recomputes the tree from the stored leaves and
+ * compares every stored hash; checks each checkpoint's root against the
+ * tree at its size, its signature with the log key (vkey, C2SP verifier
+ * key) and its consistency with the one before; recomputes each event's
+ * commitment and compares it with its leaf, and that every leaf has its
+ * event. 0 with report->problem empty when all holds, 1 with the first
+ * mismatch in report->problem, -1 when the database could not be read. */
+int log_verify(struct store_conn *conn, const char *vkey, struct log_report *report)
+    __attribute__((warn_unused_result));
+
+/* Verifies a signed note (C2SP signed-note) with a verifier key
+ * "<name>+<hash>+<base64>" (Ed25519): 1 when a signature line of that key
+ * verifies over the note's text, else 0. On 1, *body_length is the length
+ * of the text (what tlog_checkpoint_parse() reads). */
+int log_note_verify(const char *note, const char *vkey, size_t *body_length)
+    __attribute__((warn_unused_result));
+
+/* The bytes of a tile of the tree of `size` leaves (tlog-tiles: width
+ * hashes, 32 bytes each), into out (width * 32 bytes). 0, 1 when the tile
+ * does not exist at that size (or is wider than it), -1 on a database
+ * failure. */
+int log_tile(struct store_conn *conn, int64_t size, int level, int64_t n, int width,
+             uint8_t *out) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,172 @@
+// The transparency log (docs/api.md, "The transparency log"): every audit
+// event becomes a leaf (a salted commitment), the sequencer signs a
+// checkpoint (C2SP signed note, Ed25519) over each batch, and the tree is
+// served read-only as C2SP tlog-tiles. Checked from outside, as a mirror
+// would: the note's signature with /log/key, the root recomputed from the
+// tiles (RFC 9162) and from the entries, an older checkpoint a prefix of
+// the newer one; then `cyberid log verify` holds, and catches an event
+// altered in the database (and holds again once it is put back) and an
+// event deleted.
+//
+// With the keys in a SoftHSM2 token there is no checkpoint key yet: the
+// log is not signed, and the commands say so.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import path from 'node:path';
+import { run, initDataDir, startServer, sql, execute, keyStore } from './lib/harness.mjs';
+import { nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
+import { addPlatform } from './lib/oidc.mjs';
+
+const person = { id: nationalId('110105', '1980-03-03', '031'), name: '日志', birth: '1980-03-03', photo: 'img62.jpg' };
+let temp, server;
+
+before(async () => {
+  temp = await initDataDir('log');
+  await importRegistry(temp, [person]);
+  server = await startServer(temp.data);
+  const photos = await preparePhotos(temp.dir);
+  await enrollCitizen(server.url, path.join(temp.dir, 'wallet.json'), person, photos);
+  await addPlatform(temp.data, temp.dir, { name: 'Log Shop', redirectUris: ['http://127.0.0.1:8411/cb'] });
+});
+
+after(async () => {
+  if (server) await server.stop();
+  if (temp) await temp.cleanup();
+});
+
+const sha256 = (...parts) => createHash('sha256').update(Buffer.concat(parts)).digest();
+const leafHash = (data) => sha256(Buffer.from([0]), data);
+const nodeHash = (left, right) => sha256(Buffer.from([1]), left, right);
+
+/** RFC 9162 MTH of leaf hashes. */
+function root(hashes) {
+  if (hashes.length === 1) return hashes[0];
+  let k = 1;
+  while (k * 2 < hashes.length) k *= 2;
+  return nodeHash(root(hashes.slice(0, k)), root(hashes.slice(k)));
+}
+
+/** The checkpoint's signature checked with the verifier key; its body. */
+function openNote(note, vkey) {
+  const text0 = vkey.trim();
+  const first = text0.indexOf('+');
+  const name = text0.slice(0, first), hash = text0.slice(first + 1, first + 9), key = text0.slice(first + 10);
+  const raw = Buffer.from(key, 'base64');
+  assert.equal(raw[0], 1, 'an Ed25519 verifier key');
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.subarray(1).toString('base64url') }, format: 'jwk' });
+  const split = note.indexOf('\n\n');
+  const text = note.slice(0, split + 1);
+  const line = note.slice(split + 2).split('\n').find((l) => l.startsWith(`\u2014 ${name} `));
+  assert.ok(line, note);
+  const signature = Buffer.from(line.split(' ')[2], 'base64');
+  assert.equal(signature.subarray(0, 4).toString('hex'), hash);
+  assert.ok(cryptoVerify(null, Buffer.from(text), publicKey, signature.subarray(4)), 'the note verifies');
+  const [origin, size, rootText] = text.trimEnd().split('\n');
+  assert.equal(origin, name);
+  return { size: Number(size), root: Buffer.from(rootText, 'base64') };
+}
+
+async function eventCount() {
+  return Number((await sql(temp.data, 'SELECT COUNT(*) AS n FROM audit_event'))[0].n);
+}
+
+/** The latest checkpoint once it covers every event (the sequencer runs
+ * once a second). */
+async function settledCheckpoint(vkey) {
+  const want = await eventCount();
+  for (let i = 0; i < 100; i++) {
+    const response = await fetch(`${server.url}/log/checkpoint`);
+    if (response.status === 200) {
+      const checkpoint = openNote(await response.text(), vkey);
+      if (checkpoint.size === want) return checkpoint;
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  assert.fail(`no checkpoint of ${want} events`);
+}
+
+async function tile(pathText) {
+  const response = await fetch(`${server.url}/log/tile/${pathText}`);
+  assert.equal(response.status, 200, pathText);
+  return { bytes: Buffer.from(await response.arrayBuffer()), cache: response.headers.get('cache-control') };
+}
+
+test('the log is signed, served as tiles, and grows append-only', { skip: keyStore === 'softhsm' }, async () => {
+  const vkey = await (await fetch(`${server.url}/log/key`)).text();
+  assert.match(vkey, /^cyberid\/[0-9a-f]{16}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/);
+  const first = await settledCheckpoint(vkey);
+  assert.ok(first.size >= 4, 'init, registry import, enrollment, platform: events');
+  assert.ok(first.size < 256);
+
+  // The level-0 tile and the entries: the leaf hashes and their data.
+  const hashes = await tile(`0/000.p/${first.size}`);
+  assert.equal(hashes.bytes.length, 32 * first.size);
+  assert.match(hashes.cache, /max-age=10/, 'a partial tile may grow');
+  const entries = await tile(`entries/000.p/${first.size}`);
+  assert.equal(entries.bytes.length, 34 * first.size);
+  const leaves = [];
+  for (let i = 0; i < first.size; i++) {
+    assert.equal(entries.bytes.readUInt16BE(34 * i), 32);
+    const commitment = entries.bytes.subarray(34 * i + 2, 34 * i + 34);
+    const hash = hashes.bytes.subarray(32 * i, 32 * i + 32);
+    assert.deepEqual(leafHash(commitment), hash, `leaf ${i}: its hash is its entry's`);
+    leaves.push(hash);
+  }
+  assert.deepEqual(root(leaves), first.root, 'the tiles give the signed root');
+  // The entries are commitments: no event text in them.
+  assert.ok(!entries.bytes.includes(Buffer.from('identity.enroll')));
+
+  // More events: a new checkpoint whose tree starts with the old one.
+  await addPlatform(temp.data, temp.dir, { name: 'Log Shop Two', redirectUris: ['http://127.0.0.1:8412/cb'] });
+  const second = await settledCheckpoint(vkey);
+  assert.ok(second.size > first.size);
+  const grown = await tile(`0/000.p/${second.size}`);
+  const grownLeaves = [];
+  for (let i = 0; i < second.size; i++) grownLeaves.push(grown.bytes.subarray(32 * i, 32 * i + 32));
+  assert.deepEqual(root(grownLeaves), second.root);
+  assert.deepEqual(root(grownLeaves.slice(0, first.size)), first.root, 'append-only');
+  // No tile past the signed size, and no malformed path.
+  assert.equal((await fetch(`${server.url}/log/tile/0/000.p/${second.size + 1}`)).status, 404);
+  assert.equal((await fetch(`${server.url}/log/tile/0/000`)).status, 404, 'no full tile yet');
+  assert.equal((await fetch(`${server.url}/log/tile/0/0`)).status, 404);
+});
+
+test('cyberid log verify holds, and catches an event altered or deleted', { skip: keyStore === 'softhsm' }, async () => {
+  await settledCheckpoint(await (await fetch(`${server.url}/log/key`)).text());
+  const verified = await run(['log', 'verify', '--data', temp.data]);
+  assert.equal(verified.code, 0, verified.stderr + verified.stdout);
+  const report = JSON.parse(verified.stdout);
+  assert.equal(report.problem, null);
+  assert.equal(report.events, report.leaves);
+  assert.equal(report.leaves, await eventCount());
+
+  const [event] = await sql(temp.data, 'SELECT sequence, details FROM audit_event WHERE leaf = 0');
+  assert.equal(await execute(temp.data, `UPDATE audit_event SET details = '{"forged":true}' WHERE leaf = 0`), 1);
+  let result = await run(['log', 'verify', '--data', temp.data]);
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stderr, /is not what leaf 0 commits to/);
+  assert.match(JSON.parse(result.stdout).problem, /leaf 0/);
+  const original = String(event.details).replaceAll("'", "''");
+  assert.equal(await execute(temp.data, `UPDATE audit_event SET details = '${original}' WHERE leaf = 0`), 1);
+  result = await run(['log', 'verify', '--data', temp.data]);
+  assert.equal(result.code, 0, result.stderr);
+
+  const last = report.leaves - 1;
+  assert.equal(await execute(temp.data, `DELETE FROM audit_event WHERE leaf = ${last}`), 1);
+  result = await run(['log', 'verify', '--data', temp.data]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, new RegExp(`leaf ${last} has no event`));
+});
+
+test('with the keys in a PKCS#11 token the log is not signed, and the commands say so', { skip: keyStore !== 'softhsm' }, async () => {
+  assert.equal((await fetch(`${server.url}/log/key`)).status, 404);
+  assert.equal((await fetch(`${server.url}/log/checkpoint`)).status, 404);
+  const verified = await run(['log', 'verify', '--data', temp.data]);
+  assert.equal(verified.code, 1);
+  assert.match(verified.stderr, /no checkpoint key/);
+  const init = await run(['log', 'init', '--data', temp.data]);
+  assert.equal(init.code, 1);
+  assert.match(init.stderr, /PKCS#11 token/);
+  assert.ok(server.logs.some((line) => line.includes('"log_unsigned"')));
+});
