@@ -42,6 +42,13 @@ app_usage(FILE *out)
         "      asks for: the authority that issued the old certificate was\n"
         "      suspended. On success the wallet holds the new key and certificate\n"
         "      and the old certificate is revoked (superseded).\n"
+        "  history [--json]\n"
+        "      Your events from the service's transparency log, each checked\n"
+        "      before it is shown: the log's signature (its key pinned in the\n"
+        "      wallet at first use), that the log extends the one this wallet saw\n"
+        "      last, and each event's inclusion proof. Prints a table (local\n"
+        "      time, what, by whom), or with --json the verified entries; exit 1\n"
+        "      with log_inconsistent when any check fails.\n"
         "  show\n"
         "      Prints the wallet's web number, serial, certificate and server\n"
         "      (never the private key).\n"
@@ -256,12 +263,18 @@ app_device_request_extra(const struct app_options *options, const char *method,
     if (status != 0)
         return status;
     status = APP_EXIT_FAILED;
-    if (string_format(url, sizeof(url), "%s%s", server, path) != 0) {
+    /* The token binds the path without its query (htu). */
+    char htu[HTTP_CLIENT_URL_MAX];
+    size_t path_length = strcspn(path, "?");
+    if (string_format(url, sizeof(url), "%s%s", server, path) != 0 ||
+        path_length >= sizeof htu) {
         fprintf(stderr, "cyberid-app: URL too long\n");
         goto cleanup;
     }
+    memcpy(htu, path, path_length);
+    htu[path_length] = '\0';
     if (device_key_from_pem(wallet.private_key, &key, err, sizeof(err)) != 0 ||
-        device_token_create_extra(key, wallet.certificate, server, method, path,
+        device_token_create_extra(key, wallet.certificate, server, method, htu,
                                   time(NULL), extra, &token, err,
                                   sizeof(err)) != 0) {
         fprintf(stderr, "cyberid-app: wallet %s: %s\n", options->wallet, err);

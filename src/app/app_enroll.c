@@ -196,7 +196,7 @@ cleanup:
 /* Builds the wallet from a 201 answer and writes it. */
 static int
 save_wallet(const char *path, const char *server, const char *key_pem,
-            EVP_PKEY *key, const struct http_response *response)
+            EVP_PKEY *key, const struct http_response *response, const struct wallet *keep)
 {
     json_t *answer = json_loadb(response->body, response->length,
                                 JSON_REJECT_DUPLICATES, NULL);
@@ -209,6 +209,9 @@ save_wallet(const char *path, const char *server, const char *key_pem,
         .private_key = (char *)key_pem,
         .certificate = (char *)json_string_value(json_object_get(answer, "certificate")),
         .chain = (char *)json_string_value(json_object_get(answer, "chain")),
+        /* A re-key keeps what the wallet knows of the log. */
+        .log_key = keep ? keep->log_key : NULL,
+        .log_checkpoint = keep ? keep->log_checkpoint : NULL,
     };
 
     if (wallet.web_number == NULL || wallet.serial == NULL ||
@@ -322,7 +325,7 @@ app_enroll(const struct app_options *global, int argc, char **argv)
         app_print_service_error("enrollment refused", &response);
         goto cleanup;
     }
-    status = save_wallet(options.wallet, server, key_pem, key, &response);
+    status = save_wallet(options.wallet, server, key_pem, key, &response, NULL);
 cleanup:
     http_response_free(&response);
     wipe_free(body);
@@ -420,7 +423,13 @@ app_rekey(const struct app_options *global, int argc, char **argv)
         app_print_service_error("re-key refused", &response);
         goto cleanup;
     }
-    status = save_wallet(options.wallet, server, key_pem, key, &response);
+    struct wallet old = {0};
+    if (wallet_read(options.wallet, &old, err, sizeof err) != 0) {
+        fprintf(stderr, "cyberid-app rekey: re-keyed, but %s\n", err);
+        goto cleanup;
+    }
+    status = save_wallet(options.wallet, server, key_pem, key, &response, &old);
+    wallet_clear(&old);
 cleanup:
     http_response_free(&response);
     wipe_free(body);

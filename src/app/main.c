@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
     {"enroll", app_enroll},
     {"rekey", app_rekey},
+    {"history", app_history},
     {"show", app_show},
     {"devices", app_devices},
     {"revoke-device", app_revoke_device},

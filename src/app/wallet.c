@@ -34,6 +34,22 @@ static const struct {
 };
 #define WALLET_FIELDS (sizeof(wallet_fields) / sizeof(wallet_fields[0]))
 
+/* The optional fields, written when set and read when present. */
+static const struct {
+    const char *name;
+    size_t offset;
+} wallet_optional[] = {
+    {"log_key", offsetof(struct wallet, log_key)},
+    {"log_checkpoint", offsetof(struct wallet, log_checkpoint)},
+};
+#define WALLET_OPTIONAL (sizeof(wallet_optional) / sizeof(wallet_optional[0]))
+
+static char **
+optional(struct wallet *wallet, size_t i)
+{
+    return (char **)((char *)wallet + wallet_optional[i].offset);
+}
+
 static char **
 field(struct wallet *wallet, size_t i)
 {
@@ -56,6 +72,10 @@ wallet_clear(struct wallet *wallet)
             free(*value);
             *value = NULL;
         }
+    }
+    for (size_t i = 0; i < WALLET_OPTIONAL; i++) {
+        free(*optional(wallet, i));
+        *optional(wallet, i) = NULL;
     }
 }
 
@@ -109,6 +129,16 @@ wallet_write(const char *path, const struct wallet *wallet, char *err,
                                 json_string(value)) != 0) {
             error_set(err, errlen, "wallet field %s is not UTF-8",
                       wallet_fields[i].name);
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < WALLET_OPTIONAL; i++) {
+        const char *value = *optional((struct wallet *)wallet, i);
+        if (value != NULL && (strnlen(value, WALLET_FIELD_MAX) >= WALLET_FIELD_MAX ||
+                              json_object_set_new(object, wallet_optional[i].name,
+                                                  json_string(value)) != 0)) {
+            error_set(err, errlen, "wallet field %s is too long or not UTF-8",
+                      wallet_optional[i].name);
             goto cleanup;
         }
     }
@@ -241,6 +271,18 @@ wallet_read(const char *path, struct wallet *wallet, char *err, size_t errlen)
         *field(wallet, i) = strdup(string);
         if (*field(wallet, i) == NULL) {
             error_set(err, errlen, "out of memory");
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < WALLET_OPTIONAL; i++) {
+        json_t *value = json_object_get(object, wallet_optional[i].name);
+        if (value == NULL)
+            continue;
+        const char *string = json_string_value(value);
+        if (string == NULL || strnlen(string, WALLET_FIELD_MAX) >= WALLET_FIELD_MAX ||
+            (*optional(wallet, i) = strdup(string)) == NULL) {
+            error_set(err, errlen, "wallet %s: field %s invalid", path,
+                      wallet_optional[i].name);
             goto cleanup;
         }
     }

@@ -1,6 +1,7 @@
 /* wallet: the citizen's wallet file: one JSON object
  * {"version":1, "server", "web_number", "serial", "private_key" (PKCS#8
- * PEM), "certificate" (PEM), "chain" (PEM)}, created mode 0600 and
+ * PEM), "certificate" (PEM), "chain" (PEM)} and, once `history` has run,
+ * "log_key" and "log_checkpoint"; created mode 0600 and
  * replaced atomically (new file, then rename). A wallet readable by group
  * or others is refused. */
 #ifndef CYBERID_APP_WALLET_H
@@ -24,6 +25,11 @@ struct wallet {
     char *private_key; /* PKCS#8 PEM */
     char *certificate; /* the web certificate, PEM */
     char *chain;       /* issuing CA then root, PEM */
+    /* Optional (NULL until `history` ran): the transparency log's
+     * verifier key, pinned at first sight, and the last checkpoint
+     * verified, "<size> <base64 root>". */
+    char *log_key;
+    char *log_checkpoint;
 };
 
 /* Writes the wallet to path, replacing any file there: the JSON goes into

@@ -15,36 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The em dash that starts a signature line of a signed note. */
-#define NOTE_DASH "\xe2\x80\x94 "
-
 int
 log_commitment(const struct store_audit_event *event, const uint8_t salt[STORE_LOG_SALT_BYTES],
                uint8_t out[TLOG_HASH_BYTES])
 {
-    json_t *details = json_loads(event->details ? event->details : "{}",
-                                 JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(details)) {
-        json_decref(details);
-        return -1;
-    }
-    json_t *canonical = json_pack("{s:s, s:s, s:o, s:I, s:s, s:I}", "action", event->action,
-                                  "actor", event->actor, "details", details, "sequence",
-                                  (json_int_t)event->sequence, "subject", event->subject,
-                                  "time", (json_int_t)event->time);
-    char *text = canonical ? json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(canonical);
-    if (text == NULL)
-        return -1;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned int length = 0;
-    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(md, salt, STORE_LOG_SALT_BYTES) == 1 &&
-             EVP_DigestUpdate(md, text, strlen(text)) == 1 &&
-             EVP_DigestFinal_ex(md, out, &length) == 1 && length == TLOG_HASH_BYTES;
-    EVP_MD_CTX_free(md);
-    free(text);
-    return ok ? 0 : -1;
+    _Static_assert(STORE_LOG_SALT_BYTES == TLOG_SALT_BYTES, "one salt");
+    return tlog_event_commitment(event->sequence, event->time, event->actor, event->action,
+                                 event->subject, event->details, salt, out);
 }
 
 /* ── The sequencer ─────────────────────────────────────────────────────── */
@@ -237,95 +214,6 @@ done:
     return status;
 }
 
-/* ── Signed notes ──────────────────────────────────────────────────────── */
-
-/* A C2SP verifier key "<name>+<8 hex>+<base64 of 0x01 and 32 bytes>". */
-struct vkey {
-    char name[SIGNER_LOG_ORIGIN_MAX];
-    uint8_t hash[4];
-    uint8_t key[SIGNER_LOG_PUBLIC_KEY_BYTES];
-};
-
-static int
-parse_vkey(const char *text, struct vkey *out)
-{
-    const char *plus = strchr(text, '+');
-    if (plus == NULL || plus == text || (size_t)(plus - text) >= sizeof out->name)
-        return -1;
-    memcpy(out->name, text, (size_t)(plus - text));
-    out->name[plus - text] = '\0';
-    const char *hex = plus + 1, *second = strchr(hex, '+');
-    char hash_hex[9];
-    if (second == NULL || second - hex != 8)
-        return -1;
-    memcpy(hash_hex, hex, 8);
-    hash_hex[8] = '\0';
-    if (hex_decode(hash_hex, out->hash, 4) != 0)
-        return -1;
-    uint8_t *decoded = NULL;
-    size_t length = 0;
-    if (base64_decode_alloc(second + 1, strlen(second + 1), 64, &decoded, &length) != 0)
-        return -1;
-    int ok = length == 1 + SIGNER_LOG_PUBLIC_KEY_BYTES && decoded[0] == 0x01;
-    if (ok)
-        memcpy(out->key, decoded + 1, SIGNER_LOG_PUBLIC_KEY_BYTES);
-    free(decoded);
-    return ok ? 0 : -1;
-}
-
-static int
-ed25519_verifies(const uint8_t key[SIGNER_LOG_PUBLIC_KEY_BYTES], const void *message,
-                 size_t length, const uint8_t signature[SIGNER_LOG_SIGNATURE_BYTES])
-{
-    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key,
-                                                 SIGNER_LOG_PUBLIC_KEY_BYTES);
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    int ok = pkey != NULL && context != NULL &&
-             EVP_DigestVerifyInit(context, NULL, NULL, NULL, pkey) == 1 &&
-             EVP_DigestVerify(context, signature, SIGNER_LOG_SIGNATURE_BYTES, message, length) ==
-                 1;
-    EVP_MD_CTX_free(context);
-    EVP_PKEY_free(pkey);
-    return ok;
-}
-
-int
-log_note_verify(const char *note, const char *vkey_text, size_t *body_length)
-{
-    struct vkey vkey;
-    if (parse_vkey(vkey_text, &vkey) != 0)
-        return 0;
-    const char *blank = strstr(note, "\n\n");
-    if (blank == NULL)
-        return 0;
-    size_t text_length = (size_t)(blank - note) + 1;
-    const char *line = blank + 2;
-    while (*line != '\0') {
-        const char *end = strchr(line, '\n');
-        if (end == NULL)
-            return 0;
-        size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey.name);
-        if (strncmp(line, NOTE_DASH, dash) == 0 &&
-            strncmp(line + dash, vkey.name, name_length) == 0 && line[dash + name_length] == ' ') {
-            const char *encoded = line + dash + name_length + 1;
-            uint8_t *decoded = NULL;
-            size_t length = 0;
-            if (base64_decode_alloc(encoded, (size_t)(end - encoded), 128, &decoded, &length) == 0) {
-                int ok = length == 4 + SIGNER_LOG_SIGNATURE_BYTES &&
-                         memcmp(decoded, vkey.hash, 4) == 0 &&
-                         ed25519_verifies(vkey.key, note, text_length, decoded + 4);
-                free(decoded);
-                if (ok) {
-                    *body_length = text_length;
-                    return 1;
-                }
-            }
-        }
-        line = end + 1;
-    }
-    return 0;
-}
-
 /* ── Verification of the whole log ─────────────────────────────────────── */
 
 struct rebuilt {
@@ -445,7 +333,7 @@ check_checkpoint(void *context, const struct store_log_checkpoint *checkpoint)
     const char *plus = strchr(c->vkey, '+');
     if (plus != NULL && (size_t)(plus - c->vkey) < sizeof origin)
         memcpy(origin, c->vkey, (size_t)(plus - c->vkey));
-    if (!log_note_verify(checkpoint->note, c->vkey, &body_length) ||
+    if (!tlog_note_verify(checkpoint->note, c->vkey, &body_length) ||
         tlog_checkpoint_parse(checkpoint->note, body_length, origin, &noted_size, &noted) != 0 ||
         noted_size != checkpoint->size || memcmp(noted.bytes, root.bytes, TLOG_HASH_BYTES) != 0)
         return problem(report, "the checkpoint of %lld leaves is not signed by the log key",
@@ -572,4 +460,109 @@ log_tile(struct store_conn *conn, int64_t size, int level, int64_t n, int width,
     if (store_log_hash_range(conn, indexes[0], indexes[width - 1], fill_tile, &t) != 0)
         return -1;
     return t.filled == width ? 0 : -1;
+}
+
+/* ── A citizen's history ───────────────────────────────────────────────── */
+
+static json_t *
+hashes_json(const tlog_hash *hashes, size_t count)
+{
+    json_t *array = json_array();
+    for (size_t i = 0; array != NULL && i < count; i++) {
+        char *encoded = base64_encode_alloc(hashes[i].bytes, TLOG_HASH_BYTES);
+        if (encoded == NULL || json_array_append_new(array, json_string(encoded)) != 0) {
+            free(encoded);
+            json_decref(array);
+            return NULL;
+        }
+        free(encoded);
+    }
+    return array;
+}
+
+struct history {
+    struct store_conn *conn;
+    int64_t size;
+    json_t *entries;
+    int64_t pending;
+    int failed;
+};
+
+static int
+add_history_event(void *context, const struct store_audit_event *event)
+{
+    struct history *h = context;
+    if (event->leaf < 0 || event->leaf >= h->size || event->salt == NULL) {
+        h->pending++;
+        return 0;
+    }
+    int64_t indexes[TLOG_INDEXES_MAX];
+    tlog_hash read[TLOG_INDEXES_MAX], proof[TLOG_PROOF_MAX];
+    size_t count = 0, length = 0;
+    if (tlog_inclusion_indexes(h->size, event->leaf, indexes, &count) != 0 ||
+        read_hashes(h->conn, indexes, count, read) != 0) {
+        h->failed = 1;
+        return -1;
+    }
+    tlog_inclusion_from(h->size, event->leaf, read, proof, &length);
+    char *salt = base64_encode_alloc(event->salt, STORE_LOG_SALT_BYTES);
+    json_t *details = json_loads(event->details, JSON_REJECT_DUPLICATES, NULL);
+    json_t *entry = NULL;
+    if (salt == NULL || details == NULL)
+        json_decref(details);
+    else
+        entry = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:o}", "leaf",
+                          (json_int_t)event->leaf, "sequence", (json_int_t)event->sequence,
+                          "time", (json_int_t)event->time, "actor", event->actor, "action",
+                          event->action, "subject", event->subject, "details", details, "salt",
+                          salt, "proof", hashes_json(proof, length));
+    free(salt);
+    if (entry == NULL || json_array_append_new(h->entries, entry) != 0) {
+        h->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int
+log_history(struct store_conn *conn, const char *const *subjects, size_t subject_count,
+            int64_t since, json_t **out)
+{
+    *out = NULL;
+    struct store_log_checkpoint checkpoint;
+    int found = 0;
+    if (store_log_latest_checkpoint(conn, &checkpoint, &found) != 0)
+        return -1;
+    if (!found)
+        return 1;
+    struct history h = {.conn = conn, .size = checkpoint.size, .entries = json_array()};
+    if (h.entries == NULL)
+        return -1;
+    for (size_t i = 0; i < subject_count && !h.failed; i++)
+        if (store_audit_by_subject(conn, subjects[i], add_history_event, &h) != 0)
+            h.failed = 1;
+    json_t *consistency = NULL;
+    if (!h.failed && since > 0 && since <= checkpoint.size) {
+        int64_t indexes[TLOG_INDEXES_MAX];
+        tlog_hash read[TLOG_INDEXES_MAX], proof[TLOG_PROOF_MAX];
+        size_t count = 0, length = 0;
+        if (tlog_consistency_indexes(since, checkpoint.size, indexes, &count) != 0 ||
+            read_hashes(conn, indexes, count, read) != 0) {
+            h.failed = 1;
+        } else {
+            tlog_consistency_from(since, checkpoint.size, read, proof, &length);
+            consistency = hashes_json(proof, length);
+            h.failed = consistency == NULL;
+        }
+    }
+    if (h.failed) {
+        json_decref(h.entries);
+        json_decref(consistency);
+        return -1;
+    }
+    *out = json_pack("{s:s, s:I, s:o, s:o, s:I}", "checkpoint", checkpoint.note, "size",
+                     (json_int_t)checkpoint.size, "consistency",
+                     consistency ? consistency : json_array(), "entries", h.entries,
+                     "pending", (json_int_t)h.pending);
+    return *out != NULL ? 0 : -1;
 }

@@ -16,10 +16,13 @@
  * second) takes the events not in the tree yet, in sequence order, and
  * puts them in, one node at a time (store_log_lock).
  *
+ * log_history() answers a citizen's GET /v1/me/history: their events
+ * with inclusion proofs, and the consistency proof from the checkpoint
+ * their app saw last.
+ *
  * What is not done yet (issue 11): the events themselves are still plain
  * rows (the commitment hides them in the public log, not in the
- * database), and there is no per-citizen history with proofs, no
- * witness. */
+ * database), and no witness cosigns the checkpoints. */
 #ifndef CYBERID_AUDIT_LOG_H
 #define CYBERID_AUDIT_LOG_H
 
@@ -27,6 +30,7 @@
 #include "signer/signer.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 /* Events a batch takes at most. */
@@ -64,12 +68,18 @@ struct log_report {
 int log_verify(struct store_conn *conn, const char *vkey, struct log_report *report)
     __attribute__((warn_unused_result));
 
-/* Verifies a signed note (C2SP signed-note) with a verifier key
- * "<name>+<hash>+<base64>" (Ed25519): 1 when a signature line of that key
- * verifies over the note's text, else 0. On 1, *body_length is the length
- * of the text (what tlog_checkpoint_parse() reads). */
-int log_note_verify(const char *note, const char *vkey, size_t *body_length)
-    __attribute__((warn_unused_result));
+/* A citizen's history (GET /v1/me/history): the events of `subjects`
+ * (their web number, and "registry:<record id>" for what was tried on
+ * their number before they enrolled) with, for each one in the tree, its
+ * salt and its inclusion proof against the latest checkpoint; and, when
+ * 0 < since <= its size, the consistency proof from the tree of `since`
+ * leaves (the checkpoint the app saw last). *out:
+ * {"checkpoint": note, "size", "consistency": [base64], "entries":
+ * [{"leaf", "sequence", "time", "actor", "action", "subject", "details",
+ * "salt", "proof": [base64]}], "pending": events not in it yet}. 0, 1
+ * when the log has no checkpoint yet, -1. */
+int log_history(struct store_conn *conn, const char *const *subjects, size_t subject_count,
+                int64_t since, json_t **out) __attribute__((warn_unused_result));
 
 /* The bytes of a tile of the tree of `size` leaves (tlog-tiles: width
  * hashes, 32 bytes each), into out (width * 32 bytes). 0, 1 when the tile

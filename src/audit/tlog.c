@@ -13,6 +13,8 @@
 #include "util/encoding.h"
 
 #include <assert.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,3 +545,125 @@ tlog_checkpoint_parse(const char *body, size_t length, const char *origin, int64
     *size = value;
     return 0;
 }
+
+/* ── Events and signed notes ──────────────────────────────────────────── */
+
+int
+tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, const char *action,
+                      const char *subject, const char *details_text,
+                      const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+{
+    json_t *details = json_loads(details_text ? details_text : "{}", JSON_REJECT_DUPLICATES,
+                                 NULL);
+    if (!json_is_object(details)) {
+        json_decref(details);
+        return -1;
+    }
+    json_t *canonical = json_pack("{s:s, s:s, s:o, s:I, s:s, s:I}", "action", action, "actor",
+                                  actor, "details", details, "sequence", (json_int_t)sequence,
+                                  "subject", subject, "time", (json_int_t)time);
+    char *text = canonical ? json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(canonical);
+    if (text == NULL)
+        return -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int length = 0;
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, salt, TLOG_SALT_BYTES) == 1 &&
+             EVP_DigestUpdate(md, text, strlen(text)) == 1 &&
+             EVP_DigestFinal_ex(md, out, &length) == 1 && length == TLOG_HASH_BYTES;
+    EVP_MD_CTX_free(md);
+    free(text);
+    return ok ? 0 : -1;
+}
+
+/* The em dash that starts a signature line of a signed note. */
+#define NOTE_DASH "\xe2\x80\x94 "
+
+/* A C2SP verifier key "<name>+<8 hex>+<base64 of 0x01 and 32 bytes>". */
+struct vkey {
+    char name[TLOG_ORIGIN_MAX];
+    uint8_t hash[4];
+    uint8_t key[TLOG_KEY_BYTES];
+};
+
+static int
+parse_vkey(const char *text, struct vkey *out)
+{
+    const char *plus = strchr(text, '+');
+    if (plus == NULL || plus == text || (size_t)(plus - text) >= sizeof out->name)
+        return -1;
+    memcpy(out->name, text, (size_t)(plus - text));
+    out->name[plus - text] = '\0';
+    const char *hex = plus + 1, *second = strchr(hex, '+');
+    char hash_hex[9];
+    if (second == NULL || second - hex != 8)
+        return -1;
+    memcpy(hash_hex, hex, 8);
+    hash_hex[8] = '\0';
+    if (hex_decode(hash_hex, out->hash, 4) != 0)
+        return -1;
+    uint8_t *decoded = NULL;
+    size_t length = 0;
+    if (base64_decode_alloc(second + 1, strlen(second + 1), 64, &decoded, &length) != 0)
+        return -1;
+    int ok = length == 1 + TLOG_KEY_BYTES && decoded[0] == 0x01;
+    if (ok)
+        memcpy(out->key, decoded + 1, TLOG_KEY_BYTES);
+    free(decoded);
+    return ok ? 0 : -1;
+}
+
+static int
+ed25519_verifies(const uint8_t key[TLOG_KEY_BYTES], const void *message,
+                 size_t length, const uint8_t signature[TLOG_SIGNATURE_BYTES])
+{
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key,
+                                                 TLOG_KEY_BYTES);
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    int ok = pkey != NULL && context != NULL &&
+             EVP_DigestVerifyInit(context, NULL, NULL, NULL, pkey) == 1 &&
+             EVP_DigestVerify(context, signature, TLOG_SIGNATURE_BYTES, message, length) ==
+                 1;
+    EVP_MD_CTX_free(context);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+int
+tlog_note_verify(const char *note, const char *vkey_text, size_t *body_length)
+{
+    struct vkey vkey;
+    if (parse_vkey(vkey_text, &vkey) != 0)
+        return 0;
+    const char *blank = strstr(note, "\n\n");
+    if (blank == NULL)
+        return 0;
+    size_t text_length = (size_t)(blank - note) + 1;
+    const char *line = blank + 2;
+    while (*line != '\0') {
+        const char *end = strchr(line, '\n');
+        if (end == NULL)
+            return 0;
+        size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey.name);
+        if (strncmp(line, NOTE_DASH, dash) == 0 &&
+            strncmp(line + dash, vkey.name, name_length) == 0 && line[dash + name_length] == ' ') {
+            const char *encoded = line + dash + name_length + 1;
+            uint8_t *decoded = NULL;
+            size_t length = 0;
+            if (base64_decode_alloc(encoded, (size_t)(end - encoded), 128, &decoded, &length) == 0) {
+                int ok = length == 4 + TLOG_SIGNATURE_BYTES &&
+                         memcmp(decoded, vkey.hash, 4) == 0 &&
+                         ed25519_verifies(vkey.key, note, text_length, decoded + 4);
+                free(decoded);
+                if (ok) {
+                    *body_length = text_length;
+                    return 1;
+                }
+            }
+        }
+        line = end + 1;
+    }
+    return 0;
+}
+

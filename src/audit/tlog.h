@@ -136,4 +136,28 @@ int tlog_checkpoint_format(const char *origin, int64_t size, const tlog_hash *ro
 int tlog_checkpoint_parse(const char *body, size_t length, const char *origin, int64_t *size,
                           tlog_hash *root) __attribute__((warn_unused_result));
 
+/* ── Events and signed notes ────────────────────────────────────────── */
+
+#define TLOG_SALT_BYTES 16
+#define TLOG_KEY_BYTES 32         /* Ed25519 public key */
+#define TLOG_SIGNATURE_BYTES 64   /* Ed25519 signature */
+#define TLOG_ORIGIN_MAX 64
+
+/* The commitment of an audit event (a log leaf's data, audit/log.h):
+ * SHA-256(salt || the event as JSON with sorted keys, no spaces:
+ * {"action","actor","details","sequence","subject","time"}, details being
+ * details_text parsed, a JSON object). The service and the citizen's app
+ * compute it alike. 0, or -1 when details_text is not a JSON object. */
+int tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, const char *action,
+                          const char *subject, const char *details_text,
+                          const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+    __attribute__((warn_unused_result));
+
+/* Verifies a C2SP signed note with a verifier key "<name>+<8 hex key
+ * hash>+<base64 of 0x01 and the Ed25519 key>": 1 when a signature line of
+ * that key verifies over the note's text, else 0. On 1, *body_length is
+ * the text's length (what tlog_checkpoint_parse() reads). */
+int tlog_note_verify(const char *note, const char *vkey, size_t *body_length)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -304,6 +304,60 @@ rekey(void *app, const struct http_request *request, struct http_response *respo
     return service ? rekey_handle(&service->enroll, &service->device, request, response) : 0;
 }
 
+/* GET /v1/me/history[?since=N]: the citizen's events from the
+ * transparency log, each with its inclusion proof (audit/log.h); since:
+ * the size of the checkpoint the app saw last, for a consistency proof. */
+static int
+history(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    int64_t since = 0;
+    const char *since_text = http_request_query(request, "since");
+    long long value = 0;
+    if (since_text != NULL) {
+        if (parse_integer(since_text, 0, INT64_MAX, &value) != 0)
+            return http_respond_error(response, 400, "invalid_request",
+                                      "since must be a tree size (a whole number)");
+        since = value;
+    }
+    struct device_caller caller;
+    int authenticated = device_authenticate(&service->device, request, &caller, response);
+    if (authenticated != 0)
+        return authenticated < 0 ? -1 : 0;
+    char origin[SIGNER_LOG_ORIGIN_MAX], vkey[SIGNER_LOG_VKEY_MAX];
+    if (signer_log_key(service->signer, origin, vkey) != 0) {
+        device_caller_clear(&caller);
+        return http_respond_error(response, 404, "not_found",
+                                  "this service keeps no signed log");
+    }
+    struct store_conn *conn = store_acquire(service->store);
+    struct store_identity identity;
+    int found = 0;
+    json_t *answer = NULL;
+    int status = store_identity_get(conn, caller.web_number, &identity, &found);
+    char registry_subject[sizeof "registry:" + STORE_ID_MAX] = "";
+    if (status == 0 && found)
+        status = string_format(registry_subject, sizeof registry_subject, "registry:%s",
+                               identity.person_id);
+    const char *subjects[] = {caller.web_number, registry_subject};
+    if (status == 0)
+        status = log_history(conn, subjects, registry_subject[0] ? 2 : 1, since, &answer);
+    store_release(service->store, conn);
+    device_caller_clear(&caller);
+    if (status < 0)
+        return -1;
+    if (status > 0)
+        return http_respond_error(response, 503, "temporarily_unavailable",
+                                  "the log has no checkpoint yet: try again in a second");
+    if (json_object_set_new(answer, "log_key", json_string(vkey)) != 0) {
+        json_decref(answer);
+        return -1;
+    }
+    return http_respond_json(response, 200, answer);
+}
+
 /* GET /v1/me/devices */
 static int
 devices(void *app, const struct http_request *request, struct http_response *response)
@@ -737,6 +791,7 @@ static const struct http_route routes[] = {
      enroll_challenge},
     {"POST", "/v1/enroll", HTTP_BODY_JSON, ENROLL_BODY_LIMIT, enroll},
     {"GET", "/v1/me/devices", HTTP_BODY_NONE, 0, devices},
+    {"GET", "/v1/me/history", HTTP_BODY_NONE, 0, history},
     {"POST", "/v1/me/rekey", HTTP_BODY_JSON, REKEY_BODY_LIMIT, rekey},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},

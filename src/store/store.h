@@ -405,6 +405,11 @@ int store_log_lock(struct store_conn *conn, int *taken) __attribute__((warn_unus
 int store_log_pending(struct store_conn *conn, int64_t limit,
                       int (*each)(void *context, const struct store_audit_event *),
                       void *context) __attribute__((warn_unused_result));
+/* Walks the events of one subject (a web number, "registry:<id>"),
+ * oldest first. */
+int store_audit_by_subject(struct store_conn *conn, const char *subject,
+                           int (*each)(void *context, const struct store_audit_event *),
+                           void *context) __attribute__((warn_unused_result));
 /* Walks the events in the tree (leaf >= 0), by leaf. */
 int store_log_events(struct store_conn *conn,
                      int (*each)(void *context, const struct store_audit_event *),

@@ -36,6 +36,20 @@ store_log_pending(struct store_conn *conn, int64_t limit,
 }
 
 int
+store_audit_by_subject(struct store_conn *conn, const char *subject,
+                       int (*each)(void *, const struct store_audit_event *), void *context)
+{
+    struct audit_walk walk = {each, context};
+    struct store_value param = v_text(subject);
+    return exec(conn,
+                "SELECT " STORE_AUDIT_COLUMNS " FROM audit_event WHERE subject = $1"
+                " ORDER BY sequence",
+                &param, 1, store_audit_walk_row, &walk, NULL) < 0
+               ? -1
+               : 0;
+}
+
+int
 store_log_events(struct store_conn *conn,
                  int (*each)(void *, const struct store_audit_event *), void *context)
 {

@@ -13,22 +13,56 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import * as client from 'openid-client';
 import { run, initDataDir, startServer, sql, execute, keyStore } from './lib/harness.mjs';
-import { nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
-import { addPlatform } from './lib/oidc.mjs';
+import { nationalId, importRegistry, preparePhotos, enrollCitizen, app } from './lib/citizen.mjs';
+import {
+  addPlatform, discover, loginChecks, authorizationUrl, shownUserCode, pageLoginId, pollDecided, appLogin,
+} from './lib/oidc.mjs';
 
 const person = { id: nationalId('110105', '1980-03-03', '031'), name: '日志', birth: '1980-03-03', photo: 'img62.jpg' };
-let temp, server;
+let temp, server, citizen;
 
 before(async () => {
   temp = await initDataDir('log');
   await importRegistry(temp, [person]);
   server = await startServer(temp.data);
   const photos = await preparePhotos(temp.dir);
-  await enrollCitizen(server.url, path.join(temp.dir, 'wallet.json'), person, photos);
+  citizen = await enrollCitizen(server.url, path.join(temp.dir, 'wallet.json'), person, photos);
   await addPlatform(temp.data, temp.dir, { name: 'Log Shop', redirectUris: ['http://127.0.0.1:8411/cb'] });
 });
+
+/** A whole login at a platform: page, the app's approval, the code
+ * exchanged by openid-client. */
+async function login(platform) {
+  const config = await discover(server.url, platform);
+  const checks = await loginChecks();
+  const response = await fetch(authorizationUrl(config, platform, checks, 'openid realname_verified'),
+    { redirect: 'manual' });
+  const html = await response.text();
+  assert.equal(response.status, 200, html);
+  const decision = await appLogin(citizen.wallet, shownUserCode(html), '--approve');
+  assert.equal(decision.code, 0, decision.stderr);
+  const decided = await pollDecided(server.url, pageLoginId(html));
+  await client.authorizationCodeGrant(config, new URL(decided.redirect_to), {
+    pkceCodeVerifier: checks.verifier, expectedState: checks.state, expectedNonce: checks.nonce,
+    idTokenExpected: true,
+  });
+}
+
+/** `cyberid-app history --json`, once the sequencer has put every event
+ * in the log. */
+async function history() {
+  const want = await eventCount();
+  for (let i = 0; i < 100; i++) {
+    const result = await app(['--wallet', citizen.wallet, 'history', '--json']);
+    if (result.code !== 0 || JSON.parse(result.stdout).checkpoint_size === want) return result;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  assert.fail('the log did not catch up');
+}
 
 after(async () => {
   if (server) await server.stop();
@@ -132,6 +166,52 @@ test('the log is signed, served as tiles, and grows append-only', { skip: keySto
   assert.equal((await fetch(`${server.url}/log/tile/0/0`)).status, 404);
 });
 
+test('the citizen\'s history: enrollment, logins at two platforms, the operator\'s read, each verified', { skip: keyStore === 'softhsm' }, async () => {
+  const shop = await addPlatform(temp.data, temp.dir, {
+    name: 'History Shop', redirectUris: ['http://127.0.0.1:8413/cb'], claims: 'realname_verified' });
+  const bank = await addPlatform(temp.data, temp.dir, {
+    name: 'History Bank', redirectUris: ['http://127.0.0.1:8414/cb'], claims: 'realname_verified' });
+  await login(shop);
+  await login(bank);
+  const shown = await run(['identity', 'show', '--data', temp.data, citizen.web_number]);
+  assert.equal(shown.code, 0, shown.stderr);
+
+  const result = await history();
+  assert.equal(result.code, 0, result.stderr);
+  const answer = JSON.parse(result.stdout);
+  assert.equal(answer.verified, true);
+  const actions = answer.entries.map((e) => `${e.action} ${e.actor}`);
+  assert.ok(actions.includes(`identity.enroll citizen:${citizen.web_number}`), actions.join('\n'));
+  assert.ok(actions.includes(`claims.disclosed platform:${shop.client_id}`), actions.join('\n'));
+  assert.ok(actions.includes(`claims.disclosed platform:${bank.client_id}`), actions.join('\n'));
+  assert.ok(actions.some((a) => a.startsWith('identity.read operator')), actions.join('\n'));
+  const wallet = JSON.parse(await readFile(citizen.wallet, 'utf8'));
+  assert.match(wallet.log_key, /^cyberid\//);
+  assert.match(wallet.log_checkpoint, new RegExp(`^${answer.checkpoint_size} `));
+  // The table a person reads.
+  const table = await app(['--wallet', citizen.wallet, 'history']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /enrolled: this web number was made/);
+  assert.match(table.stdout, /claims were released to a platform: realname_verified/);
+  assert.match(table.stdout, /your record was read/);
+});
+
+test('an event altered in the database: log verify and the citizen\'s app both say so', { skip: keyStore === 'softhsm' }, async () => {
+  const [event] = await sql(temp.data,
+    `SELECT sequence, details FROM audit_event WHERE action = 'identity.enroll' AND subject = '${citizen.web_number}'`);
+  assert.equal(await execute(temp.data,
+    `UPDATE audit_event SET details = '{"acr":"forged"}' WHERE sequence = ${event.sequence}`), 1);
+  const verified = await run(['log', 'verify', '--data', temp.data]);
+  assert.equal(verified.code, 1);
+  const result = await app(['--wallet', citizen.wallet, 'history']);
+  assert.equal(result.code, 1, result.stdout);
+  assert.match(result.stderr, /log_inconsistent/);
+  const original = String(event.details).replaceAll("'", "''");
+  assert.equal(await execute(temp.data,
+    `UPDATE audit_event SET details = '${original}' WHERE sequence = ${event.sequence}`), 1);
+  assert.equal((await app(['--wallet', citizen.wallet, 'history'])).code, 0);
+});
+
 test('cyberid log verify holds, and catches an event altered or deleted', { skip: keyStore === 'softhsm' }, async () => {
   await settledCheckpoint(await (await fetch(`${server.url}/log/key`)).text());
   const verified = await run(['log', 'verify', '--data', temp.data]);
@@ -169,4 +249,30 @@ test('with the keys in a PKCS#11 token the log is not signed, and the commands s
   assert.equal(init.code, 1);
   assert.match(init.stderr, /PKCS#11 token/);
   assert.ok(server.logs.some((line) => line.includes('"log_unsigned"')));
+});
+
+test('a log rewritten from scratch is caught by the app that saw the old one', { skip: keyStore === 'softhsm' }, async () => {
+  // The operator (or whoever holds the database) throws the tree away,
+  // drops an old event and lets a new signer process build the log
+  // again: a fine-looking log, signed, that is not the one the citizen
+  // saw.
+  const port = server.port;
+  await server.stop();
+  await execute(temp.data, 'DELETE FROM log_checkpoint');
+  await execute(temp.data, 'DELETE FROM log_hash');
+  await execute(temp.data, 'DELETE FROM log_leaf');
+  await execute(temp.data, "DELETE FROM audit_event WHERE action = 'service.init'");
+  await execute(temp.data, 'UPDATE audit_event SET leaf = NULL');
+  server = await startServer(temp.data, ['--listen', `127.0.0.1:${port}`]);
+  let result;
+  for (let i = 0; i < 100; i++) {
+    result = await app(['--wallet', citizen.wallet, 'history']);
+    if (!/no checkpoint yet/.test(result.stderr)) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(result.stderr, /log_inconsistent: .*(rewritten|smaller)/);
+  // The rebuilt log is self-consistent: only the citizen's memory of it
+  // catches the rewrite.
+  assert.equal((await run(['log', 'verify', '--data', temp.data])).code, 0);
 });
