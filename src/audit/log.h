@@ -12,7 +12,7 @@
  *
  * Appends are batched: audit_append() writes the event in the caller's
  * transaction and nothing else, so logins do not queue behind the tree;
- * log_integrate() (the sequencer, a thread of `cyberid serve` once a
+ * log_integrate() (the sequencer, a thread of `cyberid serve` every half
  * second) takes the events not in the tree yet, in sequence order, and
  * puts them in, one node at a time (store_log_lock).
  *

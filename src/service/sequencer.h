@@ -8,7 +8,7 @@
 #include "signer/signer.h"
 #include "store/store.h"
 
-#define SEQUENCER_DEFAULT_INTERVAL_MS 1000
+#define SEQUENCER_DEFAULT_INTERVAL_MS 500
 
 struct sequencer;
 

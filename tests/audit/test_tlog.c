@@ -407,7 +407,7 @@ test_checkpoints(void **state)
     assert_int_equal(size, 8);
     assert_true(equal(&parsed, &root));
     /* Extension lines may follow. */
-    char extended[TLOG_CHECKPOINT_MAX];
+    char extended[TLOG_CHECKPOINT_MAX + 16];
     snprintf(extended, sizeof extended, "%sextension\n", body);
     assert_int_equal(tlog_checkpoint_parse(extended, strlen(extended), "id.example/log", &size,
                                            &parsed), 0);

@@ -106,7 +106,7 @@ async function eventCount() {
 }
 
 /** The latest checkpoint once it covers every event (the sequencer runs
- * once a second). */
+ * every half second). */
 async function settledCheckpoint(vkey) {
   const want = await eventCount();
   for (let i = 0; i < 100; i++) {
