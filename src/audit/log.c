@@ -30,6 +30,7 @@ struct pending {
     struct store_audit_event event; /* strings owned below */
     char *actor, *action, *subject, *details;
     uint8_t salt[STORE_LOG_SALT_BYTES];
+    int had_salt;       /* 0: an event from before the log, salted now */
 };
 
 struct pending_list {
@@ -52,7 +53,8 @@ collect_pending(void *context, const struct store_audit_event *event)
     if (p->actor == NULL || p->action == NULL || p->subject == NULL || p->details == NULL)
         goto fail;
     /* An event from before the log has no salt: it gets one now. */
-    if (event->salt != NULL)
+    p->had_salt = event->salt != NULL;
+    if (p->had_salt)
         memcpy(p->salt, event->salt, STORE_LOG_SALT_BYTES);
     else if (RAND_bytes(p->salt, sizeof p->salt) != 1)
         goto fail;
@@ -98,40 +100,142 @@ read_hashes(struct store_conn *conn, const int64_t *indexes, size_t count, tlog_
     return 0;
 }
 
-/* Appends one leaf to a tree of *size leaves. 0 or -1. */
+/* Where the sequencer reads stored hashes during a batch: those it wrote
+ * in this batch from memory (stored hashes are appended in index order,
+ * so they are contiguous from `base`), older ones from the store, once
+ * each (an append reads the tree's right edge: a few dozen at most). */
+#define SOURCE_CACHED_MAX 256
+struct hash_source {
+    struct store_conn *conn;
+    int64_t base;
+    tlog_hash *written;
+    size_t written_count, written_capacity;
+    int64_t cached_index[SOURCE_CACHED_MAX];
+    tlog_hash cached[SOURCE_CACHED_MAX];
+    size_t cached_count;
+};
+
 static int
-append_leaf(struct store_conn *conn, int64_t *size, const uint8_t commitment[TLOG_HASH_BYTES])
+source_read(struct hash_source *s, const int64_t *indexes, size_t count, tlog_hash *out)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (indexes[i] >= s->base) {
+            size_t at = (size_t)(indexes[i] - s->base);
+            if (at >= s->written_count)
+                return -1;
+            out[i] = s->written[at];
+            continue;
+        }
+        size_t c = 0;
+        while (c < s->cached_count && s->cached_index[c] != indexes[i])
+            c++;
+        if (c == s->cached_count) {
+            if (read_hashes(s->conn, &indexes[i], 1, &out[i]) != 0)
+                return -1;
+            if (s->cached_count < SOURCE_CACHED_MAX) {
+                s->cached_index[s->cached_count] = indexes[i];
+                s->cached[s->cached_count++] = out[i];
+            }
+            continue;
+        }
+        out[i] = s->cached[c];
+    }
+    return 0;
+}
+
+static int
+source_write(struct hash_source *s, const tlog_hash *hashes, size_t count)
+{
+    if (s->written_count + count > s->written_capacity) {
+        size_t capacity = s->written_capacity ? s->written_capacity * 2 : 1024;
+        while (capacity < s->written_count + count)
+            capacity *= 2;
+        tlog_hash *grown = realloc(s->written, capacity * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        s->written = grown;
+        s->written_capacity = capacity;
+    }
+    memcpy(s->written + s->written_count, hashes, count * sizeof *hashes);
+    s->written_count += count;
+    return 0;
+}
+
+/* Appends one leaf to the tree of *size leaves, in memory. 0 or -1. */
+static int
+append_leaf(struct hash_source *source, int64_t *size, const uint8_t commitment[TLOG_HASH_BYTES])
 {
     int64_t indexes[TLOG_PROOF_MAX];
     tlog_hash read[TLOG_PROOF_MAX], added[TLOG_PROOF_MAX + 1];
     size_t count = 0, added_count = 0;
     tlog_hash leaf = tlog_leaf_hash(commitment, TLOG_HASH_BYTES);
     tlog_append_indexes(*size, indexes, &count);
-    if (read_hashes(conn, indexes, count, read) != 0)
+    if (source_read(source, indexes, count, read) != 0)
         return -1;
     tlog_append_hashes(*size, &leaf, read, added, &added_count);
-    int64_t at = tlog_stored_count(*size);
-    if (store_log_put_leaf(conn, *size, commitment) != 0)
+    if (source_write(source, added, added_count) != 0)
         return -1;
-    for (size_t i = 0; i < added_count; i++)
-        if (store_log_put_hash(conn, at + (int64_t)i, added[i].bytes) != 0)
-            return -1;
     (*size)++;
     return 0;
+}
+
+/* The events' leaves, the tree's new leaves and hashes, in a few
+ * statements. 0, or -1 (the store's error; or an event taken meanwhile). */
+static int
+write_batch(struct store_conn *conn, const struct pending_list *list, int64_t old_size,
+            const uint8_t (*commitments)[TLOG_HASH_BYTES], const struct hash_source *source)
+{
+    int64_t *sequences = calloc(list->count, sizeof *sequences);
+    int64_t *leaves = calloc(list->count, sizeof *leaves);
+    size_t salted = 0;
+    int status = -1;
+    if (sequences == NULL || leaves == NULL)
+        goto done;
+    for (size_t i = 0; i < list->count; i++) {
+        int64_t leaf = old_size + (int64_t)i;
+        if (list->items[i].had_salt) {
+            sequences[salted] = list->items[i].event.sequence;
+            leaves[salted++] = leaf;
+            continue;
+        }
+        /* An event from before the log: its new salt goes with its leaf. */
+        int changed = 0;
+        if (store_log_assign(conn, list->items[i].event.subject, list->items[i].event.sequence,
+                             leaf, list->items[i].salt, &changed) != 0 || !changed)
+            goto done;
+    }
+    int64_t changed = 0;
+    if (store_log_assign_many(conn, sequences, leaves, salted, &changed) != 0 ||
+        changed != (int64_t)salted ||
+        store_log_put_leaves(conn, old_size, commitments, list->count) != 0 ||
+        store_log_put_hashes(conn, source->base, (const uint8_t(*)[TLOG_HASH_BYTES])source->written,
+                             source->written_count) != 0)
+        goto done;
+    status = 0;
+done:
+    free(sequences);
+    free(leaves);
+    return status;
 }
 
 int
 log_integrate(struct store *store, struct signer *signer, int64_t max, int64_t now,
               int64_t *added, char *err, size_t errlen)
 {
+    _Static_assert(sizeof(tlog_hash) == TLOG_HASH_BYTES, "a hash is its bytes");
     *added = 0;
     if (max < 1 || max > LOG_BATCH_MAX)
         max = LOG_BATCH_MAX;
     struct pending_list list = {.items = calloc((size_t)max, sizeof *list.items),
                                 .capacity = (size_t)max};
-    if (list.items == NULL)
+    uint8_t(*commitments)[TLOG_HASH_BYTES] = calloc((size_t)max, TLOG_HASH_BYTES);
+    if (list.items == NULL || commitments == NULL) {
+        free(list.items);
+        free(commitments);
         return error_set(err, errlen, "out of memory");
+    }
     struct store_conn *conn = store_acquire(store);
+    struct hash_source source = {.conn = conn};
     char *note = NULL;
     int taken = 0, found = 0, status = -1;
     int64_t size = 0;
@@ -160,30 +264,30 @@ log_integrate(struct store *store, struct signer *signer, int64_t max, int64_t n
         goto done;
     }
     int64_t old_size = size;
+    source.base = tlog_stored_count(size);
     for (size_t i = 0; i < list.count; i++) {
-        uint8_t commitment[TLOG_HASH_BYTES];
-        int changed = 0;
-        if (log_commitment(&list.items[i].event, list.items[i].salt, commitment) != 0) {
+        if (log_commitment(&list.items[i].event, list.items[i].salt, commitments[i]) != 0) {
             error_set(err, errlen, "event %lld does not serialise",
                       (long long)list.items[i].event.sequence);
             store_rollback(conn);
             goto done;
         }
-        if (store_log_assign(conn, list.items[i].event.subject, list.items[i].event.sequence,
-                             size, list.items[i].salt, &changed) != 0 ||
-            !changed || append_leaf(conn, &size, commitment) != 0)
+        if (append_leaf(&source, &size, commitments[i]) != 0)
             goto fail;
     }
+    if (write_batch(conn, &list, old_size, (const uint8_t(*)[TLOG_HASH_BYTES])commitments,
+                    &source) != 0)
+        goto fail;
     int64_t indexes[TLOG_INDEXES_MAX];
     tlog_hash read[TLOG_INDEXES_MAX], proof[TLOG_PROOF_MAX];
     size_t count = 0, proof_length = 0;
     tlog_root_indexes(size, indexes, &count);
-    if (read_hashes(conn, indexes, count, read) != 0)
+    if (source_read(&source, indexes, count, read) != 0)
         goto fail;
     tlog_hash root = tlog_root_from(size, read);
     if (old_size > 0) {
         if (tlog_consistency_indexes(old_size, size, indexes, &count) != 0 ||
-            read_hashes(conn, indexes, count, read) != 0)
+            source_read(&source, indexes, count, read) != 0)
             goto fail;
         tlog_consistency_from(old_size, size, read, proof, &proof_length);
     }
@@ -209,6 +313,8 @@ fail:
     store_rollback(conn);
 done:
     free(note);
+    free(source.written);
+    free(commitments);
     store_release(store, conn);
     pending_free(&list);
     return status;

@@ -419,6 +419,19 @@ int store_log_events(struct store_conn *conn,
 int store_log_assign(struct store_conn *conn, const char *subject, int64_t sequence,
                      int64_t leaf, const uint8_t salt[STORE_LOG_SALT_BYTES], int *changed)
     __attribute__((warn_unused_result));
+/* Gives events their leaves at once: sequences[i] gets leaves[i], for
+ * events that have a salt and no leaf yet. *changed: how many did. */
+int store_log_assign_many(struct store_conn *conn, const int64_t *sequences,
+                          const int64_t *leaves, size_t count, int64_t *changed)
+    __attribute__((warn_unused_result));
+/* Stores `count` leaves (commitments) or stored hashes at first,
+ * first + 1, ... in a few multi-row statements. */
+int store_log_put_leaves(struct store_conn *conn, int64_t first,
+                         const uint8_t (*commitments)[STORE_LOG_HASH_BYTES], size_t count)
+    __attribute__((warn_unused_result));
+int store_log_put_hashes(struct store_conn *conn, int64_t first,
+                         const uint8_t (*hashes)[STORE_LOG_HASH_BYTES], size_t count)
+    __attribute__((warn_unused_result));
 /* The number of leaves. */
 int store_log_size(struct store_conn *conn, int64_t *size) __attribute__((warn_unused_result));
 int store_log_put_leaf(struct store_conn *conn, int64_t index,

@@ -21,7 +21,7 @@ struct store_value {
 
 /* Most parameters of a statement, and most columns of a row (an OpenID
  * Connect login row has 19). */
-#define STORE_PARAMS_MAX 32
+#define STORE_PARAMS_MAX 256
 
 /* Called for each result row; columns are valid only during the call.
  * Return 0 to go on, anything else to stop (exec then returns that). */

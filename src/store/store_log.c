@@ -4,6 +4,9 @@
 
 #include "util/strings.h"
 
+#include <pthread.h>
+#include <stdio.h>
+
 int
 store_log_lock(struct store_conn *conn, int *taken)
 {
@@ -238,4 +241,133 @@ store_log_checkpoints(struct store_conn *conn,
                 NULL, 0, walk_checkpoint, &walk, NULL) < 0
                ? -1
                : 0;
+}
+
+/* Multi-row statements. The drivers cache prepared statements by the
+ * address of their SQL text (store_driver.h), so each text is made once,
+ * for chunks of 2^k rows (k < CHUNK_SIZES), and a batch is written as a
+ * few of them: 300 rows go as 128 + 128 + 32 + 8 + 4. Two parameters a
+ * row: the largest chunk fits STORE_PARAMS_MAX. */
+#define CHUNK_SIZES 8
+#define CHUNK_ROWS_MAX (1u << (CHUNK_SIZES - 1))
+_Static_assert(2 * CHUNK_ROWS_MAX <= STORE_PARAMS_MAX, "a chunk's parameters");
+enum chunk_kind { CHUNK_ASSIGN, CHUNK_LEAF, CHUNK_HASH, CHUNK_KINDS };
+static char *chunk_sql[CHUNK_KINDS][CHUNK_SIZES];
+static pthread_once_t chunk_once = PTHREAD_ONCE_INIT;
+
+static char *
+make_assign(size_t rows)
+{
+    size_t cap = 128 + rows * 64, at = 0;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return NULL;
+    /* "UPDATE ... SET leaf = CASE sequence WHEN $1 THEN $2 ... END WHERE
+     * sequence IN ($1, $3, ...)": on Citus one multi-shard update, not a
+     * router query per event. */
+    at += (size_t)snprintf(sql + at, cap - at, "UPDATE audit_event SET leaf = CASE sequence");
+    for (size_t i = 0; i < rows; i++)
+        at += (size_t)snprintf(sql + at, cap - at, " WHEN $%zu THEN CAST($%zu AS BIGINT)",
+                               2 * i + 1, 2 * i + 2);
+    at += (size_t)snprintf(sql + at, cap - at, " END WHERE sequence IN (");
+    for (size_t i = 0; i < rows; i++)
+        at += (size_t)snprintf(sql + at, cap - at, "%s$%zu", i ? ", " : "", 2 * i + 1);
+    snprintf(sql + at, cap - at, ") AND leaf IS NULL AND salt IS NOT NULL");
+    return sql;
+}
+
+static char *
+make_insert(const char *table, const char *column, size_t rows)
+{
+    size_t cap = 96 + rows * 24, at = 0;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return NULL;
+    at += (size_t)snprintf(sql + at, cap - at, "INSERT INTO %s (idx, %s) VALUES", table, column);
+    for (size_t i = 0; i < rows; i++)
+        at += (size_t)snprintf(sql + at, cap - at, "%s($%zu, $%zu)", i ? ", " : " ", 2 * i + 1,
+                               2 * i + 2);
+    return sql;
+}
+
+static void
+make_chunks(void)
+{
+    for (size_t k = 0; k < CHUNK_SIZES; k++) {
+        size_t rows = (size_t)1 << k;
+        chunk_sql[CHUNK_ASSIGN][k] = make_assign(rows);
+        chunk_sql[CHUNK_LEAF][k] = make_insert("log_leaf", "commitment", rows);
+        chunk_sql[CHUNK_HASH][k] = make_insert("log_hash", "hash", rows);
+    }
+}
+
+/* The largest chunk of at most `left` rows: its size index, or -1 when
+ * the texts could not be made. */
+static int
+chunk_for(enum chunk_kind kind, size_t left)
+{
+    pthread_once(&chunk_once, make_chunks);
+    int k = CHUNK_SIZES - 1;
+    while (k > 0 && ((size_t)1 << k) > left)
+        k--;
+    return chunk_sql[kind][k] != NULL ? k : -1;
+}
+
+int
+store_log_assign_many(struct store_conn *conn, const int64_t *sequences, const int64_t *leaves,
+                      size_t count, int64_t *changed)
+{
+    *changed = 0;
+    struct store_value params[2 * CHUNK_ROWS_MAX];
+    for (size_t done = 0; done < count;) {
+        int k = chunk_for(CHUNK_ASSIGN, count - done);
+        if (k < 0)
+            return error_set(conn->error, sizeof conn->error, "out of memory");
+        size_t rows = (size_t)1 << k;
+        for (size_t i = 0; i < rows; i++) {
+            params[2 * i] = v_integer(sequences[done + i]);
+            params[2 * i + 1] = v_integer(leaves[done + i]);
+        }
+        int64_t changes = 0;
+        if (exec(conn, chunk_sql[CHUNK_ASSIGN][k], params, 2 * rows, NULL, NULL, &changes) != 0)
+            return -1;
+        *changed += changes;
+        done += rows;
+    }
+    return 0;
+}
+
+static int
+put_many(struct store_conn *conn, enum chunk_kind kind, int64_t first,
+         const uint8_t (*values)[STORE_LOG_HASH_BYTES], size_t count)
+{
+    struct store_value params[2 * CHUNK_ROWS_MAX];
+    for (size_t done = 0; done < count;) {
+        int k = chunk_for(kind, count - done);
+        if (k < 0)
+            return error_set(conn->error, sizeof conn->error, "out of memory");
+        size_t rows = (size_t)1 << k;
+        for (size_t i = 0; i < rows; i++) {
+            params[2 * i] = v_integer(first + (int64_t)(done + i));
+            params[2 * i + 1] = v_blob(values[done + i], STORE_LOG_HASH_BYTES);
+        }
+        if (exec(conn, chunk_sql[kind][k], params, 2 * rows, NULL, NULL, NULL) != 0)
+            return -1;
+        done += rows;
+    }
+    return 0;
+}
+
+int
+store_log_put_leaves(struct store_conn *conn, int64_t first,
+                     const uint8_t (*commitments)[STORE_LOG_HASH_BYTES], size_t count)
+{
+    return put_many(conn, CHUNK_LEAF, first, commitments, count);
+}
+
+int
+store_log_put_hashes(struct store_conn *conn, int64_t first,
+                     const uint8_t (*hashes)[STORE_LOG_HASH_BYTES], size_t count)
+{
+    return put_many(conn, CHUNK_HASH, first, hashes, count);
 }
