@@ -276,7 +276,8 @@ app_history(const struct app_options *global, int argc, char **argv)
     free(wallet.log_checkpoint);
     wallet.log_key = key;
     wallet.log_checkpoint = strdup(checkpoint);
-    if (wallet.log_checkpoint == NULL || wallet_write(options.wallet, &wallet, err, sizeof err) != 0) {
+    if (wallet.log_checkpoint == NULL ||
+        wallet_write(options.wallet, &wallet, err, sizeof err) != 0) {
         fprintf(stderr, "cyberid-app history: verified, but %s\n",
                 wallet.log_checkpoint ? err : "out of memory");
         goto done;

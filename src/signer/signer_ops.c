@@ -181,8 +181,8 @@ signer_ops_open(const struct signer_options *options, struct signer_ops **out, c
     if (keyring_open(options->keys_dir, &ops->keyring, err, errlen) != 0)
         goto fail;
     keyring_initial_kid(ops->keyring, ops->initial_kid);
-    if (options->pki_dir != NULL && open_generations(ops, options->pki_dir, options->generations, err,
-                                                    errlen) != 0)
+    if (options->pki_dir != NULL &&
+        open_generations(ops, options->pki_dir, options->generations, err, errlen) != 0)
         goto fail;
     if (open_log_key(ops) != 0) {
         error_set(err, errlen, "cannot set up the log's checkpoint key");
