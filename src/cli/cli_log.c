@@ -14,9 +14,10 @@
 static const char log_usage[] =
     "usage: cyberid log init --data DIR\n"
     "       cyberid log verify --data DIR\n"
-    "init makes the checkpoint key (Ed25519, keys/log-checkpoint.key.pem) of a data\n"
-    "folder made before the log existed (cyberid init makes it); `cyberid serve` then\n"
-    "puts every audit event in the log, older ones included.\n"
+    "init makes the checkpoint key (Ed25519: keys/log-checkpoint.key.pem, or the pair\n"
+    "cyberid-log-checkpoint in the data folder's PKCS#11 token) of a data folder made\n"
+    "before the log existed (cyberid init makes it); `cyberid serve` then puts every\n"
+    "audit event in the log, older ones included.\n"
     "verify recomputes the tree from the stored leaves and compares every stored\n"
     "hash, checks each checkpoint's root, signature and consistency with the one\n"
     "before, and each event against its leaf (an event altered or deleted in the\n"

@@ -41,7 +41,11 @@ struct keyring {
     pkcs11_handle secret[SIGNER_KEY_COUNT];
     uint8_t symmetric[SIGNER_KEY_COUNT][SIGNER_SYMMETRIC_KEY_BYTES];
     EVP_PKEY *asymmetric[SIGNER_KEY_COUNT];
-    EVP_PKEY *log_key;  /* Ed25519, optional */
+    EVP_PKEY *log_key;  /* Ed25519 from its file, optional */
+    /* ... or the token's pair "cyberid-log-checkpoint", optional. */
+    int log_in_token;
+    pkcs11_handle log_handle;
+    uint8_t log_public[SIGNER_LOG_PUBLIC_KEY_BYTES];
     /* Issuing CA generations 2.. (1 is asymmetric[SIGNER_KEY_ISSUING_CA]). */
     EVP_PKEY *issuing[SIGNER_ISSUING_GENERATIONS_MAX + 1];
     char keys_dir[SIGNER_PATH_MAX];
@@ -195,6 +199,11 @@ keyring_open(const char *keys_dir, struct keyring **out, char *err,
         goto fail;
     if (in_token && open_token_keys(keyring, &descriptor, err, errlen) != 0)
         goto fail;
+    /* The checkpoint key, when the token has one (a folder made before
+     * the log, or by a cyberid that made none there, has not). */
+    if (in_token && pkcs11_ed25519_key(keyring->token, SIGNER_LOG_KEY_NAME, keyring->log_public,
+                                       &keyring->log_handle) == 0)
+        keyring->log_in_token = 1;
     for (int key = 0; key < SIGNER_KEY_COUNT && !in_token; key++) {
         /* The root CA key signs issuing CAs only: the offline commands
          * that do it open it themselves; the signer never holds it. */
@@ -550,6 +559,11 @@ keyring_issuing_public_key(struct keyring *keyring, unsigned generation,
 int
 keyring_log_public_key(struct keyring *keyring, uint8_t out[SIGNER_LOG_PUBLIC_KEY_BYTES])
 {
+    _Static_assert(SIGNER_LOG_PUBLIC_KEY_BYTES == PKCS11_ED25519_KEY_BYTES, "Ed25519");
+    if (keyring->log_in_token) {
+        memcpy(out, keyring->log_public, SIGNER_LOG_PUBLIC_KEY_BYTES);
+        return 1;
+    }
     size_t length = SIGNER_LOG_PUBLIC_KEY_BYTES;
     return keyring->log_key != NULL &&
            EVP_PKEY_get_raw_public_key(keyring->log_key, out, &length) == 1 &&
@@ -560,6 +574,9 @@ int
 keyring_log_sign(struct keyring *keyring, const void *message, size_t length,
                  uint8_t signature[SIGNER_LOG_SIGNATURE_BYTES])
 {
+    if (keyring->log_in_token)
+        return pkcs11_ed25519_sign(keyring->token, keyring->log_handle, message, length,
+                                   signature);
     if (keyring->log_key == NULL)
         return -1;
     EVP_MD_CTX *context = EVP_MD_CTX_new();

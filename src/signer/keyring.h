@@ -89,8 +89,9 @@ int keyring_issuing_public_key(struct keyring *keyring, unsigned generation,
     __attribute__((warn_unused_result));
 
 /* The transparency log's checkpoint key (Ed25519), when the data folder
- * has one (keys/log-checkpoint.key.pem; loaded by keyring_open()). 1
- * with its raw public key, or 0 when there is none. */
+ * has one (keys/log-checkpoint.key.pem, or the token's pair
+ * "cyberid-log-checkpoint", which then signs; loaded by keyring_open()).
+ * 1 with its raw public key, or 0 when there is none. */
 int keyring_log_public_key(struct keyring *keyring, uint8_t out[SIGNER_LOG_PUBLIC_KEY_BYTES]);
 /* Ed25519 of message with it. 0, or -1 (no key, or a failure). */
 int keyring_log_sign(struct keyring *keyring, const void *message, size_t length,

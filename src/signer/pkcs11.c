@@ -48,6 +48,8 @@
 
 /* DER OID of prime256v1, the CKA_EC_PARAMS of every EC key made here. */
 static const uint8_t p256_oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+/* id-Ed25519 (RFC 8410), the CKA_EC_PARAMS of an Edwards key (PKCS#11 3.0). */
+static const uint8_t ed25519_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
 
 struct pkcs11 {
     void *library;
@@ -776,4 +778,92 @@ pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t err
         return error_set(err, errlen, "the PKCS#11 token did not generate %s (0x%lx)", label,
                          rv);
     return 0;
+}
+
+/* ── Ed25519 ─────────────────────────────────────────────────────────── */
+
+int
+pkcs11_generate_ed25519(struct pkcs11 *token, const char *name, char *err, size_t errlen)
+{
+    char label[PKCS11_LABEL_MAX];
+    if (label_of(name, label) != 0)
+        return error_set(err, errlen, "key name %s is too long", name);
+    if (label_in_use(token, label))
+        return error_set(err, errlen, "the PKCS#11 token already holds a key labelled %s",
+                         label);
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE public_template[] = {
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &no, sizeof no},
+        {CKA_VERIFY, &yes, sizeof yes},
+        {CKA_EC_PARAMS, (void *)ed25519_oid, sizeof ed25519_oid},
+        {CKA_LABEL, (void *)label, strlen(label)},
+    };
+    CK_ATTRIBUTE private_template[] = {
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_PRIVATE, &yes, sizeof yes},
+        {CKA_SENSITIVE, &yes, sizeof yes},
+        {CKA_EXTRACTABLE, &no, sizeof no},
+        {CKA_SIGN, &yes, sizeof yes},
+        {CKA_LABEL, (void *)label, strlen(label)},
+    };
+    CK_MECHANISM mechanism = {CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0};
+    CK_SESSION_HANDLE session;
+    CK_OBJECT_HANDLE public_key, private_key;
+    if (session_take(token, &session) != 0)
+        return error_set(err, errlen, "cannot open a session with the PKCS#11 token");
+    CK_RV rv = token->f->C_GenerateKeyPair(
+        session, &mechanism, public_template, sizeof public_template / sizeof *public_template,
+        private_template, sizeof private_template / sizeof *private_template, &public_key,
+        &private_key);
+    session_give(token, session, rv == CKR_OK);
+    if (rv != CKR_OK)
+        return error_set(err, errlen,
+                         "the PKCS#11 token did not generate the Ed25519 key %s (0x%lx)", label,
+                         rv);
+    return 0;
+}
+
+int
+pkcs11_ed25519_key(struct pkcs11 *token, const char *name,
+                   uint8_t public_key[PKCS11_ED25519_KEY_BYTES], pkcs11_handle *private_key)
+{
+    char label[PKCS11_LABEL_MAX];
+    CK_OBJECT_HANDLE private_handle, public_handle;
+    if (label_of(name, label) != 0 ||
+        find_one(token, CKO_PRIVATE_KEY, label, &private_handle) != 0 ||
+        find_one(token, CKO_PUBLIC_KEY, label, &public_handle) != 0)
+        return -1;
+    uint8_t value[PKCS11_ED25519_KEY_BYTES + 8], params[sizeof ed25519_oid + 16];
+    CK_ATTRIBUTE attributes[] = {
+        {CKA_EC_POINT, value, sizeof value},
+        {CKA_EC_PARAMS, params, sizeof params},
+    };
+    CK_SESSION_HANDLE session;
+    if (session_take(token, &session) != 0)
+        return -1;
+    CK_RV rv = token->f->C_GetAttributeValue(session, public_handle, attributes, 2);
+    session_give(token, session, 1);
+    if (rv != CKR_OK || attributes[1].ulValueLen != sizeof ed25519_oid ||
+        memcmp(params, ed25519_oid, sizeof ed25519_oid) != 0)
+        return -1;
+    /* A DER OCTET STRING around the 32 bytes (PKCS#11 3.0), or bare. */
+    CK_ULONG length = attributes[0].ulValueLen;
+    if (length == PKCS11_ED25519_KEY_BYTES + 2 && value[0] == 0x04 &&
+        value[1] == PKCS11_ED25519_KEY_BYTES)
+        memcpy(public_key, value + 2, PKCS11_ED25519_KEY_BYTES);
+    else if (length == PKCS11_ED25519_KEY_BYTES)
+        memcpy(public_key, value, PKCS11_ED25519_KEY_BYTES);
+    else
+        return -1;
+    *private_key = private_handle;
+    return 0;
+}
+
+int
+pkcs11_ed25519_sign(struct pkcs11 *token, pkcs11_handle key, const void *message, size_t length,
+                    uint8_t signature[PKCS11_ED25519_SIGNATURE_BYTES])
+{
+    return sign(token, CKM_EDDSA, key, message, length, signature,
+                PKCS11_ED25519_SIGNATURE_BYTES);
 }

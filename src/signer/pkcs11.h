@@ -92,4 +92,19 @@ int pkcs11_generate_secret(struct pkcs11 *token, const char *name,
 int pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* Ed25519 (the transparency log's checkpoint key): a pair made in the
+ * token (CKM_EC_EDWARDS_KEY_PAIR_GEN, sensitive, not extractable), its
+ * raw public key and private handle by name, and a signature of a message
+ * (CKM_EDDSA, pure Ed25519). 0 or -1. */
+#define PKCS11_ED25519_KEY_BYTES 32
+#define PKCS11_ED25519_SIGNATURE_BYTES 64
+int pkcs11_generate_ed25519(struct pkcs11 *token, const char *name, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+int pkcs11_ed25519_key(struct pkcs11 *token, const char *name,
+                       uint8_t public_key[PKCS11_ED25519_KEY_BYTES], pkcs11_handle *private_key)
+    __attribute__((warn_unused_result));
+int pkcs11_ed25519_sign(struct pkcs11 *token, pkcs11_handle key, const void *message,
+                        size_t length, uint8_t signature[PKCS11_ED25519_SIGNATURE_BYTES])
+    __attribute__((warn_unused_result));
+
 #endif

@@ -344,7 +344,8 @@ int signer_token_public_key(struct signer *signer, const char *kid,
 /* ── The transparency log's checkpoints ───────────────────────────────────
  *
  * The log (audit/log.h) is signed by an Ed25519 key of the data folder
- * (keys/log-checkpoint.key.pem), as a C2SP signed note: the checkpoint
+ * (keys/log-checkpoint.key.pem, or in the PKCS#11 token), as a C2SP
+ * signed note: the checkpoint
  * body (C2SP tlog-checkpoint: origin, size, root), a blank line, one
  * signature line "— <origin> <base64 of the key hash and signature>". The
  * origin is the key's: "cyberid/" and 16 hex digits of the SHA-256 of its
@@ -360,9 +361,9 @@ int signer_token_public_key(struct signer *signer, const char *kid,
 #define SIGNER_NOTE_MAX 1024
 
 /* Makes the checkpoint key of a data folder made before it existed
- * (`cyberid log init`): keys/log-checkpoint.key.pem, mode 0600. Refuses
- * an existing one and a PKCS#11 folder (the token holds no checkpoint key
- * yet). 0 or -1 with err. */
+ * (`cyberid log init`): keys/log-checkpoint.key.pem, mode 0600, or the
+ * pair "cyberid-log-checkpoint" in the data folder's PKCS#11 token.
+ * Refuses an existing one. 0 or -1 with err. */
 int signer_log_key_create(const char *keys_dir, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

@@ -32,7 +32,8 @@ static const char *const signer_key_names[SIGNER_KEY_COUNT] = {
 
 /* The transparency log's checkpoint key (Ed25519, PEM): made by `cyberid
  * init` and, for a folder made before it, `cyberid log init`; optional
- * (without it the log is not signed). In a token: "cyberid-log-checkpoint". */
+ * (without it the log is not signed). In a token: the pair
+ * "cyberid-log-checkpoint". */
 #define SIGNER_LOG_KEY_FILE "log-checkpoint.key.pem"
 #define SIGNER_LOG_KEY_NAME "log-checkpoint"
 

@@ -90,9 +90,14 @@ signer_log_key_create(const char *keys_dir, char *err, size_t errlen)
     int in_token = pkcs11_descriptor_read(keys_dir, &descriptor, err, errlen);
     if (in_token < 0)
         return -1;
-    if (in_token)
-        return error_set(err, errlen, "the keys are in a PKCS#11 token, which holds no "
-                                      "checkpoint key yet: the log is not signed there");
+    if (in_token) {
+        struct pkcs11 *token = NULL;
+        if (pkcs11_open(&descriptor, &token, err, errlen) != 0)
+            return -1;
+        int status = pkcs11_generate_ed25519(token, SIGNER_LOG_KEY_NAME, err, errlen);
+        pkcs11_close(token);
+        return status;
+    }
     return create_log_key(keys_dir, err, errlen);
 }
 
@@ -270,6 +275,8 @@ signer_create_keys_pkcs11(const char *keys_dir, const char *pki_dir, const char 
                 : pkcs11_generate_ec(token, signer_key_names[key], err, errlen) != 0)
             goto cleanup;
     }
+    if (pkcs11_generate_ed25519(token, SIGNER_LOG_KEY_NAME, err, errlen) != 0)
+        goto cleanup;
     root_key = pkcs11_ec_key(token, signer_key_names[SIGNER_KEY_ROOT_CA]);
     issuing_key = pkcs11_ec_key(token, signer_key_names[SIGNER_KEY_ISSUING_CA]);
     if (root_key == NULL || issuing_key == NULL) {
