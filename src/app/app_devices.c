@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Longest serial accepted on the command line (the service's are 32 hex). */
 #define APP_SERIAL_MAX 64
@@ -111,6 +112,64 @@ app_devices(const struct app_options *global, int argc, char **argv)
         app_print_service_error("cannot list the devices", &response);
         status = APP_EXIT_FAILED;
     }
+    http_response_free(&response);
+    return status;
+}
+
+/* A unix time as local time text. */
+static void
+local_time(int64_t seconds, char *out, size_t cap)
+{
+    time_t when = (time_t)seconds;
+    struct tm local;
+    out[0] = '\0';
+    if (localtime_r(&when, &local) != NULL)
+        strftime(out, cap, "%Y-%m-%d %H:%M %Z", &local);
+}
+
+int
+app_status(const struct app_options *global, int argc, char **argv)
+{
+    struct app_options options = *global;
+    struct http_response response;
+    int status;
+
+    if ((status = parse_common(argc, argv, &options, NULL)) != 0)
+        return status;
+    if (optind != argc) {
+        fprintf(stderr, "cyberid-app status: takes no arguments\n");
+        return APP_EXIT_USAGE;
+    }
+    status = app_device_request(&options, "GET", "/v1/me/status", NULL, &response);
+    if (status != APP_EXIT_OK)
+        return status;
+    if (response.status != 200) {
+        app_print_service_error("cannot read the status", &response);
+        http_response_free(&response);
+        return APP_EXIT_FAILED;
+    }
+    status = app_print_json_answer(&response);
+    json_t *answer = json_loadb(response.body, response.length, 0, NULL);
+    const char *state = json_string_value(json_object_get(answer, "status"));
+    const json_t *until = json_object_get(answer, "until");
+    if (state != NULL && json_is_integer(until)) {
+        char since_text[64], until_text[64], reason[64], basis[1024];
+        local_time(json_integer_value(json_object_get(answer, "since")), since_text,
+                   sizeof since_text);
+        local_time(json_integer_value(until), until_text, sizeof until_text);
+        const char *reason_text = json_string_value(json_object_get(answer, "reason"));
+        const char *basis_text = json_string_value(json_object_get(answer, "legal_basis"));
+        app_clean_text(reason_text ? reason_text : "", reason, sizeof reason);
+        app_clean_text(basis_text ? basis_text : "", basis, sizeof basis);
+        fprintf(stderr, "Your identity is suspended since %s, until %s (it ends by itself "
+                "then). Reason: %s. Legal basis: %s.\n",
+                since_text, until_text, reason, basis);
+    } else if (state != NULL) {
+        char text[32];
+        app_clean_text(state, text, sizeof text);
+        fprintf(stderr, "Your identity is %s.\n", text);
+    }
+    json_decref(answer);
     http_response_free(&response);
     return status;
 }

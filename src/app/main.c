@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"enroll", app_enroll},
     {"rekey", app_rekey},
     {"history", app_history},
+    {"status", app_status},
     {"show", app_show},
     {"devices", app_devices},
     {"revoke-device", app_revoke_device},

@@ -2,6 +2,7 @@
  * WEB_NUMBER`, the
  * operator's acts on an identity. Each one is an audit event with the
  * actor "operator" (or --actor NAME: "operator:NAME"). */
+#define _GNU_SOURCE 1 /* strptime, timegm */
 #include "cli/cli.h"
 
 #include "cli/cli_common.h"
@@ -15,13 +16,14 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char identity_usage[] =
     "usage: cyberid identity show --data DIR [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity find --data DIR --national-id N --legal-basis TEXT\n"
     "                             [--actor NAME]\n"
     "       cyberid identity suspend --data DIR --reason CODE --legal-basis TEXT\n"
-    "                                [--actor NAME] WEB_NUMBER\n"
+    "                                --until DATE [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity reinstate --data DIR [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity revoke --data DIR --reason CODE [--actor NAME] WEB_NUMBER\n"
     "show prints the identity's status and devices (no personal data). find\n"
@@ -29,11 +31,34 @@ static const char identity_usage[] =
     "enrolled, and records the lookup with its legal basis. suspend\n"
     "stops the identity at once (no enrollment, device request, login approval,\n"
     "token, userinfo or verification until reinstated; introspection answers\n"
-    "inactive) and names the statute or order it rests on; reinstate lifts a\n"
-    "suspension. revoke ends the identity and revokes every certificate of it at\n"
+    "inactive; its certificates on hold: OCSP certificateHold, the CRL) and names\n"
+    "the statute or order it rests on; it ends by itself at --until (YYYY-MM-DD,\n"
+    "midnight UTC, or YYYY-MM-DDTHH:MM:SSZ; at most suspension_max_days of\n"
+    "config.json ahead, default 90), within the janitor's interval. reinstate lifts\n"
+    "a suspension at once. revoke ends the identity and revokes every certificate of it at\n"
     "once (OCSP, CRL). CODE is a reason code of [a-z0-9_], e.g. key_compromise,\n"
     "fraud, deceased, court_order. Every act is an audit event that names the\n"
     "actor.\n";
+
+/* --until: a day (its midnight UTC) or an instant in UTC. 0 or -1. */
+static int
+parse_until(const char *text, int64_t *out)
+{
+    struct tm parts;
+    memset(&parts, 0, sizeof parts);
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    if (end == NULL || *end != '\0') {
+        memset(&parts, 0, sizeof parts);
+        end = strptime(text, "%Y-%m-%d", &parts);
+        if (end == NULL || *end != '\0')
+            return -1;
+    }
+    time_t seconds = timegm(&parts);
+    if (seconds == (time_t)-1)
+        return -1;
+    *out = (int64_t)seconds;
+    return 0;
+}
 
 /* `identity find`: the arguments after the options are checked here. */
 static int
@@ -102,11 +127,12 @@ cli_identity(int argc, char **argv)
         {"actor", required_argument, NULL, 'a'},
         {"legal-basis", required_argument, NULL, 'b'},
         {"national-id", required_argument, NULL, 'n'},
+        {"until", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL, *reason = NULL, *actor_name = NULL;
-    const char *legal_basis = NULL, *national_id = NULL;
+    const char *legal_basis = NULL, *national_id = NULL, *until_text = NULL;
     int option;
     optind = 0;
     while ((option = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
@@ -116,6 +142,7 @@ cli_identity(int argc, char **argv)
         case 'a': actor_name = optarg; break;
         case 'b': legal_basis = optarg; break;
         case 'n': national_id = optarg; break;
+        case 'u': until_text = optarg; break;
         case 'h': return fputs(identity_usage, stdout), 0;
         default: return cli_usage("identity", identity_usage, "an option is unknown or lacks its value");
         }
@@ -141,6 +168,14 @@ cli_identity(int argc, char **argv)
         return cli_usage("identity", identity_usage, "suspend needs --legal-basis TEXT");
     if (!suspend && legal_basis != NULL)
         return cli_usage("identity", identity_usage, "--legal-basis goes with suspend only");
+    if (suspend && until_text == NULL)
+        return cli_usage("identity", identity_usage,
+                         "suspend needs --until DATE: every suspension has an end");
+    if (!suspend && until_text != NULL)
+        return cli_usage("identity", identity_usage, "--until goes with suspend only");
+    int64_t until = 0;
+    if (suspend && parse_until(until_text, &until) != 0)
+        return cli_fail("identity", 2, "--until takes YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
     char web_number[WEB_NUMBER_SIZE];
     if (web_number_normalize(argv[optind + 1], web_number) != 0)
         return cli_fail("identity", 2, "not a valid web number (16 characters, "
@@ -162,8 +197,9 @@ cli_identity(int argc, char **argv)
     if (suspend || reinstate) {
         int found = 0, changed = 0;
         int failed = suspend ? identity_suspend(service.store, web_number, reason,
-                                                legal_basis, actor, &found, &changed,
-                                                err, sizeof err)
+                                                legal_basis, until,
+                                                service.config.suspension_max_days, actor,
+                                                &found, &changed, err, sizeof err)
                              : identity_reinstate(service.store, web_number, actor,
                                                   &found, &changed, err, sizeof err);
         if (failed)

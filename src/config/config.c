@@ -118,6 +118,16 @@ config_load(const char *data_dir, struct config *out, char *err,
     } else {
         status = config_set_database(out, database, err, errlen);
     }
+    json_t *max_days = json_object_get(document, "suspension_max_days");
+    out->suspension_max_days = CONFIG_SUSPENSION_MAX_DAYS_DEFAULT;
+    if (status == 0 && max_days != NULL) {
+        json_int_t days = json_integer_value(max_days);
+        if (!json_is_integer(max_days) || days < 1 || days > CONFIG_SUSPENSION_MAX_DAYS_LIMIT)
+            status = error_set(err, errlen, "%s: \"suspension_max_days\" must be 1 to %d",
+                               out->config_file, CONFIG_SUSPENSION_MAX_DAYS_LIMIT);
+        else
+            out->suspension_max_days = (int)days;
+    }
     json_decref(document);
     return status;
 }

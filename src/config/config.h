@@ -32,7 +32,12 @@ struct config {
     /* What the store opens: the setting with a relative SQLite path
      * resolved against data_dir. */
     char database[CONFIG_PATH_MAX + 16];
+    /* The longest suspension an operator may order, in days: config.json's
+     * optional "suspension_max_days" (1 to 3650), else the default. */
+    int suspension_max_days;
 };
+#define CONFIG_SUSPENSION_MAX_DAYS_DEFAULT 90
+#define CONFIG_SUSPENSION_MAX_DAYS_LIMIT 3650
 
 /* Fills the paths for data folder `data_dir` without touching the disk,
  * with the default database (SQLite, DIR/cyberid.db). Returns 0, or -1

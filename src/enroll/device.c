@@ -89,11 +89,18 @@ check_claims(const json_t *claims, const struct device_context *context,
     return NULL;
 }
 
-/* device_verify_jws(), with a certificate on hold accepted when
- * allow_held (the re-key), else refused with REFUSED_HELD. */
+/* What a route accepts besides the strict rule. */
+enum {
+    ALLOW_HELD = 1,         /* a certificate of a held generation (the re-key) */
+    ALLOW_SUSPENDED = 2,    /* a suspended identity (its own status) */
+};
+
+/* device_verify_jws(), with a certificate on hold accepted when `allow`
+ * says ALLOW_HELD (else refused with REFUSED_HELD), and a suspended
+ * identity when it says ALLOW_SUSPENDED. */
 static int
 verify_jws(const struct device_context *context, const char *token, const char *type,
-           int64_t now, int allow_held, struct device_caller *caller, const char **why)
+           int64_t now, int allow, struct device_caller *caller, const char **why)
 {
     memset(caller, 0, sizeof *caller);
     *why = NULL;
@@ -173,7 +180,7 @@ verify_jws(const struct device_context *context, const char *token, const char *
         *why = "this device's certificate is revoked or unknown";
         goto refuse;
     }
-    if (held && !allow_held) {
+    if (held && !(allow & ALLOW_HELD)) {
         *why = HELD_WHY;
         result = REFUSED_HELD;
         goto done;
@@ -181,10 +188,13 @@ verify_jws(const struct device_context *context, const char *token, const char *
     caller->held = held;
     if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
         goto done;
-    if (!found_identity || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+    int suspended = found_identity && strcmp(identity.status, STORE_IDENTITY_SUSPENDED) == 0;
+    if (!found_identity || (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0 &&
+                            !(suspended && (allow & ALLOW_SUSPENDED)))) {
         *why = "this identity is not active";
         goto refuse;
     }
+    caller->suspended = suspended;
     if (string_copy(caller->web_number, sizeof caller->web_number,
                     presented.web_number) != 0 ||
         string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
@@ -225,7 +235,7 @@ device_verify_jws(const struct device_context *context, const char *token,
 
 static int
 authenticate(const struct device_context *context, const struct http_request *request,
-             int allow_held, struct device_caller *caller, struct http_response *response)
+             int allow, struct device_caller *caller, struct http_response *response)
 {
     memset(caller, 0, sizeof *caller);
     if (context->pki == NULL)
@@ -238,8 +248,8 @@ authenticate(const struct device_context *context, const struct http_request *re
 
     int64_t now = (int64_t)time(NULL);
     const char *why = NULL;
-    int verified = verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now, allow_held,
-                              caller, &why);
+    int verified = verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now, allow, caller,
+                              &why);
     if (verified == REFUSED_HELD)
         return unauthorized_code(response, "rekey_required", why);
     if (verified != 0)
@@ -279,7 +289,15 @@ device_authenticate_rekey(const struct device_context *context,
                           const struct http_request *request, struct device_caller *caller,
                           struct http_response *response)
 {
-    return authenticate(context, request, 1, caller, response);
+    return authenticate(context, request, ALLOW_HELD, caller, response);
+}
+
+int
+device_authenticate_any_status(const struct device_context *context,
+                               const struct http_request *request,
+                               struct device_caller *caller, struct http_response *response)
+{
+    return authenticate(context, request, ALLOW_SUSPENDED, caller, response);
 }
 
 void

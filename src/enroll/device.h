@@ -40,6 +40,7 @@ struct device_caller {
     uint8_t public_key[SIGNER_PUBLIC_KEY_MAX_BYTES]; /* its key, DER SPKI */
     size_t public_key_length;
     int held;               /* that generation is held (re-key only) */
+    int suspended;          /* the identity is suspended (status only) */
     json_t *claims;     /* the token's verified payload (extra claims such as
                            "release" included); owned: device_caller_clear() */
 };
@@ -76,6 +77,15 @@ int device_authenticate_rekey(const struct device_context *context,
                               const struct http_request *request,
                               struct device_caller *caller,
                               struct http_response *response)
+    __attribute__((warn_unused_result));
+
+/* device_authenticate() for the citizen's own status (GET
+ * /v1/me/status): a suspended identity is accepted (caller->suspended),
+ * so that its holder can read why and until when. */
+int device_authenticate_any_status(const struct device_context *context,
+                                   const struct http_request *request,
+                                   struct device_caller *caller,
+                                   struct http_response *response)
     __attribute__((warn_unused_result));
 
 void device_caller_clear(struct device_caller *caller);

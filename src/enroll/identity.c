@@ -136,11 +136,17 @@ fail:
 
 /* Moves the identity from status `from` to `to` (reason: the new status
  * reason, NULL for none) with its audit event, in one transaction. */
+/* The suspension's end and legal basis, when the change is a suspension. */
+struct suspension {
+    int64_t until;
+    const char *legal_basis;
+};
+
 static int
 change_status(struct store *store, const char *web_number, const char *from,
               const char *to, const char *reason, const char *action,
-              json_t *details, const char *actor, int *found, int *changed,
-              char *err, size_t errlen)
+              json_t *details, const char *actor, const struct suspension *suspension,
+              int *found, int *changed, char *err, size_t errlen)
 {
     *found = 0;
     *changed = 0;
@@ -163,7 +169,10 @@ change_status(struct store *store, const char *web_number, const char *from,
          json_object_set_new(details, "tokens_revoked", json_integer(tokens)) != 0))
         goto fail;
     if (json_object_set_new(details, "previous_status", json_string(identity.status)) != 0 ||
-        store_identity_set_status(conn, web_number, to, reason, now, &exists) != 0 ||
+        (suspension != NULL
+             ? store_identity_suspend(conn, web_number, reason, suspension->legal_basis,
+                                      suspension->until, now, &exists)
+             : store_identity_set_status(conn, web_number, to, reason, now, &exists)) != 0 ||
         audit_append(conn, actor, action, web_number, details, NULL) != 0 ||
         store_commit(conn) != 0)
         goto fail;
@@ -179,25 +188,77 @@ fail:
 
 int
 identity_suspend(struct store *store, const char *web_number, const char *reason,
-                 const char *legal_basis, const char *actor, int *found,
-                 int *changed, char *err, size_t errlen)
+                 const char *legal_basis, int64_t until, int max_days, const char *actor,
+                 int *found, int *changed, char *err, size_t errlen)
 {
     *found = 0;
     *changed = 0;
+    int64_t now = (int64_t)time(NULL);
     if (!identity_reason_is_valid(reason))
         return error_set(err, errlen, "the reason must be a code of [a-z0-9_]");
     if (legal_basis == NULL || !identity_legal_basis_is_valid(legal_basis))
         return error_set(err, errlen, "the legal basis must be 1 to %d bytes of text",
                          IDENTITY_LEGAL_BASIS_MAX_BYTES);
-    json_t *details = json_pack("{s:s, s:s}", "reason", reason, "legal_basis",
-                                legal_basis);
+    if (until <= now || until > now + (int64_t)max_days * 86400)
+        return error_set(err, errlen, "a suspension ends after now and within %d days "
+                                      "(config.json: suspension_max_days)", max_days);
+    json_t *details = json_pack("{s:s, s:s, s:I}", "reason", reason, "legal_basis",
+                                legal_basis, "until", (json_int_t)until);
     if (details == NULL)
         return error_set(err, errlen, "out of memory");
+    struct suspension suspension = {until, legal_basis};
     int status = change_status(store, web_number, STORE_IDENTITY_ACTIVE,
                                STORE_IDENTITY_SUSPENDED, reason, "identity.suspend",
-                               details, actor, found, changed, err, errlen);
+                               details, actor, &suspension, found, changed, err, errlen);
     json_decref(details);
     return status;
+}
+
+struct ended {
+    char web_numbers[64][STORE_WEB_NUMBER_MAX];
+    size_t count;
+};
+
+static int
+collect_ended(void *context, const char *web_number)
+{
+    struct ended *ended = context;
+    if (ended->count == sizeof ended->web_numbers / sizeof *ended->web_numbers ||
+        string_copy(ended->web_numbers[ended->count], STORE_WEB_NUMBER_MAX, web_number) != 0)
+        return -1;
+    ended->count++;
+    return 0;
+}
+
+int
+identity_end_suspensions(struct store *store, int64_t now, int64_t *ended_count)
+{
+    *ended_count = 0;
+    for (;;) {
+        struct ended ended = {.count = 0};
+        struct store_conn *conn = store_acquire(store);
+        int status = store_identity_ended_suspensions(conn, now, 64, collect_ended, &ended);
+        store_release(store, conn);
+        if (status != 0)
+            return -1;
+        for (size_t i = 0; i < ended.count; i++) {
+            json_t *details = json_pack("{s:s}", "reason", "end_date_reached");
+            int found = 0, changed = 0;
+            char err[256];
+            status = details != NULL
+                         ? change_status(store, ended.web_numbers[i], STORE_IDENTITY_SUSPENDED,
+                                         STORE_IDENTITY_ACTIVE, NULL,
+                                         "identity.suspension_ended", details, "system", NULL,
+                                         &found, &changed, err, sizeof err)
+                         : -1;
+            json_decref(details);
+            if (status != 0)
+                return -1;
+            *ended_count += changed;
+        }
+        if (ended.count < 64)
+            return 0;
+    }
 }
 
 int
@@ -209,7 +270,7 @@ identity_reinstate(struct store *store, const char *web_number, const char *acto
         return error_set(err, errlen, "out of memory");
     int status = change_status(store, web_number, STORE_IDENTITY_SUSPENDED,
                                STORE_IDENTITY_ACTIVE, NULL, "identity.reinstate",
-                               details, actor, found, changed, err, errlen);
+                               details, actor, NULL, found, changed, err, errlen);
     json_decref(details);
     return status;
 }

@@ -57,12 +57,22 @@ int identity_find(struct store *store, struct signer *signer, const char *nation
  * good (a reinstated citizen logs in again). legal_basis is 1 to
  * IDENTITY_LEGAL_BASIS_MAX_BYTES of clean UTF-8 (the statute or order;
  * it is written to the audit event, so no personal data in it). Audit
- * event "identity.suspend". Returns 0 with *found and *changed (0 when the
- * identity was not active), or -1 with err. */
+ * event "identity.suspend". A suspension has an end, `until` (unix
+ * seconds, after now and at most max_days later): it ends by itself then
+ * (identity_end_suspensions()); meanwhile every certificate of the
+ * identity is on hold (OCSP certificateHold, the CRL). Returns 0 with
+ * *found and *changed (0 when the identity was not active), or -1 with
+ * err. */
 int identity_suspend(struct store *store, const char *web_number,
-                     const char *reason, const char *legal_basis,
-                     const char *actor, int *found, int *changed, char *err,
+                     const char *reason, const char *legal_basis, int64_t until,
+                     int max_days, const char *actor, int *found, int *changed, char *err,
                      size_t errlen) __attribute__((warn_unused_result));
+
+/* Ends the suspensions whose end has come by now (the janitor's round):
+ * each identity active again, audit event "identity.suspension_ended"
+ * (actor "system"). *ended: how many. 0 or -1. */
+int identity_end_suspensions(struct store *store, int64_t now, int64_t *ended)
+    __attribute__((warn_unused_result));
 
 /* Reinstates the suspended identity web_number (audit event
  * "identity.reinstate"). *changed is 0 when it was not suspended (a

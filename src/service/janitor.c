@@ -1,6 +1,8 @@
 /* janitor: the expiry of rows, one node at a time; see janitor.h. */
 #include "service/janitor.h"
 
+#include "enroll/identity.h"
+
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -57,6 +59,16 @@ janitor_round(struct store *store, const char *holder, int64_t now, unsigned int
     if (status != 0)
         log_event(LOG_WARN, "janitor_failed", "{s:s}", "error", store_last_error(conn));
     store_release(store, conn);
+    /* Suspensions whose end date has come end by themselves. */
+    int64_t ended = 0;
+    if (status == 0 && *held) {
+        status = identity_end_suspensions(store, now, &ended);
+        if (status != 0)
+            log_event(LOG_WARN, "janitor_failed", "{s:s}", "error",
+                      "cannot end the suspensions that are due");
+        else if (ended > 0)
+            log_event(LOG_INFO, "suspensions_ended", "{s:I}", "identities", (json_int_t)ended);
+    }
     return status;
 }
 

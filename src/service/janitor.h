@@ -1,5 +1,7 @@
 /* janitor: deletes expired rows (challenges, attempt limits, single-use
- * token ids, logins, codes, tokens) in the background of `cyberid serve`,
+ * token ids, logins, codes, tokens) and ends the suspensions whose end
+ * date has come (identity_end_suspensions) in the background of `cyberid
+ * serve`,
  * so that requests never delete before they insert, and holds what
  * anonymous requests leave pending (logins, challenges) under a ceiling,
  * the oldest beyond it deleted first (store_trim_pending()). Many nodes share a database:

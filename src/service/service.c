@@ -358,6 +358,38 @@ history(void *app, const struct http_request *request, struct http_response *res
     return http_respond_json(response, 200, answer);
 }
 
+/* GET /v1/me/status: the identity's status and, while suspended, the
+ * reason, legal basis and end (a suspended citizen can read it). */
+static int
+status_route(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    struct device_caller caller;
+    int authenticated = device_authenticate_any_status(&service->device, request, &caller,
+                                                       response);
+    if (authenticated != 0)
+        return authenticated < 0 ? -1 : 0;
+    struct store_conn *conn = store_acquire(service->store);
+    struct store_identity identity;
+    int found = 0;
+    int status = store_identity_get(conn, caller.web_number, &identity, &found);
+    store_release(service->store, conn);
+    device_caller_clear(&caller);
+    if (status != 0 || !found)
+        return -1;
+    int suspended = identity.suspended_until != 0;
+    return http_respond_json(
+        response, 200,
+        json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "web_number", identity.web_number, "status",
+                  identity.status, "reason",
+                  identity.status_reason[0] ? json_string(identity.status_reason) : json_null(),
+                  "legal_basis", suspended ? json_string(identity.legal_basis) : json_null(),
+                  "since", suspended ? json_integer(identity.updated_at) : json_null(),
+                  "until", suspended ? json_integer(identity.suspended_until) : json_null()));
+}
+
 /* GET /v1/me/devices */
 static int
 devices(void *app, const struct http_request *request, struct http_response *response)
@@ -389,8 +421,9 @@ ca_chain(void *app, const struct http_request *request, struct http_response *re
 }
 
 /* What OCSP and the CRL say of a device: revoked with its own time and
- * reason; else, while its issuing CA generation is held, revoked with
- * certificateHold from the hold; else good. */
+ * reason; else, while its issuing CA generation is held or its identity
+ * suspended, revoked with certificateHold from the hold (the earlier of
+ * the two); else good. */
 static void
 device_cert_status(const struct store_device *device, struct pki_cert_status *status)
 {
@@ -399,9 +432,11 @@ device_cert_status(const struct store_device *device, struct pki_cert_status *st
         status->state = PKI_CERT_REVOKED;
         status->revoked_at = device->revoked_at;
         status->reason = device->revocation_reason;
-    } else if (device->issuer_held_at != 0) {
+    } else if (device->issuer_held_at != 0 || device->identity_suspended_at != 0) {
+        int64_t held = device->issuer_held_at, suspended = device->identity_suspended_at;
         status->state = PKI_CERT_REVOKED;
-        status->revoked_at = device->issuer_held_at;
+        status->revoked_at = held != 0 && (suspended == 0 || held < suspended) ? held
+                                                                                : suspended;
         status->reason = pki_reason_code("certificate_hold");
     }
 }
@@ -792,6 +827,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/enroll", HTTP_BODY_JSON, ENROLL_BODY_LIMIT, enroll},
     {"GET", "/v1/me/devices", HTTP_BODY_NONE, 0, devices},
     {"GET", "/v1/me/history", HTTP_BODY_NONE, 0, history},
+    {"GET", "/v1/me/status", HTTP_BODY_NONE, 0, status_route},
     {"POST", "/v1/me/rekey", HTTP_BODY_JSON, REKEY_BODY_LIMIT, rekey},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},

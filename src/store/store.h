@@ -195,6 +195,7 @@ int store_challenge_take(struct store_conn *conn, const char *id, int64_t now,
 #define STORE_IDENTITY_SUSPENDED "suspended"
 #define STORE_IDENTITY_REVOKED "revoked"
 
+#define STORE_LEGAL_BASIS_MAX 1001
 struct store_identity {
     char web_number[STORE_WEB_NUMBER_MAX];
     char person_id[STORE_ID_MAX];       /* the registry record's random id */
@@ -202,6 +203,10 @@ struct store_identity {
     char status_reason[STORE_STATUS_MAX * 2]; /* a reason code, "" if none */
     int64_t created_at;
     int64_t updated_at;
+    /* While suspended: when the suspension ends by itself, and the
+     * statute or order it rests on (0 and "" otherwise). */
+    int64_t suspended_until;
+    char legal_basis[STORE_LEGAL_BASIS_MAX];
 };
 
 /* *found 0 or 1; on 1 *out is filled. */
@@ -226,7 +231,20 @@ int store_identity_lock(struct store_conn *conn, const char *web_number,
 int store_identity_insert(struct store_conn *conn,
                           const struct store_identity *identity, int *inserted)
     __attribute__((warn_unused_result));
-/* Sets status and reason (NULL: none); *found says whether it exists. */
+/* Suspends an identity until `until` (a status change like
+ * store_identity_set_status(), with its end and legal basis kept), and
+ * bumps the CRLs' epoch (its certificates are on hold from now). */
+int store_identity_suspend(struct store_conn *conn, const char *web_number, const char *reason,
+                           const char *legal_basis, int64_t until, int64_t now, int *found)
+    __attribute__((warn_unused_result));
+/* Calls each() with the web number of every suspended identity whose
+ * suspension has ended at now (at most `limit`). */
+int store_identity_ended_suspensions(struct store_conn *conn, int64_t now, int64_t limit,
+                                     int (*each)(void *context, const char *web_number),
+                                     void *context) __attribute__((warn_unused_result));
+/* Sets status and reason (NULL: none), clearing any suspension's end and
+ * legal basis (and bumping the CRLs' epoch when it was suspended);
+ * *found says whether it exists. */
 int store_identity_set_status(struct store_conn *conn, const char *web_number,
                               const char *status, const char *reason,
                               int64_t now, int *found)
@@ -249,6 +267,9 @@ struct store_device {
     int64_t revoked_at;                 /* 0 unless revoked */
     int revocation_reason;              /* RFC 5280 CRLReason, -1 unless revoked */
     int64_t issuer;                     /* issuing CA generation (1..) */
+    /* Read, never written: when its identity was suspended, 0 when it
+     * is not (its certificates are on hold meanwhile). */
+    int64_t identity_suspended_at;
     /* Read, never written: when its issuing CA generation was put on
      * hold (store_issuer_hold), 0 when it is not. */
     int64_t issuer_held_at;
@@ -269,7 +290,8 @@ int store_device_each(struct store_conn *conn, const char *web_number,
                       int (*each)(void *context, const struct store_device *),
                       void *context) __attribute__((warn_unused_result));
 /* The same for what the CRL of issuing CA generation `issuer` lists: its
- * revoked devices and, when it is held, its devices still valid at now. */
+ * revoked devices, its devices still valid at now when it is held, and
+ * those of suspended identities. */
 int store_device_each_listed(struct store_conn *conn, int64_t issuer, int64_t now,
                              int (*each)(void *context, const struct store_device *),
                              void *context) __attribute__((warn_unused_result));

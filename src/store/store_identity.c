@@ -9,16 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int crl_bump(struct store_conn *conn);
+
 /* ── Identities ────────────────────────────────────────────────────────── */
 
 #define IDENTITY_COLUMNS \
-    "web_number, person_id, status, status_reason, created_at, updated_at"
+    "web_number, person_id, status, status_reason, created_at, updated_at," \
+    " suspended_until, legal_basis"
 
 static int
 read_identity(void *context, const struct store_value *columns, size_t count)
 {
     struct store_identity *identity = context;
-    if (count != 6 ||
+    if (count != 8 ||
         column_text_into(&columns[0], identity->web_number,
                          sizeof identity->web_number) != 0 ||
         column_text_into(&columns[1], identity->person_id,
@@ -31,6 +34,10 @@ read_identity(void *context, const struct store_value *columns, size_t count)
         return -1;
     identity->created_at = columns[4].integer;
     identity->updated_at = columns[5].integer;
+    identity->suspended_until = column_integer(&columns[6]);
+    if (columns[7].type != STORE_VALUE_NULL &&
+        column_text_into(&columns[7], identity->legal_basis, sizeof identity->legal_basis) != 0)
+        return -1;
     return 1;
 }
 
@@ -104,7 +111,7 @@ store_identity_insert(struct store_conn *conn, const struct store_identity *iden
         v_text(identity->web_number), v_text(identity->person_id),
         v_text(identity->status),
         identity->status_reason[0] ? v_text(identity->status_reason) : v_null(),
-        v_integer(identity->created_at), v_integer(identity->updated_at),
+        v_integer(identity->created_at), v_integer(identity->updated_at), v_null(), v_null(),
     };
     int64_t claimed = 0;
     *inserted = 0;
@@ -119,8 +126,8 @@ store_identity_insert(struct store_conn *conn, const struct store_identity *iden
         return 0;
     if (exec(conn,
              "INSERT INTO identity (" IDENTITY_COLUMNS ")"
-             " VALUES ($1, $2, $3, $4, $5, $6)",
-             params, 6, NULL, NULL, NULL) != 0)
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             params, 8, NULL, NULL, NULL) != 0)
         return -1;
     *inserted = 1;
     return 0;
@@ -135,14 +142,70 @@ store_identity_set_status(struct store_conn *conn, const char *web_number,
         v_text(web_number), v_text(status), reason ? v_text(reason) : v_null(),
         v_integer(now),
     };
-    int64_t changes = 0;
+    int64_t changes = 0, suspended = 0;
+    struct store_value key = v_text(web_number);
+    /* Whether it was suspended: its certificates were on hold, the CRLs
+     * change with it. */
     if (exec(conn,
-             "UPDATE identity SET status = $2, status_reason = $3, updated_at = $4"
-             " WHERE web_number = $1",
-             params, 4, NULL, NULL, &changes) != 0)
+             "SELECT COUNT(*) FROM identity WHERE web_number = $1 AND"
+             " suspended_until IS NOT NULL",
+             &key, 1, read_one_integer, &suspended, NULL) != 1 ||
+        exec(conn,
+             "UPDATE identity SET status = $2, status_reason = $3, updated_at = $4,"
+             " suspended_until = NULL, legal_basis = NULL WHERE web_number = $1",
+             params, 4, NULL, NULL, &changes) != 0 ||
+        (suspended > 0 && crl_bump(conn) != 0))
         return -1;
     *found = changes == 1;
     return 0;
+}
+
+int
+store_identity_suspend(struct store_conn *conn, const char *web_number, const char *reason,
+                       const char *legal_basis, int64_t until, int64_t now, int *found)
+{
+    struct store_value params[] = {
+        v_text(web_number), v_text(STORE_IDENTITY_SUSPENDED), v_text(reason), v_integer(now),
+        v_integer(until), v_text(legal_basis),
+    };
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE identity SET status = $2, status_reason = $3, updated_at = $4,"
+             " suspended_until = $5, legal_basis = $6 WHERE web_number = $1",
+             params, 6, NULL, NULL, &changes) != 0 ||
+        (changes == 1 && crl_bump(conn) != 0))
+        return -1;
+    *found = changes == 1;
+    return 0;
+}
+
+struct key_walk {
+    int (*each)(void *, const char *);
+    void *context;
+};
+
+static int
+walk_key(void *context, const struct store_value *columns, size_t count)
+{
+    struct key_walk *walk = context;
+    char key[STORE_ID_MAX];
+    if (count != 1 || column_text_into(&columns[0], key, sizeof key) != 0)
+        return -1;
+    return walk->each(walk->context, key);
+}
+
+int
+store_identity_ended_suspensions(struct store_conn *conn, int64_t now, int64_t limit,
+                                 int (*each)(void *, const char *), void *context)
+{
+    struct key_walk walk = {each, context};
+    struct store_value params[] = {v_integer(now), v_integer(limit)};
+    return exec(conn,
+                "SELECT web_number FROM identity WHERE suspended_until IS NOT NULL"
+                " AND suspended_until <= $1 ORDER BY suspended_until LIMIT $2",
+                params, 2, walk_key, &walk, NULL) < 0
+               ? -1
+               : 0;
 }
 
 /* ── Devices ───────────────────────────────────────────────────────────── */
@@ -164,12 +227,16 @@ crl_bump(struct store_conn *conn)
  * reference table on Citus: the join stays on the device's shard). */
 #define DEVICE_SELECT                                                         \
     "SELECT d.serial, d.web_number, d.certificate, d.status, d.created_at,"  \
-    " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at"    \
-    " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"
+    " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at,"   \
+    " CASE WHEN x.suspended_until IS NOT NULL THEN x.updated_at END"          \
+    " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"         \
+    " LEFT JOIN identity x ON x.web_number = d.web_number"
 #define DEVICE_SELECT_LIGHT                                                   \
     "SELECT d.serial, d.web_number, NULL, d.status, d.created_at,"           \
-    " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at"    \
-    " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"
+    " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at,"   \
+    " CASE WHEN x.suspended_until IS NOT NULL THEN x.updated_at END"          \
+    " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"         \
+    " LEFT JOIN identity x ON x.web_number = d.web_number"
 
 /* Fills a device from a row; with_certificate 0 skips the DER copy. */
 static int
@@ -178,7 +245,7 @@ fill_device(const struct store_value *columns, size_t count,
 {
     memset(device, 0, sizeof *device);
     device->revocation_reason = -1;
-    if (count != 10 ||
+    if (count != 11 ||
         column_text_into(&columns[0], device->serial, sizeof device->serial) != 0 ||
         column_text_into(&columns[1], device->web_number,
                          sizeof device->web_number) != 0 ||
@@ -204,6 +271,8 @@ fill_device(const struct store_value *columns, size_t count,
     device->issuer = columns[8].integer;
     if (columns[9].type == STORE_VALUE_INTEGER)
         device->issuer_held_at = columns[9].integer;
+    if (columns[10].type == STORE_VALUE_INTEGER)
+        device->identity_suspended_at = columns[10].integer;
     return 0;
 }
 
@@ -296,13 +365,27 @@ store_device_each_listed(struct store_conn *conn, int64_t issuer, int64_t now,
                          int (*each)(void *, const struct store_device *), void *context)
 {
     struct device_walk walk = {each, context};
+    struct store_issuer state;
+    int found = 0;
+    if (store_issuer_get(conn, issuer, &state, &found) != 0)
+        return -1;
     struct store_value params[] = {v_integer(issuer), v_text(STORE_DEVICE_REVOKED),
-                                   v_integer(now)};
+                                   v_integer(now), v_text(STORE_DEVICE_ACTIVE)};
+    /* Held: every certificate of the generation that has not expired.
+     * Otherwise its revoked ones (the issuer index), and those of
+     * suspended identities (from the few suspended identities, by their
+     * index). */
+    if (found && state.held_at != 0)
+        return exec(conn,
+                    DEVICE_SELECT_LIGHT " WHERE d.issuer = $1 AND (d.status = $2 OR"
+                    " d.not_after >= $3) ORDER BY d.serial",
+                    params, 3, walk_device, &walk, NULL);
     return exec(conn,
-                DEVICE_SELECT_LIGHT " WHERE d.issuer = $1 AND (d.status = $2 OR"
-                " (i.held_at IS NOT NULL AND d.not_after >= $3))"
-                " ORDER BY d.serial",
-                params, 3, walk_device, &walk, NULL);
+                DEVICE_SELECT_LIGHT " WHERE d.issuer = $1 AND d.status = $2"
+                " UNION " DEVICE_SELECT_LIGHT " WHERE x.suspended_until IS NOT NULL"
+                " AND d.issuer = $1 AND d.status = $4 AND d.not_after >= $3"
+                " ORDER BY 1",
+                params, 4, walk_device, &walk, NULL);
 }
 
 int

@@ -463,6 +463,17 @@ const struct store_migration store_migrations[] = {
      * from 13, for Citus: see 12). */
     {.sqlite = "CREATE INDEX audit_event_leaf ON audit_event (leaf, sequence);",
      .postgresql = "CREATE INDEX audit_event_leaf ON audit_event (leaf, sequence);"},
+    /* 15: due process: a suspension ends by itself at suspended_until and
+     * names the statute or order it rests on (both NULL unless
+     * suspended). */
+    {.sqlite = "ALTER TABLE identity ADD COLUMN suspended_until BIGINT;"
+               "ALTER TABLE identity ADD COLUMN legal_basis TEXT;",
+     .postgresql = "ALTER TABLE identity ADD COLUMN suspended_until BIGINT;"
+                   "ALTER TABLE identity ADD COLUMN legal_basis TEXT;"},
+    /* 16: the janitor's walk of the suspensions that ended (apart, for
+     * Citus: see 12). */
+    {.sqlite = "CREATE INDEX identity_suspended ON identity (suspended_until);",
+     .postgresql = "CREATE INDEX identity_suspended ON identity (suspended_until);"},
 };
 
 const size_t store_migration_count =

@@ -91,18 +91,26 @@ test_suspend_and_reinstate(void **state)
     store_release(store, conn);
 
     int found = 0, changed = 0;
-    /* Refusals first: no reason, no or too long a legal basis. */
-    assert_int_equal(identity_suspend(store, identity.web_number, "Court", "Act 1",
+    int64_t until = (int64_t)time(NULL) + 86400;
+    /* Refusals first: no reason, no or too long a legal basis, no end or
+     * one past the maximum. */
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "Act 1",
+                                      (int64_t)time(NULL) - 1, 30, "operator", &found,
+                                      &changed, err, sizeof err), -1);
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "Act 1",
+                                      (int64_t)time(NULL) + 31 * 86400, 30, "operator",
+                                      &found, &changed, err, sizeof err), -1);
+    assert_int_equal(identity_suspend(store, identity.web_number, "Court", "Act 1", until, 30,
                                       "operator", &found, &changed, err, sizeof err), -1);
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "",
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "", until, 30,
                                       "operator", &found, &changed, err, sizeof err), -1);
     char basis[IDENTITY_LEGAL_BASIS_MAX_BYTES + 2];
     memset(basis, 'b', sizeof basis);
     basis[IDENTITY_LEGAL_BASIS_MAX_BYTES + 1] = '\0';
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", basis,
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", basis, until, 30,
                                       "operator", &found, &changed, err, sizeof err), -1);
     basis[IDENTITY_LEGAL_BASIS_MAX_BYTES] = '\0';
-    assert_int_equal(identity_suspend(store, "0000000000000000", "court_order", basis,
+    assert_int_equal(identity_suspend(store, "0000000000000000", "court_order", basis, until, 30,
                                       "operator", &found, &changed, err, sizeof err), 0);
     assert_int_equal(found, 0);
 
@@ -112,7 +120,7 @@ test_suspend_and_reinstate(void **state)
     assert_int_equal(found, 1);
     assert_int_equal(changed, 0);
     assert_int_equal(identity_suspend(store, identity.web_number, "court_order",
-                                      "Criminal Procedure Law art. 1", "operator:li",
+                                      "Criminal Procedure Law art. 1", until, 30, "operator:li",
                                       &found, &changed, err, sizeof err), 0);
     assert_int_equal(changed, 1);
     conn = store_acquire(store);
@@ -122,7 +130,7 @@ test_suspend_and_reinstate(void **state)
     assert_string_equal(read.status_reason, "court_order");
     store_release(store, conn);
     /* Twice: the second is no change. */
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x",
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x", until, 30,
                                       "operator", &found, &changed, err, sizeof err), 0);
     assert_int_equal(changed, 0);
     assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
@@ -133,7 +141,7 @@ test_suspend_and_reinstate(void **state)
     int64_t devices = 0;
     assert_int_equal(identity_revoke(store, identity.web_number, "fraud", "operator",
                                      &found, &devices, err, sizeof err), 0);
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x",
+    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x", until, 30,
                                       "operator", &found, &changed, err, sizeof err), 0);
     assert_int_equal(changed, 0);
     assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,

@@ -46,6 +46,10 @@ test('init creates a private data folder and refuses to overwrite it', async () 
       [['platform', 'frobnicate', '--data', data], /unknown action frobnicate/],
       [['identity', 'suspend', '--data', data, '0000000000000000', '--reason', 'court_order'],
         /suspend needs --legal-basis TEXT/],
+      [['identity', 'suspend', '--data', data, '0000000000000000', '--reason', 'court_order',
+        '--legal-basis', 'Act 1'], /suspend needs --until DATE: every suspension has an end/],
+      [['identity', 'suspend', '--data', data, '0000000000000000', '--reason', 'court_order',
+        '--legal-basis', 'Act 1', '--until', 'tomorrow'], /--until takes YYYY-MM-DD/],
       [['identity', 'show', '--data', data], /the WEB_NUMBER is missing/],
       [['serve'], /--data DIR is required/],
     ];

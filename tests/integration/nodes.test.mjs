@@ -206,7 +206,8 @@ test('a suspension made through one node refuses the next request on the other',
   assert.equal(tokens.status, 200);
   assert.equal((await userinfoOn(nodeA, tokens.body.access_token)).status, 200);
   const suspended = await run(['identity', 'suspend', '--data', dataB, wallet.web_number,
-    '--reason', 'court_order', '--legal-basis', 'Test Act art. 1']);
+    '--reason', 'court_order', '--legal-basis', 'Test Act art. 1',
+    '--until', new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10)]);
   assert.equal(suspended.code, 0, suspended.stderr);
   assert.equal((await userinfoOn(nodeA, tokens.body.access_token)).status, 401);
   assert.equal((await introspectOn(nodeA, tokens.body.access_token)).active, false);

@@ -591,7 +591,8 @@ test('a suspended identity cannot approve and its live tokens die for good; rein
   assert.equal((await introspect(platforms.shop, live.tokens.access_token)).active, true);
 
   const suspended = await run(['identity', 'suspend', '--data', temp.data, '--reason', 'court_order',
-    '--legal-basis', 'Test court order 2024-17', citizens.suspendee.web_number]);
+    '--legal-basis', 'Test court order 2024-17', citizens.suspendee.web_number,
+    '--until', new Date(Date.now() + 7 * 86400e3).toISOString().slice(0, 10)]);
   assert.equal(suspended.code, 0, suspended.stderr + suspended.stdout);
   assert.deepEqual(await introspect(platforms.shop, live.tokens.access_token), { active: false });
   await expectUserinfoRefused(live.tokens.access_token);

@@ -1,0 +1,129 @@
+// Due process for a suspension (README, `cyberid identity`): it needs a
+// legal basis and an end date within the configured maximum; while it
+// lasts every certificate of the identity is on hold (OCSP certificateHold,
+// the CRL), logins are refused, and the citizen reads why and until when
+// with `cyberid-app status`; when the end date passes it ends by itself
+// (the test moves the date in the database; the janitor runs every
+// second here), and the certificates are good again; a reinstatement
+// ends it at once.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { run, initDataDir, startServer, sql, execute } from './lib/harness.mjs';
+import { exec, app, nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
+
+const person = { id: nationalId('110105', '1980-04-04', '041'), name: '程序', birth: '1980-04-04', photo: 'img62.jpg' };
+let temp, server, citizen;
+
+before(async () => {
+  temp = await initDataDir('suspension');
+  await importRegistry(temp, [person]);
+  server = await startServer(temp.data, ['--janitor-interval', '1']);
+  const photos = await preparePhotos(temp.dir);
+  citizen = await enrollCitizen(server.url, path.join(temp.dir, 'wallet.json'), person, photos);
+});
+
+after(async () => {
+  if (server) await server.stop();
+  if (temp) await temp.cleanup();
+});
+
+const day = (offset) => new Date(Date.now() + offset * 86400e3).toISOString().slice(0, 10);
+const pki = (file) => path.join(temp.data, 'pki', file);
+
+function suspend(until, ...extra) {
+  return run(['identity', 'suspend', '--data', temp.data, '--reason', 'court_order',
+    '--legal-basis', 'Order 2026-17 of the test court', '--until', until, ...extra,
+    citizen.web_number]);
+}
+
+/** openssl ocsp for the citizen's certificate: status and reason. */
+async function ocsp() {
+  const file = path.join(temp.dir, `cert-${randomBytes(4).toString('hex')}.pem`);
+  await writeFile(file, citizen.certificate);
+  const result = await exec('openssl', ['ocsp', '-issuer', pki('issuing-ca.pem'), '-cert', file,
+    '-url', `${server.url}/ocsp`, '-CAfile', pki('root-ca.pem'), '-verify_other', pki('issuing-ca.pem')]);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  const status = /: (good|revoked|unknown)\b/.exec(result.stdout)[1];
+  const reason = /Reason: (\w+)/.exec(result.stdout);
+  return { status, reason: reason ? reason[1] : null };
+}
+
+/** The serials the CRL lists with a hold. */
+async function crlHolds() {
+  const response = await fetch(`${server.url}/crl`);
+  const file = path.join(temp.dir, `crl-${randomBytes(4).toString('hex')}.der`);
+  await writeFile(file, Buffer.from(await response.arrayBuffer()));
+  const result = await exec('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-text']);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.includes(citizen.serial.toUpperCase()) && result.stdout.includes('Certificate Hold');
+}
+
+test('a suspension needs an end within the maximum', async () => {
+  let result = await suspend(day(-1));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /ends after now and within 90 days/);
+  result = await suspend(day(91));
+  assert.equal(result.code, 1);
+  result = await run(['identity', 'suspend', '--data', temp.data, '--reason', 'court_order',
+    '--legal-basis', 'Act', citizen.web_number]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /every suspension has an end/);
+  assert.equal((await ocsp()).status, 'good');
+});
+
+test('while suspended: certificates on hold, logins refused, the citizen reads why and until when', async () => {
+  const result = await suspend(day(10));
+  assert.equal(result.code, 0, result.stderr);
+  const held = await ocsp();
+  assert.equal(held.status, 'revoked');
+  assert.equal(held.reason, 'certificateHold');
+  assert.ok(await crlHolds(), 'the CRL lists the certificate on hold');
+
+  const status = await app(['--wallet', citizen.wallet, 'status']);
+  assert.equal(status.code, 0, status.stderr);
+  const answer = JSON.parse(status.stdout);
+  assert.equal(answer.status, 'suspended');
+  assert.equal(answer.reason, 'court_order');
+  assert.equal(answer.legal_basis, 'Order 2026-17 of the test court');
+  assert.equal(answer.until, Date.parse(`${day(10)}T00:00:00Z`) / 1000);
+  assert.match(status.stderr, /suspended since .* until .*Reason: court_order\. Legal basis: Order 2026-17/);
+  // Other device requests are refused while suspended.
+  const devices = await app(['--wallet', citizen.wallet, 'devices']);
+  assert.equal(devices.code, 1);
+  assert.match(devices.stderr, /not active/);
+});
+
+test('the end date passes: the suspension ends by itself, the certificates are good again', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  assert.equal(await execute(temp.data,
+    `UPDATE identity SET suspended_until = ${now - 1} WHERE web_number = '${citizen.web_number}'`), 1);
+  let status;
+  for (let i = 0; i < 100; i++) {
+    status = await app(['--wallet', citizen.wallet, 'status']);
+    if (status.code === 0 && JSON.parse(status.stdout).status === 'active') break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  assert.equal(JSON.parse(status.stdout).status, 'active', status.stdout);
+  assert.equal(JSON.parse(status.stdout).until, null);
+  assert.equal((await ocsp()).status, 'good');
+  assert.ok(!(await crlHolds()), 'the CRL no longer lists it');
+  const events = await sql(temp.data,
+    `SELECT actor, details FROM audit_event WHERE action = 'identity.suspension_ended' AND subject = '${citizen.web_number}'`);
+  assert.equal(events.length, 1);
+  assert.equal(events[0].actor, 'system');
+  assert.equal((await app(['--wallet', citizen.wallet, 'devices'])).code, 0);
+});
+
+test('a reinstatement ends a suspension at once', async () => {
+  assert.equal((await suspend(day(5))).code, 0);
+  assert.equal((await ocsp()).reason, 'certificateHold');
+  const reinstated = await run(['identity', 'reinstate', '--data', temp.data, citizen.web_number]);
+  assert.equal(reinstated.code, 0, reinstated.stderr);
+  assert.equal((await ocsp()).status, 'good');
+  const [row] = await sql(temp.data,
+    `SELECT status, suspended_until, legal_basis FROM identity WHERE web_number = '${citizen.web_number}'`);
+  assert.deepEqual([row.status, row.suspended_until, row.legal_basis], ['active', null, null]);
+});
