@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"keys", cli_keys, "rotate or list the ID token signing keys"},
     {"ca", cli_ca, "rotate, hold or list the issuing CA generations"},
     {"log", cli_log, "make the transparency log's key, or verify the whole log"},
+    {"appeal", cli_appeal, "list or decide citizens' appeals against suspensions"},
 #ifdef CYBERID_HAVE_FACE
     {"face", cli_face, "detect and compare faces in images"},
 #endif

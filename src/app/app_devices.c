@@ -162,7 +162,8 @@ app_status(const struct app_options *global, int argc, char **argv)
         app_clean_text(reason_text ? reason_text : "", reason, sizeof reason);
         app_clean_text(basis_text ? basis_text : "", basis, sizeof basis);
         fprintf(stderr, "Your identity is suspended since %s, until %s (it ends by itself "
-                "then). Reason: %s. Legal basis: %s.\n",
+                "then). Reason: %s. Legal basis: %s. To appeal: cyberid-app appeal --text "
+                "TEXT.\n",
                 since_text, until_text, reason, basis);
     } else if (state != NULL) {
         char text[32];
@@ -170,6 +171,56 @@ app_status(const struct app_options *global, int argc, char **argv)
         fprintf(stderr, "Your identity is %s.\n", text);
     }
     json_decref(answer);
+    http_response_free(&response);
+    return status;
+}
+
+int
+app_appeal(const struct app_options *global, int argc, char **argv)
+{
+    struct app_options options = *global;
+    static const struct option longs[] = {
+        {"text", required_argument, NULL, 't'},
+        {"server", required_argument, NULL, 'S'},
+        {"wallet", required_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *text = NULL;
+    int option;
+    optind = 1;
+    while ((option = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
+        switch (option) {
+        case 't': text = optarg; break;
+        case 'S': options.server = optarg; break;
+        case 'W': options.wallet = optarg; break;
+        default:
+            fprintf(stderr, "cyberid-app appeal: unknown option or missing value\n");
+            return APP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || text == NULL || options.wallet == NULL) {
+        fprintf(stderr, "cyberid-app appeal: needs --wallet FILE and --text TEXT\n");
+        return APP_EXIT_USAGE;
+    }
+    json_t *body = json_pack("{s:s}", "text", text);
+    char *body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (body_text == NULL) {
+        fprintf(stderr, "cyberid-app appeal: the text must be UTF-8\n");
+        return APP_EXIT_USAGE;
+    }
+    struct http_response response;
+    int status = app_device_request(&options, "POST", "/v1/me/appeal", body_text, &response);
+    free(body_text);
+    if (status != APP_EXIT_OK)
+        return status;
+    if (response.status == 201) {
+        status = app_print_json_answer(&response);
+        fprintf(stderr, "Appeal filed; its decision will show in cyberid-app status.\n");
+    } else {
+        app_print_service_error("appeal refused", &response);
+        status = APP_EXIT_FAILED;
+    }
     http_response_free(&response);
     return status;
 }

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"rekey", app_rekey},
     {"history", app_history},
     {"status", app_status},
+    {"appeal", app_appeal},
     {"show", app_show},
     {"devices", app_devices},
     {"revoke-device", app_revoke_device},

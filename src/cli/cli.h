@@ -17,5 +17,6 @@ int cli_identity(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_ca(int argc, char **argv);
 int cli_log(int argc, char **argv);
+int cli_appeal(int argc, char **argv);
 
 #endif

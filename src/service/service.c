@@ -3,6 +3,7 @@
 
 #include "enroll/challenge.h"
 #include "enroll/registry.h"
+#include "enroll/appeal.h"
 #include "enroll/rekey.h"
 #include "audit/log.h"
 #include "util/counters.h"
@@ -358,6 +359,17 @@ history(void *app, const struct http_request *request, struct http_response *res
     return http_respond_json(response, 200, answer);
 }
 
+/* POST /v1/me/appeal */
+static int
+appeal_route(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    struct appeal_context context = {service->store, service->signer, &service->device};
+    return appeal_file_handle(&context, request, response);
+}
+
 /* GET /v1/me/status: the identity's status and, while suspended, the
  * reason, legal basis and end (a suspended citizen can read it). */
 static int
@@ -375,19 +387,23 @@ status_route(void *app, const struct http_request *request, struct http_response
     struct store_identity identity;
     int found = 0;
     int status = store_identity_get(conn, caller.web_number, &identity, &found);
+    json_t *appeals = status == 0 ? appeal_list_own(conn, caller.web_number) : NULL;
     store_release(service->store, conn);
     device_caller_clear(&caller);
-    if (status != 0 || !found)
+    if (status != 0 || !found || appeals == NULL) {
+        json_decref(appeals);
         return -1;
+    }
     int suspended = identity.suspended_until != 0;
     return http_respond_json(
         response, 200,
-        json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "web_number", identity.web_number, "status",
-                  identity.status, "reason",
+        json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "web_number", identity.web_number,
+                  "status", identity.status, "reason",
                   identity.status_reason[0] ? json_string(identity.status_reason) : json_null(),
                   "legal_basis", suspended ? json_string(identity.legal_basis) : json_null(),
                   "since", suspended ? json_integer(identity.updated_at) : json_null(),
-                  "until", suspended ? json_integer(identity.suspended_until) : json_null()));
+                  "until", suspended ? json_integer(identity.suspended_until) : json_null(),
+                  "appeals", appeals));
 }
 
 /* GET /v1/me/devices */
@@ -828,6 +844,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/me/devices", HTTP_BODY_NONE, 0, devices},
     {"GET", "/v1/me/history", HTTP_BODY_NONE, 0, history},
     {"GET", "/v1/me/status", HTTP_BODY_NONE, 0, status_route},
+    {"POST", "/v1/me/appeal", HTTP_BODY_JSON, APPEAL_BODY_LIMIT, appeal_route},
     {"POST", "/v1/me/rekey", HTTP_BODY_JSON, REKEY_BODY_LIMIT, rekey},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},

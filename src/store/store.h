@@ -250,6 +250,41 @@ int store_identity_set_status(struct store_conn *conn, const char *web_number,
                               int64_t now, int *found)
     __attribute__((warn_unused_result));
 
+/* ── Appeals against suspensions ───────────────────────────────────────── */
+
+#define STORE_APPEAL_PENDING "pending"
+#define STORE_APPEAL_UPHELD "upheld"
+#define STORE_APPEAL_OVERTURNED "overturned"
+#define STORE_DECISION_MAX 1001
+
+struct store_appeal {
+    char id[STORE_ID_MAX];                  /* random */
+    char web_number[STORE_WEB_NUMBER_MAX];
+    uint8_t *sealed;                        /* the citizen's text, sealed; owned */
+    size_t sealed_length;
+    char status[STORE_STATUS_MAX];
+    int64_t created_at;
+    int64_t decided_at;                     /* 0 while pending */
+    char decided_by[STORE_ID_MAX];
+    char decision_reason[STORE_DECISION_MAX];
+};
+
+int store_appeal_insert(struct store_conn *conn, const struct store_appeal *appeal)
+    __attribute__((warn_unused_result));
+/* By id; *found 0 or 1 (store_appeal_clear() on 1). */
+int store_appeal_get(struct store_conn *conn, const char *id, struct store_appeal *out,
+                     int *found) __attribute__((warn_unused_result));
+/* The appeals of web_number, or every pending one when it is NULL, oldest
+ * first; the appeal is valid only during the call. */
+int store_appeal_each(struct store_conn *conn, const char *web_number,
+                      int (*each)(void *context, const struct store_appeal *),
+                      void *context) __attribute__((warn_unused_result));
+/* Decides a pending appeal. *changed 0 when it was not pending. */
+int store_appeal_decide(struct store_conn *conn, const char *id, const char *web_number,
+                        const char *status, int64_t now, const char *by, const char *reason,
+                        int *changed) __attribute__((warn_unused_result));
+void store_appeal_clear(struct store_appeal *appeal);
+
 /* ── Devices (web certificates) ────────────────────────────────────────── */
 
 #define STORE_SERIAL_MAX 65

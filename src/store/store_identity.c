@@ -634,3 +634,132 @@ store_crl_clear(struct store_crl *crl)
     free(crl->der);
     memset(crl, 0, sizeof *crl);
 }
+
+/* ── Appeals ───────────────────────────────────────────────────────────── */
+
+#define APPEAL_COLUMNS                                                          \
+    "id, web_number, sealed, status, created_at, decided_at, decided_by,"      \
+    " decision_reason"
+
+static int
+fill_appeal(const struct store_value *columns, size_t count, struct store_appeal *out,
+            int with_sealed)
+{
+    memset(out, 0, sizeof *out);
+    if (count != 8 || column_text_into(&columns[0], out->id, sizeof out->id) != 0 ||
+        column_text_into(&columns[1], out->web_number, sizeof out->web_number) != 0 ||
+        column_text_into(&columns[3], out->status, sizeof out->status) != 0 ||
+        columns[2].type != STORE_VALUE_BLOB)
+        return -1;
+    if (with_sealed) {
+        out->sealed = malloc(columns[2].length);
+        if (out->sealed == NULL)
+            return -1;
+        memcpy(out->sealed, columns[2].data, columns[2].length);
+        out->sealed_length = columns[2].length;
+    }
+    out->created_at = column_integer(&columns[4]);
+    out->decided_at = column_integer(&columns[5]);
+    if ((columns[6].type != STORE_VALUE_NULL &&
+         column_text_into(&columns[6], out->decided_by, sizeof out->decided_by) != 0) ||
+        (columns[7].type != STORE_VALUE_NULL &&
+         column_text_into(&columns[7], out->decision_reason, sizeof out->decision_reason) != 0))
+        return -1;
+    return 0;
+}
+
+static int
+read_appeal(void *context, const struct store_value *columns, size_t count)
+{
+    return fill_appeal(columns, count, context, 1) == 0 ? 1 : -1;
+}
+
+int
+store_appeal_insert(struct store_conn *conn, const struct store_appeal *appeal)
+{
+    struct store_value params[] = {
+        v_text(appeal->id), v_text(appeal->web_number),
+        v_blob(appeal->sealed, appeal->sealed_length), v_text(STORE_APPEAL_PENDING),
+        v_integer(appeal->created_at),
+    };
+    return exec(conn,
+                "INSERT INTO appeal (id, web_number, sealed, status, created_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                params, 5, NULL, NULL, NULL);
+}
+
+int
+store_appeal_get(struct store_conn *conn, const char *id, struct store_appeal *out, int *found)
+{
+    struct store_value param = v_text(id);
+    memset(out, 0, sizeof *out);
+    int rc = exec(conn, "SELECT " APPEAL_COLUMNS " FROM appeal WHERE id = $1", &param, 1,
+                  read_appeal, out, NULL);
+    if (rc < 0) {
+        store_appeal_clear(out);
+        return -1;
+    }
+    *found = rc == 1;
+    return 0;
+}
+
+struct appeal_walk {
+    int (*each)(void *, const struct store_appeal *);
+    void *context;
+};
+
+static int
+walk_appeal(void *context, const struct store_value *columns, size_t count)
+{
+    struct appeal_walk *walk = context;
+    struct store_appeal appeal;
+    if (fill_appeal(columns, count, &appeal, 1) != 0) {
+        store_appeal_clear(&appeal);
+        return -1;
+    }
+    int status = walk->each(walk->context, &appeal);
+    store_appeal_clear(&appeal);
+    return status;
+}
+
+int
+store_appeal_each(struct store_conn *conn, const char *web_number,
+                  int (*each)(void *, const struct store_appeal *), void *context)
+{
+    struct appeal_walk walk = {each, context};
+    struct store_value param = web_number ? v_text(web_number) : v_text(STORE_APPEAL_PENDING);
+    int rc = web_number
+                 ? exec(conn, "SELECT " APPEAL_COLUMNS " FROM appeal WHERE web_number = $1"
+                              " ORDER BY created_at, id",
+                        &param, 1, walk_appeal, &walk, NULL)
+                 : exec(conn, "SELECT " APPEAL_COLUMNS " FROM appeal WHERE status = $1"
+                              " ORDER BY created_at, id",
+                        &param, 1, walk_appeal, &walk, NULL);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+store_appeal_decide(struct store_conn *conn, const char *id, const char *web_number,
+                    const char *status, int64_t now, const char *by, const char *reason,
+                    int *changed)
+{
+    struct store_value params[] = {v_text(id), v_text(status), v_integer(now), v_text(by),
+                                   v_text(reason), v_text(STORE_APPEAL_PENDING),
+                                   v_text(web_number)};
+    int64_t changes = 0;
+    *changed = 0;
+    if (exec(conn,
+             "UPDATE appeal SET status = $2, decided_at = $3, decided_by = $4,"
+             " decision_reason = $5 WHERE id = $1 AND status = $6 AND web_number = $7",
+             params, 7, NULL, NULL, &changes) != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
+}
+
+void
+store_appeal_clear(struct store_appeal *appeal)
+{
+    free(appeal->sealed);
+    memset(appeal, 0, sizeof *appeal);
+}

@@ -474,6 +474,31 @@ const struct store_migration store_migrations[] = {
      * Citus: see 12). */
     {.sqlite = "CREATE INDEX identity_suspended ON identity (suspended_until);",
      .postgresql = "CREATE INDEX identity_suspended ON identity (suspended_until);"},
+    /* 17: appeals against suspensions: the citizen's text sealed (under
+     * the appeal's id), the operator's decision with who and why. Keyed
+     * with the identity (its shard on Citus). */
+    {.sqlite =
+        "CREATE TABLE appeal ("
+        "  id TEXT NOT NULL,"
+        "  web_number TEXT NOT NULL,"
+        "  sealed BLOB NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  decided_at BIGINT,"
+        "  decided_by TEXT,"
+        "  decision_reason TEXT,"
+        "  PRIMARY KEY (web_number, id));",
+     .postgresql =
+        "CREATE TABLE appeal ("
+        "  id TEXT NOT NULL,"
+        "  web_number TEXT NOT NULL,"
+        "  sealed BYTEA NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  created_at BIGINT NOT NULL,"
+        "  decided_at BIGINT,"
+        "  decided_by TEXT,"
+        "  decision_reason TEXT,"
+        "  PRIMARY KEY (web_number, id));"},
 };
 
 const size_t store_migration_count =
@@ -487,6 +512,7 @@ const size_t store_migration_count =
 const struct store_placement store_placements[] = {
     {"identity", "web_number", NULL, 0},
     {"device", "web_number", "identity", 0},
+    {"appeal", "web_number", "identity", 0},
     {"oidc_token", "web_number", "identity", 0},
     {"audit_event", "subject", "identity", 0},
     {"identity_person", "person_id", NULL, 0},

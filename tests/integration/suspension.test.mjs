@@ -5,7 +5,8 @@
 // with `cyberid-app status`; when the end date passes it ends by itself
 // (the test moves the date in the database; the janitor runs every
 // second here), and the certificates are good again; a reinstatement
-// ends it at once.
+// ends it at once; an appeal (its text sealed, its reading by the operator
+// an audit event) overturned reinstates at once, upheld leaves it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -126,4 +127,57 @@ test('a reinstatement ends a suspension at once', async () => {
   const [row] = await sql(temp.data,
     `SELECT status, suspended_until, legal_basis FROM identity WHERE web_number = '${citizen.web_number}'`);
   assert.deepEqual([row.status, row.suspended_until, row.legal_basis], ['active', null, null]);
+});
+
+test('an appeal: filed while suspended, read by the operator, upheld or overturned', async () => {
+  // Not suspended: nothing to appeal.
+  let filed = await app(['--wallet', citizen.wallet, 'appeal', '--text', 'I did nothing']);
+  assert.equal(filed.code, 1);
+  assert.match(filed.stderr, /not_suspended/);
+
+  assert.equal((await suspend(day(20))).code, 0);
+  const status = await app(['--wallet', citizen.wallet, 'status']);
+  assert.match(status.stderr, /To appeal: cyberid-app appeal/);
+  const text = '我没有做这件事: the order names another person';
+  filed = await app(['--wallet', citizen.wallet, 'appeal', '--text', text]);
+  assert.equal(filed.code, 0, filed.stderr);
+  const first = JSON.parse(filed.stdout).id;
+  // The text is sealed at rest.
+  const rows = await sql(temp.data, `SELECT sealed FROM appeal WHERE id = '${first}'`);
+  assert.equal(rows.length, 1);
+  assert.ok(!JSON.stringify(rows).includes('the order names another person'));
+
+  const listed = await run(['appeal', 'list', '--data', temp.data, '--actor', 'judge_li']);
+  assert.equal(listed.code, 0, listed.stderr);
+  const pending = JSON.parse(listed.stdout);
+  assert.deepEqual(pending.map((a) => [a.id, a.web_number, a.text]), [[first, citizen.web_number, text]]);
+  const reads = await sql(temp.data,
+    `SELECT actor FROM audit_event WHERE action = 'appeal.read' AND subject = '${citizen.web_number}'`);
+  assert.deepEqual(reads.map((r) => r.actor), ['operator:judge_li']);
+
+  // Upheld: still suspended, the citizen reads the decision.
+  let decided = await run(['appeal', 'decide', '--data', temp.data, '--uphold', '--reason', 'the order stands', first]);
+  assert.equal(decided.code, 0, decided.stderr);
+  assert.equal((await run(['appeal', 'decide', '--data', temp.data, '--overturn', '--reason', 'x', first])).code, 1,
+    'decided once');
+  let own = JSON.parse((await app(['--wallet', citizen.wallet, 'status'])).stdout);
+  assert.equal(own.status, 'suspended');
+  assert.deepEqual(own.appeals.map((a) => [a.id, a.status, a.decision_reason]), [[first, 'upheld', 'the order stands']]);
+
+  // A second appeal, overturned: active at once, certificates good.
+  filed = await app(['--wallet', citizen.wallet, 'appeal', '--text', 'new evidence']);
+  const second = JSON.parse(filed.stdout).id;
+  decided = await run(['appeal', 'decide', '--data', temp.data, '--overturn', '--reason', 'the order was quashed', second]);
+  assert.equal(decided.code, 0, decided.stderr);
+  own = JSON.parse((await app(['--wallet', citizen.wallet, 'status'])).stdout);
+  assert.equal(own.status, 'active');
+  assert.equal(own.appeals[1].status, 'overturned');
+  assert.equal((await ocsp()).status, 'good');
+  const events = await sql(temp.data,
+    `SELECT action FROM audit_event WHERE subject = '${citizen.web_number}' AND action LIKE 'appeal.%' ORDER BY sequence`);
+  assert.deepEqual(events.map((e) => e.action),
+    ['appeal.filed', 'appeal.read', 'appeal.decided', 'appeal.filed', 'appeal.decided']);
+  // Usage errors.
+  assert.equal((await run(['appeal', 'decide', '--data', temp.data, '--reason', 'x', second])).code, 2);
+  assert.equal((await run(['appeal', 'decide', '--data', temp.data, '--uphold', second])).code, 2);
 });
