@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #define DESCRIPTOR_MAX_BYTES 8192
@@ -203,6 +204,9 @@ read_pin(const char *path, char pin[PKCS11_PIN_MAX + 1], char *err, size_t errle
 
 /* ── Opening ─────────────────────────────────────────────────────────── */
 
+/* Times pkcs11_open() looks for the token before it says there is none. */
+#define PKCS11_OPEN_ATTEMPTS 8
+
 /* A CK_TOKEN_INFO label: 32 bytes padded with blanks. */
 static int
 label_matches(const CK_UTF8CHAR padded[32], const char *label)
@@ -276,8 +280,22 @@ pkcs11_open(const struct pkcs11_descriptor *descriptor, struct pkcs11 **out, cha
         token->f = NULL;
         goto fail;
     }
-    if (find_slot(token, descriptor->token, err, errlen) != 0)
-        goto fail;
+    /* SoftHSM2 reads its tokens' files when it initialises, and skips one
+     * that another process is rewriting at that moment (a login updates
+     * the token's flags): seen as no token. Initialise again, a few
+     * times, before saying so. */
+    for (int attempt = 0; find_slot(token, descriptor->token, err, errlen) != 0; attempt++) {
+        if (attempt == PKCS11_OPEN_ATTEMPTS - 1)
+            goto fail;
+        module_finalize(token->f);
+        struct timespec pause = {0, 20000000L * (attempt + 1)};
+        nanosleep(&pause, NULL);
+        if ((rv = module_initialize(token->f)) != CKR_OK) {
+            error_set(err, errlen, "the PKCS#11 module did not initialise (0x%lx)", rv);
+            token->f = NULL;
+            goto fail;
+        }
+    }
     rv = token->f->C_OpenSession(token->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                                  &token->login_session);
     if (rv != CKR_OK) {
