@@ -54,8 +54,10 @@ appeal_file_handle(const struct appeal_context *context, const struct http_reque
     uint8_t random[APPEAL_ID_BYTES];
     struct store_appeal appeal = {.created_at = (int64_t)time(NULL)};
     char sealed_id[sizeof APPEAL_RECORD_PREFIX + STORE_ID_MAX];
+    /* Hex: an id is an argument of `cyberid appeal decide`, and a
+     * base64url one may begin with "-". */
     if (RAND_bytes(random, sizeof random) != 1 ||
-        base64url_encode(random, sizeof random, appeal.id, sizeof appeal.id) != 0 ||
+        hex_encode(random, sizeof random, appeal.id, sizeof appeal.id) != 0 ||
         string_copy(appeal.web_number, sizeof appeal.web_number, caller.web_number) != 0 ||
         record_id(appeal.id, sealed_id) != 0 ||
         (record = json_pack("{s:s}", "text", text)) == NULL ||
