@@ -37,6 +37,7 @@
 #undef reserved
 #include <pthread.h>
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -645,12 +646,16 @@ method_init(void)
         EC_KEY_METHOD_set_sign(method, token_sign, NULL, token_sign_sig);
 }
 
-/* The CKA_EC_POINT of a public key: a DER OCTET STRING around the point
- * (PKCS#11 2.40), or the bare point from older modules. */
+/* The CKA_EC_POINT of a public key whose CKA_EC_PARAMS are `oid`: a DER
+ * OCTET STRING around its `bytes` (PKCS#11 2.40 and 3.0), or the bare
+ * value from older modules, whose first byte must then be `bare_first`
+ * (-1: any). 0 or -1. */
 static int
-public_point(struct pkcs11 *token, CK_OBJECT_HANDLE public_key, uint8_t point[EC_POINT_BYTES])
+public_value(struct pkcs11 *token, CK_OBJECT_HANDLE public_key, const uint8_t *oid,
+             size_t oid_length, int bare_first, uint8_t *out, size_t bytes)
 {
-    uint8_t value[EC_POINT_BYTES + 8], params[sizeof p256_oid + 8];
+    uint8_t value[EC_POINT_BYTES + 8], params[32];
+    assert(bytes <= EC_POINT_BYTES && oid_length <= sizeof params);
     CK_ATTRIBUTE attributes[] = {
         {CKA_EC_POINT, value, sizeof value},
         {CKA_EC_PARAMS, params, sizeof params},
@@ -660,14 +665,14 @@ public_point(struct pkcs11 *token, CK_OBJECT_HANDLE public_key, uint8_t point[EC
         return -1;
     CK_RV rv = token->f->C_GetAttributeValue(session, public_key, attributes, 2);
     session_give(token, session, 1);
-    if (rv != CKR_OK || attributes[1].ulValueLen != sizeof p256_oid ||
-        memcmp(params, p256_oid, sizeof p256_oid) != 0)
+    if (rv != CKR_OK || attributes[1].ulValueLen != oid_length ||
+        memcmp(params, oid, oid_length) != 0)
         return -1;
     CK_ULONG length = attributes[0].ulValueLen;
-    if (length == EC_POINT_BYTES + 2 && value[0] == 0x04 && value[1] == EC_POINT_BYTES)
-        memcpy(point, value + 2, EC_POINT_BYTES);
-    else if (length == EC_POINT_BYTES && value[0] == 0x04)
-        memcpy(point, value, EC_POINT_BYTES);
+    if (length == bytes + 2 && value[0] == 0x04 && value[1] == bytes)
+        memcpy(out, value + 2, bytes);
+    else if (length == bytes && (bare_first < 0 || value[0] == bare_first))
+        memcpy(out, value, bytes);
     else
         return -1;
     return 0;
@@ -683,7 +688,8 @@ pkcs11_ec_key(struct pkcs11 *token, const char *name)
         method == NULL || key_slot < 0 ||
         find_one(token, CKO_PRIVATE_KEY, label, &private_key) != 0 ||
         find_one(token, CKO_PUBLIC_KEY, label, &public_key) != 0 ||
-        public_point(token, public_key, point) != 0)
+        public_value(token, public_key, p256_oid, sizeof p256_oid, 0x04, point,
+                     EC_POINT_BYTES) != 0)
         return NULL;
     struct token_key *tk = malloc(sizeof *tk);
     EC_KEY *key = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
@@ -756,8 +762,13 @@ pkcs11_generate_secret(struct pkcs11 *token, const char *name, enum pkcs11_secre
     return 0;
 }
 
-int
-pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t errlen)
+/* A key pair made in the token under name's label: public part public,
+ * private part sensitive, not extractable, for signing only (and, when
+ * forbid_derive, not for derivation either). `what` names it in errors. */
+static int
+generate_pair(struct pkcs11 *token, const char *name, CK_MECHANISM_TYPE type,
+              const uint8_t *params, size_t params_length, int forbid_derive, const char *what,
+              char *err, size_t errlen)
 {
     char label[PKCS11_LABEL_MAX];
     if (label_of(name, label) != 0)
@@ -770,7 +781,7 @@ pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t err
         {CKA_TOKEN, &yes, sizeof yes},
         {CKA_PRIVATE, &no, sizeof no},
         {CKA_VERIFY, &yes, sizeof yes},
-        {CKA_EC_PARAMS, (void *)p256_oid, sizeof p256_oid},
+        {CKA_EC_PARAMS, (void *)params, params_length},
         {CKA_LABEL, (void *)label, strlen(label)},
     };
     CK_ATTRIBUTE private_template[] = {
@@ -779,23 +790,31 @@ pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t err
         {CKA_SENSITIVE, &yes, sizeof yes},
         {CKA_EXTRACTABLE, &no, sizeof no},
         {CKA_SIGN, &yes, sizeof yes},
-        {CKA_DERIVE, &no, sizeof no},
         {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_DERIVE, &no, sizeof no}, /* last: left out unless forbid_derive */
     };
-    CK_MECHANISM mechanism = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_ULONG private_count = sizeof private_template / sizeof *private_template -
+                             (forbid_derive ? 0 : 1);
+    CK_MECHANISM mechanism = {type, NULL, 0};
     CK_SESSION_HANDLE session;
     CK_OBJECT_HANDLE public_key, private_key;
     if (session_take(token, &session) != 0)
         return error_set(err, errlen, "cannot open a session with the PKCS#11 token");
     CK_RV rv = token->f->C_GenerateKeyPair(
         session, &mechanism, public_template, sizeof public_template / sizeof *public_template,
-        private_template, sizeof private_template / sizeof *private_template, &public_key,
-        &private_key);
+        private_template, private_count, &public_key, &private_key);
     session_give(token, session, rv == CKR_OK);
     if (rv != CKR_OK)
-        return error_set(err, errlen, "the PKCS#11 token did not generate %s (0x%lx)", label,
-                         rv);
+        return error_set(err, errlen, "the PKCS#11 token did not generate %s%s (0x%lx)", what,
+                         label, rv);
     return 0;
+}
+
+int
+pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t errlen)
+{
+    return generate_pair(token, name, CKM_EC_KEY_PAIR_GEN, p256_oid, sizeof p256_oid, 1, "",
+                         err, errlen);
 }
 
 /* ── Ed25519 ─────────────────────────────────────────────────────────── */
@@ -803,43 +822,8 @@ pkcs11_generate_ec(struct pkcs11 *token, const char *name, char *err, size_t err
 int
 pkcs11_generate_ed25519(struct pkcs11 *token, const char *name, char *err, size_t errlen)
 {
-    char label[PKCS11_LABEL_MAX];
-    if (label_of(name, label) != 0)
-        return error_set(err, errlen, "key name %s is too long", name);
-    if (label_in_use(token, label))
-        return error_set(err, errlen, "the PKCS#11 token already holds a key labelled %s",
-                         label);
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    CK_ATTRIBUTE public_template[] = {
-        {CKA_TOKEN, &yes, sizeof yes},
-        {CKA_PRIVATE, &no, sizeof no},
-        {CKA_VERIFY, &yes, sizeof yes},
-        {CKA_EC_PARAMS, (void *)ed25519_oid, sizeof ed25519_oid},
-        {CKA_LABEL, (void *)label, strlen(label)},
-    };
-    CK_ATTRIBUTE private_template[] = {
-        {CKA_TOKEN, &yes, sizeof yes},
-        {CKA_PRIVATE, &yes, sizeof yes},
-        {CKA_SENSITIVE, &yes, sizeof yes},
-        {CKA_EXTRACTABLE, &no, sizeof no},
-        {CKA_SIGN, &yes, sizeof yes},
-        {CKA_LABEL, (void *)label, strlen(label)},
-    };
-    CK_MECHANISM mechanism = {CKM_EC_EDWARDS_KEY_PAIR_GEN, NULL, 0};
-    CK_SESSION_HANDLE session;
-    CK_OBJECT_HANDLE public_key, private_key;
-    if (session_take(token, &session) != 0)
-        return error_set(err, errlen, "cannot open a session with the PKCS#11 token");
-    CK_RV rv = token->f->C_GenerateKeyPair(
-        session, &mechanism, public_template, sizeof public_template / sizeof *public_template,
-        private_template, sizeof private_template / sizeof *private_template, &public_key,
-        &private_key);
-    session_give(token, session, rv == CKR_OK);
-    if (rv != CKR_OK)
-        return error_set(err, errlen,
-                         "the PKCS#11 token did not generate the Ed25519 key %s (0x%lx)", label,
-                         rv);
-    return 0;
+    return generate_pair(token, name, CKM_EC_EDWARDS_KEY_PAIR_GEN, ed25519_oid,
+                         sizeof ed25519_oid, 0, "the Ed25519 key ", err, errlen);
 }
 
 int
@@ -852,27 +836,8 @@ pkcs11_ed25519_key(struct pkcs11 *token, const char *name,
         find_one(token, CKO_PRIVATE_KEY, label, &private_handle) != 0 ||
         find_one(token, CKO_PUBLIC_KEY, label, &public_handle) != 0)
         return -1;
-    uint8_t value[PKCS11_ED25519_KEY_BYTES + 8], params[sizeof ed25519_oid + 16];
-    CK_ATTRIBUTE attributes[] = {
-        {CKA_EC_POINT, value, sizeof value},
-        {CKA_EC_PARAMS, params, sizeof params},
-    };
-    CK_SESSION_HANDLE session;
-    if (session_take(token, &session) != 0)
-        return -1;
-    CK_RV rv = token->f->C_GetAttributeValue(session, public_handle, attributes, 2);
-    session_give(token, session, 1);
-    if (rv != CKR_OK || attributes[1].ulValueLen != sizeof ed25519_oid ||
-        memcmp(params, ed25519_oid, sizeof ed25519_oid) != 0)
-        return -1;
-    /* A DER OCTET STRING around the 32 bytes (PKCS#11 3.0), or bare. */
-    CK_ULONG length = attributes[0].ulValueLen;
-    if (length == PKCS11_ED25519_KEY_BYTES + 2 && value[0] == 0x04 &&
-        value[1] == PKCS11_ED25519_KEY_BYTES)
-        memcpy(public_key, value + 2, PKCS11_ED25519_KEY_BYTES);
-    else if (length == PKCS11_ED25519_KEY_BYTES)
-        memcpy(public_key, value, PKCS11_ED25519_KEY_BYTES);
-    else
+    if (public_value(token, public_handle, ed25519_oid, sizeof ed25519_oid, -1, public_key,
+                     PKCS11_ED25519_KEY_BYTES) != 0)
         return -1;
     *private_key = private_handle;
     return 0;
