@@ -241,7 +241,6 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
                   int *reenrolled, struct pki_certificate *certificate,
                   struct refusal *refusal)
 {
-    char err[256];
     if (store_begin(conn) != 0)
         return -1;
     struct store_identity identity;
@@ -284,23 +283,8 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
                                  "this identity is %s", identity.status);
         }
     }
-    if (pki_issue(context->pki, &e->key, web_number, now, certificate, err,
-                  sizeof err) != 0) {
-        log_event(LOG_ERROR, "enroll_issue_failed", "{s:s}", "error", err);
-        goto fail;
-    }
-    struct store_device device = {
-        .certificate = certificate->der,
-        .certificate_length = certificate->der_length,
-        .created_at = now,
-        .not_after = certificate->not_after,
-        .revocation_reason = -1,
-        .issuer = certificate->generation,
-    };
-    if (string_copy(device.serial, sizeof device.serial, certificate->serial_hex) != 0 ||
-        string_copy(device.web_number, sizeof device.web_number, web_number) != 0 ||
-        string_copy(device.status, sizeof device.status, STORE_DEVICE_ACTIVE) != 0 ||
-        store_device_insert(conn, &device) != 0)
+    if (enroll_issue_device(context, conn, &e->key, web_number, now, "enroll_issue_failed",
+                            certificate) != 0)
         goto fail;
     char actor[STORE_WEB_NUMBER_MAX + 16];
     snprintf(actor, sizeof actor, "citizen:%s", web_number);

@@ -216,3 +216,31 @@ enroll_check_issuing(const struct enroll_context *context, struct store_conn *co
                          "no certificate can be issued now (the issuing authority is "
                          "suspended); try again later");
 }
+
+int
+enroll_issue_device(const struct enroll_context *context, struct store_conn *conn,
+                    const struct pki_csr *key, const char *web_number, int64_t now,
+                    const char *what, struct pki_certificate *certificate)
+{
+    char err[256];
+    if (pki_issue(context->pki, key, web_number, now, certificate, err, sizeof err) != 0) {
+        log_event(LOG_ERROR, what, "{s:s}", "error", err);
+        return -1;
+    }
+    struct store_device device = {
+        .certificate = certificate->der,
+        .certificate_length = certificate->der_length,
+        .created_at = now,
+        .not_after = certificate->not_after,
+        .revocation_reason = -1,
+        .issuer = certificate->generation,
+    };
+    if (string_copy(device.serial, sizeof device.serial, certificate->serial_hex) != 0 ||
+        string_copy(device.web_number, sizeof device.web_number, web_number) != 0 ||
+        string_copy(device.status, sizeof device.status, STORE_DEVICE_ACTIVE) != 0 ||
+        store_device_insert(conn, &device) != 0) {
+        pki_certificate_clear(certificate);
+        return -1;
+    }
+    return 0;
+}

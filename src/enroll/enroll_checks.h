@@ -48,6 +48,15 @@ int enroll_take_device_key_attempt(const struct enroll_context *context,
 int enroll_check_issuing(const struct enroll_context *context, struct store_conn *conn,
                          struct refusal *refusal) __attribute__((warn_unused_result));
 
+/* Issues the web certificate of web_number for key by the newest issuing
+ * CA generation and records it as an active device, in the caller's
+ * transaction; a failed issuance is logged as event `what`. 0 (the
+ * certificate filled), or -1 (cleared). */
+int enroll_issue_device(const struct enroll_context *context, struct store_conn *conn,
+                        const struct pki_csr *key, const char *web_number, int64_t now,
+                        const char *what, struct pki_certificate *certificate)
+    __attribute__((warn_unused_result));
+
 /* Decodes the two base64 images (selfie, the frame of the head turn
  * `action` asked for: "turn_left" or "turn_right") and runs the face
  * checks: the turn, then the selfie against person's template. An unknown

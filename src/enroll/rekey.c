@@ -146,7 +146,6 @@ commit(const struct enroll_context *context, struct store_conn *conn,
        const struct device_caller *caller, const struct rekey *r, int64_t now,
        struct pki_certificate *certificate, struct refusal *refusal)
 {
-    char err[256];
     struct store_identity identity;
     int found = 0, changed = 0;
     if (store_begin(conn) != 0)
@@ -169,23 +168,8 @@ commit(const struct enroll_context *context, struct store_conn *conn,
         return enroll_refuse(refusal, 409, "device_revoked",
                              "this device's certificate was revoked meanwhile");
     }
-    if (pki_issue(context->pki, &r->key, caller->web_number, now, certificate, err,
-                  sizeof err) != 0) {
-        log_event(LOG_ERROR, "rekey_issue_failed", "{s:s}", "error", err);
-        goto fail;
-    }
-    struct store_device device = {
-        .certificate = certificate->der,
-        .certificate_length = certificate->der_length,
-        .created_at = now,
-        .not_after = certificate->not_after,
-        .revocation_reason = -1,
-        .issuer = certificate->generation,
-    };
-    if (string_copy(device.serial, sizeof device.serial, certificate->serial_hex) != 0 ||
-        string_copy(device.web_number, sizeof device.web_number, caller->web_number) != 0 ||
-        string_copy(device.status, sizeof device.status, STORE_DEVICE_ACTIVE) != 0 ||
-        store_device_insert(conn, &device) != 0)
+    if (enroll_issue_device(context, conn, &r->key, caller->web_number, now,
+                            "rekey_issue_failed", certificate) != 0)
         goto fail;
     char actor[STORE_WEB_NUMBER_MAX + 16];
     snprintf(actor, sizeof actor, "citizen:%s", caller->web_number);
