@@ -254,17 +254,79 @@ cleanup:
     return status;
 }
 
+/* What an enrollment and a re-key both send: the images, the answer to a
+ * challenge, and a new device key with its CSR and its signature of the
+ * challenge's nonce. */
+struct face_proof {
+    char *selfie, *turn_left, *turn_right;
+    struct challenge challenge;
+    EVP_PKEY *key;
+    char *csr, *key_pem;
+    char signature[DEVICE_KEY_SIGNATURE_B64_MAX];
+};
+
+static void
+face_proof_clear(struct face_proof *p)
+{
+    device_key_pem_free(p->key_pem);
+    free(p->csr);
+    EVP_PKEY_free(p->key);
+    free(p->selfie);
+    free(p->turn_left);
+    free(p->turn_right);
+    memset(p, 0, sizeof *p);
+}
+
+/* Reads the images, asks the service for a challenge, says which way to
+ * turn, makes the key, its CSR and the nonce's signature. 0, or -1 after
+ * a message naming `command`; *p is cleared with face_proof_clear() either
+ * way. */
+static int
+face_proof_make(const char *command, const struct enroll_args *args, const char *server,
+                struct face_proof *p)
+{
+    char err[APP_ERROR_MAX];
+    memset(p, 0, sizeof *p);
+    if (read_image_base64("selfie", args->selfie, &p->selfie) != 0 ||
+        read_image_base64("turn-left", args->turn_left, &p->turn_left) != 0 ||
+        read_image_base64("turn-right", args->turn_right, &p->turn_right) != 0 ||
+        get_challenge(server, &p->challenge) != 0)
+        return -1;
+    fprintf(stderr, "The service asks you to turn your head to your %s\n",
+            p->challenge.left ? "left" : "right");
+    if (device_key_generate(&p->key, err, sizeof(err)) != 0 ||
+        device_key_csr_pem(p->key, &p->csr, err, sizeof(err)) != 0 ||
+        device_key_to_pem(p->key, &p->key_pem, err, sizeof(err)) != 0 ||
+        device_key_sign(p->key, (const uint8_t *)p->challenge.nonce,
+                        strlen(p->challenge.nonce), p->signature, sizeof(p->signature), err,
+                        sizeof(err)) != 0) {
+        fprintf(stderr, "cyberid-app %s: %s\n", command, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when a request body fits what the service takes, else 0 after a
+ * message naming `command`. */
+static int
+body_fits(const char *command, const char *body)
+{
+    if (strlen(body) <= APP_ENROLL_BODY_LIMIT)
+        return 1;
+    fprintf(stderr, "cyberid-app %s: the selfie and the turn frame are too "
+            "large together (the service takes %d MiB of request); send "
+            "smaller photos\n", command, APP_ENROLL_BODY_LIMIT / (1024 * 1024));
+    return 0;
+}
+
 int
 app_enroll(const struct app_options *global, int argc, char **argv)
 {
     struct app_options options = *global;
     struct enroll_args args;
-    struct challenge challenge;
-    char server[HTTP_CLIENT_URL_MAX], url[HTTP_CLIENT_URL_MAX];
-    char signature[DEVICE_KEY_SIGNATURE_B64_MAX], err[APP_ERROR_MAX];
-    char *selfie = NULL, *turn_left = NULL, *turn_right = NULL;
-    char *csr = NULL, *key_pem = NULL, *body = NULL;
-    EVP_PKEY *key = NULL;
+    struct face_proof proof = {0};
+    char server[HTTP_CLIENT_URL_MAX], url[HTTP_CLIENT_URL_MAX], err[APP_ERROR_MAX];
+    char *body = NULL;
     json_t *request = NULL;
     struct http_response response = {0};
     int status;
@@ -274,29 +336,14 @@ app_enroll(const struct app_options *global, int argc, char **argv)
     if ((status = resolve_server(&options, server, sizeof(server))) != 0)
         return status;
     status = APP_EXIT_FAILED;
-    if (read_image_base64("selfie", args.selfie, &selfie) != 0 ||
-        read_image_base64("turn-left", args.turn_left, &turn_left) != 0 ||
-        read_image_base64("turn-right", args.turn_right, &turn_right) != 0)
+    if (face_proof_make("enroll", &args, server, &proof) != 0)
         goto cleanup;
-    if (get_challenge(server, &challenge) != 0)
-        goto cleanup;
-    fprintf(stderr, "The service asks you to turn your head to your %s\n",
-            challenge.left ? "left" : "right");
-    if (device_key_generate(&key, err, sizeof(err)) != 0 ||
-        device_key_csr_pem(key, &csr, err, sizeof(err)) != 0 ||
-        device_key_to_pem(key, &key_pem, err, sizeof(err)) != 0 ||
-        device_key_sign(key, (const uint8_t *)challenge.nonce,
-                        strlen(challenge.nonce), signature, sizeof(signature),
-                        err, sizeof(err)) != 0) {
-        fprintf(stderr, "cyberid-app enroll: %s\n", err);
-        goto cleanup;
-    }
     request = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                        "challenge_id", challenge.id,
+                        "challenge_id", proof.challenge.id,
                         "national_id", args.national_id, "name", args.name,
-                        "csr", csr, "selfie", selfie,
-                        "turn_frame", challenge.left ? turn_left : turn_right,
-                        "nonce_signature", signature);
+                        "csr", proof.csr, "selfie", proof.selfie,
+                        "turn_frame", proof.challenge.left ? proof.turn_left : proof.turn_right,
+                        "nonce_signature", proof.signature);
     if (request == NULL) {
         fprintf(stderr, "cyberid-app enroll: the ID number and name must be UTF-8 text\n");
         status = APP_EXIT_USAGE;
@@ -307,12 +354,8 @@ app_enroll(const struct app_options *global, int argc, char **argv)
         fprintf(stderr, "cyberid-app enroll: out of memory\n");
         goto cleanup;
     }
-    if (strlen(body) > APP_ENROLL_BODY_LIMIT) {
-        fprintf(stderr, "cyberid-app enroll: the selfie and the turn frame are too "
-                "large together (the service takes %d MiB of request); send "
-                "smaller photos\n", APP_ENROLL_BODY_LIMIT / (1024 * 1024));
+    if (!body_fits("enroll", body))
         goto cleanup;
-    }
     if (string_format(url, sizeof(url), "%s/v1/enroll", server) != 0) {
         fprintf(stderr, "cyberid-app enroll: URL too long\n");
         goto cleanup;
@@ -325,17 +368,12 @@ app_enroll(const struct app_options *global, int argc, char **argv)
         app_print_service_error("enrollment refused", &response);
         goto cleanup;
     }
-    status = save_wallet(options.wallet, server, key_pem, key, &response, NULL);
+    status = save_wallet(options.wallet, server, proof.key_pem, proof.key, &response, NULL);
 cleanup:
     http_response_free(&response);
     wipe_free(body);
     json_decref(request);
-    device_key_pem_free(key_pem);
-    free(csr);
-    EVP_PKEY_free(key);
-    free(selfie);
-    free(turn_left);
-    free(turn_right);
+    face_proof_clear(&proof);
     return status;
 }
 
@@ -358,12 +396,9 @@ app_rekey(const struct app_options *global, int argc, char **argv)
 {
     struct app_options options = *global;
     struct enroll_args args;
-    struct challenge challenge;
-    char server[HTTP_CLIENT_URL_MAX];
-    char signature[DEVICE_KEY_SIGNATURE_B64_MAX], err[APP_ERROR_MAX];
-    char *selfie = NULL, *turn_left = NULL, *turn_right = NULL;
-    char *csr = NULL, *key_pem = NULL, *body = NULL;
-    EVP_PKEY *key = NULL;
+    struct face_proof proof = {0};
+    char server[HTTP_CLIENT_URL_MAX], err[APP_ERROR_MAX];
+    char *body = NULL;
     json_t *request = NULL, *binding = NULL;
     struct http_response response = {0};
     int status;
@@ -380,39 +415,20 @@ app_rekey(const struct app_options *global, int argc, char **argv)
         return status;
     options.server = server;
     status = APP_EXIT_FAILED;
-    if (read_image_base64("selfie", args.selfie, &selfie) != 0 ||
-        read_image_base64("turn-left", args.turn_left, &turn_left) != 0 ||
-        read_image_base64("turn-right", args.turn_right, &turn_right) != 0)
+    if (face_proof_make("rekey", &args, server, &proof) != 0)
         goto cleanup;
-    if (get_challenge(server, &challenge) != 0)
-        goto cleanup;
-    fprintf(stderr, "The service asks you to turn your head to your %s\n",
-            challenge.left ? "left" : "right");
-    if (device_key_generate(&key, err, sizeof(err)) != 0 ||
-        device_key_csr_pem(key, &csr, err, sizeof(err)) != 0 ||
-        device_key_to_pem(key, &key_pem, err, sizeof(err)) != 0 ||
-        device_key_sign(key, (const uint8_t *)challenge.nonce,
-                        strlen(challenge.nonce), signature, sizeof(signature),
-                        err, sizeof(err)) != 0) {
-        fprintf(stderr, "cyberid-app rekey: %s\n", err);
-        goto cleanup;
-    }
-    request = json_pack("{s:s, s:s, s:s, s:s, s:s}", "challenge_id", challenge.id, "csr", csr,
-                        "selfie", selfie, "turn_frame",
-                        challenge.left ? turn_left : turn_right, "nonce_signature",
-                        signature);
-    binding = rekey_binding(csr, challenge.id);
+    request = json_pack("{s:s, s:s, s:s, s:s, s:s}", "challenge_id", proof.challenge.id, "csr",
+                        proof.csr, "selfie", proof.selfie, "turn_frame",
+                        proof.challenge.left ? proof.turn_left : proof.turn_right,
+                        "nonce_signature", proof.signature);
+    binding = rekey_binding(proof.csr, proof.challenge.id);
     body = request ? json_dumps(request, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (body == NULL || binding == NULL) {
         fprintf(stderr, "cyberid-app rekey: out of memory\n");
         goto cleanup;
     }
-    if (strlen(body) > APP_ENROLL_BODY_LIMIT) {
-        fprintf(stderr, "cyberid-app rekey: the selfie and the turn frame are too "
-                "large together (the service takes %d MiB of request); send "
-                "smaller photos\n", APP_ENROLL_BODY_LIMIT / (1024 * 1024));
+    if (!body_fits("rekey", body))
         goto cleanup;
-    }
     /* Signed by the old key, whose wallet is replaced only on success. */
     status = app_device_request_extra(&options, "POST", "/v1/me/rekey", binding, body,
                                       &response);
@@ -428,18 +444,13 @@ app_rekey(const struct app_options *global, int argc, char **argv)
         fprintf(stderr, "cyberid-app rekey: re-keyed, but %s\n", err);
         goto cleanup;
     }
-    status = save_wallet(options.wallet, server, key_pem, key, &response, &old);
+    status = save_wallet(options.wallet, server, proof.key_pem, proof.key, &response, &old);
     wallet_clear(&old);
 cleanup:
     http_response_free(&response);
     wipe_free(body);
     json_decref(request);
     json_decref(binding);
-    device_key_pem_free(key_pem);
-    free(csr);
-    EVP_PKEY_free(key);
-    free(selfie);
-    free(turn_left);
-    free(turn_right);
+    face_proof_clear(&proof);
     return status;
 }
