@@ -85,23 +85,15 @@ counter_of(const struct admission *admission, const struct sockaddr *address)
 }
 
 int
-admission_may_connect(struct admission *admission, const struct sockaddr *address)
+admission_connect(struct admission *admission, const struct sockaddr *address)
 {
     size_t counter = counter_of(admission, address);
     pthread_mutex_lock(&admission->lock);
     int may = admission->counts[counter] < admission->per_address;
-    pthread_mutex_unlock(&admission->lock);
-    return may;
-}
-
-void
-admission_connected(struct admission *admission, const struct sockaddr *address)
-{
-    size_t counter = counter_of(admission, address);
-    pthread_mutex_lock(&admission->lock);
-    if (admission->counts[counter] < UINT16_MAX)
+    if (may)
         admission->counts[counter]++;
     pthread_mutex_unlock(&admission->lock);
+    return may;
 }
 
 void

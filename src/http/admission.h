@@ -16,10 +16,11 @@ struct admission;
 struct admission *admission_new(unsigned per_address, size_t body_budget);
 void admission_free(struct admission *admission);
 
-/* 1 if this address may open one more connection, else 0. */
-int admission_may_connect(struct admission *admission, const struct sockaddr *address);
-/* A connection of this address opened or closed. */
-void admission_connected(struct admission *admission, const struct sockaddr *address);
+/* Takes one of this address's connection slots: 1, or 0 (nothing taken)
+ * when it holds them all. The check and the count are one step, so that
+ * connections accepted at once by several threads cannot all pass it.
+ * Every slot taken is given back once with admission_disconnected(). */
+int admission_connect(struct admission *admission, const struct sockaddr *address);
 void admission_disconnected(struct admission *admission, const struct sockaddr *address);
 
 /* Reserves bytes of the body budget: 0, or -1 (nothing reserved) when it

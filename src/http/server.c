@@ -586,7 +586,13 @@ request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 }
 
 /* libmicrohttpd's accept policy: refuse a connection past the address's
- * share (the socket is closed without an answer). */
+ * share (the socket is closed without an answer). The slot is taken here,
+ * not when the connection's STARTED notice comes: the pool's threads
+ * accept at once, and a check here with a count there let a third
+ * connection of an address through before the second was counted. The
+ * slot is given back by the CLOSED notice; if libmicrohttpd drops a
+ * connection between the two without one (an allocation failure), the
+ * slot stays taken: a refusal too many, never one too few. */
 static enum MHD_Result
 accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
 {
@@ -594,13 +600,13 @@ accept_policy(void *cls, const struct sockaddr *address, socklen_t length)
     struct http_server *server = cls;
     if (from_trusted_proxy(server, address))
         return MHD_YES;
-    if (admission_may_connect(server->admission, address))
+    if (admission_connect(server->admission, address))
         return MHD_YES;
     counter_add(COUNTER_RATE_LIMITED, "connections_per_address");
     return MHD_NO;
 }
 
-/* Counts each address's open connections. */
+/* Gives back the slot accept_policy() took when a connection closes. */
 static void
 connection_notice(void *cls, struct MHD_Connection *connection, void **socket_context,
                   enum MHD_ConnectionNotificationCode code)
@@ -612,9 +618,7 @@ connection_notice(void *cls, struct MHD_Connection *connection, void **socket_co
     if (info == NULL || info->client_addr == NULL ||
         from_trusted_proxy(server, info->client_addr))
         return;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        admission_connected(server->admission, info->client_addr);
-    else
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
         admission_disconnected(server->admission, info->client_addr);
 }
 
