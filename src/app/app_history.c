@@ -96,6 +96,8 @@ check_entry(const json_t *entry, int64_t size, const tlog_hash *root)
     const json_t *details = json_object_get(entry, "details");
     uint8_t salt[TLOG_SALT_BYTES], commitment[TLOG_HASH_BYTES];
     tlog_hash proof[TLOG_PROOF_MAX];
+    if (json_is_true(json_object_get(entry, "unopenable")))
+        return "an event of yours was altered in the database: it no longer opens";
     size_t length = 0;
     if (!json_is_integer(leaf) || !json_is_integer(sequence) || !json_is_integer(time_value) ||
         actor == NULL || action == NULL || subject == NULL || !json_is_object(details) ||
@@ -103,11 +105,19 @@ check_entry(const json_t *entry, int64_t size, const tlog_hash *root)
                      sizeof salt) != 0 ||
         decode_proof(json_object_get(entry, "proof"), proof, &length) != 0)
         return "an entry is malformed";
+    /* Form 2 (committed when the event was appended, tlog.h) or, for an
+     * event from before, form 1 with its sequence. */
+    const json_t *form = json_object_get(entry, "form");
+    int appended = json_is_integer(form) && json_integer_value(form) == 2;
+    if (form != NULL && !appended && !(json_is_integer(form) && json_integer_value(form) == 1))
+        return "an entry is malformed";
     char *details_text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
     int made = details_text != NULL &&
-               tlog_event_commitment(json_integer_value(sequence), json_integer_value(time_value),
-                                     actor, action, subject, details_text, salt,
-                                     commitment) == 0;
+               (appended ? tlog_appended_commitment(json_integer_value(time_value), actor, action,
+                                                    subject, details_text, salt, commitment)
+                         : tlog_event_commitment(json_integer_value(sequence),
+                                                 json_integer_value(time_value), actor, action,
+                                                 subject, details_text, salt, commitment)) == 0;
     free(details_text);
     if (!made)
         return "an entry is malformed";

@@ -2,6 +2,7 @@
  * see log.h. */
 #include "audit/log.h"
 
+#include "audit/audit.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -31,6 +32,11 @@ struct pending {
     char *actor, *action, *subject, *details;
     uint8_t salt[STORE_LOG_SALT_BYTES];
     int had_salt;       /* 0: an event from before the log, salted now */
+    /* Made when the event was appended (every event since sealed
+     * events): taken as it is, the event is not read, a sealed one not
+     * opened. */
+    uint8_t commitment[TLOG_HASH_BYTES];
+    int has_commitment;
 };
 
 struct pending_list {
@@ -46,6 +52,15 @@ collect_pending(void *context, const struct store_audit_event *event)
         return -1; /* the query's LIMIT is the capacity */
     struct pending *p = &list->items[list->count];
     memset(p, 0, sizeof *p);
+    if (event->commitment != NULL) {
+        memcpy(p->commitment, event->commitment, TLOG_HASH_BYTES);
+        p->has_commitment = 1;
+        p->had_salt = 1;
+        p->event.sequence = event->sequence;
+        p->event.leaf = event->leaf;
+        list->count++;
+        return 0;
+    }
     p->actor = strdup(event->actor);
     p->action = strdup(event->action);
     p->subject = strdup(event->subject);
@@ -266,7 +281,9 @@ log_integrate(struct store *store, struct signer *signer, int64_t max, int64_t n
     int64_t old_size = size;
     source.base = tlog_stored_count(size);
     for (size_t i = 0; i < list.count; i++) {
-        if (log_commitment(&list.items[i].event, list.items[i].salt, commitments[i]) != 0) {
+        if (list.items[i].has_commitment)
+            memcpy(commitments[i], list.items[i].commitment, TLOG_HASH_BYTES);
+        else if (log_commitment(&list.items[i].event, list.items[i].salt, commitments[i]) != 0) {
             error_set(err, errlen, "event %lld does not serialise",
                       (long long)list.items[i].event.sequence);
             store_rollback(conn);
@@ -330,6 +347,7 @@ struct rebuilt {
     uint8_t *seen;              /* per leaf: its event was found */
     int64_t compared;
     struct log_report *report;
+    struct signer *signer;      /* opens sealed events */
 };
 
 static int
@@ -475,8 +493,26 @@ check_event(void *context, const struct store_audit_event *event)
     if (r->seen[event->leaf])
         return problem(r->report, "two events name leaf %lld", (long long)event->leaf);
     r->seen[event->leaf] = 1;
-    if (event->salt == NULL || log_commitment(event, event->salt, commitment) != 0 ||
-        memcmp(commitment, r->leaves[event->leaf], TLOG_HASH_BYTES) != 0)
+    int same = 0;
+    if (event->commitment == NULL) {
+        /* An event from before sealed events: form 1, with its sequence. */
+        same = event->salt != NULL && log_commitment(event, event->salt, commitment) == 0 &&
+               memcmp(commitment, r->leaves[event->leaf], TLOG_HASH_BYTES) == 0;
+    } else if (memcmp(event->commitment, r->leaves[event->leaf], TLOG_HASH_BYTES) == 0) {
+        /* The stored commitment is the leaf's; the event, opened, must
+         * still be what it commits to. */
+        struct audit_opened opened;
+        if (audit_open(r->signer, event, &opened) != 0)
+            return problem(r->report, "event %lld does not open: its seal was altered",
+                           (long long)event->sequence);
+        same = opened.has_salt &&
+               tlog_appended_commitment(event->time, opened.actor, event->action,
+                                        opened.subject, opened.details, opened.salt,
+                                        commitment) == 0 &&
+               memcmp(commitment, r->leaves[event->leaf], TLOG_HASH_BYTES) == 0;
+        audit_opened_clear(&opened);
+    }
+    if (!same)
         return problem(r->report, "event %lld is not what leaf %lld commits to",
                        (long long)event->sequence, (long long)event->leaf);
     r->report->events++;
@@ -492,10 +528,11 @@ count_pending(void *context, const struct store_audit_event *event)
 }
 
 int
-log_verify(struct store_conn *conn, const char *vkey, struct log_report *report)
+log_verify(struct store_conn *conn, struct signer *signer, const char *vkey,
+           struct log_report *report)
 {
     memset(report, 0, sizeof *report);
-    struct rebuilt r = {.report = report};
+    struct rebuilt r = {.report = report, .signer = signer};
     struct checkpoint_check c = {.tree = &r, .vkey = vkey};
     int status = -1;
     if (store_log_leaves(conn, 0, INT64_MAX, rebuild_leaf, &r) != 0 && !report->problem[0])
@@ -588,6 +625,7 @@ hashes_json(const tlog_hash *hashes, size_t count)
 
 struct history {
     struct store_conn *conn;
+    struct signer *signer;
     int64_t size;
     json_t *entries;
     int64_t pending;
@@ -598,8 +636,29 @@ static int
 add_history_event(void *context, const struct store_audit_event *event)
 {
     struct history *h = context;
-    if (event->leaf < 0 || event->leaf >= h->size || event->salt == NULL) {
+    if (event->leaf < 0 || event->leaf >= h->size ||
+        (event->salt == NULL && event->sealed == NULL)) {
         h->pending++;
+        return 0;
+    }
+    struct audit_opened opened;
+    if (audit_open(h->signer, event, &opened) != 0 || !opened.has_salt) {
+        audit_opened_clear(&opened);
+        if (event->sealed == NULL || signer_outage_peek()) {
+            h->failed = 1;
+            return -1;
+        }
+        /* A seal that does not open was altered: the citizen is told so
+         * (their app reports the log inconsistent) rather than shown a
+         * history without it. */
+        json_t *entry = json_pack("{s:I, s:I, s:I, s:s, s:b}", "leaf", (json_int_t)event->leaf,
+                                  "sequence", (json_int_t)event->sequence, "time",
+                                  (json_int_t)event->time, "action", event->action,
+                                  "unopenable", 1);
+        if (entry == NULL || json_array_append_new(h->entries, entry) != 0) {
+            h->failed = 1;
+            return -1;
+        }
         return 0;
     }
     int64_t indexes[TLOG_INDEXES_MAX];
@@ -607,22 +666,26 @@ add_history_event(void *context, const struct store_audit_event *event)
     size_t count = 0, length = 0;
     if (tlog_inclusion_indexes(h->size, event->leaf, indexes, &count) != 0 ||
         read_hashes(h->conn, indexes, count, read) != 0) {
+        audit_opened_clear(&opened);
         h->failed = 1;
         return -1;
     }
     tlog_inclusion_from(h->size, event->leaf, read, proof, &length);
-    char *salt = base64_encode_alloc(event->salt, STORE_LOG_SALT_BYTES);
-    json_t *details = json_loads(event->details, JSON_REJECT_DUPLICATES, NULL);
+    char *salt = base64_encode_alloc(opened.salt, STORE_LOG_SALT_BYTES);
+    json_t *details = json_loads(opened.details, JSON_REJECT_DUPLICATES, NULL);
     json_t *entry = NULL;
+    /* form 2: committed when appended, without the sequence (tlog.h). */
     if (salt == NULL || details == NULL)
         json_decref(details);
     else
-        entry = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:o}", "leaf",
-                          (json_int_t)event->leaf, "sequence", (json_int_t)event->sequence,
-                          "time", (json_int_t)event->time, "actor", event->actor, "action",
-                          event->action, "subject", event->subject, "details", details, "salt",
+        entry = json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:o}", "leaf",
+                          (json_int_t)event->leaf, "form", (json_int_t)(event->commitment ? 2 : 1),
+                          "sequence", (json_int_t)event->sequence, "time",
+                          (json_int_t)event->time, "actor", opened.actor, "action",
+                          event->action, "subject", opened.subject, "details", details, "salt",
                           salt, "proof", hashes_json(proof, length));
     free(salt);
+    audit_opened_clear(&opened);
     if (entry == NULL || json_array_append_new(h->entries, entry) != 0) {
         h->failed = 1;
         return -1;
@@ -631,8 +694,8 @@ add_history_event(void *context, const struct store_audit_event *event)
 }
 
 int
-log_history(struct store_conn *conn, const char *const *subjects, size_t subject_count,
-            int64_t since, json_t **out)
+log_history(struct store_conn *conn, struct signer *signer, const char *const *citizens,
+            size_t citizen_count, int64_t since, json_t **out)
 {
     *out = NULL;
     struct store_log_checkpoint checkpoint;
@@ -641,12 +704,20 @@ log_history(struct store_conn *conn, const char *const *subjects, size_t subject
         return -1;
     if (!found)
         return 1;
-    struct history h = {.conn = conn, .size = checkpoint.size, .entries = json_array()};
+    struct history h = {.conn = conn, .signer = signer, .size = checkpoint.size,
+                        .entries = json_array()};
     if (h.entries == NULL)
         return -1;
-    for (size_t i = 0; i < subject_count && !h.failed; i++)
-        if (store_audit_by_subject(conn, subjects[i], add_history_event, &h) != 0)
+    /* Each citizen's events from before sealed events (plain, under the
+     * citizen), then the sealed ones (under the blind subject): in each,
+     * oldest first. */
+    for (size_t i = 0; i < citizen_count && !h.failed; i++) {
+        char blind[AUDIT_CITIZEN_SUBJECT_SIZE];
+        if (store_audit_by_subject(conn, citizens[i], add_history_event, &h) != 0 ||
+            audit_citizen_subject(signer, citizens[i], blind) != 0 ||
+            store_audit_by_subject(conn, blind, add_history_event, &h) != 0)
             h.failed = 1;
+    }
     json_t *consistency = NULL;
     if (!h.failed && since > 0 && since <= checkpoint.size) {
         int64_t indexes[TLOG_INDEXES_MAX];

@@ -1,11 +1,13 @@
 /* log: the transparency log over every audit event.
  *
- * Each event (audit_append) is a leaf: its public data is a commitment,
+ * Each event (audit.h) is a leaf: its public data is a commitment,
  * SHA-256(salt || event), with the event written canonically (JSON, keys
- * sorted, no spaces: {"action","actor","details","sequence","subject",
- * "time"}) and a random 16-byte salt kept beside the event, so a leaf says
- * nothing about who did what, while the event's holder can show it is in
- * the log. The tree is RFC 9162's (tlog.h), stored as hashes in the
+ * sorted, no spaces: {"action","actor","details","subject","time"}, made
+ * when the event is appended and stored with it; events from before
+ * sealed events have "sequence" too, and the sequencer commits to them)
+ * and a random 16-byte salt kept with the event (sealed, for a citizen's
+ * event), so a leaf says nothing about who did what, while the event's
+ * holder can show it is in the log. The tree is RFC 9162's (tlog.h), stored as hashes in the
  * database; each batch the sequencer adds is closed by a checkpoint that
  * the signer signs (signer_sign_checkpoint: C2SP signed note), after
  * checking it extends the one before.
@@ -13,16 +15,15 @@
  * Appends are batched: audit_append() writes the event in the caller's
  * transaction and nothing else, so logins do not queue behind the tree;
  * log_integrate() (the sequencer, a thread of `cyberid serve` every half
- * second) takes the events not in the tree yet, in sequence order, and
- * puts them in, one node at a time (store_log_lock).
+ * second) takes the commitments of the events not in the tree yet, in
+ * sequence order, and puts them in, one node at a time (store_log_lock);
+ * it never opens a sealed event.
  *
  * log_history() answers a citizen's GET /v1/me/history: their events
  * with inclusion proofs, and the consistency proof from the checkpoint
  * their app saw last.
  *
- * What is not done yet (issue 11): the events themselves are still plain
- * rows (the commitment hides them in the public log, not in the
- * database), and no witness cosigns the checkpoints. */
+ * What is not done yet (issue 11): no witness cosigns the checkpoints. */
 #ifndef CYBERID_AUDIT_LOG_H
 #define CYBERID_AUDIT_LOG_H
 
@@ -62,24 +63,27 @@ struct log_report {
  * compares every stored hash; checks each checkpoint's root against the
  * tree at its size, its signature with the log key (vkey, C2SP verifier
  * key) and its consistency with the one before; recomputes each event's
- * commitment and compares it with its leaf, and that every leaf has its
- * event. 0 with report->problem empty when all holds, 1 with the first
- * mismatch in report->problem, -1 when the database could not be read. */
-int log_verify(struct store_conn *conn, const char *vkey, struct log_report *report)
-    __attribute__((warn_unused_result));
+ * commitment (opening sealed events with the signer) and compares it with
+ * its leaf, and that every leaf has its event. 0 with report->problem
+ * empty when all holds, 1 with the first mismatch in report->problem, -1
+ * when the database could not be read. */
+int log_verify(struct store_conn *conn, struct signer *signer, const char *vkey,
+               struct log_report *report) __attribute__((warn_unused_result));
 
-/* A citizen's history (GET /v1/me/history): the events of `subjects`
+/* A citizen's history (GET /v1/me/history): the events of `citizens`
  * (their web number, and "registry:<record id>" for what was tried on
- * their number before they enrolled) with, for each one in the tree, its
- * salt and its inclusion proof against the latest checkpoint; and, when
- * 0 < since <= its size, the consistency proof from the tree of `since`
- * leaves (the checkpoint the app saw last). *out:
- * {"checkpoint": note, "size", "consistency": [base64], "entries":
- * [{"leaf", "sequence", "time", "actor", "action", "subject", "details",
+ * their number before they enrolled), opened with the signer, with, for
+ * each one in the tree, its salt and its inclusion proof against the
+ * latest checkpoint; and, when 0 < since <= its size, the consistency
+ * proof from the tree of `since` leaves (the checkpoint the app saw
+ * last). *out: {"checkpoint": note, "size", "consistency": [base64],
+ * "entries": [{"leaf", "form" (2: committed when appended, 1: with its
+ * sequence), "sequence", "time", "actor", "action", "subject", "details",
  * "salt", "proof": [base64]}], "pending": events not in it yet}. 0, 1
  * when the log has no checkpoint yet, -1. */
-int log_history(struct store_conn *conn, const char *const *subjects, size_t subject_count,
-                int64_t since, json_t **out) __attribute__((warn_unused_result));
+int log_history(struct store_conn *conn, struct signer *signer, const char *const *citizens,
+                size_t citizen_count, int64_t since, json_t **out)
+    __attribute__((warn_unused_result));
 
 /* The bytes of a tile of the tree of `size` leaves (tlog-tiles: width
  * hashes, 32 bytes each), into out (width * 32 bytes). 0, 1 when the tile

@@ -548,10 +548,11 @@ tlog_checkpoint_parse(const char *body, size_t length, const char *origin, int64
 
 /* ── Events and signed notes ──────────────────────────────────────────── */
 
-int
-tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, const char *action,
-                      const char *subject, const char *details_text,
-                      const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+/* Both forms: numbered (form 1) names the sequence, form 2 does not. */
+static int
+event_commitment(int numbered, int64_t sequence, int64_t time, const char *actor,
+                 const char *action, const char *subject, const char *details_text,
+                 const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
 {
     json_t *details = json_loads(details_text ? details_text : "{}", JSON_REJECT_DUPLICATES,
                                  NULL);
@@ -559,9 +560,14 @@ tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, const c
         json_decref(details);
         return -1;
     }
-    json_t *canonical = json_pack("{s:s, s:s, s:o, s:I, s:s, s:I}", "action", action, "actor",
-                                  actor, "details", details, "sequence", (json_int_t)sequence,
-                                  "subject", subject, "time", (json_int_t)time);
+    json_t *canonical = json_pack("{s:s, s:s, s:o, s:s, s:I}", "action", action, "actor",
+                                  actor, "details", details, "subject", subject, "time",
+                                  (json_int_t)time);
+    if (canonical != NULL && numbered &&
+        json_object_set_new(canonical, "sequence", json_integer(sequence)) != 0) {
+        json_decref(canonical);
+        canonical = NULL;
+    }
     char *text = canonical ? json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(canonical);
     if (text == NULL)
@@ -575,6 +581,22 @@ tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, const c
     EVP_MD_CTX_free(md);
     free(text);
     return ok ? 0 : -1;
+}
+
+int
+tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, const char *action,
+                      const char *subject, const char *details_text,
+                      const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+{
+    return event_commitment(1, sequence, time, actor, action, subject, details_text, salt, out);
+}
+
+int
+tlog_appended_commitment(int64_t time, const char *actor, const char *action,
+                         const char *subject, const char *details_text,
+                         const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+{
+    return event_commitment(0, 0, time, actor, action, subject, details_text, salt, out);
 }
 
 /* The em dash that starts a signature line of a signed note. */

@@ -153,6 +153,16 @@ int tlog_event_commitment(int64_t sequence, int64_t time, const char *actor, con
                           const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
     __attribute__((warn_unused_result));
 
+/* The commitment of an event made when it is appended (form 2, every
+ * event since sealed events): the same without "sequence", which the
+ * database assigns only once the row is written, so that the commitment
+ * is stored with the row and the sequencer never opens a sealed event:
+ * SHA-256(salt || {"action","actor","details","subject","time"}). */
+int tlog_appended_commitment(int64_t time, const char *actor, const char *action,
+                             const char *subject, const char *details_text,
+                             const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
+    __attribute__((warn_unused_result));
+
 /* Verifies a C2SP signed note with a verifier key "<name>+<8 hex key
  * hash>+<base64 of 0x01 and the Ed25519 key>": 1 when a signature line of
  * that key verifies over the note's text, else 0. On 1, *body_length is

@@ -84,7 +84,7 @@ cli_appeal(int argc, char **argv)
     int status = 1;
     if (decide) {
         int found = 0, changed = 0;
-        if (appeal_decide(service.store, id, overturn, reason, actor, &found, &changed, err,
+        if (appeal_decide(service.store, service.signer, id, overturn, reason, actor, &found, &changed, err,
                           sizeof err) != 0)
             cli_fail("appeal", 1, "%s", err);
         else if (!found)

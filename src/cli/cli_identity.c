@@ -1,5 +1,5 @@
-/* cli_identity: `cyberid identity show|suspend|reinstate|revoke --data DIR
- * WEB_NUMBER`, the
+/* cli_identity: `cyberid identity show|events|suspend|reinstate|revoke --data
+ * DIR WEB_NUMBER`, the
  * operator's acts on an identity. Each one is an audit event with the
  * actor "operator" (or --actor NAME: "operator:NAME"). */
 #define _GNU_SOURCE 1 /* strptime, timegm */
@@ -20,13 +20,18 @@
 
 static const char identity_usage[] =
     "usage: cyberid identity show --data DIR [--actor NAME] WEB_NUMBER\n"
+    "       cyberid identity events --data DIR --legal-basis TEXT [--actor NAME]\n"
+    "                               WEB_NUMBER\n"
     "       cyberid identity find --data DIR --national-id N --legal-basis TEXT\n"
     "                             [--actor NAME]\n"
     "       cyberid identity suspend --data DIR --reason CODE --legal-basis TEXT\n"
     "                                --until DATE [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity reinstate --data DIR [--actor NAME] WEB_NUMBER\n"
     "       cyberid identity revoke --data DIR --reason CODE [--actor NAME] WEB_NUMBER\n"
-    "show prints the identity's status and devices (no personal data). find\n"
+    "show prints the identity's status and devices (no personal data). events\n"
+    "opens and prints the identity's events (a citizen's events are sealed in\n"
+    "the database), oldest first; the reading and its legal basis are an event\n"
+    "of the identity first, which the citizen sees in their history. find\n"
     "prints the web number and status of the person with ID number N, if\n"
     "enrolled, and records the lookup with its legal basis. suspend\n"
     "stops the identity at once (no enrollment, device request, login approval,\n"
@@ -116,10 +121,10 @@ cli_identity(int argc, char **argv)
     int show = strcmp(action, "show") == 0, revoke = strcmp(action, "revoke") == 0;
     int suspend = strcmp(action, "suspend") == 0;
     int reinstate = strcmp(action, "reinstate") == 0;
-    int find = strcmp(action, "find") == 0;
-    if (!show && !revoke && !suspend && !reinstate && !find)
+    int find = strcmp(action, "find") == 0, events = strcmp(action, "events") == 0;
+    if (!show && !revoke && !suspend && !reinstate && !find && !events)
         return cli_usage("identity", identity_usage,
-                         "unknown action %s (show, find, suspend, reinstate or revoke)",
+                         "unknown action %s (show, events, find, suspend, reinstate or revoke)",
                          action);
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
@@ -164,10 +169,14 @@ cli_identity(int argc, char **argv)
     if (!needs_reason && reason != NULL)
         return cli_usage("identity", identity_usage, "--reason goes with suspend and "
                          "revoke only");
-    if (suspend && legal_basis == NULL)
-        return cli_usage("identity", identity_usage, "suspend needs --legal-basis TEXT");
-    if (!suspend && legal_basis != NULL)
-        return cli_usage("identity", identity_usage, "--legal-basis goes with suspend only");
+    if ((suspend || events) && legal_basis == NULL)
+        return cli_usage("identity", identity_usage, "%s needs --legal-basis TEXT", action);
+    if (!suspend && !events && legal_basis != NULL)
+        return cli_usage("identity", identity_usage,
+                         "--legal-basis goes with suspend, events and find only");
+    if (legal_basis != NULL && !identity_legal_basis_is_valid(legal_basis))
+        return cli_fail("identity", 2, "--legal-basis must be 1 to %d bytes of text",
+                        IDENTITY_LEGAL_BASIS_MAX_BYTES);
     if (suspend && until_text == NULL)
         return cli_usage("identity", identity_usage,
                          "suspend needs --until DATE: every suspension has an end");
@@ -196,11 +205,11 @@ cli_identity(int argc, char **argv)
     int status = 1;
     if (suspend || reinstate) {
         int found = 0, changed = 0;
-        int failed = suspend ? identity_suspend(service.store, web_number, reason,
+        int failed = suspend ? identity_suspend(service.store, service.signer, web_number, reason,
                                                 legal_basis, until,
                                                 service.config.suspension_max_days, actor,
                                                 &found, &changed, err, sizeof err)
-                             : identity_reinstate(service.store, web_number, actor,
+                             : identity_reinstate(service.store, service.signer, web_number, actor,
                                                   &found, &changed, err, sizeof err);
         if (failed)
             cli_fail("identity", 1, "%s", err);
@@ -215,9 +224,18 @@ cli_identity(int argc, char **argv)
                                                                 : "active")) == 0
                          ? 0
                          : 1;
+    } else if (events) {
+        json_t *opened = NULL;
+        if (identity_events(service.store, service.signer, web_number, legal_basis, actor,
+                            &opened, err, sizeof err) != 0)
+            cli_fail("identity", 1, "%s", err);
+        else if (opened == NULL)
+            cli_fail("identity", 1, "no identity with this web number");
+        else
+            status = cli_print_json(opened) == 0 ? 0 : 1;
     } else if (show) {
         json_t *shown = NULL;
-        if (identity_show(service.store, web_number, actor, &shown, err,
+        if (identity_show(service.store, service.signer, web_number, actor, &shown, err,
                           sizeof err) != 0)
             cli_fail("identity", 1, "%s", err);
         else if (shown == NULL)
@@ -227,7 +245,7 @@ cli_identity(int argc, char **argv)
     } else {
         int found = 0;
         int64_t devices = 0;
-        if (identity_revoke(service.store, web_number, reason, actor, &found, &devices,
+        if (identity_revoke(service.store, service.signer, web_number, reason, actor, &found, &devices,
                             err, sizeof err) != 0)
             cli_fail("identity", 1, "%s", err);
         else if (!found)

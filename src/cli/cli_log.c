@@ -1,9 +1,12 @@
-/* cli_log: `cyberid log init|verify --data DIR`: the transparency log's key
- * and the check of the whole log (audit/log.h). */
+/* cli_log: `cyberid log init|verify|events --data DIR`: the transparency
+ * log's key, the check of the whole log (audit/log.h) and the operator's
+ * reading of events under a legal basis (audit.h, audit_inquiry). */
 #include "cli/cli.h"
 
 #include "cli/cli_common.h"
+#include "audit/audit.h"
 #include "audit/log.h"
+#include "enroll/identity.h"
 #include "service/service.h"
 #include "util/strings.h"
 
@@ -14,6 +17,8 @@
 static const char log_usage[] =
     "usage: cyberid log init --data DIR\n"
     "       cyberid log verify --data DIR\n"
+    "       cyberid log events --data DIR --legal-basis TEXT [--action ACTION]\n"
+    "                          [--actor NAME]\n"
     "init makes the checkpoint key (Ed25519: keys/log-checkpoint.key.pem, or the pair\n"
     "cyberid-log-checkpoint in the data folder's PKCS#11 token) of a data folder made\n"
     "before the log existed (cyberid init makes it); `cyberid serve` then puts every\n"
@@ -22,7 +27,11 @@ static const char log_usage[] =
     "hash, checks each checkpoint's root, signature and consistency with the one\n"
     "before, and each event against its leaf (an event altered or deleted in the\n"
     "database is caught). Prints {leaves, checkpoints, events, pending, problem};\n"
-    "exit 0 when everything holds, 1 on the first mismatch.\n";
+    "exit 0 when everything holds, 1 on the first mismatch.\n"
+    "events opens and prints every event (of ACTION, e.g. enroll.refused), oldest\n"
+    "first, for an inquiry: each citizen whose sealed events are opened gets an\n"
+    "event log.events_read with the legal basis and the actor (\"operator\", or\n"
+    "\"operator:NAME\"), written before anything is printed.\n";
 
 int
 cli_log(int argc, char **argv)
@@ -32,20 +41,27 @@ cli_log(int argc, char **argv)
     const char *action = argv[1];
     if (strcmp(action, "--help") == 0)
         return fputs(log_usage, stdout), 0;
-    int init = strcmp(action, "init") == 0;
-    if (!init && strcmp(action, "verify") != 0)
-        return cli_usage("log", log_usage, "unknown action %s (init or verify)", action);
+    int init = strcmp(action, "init") == 0, events = strcmp(action, "events") == 0;
+    if (!init && !events && strcmp(action, "verify") != 0)
+        return cli_usage("log", log_usage, "unknown action %s (init, verify or events)",
+                         action);
     static const struct option options[] = {
         {"data", required_argument, NULL, 'd'},
+        {"legal-basis", required_argument, NULL, 'b'},
+        {"action", required_argument, NULL, 'a'},
+        {"actor", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *data_dir = NULL;
+    const char *data_dir = NULL, *legal_basis = NULL, *only = NULL, *actor_name = NULL;
     int option;
     optind = 0;
     while ((option = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
         switch (option) {
         case 'd': data_dir = optarg; break;
+        case 'b': legal_basis = optarg; break;
+        case 'a': only = optarg; break;
+        case 'o': actor_name = optarg; break;
         case 'h': return fputs(log_usage, stdout), 0;
         default: return cli_usage("log", log_usage, "an option is unknown or lacks its value");
         }
@@ -54,6 +70,22 @@ cli_log(int argc, char **argv)
         return cli_usage("log", log_usage, "--data DIR is required");
     if (optind != argc - 1)
         return cli_usage("log", log_usage, "unexpected argument %s", argv[optind + 1]);
+    if (!events && (legal_basis || only || actor_name))
+        return cli_usage("log", log_usage, "--legal-basis, --action and --actor go with events");
+    char actor[96] = AUDIT_ACTOR_OPERATOR;
+    if (events) {
+        if (legal_basis == NULL)
+            return cli_usage("log", log_usage, "events needs --legal-basis TEXT");
+        if (!identity_legal_basis_is_valid(legal_basis))
+            return cli_fail("log", 2, "--legal-basis must be 1 to %d bytes of text",
+                            IDENTITY_LEGAL_BASIS_MAX_BYTES);
+        if (actor_name != NULL &&
+            (!identity_reason_is_valid(actor_name) ||
+             string_format(actor, sizeof actor, AUDIT_ACTOR_OPERATOR ":%s", actor_name) != 0))
+            return cli_fail("log", 2, "--actor must be a name of [a-z0-9_]");
+        if (only != NULL && (only[0] == '\0' || strlen(only) > 64))
+            return cli_fail("log", 2, "--action names one action, e.g. enroll.refused");
+    }
 
     char err[512];
     struct service service;
@@ -61,7 +93,14 @@ cli_log(int argc, char **argv)
         return cli_fail("log", 1, "%s", err);
     int status = 1;
     char origin[SIGNER_LOG_ORIGIN_MAX], vkey[SIGNER_LOG_VKEY_MAX];
-    if (init) {
+    if (events) {
+        json_t *opened = NULL;
+        if (audit_inquiry(service.store, service.signer, only, legal_basis, actor, &opened, err,
+                          sizeof err) != 0)
+            cli_fail("log", 1, "%s", err);
+        else
+            status = cli_print_json(opened) == 0 ? 0 : 1;
+    } else if (init) {
         if (signer_log_key_create(service.config.keys_dir, err, sizeof err) != 0)
             cli_fail("log", 1, "%s", err);
         else
@@ -74,7 +113,7 @@ cli_log(int argc, char **argv)
     } else {
         struct log_report report;
         struct store_conn *conn = store_acquire(service.store);
-        int verified = log_verify(conn, vkey, &report);
+        int verified = log_verify(conn, service.signer, vkey, &report);
         store_release(service.store, conn);
         if (verified < 0) {
             cli_fail("log", 1, "cannot read the log: %s", "database error");

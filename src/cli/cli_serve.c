@@ -336,7 +336,7 @@ cli_serve(int argc, char **argv)
         return cli_fail("serve", 1, "%s", err);
     }
     struct janitor *janitor = NULL;
-    if (janitor_start(service.store, (unsigned)janitor_interval, pending_ceiling, &janitor,
+    if (janitor_start(service.store, service.signer, (unsigned)janitor_interval, pending_ceiling, &janitor,
                       err, sizeof err) != 0) {
         http_server_stop(server);
         service_close(&service);

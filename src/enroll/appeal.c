@@ -73,7 +73,8 @@ appeal_file_handle(const struct appeal_context *context, const struct http_reque
     struct store_conn *conn = store_acquire(context->store);
     int stored = details != NULL && store_begin(conn) == 0 &&
                  store_appeal_insert(conn, &appeal) == 0 &&
-                 audit_append(conn, actor, "appeal.filed", caller.web_number, details, NULL) ==
+                 audit_append_citizen(conn, context->signer, actor, "appeal.filed",
+                                      caller.web_number, details, NULL) ==
                      0 &&
                  store_commit(conn) == 0;
     if (!stored) {
@@ -169,7 +170,8 @@ appeal_list_pending(struct store *store, struct signer *signer, const char *acto
         /* The reading first, in the log; then the text. */
         int read = details != NULL && record_id(appeal->id, sealed_id) == 0 &&
                    store_begin(conn) == 0 &&
-                   audit_append(conn, actor, "appeal.read", appeal->web_number, details, NULL) ==
+                   audit_append_citizen(conn, walk.signer, actor, "appeal.read",
+                                        appeal->web_number, details, NULL) ==
                        0 &&
                    store_commit(conn) == 0;
         json_decref(details);
@@ -208,7 +210,7 @@ done:
 }
 
 int
-appeal_decide(struct store *store, const char *id, int overturn, const char *reason,
+appeal_decide(struct store *store, struct signer *signer, const char *id, int overturn, const char *reason,
               const char *actor, int *found, int *changed, char *err, size_t errlen)
 {
     *found = 0;
@@ -233,7 +235,7 @@ appeal_decide(struct store *store, const char *id, int overturn, const char *rea
      * before the bookkeeping), then the decision. */
     if (overturn) {
         int exists = 0, reinstated = 0;
-        if (identity_reinstate(store, appeal.web_number, actor, &exists, &reinstated, err,
+        if (identity_reinstate(store, signer, appeal.web_number, actor, &exists, &reinstated, err,
                                errlen) != 0) {
             store_appeal_clear(&appeal);
             return -1;
@@ -246,7 +248,8 @@ appeal_decide(struct store *store, const char *id, int overturn, const char *rea
                   store_appeal_decide(conn, appeal.id, appeal.web_number,
                                       overturn ? STORE_APPEAL_OVERTURNED : STORE_APPEAL_UPHELD,
                                       (int64_t)time(NULL), actor, reason, changed) == 0 &&
-                  audit_append(conn, actor, "appeal.decided", appeal.web_number, details,
+                  audit_append_citizen(conn, signer, actor, "appeal.decided", appeal.web_number,
+                                       details,
                                NULL) == 0 &&
                   store_commit(conn) == 0;
     if (!decided) {

@@ -49,7 +49,7 @@ int appeal_list_pending(struct store *store, struct signer *signer, const char *
  * identity is reinstated at once) with a reason (1 to
  * STORE_DECISION_MAX - 1 bytes of clean UTF-8). *found 0 for an unknown
  * id, *changed 0 when it was decided already. 0 or -1 with err. */
-int appeal_decide(struct store *store, const char *id, int overturn, const char *reason,
+int appeal_decide(struct store *store, struct signer *signer, const char *id, int overturn, const char *reason,
                   const char *actor, int *found, int *changed, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 

@@ -397,8 +397,8 @@ device_revoke_handle(const struct device_context *context,
                                     "identity");
         goto done;
     }
-    if (audit_append(conn, actor, "device.revoke", caller.web_number, details,
-                     NULL) != 0 ||
+    if (audit_append_citizen(conn, context->signer, actor, "device.revoke", caller.web_number,
+                             details, NULL) != 0 ||
         store_commit(conn) != 0)
         goto fail;
     result = http_respond_json(response, 200,

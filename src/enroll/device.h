@@ -28,6 +28,7 @@
 
 struct device_context {
     struct store *store;
+    struct signer *signer;      /* seals the events of device acts */
     const struct pki *pki;
     const char *issuer;         /* e.g. "http://127.0.0.1:8080" */
 };

@@ -291,7 +291,7 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
     json_t *details = json_pack("{s:s, s:b, s:s}", "serial", certificate->serial_hex,
                                 "reenrolled", *reenrolled, "acr", "cyberid:face");
     int appended = details != NULL &&
-                   audit_append(conn, actor, *reenrolled ? "device.enroll"
+                   audit_append_citizen(conn, context->signer, actor, *reenrolled ? "device.enroll"
                                                          : "identity.enroll",
                                 web_number, details, NULL) == 0;
     json_decref(details);
@@ -309,15 +309,19 @@ fail:
 /* Records a refusal in the audit log: the reason code only (the precise
  * one, where the answer had to be vague), under e->subject. */
 static void
-audit_refusal(struct store_conn *conn, const struct enrollment *e,
+audit_refusal(struct store_conn *conn, struct signer *signer, const struct enrollment *e,
               const struct refusal *refusal)
 {
     json_t *details = json_pack("{s:s}", "reason",
                                 refusal->audit_reason ? refusal->audit_reason
                                                       : refusal->code);
-    const char *subject = e->subject[0] ? e->subject : "enrollment";
+    /* A refusal before the number was found (a malformed request, a limit)
+     * is nobody's: a plain event. */
     if (details == NULL ||
-        audit_append(conn, "applicant", "enroll.refused", subject, details, NULL) != 0)
+        (e->subject[0] ? audit_append_citizen(conn, signer, "applicant", "enroll.refused",
+                                              e->subject, details, NULL)
+                       : audit_append(conn, "applicant", "enroll.refused", "enrollment",
+                                      details, NULL)) != 0)
         log_event(LOG_ERROR, "audit_failed", "{s:s}", "action", "enroll.refused");
     json_decref(details);
 }
@@ -355,7 +359,7 @@ enroll_handle(const struct enroll_context *context,
         goto done;
     if (status > 0) {
         if (!refusal.unaudited)
-            audit_refusal(conn, &e, &refusal);
+            audit_refusal(conn, context->signer, &e, &refusal);
         log_event(LOG_INFO, "enroll_refused", "{s:s}", "reason", refusal.code);
         counter_add(COUNTER_ENROLL_REFUSALS, refusal.code);
         if (refusal.face_check)

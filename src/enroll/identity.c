@@ -6,6 +6,7 @@
 #include "pki/pki.h"
 #include "util/strings.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -40,7 +41,7 @@ add_device(void *context, const struct store_device *device)
 }
 
 int
-identity_show(struct store *store, const char *web_number, const char *actor,
+identity_show(struct store *store, struct signer *signer, const char *web_number, const char *actor,
               json_t **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -57,7 +58,7 @@ identity_show(struct store *store, const char *web_number, const char *actor,
         goto done;
     }
     if (store_device_each(conn, web_number, add_device, devices) != 0 ||
-        audit_append(conn, actor, "identity.read", web_number, details, NULL) != 0 ||
+        audit_append_citizen(conn, signer, actor, "identity.read", web_number, details, NULL) != 0 ||
         store_commit(conn) != 0)
         goto fail;
     *out = json_pack("{s:s, s:s, s:o, s:I, s:I, s:O}", "web_number",
@@ -83,8 +84,117 @@ fail:
     return -1;
 }
 
+struct events_walk {
+    struct signer *signer;
+    json_t *events;
+    int failed;
+};
+
+static int
+add_opened_event(void *context, const struct store_audit_event *event)
+{
+    struct events_walk *walk = context;
+    struct audit_opened opened;
+    json_t *entry = NULL;
+    if (audit_open(walk->signer, event, &opened) == 0) {
+        json_t *details = json_loads(opened.details, JSON_REJECT_DUPLICATES, NULL);
+        entry = details ? json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:b}", "sequence",
+                                    (json_int_t)event->sequence, "time",
+                                    (json_int_t)event->time, "actor", opened.actor, "action",
+                                    event->action, "subject", opened.subject, "details",
+                                    details, "in_log", event->leaf >= 0)
+                        : NULL;
+    }
+    audit_opened_clear(&opened);
+    if (entry == NULL || json_array_append_new(walk->events, entry) != 0) {
+        walk->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+by_sequence(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "sequence"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "sequence"));
+    return (x > y) - (x < y);
+}
+
 int
-identity_revoke(struct store *store, const char *web_number, const char *reason,
+identity_events(struct store *store, struct signer *signer, const char *web_number,
+                const char *legal_basis, const char *actor, json_t **out, char *err,
+                size_t errlen)
+{
+    *out = NULL;
+    struct store_conn *conn = store_acquire(store);
+    struct store_identity identity;
+    int found = 0;
+    struct events_walk walk = {.signer = signer, .events = json_array()};
+    json_t *details = json_pack("{s:s}", "legal_basis", legal_basis);
+    char record[sizeof "registry:" + STORE_ID_MAX];
+    if (walk.events == NULL || details == NULL || store_begin(conn) != 0 ||
+        store_identity_get(conn, web_number, &identity, &found) != 0)
+        goto fail;
+    if (!found) {
+        store_rollback(conn);
+        goto done;
+    }
+    /* The reading is in the citizen's log before anything is opened. */
+    if (string_format(record, sizeof record, "registry:%s", identity.person_id) != 0 ||
+        audit_append_citizen(conn, signer, actor, "identity.events_read", web_number, details,
+                             NULL) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    /* Plain rows from before sealed events, then the sealed ones. */
+    const char *const citizens[] = {web_number, record};
+    for (size_t i = 0; i < 2 && !walk.failed; i++) {
+        char blind[AUDIT_CITIZEN_SUBJECT_SIZE];
+        if (store_audit_by_subject(conn, citizens[i], add_opened_event, &walk) != 0 ||
+            audit_citizen_subject(signer, citizens[i], blind) != 0 ||
+            store_audit_by_subject(conn, blind, add_opened_event, &walk) != 0)
+            walk.failed = 1;
+    }
+    if (walk.failed) {
+        error_set(err, errlen, "an event of this identity does not open: the log may have "
+                               "been altered (cyberid log verify)");
+        json_decref(walk.events);
+        json_decref(details);
+        store_release(store, conn);
+        return -1;
+    }
+    /* Oldest first across the subjects. */
+    size_t count = json_array_size(walk.events);
+    json_t **items = calloc(count ? count : 1, sizeof *items);
+    json_t *sorted = json_array();
+    if (items == NULL || sorted == NULL) {
+        free(items);
+        json_decref(sorted);
+        goto fail;
+    }
+    for (size_t i = 0; i < count; i++)
+        items[i] = json_array_get(walk.events, i);
+    qsort(items, count, sizeof *items, by_sequence);
+    for (size_t i = 0; i < count; i++)
+        json_array_append(sorted, items[i]);
+    free(items);
+    *out = sorted;
+done:
+    json_decref(walk.events);
+    json_decref(details);
+    store_release(store, conn);
+    return 0;
+fail:
+    error_set(err, errlen, "database: %s", store_last_error(conn));
+    store_rollback(conn);
+    json_decref(walk.events);
+    json_decref(details);
+    store_release(store, conn);
+    return -1;
+}
+
+int
+identity_revoke(struct store *store, struct signer *signer, const char *web_number, const char *reason,
                 const char *actor, int *found, int64_t *devices_revoked, char *err,
                 size_t errlen)
 {
@@ -120,7 +230,8 @@ identity_revoke(struct store *store, const char *web_number, const char *reason,
                         (json_int_t)*devices_revoked, "tokens_revoked",
                         (json_int_t)tokens);
     if (details == NULL ||
-        audit_append(conn, actor, "identity.revoke", web_number, details, NULL) != 0 ||
+        audit_append_citizen(conn, signer, actor, "identity.revoke", web_number, details,
+                             NULL) != 0 ||
         store_commit(conn) != 0)
         goto fail;
     json_decref(details);
@@ -143,7 +254,7 @@ struct suspension {
 };
 
 static int
-change_status(struct store *store, const char *web_number, const char *from,
+change_status(struct store *store, struct signer *signer, const char *web_number, const char *from,
               const char *to, const char *reason, const char *action,
               json_t *details, const char *actor, const struct suspension *suspension,
               int *found, int *changed, char *err, size_t errlen)
@@ -173,7 +284,7 @@ change_status(struct store *store, const char *web_number, const char *from,
              ? store_identity_suspend(conn, web_number, reason, suspension->legal_basis,
                                       suspension->until, now, &exists)
              : store_identity_set_status(conn, web_number, to, reason, now, &exists)) != 0 ||
-        audit_append(conn, actor, action, web_number, details, NULL) != 0 ||
+        audit_append_citizen(conn, signer, actor, action, web_number, details, NULL) != 0 ||
         store_commit(conn) != 0)
         goto fail;
     *changed = 1;
@@ -187,7 +298,7 @@ fail:
 }
 
 int
-identity_suspend(struct store *store, const char *web_number, const char *reason,
+identity_suspend(struct store *store, struct signer *signer, const char *web_number, const char *reason,
                  const char *legal_basis, int64_t until, int max_days, const char *actor,
                  int *found, int *changed, char *err, size_t errlen)
 {
@@ -207,7 +318,7 @@ identity_suspend(struct store *store, const char *web_number, const char *reason
     if (details == NULL)
         return error_set(err, errlen, "out of memory");
     struct suspension suspension = {until, legal_basis};
-    int status = change_status(store, web_number, STORE_IDENTITY_ACTIVE,
+    int status = change_status(store, signer, web_number, STORE_IDENTITY_ACTIVE,
                                STORE_IDENTITY_SUSPENDED, reason, "identity.suspend",
                                details, actor, &suspension, found, changed, err, errlen);
     json_decref(details);
@@ -231,7 +342,7 @@ collect_ended(void *context, const char *web_number)
 }
 
 int
-identity_end_suspensions(struct store *store, int64_t now, int64_t *ended_count)
+identity_end_suspensions(struct store *store, struct signer *signer, int64_t now, int64_t *ended_count)
 {
     *ended_count = 0;
     for (;;) {
@@ -246,7 +357,7 @@ identity_end_suspensions(struct store *store, int64_t now, int64_t *ended_count)
             int found = 0, changed = 0;
             char err[256];
             status = details != NULL
-                         ? change_status(store, ended.web_numbers[i], STORE_IDENTITY_SUSPENDED,
+                         ? change_status(store, signer, ended.web_numbers[i], STORE_IDENTITY_SUSPENDED,
                                          STORE_IDENTITY_ACTIVE, NULL,
                                          "identity.suspension_ended", details, "system", NULL,
                                          &found, &changed, err, sizeof err)
@@ -262,13 +373,13 @@ identity_end_suspensions(struct store *store, int64_t now, int64_t *ended_count)
 }
 
 int
-identity_reinstate(struct store *store, const char *web_number, const char *actor,
+identity_reinstate(struct store *store, struct signer *signer, const char *web_number, const char *actor,
                    int *found, int *changed, char *err, size_t errlen)
 {
     json_t *details = json_object();
     if (details == NULL)
         return error_set(err, errlen, "out of memory");
-    int status = change_status(store, web_number, STORE_IDENTITY_SUSPENDED,
+    int status = change_status(store, signer, web_number, STORE_IDENTITY_SUSPENDED,
                                STORE_IDENTITY_ACTIVE, NULL, "identity.reinstate",
                                details, actor, NULL, found, changed, err, errlen);
     json_decref(details);
@@ -308,10 +419,19 @@ identity_find(struct store *store, struct signer *signer, const char *national_i
         (in_registry &&
          store_identity_find_by_person(conn, person.id, &identity, &enrolled) != 0))
         goto fail;
+    /* The event is the citizen's when the number is someone's: their
+     * identity's, or their registry record's before they enrolled (their
+     * history shows it once they do). */
+    char record[sizeof "registry:" + STORE_ID_MAX] = "";
+    if (in_registry && !enrolled &&
+        string_format(record, sizeof record, "registry:%s", person.id) != 0)
+        goto fail;
     if (json_object_set_new(details, "found", json_boolean(enrolled)) != 0 ||
-        audit_append(conn, actor, "identity.find", enrolled ? identity.web_number
-                                                            : "registry",
-                     details, NULL) != 0 ||
+        (in_registry ? audit_append_citizen(conn, signer, actor, "identity.find",
+                                            enrolled ? identity.web_number : record, details,
+                                            NULL)
+                     : audit_append(conn, actor, "identity.find", "registry", details, NULL)) !=
+            0 ||
         store_commit(conn) != 0)
         goto fail;
     *out = enrolled ? json_pack("{s:b, s:s, s:s, s:s*}", "found", 1, "web_number",

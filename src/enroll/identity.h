@@ -20,16 +20,27 @@ int identity_reason_is_valid(const char *reason);
 /* The identity's status and devices as JSON (no personal data), and an
  * audit event "identity.read" by actor. *out is NULL when there is no
  * such identity. 0 or -1 with err. */
-int identity_show(struct store *store, const char *web_number, const char *actor,
+int identity_show(struct store *store, struct signer *signer, const char *web_number, const char *actor,
                   json_t **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* The operator reads a citizen's events (a court's order, an inquiry),
+ * under a legal basis: the reading is itself an event of the citizen
+ * ("identity.events_read", {"legal_basis"}), committed before any event is
+ * opened. *out is NULL when there is no such identity, else a JSON array,
+ * oldest first, of {"sequence", "time", "actor", "action", "subject",
+ * "details", "in_log"} with the events on their registry record from
+ * before they enrolled. 0 or -1 with err. */
+int identity_events(struct store *store, struct signer *signer, const char *web_number,
+                    const char *legal_basis, const char *actor, json_t **out, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
 
 /* Revokes the identity, every active certificate of it (CRL reason from
  * the reason code when it names one, else privilege_withdrawn) and every
  * token of it at platforms, with an
  * audit event "identity.revoke" by actor. Returns 0 with *found and
  * *devices_revoked set, or -1 with err. */
-int identity_revoke(struct store *store, const char *web_number,
+int identity_revoke(struct store *store, struct signer *signer, const char *web_number,
                     const char *reason, const char *actor, int *found,
                     int64_t *devices_revoked, char *err, size_t errlen)
     __attribute__((warn_unused_result));
@@ -63,7 +74,7 @@ int identity_find(struct store *store, struct signer *signer, const char *nation
  * identity is on hold (OCSP certificateHold, the CRL). Returns 0 with
  * *found and *changed (0 when the identity was not active), or -1 with
  * err. */
-int identity_suspend(struct store *store, const char *web_number,
+int identity_suspend(struct store *store, struct signer *signer, const char *web_number,
                      const char *reason, const char *legal_basis, int64_t until,
                      int max_days, const char *actor, int *found, int *changed, char *err,
                      size_t errlen) __attribute__((warn_unused_result));
@@ -71,13 +82,13 @@ int identity_suspend(struct store *store, const char *web_number,
 /* Ends the suspensions whose end has come by now (the janitor's round):
  * each identity active again, audit event "identity.suspension_ended"
  * (actor "system"). *ended: how many. 0 or -1. */
-int identity_end_suspensions(struct store *store, int64_t now, int64_t *ended)
+int identity_end_suspensions(struct store *store, struct signer *signer, int64_t now, int64_t *ended)
     __attribute__((warn_unused_result));
 
 /* Reinstates the suspended identity web_number (audit event
  * "identity.reinstate"). *changed is 0 when it was not suspended (a
  * revoked identity stays revoked). 0 or -1 with err. */
-int identity_reinstate(struct store *store, const char *web_number,
+int identity_reinstate(struct store *store, struct signer *signer, const char *web_number,
                        const char *actor, int *found, int *changed, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
 

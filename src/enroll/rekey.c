@@ -179,7 +179,8 @@ commit(const struct enroll_context *context, struct store_conn *conn,
                                 "generation", (json_int_t)certificate->generation,
                                 "was_on_hold", caller->held, "acr", "cyberid:face");
     int appended = details != NULL &&
-                   audit_append(conn, actor, "device.rekey", caller->web_number, details,
+                   audit_append_citizen(conn, context->signer, actor, "device.rekey",
+                                        caller->web_number, details,
                                 NULL) == 0;
     json_decref(details);
     if (!appended || store_commit(conn) != 0)
@@ -223,7 +224,8 @@ rekey_handle(const struct enroll_context *context, const struct device_context *
                                                              : refusal.code,
                                         "serial", caller.serial);
             if (details == NULL ||
-                audit_append(conn, "applicant", "device.rekey_refused", caller.web_number,
+                audit_append_citizen(conn, context->signer, "applicant", "device.rekey_refused",
+                                     caller.web_number,
                              details, NULL) != 0)
                 log_event(LOG_ERROR, "audit_failed", "{s:s}", "action",
                           "device.rekey_refused");

@@ -211,7 +211,7 @@ decide(const struct oidc_context *context, const struct http_request *request,
                                 approve ? STORE_LOGIN_APPROVED : STORE_LOGIN_DENIED,
                                 caller.web_number, approve ? released_text : NULL, now,
                                 now + OIDC_CODE_LIFETIME, &changed) != 0 ||
-        (changed && (audit_append(conn, actor,
+        (changed && (audit_append_citizen(conn, context->signer, actor,
                                   approve ? "login.approved" : "login.denied",
                                   caller.web_number, details, NULL) != 0 ||
                      store_commit(conn) != 0))) {

@@ -77,8 +77,8 @@ is_form(const struct http_request *request)
 /* The audit event of a userinfo answer: "claims.disclosed" by the
  * platform, via userinfo, with the claim names. 0 or -1 (rolled back). */
 static int
-audit_userinfo(struct store_conn *conn, const struct store_oidc_token *token,
-               const json_t *names)
+audit_userinfo(struct store_conn *conn, struct signer *signer,
+               const struct store_oidc_token *token, const json_t *names)
 {
     char actor[AUDIT_PLATFORM_NAME_SIZE];
     json_t *details = json_pack("{s:s, s:O, s:s}", "client_id", token->client_id,
@@ -86,8 +86,8 @@ audit_userinfo(struct store_conn *conn, const struct store_oidc_token *token,
     int ok = details != NULL &&
              audit_platform_name(token->client_id, actor) == 0 &&
              store_begin(conn) == 0 &&
-             audit_append(conn, actor, "claims.disclosed", token->web_number, details,
-                          NULL) == 0 &&
+             audit_append_citizen(conn, signer, actor, "claims.disclosed", token->web_number,
+                                  details, NULL) == 0 &&
              store_commit(conn) == 0;
     json_decref(details);
     if (!ok)
@@ -175,7 +175,7 @@ oidc_userinfo_handle(const struct oidc_context *context,
     /* Each answer discloses the claims' values again: the citizen's log
      * shows every one (names, never values), committed before the answer
      * leaves. An answer with no claim (sub only) discloses nothing new. */
-    if (json_array_size(names) > 0 && audit_userinfo(conn, &token, names) != 0) {
+    if (json_array_size(names) > 0 && audit_userinfo(conn, context->signer, &token, names) != 0) {
         step = "userinfo audit";
         goto done;
     }
@@ -267,7 +267,8 @@ done:
 /* Revokes what token (the caller's) stands for, with its audit event, in
  * one transaction. 0 or -1 (rolled back). */
 static int
-revoke_token(struct store_conn *conn, const struct store_platform *platform,
+revoke_token(struct store_conn *conn, struct signer *signer,
+             const struct store_platform *platform,
              const struct store_oidc_token *token)
 {
     char actor[AUDIT_PLATFORM_NAME_SIZE];
@@ -296,7 +297,8 @@ revoke_token(struct store_conn *conn, const struct store_platform *platform,
     }
     if (details == NULL ||
         (action != NULL &&
-         audit_append(conn, actor, action, token->web_number, details, NULL) != 0) ||
+         audit_append_citizen(conn, signer, actor, action, token->web_number, details,
+                              NULL) != 0) ||
         store_commit(conn) != 0)
         goto fail;
     json_decref(details);
@@ -330,7 +332,7 @@ oidc_revoke_handle(const struct oidc_context *context,
     /* Another client's token, or an unknown one, is left alone with the
      * same answer, so that the answer never tells a token exists. */
     if (found && strcmp(token.client_id, platform.client_id) == 0 &&
-        revoke_token(conn, &platform, &token) != 0) {
+        revoke_token(conn, context->signer, &platform, &token) != 0) {
         result = oauth_store_failed(conn, "token revoke", response);
         goto done;
     }

@@ -72,7 +72,8 @@ revoke_grant_in(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES
     json_t *details = json_pack("{s:s, s:s, s:I}", "client_id", x->platform->client_id,
                                 "reason", reason, "tokens", (json_int_t)revoked);
     int audited = details != NULL &&
-                  audit_append(x->conn, actor, "grant.revoke", web_number, details,
+                  audit_append_citizen(x->conn, x->context->signer, actor, "grant.revoke",
+                                       web_number, details,
                                NULL) == 0;
     json_decref(details);
     if (count != NULL)
@@ -165,7 +166,8 @@ store_code_tokens(struct exchange *x, const struct store_oidc_login *login,
                                OIDC_ACCESS_TOKEN_LIFETIME, access) == 0 &&
                   insert_token(x, base, STORE_TOKEN_REFRESH, claims_text,
                                OIDC_REFRESH_TOKEN_LIFETIME, refresh) == 0 &&
-                  audit_append(x->conn, actor, "claims.disclosed", login->web_number,
+                  audit_append_citizen(x->conn, x->context->signer, actor, "claims.disclosed",
+                                       login->web_number,
                                details, NULL) == 0;
     json_decref(details);
     return written ? 0 : -1;

@@ -150,7 +150,8 @@ oidc_verify_handle(const struct oidc_context *context,
     }
     if (claims_for_identity(conn, context->signer, caller.web_number, granted, now, body,
                             &active) != 0 ||
-        (active && (audit_append(conn, actor, "claims.disclosed", caller.web_number,
+        (active && (audit_append_citizen(conn, context->signer, actor, "claims.disclosed",
+                                         caller.web_number,
                                  details, NULL) != 0 ||
                     store_commit(conn) != 0))) {
         result = oauth_store_failed(conn, "verify", response);

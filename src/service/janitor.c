@@ -21,6 +21,7 @@
 
 struct janitor {
     struct store *store;
+    struct signer *signer;      /* seals the events of ended suspensions */
     unsigned interval;
     int64_t ceiling;
     char holder[HOLDER_MAX];
@@ -31,7 +32,7 @@ struct janitor {
 };
 
 int
-janitor_round(struct store *store, const char *holder, int64_t now, unsigned interval,
+janitor_round(struct store *store, struct signer *signer, const char *holder, int64_t now, unsigned interval,
               int64_t ceiling, int *held, struct store_purge_counts *counts)
 {
     struct store_purge_counts ignored;
@@ -62,7 +63,7 @@ janitor_round(struct store *store, const char *holder, int64_t now, unsigned int
     /* Suspensions whose end date has come end by themselves. */
     int64_t ended = 0;
     if (status == 0 && *held) {
-        status = identity_end_suspensions(store, now, &ended);
+        status = identity_end_suspensions(store, signer, now, &ended);
         if (status != 0)
             log_event(LOG_WARN, "janitor_failed", "{s:s}", "error",
                       "cannot end the suspensions that are due");
@@ -81,7 +82,7 @@ run(void *argument)
         pthread_mutex_unlock(&janitor->lock);
         int held = 0;
         struct store_purge_counts counts;
-        if (janitor_round(janitor->store, janitor->holder, (int64_t)time(NULL),
+        if (janitor_round(janitor->store, janitor->signer, janitor->holder, (int64_t)time(NULL),
                           janitor->interval, janitor->ceiling, &held, &counts) == 0 &&
             held)
             log_event(LOG_DEBUG, "janitor_purged", "{s:I, s:I, s:I, s:I, s:I}",
@@ -102,7 +103,7 @@ run(void *argument)
 }
 
 int
-janitor_start(struct store *store, unsigned interval, int64_t ceiling,
+janitor_start(struct store *store, struct signer *signer, unsigned interval, int64_t ceiling,
               struct janitor **out, char *err, size_t errlen)
 {
     if (interval == 0)
@@ -113,6 +114,7 @@ janitor_start(struct store *store, unsigned interval, int64_t ceiling,
     if (janitor == NULL)
         return error_set(err, errlen, "out of memory");
     janitor->store = store;
+    janitor->signer = signer;
     janitor->interval = interval;
     janitor->ceiling = ceiling;
     /* Who holds the lease, for an operator reading the table: host, pid

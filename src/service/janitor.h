@@ -11,6 +11,7 @@
 #ifndef CYBERID_JANITOR_H
 #define CYBERID_JANITOR_H
 
+#include "signer/signer.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -23,7 +24,7 @@ struct janitor;
 /* Starts the janitor thread, which runs a round every `interval` seconds
  * (the first at once), holding pending rows under `ceiling` (0: no
  * ceiling). 0 and *out, or -1 with err. */
-int janitor_start(struct store *store, unsigned interval, int64_t ceiling,
+int janitor_start(struct store *store, struct signer *signer, unsigned interval, int64_t ceiling,
                   struct janitor **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
@@ -31,7 +32,7 @@ int janitor_start(struct store *store, unsigned interval, int64_t ceiling,
  * `holder` at `now` and, if held, purges, then trims pending rows to
  * `ceiling` (0: not). *held says whether it did; counts (may be NULL)
  * what went. 0, or -1 on a store failure. */
-int janitor_round(struct store *store, const char *holder, int64_t now,
+int janitor_round(struct store *store, struct signer *signer, const char *holder, int64_t now,
                   unsigned interval, int64_t ceiling, int *held,
                   struct store_purge_counts *counts) __attribute__((warn_unused_result));
 

@@ -13,6 +13,7 @@
 
 #include <openssl/sha.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +33,13 @@ service_open_with_signer(const char *data_dir, unsigned connections,
         options.pki_dir = service->config.pki_dir;
         started = signer_start(&options, &service->signer, err, errlen);
     } else {
+        /* An offline command holds the keys itself: the opening limit,
+         * which bounds what a network process gone bad could read through
+         * a signer process, would only stop `cyberid log verify` (which
+         * opens every sealed event) on a large log. */
         struct signer_options options = {.keys_dir = service->config.keys_dir,
-                                         .pki_dir = service->config.pki_dir};
+                                         .pki_dir = service->config.pki_dir,
+                                         .opens_per_minute = UINT_MAX};
         started = signer_open_local(&options, &service->signer, err, errlen);
     }
     if (started != 0)
@@ -133,7 +139,7 @@ service_start_serving(struct service *service, const char *issuer, char *err,
         .face = service->face, .pki = service->pki, .gate = service->enroll_gate,
         .decoy = service->registry_decoy};
     service->device = (struct device_context){
-        .store = service->store, .pki = service->pki, .issuer = service->issuer};
+        .store = service->store, .signer = service->signer, .pki = service->pki, .issuer = service->issuer};
     service->oidc = (struct oidc_context){
         .store = service->store, .signer = service->signer,
         .device = &service->device, .issuer = service->issuer,
@@ -344,7 +350,8 @@ history(void *app, const struct http_request *request, struct http_response *res
                                identity.person_id);
     const char *subjects[] = {caller.web_number, registry_subject};
     if (status == 0)
-        status = log_history(conn, subjects, registry_subject[0] ? 2 : 1, since, &answer);
+        status = log_history(conn, service->signer, subjects, registry_subject[0] ? 2 : 1, since,
+                             &answer);
     store_release(service->store, conn);
     device_caller_clear(&caller);
     if (status < 0)

@@ -176,6 +176,8 @@ int signer_pid(struct signer *signer);
 /* 1 when a call on this thread failed since the last take because the
  * signer was out of reach or over its limit (then cleared), else 0. */
 int signer_outage_take(void);
+/* The same flag, left as it is: whether a failure was the signer's. */
+int signer_outage_peek(void);
 
 /* HMAC-SHA256 under SIGNER_KEY_INDEX or SIGNER_KEY_PAIRWISE (any other key
  * is refused) of at most SIGNER_HMAC_MESSAGE_MAX_BYTES. 0, or -1 with out

@@ -80,6 +80,12 @@ signer_outage_take(void)
     return was;
 }
 
+int
+signer_outage_peek(void)
+{
+    return outage;
+}
+
 /* ── Talking to the process ─────────────────────────────────────────────── */
 
 /* One request and its reply on fd. 0 with *status and reply filled; -1

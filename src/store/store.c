@@ -627,15 +627,18 @@ store_audit_append(struct store_conn *conn, const struct store_audit_event *even
         v_integer(event->time), v_text(event->actor), v_text(event->action),
         v_text(event->subject), v_text(event->details ? event->details : "{}"),
         event->salt ? v_blob(event->salt, STORE_LOG_SALT_BYTES) : v_null(),
+        event->sealed ? v_blob(event->sealed, event->sealed_length) : v_null(),
+        event->commitment ? v_blob(event->commitment, STORE_LOG_HASH_BYTES) : v_null(),
     };
     *sequence = 0;
     /* The database numbers events (SQLite's rowid, a PostgreSQL
      * sequence): no MAX()+1, which would serialise every writer on one
      * lock, or collide on PostgreSQL. */
     int rc = exec(conn,
-                  "INSERT INTO audit_event (time, actor, action, subject, details, salt)"
-                  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING sequence",
-                  params, 6, read_one_integer, sequence, NULL);
+                  "INSERT INTO audit_event"
+                  " (time, actor, action, subject, details, salt, sealed, commitment)"
+                  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING sequence",
+                  params, 8, read_one_integer, sequence, NULL);
     if (rc == 1)
         return 0;
     return rc < 0 ? -1 : error_set(conn->error, sizeof conn->error,
@@ -647,7 +650,7 @@ int
 store_audit_walk_row(void *context, const struct store_value *columns, size_t count)
 {
     struct audit_walk *walk = context;
-    if (count != 8)
+    if (count != 10)
         return -1;
     int failed = 0;
     char *actor = column_text(&columns[2], &failed);
@@ -665,6 +668,12 @@ store_audit_walk_row(void *context, const struct store_value *columns, size_t co
                         ? columns[6].data
                         : NULL,
             .leaf = columns[7].type == STORE_VALUE_INTEGER ? columns[7].integer : -1,
+            .sealed = columns[8].type == STORE_VALUE_BLOB ? columns[8].data : NULL,
+            .sealed_length = columns[8].type == STORE_VALUE_BLOB ? columns[8].length : 0,
+            .commitment = columns[9].type == STORE_VALUE_BLOB &&
+                                  columns[9].length == STORE_LOG_HASH_BYTES
+                              ? columns[9].data
+                              : NULL,
         };
         rc = walk->each(walk->context, &event);
     }

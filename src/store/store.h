@@ -431,12 +431,25 @@ struct store_audit_event {
     const char *details;        /* JSON object text, no personal data */
     /* The transparency log (audit/log.h): the event's random salt
      * (STORE_LOG_SALT_BYTES; NULL for an event from before the log, which
-     * the sequencer gives one), and its leaf number, -1 until the
-     * sequencer has put it in the tree. */
+     * the sequencer gives one, and for a sealed event, whose salt is in
+     * the seal), and its leaf number, -1 until the sequencer has put it
+     * in the tree. */
     const uint8_t *salt;
     int64_t leaf;
+    /* A citizen's event (audit.h, audit_append_citizen): actor, subject,
+     * details and salt sealed by the signer; the row's subject is then a
+     * blind index and its actor and details say nothing. NULL for an
+     * operator-level event. */
+    const uint8_t *sealed;
+    size_t sealed_length;
+    /* The leaf's commitment, made when the event was appended
+     * (STORE_LOG_HASH_BYTES, tlog_appended_commitment); NULL for an event
+     * from before sealed events, whose commitment the sequencer makes. */
+    const uint8_t *commitment;
 };
 #define STORE_LOG_SALT_BYTES 16
+/* A sealed event's size at most. */
+#define STORE_AUDIT_SEALED_MAX (64 * 1024)
 
 int store_audit_append(struct store_conn *conn,
                        const struct store_audit_event *event,
@@ -477,7 +490,8 @@ int store_log_assign(struct store_conn *conn, const char *subject, int64_t seque
                      int64_t leaf, const uint8_t salt[STORE_LOG_SALT_BYTES], int *changed)
     __attribute__((warn_unused_result));
 /* Gives events their leaves at once: sequences[i] gets leaves[i], for
- * events that have a salt and no leaf yet. *changed: how many did. */
+ * events that have a salt or a commitment and no leaf yet. *changed: how
+ * many did. */
 int store_log_assign_many(struct store_conn *conn, const int64_t *sequences,
                           const int64_t *leaves, size_t count, int64_t *changed)
     __attribute__((warn_unused_result));

@@ -126,7 +126,8 @@ read_one_key(void *context, const struct store_value *columns, size_t count)
 
 /* The columns of an audit event walk, and its row reader (context: a
  * struct audit_walk). Shared by store.c and store_log.c. */
-#define STORE_AUDIT_COLUMNS "sequence, time, actor, action, subject, details, salt, leaf"
+#define STORE_AUDIT_COLUMNS \
+    "sequence, time, actor, action, subject, details, salt, leaf, sealed, commitment"
 struct audit_walk {
     int (*each)(void *, const struct store_audit_event *);
     void *context;

@@ -272,7 +272,8 @@ make_assign(size_t rows)
     at += (size_t)snprintf(sql + at, cap - at, " END WHERE sequence IN (");
     for (size_t i = 0; i < rows; i++)
         at += (size_t)snprintf(sql + at, cap - at, "%s$%zu", i ? ", " : "", 2 * i + 1);
-    snprintf(sql + at, cap - at, ") AND leaf IS NULL AND salt IS NOT NULL");
+    snprintf(sql + at, cap - at,
+             ") AND leaf IS NULL AND (salt IS NOT NULL OR commitment IS NOT NULL)");
     return sql;
 }
 

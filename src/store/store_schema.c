@@ -499,6 +499,14 @@ const struct store_migration store_migrations[] = {
         "  decided_by TEXT,"
         "  decision_reason TEXT,"
         "  PRIMARY KEY (web_number, id));"},
+    /* 18: sealed events (audit/audit.h): a citizen's event keeps its
+     * actor, subject, details and salt sealed, its row's subject becomes a
+     * blind index; every event's commitment is made when it is appended
+     * and stored with it, so the sequencer never opens one. */
+    {.sqlite = "ALTER TABLE audit_event ADD COLUMN sealed BLOB;"
+               "ALTER TABLE audit_event ADD COLUMN commitment BLOB;",
+     .postgresql = "ALTER TABLE audit_event ADD COLUMN sealed BYTEA;"
+                   "ALTER TABLE audit_event ADD COLUMN commitment BYTEA;"},
 };
 
 const size_t store_migration_count =

@@ -1,6 +1,7 @@
 /* Tests of the pure rules of enrollment and identity acts: ages at their
  * boundaries (the under-14 refusal depends on them) and reason codes. The
  * whole enrollment runs end to end in tests/integration/enroll.test.mjs. */
+#include "audit/audit.h"
 #include "enroll/enroll.h"
 #include "enroll/identity.h"
 #include "enroll/limit.h"
@@ -54,20 +55,34 @@ test_reason_codes(void **state)
 
 /* Suspension and reinstatement on a real SQLite store. */
 struct audit_capture {
+    struct signer *signer;
     char actions[512];
-    char first_details[1024];   /* of the first event */
+    char first_details[1024];   /* of the first event, opened */
 };
 
+/* Each event is the citizen's, so sealed: the row names neither the web
+ * number nor the actor; opened, it is what was appended. */
 static int
 capture_event(void *context, const struct store_audit_event *event)
 {
     struct audit_capture *capture = context;
+    assert_non_null(event->sealed);
+    assert_non_null(event->commitment);
+    assert_string_equal(event->actor, AUDIT_SEALED_ACTOR);
+    assert_string_equal(event->details, "{}");
+    assert_int_equal(strncmp(event->subject, AUDIT_CITIZEN_PREFIX, 2), 0);
+    assert_null(strstr(event->subject, "K3M9Q2ZJ7XWD5T1C"));
+    struct audit_opened opened;
+    assert_int_equal(audit_open(capture->signer, event, &opened), 0);
+    assert_string_equal(opened.subject, "K3M9Q2ZJ7XWD5T1C");
+    assert_int_equal(strncmp(opened.actor, "operator", 8), 0);
+    assert_true(opened.has_salt);
     strncat(capture->actions, event->action,
             sizeof capture->actions - strlen(capture->actions) - 2);
     strcat(capture->actions, " ");
     if (capture->first_details[0] == '\0')
-        snprintf(capture->first_details, sizeof capture->first_details, "%s",
-                 event->details ? event->details : "");
+        snprintf(capture->first_details, sizeof capture->first_details, "%s", opened.details);
+    audit_opened_clear(&opened);
     return 0;
 }
 
@@ -76,8 +91,13 @@ test_suspend_and_reinstate(void **state)
 {
     (void)state;
     char *dir = test_temp_dir("identity");
-    char location[TEST_DB_LOCATION_MAX], err[256];
+    char location[TEST_DB_LOCATION_MAX], err[256], keys[1200], pki[1200];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    snprintf(pki, sizeof pki, "%s/pki", dir);
     test_db_location(dir, location, sizeof location);
+    struct signer *signer = NULL;
+    assert_int_equal(signer_create_keys(keys, pki, err, sizeof err), 0);
+    assert_int_equal(signer_open(keys, &signer, err, sizeof err), 0);
     struct store *store = NULL;
     assert_int_equal(store_open(location, 1, 1, &store, err, sizeof err), 0);
     struct store_conn *conn = store_acquire(store);
@@ -94,32 +114,32 @@ test_suspend_and_reinstate(void **state)
     int64_t until = (int64_t)time(NULL) + 86400;
     /* Refusals first: no reason, no or too long a legal basis, no end or
      * one past the maximum. */
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "Act 1",
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order", "Act 1",
                                       (int64_t)time(NULL) - 1, 30, "operator", &found,
                                       &changed, err, sizeof err), -1);
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "Act 1",
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order", "Act 1",
                                       (int64_t)time(NULL) + 31 * 86400, 30, "operator",
                                       &found, &changed, err, sizeof err), -1);
-    assert_int_equal(identity_suspend(store, identity.web_number, "Court", "Act 1", until, 30,
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "Court", "Act 1", until, 30,
                                       "operator", &found, &changed, err, sizeof err), -1);
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "", until, 30,
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order", "", until, 30,
                                       "operator", &found, &changed, err, sizeof err), -1);
     char basis[IDENTITY_LEGAL_BASIS_MAX_BYTES + 2];
     memset(basis, 'b', sizeof basis);
     basis[IDENTITY_LEGAL_BASIS_MAX_BYTES + 1] = '\0';
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", basis, until, 30,
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order", basis, until, 30,
                                       "operator", &found, &changed, err, sizeof err), -1);
     basis[IDENTITY_LEGAL_BASIS_MAX_BYTES] = '\0';
-    assert_int_equal(identity_suspend(store, "0000000000000000", "court_order", basis, until, 30,
+    assert_int_equal(identity_suspend(store, signer, "0000000000000000", "court_order", basis, until, 30,
                                       "operator", &found, &changed, err, sizeof err), 0);
     assert_int_equal(found, 0);
 
     /* Reinstating an active identity changes nothing. */
-    assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
+    assert_int_equal(identity_reinstate(store, signer, identity.web_number, "operator", &found,
                                         &changed, err, sizeof err), 0);
     assert_int_equal(found, 1);
     assert_int_equal(changed, 0);
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order",
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order",
                                       "Criminal Procedure Law art. 1", until, 30, "operator:li",
                                       &found, &changed, err, sizeof err), 0);
     assert_int_equal(changed, 1);
@@ -130,25 +150,25 @@ test_suspend_and_reinstate(void **state)
     assert_string_equal(read.status_reason, "court_order");
     store_release(store, conn);
     /* Twice: the second is no change. */
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x", until, 30,
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order", "x", until, 30,
                                       "operator", &found, &changed, err, sizeof err), 0);
     assert_int_equal(changed, 0);
-    assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
+    assert_int_equal(identity_reinstate(store, signer, identity.web_number, "operator", &found,
                                         &changed, err, sizeof err), 0);
     assert_int_equal(changed, 1);
 
     /* Revoked stays revoked. */
     int64_t devices = 0;
-    assert_int_equal(identity_revoke(store, identity.web_number, "fraud", "operator",
+    assert_int_equal(identity_revoke(store, signer, identity.web_number, "fraud", "operator",
                                      &found, &devices, err, sizeof err), 0);
-    assert_int_equal(identity_suspend(store, identity.web_number, "court_order", "x", until, 30,
+    assert_int_equal(identity_suspend(store, signer, identity.web_number, "court_order", "x", until, 30,
                                       "operator", &found, &changed, err, sizeof err), 0);
     assert_int_equal(changed, 0);
-    assert_int_equal(identity_reinstate(store, identity.web_number, "operator", &found,
+    assert_int_equal(identity_reinstate(store, signer, identity.web_number, "operator", &found,
                                         &changed, err, sizeof err), 0);
     assert_int_equal(changed, 0);
 
-    struct audit_capture capture = {{0}, {0}};
+    struct audit_capture capture = {.signer = signer};
     conn = store_acquire(store);
     assert_int_equal(store_audit_each(conn, 0, 100, capture_event, &capture), 0);
     store_release(store, conn);
@@ -163,6 +183,7 @@ test_suspend_and_reinstate(void **state)
                         "active");
     json_decref(details);
     store_close(store);
+    signer_close(signer);
     test_db_drop(location);
     test_remove_dir(dir);
 }

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { initDataDir, startServer, sql } from './lib/harness.mjs';
+import { initDataDir, startServer, sql, inquiry } from './lib/harness.mjs';
 import {
   nationalId, importRegistry, preparePhotos, appEnroll, makeDeviceKey, enrollRequest, expectError,
   postFrom,
@@ -88,12 +88,12 @@ test('junk attempts on a citizen\'s ID number do not keep the citizen from enrol
     // What was tried on their number is recorded under their registry
     // record (they had no web number yet), the record their identity now
     // points to: all 8, with their reasons.
-    const refused = await sql(temp.data, "SELECT subject, details FROM audit_event WHERE action = 'enroll.refused'");
+    const refused = await inquiry(temp.data, 'enroll.refused');
     assert.equal(refused.length, 8);
     const [{ person_id: record }] = await sql(temp.data, 'SELECT person_id FROM identity_person');
     for (const event of refused) {
       assert.equal(event.subject, `registry:${record}`);
-      assert.deepEqual(JSON.parse(event.details), { reason: 'liveness_failed' });
+      assert.deepEqual(event.details, { reason: 'liveness_failed' });
     }
     const stopped = await server.stop();
     server = null;
@@ -129,8 +129,8 @@ test('one device key gets 5 attempts, then waits that double; other keys are not
     // Even a correct enrollment with that key waits, and the refusal is in
     // the audit log (it came with a verified key, unlike the address's).
     expectError(await enrollRequest(server.url, adult, photos, device), 429, 'too_many_attempts');
-    const [last] = await sql(temp.data, "SELECT details FROM audit_event WHERE action = 'enroll.refused' ORDER BY sequence DESC LIMIT 1");
-    assert.deepEqual(JSON.parse(last.details), { reason: 'too_many_attempts' });
+    const last = (await inquiry(temp.data, 'enroll.refused')).pop();
+    assert.deepEqual(last.details, { reason: 'too_many_attempts' });
     // Another phone, same address, same number: let through.
     const wallet = path.join(temp.dir, 'w.json');
     const app200 = await appEnroll(server.url, wallet, adult, photos);

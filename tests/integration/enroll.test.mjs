@@ -19,7 +19,7 @@ import { readFile, writeFile, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  run, initDataDir, startServer, sql, sqlText, execute, tableNames, databaseCopy, containsSecret,
+  run, initDataDir, startServer, sql, sqlText, execute, tableNames, databaseCopy, containsSecret, inquiry,
 } from './lib/harness.mjs';
 import {
   exec, app, faces, WEB_NUMBER, nationalId, importRegistry, preparePhotos, appEnroll, show,
@@ -296,10 +296,10 @@ function countChanges(before, after) {
   return changes;
 }
 
-/** The last audit event. */
+/** The last audit event, opened by the operator's `cyberid log events`
+ * (a citizen's events are sealed in the database). */
 async function lastAuditEvent(data) {
-  const [event] = await sql(data, 'SELECT sequence, time, actor, action, subject, details FROM audit_event ORDER BY sequence DESC LIMIT 1');
-  return { ...event, details: JSON.parse(event.details) };
+  return (await inquiry(data)).pop();
 }
 
 /** One refusal, from a challenge taken before it, writes nothing but its
@@ -477,9 +477,9 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     // The audit log: the first enrollment is identity.enroll, the second
     // device.enroll, each by the citizen under the web number, naming the
     // certificate serial and no personal data.
-    const enrollEvents = await sql(temp.data, 'SELECT sequence, time, actor, action, subject, details' +
-      ` FROM audit_event WHERE action IN ('identity.enroll', 'device.enroll') ORDER BY sequence`);
-    assert.deepEqual(enrollEvents.map((e) => [e.action, e.actor, e.subject, JSON.parse(e.details)]), [
+    const enrollEvents = (await inquiry(temp.data))
+      .filter((e) => e.action === 'identity.enroll' || e.action === 'device.enroll');
+    assert.deepEqual(enrollEvents.map((e) => [e.action, e.actor, e.subject, e.details]), [
       ['identity.enroll', `citizen:${shown1.web_number}`, shown1.web_number,
         { serial: shown1.serial, reenrolled: false, acr: 'cyberid:face' }],
       ['device.enroll', `citizen:${shown1.web_number}`, shown1.web_number,
@@ -505,11 +505,10 @@ test('the app enrolls; the web certificate chains, names only the web number, an
     const shownByAlice = await run(['identity', 'show', '--data', temp.data, '--actor', 'alice', hyphenated]);
     assert.equal(shownByAlice.code, 0, shownByAlice.stderr);
     assert.equal(JSON.parse(shownByAlice.stdout).web_number, shown1.web_number);
-    const reads = await sql(temp.data, 'SELECT actor, subject, details FROM audit_event' +
-      " WHERE action = 'identity.read' ORDER BY sequence");
+    const reads = await inquiry(temp.data, 'identity.read');
     assert.deepEqual(reads.map((e) => [e.actor, e.subject]),
       [['operator', shown1.web_number], ['operator:alice', shown1.web_number]]);
-    for (const read of reads) assert.deepEqual(JSON.parse(read.details), { fields: ['status', 'devices'] });
+    for (const read of reads) assert.deepEqual(read.details, { fields: ['status', 'devices'] });
 
     // The operator finds an identity by ID number only with a legal basis,
     // and the lookup is an event on that identity (the number is not in it).
@@ -523,9 +522,8 @@ test('the app enrolls; the web certificate chains, names only the web number, an
       '--legal-basis', basis]);
     assert.equal(notFound.code, 0, notFound.stderr);
     assert.deepEqual(JSON.parse(notFound.stdout), { found: false });
-    const finds = await sql(temp.data, "SELECT actor, subject, details FROM audit_event WHERE action = 'identity.find'" +
-      ' ORDER BY sequence');
-    assert.deepEqual(finds.map((e) => [e.actor, e.subject, JSON.parse(e.details)]), [
+    const finds = await inquiry(temp.data, 'identity.find');
+    assert.deepEqual(finds.map((e) => [e.actor, e.subject, e.details]), [
       ['operator:bob', shown1.web_number, { by: 'national_id', legal_basis: basis, found: true }],
       ['operator', 'registry', { by: 'national_id', legal_basis: basis, found: false }],
     ]);
@@ -781,8 +779,8 @@ test('POST /v1/enroll refuses each bad enrollment with its own error and writes 
     const counts = async () => (await sql(temp.data,
       'SELECT (SELECT COUNT(*) FROM identity) AS identities, (SELECT COUNT(*) FROM device) AS devices'))[0];
     assert.deepEqual(await counts(), { identities: 0, devices: 0 });
-    const refusals = await sql(temp.data, "SELECT actor, subject, details FROM audit_event WHERE action = 'enroll.refused' ORDER BY sequence");
-    assert.deepEqual(refusals.map((event) => JSON.parse(event.details).reason), ['invalid_national_id', 'unknown_identity',
+    const refusals = await inquiry(temp.data, 'enroll.refused');
+    assert.deepEqual(refusals.map((event) => event.details.reason), ['invalid_national_id', 'unknown_identity',
       'face_mismatch', 'guardian_required', 'name_mismatch', 'invalid_challenge', 'invalid_challenge', 'invalid_challenge',
       'invalid_request', 'no_face', 'multiple_faces', 'no_face', 'multiple_faces',
       'liveness_failed', 'liveness_failed', 'invalid_csr', 'unsupported_key', 'invalid_nonce_signature']);
@@ -790,11 +788,13 @@ test('POST /v1/enroll refuses each bad enrollment with its own error and writes 
     // up), else under the record's random id (it has no web number yet).
     const underRecord = new Set(['face_mismatch', 'guardian_required', 'name_mismatch', 'no_face',
       'multiple_faces', 'liveness_failed']);
+    // Under a record, the event is that person's, so sealed.
     for (const event of refusals) {
-      const { reason } = JSON.parse(event.details);
-      assert.deepEqual(Object.keys(JSON.parse(event.details)), ['reason']);
+      const { reason } = event.details;
+      assert.deepEqual(Object.keys(event.details), ['reason']);
       assert.equal(event.actor, 'applicant');
       assert.match(event.subject, underRecord.has(reason) ? /^registry:[0-9a-f]{32}$/ : /^enrollment$/, reason);
+      assert.equal(event.sealed, underRecord.has(reason), reason);
     }
 
     // a's identity is created by its first successful enrollment, with one

@@ -197,18 +197,34 @@ test('the citizen\'s history: enrollment, logins at two platforms, the operator\
 });
 
 test('an event altered in the database: log verify and the citizen\'s app both say so', async () => {
+  // The citizen's events are sealed: the row shows the time and the
+  // action, a blind subject, and nothing else.
   const [event] = await sql(temp.data,
-    `SELECT sequence, details FROM audit_event WHERE action = 'identity.enroll' AND subject = '${citizen.web_number}'`);
+    "SELECT sequence, time, actor, subject, details FROM audit_event WHERE action = 'identity.enroll'");
+  assert.equal(event.actor, 'sealed');
+  assert.match(event.subject, /^c:[0-9a-f]{64}$/);
+  assert.equal(event.details, '{}');
+  const caught = async (what) => {
+    const verified = await run(['log', 'verify', '--data', temp.data]);
+    assert.equal(verified.code, 1, `${what}: ${verified.stdout}`);
+    const result = await app(['--wallet', citizen.wallet, 'history']);
+    assert.equal(result.code, 1, `${what}: ${result.stdout}`);
+    assert.match(result.stderr, /log_inconsistent/, what);
+  };
+  // Its time moved: no longer what its leaf commits to.
   assert.equal(await execute(temp.data,
-    `UPDATE audit_event SET details = '{"acr":"forged"}' WHERE sequence = ${event.sequence}`), 1);
-  const verified = await run(['log', 'verify', '--data', temp.data]);
-  assert.equal(verified.code, 1);
-  const result = await app(['--wallet', citizen.wallet, 'history']);
-  assert.equal(result.code, 1, result.stdout);
-  assert.match(result.stderr, /log_inconsistent/);
-  const original = String(event.details).replaceAll("'", "''");
+    `UPDATE audit_event SET time = time + 3600 WHERE sequence = ${event.sequence}`), 1);
+  await caught('time moved');
   assert.equal(await execute(temp.data,
-    `UPDATE audit_event SET details = '${original}' WHERE sequence = ${event.sequence}`), 1);
+    `UPDATE audit_event SET time = ${event.time} WHERE sequence = ${event.sequence}`), 1);
+  assert.equal((await app(['--wallet', citizen.wallet, 'history'])).code, 0);
+  // Its seal replaced (kept aside in the salt column, unused by a sealed
+  // event, to be put back): it no longer opens.
+  assert.equal(await execute(temp.data,
+    `UPDATE audit_event SET salt = sealed, sealed = commitment WHERE sequence = ${event.sequence}`), 1);
+  await caught('seal replaced');
+  assert.equal(await execute(temp.data,
+    `UPDATE audit_event SET sealed = salt, salt = NULL WHERE sequence = ${event.sequence}`), 1);
   assert.equal((await app(['--wallet', citizen.wallet, 'history'])).code, 0);
 });
 

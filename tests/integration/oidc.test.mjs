@@ -18,7 +18,9 @@ import {
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as client from 'openid-client';
-import { run, initDataDir, startServer, sql, sqlText, execute, databaseCopy, containsSecret } from './lib/harness.mjs';
+import {
+  run, initDataDir, startServer, sql, sqlText, execute, databaseCopy, containsSecret, eventTablesDump, inquiry,
+} from './lib/harness.mjs';
 import { exec, app, nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
 import {
   addPlatform, discover, loginChecks, authorizationUrl, shownUserCode, pageLoginId, pollOnce,
@@ -763,25 +765,50 @@ test('key rotation: the next key is published before it signs, then signs; openi
 test('each release is an audit event naming platform and claims, never values; the database holds no credential or personal data', async () => {
   const done = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
   const code = new URL(done.decided.redirect_to).searchParams.get('code');
-  const [disclosed, approved] = await sql(temp.data,
-    `SELECT actor, action, details FROM audit_event WHERE subject = ${sqlText(citizens.adult.web_number)}` +
-    " AND action IN ('login.approved', 'claims.disclosed') ORDER BY sequence DESC LIMIT 2");
+  // The citizen's events are sealed: the operator reads them with
+  // `cyberid log events` (itself an event of the citizen).
+  const mine = async (action) => (await inquiry(temp.data, action))
+    .filter((event) => event.subject === citizens.adult.web_number);
+  const approved = (await mine('login.approved')).pop();
+  const disclosed = (await mine('claims.disclosed')).pop();
   const released = ['realname_verified', 'age_over_18'];
-  assert.equal(approved.action, 'login.approved');
   assert.equal(approved.actor, `citizen:${citizens.adult.web_number}`);
-  assert.deepEqual(JSON.parse(approved.details), { client_id: platforms.shop.client_id, claims: released });
-  assert.equal(disclosed.action, 'claims.disclosed');
+  assert.equal(approved.sealed, true);
+  assert.deepEqual(approved.details, { client_id: platforms.shop.client_id, claims: released });
   assert.equal(disclosed.actor, `platform:${platforms.shop.client_id}`);
-  assert.deepEqual(JSON.parse(disclosed.details), { client_id: platforms.shop.client_id, claims: released });
+  assert.deepEqual(disclosed.details, { client_id: platforms.shop.client_id, claims: released });
   // Each userinfo answer discloses the values again, and is logged so.
   const info = await client.fetchUserInfo(configs.shop, done.tokens.access_token, done.claims.sub);
   assert.equal(info.age_over_18, true);
-  const [viaUserinfo] = await sql(temp.data,
-    `SELECT actor, details FROM audit_event WHERE subject = ${sqlText(citizens.adult.web_number)}` +
-    " AND action = 'claims.disclosed' ORDER BY sequence DESC LIMIT 1");
+  const viaUserinfo = (await mine('claims.disclosed')).pop();
   assert.equal(viaUserinfo.actor, `platform:${platforms.shop.client_id}`);
-  assert.deepEqual(JSON.parse(viaUserinfo.details),
+  assert.deepEqual(viaUserinfo.details,
     { client_id: platforms.shop.client_id, claims: released, via: 'userinfo' });
+  // Each reading is an event of the citizen; this one opens those before
+  // it, the last being the reading of claims.disclosed.
+  const readings = await mine('log.events_read');
+  assert.ok(readings.length >= 3, 'each reading is an event of the citizen');
+  assert.deepEqual(readings.pop().details, { legal_basis: 'test inquiry', action: 'claims.disclosed' });
+
+  // The event tables (SQLite's .dump of them; pg_dump of them and their
+  // shards on every node) name no web number, and a client id or a claim
+  // name only in the operator's own platform events: nobody can read
+  // from a copy who logged in where, or what was released.
+  const rows = (await eventTablesDump(temp.data)).split('\n');
+  const platformEvent = /'platform\.(add|disable|enable)'/;
+  for (const citizen of Object.values(citizens)) {
+    assert.deepEqual(rows.filter((row) => containsSecret(Buffer.from(row), citizen.web_number)), [],
+      'a web number in the event tables');
+  }
+  for (const platform of Object.values(platforms)) {
+    assert.deepEqual(rows.filter((row) => row.includes(platform.client_id) && !platformEvent.test(row)), [],
+      `client id ${platform.client_id} next to a citizen's event`);
+  }
+  for (const claim of released) {
+    assert.deepEqual(rows.filter((row) => row.includes(claim) && !platformEvent.test(row)), [],
+      `claim name ${claim} next to a citizen's event`);
+  }
+  assert.ok(rows.some((row) => row.includes("'login.approved'")), 'the dump has the login events');
 
   // A copy of the database (the SQLite files, WAL included; pg_dump of
   // every PostgreSQL node) holds no usable credential of this login and
@@ -790,6 +817,8 @@ test('each release is an audit event naming platform and claims, never values; t
   const secrets = {
     access_token: done.tokens.access_token, refresh_token: done.tokens.refresh_token, code,
     user_code: done.userCode, login_id: done.loginId, name: adult.name, national_id: adult.id, birth_date: adult.birth,
+    // what the plain audit rows of before sealed events named
+    event_actor: `citizen:${citizens.adult.web_number}`,
   };
   for (const [what, value] of Object.entries(secrets)) {
     assert.ok(value && Buffer.byteLength(value) >= 6, what); // long enough not to occur by chance

@@ -13,6 +13,7 @@ struct fixture {
     char *dir;
     char location[TEST_DB_LOCATION_MAX];
     struct store *store;
+    struct signer *signer;      /* seals the events of ended suspensions */
 };
 
 static int
@@ -23,6 +24,11 @@ setup(void **state)
     f->dir = test_temp_dir("janitor");
     test_db_location(f->dir, f->location, sizeof f->location);
     assert_int_equal(store_open(f->location, 2, 1, &f->store, err, sizeof err), 0);
+    char keys[600], pki[600];
+    snprintf(keys, sizeof keys, "%s/keys", f->dir);
+    snprintf(pki, sizeof pki, "%s/pki", f->dir);
+    assert_int_equal(signer_create_keys(keys, pki, err, sizeof err), 0);
+    assert_int_equal(signer_open(keys, &f->signer, err, sizeof err), 0);
     *state = f;
     return 0;
 }
@@ -32,6 +38,7 @@ teardown(void **state)
 {
     struct fixture *f = *state;
     store_close(f->store);
+    signer_close(f->signer);
     test_db_drop(f->location);
     test_remove_dir(f->dir);
     free(f);
@@ -64,24 +71,24 @@ test_rounds_take_turns_by_the_lease(void **state)
     int held = 0;
     struct store_purge_counts counts;
     /* Node A purges what expired before t, and only that. */
-    assert_int_equal(janitor_round(f->store, "node-a", t, 10, 0, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-a", t, 10, 0, &held, &counts), 0);
     assert_true(held);
     assert_int_equal(counts.challenges, 1);
     assert_int_equal(counts.used_tokens, 1);
     /* Node B, meanwhile: A holds the lease (3 intervals), B does nothing. */
     expiring_rows(f->store, "older", t - 5);
-    assert_int_equal(janitor_round(f->store, "node-b", t + 5, 10, 0, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-b", t + 5, 10, 0, &held, &counts), 0);
     assert_false(held);
     assert_int_equal(counts.challenges, 0);
     /* A renews; B still waits. A stops; 30 s later its lease has run out
      * and B takes over, purging what A left. */
-    assert_int_equal(janitor_round(f->store, "node-a", t + 10, 10, 0, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-a", t + 10, 10, 0, &held, &counts), 0);
     assert_true(held);
     assert_int_equal(counts.challenges, 1);
     expiring_rows(f->store, "oldest", t - 9);
-    assert_int_equal(janitor_round(f->store, "node-b", t + 39, 10, 0, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-b", t + 39, 10, 0, &held, &counts), 0);
     assert_false(held);
-    assert_int_equal(janitor_round(f->store, "node-b", t + 41, 10, 0, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-b", t + 41, 10, 0, &held, &counts), 0);
     assert_true(held);
     assert_int_equal(counts.challenges, 1);
     /* The challenge that has not expired is still there to be taken. */
@@ -157,7 +164,7 @@ test_ceiling_trims_the_oldest_pending(void **state)
 
     int held = 0;
     struct store_purge_counts counts;
-    assert_int_equal(janitor_round(f->store, "node-a", t, 10, 3, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-a", t, 10, 3, &held, &counts), 0);
     assert_true(held);
     assert_int_equal(counts.trimmed_logins, 2);
     assert_int_equal(counts.trimmed_challenges, 0); /* 3 unused: at the ceiling */
@@ -169,9 +176,9 @@ test_ceiling_trims_the_oldest_pending(void **state)
     store_release(f->store, conn);
     /* Under the ceiling: nothing more. A ceiling of 2 takes one challenge,
      * the one that would expire first. */
-    assert_int_equal(janitor_round(f->store, "node-a", t + 1, 10, 3, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-a", t + 1, 10, 3, &held, &counts), 0);
     assert_int_equal(counts.trimmed_logins, 0);
-    assert_int_equal(janitor_round(f->store, "node-a", t + 2, 10, 2, &held, &counts), 0);
+    assert_int_equal(janitor_round(f->store, f->signer, "node-a", t + 2, 10, 2, &held, &counts), 0);
     assert_int_equal(counts.trimmed_logins, 1);
     assert_int_equal(counts.trimmed_challenges, 1);
     conn = store_acquire(f->store);
@@ -190,7 +197,7 @@ test_thread_runs_at_once_and_stops(void **state)
     expiring_rows(f->store, "stale", now - 100);
     struct janitor *janitor = NULL;
     char err[256];
-    assert_int_equal(janitor_start(f->store, 3600, 0, &janitor, err, sizeof err), 0);
+    assert_int_equal(janitor_start(f->store, f->signer, 3600, 0, &janitor, err, sizeof err), 0);
     /* Its first round runs at once: wait for it (at most 10 s). */
     int purged = 0;
     for (int i = 0; i < 200 && !purged; i++) {
@@ -205,7 +212,7 @@ test_thread_runs_at_once_and_stops(void **state)
     }
     assert_true(purged);
     janitor_stop(janitor); /* does not wait out the hour */
-    assert_int_equal(janitor_start(f->store, 0, 0, &janitor, err, sizeof err), -1);
+    assert_int_equal(janitor_start(f->store, f->signer, 0, 0, &janitor, err, sizeof err), -1);
 }
 
 int

@@ -197,6 +197,40 @@ export async function databaseCopy(data) {
   return Buffer.concat(dumps);
 }
 
+/** The rows of the audit and log tables as text, one row a line: the
+ * sqlite3 CLI's .dump of them, or pg_dump of them (shards included) on
+ * every PostgreSQL server. */
+export async function eventTablesDump(data) {
+  const tables = ['audit_event', 'log_leaf', 'log_hash', 'log_checkpoint'];
+  if (backend === 'sqlite') {
+    return new Promise((resolve, reject) => {
+      execFile('sqlite3', [path.join(data, 'cyberid.db'), '.timeout 5000', `.dump ${tables.join(' ')}`],
+        { maxBuffer: 256 << 20 }, (error, stdout, stderr) => (error ? reject(new Error(`sqlite3: ${stderr}`)) : resolve(stdout)));
+    });
+  }
+  const schema = (await databaseOf(data)).match(/options=-csearch_path%3D(\w+)/)[1];
+  const dumps = [];
+  for (let node = 0; node < pgCluster().nodes; node++) {
+    dumps.push(await new Promise((resolve, reject) => {
+      execFile('pg_dump', ['-h', pgCluster().dir, '-p', String(PG_PORT + node), '-U', 'postgres',
+        '--data-only', '--inserts', ...tables.map((t) => ['-t', `${schema}.${t}*`]).flat(), 'postgres'],
+      { maxBuffer: 256 << 20 },
+      (error, stdout, stderr) => (error ? reject(new Error(`pg_dump: ${stderr}`)) : resolve(stdout)));
+    }));
+  }
+  return dumps.join('\n');
+}
+
+/** `cyberid log events`: the operator opens the events (of one action)
+ * for an inquiry; each citizen whose events are opened gets an event
+ * log.events_read. Resolves the events, oldest first. */
+export async function inquiry(data, action) {
+  const result = await run(['log', 'events', '--data', data, '--legal-basis', 'test inquiry',
+    ...(action ? ['--action', action] : [])]);
+  if (result.code !== 0) throw new Error(`cyberid log events: ${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
 /** 1 when bytes hold secret (a string or bytes) raw or as hex text. */
 export function containsSecret(bytes, secret) {
   const raw = Buffer.isBuffer(secret) ? secret : Buffer.from(secret, 'utf8');
