@@ -20,9 +20,15 @@
  * with inclusion proofs, and the consistency proof from the checkpoint
  * their app saw last.
  *
+ * Witnesses (C2SP tlog-witness, cyberid-witness) cosign the checkpoints
+ * when `cyberid serve --witness` names them: service/cosigning.h sends
+ * each new one with log_consistency_proof() and adds the cosignature
+ * lines to the stored note (store_log_set_note); log_verify() reads such
+ * notes as any other.
+ *
  * What is not done yet (issue 11): the events themselves are still plain
  * rows (the commitment hides them in the public log, not in the
- * database), and no witness cosigns the checkpoints. */
+ * database). */
 #ifndef CYBERID_AUDIT_LOG_H
 #define CYBERID_AUDIT_LOG_H
 

@@ -235,7 +235,8 @@ test('the witness cosigns a growing log, and the app requires its cosignature', 
 
 test('a witness down: the log goes on uncosigned, the app refuses it, and cosigning resumes', async () => {
   const before = await cosignedCheckpoint();
-  await witness.stop();
+  const stopped = await witness.stop();
+  assert.equal(stopped.code, 0, witness.logs.join('\n'));
   witness = null;
   await addPlatform(temp.data, temp.dir, { name: 'Witness Shop Down', redirectUris: ['http://127.0.0.1:8422/cb'] });
   const want = await eventCount();
@@ -294,4 +295,13 @@ test('a split view posted to the witness is refused and leaves its state as it w
   await addPlatform(temp.data, temp.dir, { name: 'Witness Shop After', redirectUris: ['http://127.0.0.1:8423/cb'] });
   const next = await cosignedCheckpoint();
   assert.ok(next.size > cosigned.size);
+});
+
+test('the witness and the service stop cleanly (under the sanitizers: no leak)', async () => {
+  const served = await server.stop();
+  assert.equal(served.code, 0, server.logs.join('\n'));
+  server = null;
+  const witnessed = await witness.stop();
+  assert.equal(witnessed.code, 0, witness.logs.join('\n'));
+  witness = null;
 });
