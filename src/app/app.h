@@ -33,6 +33,7 @@ struct app_options {
 int app_enroll(const struct app_options *options, int argc, char **argv);
 int app_rekey(const struct app_options *options, int argc, char **argv);
 int app_history(const struct app_options *options, int argc, char **argv);
+int app_witness(const struct app_options *options, int argc, char **argv);
 int app_status(const struct app_options *options, int argc, char **argv);
 int app_appeal(const struct app_options *options, int argc, char **argv);
 int app_show(const struct app_options *options, int argc, char **argv);

@@ -212,6 +212,7 @@ save_wallet(const char *path, const char *server, const char *key_pem,
         /* A re-key keeps what the wallet knows of the log. */
         .log_key = keep ? keep->log_key : NULL,
         .log_checkpoint = keep ? keep->log_checkpoint : NULL,
+        .witness_keys = keep ? keep->witness_keys : NULL,
     };
 
     if (wallet.web_number == NULL || wallet.serial == NULL ||

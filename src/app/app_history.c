@@ -7,9 +7,15 @@
  *    9162 consistency proof; a smaller tree is refused): a log rewritten
  *    since is caught;
  *  - each event's commitment (its salt and its fields, audit/tlog.h) is
- *    a leaf of that tree (an inclusion proof).
- * Any failure prints log_inconsistent and exits 1; the wallet then keeps
- * what it had. On success the wallet keeps the new checkpoint. */
+ *    a leaf of that tree (an inclusion proof);
+ *  - when the wallet names witnesses (`witness add`, app_witness.c), the
+ *    checkpoint carries a valid cosignature (C2SP cosignature/v1) of each:
+ *    a witness cosigns only a tree that extends the one it cosigned
+ *    before, so a history shown to this citizen alone (a split view)
+ *    lacks it.
+ * A missing cosignature prints witness_missing, any other failure
+ * log_inconsistent, and exits 1; the wallet then keeps what it had. On
+ * success the wallet keeps the new checkpoint. */
 #include "app/app.h"
 
 #include "audit/tlog.h"
@@ -127,11 +133,39 @@ check_entry(const json_t *entry, int64_t size, const tlog_hash *root)
     return NULL;
 }
 
-/* The checks of the whole answer; NULL when all hold, else why not.
- * *size and *root are the verified checkpoint's. */
+/* NULL when the note carries a valid cosignature of every witness key
+ * of the wallet (one a line), else why not (in why, cap bytes). */
 static const char *
-check_answer(const json_t *answer, const struct wallet *wallet, int64_t *size, tlog_hash *root)
+check_witnesses(const char *note, const char *keys, char *why, size_t cap)
 {
+    for (const char *key = keys; key != NULL && *key != '\0';) {
+        const char *end = strchr(key, '\n');
+        size_t length = end ? (size_t)(end - key) : strlen(key);
+        char vkey[TLOG_VKEY_MAX];
+        int64_t timestamp = 0;
+        if (length == 0 || length >= sizeof vkey)
+            return "the wallet's witness keys are malformed";
+        memcpy(vkey, key, length);
+        vkey[length] = '\0';
+        if (!tlog_cosignature_verify(note, vkey, &timestamp)) {
+            snprintf(why, cap, "the checkpoint has no valid cosignature by the witness %.*s",
+                     (int)strcspn(vkey, "+"), vkey);
+            return why;
+        }
+        key = end ? end + 1 : key + length;
+    }
+    return NULL;
+}
+
+/* The checks of the whole answer; NULL when all hold, else why not
+ * (static text, or in detail, cap bytes), and *code the error code
+ * (log_inconsistent, witness_missing). *size and *root are the verified
+ * checkpoint's. */
+static const char *
+check_answer(const json_t *answer, const struct wallet *wallet, int64_t *size, tlog_hash *root,
+             const char **code, char *detail, size_t cap)
+{
+    *code = "log_inconsistent";
     const char *note = json_string_value(json_object_get(answer, "checkpoint"));
     const char *key = json_string_value(json_object_get(answer, "log_key"));
     if (note == NULL || key == NULL)
@@ -147,6 +181,11 @@ check_answer(const json_t *answer, const struct wallet *wallet, int64_t *size, t
     if (!tlog_note_verify(note, key, &body_length) ||
         tlog_checkpoint_parse(note, body_length, origin, size, root) != 0)
         return "the checkpoint's signature does not verify";
+    const char *unwitnessed = check_witnesses(note, wallet->witness_keys, detail, cap);
+    if (unwitnessed != NULL) {
+        *code = "witness_missing";
+        return unwitnessed;
+    }
     if (json_integer_value(json_object_get(answer, "size")) != *size)
         return "the answer's size is not its checkpoint's";
     if (wallet->log_checkpoint != NULL) {
@@ -262,12 +301,16 @@ app_history(const struct app_options *global, int argc, char **argv)
     answer = json_loadb(response.body, response.length, JSON_REJECT_DUPLICATES, NULL);
     int64_t size = 0;
     tlog_hash root;
-    const char *why = json_is_object(answer) ? check_answer(answer, &wallet, &size, &root)
-                                             : "the answer is not JSON";
+    const char *code = "log_inconsistent";
+    char detail[TLOG_VKEY_MAX + 96];
+    const char *why = json_is_object(answer)
+                          ? check_answer(answer, &wallet, &size, &root, &code, detail,
+                                         sizeof detail)
+                          : "the answer is not JSON";
     if (why != NULL) {
-        fprintf(stderr, "cyberid-app history: log_inconsistent: %s\n", why);
+        fprintf(stderr, "cyberid-app history: %s: %s\n", code, why);
         if (as_json)
-            printf("{\"error\": \"log_inconsistent\"}\n");
+            printf("{\"error\": \"%s\"}\n", code);
         goto done;
     }
     /* Keep what was verified: the key (pinned) and this checkpoint. */

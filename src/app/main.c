@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"enroll", app_enroll},
     {"rekey", app_rekey},
     {"history", app_history},
+    {"witness", app_witness},
     {"status", app_status},
     {"appeal", app_appeal},
     {"show", app_show},

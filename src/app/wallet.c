@@ -41,6 +41,7 @@ static const struct {
 } wallet_optional[] = {
     {"log_key", offsetof(struct wallet, log_key)},
     {"log_checkpoint", offsetof(struct wallet, log_checkpoint)},
+    {"witness_keys", offsetof(struct wallet, witness_keys)},
 };
 #define WALLET_OPTIONAL (sizeof(wallet_optional) / sizeof(wallet_optional[0]))
 

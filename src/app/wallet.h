@@ -1,7 +1,8 @@
 /* wallet: the citizen's wallet file: one JSON object
  * {"version":1, "server", "web_number", "serial", "private_key" (PKCS#8
  * PEM), "certificate" (PEM), "chain" (PEM)} and, once `history` has run,
- * "log_key" and "log_checkpoint"; created mode 0600 and
+ * "log_key" and "log_checkpoint", and once `witness add` has run,
+ * "witness_keys"; created mode 0600 and
  * replaced atomically (new file, then rename). A wallet readable by group
  * or others is refused. */
 #ifndef CYBERID_APP_WALLET_H
@@ -30,6 +31,9 @@ struct wallet {
      * verified, "<size> <base64 root>". */
     char *log_key;
     char *log_checkpoint;
+    /* Optional (NULL until `witness add`): the verifier keys of the
+     * witnesses whose cosignature `history` requires, one a line. */
+    char *witness_keys;
 };
 
 /* Writes the wallet to path, replacing any file there: the JSON goes into

@@ -337,6 +337,21 @@ done:
     return status;
 }
 
+int
+log_consistency_proof(struct store_conn *conn, int64_t old_size, int64_t size,
+                      tlog_hash proof[TLOG_PROOF_MAX], size_t *length)
+{
+    int64_t indexes[TLOG_INDEXES_MAX];
+    tlog_hash read[TLOG_INDEXES_MAX];
+    size_t count = 0;
+    *length = 0;
+    if (tlog_consistency_indexes(old_size, size, indexes, &count) != 0 ||
+        read_hashes(conn, indexes, count, read) != 0)
+        return -1;
+    tlog_consistency_from(old_size, size, read, proof, length);
+    return 0;
+}
+
 /* ── Verification of the whole log ─────────────────────────────────────── */
 
 struct rebuilt {

@@ -23,7 +23,11 @@
  * with inclusion proofs, and the consistency proof from the checkpoint
  * their app saw last.
  *
- * What is not done yet (issue 11): no witness cosigns the checkpoints. */
+ * Witnesses (C2SP tlog-witness, cyberid-witness) cosign the checkpoints
+ * when `cyberid serve --witness` names them: service/cosigning.h sends
+ * each new one with log_consistency_proof() and adds the cosignature
+ * lines to the stored note (store_log_set_note); log_verify() reads such
+ * notes as any other. */
 #ifndef CYBERID_AUDIT_LOG_H
 #define CYBERID_AUDIT_LOG_H
 
@@ -49,6 +53,14 @@ int log_commitment(const struct store_audit_event *event,
  * the reason in err (nothing written). */
 int log_integrate(struct store *store, struct signer *signer, int64_t max, int64_t now,
                   int64_t *added, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* The RFC 9162 consistency proof from the tree of old_size leaves to the
+ * tree of `size` (1 <= old_size <= size <= the log's size), read from the
+ * stored hashes (what a witness is sent). 0, or -1 (sizes out of range,
+ * a database failure). */
+int log_consistency_proof(struct store_conn *conn, int64_t old_size, int64_t size,
+                          tlog_hash proof[TLOG_PROOF_MAX], size_t *length)
+    __attribute__((warn_unused_result));
 
 /* What log_verify() found. */
 struct log_report {

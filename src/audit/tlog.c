@@ -602,7 +602,22 @@ tlog_appended_commitment(int64_t time, const char *actor, const char *action,
 /* The em dash that starts a signature line of a signed note. */
 #define NOTE_DASH "\xe2\x80\x94 "
 
-/* A C2SP verifier key "<name>+<8 hex>+<base64 of 0x01 and 32 bytes>". */
+void
+tlog_key_id(const char *name, uint8_t type, const uint8_t key[TLOG_KEY_BYTES], uint8_t out[4])
+{
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256_CTX context;
+    const uint8_t newline = '\n';
+    SHA256_Init(&context);
+    SHA256_Update(&context, name, strlen(name));
+    SHA256_Update(&context, &newline, 1);
+    SHA256_Update(&context, &type, 1);
+    SHA256_Update(&context, key, TLOG_KEY_BYTES);
+    SHA256_Final(digest, &context);
+    memcpy(out, digest, 4);
+}
+
+/* A C2SP verifier key "<name>+<8 hex>+<base64 of the type and 32 bytes>". */
 struct vkey {
     char name[TLOG_ORIGIN_MAX];
     uint8_t hash[4];
@@ -610,13 +625,15 @@ struct vkey {
 };
 
 static int
-parse_vkey(const char *text, struct vkey *out)
+parse_vkey(const char *text, uint8_t type, struct vkey *out)
 {
     const char *plus = strchr(text, '+');
     if (plus == NULL || plus == text || (size_t)(plus - text) >= sizeof out->name)
         return -1;
     memcpy(out->name, text, (size_t)(plus - text));
     out->name[plus - text] = '\0';
+    if (!origin_is_valid(out->name))
+        return -1;
     const char *hex = plus + 1, *second = strchr(hex, '+');
     char hash_hex[9];
     if (second == NULL || second - hex != 8)
@@ -629,11 +646,50 @@ parse_vkey(const char *text, struct vkey *out)
     size_t length = 0;
     if (base64_decode_alloc(second + 1, strlen(second + 1), 64, &decoded, &length) != 0)
         return -1;
-    int ok = length == 1 + TLOG_KEY_BYTES && decoded[0] == 0x01;
+    int ok = length == 1 + TLOG_KEY_BYTES && decoded[0] == type;
     if (ok)
         memcpy(out->key, decoded + 1, TLOG_KEY_BYTES);
     free(decoded);
-    return ok ? 0 : -1;
+    if (!ok)
+        return -1;
+    /* The hash is the key's ID: a key pasted under another name or hash
+     * is refused here rather than never matching a signature line. */
+    uint8_t id[4];
+    tlog_key_id(out->name, type, out->key, id);
+    return memcmp(id, out->hash, 4) == 0 ? 0 : -1;
+}
+
+int
+tlog_vkey_parse(const char *text, uint8_t type, char name[TLOG_ORIGIN_MAX],
+                uint8_t key[TLOG_KEY_BYTES])
+{
+    struct vkey vkey;
+    if (strnlen(text, TLOG_VKEY_MAX) >= TLOG_VKEY_MAX || parse_vkey(text, type, &vkey) != 0)
+        return -1;
+    memcpy(name, vkey.name, sizeof vkey.name);
+    memcpy(key, vkey.key, TLOG_KEY_BYTES);
+    return 0;
+}
+
+int
+tlog_vkey_format(const char *name, uint8_t type, const uint8_t key[TLOG_KEY_BYTES],
+                 char out[TLOG_VKEY_MAX])
+{
+    if (strnlen(name, TLOG_ORIGIN_MAX) >= TLOG_ORIGIN_MAX || !origin_is_valid(name))
+        return -1;
+    uint8_t id[4], typed[1 + TLOG_KEY_BYTES];
+    char id_hex[9];
+    tlog_key_id(name, type, key, id);
+    typed[0] = type;
+    memcpy(typed + 1, key, TLOG_KEY_BYTES);
+    char *encoded = base64_encode_alloc(typed, sizeof typed);
+    if (encoded == NULL || hex_encode(id, 4, id_hex, sizeof id_hex) != 0) {
+        free(encoded);
+        return -1;
+    }
+    int written = snprintf(out, TLOG_VKEY_MAX, "%s+%s+%s", name, id_hex, encoded);
+    free(encoded);
+    return written > 0 && written < TLOG_VKEY_MAX ? 0 : -1;
 }
 
 static int
@@ -656,7 +712,7 @@ int
 tlog_note_verify(const char *note, const char *vkey_text, size_t *body_length)
 {
     struct vkey vkey;
-    if (parse_vkey(vkey_text, &vkey) != 0)
+    if (parse_vkey(vkey_text, TLOG_VKEY_ED25519, &vkey) != 0)
         return 0;
     const char *blank = strstr(note, "\n\n");
     if (blank == NULL)
@@ -689,3 +745,90 @@ tlog_note_verify(const char *note, const char *vkey_text, size_t *body_length)
     return 0;
 }
 
+
+/* ── Cosignatures (C2SP tlog-cosignature, cosignature/v1) ─────────────── */
+
+#define COSIGNATURE_HEADER "cosignature/v1\ntime "
+
+int
+tlog_cosignature_message(const char *body, size_t body_length, int64_t timestamp, char *out,
+                         size_t cap, size_t *length)
+{
+    if (timestamp < 0)
+        return -1;
+    int head = snprintf(out, cap, COSIGNATURE_HEADER "%lld\n", (long long)timestamp);
+    if (head < 0 || (size_t)head >= cap || cap - (size_t)head <= body_length)
+        return -1;
+    memcpy(out + head, body, body_length);
+    out[(size_t)head + body_length] = '\0';
+    *length = (size_t)head + body_length;
+    return 0;
+}
+
+int
+tlog_cosignature_line(const char *name, const uint8_t key[TLOG_KEY_BYTES], int64_t timestamp,
+                      const uint8_t signature[TLOG_SIGNATURE_BYTES], char *out, size_t cap)
+{
+    if (timestamp < 0 || strnlen(name, TLOG_ORIGIN_MAX) >= TLOG_ORIGIN_MAX ||
+        !origin_is_valid(name))
+        return -1;
+    uint8_t raw[4 + TLOG_COSIGNATURE_BYTES];
+    tlog_key_id(name, TLOG_VKEY_COSIGNATURE, key, raw);
+    for (int i = 0; i < 8; i++)
+        raw[4 + i] = (uint8_t)((uint64_t)timestamp >> (56 - 8 * i));
+    memcpy(raw + 12, signature, TLOG_SIGNATURE_BYTES);
+    char *encoded = base64_encode_alloc(raw, sizeof raw);
+    if (encoded == NULL)
+        return -1;
+    int written = snprintf(out, cap, NOTE_DASH "%s %s\n", name, encoded);
+    free(encoded);
+    return written > 0 && (size_t)written < cap ? 0 : -1;
+}
+
+int
+tlog_cosignature_verify(const char *note, const char *vkey_text, int64_t *timestamp)
+{
+    struct vkey vkey;
+    if (parse_vkey(vkey_text, TLOG_VKEY_COSIGNATURE, &vkey) != 0)
+        return 0;
+    const char *blank = strstr(note, "\n\n");
+    if (blank == NULL)
+        return 0;
+    size_t body_length = (size_t)(blank - note) + 1;
+    size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey.name);
+    for (const char *line = blank + 2; *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        if (end == NULL)
+            return 0;
+        if (strncmp(line, NOTE_DASH, dash) == 0 &&
+            strncmp(line + dash, vkey.name, name_length) == 0 && line[dash + name_length] == ' ') {
+            const char *encoded = line + dash + name_length + 1;
+            uint8_t *decoded = NULL;
+            size_t length = 0;
+            if (base64_decode_alloc(encoded, (size_t)(end - encoded), 128, &decoded, &length) == 0) {
+                int ok = length == 4 + TLOG_COSIGNATURE_BYTES && memcmp(decoded, vkey.hash, 4) == 0;
+                uint64_t when = 0;
+                for (int i = 0; ok && i < 8; i++)
+                    when = when << 8 | decoded[4 + i];
+                /* C2SP: the timestamp is at most 2^63 - 1. */
+                ok = ok && when <= (uint64_t)INT64_MAX;
+                /* The message is bounded by the note's length, which a
+                 * caller reads with a cap. */
+                size_t cap = body_length + 64, message_length = 0;
+                char *message = ok ? malloc(cap) : NULL;
+                ok = ok && message != NULL &&
+                     tlog_cosignature_message(note, body_length, (int64_t)when, message, cap,
+                                              &message_length) == 0 &&
+                     ed25519_verifies(vkey.key, message, message_length, decoded + 12);
+                free(message);
+                free(decoded);
+                if (ok) {
+                    *timestamp = (int64_t)when;
+                    return 1;
+                }
+            }
+        }
+        line = end + 1;
+    }
+    return 0;
+}

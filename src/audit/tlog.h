@@ -163,11 +163,63 @@ int tlog_appended_commitment(int64_t time, const char *actor, const char *action
                              const uint8_t salt[TLOG_SALT_BYTES], uint8_t out[TLOG_HASH_BYTES])
     __attribute__((warn_unused_result));
 
-/* Verifies a C2SP signed note with a verifier key "<name>+<8 hex key
- * hash>+<base64 of 0x01 and the Ed25519 key>": 1 when a signature line of
- * that key verifies over the note's text, else 0. On 1, *body_length is
- * the text's length (what tlog_checkpoint_parse() reads). */
+/* Signed-note signature types (the first byte of a verifier key's key
+ * material, hashed into its key ID): a log's Ed25519 key, and a
+ * witness's Ed25519 cosignature/v1 key (C2SP tlog-cosignature). */
+#define TLOG_VKEY_ED25519 0x01
+#define TLOG_VKEY_COSIGNATURE 0x04
+/* A verifier key "<name>+<8 hex key ID>+<base64 of type and key>": at
+ * most, with its NUL. */
+#define TLOG_VKEY_MAX 160
+
+/* The key ID of a signed-note key: the first 4 bytes of
+ * SHA-256(name || "\n" || type || key). */
+void tlog_key_id(const char *name, uint8_t type, const uint8_t key[TLOG_KEY_BYTES],
+                 uint8_t out[4]);
+
+/* Parses a verifier key of the given type: 0 with its name (a checkpoint
+ * origin's characters, shorter than TLOG_ORIGIN_MAX) and key, or -1 when
+ * it is malformed, of another type, or its key ID is not its key's. */
+int tlog_vkey_parse(const char *vkey, uint8_t type, char name[TLOG_ORIGIN_MAX],
+                    uint8_t key[TLOG_KEY_BYTES]) __attribute__((warn_unused_result));
+/* The verifier key of (name, type, key). 0, or -1 for a name refused. */
+int tlog_vkey_format(const char *name, uint8_t type, const uint8_t key[TLOG_KEY_BYTES],
+                     char out[TLOG_VKEY_MAX]) __attribute__((warn_unused_result));
+
+/* Verifies a C2SP signed note with a log's verifier key (type 0x01): 1
+ * when a signature line of that key verifies over the note's text, else
+ * 0. On 1, *body_length is the text's length (what
+ * tlog_checkpoint_parse() reads). */
 int tlog_note_verify(const char *note, const char *vkey, size_t *body_length)
+    __attribute__((warn_unused_result));
+
+/* ── Cosignatures (C2SP tlog-cosignature, Ed25519 cosignature/v1) ──────
+ *
+ * A witness's statement that, at `timestamp`, the checkpoint is the
+ * largest consistent one it has seen of its log. The signed message is
+ * "cosignature/v1\ntime <timestamp>\n" and the checkpoint body (the
+ * note's text with its last newline); the signature line is
+ * "— <name> base64(key ID (4) || timestamp (8, big endian) || Ed25519
+ * signature (64))". */
+#define TLOG_COSIGNATURE_BYTES (8 + TLOG_SIGNATURE_BYTES)
+/* A cosignature line: "— ", a name, a space, 104 base64 characters,
+ * "\n": at most, with its NUL. */
+#define TLOG_COSIGNATURE_LINE_MAX (4 + TLOG_ORIGIN_MAX + 104 + 2)
+
+/* The message a witness signs over a checkpoint body of body_length
+ * bytes, into out (cap bytes, NUL-terminated); *length without the NUL.
+ * 0, or -1 when it does not fit or the timestamp is negative. */
+int tlog_cosignature_message(const char *body, size_t body_length, int64_t timestamp, char *out,
+                             size_t cap, size_t *length) __attribute__((warn_unused_result));
+/* The signature line of a witness named `name` with public key `key`.
+ * 0, or -1 (name refused, or cap too small). */
+int tlog_cosignature_line(const char *name, const uint8_t key[TLOG_KEY_BYTES], int64_t timestamp,
+                          const uint8_t signature[TLOG_SIGNATURE_BYTES], char *out, size_t cap)
+    __attribute__((warn_unused_result));
+/* 1 when a signature line of the witness whose verifier key (type 0x04)
+ * is `vkey` verifies over the note's text, with its timestamp in
+ * *timestamp; else 0. */
+int tlog_cosignature_verify(const char *note, const char *vkey, int64_t *timestamp)
     __attribute__((warn_unused_result));
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.h"
 #include "http/http.h"
+#include "service/cosigning.h"
 #include "service/janitor.h"
 #include "service/sequencer.h"
 #include "service/service.h"
@@ -39,7 +40,7 @@ static const char serve_usage[] =
     "                     [--authorize-per-address N] [--authorize-per-platform N]\n"
     "                     [--challenges-per-address N] [--pending-ceiling N]\n"
     "                     [--trusted-proxy CIDR]... [--signer-opens-per-minute N]\n"
-    "                     [--issuer URL] [--models DIR]\n"
+    "                     [--issuer URL] [--models DIR] [--witness URL=VKEY]...\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
     "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n"
@@ -74,7 +75,15 @@ static const char serve_usage[] =
     "the requests that needed it get 503 and it is started again, and past 5\n"
     "restarts in a minute serve stops (exit 1).\n"
     "--signer-opens-per-minute N: personal records the signer opens a minute\n"
-    "at most (claims at login, enrollments; default 120000); past it 503.\n";
+    "at most (claims at login, enrollments; default 120000); past it 503.\n"
+    "--witness URL=VKEY (repeatable, at most 4): a C2SP tlog-witness (e.g.\n"
+    "cyberid-witness) and its verifier key. Each new checkpoint of the log is\n"
+    "posted to URL/add-checkpoint with the consistency proof from the size that\n"
+    "witness cosigned last; the cosignatures that verify with VKEY are added to\n"
+    "the stored note, which /log/checkpoint and the citizens' history serve.\n"
+    "A witness that is down or refuses is logged (witness_failed) and tried\n"
+    "again after a pause (1 s, doubling to 60 s); each request times out\n"
+    "after 5 s. The log goes on meanwhile, its checkpoints not cosigned.\n";
 
 static void
 print_hint(const char *data_dir, const char *listen, unsigned port)
@@ -156,6 +165,7 @@ cli_serve(int argc, char **argv)
         {"models", required_argument, NULL, 'm'},
         {"trusted-proxy", required_argument, NULL, 'T'},
         {"signer-opens-per-minute", required_argument, NULL, 'O'},
+        {"witness", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -175,6 +185,8 @@ cli_serve(int argc, char **argv)
     long long opens_per_minute = SIGNER_OPENS_PER_MINUTE_DEFAULT;
     struct netaddr_cidr trusted[HTTP_TRUSTED_PROXIES_MAX];
     size_t trusted_count = 0;
+    struct cosigning_witness witnesses[COSIGNING_WITNESSES_MAX];
+    size_t witness_count = 0;
     int hint = 0;
     enum log_level level = LOG_INFO;
     int option;
@@ -242,6 +254,16 @@ cli_serve(int argc, char **argv)
                                 "network ADDRESS/BITS with its host bits zero", optarg);
             trusted_count++;
             break;
+        case 'W': {
+            char reason[512];
+            if (witness_count == COSIGNING_WITNESSES_MAX)
+                return cli_fail("serve", 2, "at most %d --witness", COSIGNING_WITNESSES_MAX);
+            if (cosigning_parse_witness(optarg, &witnesses[witness_count], reason,
+                                        sizeof reason) != 0)
+                return cli_fail("serve", 2, "%s", reason);
+            witness_count++;
+            break;
+        }
         case 'L':
             if (parse_level(optarg, &level) != 0)
                 return cli_fail("serve", 2, "unknown --log-level %s", optarg);
@@ -344,22 +366,34 @@ cli_serve(int argc, char **argv)
     }
     /* The transparency log is signed only with a checkpoint key. */
     struct sequencer *sequencer = NULL;
+    struct cosigning *cosigning = NULL;
     char origin[SIGNER_LOG_ORIGIN_MAX], vkey[SIGNER_LOG_VKEY_MAX];
     if (signer_log_key(service.signer, origin, vkey) != 0) {
         log_event(LOG_WARN, "log_unsigned", "{s:s}", "reason",
                   "no checkpoint key: events are not put in the transparency log "
                   "(cyberid log init makes the key)");
-    } else if (sequencer_start(service.store, service.signer, SEQUENCER_DEFAULT_INTERVAL_MS,
-                               &sequencer, err, sizeof err) != 0) {
+        if (witness_count > 0) {
+            janitor_stop(janitor);
+            http_server_stop(server);
+            service_close(&service);
+            return cli_fail("serve", 1, "--witness needs the log's checkpoint key "
+                            "(cyberid log init)");
+        }
+    } else if ((witness_count > 0 &&
+                cosigning_new(witnesses, witness_count, &cosigning, err, sizeof err) != 0) ||
+               sequencer_start(service.store, service.signer, cosigning,
+                               SEQUENCER_DEFAULT_INTERVAL_MS, &sequencer, err, sizeof err) != 0) {
+        cosigning_free(cosigning);
         janitor_stop(janitor);
         http_server_stop(server);
         service_close(&service);
         return cli_fail("serve", 1, "%s", err);
     }
-    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s, s:s, s:i, s:i}", "listen", listen,
-              "port", (int)http_server_port(server), "threads", (int)threads,
+    log_event(LOG_INFO, "listening", "{s:s, s:i, s:i, s:s, s:s, s:i, s:i, s:i}", "listen",
+              listen, "port", (int)http_server_port(server), "threads", (int)threads,
               "issuer", service.issuer, "database", store_backend(service.store),
-              "db_pool", (int)pool, "trusted_proxies", (int)trusted_count);
+              "db_pool", (int)pool, "trusted_proxies", (int)trusted_count, "witnesses",
+              (int)witness_count);
     if (hint)
         print_hint(data_dir, listen, http_server_port(server));
 
@@ -370,6 +404,7 @@ cli_serve(int argc, char **argv)
               : received == SIGTERM ? "SIGTERM" : "SIGINT");
     http_server_stop(server);
     sequencer_stop(sequencer);
+    cosigning_free(cosigning);
     janitor_stop(janitor);
     service_close(&service);
     log_event(LOG_INFO, "stopped", NULL);

@@ -14,6 +14,7 @@
 struct sequencer {
     struct store *store;
     struct signer *signer;
+    struct cosigning *cosigning;
     unsigned interval_ms;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -40,6 +41,11 @@ run(void *argument)
                 log_event(LOG_DEBUG, "log_integrated", "{s:I}", "events", (json_int_t)added);
             }
         } while (added == LOG_BATCH_MAX);
+        int cosigned = 0;
+        if (sequencer->cosigning != NULL &&
+            cosigning_round(sequencer->cosigning, sequencer->store, &cosigned) != 0)
+            log_event(LOG_WARN, "log_cosigning_failed", "{s:s}", "error",
+                      "the log's store could not be read or written");
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += (long)(sequencer->interval_ms % 1000) * 1000000L;
@@ -55,8 +61,8 @@ run(void *argument)
 }
 
 int
-sequencer_start(struct store *store, struct signer *signer, unsigned interval_ms,
-                struct sequencer **out, char *err, size_t errlen)
+sequencer_start(struct store *store, struct signer *signer, struct cosigning *cosigning,
+                unsigned interval_ms, struct sequencer **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (interval_ms == 0)
@@ -66,6 +72,7 @@ sequencer_start(struct store *store, struct signer *signer, unsigned interval_ms
         return error_set(err, errlen, "out of memory");
     sequencer->store = store;
     sequencer->signer = signer;
+    sequencer->cosigning = cosigning;
     sequencer->interval_ms = interval_ms;
     pthread_mutex_init(&sequencer->lock, NULL);
     pthread_cond_init(&sequencer->wake, NULL);

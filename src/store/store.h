@@ -531,6 +531,11 @@ struct store_log_checkpoint {
 };
 int store_log_put_checkpoint(struct store_conn *conn, const struct store_log_checkpoint *checkpoint)
     __attribute__((warn_unused_result));
+/* Replaces the note of the checkpoint of `size` leaves, if it is still
+ * old_note, with `note` (the same note with witnesses' cosignature lines
+ * added: service/cosigning.h). *changed 0 when it was not old_note. */
+int store_log_set_note(struct store_conn *conn, int64_t size, const char *old_note,
+                       const char *note, int *changed) __attribute__((warn_unused_result));
 /* The latest (largest) checkpoint; *found 0 when there is none. */
 int store_log_latest_checkpoint(struct store_conn *conn, struct store_log_checkpoint *out,
                                 int *found) __attribute__((warn_unused_result));

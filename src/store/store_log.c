@@ -185,6 +185,21 @@ store_log_put_checkpoint(struct store_conn *conn, const struct store_log_checkpo
                 params, 4, NULL, NULL, NULL);
 }
 
+int
+store_log_set_note(struct store_conn *conn, int64_t size, const char *old_note,
+                   const char *note, int *changed)
+{
+    struct store_value params[] = {v_text(note), v_integer(size), v_text(old_note)};
+    int64_t changes = 0;
+    /* Only over the note read: two nodes adding cosignatures at once
+     * never erase each other's. */
+    if (exec(conn, "UPDATE log_checkpoint SET note = $1 WHERE size = $2 AND note = $3", params, 3,
+             NULL, NULL, &changes) != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
+}
+
 static int
 fill_checkpoint(const struct store_value *columns, size_t count,
                 struct store_log_checkpoint *out)
