@@ -1,7 +1,9 @@
 /* app_enroll: `cyberid-app enroll`: challenge, device key, CSR, proof of
  * possession, images, POST /v1/enroll, wallet (docs/api.md, "Enrollment");
  * and `cyberid-app rekey`: the same with a new key for an enrolled device,
- * proved by the old one (POST /v1/me/rekey, docs/api.md, "Re-key"). */
+ * proved by the old one (POST /v1/me/rekey, docs/api.md, "Re-key"); and
+ * `cyberid-app unlock`, the same request that also ends the citizen's own
+ * lock (POST /v1/me/unlock). */
 #include "app/app.h"
 
 #include "app/device_key.h"
@@ -66,11 +68,11 @@ parse_args(int argc, char **argv, struct app_options *options,
             return APP_EXIT_USAGE;
         }
     }
-    if (argc > 0 && strcmp(argv[0], "rekey") == 0) {
+    if (argc > 0 && (strcmp(argv[0], "rekey") == 0 || strcmp(argv[0], "unlock") == 0)) {
         if (optind != argc || args->national_id != NULL || args->name != NULL ||
             args->selfie == NULL || args->turn_left == NULL || args->turn_right == NULL) {
-            fprintf(stderr, "cyberid-app rekey: needs --selfie, --turn-left and "
-                    "--turn-right, and no --id or --name (see --help)\n");
+            fprintf(stderr, "cyberid-app %s: needs --selfie, --turn-left and "
+                    "--turn-right, and no --id or --name (see --help)\n", argv[0]);
             return APP_EXIT_USAGE;
         }
     } else if (optind != argc || args->national_id == NULL || args->name == NULL ||
@@ -392,8 +394,10 @@ rekey_binding(const char *csr, const char *challenge_id)
     return json_pack("{s:s, s:s}", "csr_sha256", encoded, "challenge_id", challenge_id);
 }
 
-int
-app_rekey(const struct app_options *global, int argc, char **argv)
+/* The re-key, or the unlock (the same request to /v1/me/unlock). */
+static int
+renew(const char *command, const char *path, const struct app_options *global, int argc,
+      char **argv)
 {
     struct app_options options = *global;
     struct enroll_args args;
@@ -409,14 +413,14 @@ app_rekey(const struct app_options *global, int argc, char **argv)
     /* The wallet must exist: its key proves who asks. */
     struct stat info;
     if (stat(options.wallet, &info) != 0) {
-        fprintf(stderr, "cyberid-app rekey: no wallet %s: enroll first\n", options.wallet);
+        fprintf(stderr, "cyberid-app %s: no wallet %s: enroll first\n", command, options.wallet);
         return APP_EXIT_FAILED;
     }
     if ((status = resolve_server(&options, server, sizeof(server))) != 0)
         return status;
     options.server = server;
     status = APP_EXIT_FAILED;
-    if (face_proof_make("rekey", &args, server, &proof) != 0)
+    if (face_proof_make(command, &args, server, &proof) != 0)
         goto cleanup;
     request = json_pack("{s:s, s:s, s:s, s:s, s:s}", "challenge_id", proof.challenge.id, "csr",
                         proof.csr, "selfie", proof.selfie, "turn_frame",
@@ -425,24 +429,25 @@ app_rekey(const struct app_options *global, int argc, char **argv)
     binding = rekey_binding(proof.csr, proof.challenge.id);
     body = request ? json_dumps(request, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (body == NULL || binding == NULL) {
-        fprintf(stderr, "cyberid-app rekey: out of memory\n");
+        fprintf(stderr, "cyberid-app %s: out of memory\n", command);
         goto cleanup;
     }
-    if (!body_fits("rekey", body))
+    if (!body_fits(command, body))
         goto cleanup;
     /* Signed by the old key, whose wallet is replaced only on success. */
-    status = app_device_request_extra(&options, "POST", "/v1/me/rekey", binding, body,
+    status = app_device_request_extra(&options, "POST", path, binding, body,
                                       &response);
     if (status != 0)
         goto cleanup;
     status = APP_EXIT_FAILED;
     if (response.status != 201) {
-        app_print_service_error("re-key refused", &response);
+        app_print_service_error(strcmp(command, "unlock") == 0 ? "unlock refused" : "re-key refused",
+                                &response);
         goto cleanup;
     }
     struct wallet old = {0};
     if (wallet_read(options.wallet, &old, err, sizeof err) != 0) {
-        fprintf(stderr, "cyberid-app rekey: re-keyed, but %s\n", err);
+        fprintf(stderr, "cyberid-app %s: re-keyed, but %s\n", command, err);
         goto cleanup;
     }
     status = save_wallet(options.wallet, server, proof.key_pem, proof.key, &response, &old);
@@ -454,4 +459,16 @@ cleanup:
     json_decref(binding);
     face_proof_clear(&proof);
     return status;
+}
+
+int
+app_rekey(const struct app_options *global, int argc, char **argv)
+{
+    return renew("rekey", "/v1/me/rekey", global, argc, argv);
+}
+
+int
+app_unlock(const struct app_options *global, int argc, char **argv)
+{
+    return renew("unlock", "/v1/me/unlock", global, argc, argv);
 }

@@ -93,6 +93,7 @@ check_claims(const json_t *claims, const struct device_context *context,
 enum {
     ALLOW_HELD = 1,         /* a certificate of a held generation (the re-key) */
     ALLOW_SUSPENDED = 2,    /* a suspended identity (its own status) */
+    ALLOW_LOCKED = 4,       /* an identity its citizen locked (status, unlock) */
 };
 
 /* device_verify_jws(), with a certificate on hold accepted when `allow`
@@ -189,12 +190,17 @@ verify_jws(const struct device_context *context, const char *token, const char *
     if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
         goto done;
     int suspended = found_identity && strcmp(identity.status, STORE_IDENTITY_SUSPENDED) == 0;
+    int locked = found_identity && strcmp(identity.status, STORE_IDENTITY_LOCKED) == 0;
     if (!found_identity || (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0 &&
-                            !(suspended && (allow & ALLOW_SUSPENDED)))) {
-        *why = "this identity is not active";
+                            !(suspended && (allow & ALLOW_SUSPENDED)) &&
+                            !(locked && (allow & ALLOW_LOCKED)))) {
+        *why = locked ? "this identity is locked by its citizen: unlock it with a face check "
+                        "(cyberid-app unlock)"
+                      : "this identity is not active";
         goto refuse;
     }
     caller->suspended = suspended;
+    caller->locked = locked;
     if (string_copy(caller->web_number, sizeof caller->web_number,
                     presented.web_number) != 0 ||
         string_copy(caller->serial, sizeof caller->serial, presented.serial_hex) != 0)
@@ -297,7 +303,15 @@ device_authenticate_any_status(const struct device_context *context,
                                const struct http_request *request,
                                struct device_caller *caller, struct http_response *response)
 {
-    return authenticate(context, request, ALLOW_SUSPENDED, caller, response);
+    return authenticate(context, request, ALLOW_SUSPENDED | ALLOW_LOCKED, caller, response);
+}
+
+int
+device_authenticate_unlock(const struct device_context *context,
+                           const struct http_request *request, struct device_caller *caller,
+                           struct http_response *response)
+{
+    return authenticate(context, request, ALLOW_HELD | ALLOW_LOCKED, caller, response);
 }
 
 void

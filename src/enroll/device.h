@@ -42,6 +42,7 @@ struct device_caller {
     size_t public_key_length;
     int held;               /* that generation is held (re-key only) */
     int suspended;          /* the identity is suspended (status only) */
+    int locked;             /* locked by its citizen (status and unlock only) */
     json_t *claims;     /* the token's verified payload (extra claims such as
                            "release" included); owned: device_caller_clear() */
 };
@@ -80,9 +81,17 @@ int device_authenticate_rekey(const struct device_context *context,
                               struct http_response *response)
     __attribute__((warn_unused_result));
 
+/* device_authenticate_rekey() for the unlock (POST /v1/me/unlock): an
+ * identity its citizen locked is accepted too (caller->locked). */
+int device_authenticate_unlock(const struct device_context *context,
+                               const struct http_request *request, struct device_caller *caller,
+                               struct http_response *response)
+    __attribute__((warn_unused_result));
+
 /* device_authenticate() for the citizen's own status (GET
- * /v1/me/status): a suspended identity is accepted (caller->suspended),
- * so that its holder can read why and until when. */
+ * /v1/me/status, the appeal): a suspended or locked identity is accepted
+ * (caller->suspended, caller->locked), so that its holder can read why
+ * and until when. */
 int device_authenticate_any_status(const struct device_context *context,
                                    const struct http_request *request,
                                    struct device_caller *caller,

@@ -210,7 +210,10 @@ check(const struct enroll_context *context, struct store_conn *conn,
                              "under %d: a guardian must apply for this person in person",
                              ENROLL_MINIMUM_AGE);
 
-    if (enrolled && strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0)
+    /* A citizen who deactivated their identity comes back by enrolling
+     * again (commit_enrollment() makes it active). */
+    if (enrolled && strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0 &&
+        strcmp(identity.status, STORE_IDENTITY_DEACTIVATED) != 0)
         return enroll_refuse(refusal, 403, "identity_not_active",
                              "this identity is %s: see your history or appeal",
                              identity.status);
@@ -277,11 +280,24 @@ commit_enrollment(const struct enroll_context *context, struct store_conn *conn,
         if (string_copy(web_number, WEB_NUMBER_SIZE, identity.web_number) != 0 ||
             store_identity_lock(conn, web_number, &identity, &found) != 0 || !found)
             goto fail;
-        if (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+        int deactivated = strcmp(identity.status, STORE_IDENTITY_DEACTIVATED) == 0;
+        if (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0 && !deactivated) {
             store_rollback(conn);
             return enroll_refuse(refusal, 403, "identity_not_active",
                                  "this identity is %s", identity.status);
         }
+        /* Deactivated by its citizen: this enrollment (its face check
+         * passed) makes it active again, with the new device only. */
+        int exists = 0;
+        char citizen[STORE_WEB_NUMBER_MAX + 16];
+        snprintf(citizen, sizeof citizen, "citizen:%s", web_number);
+        if (deactivated &&
+            (store_identity_set_status(conn, web_number, STORE_IDENTITY_ACTIVE, NULL, now,
+                                       &exists) != 0 ||
+             !exists ||
+             audit_append_citizen(conn, context->signer, citizen, "identity.reactivate",
+                                  web_number, NULL, NULL) != 0))
+            goto fail;
     }
     if (enroll_issue_device(context, conn, &e->key, web_number, now, "enroll_issue_failed",
                             certificate) != 0)

@@ -193,18 +193,19 @@ fail:
     return -1;
 }
 
-int
-identity_revoke(struct store *store, struct signer *signer, const char *web_number, const char *reason,
-                const char *actor, int *found, int64_t *devices_revoked, char *err,
-                size_t errlen)
+/* Ends what an identity holds in one transaction: its status becomes
+ * `to` (with `reason`), every certificate is revoked (crl_reason), every
+ * token at platforms too, with the audit event `action`. Only from the
+ * statuses in `from` (NULL-terminated; NULL: any); *changed 0 otherwise. */
+static int
+retire(struct store *store, struct signer *signer, const char *web_number, const char *to,
+       const char *reason, int crl_reason, const char *action, const char *actor,
+       const char *const *from, int *found, int *changed, int64_t *devices_revoked,
+       char *err, size_t errlen)
 {
     *found = 0;
+    *changed = 0;
     *devices_revoked = 0;
-    if (!identity_reason_is_valid(reason))
-        return error_set(err, errlen, "the reason must be a code of [a-z0-9_]");
-    int crl_reason = pki_reason_code(reason);
-    if (crl_reason < 0)
-        crl_reason = CRL_REASON_PRIVILEGE_WITHDRAWN;
     int64_t now = (int64_t)time(NULL);
     struct store_conn *conn = store_acquire(store);
     struct store_identity identity;
@@ -212,15 +213,17 @@ identity_revoke(struct store *store, struct signer *signer, const char *web_numb
     if (store_begin(conn) != 0 ||
         store_identity_lock(conn, web_number, &identity, found) != 0)
         goto fail;
-    if (!*found) {
+    int allowed = from == NULL;
+    for (size_t i = 0; *found && from != NULL && from[i] != NULL; i++)
+        allowed |= strcmp(identity.status, from[i]) == 0;
+    if (!*found || !allowed) {
         store_rollback(conn);
         store_release(store, conn);
         return 0;
     }
     int exists = 0;
     int64_t tokens = 0;
-    if (store_identity_set_status(conn, web_number, STORE_IDENTITY_REVOKED, reason,
-                                  now, &exists) != 0 ||
+    if (store_identity_set_status(conn, web_number, to, reason, now, &exists) != 0 ||
         store_device_revoke_all(conn, web_number, now, crl_reason,
                                 devices_revoked) != 0 ||
         store_oidc_identity_revoke(conn, web_number, &tokens) != 0)
@@ -230,12 +233,12 @@ identity_revoke(struct store *store, struct signer *signer, const char *web_numb
                         (json_int_t)*devices_revoked, "tokens_revoked",
                         (json_int_t)tokens);
     if (details == NULL ||
-        audit_append_citizen(conn, signer, actor, "identity.revoke", web_number, details,
-                             NULL) != 0 ||
+        audit_append_citizen(conn, signer, actor, action, web_number, details, NULL) != 0 ||
         store_commit(conn) != 0)
         goto fail;
     json_decref(details);
     store_release(store, conn);
+    *changed = 1;
     return 0;
 fail:
     error_set(err, errlen, "database: %s", store_last_error(conn));
@@ -243,6 +246,37 @@ fail:
     json_decref(details);
     store_release(store, conn);
     return -1;
+}
+
+int
+identity_revoke(struct store *store, struct signer *signer, const char *web_number, const char *reason,
+                const char *actor, int *found, int64_t *devices_revoked, char *err,
+                size_t errlen)
+{
+    if (!identity_reason_is_valid(reason)) {
+        *found = 0;
+        *devices_revoked = 0;
+        return error_set(err, errlen, "the reason must be a code of [a-z0-9_]");
+    }
+    int crl_reason = pki_reason_code(reason);
+    if (crl_reason < 0)
+        crl_reason = CRL_REASON_PRIVILEGE_WITHDRAWN;
+    int changed = 0;
+    return retire(store, signer, web_number, STORE_IDENTITY_REVOKED, reason, crl_reason,
+                  "identity.revoke", actor, NULL, found, &changed, devices_revoked, err,
+                  errlen);
+}
+
+int
+identity_deactivate(struct store *store, struct signer *signer, const char *web_number,
+                    const char *actor, int *changed, int64_t *devices_revoked, char *err,
+                    size_t errlen)
+{
+    static const char *const from[] = {STORE_IDENTITY_ACTIVE, STORE_IDENTITY_LOCKED, NULL};
+    int found = 0;
+    return retire(store, signer, web_number, STORE_IDENTITY_DEACTIVATED, "citizen_request",
+                  pki_reason_code("cessation_of_operation"), "identity.deactivate", actor, from,
+                  &found, changed, devices_revoked, err, errlen);
 }
 
 /* Moves the identity from status `from` to `to` (reason: the new status
@@ -382,6 +416,21 @@ identity_reinstate(struct store *store, struct signer *signer, const char *web_n
     int status = change_status(store, signer, web_number, STORE_IDENTITY_SUSPENDED,
                                STORE_IDENTITY_ACTIVE, NULL, "identity.reinstate",
                                details, actor, NULL, found, changed, err, errlen);
+    json_decref(details);
+    return status;
+}
+
+int
+identity_lock(struct store *store, struct signer *signer, const char *web_number,
+              const char *actor, int *changed, char *err, size_t errlen)
+{
+    json_t *details = json_object();
+    if (details == NULL)
+        return error_set(err, errlen, "out of memory");
+    int found = 0;
+    int status = change_status(store, signer, web_number, STORE_IDENTITY_ACTIVE,
+                               STORE_IDENTITY_LOCKED, "citizen_request", "identity.lock",
+                               details, actor, NULL, &found, changed, err, errlen);
     json_decref(details);
     return status;
 }

@@ -92,4 +92,20 @@ int identity_reinstate(struct store *store, struct signer *signer, const char *w
                        const char *actor, int *found, int *changed, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
 
+/* The citizen's own acts (POST /v1/me/lock, /v1/me/deactivate; actor
+ * "citizen:<web number>"). identity_lock: active → locked, every token at
+ * platforms revoked, every login and device request refused until the
+ * citizen unlocks with a face check (rekey.h, POST /v1/me/unlock); event
+ * "identity.lock". identity_deactivate: active or locked → deactivated,
+ * every certificate revoked (cessationOfOperation) and every token; it
+ * ends only when the citizen enrolls again (a face check, a new device);
+ * event "identity.deactivate". *changed 0 when the identity was not in a
+ * status it can leave so. 0 or -1 with err. */
+int identity_lock(struct store *store, struct signer *signer, const char *web_number,
+                  const char *actor, int *changed, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+int identity_deactivate(struct store *store, struct signer *signer, const char *web_number,
+                        const char *actor, int *changed, int64_t *devices_revoked, char *err,
+                        size_t errlen) __attribute__((warn_unused_result));
+
 #endif

@@ -27,6 +27,10 @@ struct rekey {
     struct store_challenge challenge;
     struct pki_csr key;
     struct registry_person person;
+    /* POST /v1/me/unlock: the identity must be locked (not active), and
+     * is active again with the new device. */
+    int unlock;
+    const char *status; /* the identity status this request needs */
 };
 
 static const char *
@@ -128,9 +132,12 @@ check(const struct enroll_context *context, struct store_conn *conn,
     struct store_identity identity;
     if (store_identity_get(conn, caller->web_number, &identity, &found) != 0)
         return -1;
-    if (!found || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0)
-        return enroll_refuse(refusal, 403, "identity_not_active",
-                             "this identity is not active: see your history or appeal");
+    if (!found || strcmp(identity.status, r->status) != 0)
+        return r->unlock ? enroll_refuse(refusal, 409, "not_locked",
+                                         "this identity is not locked by its citizen")
+                         : enroll_refuse(refusal, 403, "identity_not_active",
+                                         "this identity is not active: see your history or "
+                                         "appeal");
     int in_registry = 0;
     if (registry_get_by_record_id(conn, context->signer, identity.person_id, &r->person,
                                   &in_registry) != 0)
@@ -153,10 +160,12 @@ commit(const struct enroll_context *context, struct store_conn *conn,
     /* Locked: a suspension committed meanwhile is seen here. */
     if (store_identity_lock(conn, caller->web_number, &identity, &found) != 0)
         goto fail;
-    if (!found || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
+    if (!found || strcmp(identity.status, r->status) != 0) {
         store_rollback(conn);
-        return enroll_refuse(refusal, 403, "identity_not_active",
-                             "this identity is not active");
+        return r->unlock ? enroll_refuse(refusal, 409, "not_locked",
+                                         "this identity is not locked by its citizen")
+                         : enroll_refuse(refusal, 403, "identity_not_active",
+                                         "this identity is not active");
     }
     /* Still the device's to replace: revoked meanwhile (another re-key
      * won), nothing is issued. */
@@ -183,7 +192,24 @@ commit(const struct enroll_context *context, struct store_conn *conn,
                                         caller->web_number, details,
                                 NULL) == 0;
     json_decref(details);
-    if (!appended || store_commit(conn) != 0)
+    if (!appended)
+        goto fail;
+    if (r->unlock) {
+        /* The face check passed: the citizen's lock ends with it. */
+        int exists = 0;
+        json_t *unlocked = json_pack("{s:s, s:s}", "serial", certificate->serial_hex, "acr",
+                                     "cyberid:face");
+        appended = unlocked != NULL &&
+                   store_identity_set_status(conn, caller->web_number, STORE_IDENTITY_ACTIVE,
+                                             NULL, now, &exists) == 0 &&
+                   exists &&
+                   audit_append_citizen(conn, context->signer, actor, "identity.unlock",
+                                        caller->web_number, unlocked, NULL) == 0;
+        json_decref(unlocked);
+        if (!appended)
+            goto fail;
+    }
+    if (store_commit(conn) != 0)
         goto fail;
     return 0;
 fail:
@@ -193,19 +219,24 @@ fail:
     return -1;
 }
 
-int
-rekey_handle(const struct enroll_context *context, const struct device_context *device,
-             const struct http_request *request, struct http_response *response)
+/* The re-key, or the unlock (a re-key of a locked identity that ends the
+ * lock). */
+static int
+renew(const struct enroll_context *context, const struct device_context *device,
+      const struct http_request *request, struct http_response *response, int unlock)
 {
     if (context->face == NULL || context->pki == NULL)
         return http_respond_error(response, 503, "temporarily_unavailable",
                                   "the re-key is starting up");
     struct device_caller caller;
-    int authenticated = device_authenticate_rekey(device, request, &caller, response);
+    int authenticated = unlock ? device_authenticate_unlock(device, request, &caller, response)
+                               : device_authenticate_rekey(device, request, &caller, response);
     if (authenticated != 0)
         return authenticated < 0 ? -1 : 0;
     struct rekey r;
     memset(&r, 0, sizeof r);
+    r.unlock = unlock;
+    r.status = unlock ? STORE_IDENTITY_LOCKED : STORE_IDENTITY_ACTIVE;
     struct refusal refusal = {0};
     struct pki_certificate certificate;
     memset(&certificate, 0, sizeof certificate);
@@ -224,11 +255,12 @@ rekey_handle(const struct enroll_context *context, const struct device_context *
                                                              : refusal.code,
                                         "serial", caller.serial);
             if (details == NULL ||
-                audit_append_citizen(conn, context->signer, "applicant", "device.rekey_refused",
-                                     caller.web_number,
-                             details, NULL) != 0)
+                audit_append_citizen(conn, context->signer, "applicant",
+                                     unlock ? "identity.unlock_refused"
+                                            : "device.rekey_refused",
+                                     caller.web_number, details, NULL) != 0)
                 log_event(LOG_ERROR, "audit_failed", "{s:s}", "action",
-                          "device.rekey_refused");
+                          unlock ? "identity.unlock_refused" : "device.rekey_refused");
             json_decref(details);
         }
         log_event(LOG_INFO, "rekey_refused", "{s:s}", "reason", refusal.code);
@@ -245,7 +277,7 @@ rekey_handle(const struct enroll_context *context, const struct device_context *
                                     refusal.description);
         goto done;
     }
-    log_event(LOG_INFO, "rekeyed", "{s:I, s:b}", "generation",
+    log_event(LOG_INFO, unlock ? "unlocked" : "rekeyed", "{s:I, s:b}", "generation",
               (json_int_t)certificate.generation, "was_on_hold", caller.held);
     result = http_respond_json(
         response, 201,
@@ -258,4 +290,18 @@ done:
     registry_person_clear(&r.person);
     device_caller_clear(&caller);
     return result;
+}
+
+int
+rekey_handle(const struct enroll_context *context, const struct device_context *device,
+             const struct http_request *request, struct http_response *response)
+{
+    return renew(context, device, request, response, 0);
+}
+
+int
+unlock_handle(const struct enroll_context *context, const struct device_context *device,
+              const struct http_request *request, struct http_response *response)
+{
+    return renew(context, device, request, response, 1);
 }

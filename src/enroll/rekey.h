@@ -26,4 +26,12 @@
 int rekey_handle(const struct enroll_context *context, const struct device_context *device,
                  const struct http_request *request, struct http_response *response);
 
+/* POST /v1/me/unlock: the same request, from a device of an identity its
+ * citizen locked (identity.h, identity_lock): the face check that passes
+ * gives the phone a new key and certificate and ends the lock, in one
+ * transaction (events device.rekey and identity.unlock). 409 not_locked
+ * when the identity is not locked. */
+int unlock_handle(const struct enroll_context *context, const struct device_context *device,
+                  const struct http_request *request, struct http_response *response);
+
 #endif

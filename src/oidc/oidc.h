@@ -45,6 +45,19 @@ struct oidc_context {
     struct rate *authorize_per_platform;
 };
 
+/* GET /v1/me/consents and POST /v1/me/consents/{client_id}/withdraw
+ * (consent.c), device-authenticated: the platforms that hold an active
+ * grant of the citizen (tokens not expired or revoked), each with its
+ * name, the claims released and how long the grant lasts; the withdrawal
+ * revokes every token of that platform at once (event
+ * "consent.withdraw"): its next refresh, userinfo or introspection fails.
+ * 404 not_found when the platform holds none. */
+int oidc_consents_handle(const struct oidc_context *context, const struct http_request *request,
+                         struct http_response *response);
+int oidc_consent_withdraw_handle(const struct oidc_context *context,
+                                 const struct http_request *request,
+                                 struct http_response *response);
+
 /* GET /.well-known/openid-configuration, GET /jwks.json (discovery.c) */
 int oidc_discovery_handle(const struct oidc_context *context,
                           const struct http_request *request,

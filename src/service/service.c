@@ -8,6 +8,7 @@
 #include "audit/log.h"
 #include "util/counters.h"
 #include "util/encoding.h"
+#include "enroll/identity.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -309,6 +310,70 @@ rekey(void *app, const struct http_request *request, struct http_response *respo
 {
     struct service *service = serving(app, response);
     return service ? rekey_handle(&service->enroll, &service->device, request, response) : 0;
+}
+
+/* POST /v1/me/unlock */
+static int
+unlock(void *app, const struct http_request *request, struct http_response *response)
+{
+    struct service *service = serving(app, response);
+    return service ? unlock_handle(&service->enroll, &service->device, request, response) : 0;
+}
+
+/* POST /v1/me/lock and /v1/me/deactivate: the citizen's own acts on the
+ * identity (enroll/identity.h). */
+static int
+citizen_act(void *app, const struct http_request *request, struct http_response *response,
+            int deactivate)
+{
+    struct service *service = serving(app, response);
+    if (service == NULL)
+        return 0;
+    struct device_caller caller;
+    int authenticated = device_authenticate(&service->device, request, &caller, response);
+    if (authenticated != 0)
+        return authenticated < 0 ? -1 : 0;
+    char actor[STORE_WEB_NUMBER_MAX + 16], err[256];
+    snprintf(actor, sizeof actor, "citizen:%s", caller.web_number);
+    int changed = 0;
+    int64_t devices_revoked = 0;
+    int status = deactivate ? identity_deactivate(service->store, service->signer,
+                                                  caller.web_number, actor, &changed,
+                                                  &devices_revoked, err, sizeof err)
+                            : identity_lock(service->store, service->signer, caller.web_number,
+                                            actor, &changed, err, sizeof err);
+    char web_number[STORE_WEB_NUMBER_MAX];
+    memcpy(web_number, caller.web_number, sizeof web_number);
+    device_caller_clear(&caller);
+    if (status != 0) {
+        log_event(LOG_ERROR, deactivate ? "deactivate_failed" : "lock_failed", "{s:s}",
+                  "error", err);
+        return -1;
+    }
+    /* Authenticated means active: only a change made meanwhile (another
+     * device of the same identity) leaves nothing to do. */
+    if (!changed)
+        return http_respond_error(response, 409, "identity_not_active",
+                                  "this identity changed meanwhile: see cyberid-app status");
+    return http_respond_json(
+        response, 200,
+        deactivate ? json_pack("{s:s, s:s, s:I}", "web_number", web_number, "status",
+                               STORE_IDENTITY_DEACTIVATED, "devices_revoked",
+                               (json_int_t)devices_revoked)
+                   : json_pack("{s:s, s:s}", "web_number", web_number, "status",
+                               STORE_IDENTITY_LOCKED));
+}
+
+static int
+lock_route(void *app, const struct http_request *request, struct http_response *response)
+{
+    return citizen_act(app, request, response, 0);
+}
+
+static int
+deactivate_route(void *app, const struct http_request *request, struct http_response *response)
+{
+    return citizen_act(app, request, response, 1);
 }
 
 /* GET /v1/me/history[?since=N]: the citizen's events from the
@@ -841,6 +906,8 @@ OIDC_ROUTE(oidc_userinfo, oidc_userinfo_handle)
 OIDC_ROUTE(oidc_introspect, oidc_introspect_handle)
 OIDC_ROUTE(oidc_revoke, oidc_revoke_handle)
 OIDC_ROUTE(oidc_verify, oidc_verify_handle)
+OIDC_ROUTE(oidc_consents, oidc_consents_handle)
+OIDC_ROUTE(oidc_consent_withdraw, oidc_consent_withdraw_handle)
 
 static const struct http_route routes[] = {
     {"GET", "/healthz", HTTP_BODY_NONE, 0, health},
@@ -853,6 +920,11 @@ static const struct http_route routes[] = {
     {"GET", "/v1/me/status", HTTP_BODY_NONE, 0, status_route},
     {"POST", "/v1/me/appeal", HTTP_BODY_JSON, APPEAL_BODY_LIMIT, appeal_route},
     {"POST", "/v1/me/rekey", HTTP_BODY_JSON, REKEY_BODY_LIMIT, rekey},
+    {"POST", "/v1/me/unlock", HTTP_BODY_JSON, REKEY_BODY_LIMIT, unlock},
+    {"POST", "/v1/me/lock", HTTP_BODY_ANY, 4096, lock_route},
+    {"POST", "/v1/me/deactivate", HTTP_BODY_ANY, 4096, deactivate_route},
+    {"GET", "/v1/me/consents", HTTP_BODY_NONE, 0, oidc_consents},
+    {"POST", "/v1/me/consents/{client_id}/withdraw", HTTP_BODY_ANY, 4096, oidc_consent_withdraw},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},
     {"POST", "/ocsp", HTTP_BODY_ANY, PKI_OCSP_REQUEST_MAX_BYTES, ocsp},

@@ -194,6 +194,12 @@ int store_challenge_take(struct store_conn *conn, const char *id, int64_t now,
 #define STORE_IDENTITY_ACTIVE "active"
 #define STORE_IDENTITY_SUSPENDED "suspended"
 #define STORE_IDENTITY_REVOKED "revoked"
+/* The citizen's own: every login and token refused until they unlock
+ * with a face check (POST /v1/me/unlock). */
+#define STORE_IDENTITY_LOCKED "locked"
+/* The citizen's own: every device revoked; ends only when they enroll
+ * again with a face check. */
+#define STORE_IDENTITY_DEACTIVATED "deactivated"
 
 #define STORE_LEGAL_BASIS_MAX 1001
 struct store_identity {
@@ -686,6 +692,21 @@ int store_oidc_grant_revoke(struct store_conn *conn, const char *web_number,
  * *count (may be NULL) is how many. */
 int store_oidc_identity_revoke(struct store_conn *conn, const char *web_number,
                                int64_t *count) __attribute__((warn_unused_result));
+
+/* The citizen's grants (GET /v1/me/consents): each active, unexpired
+ * token of web_number with its platform's name, by client id then age:
+ * each(context, client_id, platform name, claims (JSON array text),
+ * created_at, expires_at); each returns 0 or -1 (stop). 0 or -1. */
+int store_oidc_grants(struct store_conn *conn, const char *web_number, int64_t now,
+                      int (*each)(void *context, const char *client_id, const char *name,
+                                  const char *claims, int64_t created_at, int64_t expires_at),
+                      void *context) __attribute__((warn_unused_result));
+
+/* Revokes every token of web_number at one platform (the citizen
+ * withdraws their consent); *count is how many. */
+int store_oidc_client_revoke(struct store_conn *conn, const char *web_number,
+                             const char *client_id, int64_t *count)
+    __attribute__((warn_unused_result));
 
 void store_oidc_token_clear(struct store_oidc_token *token);
 

@@ -405,6 +405,69 @@ store_oidc_identity_revoke(struct store_conn *conn, const char *web_number,
     return 0;
 }
 
+struct grant_walk {
+    int (*each)(void *, const char *, const char *, const char *, int64_t, int64_t);
+    void *context;
+};
+
+static int
+grant_row(void *context, const struct store_value *columns, size_t count)
+{
+    struct grant_walk *walk = context;
+    if (count != 5 || columns[3].type != STORE_VALUE_INTEGER ||
+        columns[4].type != STORE_VALUE_INTEGER)
+        return -1;
+    int failed = 0;
+    char *client_id = column_text(&columns[0], &failed);
+    char *name = column_text(&columns[1], &failed);
+    char *claims = column_text(&columns[2], &failed);
+    int rc = -1;
+    if (!failed && client_id && name && claims)
+        rc = walk->each(walk->context, client_id, name, claims, columns[3].integer,
+                        columns[4].integer);
+    free(client_id);
+    free(name);
+    free(claims);
+    return rc;
+}
+
+int
+store_oidc_grants(struct store_conn *conn, const char *web_number, int64_t now,
+                  int (*each)(void *, const char *, const char *, const char *, int64_t,
+                              int64_t),
+                  void *context)
+{
+    struct grant_walk walk = {each, context};
+    struct store_value params[] = {v_text(web_number), v_text(STORE_TOKEN_ACTIVE),
+                                   v_integer(now)};
+    /* platform is a reference table on Citus: the join stays on the
+     * identity's shard. */
+    return exec(conn,
+                "SELECT t.client_id, p.name, t.claims, t.created_at, t.expires_at"
+                " FROM oidc_token t JOIN platform p ON p.client_id = t.client_id"
+                " WHERE t.web_number = $1 AND t.status = $2 AND t.expires_at > $3"
+                " ORDER BY t.client_id, t.created_at",
+                params, 3, grant_row, &walk, NULL) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_oidc_client_revoke(struct store_conn *conn, const char *web_number, const char *client_id,
+                         int64_t *count)
+{
+    struct store_value params[] = {v_text(web_number), v_text(client_id),
+                                   v_text(STORE_TOKEN_REVOKED)};
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE oidc_token SET status = $3"
+             " WHERE web_number = $1 AND client_id = $2 AND status <> $3",
+             params, 3, NULL, NULL, &changes) != 0)
+        return -1;
+    *count = changes;
+    return 0;
+}
+
 void
 store_oidc_token_clear(struct store_oidc_token *token)
 {
