@@ -7,6 +7,7 @@
 
 #include "app/http_client.h"
 #include "app/wallet.h"
+#include "app/words.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -28,6 +29,7 @@
 struct app_options {
     const char *server; /* --server, or NULL: the wallet's */
     const char *wallet; /* --wallet */
+    enum app_lang lang; /* --lang, else the environment's */
 };
 
 int app_enroll(const struct app_options *options, int argc, char **argv);

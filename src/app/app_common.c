@@ -19,7 +19,7 @@ void
 app_usage(FILE *out)
 {
     fputs(
-        "usage: cyberid-app [--server URL] [--wallet FILE] COMMAND [options]\n"
+        "usage: cyberid-app [--server URL] [--wallet FILE] [--lang en|zh] COMMAND [options]\n"
         "\n"
         "The reference citizen app of cyberid: enrolls this device, manages\n"
         "the devices of your identity and approves logins to platforms, over\n"
@@ -103,6 +103,10 @@ app_usage(FILE *out)
         "  --server URL   the service, e.g. http://127.0.0.1:8080 (after enroll,\n"
         "                 the wallet's server is the default)\n"
         "  --wallet FILE  the wallet file (required)\n"
+        "  --lang en|zh   the language of what is said to you (history, status,\n"
+        "                 consents: events, claims and actors in words, dates in\n"
+        "                 local time); default: Chinese when LC_ALL, LC_MESSAGES\n"
+        "                 or LANG starts with zh, else English\n"
         "  --help         this text\n"
         "\n"
         "Environment: CYBERID_CA_FILE names a PEM file of the CAs to trust for an\n"

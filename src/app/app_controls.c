@@ -95,6 +95,27 @@ app_consents(const struct app_options *options, int argc, char **argv)
         return status;
     if (response.status == 200) {
         status = app_print_json_answer(&response);
+        /* And in words, for a person: who holds what, until when. */
+        json_t *answer = json_loadb(response.body, response.length, 0, NULL);
+        const json_t *consents = json_object_get(answer, "consents");
+        int zh = options->lang == APP_LANG_ZH;
+        if (json_array_size(consents) == 0)
+            fprintf(stderr, "%s\n", zh ? "没有平台持有您的授权。" : "No platform holds a grant of yours.");
+        for (size_t i = 0; i < json_array_size(consents); i++) {
+            const json_t *consent = json_array_get(consents, i);
+            char name[128], id[80], claims[256], cleaned[256], until[48];
+            const char *name_text = json_string_value(json_object_get(consent, "name"));
+            const char *id_text = json_string_value(json_object_get(consent, "client_id"));
+            app_clean_text(name_text ? name_text : "?", name, sizeof name);
+            app_clean_text(id_text ? id_text : "?", id, sizeof id);
+            words_claims(json_object_get(consent, "claims"), options->lang, claims, sizeof claims);
+            app_clean_text(claims, cleaned, sizeof cleaned);
+            words_time(json_integer_value(json_object_get(consent, "until")), options->lang, until,
+                       sizeof until);
+            fprintf(stderr, zh ? "%s（%s）：%s；至 %s\n" : "%s (%s): %s; until %s\n", name, id,
+                    cleaned, until);
+        }
+        json_decref(answer);
     } else {
         app_print_service_error("cannot list the consents", &response);
         status = APP_EXIT_FAILED;

@@ -116,17 +116,6 @@ app_devices(const struct app_options *global, int argc, char **argv)
     return status;
 }
 
-/* A unix time as local time text. */
-static void
-local_time(int64_t seconds, char *out, size_t cap)
-{
-    time_t when = (time_t)seconds;
-    struct tm local;
-    out[0] = '\0';
-    if (localtime_r(&when, &local) != NULL)
-        strftime(out, cap, "%Y-%m-%d %H:%M %Z", &local);
-}
-
 int
 app_status(const struct app_options *global, int argc, char **argv)
 {
@@ -154,21 +143,40 @@ app_status(const struct app_options *global, int argc, char **argv)
     const json_t *until = json_object_get(answer, "until");
     if (state != NULL && json_is_integer(until)) {
         char since_text[64], until_text[64], reason[64], basis[1024];
-        local_time(json_integer_value(json_object_get(answer, "since")), since_text,
-                   sizeof since_text);
-        local_time(json_integer_value(until), until_text, sizeof until_text);
+        words_time(json_integer_value(json_object_get(answer, "since")), options.lang,
+                   since_text, sizeof since_text);
+        words_time(json_integer_value(until), options.lang, until_text, sizeof until_text);
         const char *reason_text = json_string_value(json_object_get(answer, "reason"));
         const char *basis_text = json_string_value(json_object_get(answer, "legal_basis"));
         app_clean_text(reason_text ? reason_text : "", reason, sizeof reason);
         app_clean_text(basis_text ? basis_text : "", basis, sizeof basis);
-        fprintf(stderr, "Your identity is suspended since %s, until %s (it ends by itself "
-                "then). Reason: %s. Legal basis: %s. To appeal: cyberid-app appeal --text "
-                "TEXT.\n",
-                since_text, until_text, reason, basis);
+        if (options.lang == APP_LANG_ZH)
+            fprintf(stderr, "您的身份自 %s 起被暂停，至 %s 止（届时自动结束）。原因：%s。"
+                    "法律依据：%s。申诉：cyberid-app appeal --text 文本。\n",
+                    since_text, until_text, reason, basis);
+        else
+            fprintf(stderr, "Your identity is suspended since %s, until %s (it ends by "
+                    "itself then). Reason: %s. Legal basis: %s. To appeal: cyberid-app appeal "
+                    "--text TEXT.\n",
+                    since_text, until_text, reason, basis);
     } else if (state != NULL) {
+        static const struct {
+            const char *state, *en, *zh;
+        } states[] = {
+            {"active", "active", "正常"},
+            {"locked", "locked by you (cyberid-app unlock)", "已由您锁定（cyberid-app unlock 解锁）"},
+            {"suspended", "suspended", "暂停"},
+            {"deactivated", "deactivated", "已停用"},
+            {"revoked", "revoked", "已注销"},
+        };
         char text[32];
         app_clean_text(state, text, sizeof text);
-        fprintf(stderr, "Your identity is %s.\n", text);
+        const char *said = text;
+        for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+            if (strcmp(states[i].state, state) == 0)
+                said = options.lang == APP_LANG_ZH ? states[i].zh : states[i].en;
+        fprintf(stderr, options.lang == APP_LANG_ZH ? "您的身份状态：%s。\n"
+                                                    : "Your identity is %s.\n", said);
     }
     json_decref(answer);
     http_response_free(&response);

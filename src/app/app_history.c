@@ -31,34 +31,6 @@
 #include <time.h>
 
 /* What the app says of an action, in words; NULL: the code itself. */
-static const char *
-action_words(const char *action)
-{
-    static const struct {
-        const char *action, *words;
-    } words[] = {
-        {"identity.enroll", "enrolled: this web number was made"},
-        {"device.enroll", "a device was enrolled"},
-        {"device.rekey", "this device got a new key and certificate"},
-        {"device.rekey_refused", "a re-key was refused"},
-        {"device.revoke", "a device was revoked"},
-        {"enroll.refused", "an enrollment with your ID number was refused"},
-        {"claims.disclosed", "claims were released to a platform"},
-        {"login.approved", "a login was approved"},
-        {"login.denied", "a login was denied"},
-        {"grant.revoke", "a platform's access was revoked"},
-        {"identity.read", "your record was read"},
-        {"identity.find", "your record was looked up by ID number"},
-        {"identity.suspend", "your identity was suspended"},
-        {"identity.reinstate", "your identity was reinstated"},
-        {"identity.revoke", "your identity was revoked"},
-    };
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strcmp(words[i].action, action) == 0)
-            return words[i].words;
-    return NULL;
-}
-
 /* base64 of exactly TLOG_HASH_BYTES (or `bytes`) into out. 0 or -1. */
 static int
 decode_exact(const char *text, uint8_t *out, size_t bytes)
@@ -215,41 +187,39 @@ check_answer(const json_t *answer, const struct wallet *wallet, int64_t *size, t
 }
 
 static void
-print_table(const json_t *entries, const char *web_number)
+print_table(const json_t *entries, const char *web_number, enum app_lang lang)
 {
     char own[64];
     snprintf(own, sizeof own, "citizen:%s", web_number);
-    printf("%-19s  %-52s  %s\n", "when (local time)", "what", "by");
+    if (lang == APP_LANG_ZH)
+        printf("%-22s  %s  /  %s\n", "时间（本地）", "事件", "由谁");
+    else
+        printf("%-19s  %-52s  %s\n", "when (local time)", "what", "by");
     for (size_t i = 0; i < json_array_size(entries); i++) {
         const json_t *entry = json_array_get(entries, i);
-        time_t when = (time_t)json_integer_value(json_object_get(entry, "time"));
-        struct tm local;
-        char date[32] = "";
-        if (localtime_r(&when, &local) != NULL)
-            strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &local);
+        char date[48];
+        words_time(json_integer_value(json_object_get(entry, "time")), lang, date, sizeof date);
         const char *action = json_string_value(json_object_get(entry, "action"));
         const char *actor = json_string_value(json_object_get(entry, "actor"));
-        const char *words = action_words(action);
-        char what[128], by[128];
+        const char *words = words_action(action, lang);
+        char what[256], by[128], who[128];
         app_clean_text(words ? words : action, what, sizeof what);
-        app_clean_text(strcmp(actor, own) == 0 ? "you" : actor, by, sizeof by);
-        /* Which claims, by name (never their values: the log has none). */
+        words_actor(actor, own, lang, who, sizeof who);
+        app_clean_text(who, by, sizeof by);
+        /* Which claims, in words (never their values: the log has none). */
         const json_t *claims = json_object_get(json_object_get(entry, "details"), "claims");
         if (json_is_array(claims) && json_array_size(claims) > 0) {
-            char named[128] = "";
-            size_t at = 0;
-            for (size_t c = 0; c < json_array_size(claims) && at < sizeof named - 1; c++) {
-                const char *name = json_string_value(json_array_get(claims, c));
-                int n = snprintf(named + at, sizeof named - at, "%s%s", c == 0 ? ": " : ", ",
-                                 name ? name : "?");
-                at = n > 0 && (size_t)n < sizeof named - at ? at + (size_t)n : sizeof named - 1;
-            }
-            char cleaned[128];
+            char named[160], cleaned[160];
+            words_claims(claims, lang, named, sizeof named);
             app_clean_text(named, cleaned, sizeof cleaned);
             size_t used = strlen(what);
-            snprintf(what + used, sizeof what - used, "%s", cleaned);
+            snprintf(what + used, sizeof what - used, "%s%s", lang == APP_LANG_ZH ? "：" : ": ",
+                     cleaned);
         }
-        printf("%-19s  %-52s  %s\n", date, what, by);
+        if (lang == APP_LANG_ZH)
+            printf("%-22s  %s  /  %s\n", date, what, by);
+        else
+            printf("%-19s  %-52s  %s\n", date, what, by);
     }
 }
 
@@ -346,7 +316,7 @@ app_history(const struct app_options *global, int argc, char **argv)
         free(text);
         json_decref(shown);
     } else {
-        print_table(entries, wallet.web_number);
+        print_table(entries, wallet.web_number, options.lang);
         fprintf(stderr, "%zu events, each verified in the signed log of %" PRId64
                         " entries%s\n",
                 json_array_size(entries), size,

@@ -34,7 +34,7 @@ int
 main(int argc, char **argv)
 {
     struct app_options options = {0};
-    int i = 1, status;
+    int i = 1, status, lang_given = 0;
 
     /* Before any jansson, cjose, OpenSSL or libcurl allocation. */
     wipe_alloc_install();
@@ -48,7 +48,13 @@ main(int argc, char **argv)
             options.server = argv[++i];
         else if (strcmp(argv[i], "--wallet") == 0 && i + 1 < argc)
             options.wallet = argv[++i];
-        else if (argv[i][0] == '-') {
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc) {
+            if (words_language(argv[++i], &options.lang) != 0) {
+                fprintf(stderr, "cyberid-app: --lang takes en or zh\n");
+                return APP_EXIT_USAGE;
+            }
+            lang_given = 1;
+        } else if (argv[i][0] == '-') {
             fprintf(stderr, "cyberid-app: unknown option %s (see --help)\n", argv[i]);
             return APP_EXIT_USAGE;
         } else
@@ -58,6 +64,8 @@ main(int argc, char **argv)
         app_usage(stderr);
         return APP_EXIT_USAGE;
     }
+    if (!lang_given)
+        (void)words_language(NULL, &options.lang);
     for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
         if (strcmp(argv[i], commands[c].name) != 0)
             continue;

@@ -100,6 +100,11 @@ test('consents: the platforms holding a grant, and a withdrawal that ends one pl
   assert.equal(byId[shop.client_id].name, 'Control Shop');
   assert.deepEqual([...byId[bank.client_id].claims].sort(), ['age_over_18', 'realname_verified']);
   assert.ok(byId[bank.client_id].until > byId[bank.client_id].since);
+  // In words, for a person, in either language.
+  assert.match((await app(['--lang', 'en', '--wallet', citizen.wallet, 'consents'])).stderr,
+    /Control Bank \([^)]+\): real-name verified, over 18; until \d{4}-/);
+  assert.match((await app(['--lang', 'zh', '--wallet', citizen.wallet, 'consents'])).stderr,
+    /Control Bank（[^）]+）：已实名认证、已满18周岁；至 \d{4}年/);
 
   const withdrawn = await appWith(citizen.wallet, 'consents', 'withdraw', shop.client_id);
   assert.equal(withdrawn.code, 0, withdrawn.stderr);

@@ -188,12 +188,21 @@ test('the citizen\'s history: enrollment, logins at two platforms, the operator\
   const wallet = JSON.parse(await readFile(citizen.wallet, 'utf8'));
   assert.match(wallet.log_key, /^cyberid\//);
   assert.match(wallet.log_checkpoint, new RegExp(`^${answer.checkpoint_size} `));
-  // The table a person reads.
-  const table = await app(['--wallet', citizen.wallet, 'history']);
+  // The table a person reads: dates in local time, claims and actors in
+  // words, in English and in Chinese.
+  const table = await app(['--lang', 'en', '--wallet', citizen.wallet, 'history']);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /enrolled: this web number was made/);
-  assert.match(table.stdout, /claims were released to a platform: realname_verified/);
-  assert.match(table.stdout, /your record was read/);
+  assert.match(table.stdout, /claims were released to a platform: real-name verified +platform /);
+  assert.match(table.stdout, /your record was read +the operator/);
+  assert.match(table.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /m);
+  const chinese = await app(['--lang', 'zh', '--wallet', citizen.wallet, 'history']);
+  assert.equal(chinese.code, 0, chinese.stderr);
+  assert.match(chinese.stdout, /注册：生成了此网号/);
+  assert.match(chinese.stdout, /向平台提供了信息：已实名认证 +\/ +平台 /);
+  assert.match(chinese.stdout, /您的记录被查阅 +\/ +运营方/);
+  assert.match(chinese.stdout, /^\d{4}年\d\d月\d\d日 \d\d:\d\d:\d\d /m);
+  assert.equal((await app(['--lang', 'fr', '--wallet', citizen.wallet, 'history'])).code, 2);
 });
 
 test('an event altered in the database: log verify and the citizen\'s app both say so', async () => {
