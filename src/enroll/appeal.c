@@ -231,26 +231,24 @@ appeal_decide(struct store *store, struct signer *signer, const char *id, int ov
         store_appeal_clear(&appeal);
         return 0;
     }
-    /* Overturned: the identity back first (the citizen's interest comes
-     * before the bookkeeping), then the decision. */
-    if (overturn) {
-        int exists = 0, reinstated = 0;
-        if (identity_reinstate(store, signer, appeal.web_number, actor, &exists, &reinstated, err,
-                               errlen) != 0) {
-            store_appeal_clear(&appeal);
-            return -1;
-        }
-    }
+    /* The decision and, overturned, the reinstatement in one
+     * transaction: no decision recorded without its effect, nor the
+     * reverse. */
     json_t *details = json_pack("{s:s, s:s, s:s}", "appeal", appeal.id, "decision",
                                 overturn ? "overturned" : "upheld", "reason", reason);
+    int exists = 0, reinstated = 0;
     conn = store_acquire(store);
     int decided = details != NULL && store_begin(conn) == 0 &&
                   store_appeal_decide(conn, appeal.id, appeal.web_number,
                                       overturn ? STORE_APPEAL_OVERTURNED : STORE_APPEAL_UPHELD,
                                       (int64_t)time(NULL), actor, reason, changed) == 0 &&
-                  audit_append_citizen(conn, signer, actor, "appeal.decided", appeal.web_number,
-                                       details,
-                               NULL) == 0 &&
+                  (!*changed || !overturn ||
+                   identity_reinstate_within(conn, signer, appeal.web_number, actor, &exists,
+                                             &reinstated) == 0) &&
+                  (!*changed ||
+                   (json_object_set_new(details, "reinstated", json_boolean(reinstated)) == 0 &&
+                    audit_append_citizen(conn, signer, actor, "appeal.decided",
+                                         appeal.web_number, details, NULL) == 0)) &&
                   store_commit(conn) == 0;
     if (!decided) {
         error_set(err, errlen, "cannot record the decision: %s", store_last_error(conn));

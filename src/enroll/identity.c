@@ -287,48 +287,59 @@ struct suspension {
     const char *legal_basis;
 };
 
+/* change_status() in the caller's transaction: 0 (with *found and
+ * *changed), or -1 (the caller rolls back). */
+static int
+change_status_within(struct store_conn *conn, struct signer *signer, const char *web_number,
+                     const char *from, const char *to, const char *reason, const char *action,
+                     json_t *details, const char *actor, const struct suspension *suspension,
+                     int *found, int *changed)
+{
+    *found = 0;
+    *changed = 0;
+    int64_t now = (int64_t)time(NULL);
+    struct store_identity identity;
+    int exists = 0;
+    if (store_identity_lock(conn, web_number, &identity, found) != 0)
+        return -1;
+    if (!*found || strcmp(identity.status, from) != 0)
+        return 0;
+    /* Leaving active ends the identity's tokens at platforms for good. */
+    int64_t tokens = 0;
+    if (strcmp(from, STORE_IDENTITY_ACTIVE) == 0 &&
+        (store_oidc_identity_revoke(conn, web_number, &tokens) != 0 ||
+         json_object_set_new(details, "tokens_revoked", json_integer(tokens)) != 0))
+        return -1;
+    if (json_object_set_new(details, "previous_status", json_string(identity.status)) != 0 ||
+        (suspension != NULL
+             ? store_identity_suspend(conn, web_number, reason, suspension->legal_basis,
+                                      suspension->until, now, &exists)
+             : store_identity_set_status(conn, web_number, to, reason, now, &exists)) != 0 ||
+        audit_append_citizen(conn, signer, actor, action, web_number, details, NULL) != 0)
+        return -1;
+    *changed = 1;
+    return 0;
+}
+
 static int
 change_status(struct store *store, struct signer *signer, const char *web_number, const char *from,
               const char *to, const char *reason, const char *action,
               json_t *details, const char *actor, const struct suspension *suspension,
               int *found, int *changed, char *err, size_t errlen)
 {
-    *found = 0;
-    *changed = 0;
-    int64_t now = (int64_t)time(NULL);
     struct store_conn *conn = store_acquire(store);
-    struct store_identity identity;
-    int exists = 0;
     if (store_begin(conn) != 0 ||
-        store_identity_lock(conn, web_number, &identity, found) != 0)
-        goto fail;
-    if (!*found || strcmp(identity.status, from) != 0) {
+        change_status_within(conn, signer, web_number, from, to, reason, action, details, actor,
+                             suspension, found, changed) != 0 ||
+        (*changed ? store_commit(conn) : store_rollback(conn)) != 0) {
+        error_set(err, errlen, "database: %s", store_last_error(conn));
         store_rollback(conn);
         store_release(store, conn);
-        return 0;
+        *changed = 0;
+        return -1;
     }
-    /* Leaving active ends the identity's tokens at platforms for good. */
-    int64_t tokens = 0;
-    if (strcmp(from, STORE_IDENTITY_ACTIVE) == 0 &&
-        (store_oidc_identity_revoke(conn, web_number, &tokens) != 0 ||
-         json_object_set_new(details, "tokens_revoked", json_integer(tokens)) != 0))
-        goto fail;
-    if (json_object_set_new(details, "previous_status", json_string(identity.status)) != 0 ||
-        (suspension != NULL
-             ? store_identity_suspend(conn, web_number, reason, suspension->legal_basis,
-                                      suspension->until, now, &exists)
-             : store_identity_set_status(conn, web_number, to, reason, now, &exists)) != 0 ||
-        audit_append_citizen(conn, signer, actor, action, web_number, details, NULL) != 0 ||
-        store_commit(conn) != 0)
-        goto fail;
-    *changed = 1;
     store_release(store, conn);
     return 0;
-fail:
-    error_set(err, errlen, "database: %s", store_last_error(conn));
-    store_rollback(conn);
-    store_release(store, conn);
-    return -1;
 }
 
 int
@@ -416,6 +427,20 @@ identity_reinstate(struct store *store, struct signer *signer, const char *web_n
     int status = change_status(store, signer, web_number, STORE_IDENTITY_SUSPENDED,
                                STORE_IDENTITY_ACTIVE, NULL, "identity.reinstate",
                                details, actor, NULL, found, changed, err, errlen);
+    json_decref(details);
+    return status;
+}
+
+int
+identity_reinstate_within(struct store_conn *conn, struct signer *signer,
+                          const char *web_number, const char *actor, int *found, int *changed)
+{
+    json_t *details = json_object();
+    int status = details != NULL
+                     ? change_status_within(conn, signer, web_number, STORE_IDENTITY_SUSPENDED,
+                                            STORE_IDENTITY_ACTIVE, NULL, "identity.reinstate",
+                                            details, actor, NULL, found, changed)
+                     : -1;
     json_decref(details);
     return status;
 }

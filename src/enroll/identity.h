@@ -92,6 +92,13 @@ int identity_reinstate(struct store *store, struct signer *signer, const char *w
                        const char *actor, int *found, int *changed, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
 
+/* identity_reinstate() in the caller's transaction (an appeal overturned:
+ * the decision and the reinstatement commit together). 0 with *found and
+ * *changed, or -1 (the caller rolls back). */
+int identity_reinstate_within(struct store_conn *conn, struct signer *signer,
+                              const char *web_number, const char *actor, int *found,
+                              int *changed) __attribute__((warn_unused_result));
+
 /* The citizen's own acts (POST /v1/me/lock, /v1/me/deactivate; actor
  * "citizen:<web number>"). identity_lock: active → locked, every token at
  * platforms revoked, every login and device request refused until the

@@ -176,6 +176,13 @@ test('an appeal: filed while suspended, read by the operator, upheld or overturn
     .filter((e) => e.subject === citizen.web_number && e.action.startsWith('appeal.'));
   assert.deepEqual(events.map((e) => e.action),
     ['appeal.filed', 'appeal.read', 'appeal.decided', 'appeal.filed', 'appeal.decided']);
+  // The overturn reinstated in the decision's own transaction: its event
+  // says so, and the reinstatement is the event just before it.
+  assert.equal(events[2].details.reinstated, false);
+  assert.equal(events[4].details.reinstated, true);
+  const all = (await inquiry(temp.data)).filter((e) => e.subject === citizen.web_number);
+  const decision = all.findIndex((e) => e.sequence === events[4].sequence);
+  assert.equal(all[decision - 1].action, 'identity.reinstate');
   // Usage errors.
   assert.equal((await run(['appeal', 'decide', '--data', temp.data, '--reason', 'x', second])).code, 2);
   assert.equal((await run(['appeal', 'decide', '--data', temp.data, '--uphold', second])).code, 2);
