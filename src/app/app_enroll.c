@@ -215,6 +215,7 @@ save_wallet(const char *path, const char *server, const char *key_pem,
         .log_key = keep ? keep->log_key : NULL,
         .log_checkpoint = keep ? keep->log_checkpoint : NULL,
         .witness_keys = keep ? keep->witness_keys : NULL,
+        .log_seen = keep ? keep->log_seen : NULL,
     };
 
     if (wallet.web_number == NULL || wallet.serial == NULL ||

@@ -186,6 +186,56 @@ check_answer(const json_t *answer, const struct wallet *wallet, int64_t *size, t
     return NULL;
 }
 
+/* Every leaf the wallet saw of the citizen's own events (below the new
+ * size: the log only grows) must be in this history too: a row deleted
+ * from the database since is caught here. NULL when it holds. */
+static const char *
+check_seen(const char *seen, const json_t *entries, int64_t size)
+{
+    for (const char *at = seen; at != NULL && *at != '\0';) {
+        char *end = NULL;
+        long long leaf = strtoll(at, &end, 10);
+        if (end == at || leaf < 0)
+            return "the wallet's list of events seen is malformed";
+        int found = leaf >= size;
+        for (size_t i = 0; !found && i < json_array_size(entries); i++)
+            found = json_integer_value(json_object_get(json_array_get(entries, i), "leaf")) ==
+                    leaf;
+        if (!found)
+            return "an event of yours that this wallet saw before is gone from your history: "
+                   "it was deleted or hidden";
+        at = *end == ',' ? end + 1 : end;
+        if (*end != ',' && *end != '\0')
+            return "the wallet's list of events seen is malformed";
+    }
+    return NULL;
+}
+
+/* The leaves of entries, the latest WALLET_SEEN_MAX, "3,17,42"; NULL on
+ * failure. */
+static char *
+seen_list(const json_t *entries)
+{
+    size_t count = json_array_size(entries);
+    size_t first = count > WALLET_SEEN_MAX ? count - WALLET_SEEN_MAX : 0;
+    size_t cap = (count - first) * 21 + 1, at = 0;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\0';
+    for (size_t i = first; i < count; i++) {
+        int n = snprintf(out + at, cap - at, "%s%lld", at ? "," : "",
+                         (long long)json_integer_value(
+                             json_object_get(json_array_get(entries, i), "leaf")));
+        if (n < 0 || (size_t)n >= cap - at) {
+            free(out);
+            return NULL;
+        }
+        at += (size_t)n;
+    }
+    return out;
+}
+
 static void
 print_table(const json_t *entries, const char *web_number, enum app_lang lang)
 {
@@ -277,6 +327,8 @@ app_history(const struct app_options *global, int argc, char **argv)
                           ? check_answer(answer, &wallet, &size, &root, &code, detail,
                                          sizeof detail)
                           : "the answer is not JSON";
+    if (why == NULL)
+        why = check_seen(wallet.log_seen, json_object_get(answer, "entries"), size);
     if (why != NULL) {
         fprintf(stderr, "cyberid-app history: %s: %s\n", code, why);
         if (as_json)
@@ -297,12 +349,14 @@ app_history(const struct app_options *global, int argc, char **argv)
     free(root_text);
     free(wallet.log_key);
     free(wallet.log_checkpoint);
+    free(wallet.log_seen);
     wallet.log_key = key;
     wallet.log_checkpoint = strdup(checkpoint);
-    if (wallet.log_checkpoint == NULL ||
+    wallet.log_seen = seen_list(json_object_get(answer, "entries"));
+    if (wallet.log_checkpoint == NULL || wallet.log_seen == NULL ||
         wallet_write(options.wallet, &wallet, err, sizeof err) != 0) {
         fprintf(stderr, "cyberid-app history: verified, but %s\n",
-                wallet.log_checkpoint ? err : "out of memory");
+                wallet.log_checkpoint && wallet.log_seen ? err : "out of memory");
         goto done;
     }
     const json_t *entries = json_object_get(answer, "entries");

@@ -42,6 +42,7 @@ static const struct {
     {"log_key", offsetof(struct wallet, log_key)},
     {"log_checkpoint", offsetof(struct wallet, log_checkpoint)},
     {"witness_keys", offsetof(struct wallet, witness_keys)},
+    {"log_seen", offsetof(struct wallet, log_seen)},
 };
 #define WALLET_OPTIONAL (sizeof(wallet_optional) / sizeof(wallet_optional[0]))
 

@@ -1,7 +1,7 @@
 /* wallet: the citizen's wallet file: one JSON object
  * {"version":1, "server", "web_number", "serial", "private_key" (PKCS#8
  * PEM), "certificate" (PEM), "chain" (PEM)} and, once `history` has run,
- * "log_key" and "log_checkpoint", and once `witness add` has run,
+ * "log_key", "log_checkpoint" and "log_seen", and once `witness add` has run,
  * "witness_keys"; created mode 0600 and
  * replaced atomically (new file, then rename). A wallet readable by group
  * or others is refused. */
@@ -34,7 +34,12 @@ struct wallet {
     /* Optional (NULL until `witness add`): the verifier keys of the
      * witnesses whose cosignature `history` requires, one a line. */
     char *witness_keys;
+    /* Optional (NULL until `history` ran): the leaves of the citizen's own
+     * events in the last history verified, "3,17,42" (the latest
+     * WALLET_SEEN_MAX): one gone from a later history was deleted. */
+    char *log_seen;
 };
+#define WALLET_SEEN_MAX 1000
 
 /* Writes the wallet to path, replacing any file there: the JSON goes into
  * a new file created O_EXCL with WALLET_MODE beside path, which is then

@@ -262,6 +262,13 @@ test('cyberid log verify holds, and catches an event altered or deleted', async 
   result = await run(['log', 'verify', '--data', temp.data]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, new RegExp(`leaf ${last} has no event`));
+
+  // One of the citizen's own events, which their app has seen, deleted:
+  // the app's next history lacks it and says so.
+  assert.equal(await execute(temp.data, "DELETE FROM audit_event WHERE action = 'identity.enroll'"), 1);
+  const history = await app(['--wallet', citizen.wallet, 'history']);
+  assert.equal(history.code, 1, history.stdout);
+  assert.match(history.stderr, /log_inconsistent: an event of yours that this wallet saw before is gone/);
 });
 
 test('the checkpoint key is made once: cyberid log init refuses a second', async () => {
