@@ -1,6 +1,8 @@
 /* bench_log: the transparency log under load. Producer threads append
- * audit events as requests do (audit_append in a transaction of their
- * own, a citizen's claims.disclosed event); a sequencer thread runs as
+ * audit events as requests do (audit_append_citizen in a transaction of
+ * their own, a citizen's claims.disclosed event, sealed by the signer:
+ * in this process, where `cyberid serve` asks its signer process over a
+ * socket); a sequencer thread runs as
  * `cyberid serve` runs it (log_integrate: batches back to back while
  * events wait, else one every SEQUENCER_DEFAULT_INTERVAL_MS), each batch closed by a checkpoint the
  * signer signs. Prints events appended a second, events the sequencer puts
@@ -41,6 +43,7 @@ struct appended {
 
 struct producer {
     struct store *store;
+    struct signer *signer;
     atomic_int *stop;
     struct appended *items;
     size_t count, capacity;
@@ -93,8 +96,8 @@ produce(void *argument)
         struct store_conn *conn = store_acquire(p->store);
         int64_t sequence = 0;
         int ok = store_begin(conn) == 0 &&
-                 audit_append(conn, "platform:bench", "claims.disclosed", subject, details,
-                              &sequence) == 0 &&
+                 audit_append_citizen(conn, p->signer, "platform:bench", "claims.disclosed",
+                                      subject, details, &sequence) == 0 &&
                  store_commit(conn) == 0;
         if (!ok)
             store_rollback(conn);
@@ -235,7 +238,7 @@ main(int argc, char **argv)
     struct sequencer s = {.store = store, .signer = signer, .stop = &stop};
     pthread_t threads[PRODUCERS_MAX], sequencer_thread;
     for (int i = 0; i < producers; i++) {
-        p[i] = (struct producer){.store = store, .stop = &stop};
+        p[i] = (struct producer){.store = store, .signer = signer, .stop = &stop};
         pthread_create(&threads[i], NULL, produce, &p[i]);
     }
     pthread_create(&sequencer_thread, NULL, sequence, &s);
