@@ -56,6 +56,8 @@ words_action(const char *action, enum app_lang lang)
         {"claims.disclosed", "claims were released to a platform", "向平台提供了信息"},
         {"login.approved", "a login was approved", "批准了一次登录"},
         {"login.denied", "a login was denied", "拒绝了一次登录"},
+        {"login.refused", "a login was refused: your identity was locked or suspended",
+         "一次登录被拒绝：您的身份已锁定或暂停"},
         {"grant.revoke", "a platform's access was revoked", "撤销了平台的访问权"},
         {"token.revoke", "a platform gave back a token", "平台交回了一个令牌"},
         {"identity.read", "your record was read", "您的记录被查阅"},

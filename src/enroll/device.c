@@ -50,6 +50,15 @@ unauthorized(struct http_response *response, const char *description)
     return unauthorized_code(response, "invalid_token", description);
 }
 
+#define LOCKED_WHY \
+    "this identity is locked by its citizen: unlock it with a face check (cyberid-app unlock)"
+
+int
+device_refuse_inactive(const struct device_caller *caller, struct http_response *response)
+{
+    return unauthorized(response, caller->locked ? LOCKED_WHY : "this identity is not active");
+}
+
 /* Refusals of verify_jws() besides 1: the device's certificate is on hold
  * because its issuing CA generation is (`cyberid ca hold`). */
 #define REFUSED_HELD 2
@@ -194,9 +203,7 @@ verify_jws(const struct device_context *context, const char *token, const char *
     if (!found_identity || (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0 &&
                             !(suspended && (allow & ALLOW_SUSPENDED)) &&
                             !(locked && (allow & ALLOW_LOCKED)))) {
-        *why = locked ? "this identity is locked by its citizen: unlock it with a face check "
-                        "(cyberid-app unlock)"
-                      : "this identity is not active";
+        *why = locked ? LOCKED_WHY : "this identity is not active";
         goto refuse;
     }
     caller->suspended = suspended;

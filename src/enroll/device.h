@@ -88,6 +88,14 @@ int device_authenticate_unlock(const struct device_context *context,
                                struct http_response *response)
     __attribute__((warn_unused_result));
 
+/* The answer device_authenticate() gives a device of an identity that is
+ * not active, for a route that authenticated with
+ * device_authenticate_any_status() to record the refusal first: 401
+ * invalid_token naming the lock or the inactive identity. 1 (a refusal
+ * sent) or -1. */
+int device_refuse_inactive(const struct device_caller *caller, struct http_response *response)
+    __attribute__((warn_unused_result));
+
 /* device_authenticate() for the citizen's own status (GET
  * /v1/me/status, the appeal): a suspended or locked identity is accepted
  * (caller->suspended, caller->locked), so that its holder can read why

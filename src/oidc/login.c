@@ -73,12 +73,42 @@ path_user_code(const struct http_request *request, char code[USER_CODE_SIZE],
     return http_respond_error(response, 404, "not_found", "no such login") == 0 ? 1 : -1;
 }
 
+/* A device of a suspended or locked identity is let as far as a real
+ * pending login (device_authenticate_any_status()) so that the refusal is
+ * an event of the identity, "login.refused": the citizen sees in their
+ * history what was tried while they were locked. Then the answer a strict
+ * authentication gives. 0 (answered) or -1. */
+static int
+refuse_inactive(const struct oidc_context *context, struct store_conn *conn,
+                const struct device_caller *caller, const struct store_oidc_login *login,
+                struct http_response *response)
+{
+    char actor[ACTOR_MAX];
+    json_t *details = json_pack("{s:s, s:s}", "client_id", login->client_id, "reason",
+                                caller->locked ? "identity_locked" : "identity_suspended");
+    int recorded = details != NULL &&
+                   string_format(actor, sizeof actor, ACTOR_PREFIX "%s", caller->web_number) ==
+                       0 &&
+                   store_begin(conn) == 0 &&
+                   audit_append_citizen(conn, context->signer, actor, "login.refused",
+                                        caller->web_number, details, NULL) == 0 &&
+                   store_commit(conn) == 0;
+    json_decref(details);
+    if (!recorded) {
+        store_rollback(conn);
+        log_event(LOG_ERROR, "audit_failed", "{s:s}", "action", "login.refused");
+    }
+    counter_add(COUNTER_LOGINS, "refused");
+    return device_refuse_inactive(caller, response) < 0 ? -1 : 0;
+}
+
 int
 oidc_login_show_handle(const struct oidc_context *context,
                        const struct http_request *request, struct http_response *response)
 {
     struct device_caller caller;
-    int authenticated = device_authenticate(context->device, request, &caller, response);
+    int authenticated = device_authenticate_any_status(context->device, request, &caller,
+                                                       response);
     if (authenticated != 0)
         return authenticated < 0 ? -1 : 0;
 
@@ -100,6 +130,10 @@ oidc_login_show_handle(const struct oidc_context *context,
     if ((looked = find_login(conn, hash, (int64_t)time(NULL), &login, &platform,
                              response)) != 0) {
         result = looked < 0 ? -1 : 0;
+        goto done;
+    }
+    if (caller.locked || caller.suspended) {
+        result = refuse_inactive(context, conn, &caller, &login, response);
         goto done;
     }
     claims = json_loads(login.claims, JSON_REJECT_DUPLICATES, NULL);
@@ -152,8 +186,12 @@ static int
 decide(const struct oidc_context *context, const struct http_request *request,
        struct http_response *response, int approve)
 {
+    /* A suspended or locked identity's device is let this far so that the
+     * refused login, once it names a real pending one, is an event of the
+     * identity (the citizen sees what was tried while locked). */
     struct device_caller caller;
-    int authenticated = device_authenticate(context->device, request, &caller, response);
+    int authenticated = device_authenticate_any_status(context->device, request, &caller,
+                                                       response);
     if (authenticated != 0) {
         if (authenticated > 0)
             counter_add(COUNTER_LOGINS, "refused");
@@ -182,6 +220,10 @@ decide(const struct oidc_context *context, const struct http_request *request,
         if (looked > 0)
             counter_add(COUNTER_LOGINS, "refused");
         result = looked < 0 ? -1 : 0;
+        goto done;
+    }
+    if (caller.locked || caller.suspended) {
+        result = refuse_inactive(context, conn, &caller, &login, response);
         goto done;
     }
     asked = json_loads(login.claims, JSON_REJECT_DUPLICATES, NULL);

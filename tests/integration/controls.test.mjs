@@ -151,7 +151,7 @@ test('lock refuses every login and token at once; unlock takes a face check of t
   // The platform's old tokens stay revoked; a new login works.
   assert.deepEqual(await tokensWork(atBank), { userinfo: false, refreshed: false });
   assert.deepEqual(await tokensWork(await login(bank, 'openid realname_verified')), { userinfo: true, refreshed: true });
-  const actions = await historyActions(citizen.wallet, ['identity.lock', 'identity.unlock']);
+  const actions = await historyActions(citizen.wallet, ['identity.lock', 'identity.unlock', 'login.refused']);
   assert.ok(actions.includes('identity.unlock_refused'), 'the wrong face is in the history too');
   // Not locked: unlock is refused.
   const notLocked = await appWith(citizen.wallet, 'unlock', '--selfie', photos.files.selfie,
