@@ -525,9 +525,11 @@ int store_log_put_hash(struct store_conn *conn, int64_t index,
 int store_log_hash_range(struct store_conn *conn, int64_t from, int64_t to,
                          int (*each)(void *context, int64_t index, const uint8_t *hash),
                          void *context) __attribute__((warn_unused_result));
-/* One stored hash; *found 0 when absent. */
-int store_log_hash(struct store_conn *conn, int64_t index, uint8_t out[STORE_LOG_HASH_BYTES],
-                   int *found) __attribute__((warn_unused_result));
+/* The stored hashes at `indexes` (distinct), into out[i], a query per
+ * 128 of them. *complete 0 when one is missing (a tree with a hole). */
+int store_log_hashes(struct store_conn *conn, const int64_t *indexes, size_t count,
+                     uint8_t (*out)[STORE_LOG_HASH_BYTES], int *complete)
+    __attribute__((warn_unused_result));
 
 struct store_log_checkpoint {
     int64_t size;

@@ -152,27 +152,6 @@ store_log_hash_range(struct store_conn *conn, int64_t from, int64_t to,
                : 0;
 }
 
-static int
-read_hash(void *context, const struct store_value *columns, size_t count)
-{
-    if (count != 1 || columns[0].type != STORE_VALUE_BLOB ||
-        columns[0].length != STORE_LOG_HASH_BYTES)
-        return -1;
-    memcpy(context, columns[0].data, STORE_LOG_HASH_BYTES);
-    return 1;
-}
-
-int
-store_log_hash(struct store_conn *conn, int64_t index, uint8_t out[STORE_LOG_HASH_BYTES],
-               int *found)
-{
-    struct store_value param = v_integer(index);
-    int rc = exec(conn, "SELECT hash FROM log_hash WHERE idx = $1", &param, 1, read_hash, out,
-                  NULL);
-    *found = rc == 1;
-    return rc < 0 ? -1 : 0;
-}
-
 int
 store_log_put_checkpoint(struct store_conn *conn, const struct store_log_checkpoint *checkpoint)
 {
@@ -266,7 +245,7 @@ store_log_checkpoints(struct store_conn *conn,
 #define CHUNK_SIZES 8
 #define CHUNK_ROWS_MAX (1u << (CHUNK_SIZES - 1))
 _Static_assert(2 * CHUNK_ROWS_MAX <= STORE_PARAMS_MAX, "a chunk's parameters");
-enum chunk_kind { CHUNK_ASSIGN, CHUNK_LEAF, CHUNK_HASH, CHUNK_KINDS };
+enum chunk_kind { CHUNK_ASSIGN, CHUNK_LEAF, CHUNK_HASH, CHUNK_READ, CHUNK_KINDS };
 static char *chunk_sql[CHUNK_KINDS][CHUNK_SIZES];
 static pthread_once_t chunk_once = PTHREAD_ONCE_INIT;
 
@@ -306,6 +285,20 @@ make_insert(const char *table, const char *column, size_t rows)
     return sql;
 }
 
+static char *
+make_read(size_t rows)
+{
+    size_t cap = 64 + rows * 8, at = 0;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return NULL;
+    at += (size_t)snprintf(sql + at, cap - at, "SELECT idx, hash FROM log_hash WHERE idx IN (");
+    for (size_t i = 0; i < rows; i++)
+        at += (size_t)snprintf(sql + at, cap - at, "%s$%zu", i ? ", " : "", i + 1);
+    snprintf(sql + at, cap - at, ")");
+    return sql;
+}
+
 static void
 make_chunks(void)
 {
@@ -314,6 +307,7 @@ make_chunks(void)
         chunk_sql[CHUNK_ASSIGN][k] = make_assign(rows);
         chunk_sql[CHUNK_LEAF][k] = make_insert("log_leaf", "commitment", rows);
         chunk_sql[CHUNK_HASH][k] = make_insert("log_hash", "hash", rows);
+        chunk_sql[CHUNK_READ][k] = make_read(rows);
     }
 }
 
@@ -386,4 +380,50 @@ store_log_put_hashes(struct store_conn *conn, int64_t first,
                      const uint8_t (*hashes)[STORE_LOG_HASH_BYTES], size_t count)
 {
     return put_many(conn, CHUNK_HASH, first, hashes, count);
+}
+
+struct hash_fill {
+    const int64_t *indexes;
+    size_t count;
+    uint8_t (*out)[STORE_LOG_HASH_BYTES];
+    size_t filled;
+};
+
+static int
+fill_hash(void *context, const struct store_value *columns, size_t count)
+{
+    struct hash_fill *fill = context;
+    if (count != 2 || columns[0].type != STORE_VALUE_INTEGER ||
+        columns[1].type != STORE_VALUE_BLOB || columns[1].length != STORE_LOG_HASH_BYTES)
+        return -1;
+    for (size_t i = 0; i < fill->count; i++)
+        if (fill->indexes[i] == columns[0].integer) {
+            memcpy(fill->out[i], columns[1].data, STORE_LOG_HASH_BYTES);
+            fill->filled++;
+        }
+    return 0;
+}
+
+int
+store_log_hashes(struct store_conn *conn, const int64_t *indexes, size_t count,
+                 uint8_t (*out)[STORE_LOG_HASH_BYTES], int *complete)
+{
+    *complete = 0;
+    size_t done = 0, filled = 0;
+    while (done < count) {
+        int k = chunk_for(CHUNK_READ, count - done);
+        if (k < 0)
+            return -1;
+        size_t rows = (size_t)1 << k;
+        struct store_value params[CHUNK_ROWS_MAX];
+        for (size_t i = 0; i < rows; i++)
+            params[i] = v_integer(indexes[done + i]);
+        struct hash_fill fill = {indexes + done, rows, out + done, 0};
+        if (exec(conn, chunk_sql[CHUNK_READ][k], params, rows, fill_hash, &fill, NULL) < 0)
+            return -1;
+        filled += fill.filled;
+        done += rows;
+    }
+    *complete = filled == count;
+    return 0;
 }
