@@ -254,8 +254,19 @@ print_table(const json_t *entries, const char *web_number, enum app_lang lang)
         const char *words = words_action(action, lang);
         char what[256], by[128], who[128];
         app_clean_text(words ? words : action, what, sizeof what);
-        words_actor(actor, own, lang, who, sizeof who);
+        /* The platform's registered name, from the service beside the
+         * verified entry (display only: not part of what the log commits
+         * to). */
+        const char *platform = json_string_value(json_object_get(entry, "platform_name"));
+        words_actor(actor, own, platform, lang, who, sizeof who);
         app_clean_text(who, by, sizeof by);
+        if (platform != NULL && actor != NULL && strncmp(actor, "platform:", 9) != 0) {
+            char named[160];
+            app_clean_text(platform, named, sizeof named);
+            size_t used = strlen(what);
+            snprintf(what + used, sizeof what - used, lang == APP_LANG_ZH ? "（%s）" : " (%s)",
+                     named);
+        }
         /* Which claims, in words (never their values: the log has none). */
         const json_t *claims = json_object_get(json_object_get(entry, "details"), "claims");
         if (json_is_array(claims) && json_array_size(claims) > 0) {

@@ -97,7 +97,8 @@ words_claim(const char *claim, enum app_lang lang)
 }
 
 void
-words_actor(const char *actor, const char *own, enum app_lang lang, char *out, size_t cap)
+words_actor(const char *actor, const char *own, const char *platform_name, enum app_lang lang,
+            char *out, size_t cap)
 {
     int zh = lang == APP_LANG_ZH;
     if (actor == NULL)
@@ -113,7 +114,8 @@ words_actor(const char *actor, const char *own, enum app_lang lang, char *out, s
     else if (strcmp(actor, "applicant") == 0)
         snprintf(out, cap, "%s", zh ? "申请人" : "an applicant");
     else if (strncmp(actor, "platform:", 9) == 0)
-        snprintf(out, cap, "%s %s", zh ? "平台" : "platform", actor + 9);
+        snprintf(out, cap, "%s %s", zh ? "平台" : "platform",
+                 platform_name != NULL ? platform_name : actor + 9);
     else
         snprintf(out, cap, "%s", actor);
 }

@@ -21,8 +21,10 @@ const char *words_action(const char *action, enum app_lang lang);
 /* A claim name ("age_over_18") in words; NULL when unknown. */
 const char *words_claim(const char *claim, enum app_lang lang);
 /* Who acted, in words, into out: "you" for own ("citizen:<web number>"),
- * the operator, the system, an applicant, "platform <client id>". */
-void words_actor(const char *actor, const char *own, enum app_lang lang, char *out, size_t cap);
+ * the operator, the system, an applicant, "platform <name>" (the
+ * platform's registered name when known, else its client id). */
+void words_actor(const char *actor, const char *own, const char *platform_name,
+                 enum app_lang lang, char *out, size_t cap);
 /* A unix time as local date and time ("2026-12-05 21:04:05" or
  * "2026年12月05日 21:04:05"). */
 void words_time(int64_t seconds, enum app_lang lang, char *out, size_t cap);

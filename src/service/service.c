@@ -376,6 +376,46 @@ deactivate_route(void *app, const struct http_request *request, struct http_resp
     return citizen_act(app, request, response, 1);
 }
 
+/* Each entry naming a platform (details.client_id) gets its registered
+ * name, "platform_name", for the table a person reads (the name is not
+ * part of the event: a platform renamed later shows its name of today).
+ * 0 or -1. */
+static int
+name_platforms(struct store_conn *conn, json_t *entries)
+{
+    json_t *names = json_object();
+    if (names == NULL)
+        return -1;
+    int status = 0;
+    for (size_t i = 0; status == 0 && i < json_array_size(entries); i++) {
+        json_t *entry = json_array_get(entries, i);
+        const char *client_id =
+            json_string_value(json_object_get(json_object_get(entry, "details"), "client_id"));
+        if (client_id == NULL)
+            continue;
+        json_t *name = json_object_get(names, client_id);
+        if (name == NULL) {
+            struct store_platform platform;
+            int found = 0;
+            if (store_platform_get(conn, client_id, &platform, &found) != 0) {
+                status = -1;
+                break;
+            }
+            name = found ? json_string(platform.name) : json_null();
+            if (found)
+                store_platform_clear(&platform);
+            if (name == NULL || json_object_set_new(names, client_id, name) != 0) {
+                status = -1;
+                break;
+            }
+        }
+        if (json_is_string(name) && json_object_set(entry, "platform_name", name) != 0)
+            status = -1;
+    }
+    json_decref(names);
+    return status;
+}
+
 /* GET /v1/me/history[?since=N]: the citizen's events from the
  * transparency log, each with its inclusion proof (audit/log.h); since:
  * the size of the checkpoint the app saw last, for a consistency proof. */
@@ -417,6 +457,11 @@ history(void *app, const struct http_request *request, struct http_response *res
     if (status == 0)
         status = log_history(conn, service->signer, subjects, registry_subject[0] ? 2 : 1, since,
                              &answer);
+    if (status == 0 && name_platforms(conn, json_object_get(answer, "entries")) != 0) {
+        json_decref(answer);
+        answer = NULL;
+        status = -1;
+    }
     store_release(service->store, conn);
     device_caller_clear(&caller);
     if (status < 0)

@@ -193,13 +193,15 @@ test('the citizen\'s history: enrollment, logins at two platforms, the operator\
   const table = await app(['--lang', 'en', '--wallet', citizen.wallet, 'history']);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /enrolled: this web number was made/);
-  assert.match(table.stdout, /claims were released to a platform: real-name verified +platform /);
+  assert.match(table.stdout, /claims were released to a platform: real-name verified +platform History Shop\n/);
+  assert.match(table.stdout, /a login was approved \(History Bank\): real-name verified +you\n/);
   assert.match(table.stdout, /your record was read +the operator/);
   assert.match(table.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /m);
   const chinese = await app(['--lang', 'zh', '--wallet', citizen.wallet, 'history']);
   assert.equal(chinese.code, 0, chinese.stderr);
   assert.match(chinese.stdout, /注册：生成了此网号/);
-  assert.match(chinese.stdout, /向平台提供了信息：已实名认证 +\/ +平台 /);
+  assert.match(chinese.stdout, /向平台提供了信息：已实名认证 +\/ +平台 History Bank\n/);
+  assert.match(chinese.stdout, /批准了一次登录（History Shop）：已实名认证 +\/ +您\n/);
   assert.match(chinese.stdout, /您的记录被查阅 +\/ +运营方/);
   assert.match(chinese.stdout, /^\d{4}年\d\d月\d\d日 \d\d:\d\d:\d\d /m);
   assert.equal((await app(['--lang', 'fr', '--wallet', citizen.wallet, 'history'])).code, 2);
