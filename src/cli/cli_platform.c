@@ -6,6 +6,7 @@
 #include "service/service.h"
 #include "util/file.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,81 @@
 static const char platform_usage[] =
     "usage: cyberid platform add --data DIR --name NAME --redirect-uri URI\n"
     "                            [--redirect-uri URI …] [--claims a,b]\n"
-    "                            [--legal-basis TEXT] [--sector-id ID]\n"
+    "                            [--legal-basis TEXT]\n"
+    "                            [--sector-of CLIENT_ID | --sector-identifier-uri URL\n"
+    "                             | --sector-id ID]\n"
     "                            [--auth-method client_secret_basic|private_key_jwt]\n"
     "                            [--jwks FILE]\n"
     "       cyberid platform list --data DIR\n"
     "       cyberid platform disable|enable --data DIR CLIENT_ID\n"
     "Claims: realname_verified (default), age_over_14, age_over_18, birth_year,\n"
-    "name and national_id (the last two need --legal-basis).\n";
+    "name and national_id (the last two need --legal-basis).\n"
+    "Pairwise subjects: each platform is a sector of its own, so two platforms\n"
+    "(on one host too) never see the same sub for a citizen. --sector-of puts the\n"
+    "new platform in the sector of a registered one (they see the same subs);\n"
+    "--sector-identifier-uri URL fetches URL (OIDC Core 8.1: a JSON array that\n"
+    "must list every --redirect-uri) and makes the sector its host; --sector-id\n"
+    "names a sector for a group the operator registers together.\n";
+
+struct fetched {
+    char *bytes;
+    size_t length;
+};
+
+static size_t
+collect(char *data, size_t size, size_t count, void *context)
+{
+    struct fetched *f = context;
+    size_t n = size * count;
+    if (n > PLATFORM_SECTOR_DOCUMENT_MAX_BYTES - f->length)
+        return 0; /* too large: libcurl stops with a write error */
+    memcpy(f->bytes + f->length, data, n);
+    f->length += n;
+    return n;
+}
+
+/* GET url (the redirect URIs' rules checked before: https, or http on
+ * loopback), at most PLATFORM_SECTOR_DOCUMENT_MAX_BYTES, no redirects,
+ * 10 s: *out is the body, NUL-terminated (free()). 0 or -1 with err. */
+static int
+fetch_document(const char *url, char **out, char *err, size_t errlen)
+{
+    struct fetched f = {malloc(PLATFORM_SECTOR_DOCUMENT_MAX_BYTES + 1), 0};
+    CURL *curl = curl_easy_init();
+    long code = 0;
+    int status = -1;
+    if (f.bytes == NULL || curl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "--sector-identifier-uri: %s%s", curl_easy_strerror(rc),
+                 rc == CURLE_WRITE_ERROR ? " (the document is over 64 KiB)" : "");
+        goto done;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200) {
+        snprintf(err, errlen, "--sector-identifier-uri answered HTTP %ld, not 200", code);
+        goto done;
+    }
+    f.bytes[f.length] = '\0';
+    *out = f.bytes;
+    f.bytes = NULL;
+    status = 0;
+done:
+    if (curl != NULL)
+        curl_easy_cleanup(curl);
+    free(f.bytes);
+    return status;
+}
 
 int
 cli_platform(int argc, char **argv)
@@ -42,6 +111,8 @@ cli_platform(int argc, char **argv)
         {"claims", required_argument, NULL, 'c'},
         {"legal-basis", required_argument, NULL, 'b'},
         {"sector-id", required_argument, NULL, 's'},
+        {"sector-of", required_argument, NULL, 'o'},
+        {"sector-identifier-uri", required_argument, NULL, 'u'},
         {"auth-method", required_argument, NULL, 'a'},
         {"jwks", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -65,6 +136,8 @@ cli_platform(int argc, char **argv)
         case 'c': spec.claims = optarg; break;
         case 'b': spec.legal_basis = optarg; break;
         case 's': spec.sector_id = optarg; break;
+        case 'o': spec.sector_of = optarg; break;
+        case 'u': spec.sector_identifier_uri = optarg; break;
         case 'a': spec.auth_method = optarg; break;
         case 'j': jwks_file = optarg; break;
         case 'h': return fputs(platform_usage, stdout), 0;
@@ -91,9 +164,25 @@ cli_platform(int argc, char **argv)
         spec.jwks = (const char *)jwks;
     }
 
+    char *document = NULL;
+    if (spec.sector_identifier_uri != NULL) {
+        char uri_err[256];
+        if (platform_check_redirect_uri(spec.sector_identifier_uri, NULL, 0, uri_err,
+                                        sizeof uri_err) != 0) {
+            free(jwks);
+            return cli_fail("platform", 2, "--sector-identifier-uri: %s", uri_err);
+        }
+        if (fetch_document(spec.sector_identifier_uri, &document, err, sizeof err) != 0) {
+            free(jwks);
+            return cli_fail("platform", 1, "%s", err);
+        }
+        spec.sector_uris = document;
+    }
+
     struct service service;
     if (service_open(data_dir, 1, &service, err, sizeof err) != 0) {
         free(jwks);
+        free(document);
         return cli_fail("platform", 1, "%s", err);
     }
     struct store_conn *conn = store_acquire(service.store);
@@ -114,6 +203,7 @@ cli_platform(int argc, char **argv)
     store_release(service.store, conn);
     service_close(&service);
     free(jwks);
+    free(document);
     if (status != 0)
         return cli_fail("platform", 1, "%s", err);
     return cli_print_json(result) == 0 ? 0 : 1;

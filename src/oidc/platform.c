@@ -251,6 +251,45 @@ platform_to_json(const struct store_platform *platform)
                      "created_at", (json_int_t)platform->created_at);
 }
 
+/* The sector a sector_identifier_uri proves (OIDC Core 8.1): the document
+ * fetched from it is a JSON array of strings that lists every redirect URI
+ * of the platform; the sector is the URI's host. 0, or -1 with err. */
+static int
+sector_from_document(const struct platform_spec *spec, const json_t *redirect_uris,
+                     char *sector, size_t cap, char *err, size_t errlen)
+{
+    char host[HOST_MAX];
+    char uri_err[256];
+    if (platform_check_redirect_uri(spec->sector_identifier_uri, host, sizeof host, uri_err,
+                                    sizeof uri_err) != 0)
+        return error_set(err, errlen, "--sector-identifier-uri: %s", uri_err);
+    json_t *listed = spec->sector_uris
+                         ? json_loads(spec->sector_uris, JSON_REJECT_DUPLICATES, NULL)
+                         : NULL;
+    int status = -1;
+    if (!json_is_array(listed)) {
+        error_set(err, errlen, "the sector_identifier_uri document is not a JSON array of "
+                               "redirect URIs");
+        goto done;
+    }
+    size_t i, j;
+    json_t *uri, *other;
+    json_array_foreach(redirect_uris, i, uri) {
+        int found = 0;
+        json_array_foreach(listed, j, other) found |= json_equal(uri, other);
+        if (!found) {
+            error_set(err, errlen, "the sector_identifier_uri document does not list %s",
+                      json_string_value(uri));
+            goto done;
+        }
+    }
+    snprintf(sector, cap, "%s", host);
+    status = 0;
+done:
+    json_decref(listed);
+    return status;
+}
+
 int
 platform_add(struct store_conn *conn, const struct platform_spec *spec,
              json_t **result, char *err, size_t errlen)
@@ -259,7 +298,7 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
     json_t *claims = NULL, *redirect_uris = NULL, *output = NULL;
     char secret[BASE64URL_ENCODED_SIZE(PLATFORM_SECRET_BYTES)] = "";
     struct store_platform platform = {0};
-    char first_host[HOST_MAX] = "";
+    char sector[256 + STORE_ID_MAX] = "";
     int needs_legal_basis = 0;
     const char *auth_method = spec->auth_method ? spec->auth_method
                                                 : PLATFORM_AUTH_SECRET_BASIC;
@@ -281,13 +320,6 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
         if (platform_check_redirect_uri(spec->redirect_uris[i], host, sizeof host,
                                         err, errlen) != 0)
             goto cleanup;
-        if (i == 0)
-            memcpy(first_host, host, sizeof host);
-        else if (strcmp(first_host, host) != 0 && spec->sector_id == NULL) {
-            error_set(err, errlen, "redirect URIs on different hosts (%s, %s) "
-                      "need --sector-id", first_host, host);
-            goto cleanup;
-        }
         json_array_append_new(redirect_uris, json_string(spec->redirect_uris[i]));
     }
     claims = parse_claims(spec->claims, &needs_legal_basis, err, errlen);
@@ -305,11 +337,38 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
                   PLATFORM_LEGAL_BASIS_MAX_BYTES);
         goto cleanup;
     }
-    const char *sector = spec->sector_id ? spec->sector_id : first_host;
-    size_t sector_length = strlen(sector);
-    if (sector_length == 0 || sector_length > 255 ||
-        !utf8_is_clean_text(sector, sector_length)) {
-        error_set(err, errlen, "--sector-id must be 1 to 255 bytes of text");
+    if ((spec->sector_id != NULL) + (spec->sector_of != NULL) +
+            (spec->sector_identifier_uri != NULL) > 1) {
+        error_set(err, errlen, "--sector-id, --sector-of and --sector-identifier-uri "
+                               "exclude each other");
+        goto cleanup;
+    }
+    if (spec->sector_id != NULL) {
+        size_t sector_length = strlen(spec->sector_id);
+        if (sector_length == 0 || sector_length > 255 ||
+            !utf8_is_clean_text(spec->sector_id, sector_length) ||
+            strncmp(spec->sector_id, "client:", 7) == 0) {
+            error_set(err, errlen, "--sector-id must be 1 to 255 bytes of text, not "
+                                   "client:… (to join a platform's sector: --sector-of)");
+            goto cleanup;
+        }
+        snprintf(sector, sizeof sector, "%s", spec->sector_id);
+    } else if (spec->sector_of != NULL) {
+        struct store_platform other;
+        int found = 0;
+        if (store_platform_get(conn, spec->sector_of, &other, &found) != 0) {
+            error_set(err, errlen, "cannot read the platforms: %s", store_last_error(conn));
+            goto cleanup;
+        }
+        if (!found) {
+            error_set(err, errlen, "--sector-of: no platform %s", spec->sector_of);
+            goto cleanup;
+        }
+        snprintf(sector, sizeof sector, "%s", other.sector_id);
+        store_platform_clear(&other);
+    } else if (spec->sector_identifier_uri != NULL &&
+               sector_from_document(spec, redirect_uris, sector, sizeof sector, err, errlen) !=
+                   0) {
         goto cleanup;
     }
 
@@ -340,6 +399,9 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
                          sizeof platform.client_id) != 0)
             goto cleanup;
     } while (platform.client_id[0] == '-');
+    /* By default the platform is a sector of its own. */
+    if (sector[0] == '\0')
+        snprintf(sector, sizeof sector, "client:%s", platform.client_id);
     platform.name = (char *)spec->name;
     platform.redirect_uris = json_dumps(redirect_uris, JSON_COMPACT);
     platform.claims = json_dumps(claims, JSON_COMPACT);

@@ -9,8 +9,15 @@
  *   `national_id` need a legal basis (the statutory ground for the platform
  *   to receive plaintext identity data), and by default a platform gets only
  *   `realname_verified`;
- * - the sector identifier (which pairwise subjects derive from) is the host
- *   of the redirect URIs unless given; URIs on different hosts need one;
+ * - the sector identifier (which pairwise subjects derive from) is the
+ *   platform itself ("client:<client_id>") unless the operator registers
+ *   it into another platform's sector (sector_of), names a sector for a
+ *   group (sector_id), or the platform proves its URIs with a
+ *   sector_identifier_uri (OIDC Core 8.1: a JSON array listing every
+ *   redirect URI; the sector is then that URI's host): two platforms on
+ *   one host (mini-programs, tenants) never share subjects by default.
+ *   Platforms registered before keep the sector stored with them, so
+ *   their subjects do not change;
  * - client_secret_basic platforms get a random secret shown once and stored
  *   only as its SHA-256; private_key_jwt platforms give a JWKS instead. */
 #ifndef CYBERID_PLATFORM_H
@@ -43,8 +50,13 @@ struct platform_spec {
     const char *legal_basis;    /* NULL when none */
     const char *auth_method;    /* NULL: client_secret_basic */
     const char *jwks;           /* JWKS JSON text for private_key_jwt */
-    const char *sector_id;      /* NULL: host of the redirect URIs */
+    /* At most one of these three; none: the platform's own sector. */
+    const char *sector_id;      /* a sector the operator names for a group */
+    const char *sector_of;      /* the client id whose sector it joins */
+    const char *sector_identifier_uri; /* https (or loopback http) URL... */
+    const char *sector_uris;    /* ...and the JSON document fetched from it */
 };
+#define PLATFORM_SECTOR_DOCUMENT_MAX_BYTES 65536
 
 /* Validates a redirect URI. Returns 0, or -1 with the reason in err. On
  * success, when host is not NULL, copies the URI's host into it. */

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile, symlink, stat, readdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
@@ -294,7 +295,7 @@ test('platform add, list, disable, enable', async () => {
     assert.match(platform.client_id, /^[A-Za-z0-9_-]{22}$/);
     assert.match(platform.client_secret, /^[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(platform.claims, ['realname_verified', 'age_over_18']);
-    assert.equal(platform.sector_identifier, 'shop.example');
+    assert.equal(platform.sector_identifier, `client:${platform.client_id}`, 'a sector of its own');
 
     // The secret is stored hashed only.
     assert.equal(containsSecret(await databaseCopy(temp.data), platform.client_secret), false);
@@ -308,7 +309,35 @@ test('platform add, list, disable, enable', async () => {
     assert.equal(plainHttp.code, 1);
     assert.match(plainHttp.stderr, /https/);
 
-    const list = JSON.parse((await run(['platform', 'list', '--data', temp.data])).stdout);
+    // A sector_identifier_uri (OIDC Core 8.1), fetched by the command: it
+    // must list every redirect URI; the sector is its host.
+    const uris = ['https://app.example/cb', 'https://m.example/cb'];
+    let served = JSON.stringify(uris.slice(0, 1));
+    const documentServer = http.createServer((request, response) => {
+      response.writeHead(request.url === '/sector.json' ? 200 : 404, { 'content-type': 'application/json' });
+      response.end(served);
+    });
+    await new Promise((resolve) => documentServer.listen(0, '127.0.0.1', resolve));
+    const sectorUri = `http://127.0.0.1:${documentServer.address().port}/sector.json`;
+    const withUri = (uri) => run(['platform', 'add', '--data', temp.data, '--name', 'Sector App',
+      '--redirect-uri', uris[0], '--redirect-uri', uris[1], '--sector-identifier-uri', uri]);
+    try {
+      let sectored = await withUri(sectorUri);
+      assert.equal(sectored.code, 1);
+      assert.match(sectored.stderr, /does not list https:\/\/m\.example\/cb/);
+      assert.match((await withUri(`${sectorUri}.missing`)).stderr, /HTTP 404/);
+      assert.equal((await withUri('http://sector.example/x.json')).code, 2, 'plain http off loopback');
+      served = JSON.stringify(uris);
+      sectored = await withUri(sectorUri);
+      assert.equal(sectored.code, 0, sectored.stderr);
+      assert.equal(JSON.parse(sectored.stdout).sector_identifier, '127.0.0.1');
+      await run(['platform', 'disable', '--data', temp.data, JSON.parse(sectored.stdout).client_id]);
+    } finally {
+      documentServer.close();
+    }
+
+    const list = JSON.parse((await run(['platform', 'list', '--data', temp.data])).stdout)
+      .filter((p) => p.name !== 'Sector App');
     assert.equal(list.length, 1);
     assert.equal(list[0].client_id, platform.client_id);
     assert.equal(list[0].disabled, false);

@@ -60,6 +60,15 @@ before(async () => {
   platforms.social = await addPlatform(temp.data, temp.dir, {
     name: 'Test Social', redirectUris: ['http://localhost:8402/cb'], claims: 'realname_verified,age_over_18',
   });
+  // On the shop's host: a mini-program of its own, and one the operator
+  // registers into the shop's sector.
+  platforms.neighbour = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Neighbour', redirectUris: ['http://127.0.0.1:8401/mini/cb'], claims: 'realname_verified',
+  });
+  platforms.twin = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Twin', redirectUris: ['http://127.0.0.1:8404/cb'], claims: 'realname_verified',
+    sectorOf: platforms.shop.client_id,
+  });
   const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   pkjwtKey = pair.privateKey;
   const publicJwk = await webcrypto.subtle.exportKey('jwk', pair.publicKey);
@@ -81,6 +90,8 @@ before(async () => {
 
   configs.shop = await discover(issuer, platforms.shop);
   configs.social = await discover(issuer, platforms.social);
+  configs.neighbour = await discover(issuer, platforms.neighbour);
+  configs.twin = await discover(issuer, platforms.twin);
   configs.transit = await discover(issuer, platforms.transit, client.PrivateKeyJwt({ key: pkjwtKey, kid: 'transit-1' }));
 });
 
@@ -374,6 +385,15 @@ test('pairwise: two platforms get different subs for one citizen, one platform t
   assert.notEqual(social.claims.sub, shop1.claims.sub, 'another sector sees another sub');
   assert.notEqual(teenShop.claims.sub, shop1.claims.sub, 'another citizen has another sub');
   assert.equal(social.claims.aud, platforms.social.client_id);
+  // The same host is not the same sector: each platform its own, unless
+  // the operator registered it into another's (--sector-of).
+  assert.equal(platforms.neighbour.sector_identifier, `client:${platforms.neighbour.client_id}`);
+  const scope = { scope: 'openid realname_verified' };
+  const neighbour = await loginAndExchange(platforms.neighbour, configs.neighbour, citizens.adult.wallet, scope);
+  assert.notEqual(neighbour.claims.sub, shop1.claims.sub, 'another platform on the same host, another sub');
+  const twin = await loginAndExchange(platforms.twin, configs.twin, citizens.adult.wallet, scope);
+  assert.equal(platforms.twin.sector_identifier, platforms.shop.sector_identifier);
+  assert.equal(twin.claims.sub, shop1.claims.sub, 'registered into the shop\'s sector, the shop\'s sub');
 });
 
 test('the app approves from the login URL the QR code holds, as well as from the code', async () => {

@@ -97,8 +97,11 @@ test_add_default_and_secret_hashed(void **state)
     json_t *claims = json_object_get(result, "claims");
     assert_int_equal(json_array_size(claims), 1);
     assert_string_equal(json_string_value(json_array_get(claims, 0)), "realname_verified");
+    /* A sector of its own by default, not its host's. */
+    char own_sector[96];
+    snprintf(own_sector, sizeof own_sector, "client:%s", client_id);
     assert_string_equal(json_string_value(json_object_get(result, "sector_identifier")),
-                        "shop.example");
+                        own_sector);
     assert_string_equal(json_string_value(json_object_get(result,
                         "token_endpoint_auth_method")), "client_secret_basic");
 
@@ -162,17 +165,67 @@ test_sector_and_auth_rules(void **state)
     struct fixture *f = *state;
     json_t *result = NULL;
     char err[256];
+    /* Two platforms on one host: a sector each. */
+    struct platform_spec one = {.name = "Mini one", .redirect_uris = {"https://h.example/1"},
+                                .redirect_uri_count = 1};
+    struct platform_spec two = {.name = "Mini two", .redirect_uris = {"https://h.example/2"},
+                                .redirect_uri_count = 1};
+    assert_int_equal(platform_add(f->conn, &one, &result, err, sizeof err), 0);
+    char first_id[64], first_sector[96];
+    snprintf(first_id, sizeof first_id, "%s",
+             json_string_value(json_object_get(result, "client_id")));
+    snprintf(first_sector, sizeof first_sector, "%s",
+             json_string_value(json_object_get(result, "sector_identifier")));
+    json_decref(result);
+    assert_int_equal(platform_add(f->conn, &two, &result, err, sizeof err), 0);
+    assert_string_not_equal(json_string_value(json_object_get(result, "sector_identifier")),
+                            first_sector);
+    json_decref(result);
+    /* Registered into the first one's sector: the same. */
+    two.sector_of = first_id;
+    assert_int_equal(platform_add(f->conn, &two, &result, err, sizeof err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "sector_identifier")),
+                        first_sector);
+    json_decref(result);
+    two.sector_of = "no-such-platform";
+    assert_int_equal(platform_add(f->conn, &two, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--sector-of"));
+    two.sector_id = "group";
+    assert_int_equal(platform_add(f->conn, &two, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "exclude"));
+    two.sector_of = NULL;
+    two.sector_id = "client:forged";
+    assert_int_equal(platform_add(f->conn, &two, &result, err, sizeof err), -1);
+
+    /* Different hosts need nothing now; a named group sector is kept. */
     struct platform_spec spec = {.name = "Two hosts",
                                  .redirect_uris = {"https://a.example/cb",
                                                    "https://b.example/cb"},
                                  .redirect_uri_count = 2};
-    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
-    assert_non_null(strstr(err, "sector"));
     spec.sector_id = "example-group";
     assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
     assert_string_equal(json_string_value(json_object_get(result, "sector_identifier")),
                         "example-group");
     json_decref(result);
+
+    /* A sector_identifier_uri proves the URIs: its document must list
+     * every one; the sector is its host. */
+    spec.sector_id = NULL;
+    spec.sector_identifier_uri = "https://sector.example/uris.json";
+    spec.sector_uris = "[\"https://a.example/cb\"]";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "does not list https://b.example/cb"));
+    spec.sector_uris = "{\"redirect_uris\": []}";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a JSON array"));
+    spec.sector_uris = "[\"https://b.example/cb\", \"https://a.example/cb\", \"https://c.example/x\"]";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "sector_identifier")),
+                        "sector.example");
+    json_decref(result);
+    spec.sector_identifier_uri = "http://sector.example/uris.json";
+    assert_int_equal(platform_add(f->conn, &spec, &result, err, sizeof err), -1);
+    assert_non_null(strstr(err, "--sector-identifier-uri"));
 
     struct platform_spec jwt = {.name = "JWT", .redirect_uris = {"https://c.example/cb"},
                                 .redirect_uri_count = 1,
