@@ -103,7 +103,7 @@ show_login_request(const struct login_request *request)
     fprintf(stderr, "\n");
     if (request->purpose != NULL) {
         app_clean_text(request->purpose, text, sizeof(text));
-        fprintf(stderr, "Purpose: %s\n", text);
+        fprintf(stderr, "Purpose (as the platform registered it): %s\n", text);
     }
 }
 

@@ -15,7 +15,7 @@
 static const char platform_usage[] =
     "usage: cyberid platform add --data DIR --name NAME --redirect-uri URI\n"
     "                            [--redirect-uri URI …] [--claims a,b]\n"
-    "                            [--legal-basis TEXT]\n"
+    "                            [--legal-basis TEXT] [--purpose TEXT]\n"
     "                            [--sector-of CLIENT_ID | --sector-identifier-uri URL\n"
     "                             | --sector-id ID]\n"
     "                            [--auth-method client_secret_basic|private_key_jwt]\n"
@@ -23,7 +23,9 @@ static const char platform_usage[] =
     "       cyberid platform list --data DIR\n"
     "       cyberid platform disable|enable --data DIR CLIENT_ID\n"
     "Claims: realname_verified (default), age_over_14, age_over_18, birth_year,\n"
-    "name and national_id (the last two need --legal-basis).\n"
+    "name and national_id (the last two need --legal-basis). --purpose: what the\n"
+    "platform asks for, in a sentence (at most 300 bytes), shown on the login page\n"
+    "and in the citizen's app; nothing a login request says is shown instead.\n"
     "Pairwise subjects: each platform is a sector of its own, so two platforms\n"
     "(on one host too) never see the same sub for a citizen. --sector-of puts the\n"
     "new platform in the sector of a registered one (they see the same subs);\n"
@@ -112,6 +114,7 @@ cli_platform(int argc, char **argv)
         {"legal-basis", required_argument, NULL, 'b'},
         {"sector-id", required_argument, NULL, 's'},
         {"sector-of", required_argument, NULL, 'o'},
+        {"purpose", required_argument, NULL, 'p'},
         {"sector-identifier-uri", required_argument, NULL, 'u'},
         {"auth-method", required_argument, NULL, 'a'},
         {"jwks", required_argument, NULL, 'j'},
@@ -137,6 +140,7 @@ cli_platform(int argc, char **argv)
         case 'b': spec.legal_basis = optarg; break;
         case 's': spec.sector_id = optarg; break;
         case 'o': spec.sector_of = optarg; break;
+        case 'p': spec.purpose = optarg; break;
         case 'u': spec.sector_identifier_uri = optarg; break;
         case 'a': spec.auth_method = optarg; break;
         case 'j': jwks_file = optarg; break;

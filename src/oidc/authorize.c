@@ -49,10 +49,13 @@
 #define NUMBER_TEXT(x) LITERAL(x)
 
 /* Parameters a request may give at most once (RFC 6749 §3.1; OpenID
- * Connect Core §3.1.2.1; RFC 7636 §4.3; ours: purpose). */
+ * Connect Core §3.1.2.1; RFC 7636 §4.3). A `purpose` is not read: what a
+ * platform asks for is shown as it registered it (cross-device consent
+ * phishing, RFC 10027: nothing the request says is shown as the
+ * platform's word). */
 static const char *const SINGLE_PARAMETERS[] = {
     "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
-    "code_challenge", "code_challenge_method", "purpose", "prompt",
+    "code_challenge", "code_challenge_method", "prompt",
     "response_mode", "request", "request_uri", "max_age", "display",
     "ui_locales", "id_token_hint", "login_hint", "acr_values", "claims",
     "claims_locales", "registration",
@@ -68,7 +71,6 @@ struct authorize_params {
     const char *nonce;
     const char *code_challenge;
     const char *code_challenge_method;
-    const char *purpose;
     const char *prompt;
     const char *request_object;
     const char *request_uri;
@@ -109,7 +111,6 @@ read_params(const struct http_request *request, struct authorize_params *params)
     params->nonce = query_param(request, "nonce");
     params->code_challenge = query_param(request, "code_challenge");
     params->code_challenge_method = query_param(request, "code_challenge_method");
-    params->purpose = query_param(request, "purpose");
     params->prompt = query_param(request, "prompt");
     params->request_object = query_param(request, "request");
     params->request_uri = query_param(request, "request_uri");
@@ -320,11 +321,6 @@ check_request(const struct http_request *request, const struct authorize_params 
          !utf8_is_clean_text(params->nonce, strlen(params->nonce))))
         return "nonce must be at most " NUMBER_TEXT(AUTHORIZE_NONCE_MAX_BYTES)
                " bytes of text";
-    if (params->purpose != NULL &&
-        (strlen(params->purpose) > OIDC_PURPOSE_MAX_BYTES ||
-         !utf8_is_clean_text(params->purpose, strlen(params->purpose))))
-        return "purpose must be at most " NUMBER_TEXT(OIDC_PURPOSE_MAX_BYTES)
-               " bytes of UTF-8 text";
     if (params->prompt != NULL && list_has_word(params->prompt, "none")) {
         *error = "login_required";
         return "every login is approved in the cyberid app";
@@ -335,8 +331,8 @@ check_request(const struct http_request *request, const struct authorize_params 
 /* Answers the login page of a stored login. 0 or -1. */
 static int
 respond_page(const struct oidc_context *context, const struct store_platform *platform,
-             const struct authorize_params *params, const json_t *asked,
-             const char *login_id, const char *user_code, struct http_response *response)
+             const json_t *asked, const char *login_id, const char *user_code,
+             struct http_response *response)
 {
     uint8_t random[SCRIPT_NONCE_BYTES];
     char script_nonce[SCRIPT_NONCE_SIZE], login_url[URL_MAX], poll_path[URL_MAX];
@@ -352,7 +348,7 @@ respond_page(const struct oidc_context *context, const struct store_platform *pl
     const struct login_page view = {
         .platform_name = platform->name,
         .claims = asked,
-        .purpose = params->purpose,
+        .purpose = platform->purpose,
         .login_url = login_url,
         .user_code = user_code,
         .poll_path = poll_path,
@@ -418,7 +414,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
         .claims = claims_text,
         .state = (char *)params->state,
         .nonce = (char *)params->nonce,
-        .purpose = (char *)params->purpose,
+        .purpose = platform->purpose,
         .created_at = now,
         .expires_at = now + OIDC_LOGIN_LIFETIME,
         .purge_at = now + OIDC_LOGIN_LIFETIME + OIDC_LOGIN_PURGE_AFTER,
@@ -446,7 +442,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
                   AUTHORIZE_INSERT_ATTEMPTS);
         goto done;
     }
-    result = respond_page(context, platform, params, asked, login_id, user_code,
+    result = respond_page(context, platform, asked, login_id, user_code,
                           response);
     if (result == 0)
         counter_add(COUNTER_LOGINS, "started");

@@ -28,7 +28,7 @@
 #define OIDC_ASSERTION_MAX_LIFETIME 120  /* an app assertion (/v1/verify) */
 #define OIDC_CLOCK_SKEW 60
 #define OIDC_ACR_FACE "cyberid:face"
-#define OIDC_PURPOSE_MAX_BYTES 300       /* the optional `purpose` parameter */
+#define OIDC_PURPOSE_MAX_BYTES 300       /* a platform's registered purpose */
 #define OIDC_TOKEN_BODY_LIMIT 16384      /* /token, /introspect, /revoke */
 #define OIDC_VERIFY_BODY_LIMIT 16384
 

@@ -1,6 +1,8 @@
 /* platform: relying-party registration; see platform.h. */
 #include "oidc/platform.h"
 
+#include "oidc/oidc.h"
+
 #include "audit/audit.h"
 #include "util/encoding.h"
 #include "util/strings.h"
@@ -240,11 +242,12 @@ platform_to_json(const struct store_platform *platform)
 {
     json_t *redirect_uris = json_loads(platform->redirect_uris, 0, NULL);
     json_t *claims = json_loads(platform->claims, 0, NULL);
-    return json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s, s:s, s:b, s:I}",
+    return json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:s, s:s, s:b, s:I}",
                      "client_id", platform->client_id, "name", platform->name,
                      "redirect_uris", redirect_uris ? redirect_uris : json_array(),
                      "claims", claims ? claims : json_array(),
                      "legal_basis", platform->legal_basis,
+                     "purpose", platform->purpose,
                      "token_endpoint_auth_method", platform->auth_method,
                      "sector_identifier", platform->sector_id,
                      "disabled", platform->disabled,
@@ -337,6 +340,14 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
                   PLATFORM_LEGAL_BASIS_MAX_BYTES);
         goto cleanup;
     }
+    size_t purpose_length = spec->purpose ? strlen(spec->purpose) : 0;
+    if (spec->purpose != NULL &&
+        (purpose_length == 0 || purpose_length > OIDC_PURPOSE_MAX_BYTES ||
+         !utf8_is_clean_text(spec->purpose, purpose_length))) {
+        error_set(err, errlen, "--purpose must be 1 to %d bytes of text",
+                  OIDC_PURPOSE_MAX_BYTES);
+        goto cleanup;
+    }
     if ((spec->sector_id != NULL) + (spec->sector_of != NULL) +
             (spec->sector_identifier_uri != NULL) > 1) {
         error_set(err, errlen, "--sector-id, --sector-of and --sector-identifier-uri "
@@ -409,6 +420,7 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
     platform.auth_method = (char *)auth_method;
     platform.jwks = (char *)spec->jwks;
     platform.sector_id = (char *)sector;
+    platform.purpose = (char *)spec->purpose;
     platform.created_at = (int64_t)time(NULL);
     if (platform.redirect_uris == NULL || platform.claims == NULL)
         goto cleanup;

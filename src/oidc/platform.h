@@ -48,6 +48,7 @@ struct platform_spec {
     size_t redirect_uri_count;
     const char *claims;         /* comma-separated, NULL: the default */
     const char *legal_basis;    /* NULL when none */
+    const char *purpose;        /* what it asks for, shown to citizens; NULL */
     const char *auth_method;    /* NULL: client_secret_basic */
     const char *jwks;           /* JWKS JSON text for private_key_jwt */
     /* At most one of these three; none: the platform's own sector. */

@@ -438,7 +438,7 @@ store_person_clear(struct store_person *person)
 
 #define PLATFORM_COLUMNS                                                     \
     "client_id, name, redirect_uris, claims, legal_basis, auth_method, jwks," \
-    " sector_id, secret_hash, disabled, created_at"
+    " sector_id, secret_hash, disabled, created_at, purpose"
 
 static int
 fill_platform(const struct store_value *columns, size_t count,
@@ -446,7 +446,7 @@ fill_platform(const struct store_value *columns, size_t count,
 {
     int failed = 0;
     memset(platform, 0, sizeof *platform);
-    if (count != 11 ||
+    if (count != 12 ||
         column_text_into(&columns[0], platform->client_id,
                          sizeof platform->client_id) != 0)
         return -1;
@@ -464,6 +464,7 @@ fill_platform(const struct store_value *columns, size_t count,
     }
     platform->disabled = columns[9].integer != 0;
     platform->created_at = columns[10].integer;
+    platform->purpose = column_text(&columns[11], &failed);
     if (failed || platform->name == NULL || platform->redirect_uris == NULL ||
         platform->claims == NULL || platform->auth_method == NULL ||
         platform->sector_id == NULL) {
@@ -488,12 +489,12 @@ store_platform_insert(struct store_conn *conn, const struct store_platform *p)
         v_text(p->jwks), v_text(p->sector_id),
         p->has_secret ? v_blob(p->secret_hash, STORE_HASH_BYTES)
                       : (struct store_value){.type = STORE_VALUE_NULL},
-        v_integer(p->disabled), v_integer(p->created_at),
+        v_integer(p->disabled), v_integer(p->created_at), v_text(p->purpose),
     };
     return exec(conn,
                 "INSERT INTO platform (" PLATFORM_COLUMNS ")"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                params, 11, NULL, NULL, NULL);
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                params, 12, NULL, NULL, NULL);
 }
 
 int
@@ -566,6 +567,7 @@ store_platform_clear(struct store_platform *platform)
     free(platform->auth_method);
     free(platform->jwks);
     free(platform->sector_id);
+    free(platform->purpose);
     memset(platform, 0, sizeof *platform);
 }
 

@@ -137,6 +137,8 @@ struct store_platform {
     char *auth_method;          /* client_secret_basic | private_key_jwt */
     char *jwks;                 /* JSON, NULL unless private_key_jwt */
     char *sector_id;
+    char *purpose;              /* what it asks for, as registered, shown to
+                                   citizens; NULL when none */
     uint8_t secret_hash[STORE_HASH_BYTES];
     int has_secret;
     int disabled;

@@ -507,6 +507,10 @@ const struct store_migration store_migrations[] = {
                "ALTER TABLE audit_event ADD COLUMN commitment BLOB;",
      .postgresql = "ALTER TABLE audit_event ADD COLUMN sealed BYTEA;"
                    "ALTER TABLE audit_event ADD COLUMN commitment BYTEA;"},
+    /* 19: a platform's purpose, registered with it: what the login page
+     * and the app show (never a text from the login request). */
+    {.sqlite = "ALTER TABLE platform ADD COLUMN purpose TEXT;",
+     .postgresql = "ALTER TABLE platform ADD COLUMN purpose TEXT;"},
 };
 
 const size_t store_migration_count =

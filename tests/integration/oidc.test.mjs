@@ -67,7 +67,7 @@ before(async () => {
   });
   platforms.twin = await addPlatform(temp.data, temp.dir, {
     name: 'Test Twin', redirectUris: ['http://127.0.0.1:8404/cb'], claims: 'realname_verified',
-    sectorOf: platforms.shop.client_id,
+    sectorOf: platforms.shop.client_id, purpose: 'Age check before delivery',
   });
   const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   pkjwtKey = pair.privateKey;
@@ -394,6 +394,24 @@ test('pairwise: two platforms get different subs for one citizen, one platform t
   const twin = await loginAndExchange(platforms.twin, configs.twin, citizens.adult.wallet, scope);
   assert.equal(platforms.twin.sector_identifier, platforms.shop.sector_identifier);
   assert.equal(twin.claims.sub, shop1.claims.sub, 'registered into the shop\'s sector, the shop\'s sub');
+});
+
+test('the purpose shown is the one the platform registered, never one the login request carries', async () => {
+  // An attacker's login request (RFC 10027's consent phishing) says why in
+  // its own words: neither the page nor the app shows them.
+  const phishing = 'Confirm to receive your pension';
+  const page = await openLogin(platforms.twin, configs.twin, 'openid realname_verified', { purpose: phishing });
+  assert.ok(!page.html.includes(phishing), 'the page shows no purpose from the request');
+  assert.ok(page.html.includes('Age check before delivery'), 'the page shows the registered purpose');
+  const shown = await appLogin(citizens.adult.wallet, page.shown, '--deny');
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.ok(!shown.stderr.includes(phishing), shown.stderr);
+  assert.match(shown.stderr, /Purpose \(as the platform registered it\): Age check before delivery/);
+  // A platform registered without one: no purpose at all.
+  const plain = await openLogin(platforms.neighbour, configs.neighbour, 'openid realname_verified', { purpose: phishing });
+  assert.ok(!plain.html.includes(phishing));
+  const denied = await appLogin(citizens.adult.wallet, plain.shown, '--deny');
+  assert.doesNotMatch(denied.stderr, /Purpose/);
 });
 
 test('the app approves from the login URL the QR code holds, as well as from the code', async () => {
