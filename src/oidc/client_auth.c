@@ -266,39 +266,45 @@ platform_for(struct store_conn *conn, const char *client_id, const char *method,
         store_platform_clear(platform);
         return refuse(response, strcmp(method, PLATFORM_AUTH_SECRET_BASIC) == 0
                                     ? "this client authenticates with private_key_jwt"
-                                    : "this client authenticates with "
-                                      "client_secret_basic");
+                                    : "this client authenticates with its client "
+                                      "secret (client_secret_basic or "
+                                      "client_secret_post)");
     }
     return 0;
 }
 
-/* client_secret_basic. Same returns as client_authenticate_at(). */
+/* A client secret (client_secret_basic or client_secret_post) of a
+ * platform registered with one. Same returns as client_authenticate_at(). */
 static int
-authenticate_basic(struct store_conn *conn, const char *authorization,
-                   struct store_platform *platform, struct http_response *response)
+authenticate_secret(struct store_conn *conn, const char *client_id, const char *secret,
+                    struct store_platform *platform, struct http_response *response)
 {
-    char client_id[STORE_ID_MAX];
-    char secret[CLIENT_SECRET_MAX + 1];
     uint8_t digest[SHA256_DIGEST_LENGTH];
     _Static_assert(sizeof digest == STORE_HASH_BYTES, "secret hash size");
-    int result = -1;
-    if (client_basic_parse(authorization, client_id, secret) != 0) {
-        result = refuse(response, "malformed Basic credentials");
-        goto done;
-    }
-    result = platform_for(conn, client_id, PLATFORM_AUTH_SECRET_BASIC, platform,
-                          response);
+    int result = platform_for(conn, client_id, PLATFORM_AUTH_SECRET_BASIC, platform, response);
     if (result != 0)
-        goto done;
+        return result;
     SHA256((const unsigned char *)secret, strlen(secret), digest);
     if (!platform->has_secret ||
         !secret_equal(digest, platform->secret_hash, sizeof digest)) {
         store_platform_clear(platform);
         result = refuse(response, "unknown client or wrong credentials");
     }
-done:
-    secret_wipe(secret, sizeof secret);
     secret_wipe(digest, sizeof digest);
+    return result;
+}
+
+/* client_secret_basic: the client id and secret in HTTP Basic. */
+static int
+authenticate_basic(struct store_conn *conn, const char *authorization,
+                   struct store_platform *platform, struct http_response *response)
+{
+    char client_id[STORE_ID_MAX];
+    char secret[CLIENT_SECRET_MAX + 1];
+    int result = client_basic_parse(authorization, client_id, secret) != 0
+                     ? refuse(response, "malformed Basic credentials")
+                     : authenticate_secret(conn, client_id, secret, platform, response);
+    secret_wipe(secret, sizeof secret);
     return result;
 }
 
@@ -414,8 +420,13 @@ client_authenticate_at(const struct oidc_context *context, struct store_conn *co
         result = authenticate_assertion(context, conn, assertion, now, platform,
                                         response);
     } else if (form_secret != NULL) {
-        return refuse(response, "client_secret_post is not supported: use HTTP Basic "
-                                "(client_secret_basic)");
+        /* client_secret_post (RFC 6749 §2.3.1): the same secret in the
+         * form, for a platform registered with one. */
+        if (form_client_id == NULL)
+            return refuse_request(response, "client_secret goes with client_id");
+        if (strlen(form_client_id) >= STORE_ID_MAX || strlen(form_secret) > CLIENT_SECRET_MAX)
+            return refuse(response, "unknown client or wrong credentials");
+        result = authenticate_secret(conn, form_client_id, form_secret, platform, response);
     } else {
         return refuse(response, "client authentication is required");
     }

@@ -64,7 +64,7 @@ oidc_discovery_handle(const struct oidc_context *context,
     json_t *body = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
         " s:[s], s:[s], s:[s,s], s:[s], s:[s], s:o, s:o, s:[s],"
-        " s:[s,s], s:[s,s], s:[s,s], s:[s,s], s:[s],"
+        " s:[s,s,s], s:[s,s,s], s:[s,s,s], s:[s,s,s], s:[s],"
         " s:b, s:b, s:b, s:b, s:b}",
         "issuer", issuer, "authorization_endpoint", authorize, "token_endpoint", token,
         "userinfo_endpoint", userinfo, "jwks_uri", jwks, "introspection_endpoint",
@@ -77,12 +77,12 @@ oidc_discovery_handle(const struct oidc_context *context,
         "scopes_supported", scopes, "claims_supported", claims,
         "code_challenge_methods_supported", "S256",
         "token_endpoint_auth_methods_supported", "client_secret_basic",
-        "private_key_jwt",
-        "token_endpoint_auth_signing_alg_values_supported", "ES256", "RS256",
+        "client_secret_post", "private_key_jwt",
+        "token_endpoint_auth_signing_alg_values_supported", "ES256", "RS256", "PS256",
         "introspection_endpoint_auth_methods_supported", "client_secret_basic",
-        "private_key_jwt",
+        "client_secret_post", "private_key_jwt",
         "revocation_endpoint_auth_methods_supported", "client_secret_basic",
-        "private_key_jwt",
+        "client_secret_post", "private_key_jwt",
         "acr_values_supported", OIDC_ACR_FACE,
         "authorization_response_iss_parameter_supported", 1,
         "claims_parameter_supported", 0, "request_parameter_supported", 0,

@@ -980,6 +980,8 @@ static const struct http_route routes[] = {
     {"GET", "/log/key", HTTP_BODY_NONE, 0, log_key},
     {"GET", "/log/tile/{tile...}", HTTP_BODY_NONE, 0, log_tile_route},
     {"GET", "/.well-known/openid-configuration", HTTP_BODY_NONE, 0, oidc_discovery},
+    /* RFC 8414 §3: the same metadata, where OAuth clients look. */
+    {"GET", "/.well-known/oauth-authorization-server", HTTP_BODY_NONE, 0, oidc_discovery},
     {"GET", "/jwks.json", HTTP_BODY_NONE, 0, oidc_jwks},
     {"GET", "/authorize", HTTP_BODY_NONE, 0, oidc_authorize},
     {"GET", "/v1/authorize/status/{login_id}", HTTP_BODY_NONE, 0, oidc_authorize_status},

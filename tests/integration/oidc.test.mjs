@@ -250,9 +250,17 @@ test('discovery names the endpoints, ES256, pairwise subjects, S256 and both cli
   assert.deepEqual(meta.subject_types_supported, ['pairwise']);
   assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
   assert.ok(meta.response_types_supported.includes('code'));
-  for (const method of ['client_secret_basic', 'private_key_jwt']) {
+  for (const method of ['client_secret_basic', 'client_secret_post', 'private_key_jwt']) {
     assert.ok(meta.token_endpoint_auth_methods_supported.includes(method), method);
+    assert.ok(meta.introspection_endpoint_auth_methods_supported.includes(method), method);
+    assert.ok(meta.revocation_endpoint_auth_methods_supported.includes(method), method);
   }
+  // Every algorithm a client assertion may use is listed.
+  assert.deepEqual(meta.token_endpoint_auth_signing_alg_values_supported, ['ES256', 'RS256', 'PS256']);
+  // RFC 8414: the same metadata where OAuth clients look.
+  const rfc8414 = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
+  assert.equal(rfc8414.status, 200);
+  assert.deepEqual(await rfc8414.json(), await (await fetch(`${issuer}/.well-known/openid-configuration`)).json());
   assert.ok(!meta.token_endpoint_auth_methods_supported.includes('none'), 'no public clients');
   for (const grant of ['authorization_code', 'refresh_token']) assert.ok(meta.grant_types_supported.includes(grant), grant);
   for (const scope of ['openid', 'realname_verified', 'age_over_18']) assert.ok(meta.scopes_supported.includes(scope), scope);
@@ -605,6 +613,36 @@ test('a wrong client secret is 401 invalid_client with WWW-Authenticate, and lea
   const otherPlatform = await post('/token', { grant_type: 'authorization_code', code,
     redirect_uri: platforms.shop.redirectUri, code_verifier: done.verifier }, basic(platforms.social));
   expectOAuthError(otherPlatform, 400, 'invalid_grant');
+});
+
+test('client_secret_post: openid-client with the secret in the form logs in, refreshes, introspects; a wrong one is invalid_client', async () => {
+  const postConfig = await discover(issuer, platforms.social, client.ClientSecretPost(platforms.social.client_secret));
+  const done = await login(platforms.social, postConfig, citizens.adult.wallet);
+  const tokens = await client.authorizationCodeGrant(postConfig, new URL(done.decided.redirect_to), {
+    pkceCodeVerifier: done.verifier, expectedState: done.state, expectedNonce: done.nonce, idTokenExpected: true,
+  });
+  assert.match(tokens.claims().sub, SUB);
+  const refreshed = await client.refreshTokenGrant(postConfig, tokens.refresh_token);
+  assert.equal(typeof refreshed.access_token, 'string');
+  assert.equal((await client.tokenIntrospection(postConfig, refreshed.access_token)).active, true);
+  // A wrong secret in the form; a secret without its client id; the secret
+  // twice (Basic and the form): refused, and the code is not spent by them.
+  const again = await login(platforms.social, postConfig, citizens.adult.wallet);
+  const code = new URL(again.decided.redirect_to).searchParams.get('code');
+  const form = { grant_type: 'authorization_code', code, redirect_uri: platforms.social.redirectUri,
+    code_verifier: again.verifier };
+  expectOAuthError(await post('/token', { ...form, client_id: platforms.social.client_id, client_secret: 'wrong' }),
+    401, 'invalid_client');
+  expectOAuthError(await post('/token', { ...form, client_secret: platforms.social.client_secret }), 400, 'invalid_request');
+  expectOAuthError(await post('/token', { ...form, client_id: platforms.social.client_id,
+    client_secret: platforms.social.client_secret }, basic(platforms.social)), 400, 'invalid_request');
+  // A private_key_jwt platform cannot use a secret in the form.
+  expectOAuthError(await post('/token', { ...form, client_id: platforms.transit.client_id, client_secret: 'x' }),
+    401, 'invalid_client');
+  const good = await post('/token', { ...form, client_id: platforms.social.client_id,
+    client_secret: platforms.social.client_secret });
+  assert.equal(good.status, 200, good.text);
+  assert.equal(typeof good.body.access_token, 'string');
 });
 
 test('the approval of a revoked device is refused 401; the other device still approves', async () => {
