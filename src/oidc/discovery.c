@@ -38,13 +38,15 @@ oidc_discovery_handle(const struct oidc_context *context,
     (void)request;
     const char *issuer = context->issuer;
     char authorize[ENDPOINT_URL_MAX], token[ENDPOINT_URL_MAX], userinfo[ENDPOINT_URL_MAX],
-        jwks[ENDPOINT_URL_MAX], introspect[ENDPOINT_URL_MAX], revoke[ENDPOINT_URL_MAX];
+        jwks[ENDPOINT_URL_MAX], introspect[ENDPOINT_URL_MAX], revoke[ENDPOINT_URL_MAX],
+        logout[ENDPOINT_URL_MAX];
     if (string_format(authorize, sizeof authorize, "%s/authorize", issuer) != 0 ||
         string_format(token, sizeof token, "%s/token", issuer) != 0 ||
         string_format(userinfo, sizeof userinfo, "%s/userinfo", issuer) != 0 ||
         string_format(jwks, sizeof jwks, "%s/jwks.json", issuer) != 0 ||
         string_format(introspect, sizeof introspect, "%s/introspect", issuer) != 0 ||
-        string_format(revoke, sizeof revoke, "%s/revoke", issuer) != 0)
+        string_format(revoke, sizeof revoke, "%s/revoke", issuer) != 0 ||
+        string_format(logout, sizeof logout, "%s/logout", issuer) != 0)
         return -1;
     json_t *scopes = claim_names("openid");
     json_t *claims = claim_names(NULL);
@@ -62,13 +64,13 @@ oidc_discovery_handle(const struct oidc_context *context,
         return -1;
     }
     json_t *body = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
         " s:[s], s:[s], s:[s,s], s:[s], s:[s], s:o, s:o, s:[s],"
         " s:[s,s,s], s:[s,s,s], s:[s,s,s], s:[s,s,s], s:[s],"
         " s:b, s:b, s:b, s:b, s:b}",
         "issuer", issuer, "authorization_endpoint", authorize, "token_endpoint", token,
         "userinfo_endpoint", userinfo, "jwks_uri", jwks, "introspection_endpoint",
-        introspect, "revocation_endpoint", revoke,
+        introspect, "revocation_endpoint", revoke, "end_session_endpoint", logout,
         "response_types_supported", "code",
         "response_modes_supported", "query",
         "grant_types_supported", "authorization_code", "refresh_token",

@@ -16,4 +16,13 @@ int jws_sign_id_token(struct store_conn *conn, struct signer *signer,
                       const json_t *claims, int64_t now, char **token)
     __attribute__((warn_unused_result));
 
+/* Checks an ID token this service signed (an id_token_hint): ES256 by a
+ * token key published now (its kid), payload a JSON object whose "iss" is
+ * issuer. Its expiry is not checked: a hint names a login, it grants
+ * nothing. 0 with *claims (a new reference), 1 when it is not one of ours
+ * (malformed, another key, another issuer), -1 on an internal failure. */
+int jws_verify_id_token(struct store_conn *conn, struct signer *signer, const char *token,
+                        const char *issuer, int64_t now, json_t **claims)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -45,6 +45,16 @@ struct oidc_context {
     struct rate *authorize_per_platform;
 };
 
+/* GET or POST /logout (logout.c): RP-initiated logout. The platform sends
+ * the login's ID token (id_token_hint, required: there is no session to
+ * end) and may name a post_logout_redirect_uri (one of its registered
+ * redirect URIs, exactly) and a state; every token of that citizen at that
+ * platform is revoked (event "grant.revoke", reason logout) and the
+ * browser goes back there (302, with state), or gets a page saying so.
+ * Refusals are HTML pages (400), never redirects. */
+int oidc_logout_handle(const struct oidc_context *context, const struct http_request *request,
+                       struct http_response *response);
+
 /* GET /v1/me/consents and POST /v1/me/consents/{client_id}/withdraw
  * (consent.c), device-authenticated: the platforms that hold an active
  * grant of the citizen (tokens not expired or revoked), each with its

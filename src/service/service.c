@@ -952,6 +952,7 @@ OIDC_ROUTE(oidc_introspect, oidc_introspect_handle)
 OIDC_ROUTE(oidc_revoke, oidc_revoke_handle)
 OIDC_ROUTE(oidc_verify, oidc_verify_handle)
 OIDC_ROUTE(oidc_consents, oidc_consents_handle)
+OIDC_ROUTE(oidc_logout, oidc_logout_handle)
 OIDC_ROUTE(oidc_consent_withdraw, oidc_consent_withdraw_handle)
 
 static const struct http_route routes[] = {
@@ -969,6 +970,8 @@ static const struct http_route routes[] = {
     {"POST", "/v1/me/lock", HTTP_BODY_ANY, 4096, lock_route},
     {"POST", "/v1/me/deactivate", HTTP_BODY_ANY, 4096, deactivate_route},
     {"GET", "/v1/me/consents", HTTP_BODY_NONE, 0, oidc_consents},
+    {"GET", "/logout", HTTP_BODY_NONE, 0, oidc_logout},
+    {"POST", "/logout", HTTP_BODY_ANY, 16384, oidc_logout},
     {"POST", "/v1/me/consents/{client_id}/withdraw", HTTP_BODY_ANY, 4096, oidc_consent_withdraw},
     {"POST", "/v1/me/devices/{serial}/revoke", HTTP_BODY_JSON, 4096, device_revoke},
     {"GET", "/ca.pem", HTTP_BODY_NONE, 0, ca_chain},

@@ -712,6 +712,13 @@ int store_oidc_client_revoke(struct store_conn *conn, const char *web_number,
                              const char *client_id, int64_t *count)
     __attribute__((warn_unused_result));
 
+/* RP-initiated logout: revokes every token of the citizen whose pairwise
+ * subject at client_id is sub (on Citus a statement on every shard: the
+ * subject does not say the web number). *count is how many; web_number
+ * (STORE_WEB_NUMBER_MAX) is the citizen's when count > 0. */
+int store_oidc_logout(struct store_conn *conn, const char *client_id, const char *sub,
+                      int64_t *count, char *web_number) __attribute__((warn_unused_result));
+
 void store_oidc_token_clear(struct store_oidc_token *token);
 
 /* ── Token-signing keys (oidc/token_keys.h decides what they mean) ────── */

@@ -468,6 +468,40 @@ store_oidc_client_revoke(struct store_conn *conn, const char *web_number, const 
     return 0;
 }
 
+struct logout_rows {
+    char *web_number;
+    int64_t count;
+};
+
+static int
+logout_row(void *context, const struct store_value *columns, size_t count)
+{
+    struct logout_rows *rows = context;
+    if (count != 1 ||
+        column_text_into(&columns[0], rows->web_number, STORE_WEB_NUMBER_MAX) != 0)
+        return -1;
+    rows->count++;
+    return 0;
+}
+
+int
+store_oidc_logout(struct store_conn *conn, const char *client_id, const char *sub,
+                  int64_t *count, char *web_number)
+{
+    struct logout_rows rows = {web_number, 0};
+    struct store_value params[] = {v_text(client_id), v_text(sub),
+                                   v_text(STORE_TOKEN_REVOKED)};
+    web_number[0] = '\0';
+    *count = 0;
+    if (exec(conn,
+             "UPDATE oidc_token SET status = $3"
+             " WHERE client_id = $1 AND sub = $2 AND status <> $3 RETURNING web_number",
+             params, 3, logout_row, &rows, NULL) < 0)
+        return -1;
+    *count = rows.count;
+    return 0;
+}
+
 void
 store_oidc_token_clear(struct store_oidc_token *token)
 {

@@ -246,6 +246,7 @@ test('discovery names the endpoints, ES256, pairwise subjects, S256 and both cli
   assert.equal(meta.jwks_uri, `${issuer}/jwks.json`);
   assert.equal(meta.introspection_endpoint, `${issuer}/introspect`);
   assert.equal(meta.revocation_endpoint, `${issuer}/revoke`);
+  assert.equal(meta.end_session_endpoint, `${issuer}/logout`);
   assert.deepEqual(meta.id_token_signing_alg_values_supported, ['ES256']);
   assert.deepEqual(meta.subject_types_supported, ['pairwise']);
   assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
@@ -643,6 +644,53 @@ test('client_secret_post: openid-client with the secret in the form logs in, ref
     client_secret: platforms.social.client_secret });
   assert.equal(good.status, 200, good.text);
   assert.equal(typeof good.body.access_token, 'string');
+});
+
+test('RP-initiated logout (openid-client buildEndSessionUrl) ends the platform\'s grant and returns with state', async () => {
+  const atShop = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const atSocial = await loginAndExchange(platforms.social, configs.social, citizens.adult.wallet);
+  const works = async (config, done) => ({
+    userinfo: await client.fetchUserInfo(config, done.tokens.access_token, done.claims.sub).then(() => true, () => false),
+    refresh: await client.refreshTokenGrant(config, done.tokens.refresh_token).then(() => true, () => false),
+  });
+  // Refusals first, each a page (400), never a redirect.
+  const refused = async (url) => {
+    const response = await fetch(url, { redirect: 'manual' });
+    assert.equal(response.status, 400, url.toString());
+    assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(response.headers.get('location'), null);
+  };
+  await refused(`${issuer}/logout`);
+  await refused(client.buildEndSessionUrl(configs.shop, { id_token_hint: 'not.a.token' }));
+  await refused(client.buildEndSessionUrl(configs.shop, { id_token_hint: atShop.tokens.id_token,
+    post_logout_redirect_uri: 'https://attacker.example/' }));
+  // A hint of the shop's login with the social platform's client_id.
+  await refused(client.buildEndSessionUrl(configs.social, { id_token_hint: atShop.tokens.id_token }));
+  assert.deepEqual(await works(configs.shop, atShop), { userinfo: true, refresh: true }, 'refusals change nothing');
+
+  const url = client.buildEndSessionUrl(configs.shop, { id_token_hint: atShop.tokens.id_token,
+    post_logout_redirect_uri: platforms.shop.redirectUri, state: 'after-logout' });
+  const response = await fetch(url, { redirect: 'manual' });
+  assert.equal(response.status, 302);
+  const back = new URL(response.headers.get('location'));
+  assert.equal(`${back.origin}${back.pathname}`, platforms.shop.redirectUri);
+  assert.equal(back.searchParams.get('state'), 'after-logout');
+  // Every token the shop held of this citizen is revoked; the other
+  // platform's are not.
+  assert.deepEqual(await works(configs.shop, atShop), { userinfo: false, refresh: false });
+  assert.deepEqual(await works(configs.social, atSocial), { userinfo: true, refresh: true });
+  const ended = (await inquiry(temp.data, 'grant.revoke'))
+    .filter((e) => e.subject === citizens.adult.web_number && e.details.reason === 'logout');
+  assert.equal(ended.length, 1);
+  assert.equal(ended[0].actor, `platform:${platforms.shop.client_id}`);
+  // By POST, without a redirect: a page saying so.
+  const again = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const posted = await fetch(`${issuer}/logout`, { method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ id_token_hint: again.tokens.id_token }) });
+  assert.equal(posted.status, 200);
+  assert.match(await posted.text(), /logged out of Test Shop/);
+  assert.deepEqual(await works(configs.shop, again), { userinfo: false, refresh: false });
 });
 
 test('the approval of a revoked device is refused 401; the other device still approves', async () => {
