@@ -5,6 +5,7 @@
 #include "oidc/platform.h"
 #include "service/service.h"
 #include "util/file.h"
+#include "util/strings.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@ static const char platform_usage[] =
     "usage: cyberid platform add --data DIR --name NAME --redirect-uri URI\n"
     "                            [--redirect-uri URI …] [--claims a,b]\n"
     "                            [--legal-basis TEXT] [--purpose TEXT]\n"
+    "                            [--refresh-reuse SECONDS]\n"
     "                            [--sector-of CLIENT_ID | --sector-identifier-uri URL\n"
     "                             | --sector-id ID]\n"
     "                            [--auth-method client_secret_basic|private_key_jwt]\n"
@@ -26,6 +28,10 @@ static const char platform_usage[] =
     "name and national_id (the last two need --legal-basis). --purpose: what the\n"
     "platform asks for, in a sentence (at most 300 bytes), shown on the login page\n"
     "and in the citizen's app; nothing a login request says is shown instead.\n"
+    "--refresh-reuse: for a client that refreshes in parallel, the seconds a\n"
+    "rotated refresh token is still taken (another pair of the same grant); past\n"
+    "them, or with 0 (the default), a second use is a replay and ends the grant.\n"
+    "Within them a stolen refresh token used at once is not caught.\n"
     "Pairwise subjects: each platform is a sector of its own, so two platforms\n"
     "(on one host too) never see the same sub for a citizen. --sector-of puts the\n"
     "new platform in the sector of a registered one (they see the same subs);\n"
@@ -115,6 +121,7 @@ cli_platform(int argc, char **argv)
         {"sector-id", required_argument, NULL, 's'},
         {"sector-of", required_argument, NULL, 'o'},
         {"purpose", required_argument, NULL, 'p'},
+        {"refresh-reuse", required_argument, NULL, 'R'},
         {"sector-identifier-uri", required_argument, NULL, 'u'},
         {"auth-method", required_argument, NULL, 'a'},
         {"jwks", required_argument, NULL, 'j'},
@@ -141,6 +148,11 @@ cli_platform(int argc, char **argv)
         case 's': spec.sector_id = optarg; break;
         case 'o': spec.sector_of = optarg; break;
         case 'p': spec.purpose = optarg; break;
+        case 'R':
+            if (parse_integer(optarg, 0, PLATFORM_REFRESH_REUSE_MAX, &spec.refresh_reuse) != 0)
+                return cli_fail("platform", 2, "--refresh-reuse takes 0 to %d seconds",
+                                PLATFORM_REFRESH_REUSE_MAX);
+            break;
         case 'u': spec.sector_identifier_uri = optarg; break;
         case 'a': spec.auth_method = optarg; break;
         case 'j': jwks_file = optarg; break;

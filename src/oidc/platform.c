@@ -242,7 +242,7 @@ platform_to_json(const struct store_platform *platform)
 {
     json_t *redirect_uris = json_loads(platform->redirect_uris, 0, NULL);
     json_t *claims = json_loads(platform->claims, 0, NULL);
-    return json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:s, s:s, s:b, s:I}",
+    return json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:s, s:s, s:I, s:b, s:I}",
                      "client_id", platform->client_id, "name", platform->name,
                      "redirect_uris", redirect_uris ? redirect_uris : json_array(),
                      "claims", claims ? claims : json_array(),
@@ -250,6 +250,7 @@ platform_to_json(const struct store_platform *platform)
                      "purpose", platform->purpose,
                      "token_endpoint_auth_method", platform->auth_method,
                      "sector_identifier", platform->sector_id,
+                     "refresh_reuse_seconds", (json_int_t)platform->refresh_reuse,
                      "disabled", platform->disabled,
                      "created_at", (json_int_t)platform->created_at);
 }
@@ -340,6 +341,11 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
                   PLATFORM_LEGAL_BASIS_MAX_BYTES);
         goto cleanup;
     }
+    if (spec->refresh_reuse < 0 || spec->refresh_reuse > PLATFORM_REFRESH_REUSE_MAX) {
+        error_set(err, errlen, "--refresh-reuse must be 0 to %d seconds",
+                  PLATFORM_REFRESH_REUSE_MAX);
+        goto cleanup;
+    }
     size_t purpose_length = spec->purpose ? strlen(spec->purpose) : 0;
     if (spec->purpose != NULL &&
         (purpose_length == 0 || purpose_length > OIDC_PURPOSE_MAX_BYTES ||
@@ -421,6 +427,7 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
     platform.jwks = (char *)spec->jwks;
     platform.sector_id = (char *)sector;
     platform.purpose = (char *)spec->purpose;
+    platform.refresh_reuse = spec->refresh_reuse;
     platform.created_at = (int64_t)time(NULL);
     if (platform.redirect_uris == NULL || platform.claims == NULL)
         goto cleanup;

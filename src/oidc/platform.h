@@ -49,6 +49,10 @@ struct platform_spec {
     const char *claims;         /* comma-separated, NULL: the default */
     const char *legal_basis;    /* NULL when none */
     const char *purpose;        /* what it asks for, shown to citizens; NULL */
+    /* Seconds a rotated refresh token may be presented again (parallel
+     * refreshes of a confidential client), 0 to PLATFORM_REFRESH_REUSE_MAX;
+     * 0: a second use is a replay and ends the grant. */
+    long long refresh_reuse;
     const char *auth_method;    /* NULL: client_secret_basic */
     const char *jwks;           /* JWKS JSON text for private_key_jwt */
     /* At most one of these three; none: the platform's own sector. */
@@ -58,6 +62,7 @@ struct platform_spec {
     const char *sector_uris;    /* ...and the JSON document fetched from it */
 };
 #define PLATFORM_SECTOR_DOCUMENT_MAX_BYTES 65536
+#define PLATFORM_REFRESH_REUSE_MAX 60
 
 /* Validates a redirect URI. Returns 0, or -1 with the reason in err. On
  * success, when host is not NULL, copies the URI's host into it. */

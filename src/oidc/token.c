@@ -329,14 +329,16 @@ done:
  * rotated it first. 0 or -1 (rolled back). */
 static int
 rotate(struct exchange *x, const struct store_oidc_token *old, const char *access_claims,
-       const char *access, const char *refresh, int *raced)
+       const char *access, const char *refresh, int reuse, int *raced)
 {
-    int changed = 0;
+    int changed = 1;
     *raced = 0;
     if (store_begin(x->conn) != 0)
         return -1;
-    if (store_oidc_token_set_status(x->conn, old->web_number, old->token_hash,
-                                    STORE_TOKEN_ROTATED, &changed) != 0)
+    /* Within the platform's reuse interval the rotated token stays as it
+     * is: another pair of the same grant is issued beside the first. */
+    if (!reuse && store_oidc_token_rotate(x->conn, old->web_number, old->token_hash, x->now,
+                                          &changed) != 0)
         goto fail;
     if (!changed) {
         *raced = 1;
@@ -381,7 +383,14 @@ grant_refresh(struct exchange *x)
         result = refuse(x->response, "invalid_grant", "unknown refresh token");
         goto done;
     }
-    if (strcmp(token.status, STORE_TOKEN_ROTATED) == 0) {
+    /* A rotated token again: within the platform's reuse interval (a
+     * confidential client's parallel requests), a sibling pair; else a
+     * replay, and the grant ends (RFC 9700 §4.14.2). */
+    int reuse = strcmp(token.status, STORE_TOKEN_ROTATED) == 0 &&
+                x->platform->refresh_reuse > 0 && token.rotated_at > 0 &&
+                x->now - token.rotated_at <= x->platform->refresh_reuse &&
+                token.expires_at > x->now;
+    if (!reuse && strcmp(token.status, STORE_TOKEN_ROTATED) == 0) {
         if (revoke_grant(x, token.grant_id, token.web_number, REASON_REFRESH_REUSED) != 0) {
             step = "grant revoke";
             goto done;
@@ -390,7 +399,7 @@ grant_refresh(struct exchange *x)
                         "the refresh token was already used; the grant is revoked");
         goto done;
     }
-    if (strcmp(token.status, STORE_TOKEN_ACTIVE) != 0 || token.expires_at <= x->now) {
+    if ((!reuse && strcmp(token.status, STORE_TOKEN_ACTIVE) != 0) || token.expires_at <= x->now) {
         result = refuse(x->response, "invalid_grant",
                         "the refresh token has expired or was revoked");
         goto done;
@@ -419,7 +428,7 @@ grant_refresh(struct exchange *x)
     }
     if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0)
         goto done;
-    if (rotate(x, &token, access_claims ? access_claims : token.claims, access, refresh,
+    if (rotate(x, &token, access_claims ? access_claims : token.claims, access, refresh, reuse,
                &raced) != 0) {
         step = "token rotate";
         goto done;

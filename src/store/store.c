@@ -438,7 +438,7 @@ store_person_clear(struct store_person *person)
 
 #define PLATFORM_COLUMNS                                                     \
     "client_id, name, redirect_uris, claims, legal_basis, auth_method, jwks," \
-    " sector_id, secret_hash, disabled, created_at, purpose"
+    " sector_id, secret_hash, disabled, created_at, purpose, refresh_reuse"
 
 static int
 fill_platform(const struct store_value *columns, size_t count,
@@ -446,7 +446,7 @@ fill_platform(const struct store_value *columns, size_t count,
 {
     int failed = 0;
     memset(platform, 0, sizeof *platform);
-    if (count != 12 ||
+    if (count != 13 ||
         column_text_into(&columns[0], platform->client_id,
                          sizeof platform->client_id) != 0)
         return -1;
@@ -465,6 +465,7 @@ fill_platform(const struct store_value *columns, size_t count,
     platform->disabled = columns[9].integer != 0;
     platform->created_at = columns[10].integer;
     platform->purpose = column_text(&columns[11], &failed);
+    platform->refresh_reuse = columns[12].type == STORE_VALUE_INTEGER ? columns[12].integer : 0;
     if (failed || platform->name == NULL || platform->redirect_uris == NULL ||
         platform->claims == NULL || platform->auth_method == NULL ||
         platform->sector_id == NULL) {
@@ -490,11 +491,12 @@ store_platform_insert(struct store_conn *conn, const struct store_platform *p)
         p->has_secret ? v_blob(p->secret_hash, STORE_HASH_BYTES)
                       : (struct store_value){.type = STORE_VALUE_NULL},
         v_integer(p->disabled), v_integer(p->created_at), v_text(p->purpose),
+        v_integer(p->refresh_reuse),
     };
     return exec(conn,
                 "INSERT INTO platform (" PLATFORM_COLUMNS ")"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                params, 12, NULL, NULL, NULL);
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                params, 13, NULL, NULL, NULL);
 }
 
 int

@@ -139,6 +139,8 @@ struct store_platform {
     char *sector_id;
     char *purpose;              /* what it asks for, as registered, shown to
                                    citizens; NULL when none */
+    int64_t refresh_reuse;      /* seconds a rotated refresh token may be
+                                   presented again (0: never) */
     uint8_t secret_hash[STORE_HASH_BYTES];
     int has_secret;
     int disabled;
@@ -660,6 +662,7 @@ struct store_oidc_token {
     int64_t created_at;
     int64_t expires_at;
     char status[STORE_STATUS_MAX];
+    int64_t rotated_at;         /* when a refresh token was rotated; 0 */
     /* Read only (joined on lookup): the identity's status and registry
      * record id. */
     char identity_status[STORE_STATUS_MAX];
@@ -696,6 +699,12 @@ int store_oidc_grant_revoke(struct store_conn *conn, const char *web_number,
  * *count (may be NULL) is how many. */
 int store_oidc_identity_revoke(struct store_conn *conn, const char *web_number,
                                int64_t *count) __attribute__((warn_unused_result));
+
+/* Marks an active refresh token rotated at now (its successor is being
+ * issued); *changed 0 when it was not active any more (a race). */
+int store_oidc_token_rotate(struct store_conn *conn, const char *web_number,
+                            const uint8_t token_hash[STORE_OIDC_HASH_BYTES], int64_t now,
+                            int *changed) __attribute__((warn_unused_result));
 
 /* The citizen's grants (GET /v1/me/consents): each active, unexpired
  * token of web_number with its platform's name, by client id then age:

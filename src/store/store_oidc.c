@@ -268,8 +268,8 @@ store_oidc_login_clear(struct store_oidc_login *login)
 #define TOKEN_COLUMNS                                                          \
     "t.token_hash, t.kind, t.grant_id, t.client_id, t.web_number, t.sub,"     \
     " t.claims, t.auth_time, t.created_at, t.expires_at, t.status, i.status," \
-    " i.person_id"
-#define TOKEN_COLUMN_COUNT 13
+    " i.person_id, t.rotated_at"
+#define TOKEN_COLUMN_COUNT 14
 
 static int
 read_token(void *context, const struct store_value *columns, size_t count)
@@ -297,6 +297,7 @@ read_token(void *context, const struct store_value *columns, size_t count)
     token->auth_time = column_integer(&columns[7]);
     token->created_at = column_integer(&columns[8]);
     token->expires_at = column_integer(&columns[9]);
+    token->rotated_at = columns[13].type == STORE_VALUE_INTEGER ? columns[13].integer : 0;
     if (failed || token->claims == NULL) {
         store_oidc_token_clear(token);
         return -1;
@@ -429,6 +430,24 @@ grant_row(void *context, const struct store_value *columns, size_t count)
     free(name);
     free(claims);
     return rc;
+}
+
+int
+store_oidc_token_rotate(struct store_conn *conn, const char *web_number,
+                        const uint8_t token_hash[STORE_OIDC_HASH_BYTES], int64_t now,
+                        int *changed)
+{
+    struct store_value params[] = {v_text(web_number), v_hash(token_hash),
+                                   v_text(STORE_TOKEN_ROTATED), v_integer(now),
+                                   v_text(STORE_TOKEN_ACTIVE)};
+    int64_t changes = 0;
+    if (exec(conn,
+             "UPDATE oidc_token SET status = $3, rotated_at = $4"
+             " WHERE web_number = $1 AND token_hash = $2 AND status = $5",
+             params, 5, NULL, NULL, &changes) != 0)
+        return -1;
+    *changed = changes == 1;
+    return 0;
 }
 
 int

@@ -511,6 +511,13 @@ const struct store_migration store_migrations[] = {
      * and the app show (never a text from the login request). */
     {.sqlite = "ALTER TABLE platform ADD COLUMN purpose TEXT;",
      .postgresql = "ALTER TABLE platform ADD COLUMN purpose TEXT;"},
+    /* 20, 21: parallel refreshes (oidc/token.c): a platform's reuse
+     * interval for a rotated refresh token, and when each was rotated (one
+     * table a migration: a reference and a distributed table on Citus). */
+    {.sqlite = "ALTER TABLE platform ADD COLUMN refresh_reuse BIGINT NOT NULL DEFAULT 0;",
+     .postgresql = "ALTER TABLE platform ADD COLUMN refresh_reuse BIGINT NOT NULL DEFAULT 0;"},
+    {.sqlite = "ALTER TABLE oidc_token ADD COLUMN rotated_at BIGINT;",
+     .postgresql = "ALTER TABLE oidc_token ADD COLUMN rotated_at BIGINT;"},
 };
 
 const size_t store_migration_count =

@@ -69,6 +69,10 @@ before(async () => {
     name: 'Test Twin', redirectUris: ['http://127.0.0.1:8404/cb'], claims: 'realname_verified',
     sectorOf: platforms.shop.client_id, purpose: 'Age check before delivery',
   });
+  platforms.parallel = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Parallel', redirectUris: ['http://127.0.0.1:8405/cb'], claims: 'realname_verified',
+    refreshReuse: 2,
+  });
   const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   pkjwtKey = pair.privateKey;
   const publicJwk = await webcrypto.subtle.exportKey('jwk', pair.publicKey);
@@ -92,6 +96,7 @@ before(async () => {
   configs.social = await discover(issuer, platforms.social);
   configs.neighbour = await discover(issuer, platforms.neighbour);
   configs.twin = await discover(issuer, platforms.twin);
+  configs.parallel = await discover(issuer, platforms.parallel);
   configs.transit = await discover(issuer, platforms.transit, client.PrivateKeyJwt({ key: pkjwtKey, kid: 'transit-1' }));
 });
 
@@ -691,6 +696,32 @@ test('RP-initiated logout (openid-client buildEndSessionUrl) ends the platform\'
   assert.equal(posted.status, 200);
   assert.match(await posted.text(), /logged out of Test Shop/);
   assert.deepEqual(await works(configs.shop, again), { userinfo: false, refresh: false });
+});
+
+test('parallel refreshes: within a platform\'s reuse interval both succeed; without one, or after it, a replay ends the grant', async () => {
+  const refresh = (platform, token) => post('/token', { grant_type: 'refresh_token', refresh_token: token },
+    basic(platform));
+  assert.equal(platforms.parallel.refresh_reuse_seconds, 2);
+  const scope = { scope: 'openid realname_verified' };
+  // A platform with a 2 s interval: two refreshes at once with one token.
+  const first = await loginAndExchange(platforms.parallel, configs.parallel, citizens.adult.wallet, scope);
+  const both = await Promise.all([refresh(platforms.parallel, first.tokens.refresh_token),
+    refresh(platforms.parallel, first.tokens.refresh_token)]);
+  for (const answer of both) assert.equal(answer.status, 200, answer.text);
+  assert.notEqual(both[0].body.refresh_token, both[1].body.refresh_token);
+  // Each successor goes on by itself.
+  for (const answer of both) assert.equal((await refresh(platforms.parallel, answer.body.refresh_token)).status, 200);
+  // After the interval, the first token again is a replay: the grant ends.
+  await new Promise((done) => setTimeout(done, 3100));
+  expectOAuthError(await refresh(platforms.parallel, first.tokens.refresh_token), 400, 'invalid_grant');
+  const info = await client.tokenIntrospection(configs.parallel, both[0].body.access_token);
+  assert.equal(info.active, false, 'the whole grant is revoked');
+  // A platform without one (the default): the second of two at once is a
+  // replay.
+  const shop = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
+  const raced = await Promise.all([refresh(platforms.shop, shop.tokens.refresh_token),
+    refresh(platforms.shop, shop.tokens.refresh_token)]);
+  assert.deepEqual(raced.map((a) => a.status).sort(), [200, 400]);
 });
 
 test('the approval of a revoked device is refused 401; the other device still approves', async () => {

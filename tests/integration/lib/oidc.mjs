@@ -21,7 +21,8 @@ export const insecure = { execute: [client.allowInsecureRequests] };
 /** `cyberid platform add`; resolves the printed registration (client_id,
  * client_secret for client_secret_basic). options: {name, redirectUris,
  * claims, authMethod, jwks (an object, written to a file in dir),
- * sectorId, sectorOf (a client id), sectorIdentifierUri, purpose}. */
+ * sectorId, sectorOf (a client id), sectorIdentifierUri, purpose,
+ * refreshReuse (seconds)}. */
 export async function addPlatform(data, dir, options) {
   const args = ['platform', 'add', '--data', data, '--name', options.name];
   for (const uri of options.redirectUris) args.push('--redirect-uri', uri);
@@ -29,6 +30,7 @@ export async function addPlatform(data, dir, options) {
   if (options.sectorId) args.push('--sector-id', options.sectorId);
   if (options.sectorOf) args.push('--sector-of', options.sectorOf);
   if (options.purpose) args.push('--purpose', options.purpose);
+  if (options.refreshReuse !== undefined) args.push('--refresh-reuse', String(options.refreshReuse));
   if (options.sectorIdentifierUri) args.push('--sector-identifier-uri', options.sectorIdentifierUri);
   if (options.authMethod) args.push('--auth-method', options.authMethod);
   if (options.jwks) {
