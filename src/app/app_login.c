@@ -82,7 +82,7 @@ bad:
 /* Shows the platform, the claims it asks for and its purpose on stderr,
  * every piece from the network cleaned of control characters. */
 static void
-show_login_request(const struct login_request *request)
+show_login_request(const struct login_request *request, enum app_lang lang)
 {
     char text[LOGIN_TEXT_MAX];
     size_t i;
@@ -105,19 +105,39 @@ show_login_request(const struct login_request *request)
         app_clean_text(request->purpose, text, sizeof(text));
         fprintf(stderr, "Purpose (as the platform registered it): %s\n", text);
     }
+    /* What tells a citizen their own login from one someone else started
+     * and sent them (RFC 10027): where the browser goes back to, and when
+     * and from which network the page was opened. */
+    const char *returns_to = json_string_value(json_object_get(request->platform, "returns_to"));
+    if (returns_to != NULL && returns_to[0] != '\0') {
+        app_clean_text(returns_to, text, sizeof(text));
+        fprintf(stderr, "After it, your browser goes back to: %s\n", text);
+    }
+    const json_t *opened_at = json_object_get(request->answer, "opened_at");
+    const char *opened_from = json_string_value(json_object_get(request->answer, "opened_from"));
+    if (json_is_integer(opened_at)) {
+        char when[48], from[64];
+        words_time(json_integer_value(opened_at), lang, when, sizeof when);
+        app_clean_text(opened_from ? opened_from : "an unknown network", from, sizeof from);
+        fprintf(stderr, "The login page was opened at %s from %s: if that was not you, deny.\n",
+                when, from);
+    }
 }
 
 /* Asks "Approve? [y/N]" on the terminal (else standard input); anything
  * but y or yes, or no answer, is a denial. */
 static enum login_decision
-ask(void)
+ask(const char *code)
 {
     char answer[LOGIN_ANSWER_MAX];
     FILE *terminal = fopen("/dev/tty", "r");
     FILE *in = terminal ? terminal : stdin;
     enum login_decision decision = LOGIN_DENY;
 
-    fprintf(stderr, "Approve? [y/N] ");
+    /* The code the page shows must be this one: a login someone else
+     * opened shows another code on the citizen's screen, or none. */
+    fprintf(stderr, "The page you opened shows the code %.4s-%.4s. Approve? [y/N] ", code,
+            strlen(code) > 4 ? code + 4 : "");
     fflush(stderr);
     if (fgets(answer, sizeof(answer), in) != NULL) {
         answer[strcspn(answer, "\r\n")] = '\0';
@@ -257,7 +277,7 @@ app_login(const struct app_options *global, int argc, char **argv)
     if (read_login_request(&response, &request) != 0)
         goto cleanup;
     http_response_free(&response);
-    show_login_request(&request);
+    show_login_request(&request, options.lang);
 
     if (release != NULL)
         json_array_foreach(release, i, claim)
@@ -268,7 +288,7 @@ app_login(const struct app_options *global, int argc, char **argv)
                 goto cleanup;
             }
     if (decision == LOGIN_ASK)
-        decision = ask();
+        decision = ask(code);
     if (decision == LOGIN_APPROVE) {
         if (release == NULL)
             release = json_deep_copy(request.claims);

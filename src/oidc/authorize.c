@@ -25,6 +25,7 @@
 #include "util/netaddr.h"
 #include "util/strings.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -394,10 +395,40 @@ over_limit(const struct oidc_context *context, const struct http_request *reques
     return buffer;
 }
 
+/* The network of a client address, for the app to show roughly where a
+ * login page was opened: an IPv4 address's /24, an IPv6 address's /48
+ * (an IPv4-mapped one as IPv4). "" when the address does not parse. */
+static void
+network_of(const char *address, char *out, size_t cap)
+{
+    unsigned char bytes[16];
+    char text[INET6_ADDRSTRLEN];
+    out[0] = '\0';
+    if (address == NULL)
+        return;
+    if (inet_pton(AF_INET, address, bytes) == 1) {
+        bytes[3] = 0;
+        if (inet_ntop(AF_INET, bytes, text, sizeof text) != NULL)
+            snprintf(out, cap, "%s/24", text);
+    } else if (inet_pton(AF_INET6, address, bytes) == 1) {
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(bytes, mapped, sizeof mapped) == 0) {
+            bytes[15] = 0;
+            if (inet_ntop(AF_INET, bytes + 12, text, sizeof text) != NULL)
+                snprintf(out, cap, "%s/24", text);
+            return;
+        }
+        memset(bytes + 6, 0, 10);
+        if (inet_ntop(AF_INET6, bytes, text, sizeof text) != NULL)
+            snprintf(out, cap, "%s/48", text);
+    }
+}
+
 /* Stores a pending login for a checked request and answers its page.
  * 0 or -1. */
 static int
 start_login(const struct oidc_context *context, struct store_conn *conn,
+            const char *client_address,
             const struct store_platform *platform,
             const struct authorize_params *params, const json_t *asked,
             struct http_response *response)
@@ -407,6 +438,8 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
     char *claims_text = json_dumps(asked, JSON_COMPACT);
     int64_t now = (int64_t)time(NULL);
     int inserted = 0, result = -1;
+    char opened_from[INET6_ADDRSTRLEN + 4];
+    network_of(client_address, opened_from, sizeof opened_from);
     /* The text fields are borrowed from the request for the insert only;
      * nothing here is freed with store_oidc_login_clear(). */
     struct store_oidc_login login = {
@@ -415,6 +448,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
         .state = (char *)params->state,
         .nonce = (char *)params->nonce,
         .purpose = platform->purpose,
+        .opened_from = opened_from[0] ? opened_from : NULL,
         .created_at = now,
         .expires_at = now + OIDC_LOGIN_LIFETIME,
         .purge_at = now + OIDC_LOGIN_LIFETIME + OIDC_LOGIN_PURGE_AFTER,
@@ -515,7 +549,8 @@ oidc_authorize_handle(const struct oidc_context *context,
                                          description, params.state);
         goto done;
     }
-    result = start_login(context, conn, &platform, &params, asked, response);
+    result = start_login(context, conn, request->client_address, &platform, &params, asked,
+                         response);
 done:
     json_decref(asked);
     store_platform_clear(&platform);

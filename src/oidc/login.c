@@ -11,6 +11,7 @@
 #include "oidc/oidc.h"
 
 #include "audit/audit.h"
+#include "oidc/platform.h"
 #include "oidc/claims.h"
 #include "oidc/oauth.h"
 #include "oidc/user_code.h"
@@ -141,12 +142,21 @@ oidc_login_show_handle(const struct oidc_context *context,
         log_event(LOG_ERROR, "oidc.login_malformed", "{s:s}", "field", "claims");
         goto done;
     }
+    /* What lets the citizen tell their own login from one an attacker
+     * started and sent them (RFC 10027): the domain the browser returns
+     * to, when and roughly from where the page was opened. */
+    char host[256] = "", host_err[128];
+    if (platform_check_redirect_uri(login.redirect_uri, host, sizeof host, host_err,
+                                    sizeof host_err) != 0)
+        host[0] = '\0';
     result = http_respond_json(
         response, 200,
-        json_pack("{s:s, s:{s:s, s:s}, s:O, s:s?, s:I, s:s}", "user_code", code,
+        json_pack("{s:s, s:{s:s, s:s, s:s}, s:O, s:s?, s:I, s:I, s:s?, s:s}", "user_code", code,
                   "platform", "client_id", platform.client_id, "name", platform.name,
-                  "claims", claims, "purpose", login.purpose, "expires_at",
-                  (json_int_t)login.expires_at, "status", STORE_LOGIN_PENDING));
+                  "returns_to", host, "claims", claims, "purpose", login.purpose,
+                  "expires_at", (json_int_t)login.expires_at, "opened_at",
+                  (json_int_t)login.created_at, "opened_from", login.opened_from, "status",
+                  STORE_LOGIN_PENDING));
 done:
     json_decref(claims);
     store_oidc_login_clear(&login);

@@ -585,8 +585,11 @@ struct store_oidc_login {
     char *claims;               /* asked claims, JSON array text; owned */
     char *state;                /* NULL when the request had none; owned */
     char *nonce;                /* NULL when the request had none; owned */
-    char *purpose;              /* the platform's stated purpose, clean
+    char *purpose;              /* the platform's registered purpose, clean
                                    UTF-8; NULL when none; owned */
+    char *opened_from;          /* the network the login page was opened
+                                   from ("203.0.113.0/24", an IPv6 /48),
+                                   shown to the app; NULL; owned */
     char code_challenge[STORE_OIDC_CHALLENGE_MAX];
     char status[STORE_STATUS_MAX];
     char web_number[STORE_WEB_NUMBER_MAX];  /* "" until decided */

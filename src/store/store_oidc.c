@@ -51,8 +51,8 @@ row_failed(struct store_conn *conn, const char *what)
 #define LOGIN_COLUMN_COUNT 16
 /* code_uses, purge_at and purpose (migration 5) follow LOGIN_COLUMNS in
  * reads. */
-#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at, purpose"
-#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 3)
+#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at, purpose, opened_from"
+#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 4)
 
 static int
 read_login(void *context, const struct store_value *columns, size_t count)
@@ -84,6 +84,7 @@ read_login(void *context, const struct store_value *columns, size_t count)
     login->code_uses = column_integer(&columns[16]);
     login->purge_at = column_integer(&columns[17]);
     login->purpose = column_text(&columns[18], &failed);
+    login->opened_from = column_text(&columns[19], &failed);
     if (failed || login->redirect_uri == NULL || login->claims == NULL) {
         store_oidc_login_clear(login);
         return -1;
@@ -102,7 +103,7 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         v_text(login->nonce), v_text(login->code_challenge),
         v_text(STORE_LOGIN_PENDING), v_integer(login->created_at),
         v_integer(login->expires_at), v_integer(login->purge_at),
-        v_text(login->purpose),
+        v_text(login->purpose), v_text(login->opened_from),
     };
     /* The lookups take their keys' places: ($1 login, $2 user code, $3
      * code, $13 purge_at) in the order of their statements below. */
@@ -130,9 +131,9 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
     if (exec(conn,
              "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
              " client_id, redirect_uri, claims, state, nonce, code_challenge,"
-             " status, created_at, expires_at, purge_at, code_uses, purpose)"
+             " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from)"
              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"
-             " $14) ON CONFLICT DO NOTHING",
+             " $14, $15) ON CONFLICT DO NOTHING",
              params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
         goto fail;
     if (changes != 1)
@@ -259,6 +260,7 @@ store_oidc_login_clear(struct store_oidc_login *login)
     free(login->state);
     free(login->nonce);
     free(login->purpose);
+    free(login->opened_from);
     free(login->released);
     memset(login, 0, sizeof *login);
 }

@@ -518,6 +518,11 @@ const struct store_migration store_migrations[] = {
      .postgresql = "ALTER TABLE platform ADD COLUMN refresh_reuse BIGINT NOT NULL DEFAULT 0;"},
     {.sqlite = "ALTER TABLE oidc_token ADD COLUMN rotated_at BIGINT;",
      .postgresql = "ALTER TABLE oidc_token ADD COLUMN rotated_at BIGINT;"},
+    /* 22: roughly where a login page was opened (its network, not the
+     * address), which the citizen's app shows beside the platform's
+     * domain (cross-device consent phishing, RFC 10027). */
+    {.sqlite = "ALTER TABLE oidc_login ADD COLUMN opened_from TEXT;",
+     .postgresql = "ALTER TABLE oidc_login ADD COLUMN opened_from TEXT;"},
 };
 
 const size_t store_migration_count =

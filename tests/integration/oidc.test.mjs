@@ -421,6 +421,11 @@ test('the purpose shown is the one the platform registered, never one the login 
   assert.equal(shown.code, 0, shown.stderr);
   assert.ok(!shown.stderr.includes(phishing), shown.stderr);
   assert.match(shown.stderr, /Purpose \(as the platform registered it\): Age check before delivery/);
+  // And what tells the citizen their own login from a sent one: where the
+  // browser returns, when and from which network (not the address) the
+  // page was opened.
+  assert.match(shown.stderr, /your browser goes back to: 127\.0\.0\.1\n/);
+  assert.match(shown.stderr, /The login page was opened at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d from 127\.0\.0\.0\/24/);
   // A platform registered without one: no purpose at all.
   const plain = await openLogin(platforms.neighbour, configs.neighbour, 'openid realname_verified', { purpose: phishing });
   assert.ok(!plain.html.includes(phishing));
