@@ -15,12 +15,11 @@
 // only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes,
   sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { binary, run, initDataDir, startServer, sql } from './lib/harness.mjs';
+import { binary, run, initDataDir, startServer, startListening, sql } from './lib/harness.mjs';
 import { nationalId, importRegistry, preparePhotos, enrollCitizen, exec, app } from './lib/citizen.mjs';
 import { addPlatform } from './lib/oidc.mjs';
 
@@ -32,41 +31,8 @@ let temp, server, witness, citizen, logVkey, witnessVkey, witnessState, witnessP
 
 /** Starts `cyberid-witness serve`; resolves {port, logs, child, stop()}. */
 function startWitness(port = 0) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(witnessBinary, ['serve', '--state', witnessState, '--listen', `127.0.0.1:${port}`,
-      '--log', logVkey], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const logs = [];
-    let pending = '';
-    let started = false;
-    const exited = new Promise((done) => child.on('exit', (code, signal) => done({ code, signal })));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      pending += chunk;
-      let newline;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        logs.push(line);
-        let entry = null;
-        try { entry = JSON.parse(line); } catch { /* sanitizer output */ }
-        if (!started && entry && entry.event === 'listening') {
-          started = true;
-          resolve({
-            port: entry.port, logs, child,
-            async stop() {
-              child.kill('SIGTERM');
-              const result = await exited;
-              if (pending) logs.push(pending);
-              return result;
-            },
-          });
-        }
-      }
-    });
-    exited.then(({ code }) => {
-      if (!started) reject(new Error(`cyberid-witness serve exited ${code}: ${logs.join('\n')}${pending}`));
-    });
-  });
+  return startListening(witnessBinary, ['serve', '--state', witnessState, '--listen', `127.0.0.1:${port}`,
+    '--log', logVkey], 'cyberid-witness serve');
 }
 
 /** A signed-note verifier key: {name, id (hex), type, key (raw)}. */

@@ -258,11 +258,12 @@ export async function initDataDir(label) {
   return { ...temp, data };
 }
 
-/** Starts `cyberid serve`; resolves {url, port, logs, stop()}. */
-export function startServer(data, extraArgs = []) {
+/** Starts a program of this tree that logs JSON lines on stderr and one
+ * {"event": "listening", "port"} once it serves (`cyberid serve`,
+ * `cyberid-witness serve`); resolves {url, port, logs, child, stop()}. */
+export function startListening(file, args, what) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const logs = [];
     let pending = '';
     let started = false;
@@ -293,9 +294,15 @@ export function startServer(data, extraArgs = []) {
       }
     });
     exited.then(({ code }) => {
-      if (!started) reject(new Error(`cyberid serve exited ${code}: ${logs.join('\n')}${pending}`));
+      if (!started) reject(new Error(`${what} exited ${code}: ${logs.join('\n')}${pending}`));
     });
   });
+}
+
+/** Starts `cyberid serve`; resolves {url, port, logs, child, stop()}. */
+export function startServer(data, extraArgs = []) {
+  return startListening(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...extraArgs],
+    'cyberid serve');
 }
 
 /** The memory of process pid (/proc/PID/maps, /proc/PID/mem): its
