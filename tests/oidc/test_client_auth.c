@@ -357,14 +357,24 @@ test_basic_store(void **state)
     expect_error(f, 401, "invalid_client");
     assert_int_equal(authenticate(f, "Basic !!", NULL, &platform), 1);
     expect_error(f, 401, "invalid_client");
-    /* No credentials at all, another scheme, client_secret_post. */
+    /* No credentials at all, another scheme. */
     assert_int_equal(authenticate(f, NULL, NULL, &platform), 1);
     expect_error(f, 401, "invalid_client");
     assert_int_equal(authenticate(f, "Bearer abc", NULL, &platform), 1);
     expect_error(f, 401, "invalid_client");
+    /* client_secret_post: the wrong secret refused, the right one taken;
+     * a secret without its client id is a malformed request. */
     snprintf(body, sizeof body, "client_id=%s&client_secret=%s", client_id, secret);
     assert_int_equal(authenticate(f, NULL, body, &platform), 1);
     expect_error(f, 401, "invalid_client");
+    secret[0] = first;
+    snprintf(body, sizeof body, "client_id=%s&client_secret=%s", client_id, secret);
+    assert_int_equal(authenticate(f, NULL, body, &platform), 0);
+    assert_string_equal(platform.client_id, client_id);
+    store_platform_clear(&platform);
+    snprintf(body, sizeof body, "client_secret=%s", secret);
+    assert_int_equal(authenticate(f, NULL, body, &platform), 1);
+    expect_error(f, 400, "invalid_request");
     /* Two methods at once. */
     secret[0] = first;
     snprintf(text, sizeof text, "%s:%s", client_id, secret);
@@ -502,7 +512,7 @@ test_private_key_jwt(void **state)
         {&rsa, "RS256", NULL, client_id, "an RSA signature for an EC client",
          "does not verify"},
         {&ec, "ES256", NULL, basic_id, "a client_secret_basic platform",
-         "authenticates with client_secret_basic"},
+         "authenticates with its client secret"},
         {&ec, "ES256", NULL, "nobody", "an unknown client", "unknown client"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
