@@ -267,8 +267,12 @@ print_table(const json_t *entries, const char *web_number, enum app_lang lang)
             snprintf(what + used, sizeof what - used, lang == APP_LANG_ZH ? "（%s）" : " (%s)",
                      named);
         }
-        /* Which claims, in words (never their values: the log has none). */
-        const json_t *claims = json_object_get(json_object_get(entry, "details"), "claims");
+        /* Which claims, in words (never their values: the log has none):
+         * what was released, and what the platform asked when the event
+         * says (a login's approval or denial). */
+        const json_t *details = json_object_get(entry, "details");
+        const json_t *claims = json_object_get(details, "claims");
+        const json_t *asked = json_object_get(details, "asked");
         if (json_is_array(claims) && json_array_size(claims) > 0) {
             char named[160], cleaned[160];
             words_claims(claims, lang, named, sizeof named);
@@ -276,6 +280,14 @@ print_table(const json_t *entries, const char *web_number, enum app_lang lang)
             size_t used = strlen(what);
             snprintf(what + used, sizeof what - used, "%s%s", lang == APP_LANG_ZH ? "：" : ": ",
                      cleaned);
+        }
+        if (json_is_array(asked) && !json_equal(asked, claims)) {
+            char named[160], cleaned[160];
+            words_claims(asked, lang, named, sizeof named);
+            app_clean_text(named, cleaned, sizeof cleaned);
+            size_t used = strlen(what);
+            snprintf(what + used, sizeof what - used,
+                     lang == APP_LANG_ZH ? "（平台要求：%s）" : " (asked: %s)", cleaned);
         }
         if (lang == APP_LANG_ZH)
             printf("%-22s  %s  /  %s\n", date, what, by);

@@ -250,7 +250,10 @@ decide(const struct oidc_context *context, const struct http_request *request,
         goto done;
     }
     released_text = json_dumps(released, JSON_COMPACT);
-    details = json_pack("{s:s, s:O}", "client_id", login.client_id, "claims", released);
+    /* What the platform asked and what the citizen released, by name: the
+     * citizen's history says both. */
+    details = json_pack("{s:s, s:O, s:O}", "client_id", login.client_id, "claims", released,
+                        "asked", asked);
     if (released_text == NULL || details == NULL ||
         string_format(actor, sizeof actor, ACTOR_PREFIX "%s", caller.web_number) != 0)
         goto done;

@@ -173,6 +173,12 @@ test('the citizen\'s history: enrollment, logins at two platforms, the operator\
     name: 'History Bank', redirectUris: ['http://127.0.0.1:8414/cb'], claims: 'realname_verified' });
   await login(shop);
   await login(bank);
+  // And one the citizen denies: the history says what was asked.
+  const config = await discover(server.url, shop);
+  const page = await fetch(authorizationUrl(config, shop, await loginChecks(), 'openid realname_verified'),
+    { redirect: 'manual' });
+  const denied = await appLogin(citizen.wallet, shownUserCode(await page.text()), '--deny');
+  assert.equal(denied.code, 0, denied.stderr);
   const shown = await run(['identity', 'show', '--data', temp.data, citizen.web_number]);
   assert.equal(shown.code, 0, shown.stderr);
 
@@ -195,6 +201,7 @@ test('the citizen\'s history: enrollment, logins at two platforms, the operator\
   assert.match(table.stdout, /enrolled: this web number was made/);
   assert.match(table.stdout, /claims were released to a platform: real-name verified +platform History Shop\n/);
   assert.match(table.stdout, /a login was approved \(History Bank\): real-name verified +you\n/);
+  assert.match(table.stdout, /a login was denied \(History Shop\) \(asked: real-name verified\) +you\n/);
   assert.match(table.stdout, /your record was read +the operator/);
   assert.match(table.stdout, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /m);
   const chinese = await app(['--lang', 'zh', '--wallet', citizen.wallet, 'history']);

@@ -934,7 +934,14 @@ test('each release is an audit event naming platform and claims, never values; t
   const released = ['realname_verified', 'age_over_18'];
   assert.equal(approved.actor, `citizen:${citizens.adult.web_number}`);
   assert.equal(approved.sealed, true);
-  assert.deepEqual(approved.details, { client_id: platforms.shop.client_id, claims: released });
+  assert.deepEqual(approved.details, { client_id: platforms.shop.client_id, claims: released, asked: released });
+  // A partial release (the adult's first login at the shop, in before())
+  // says what was asked beside it.
+  const partial = (await mine('login.approved'))
+    .find((e) => e.details.client_id === platforms.shop.client_id && e.details.claims.length === 1);
+  assert.ok(partial, 'the partial release is in the log');
+  assert.deepEqual(partial.details.claims, ['realname_verified']);
+  assert.deepEqual([...partial.details.asked].sort(), ['age_over_18', 'realname_verified']);
   assert.equal(disclosed.actor, `platform:${platforms.shop.client_id}`);
   assert.deepEqual(disclosed.details, { client_id: platforms.shop.client_id, claims: released });
   // Each userinfo answer discloses the values again, and is logged so.
