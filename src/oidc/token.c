@@ -340,6 +340,20 @@ rotate(struct exchange *x, const struct store_oidc_token *old, const char *acces
     if (!reuse && store_oidc_token_rotate(x->conn, old->web_number, old->token_hash, x->now,
                                           &changed) != 0)
         goto fail;
+    /* Read active, then rotated by a parallel request before this one
+     * could (two refreshes at once on PostgreSQL): with a reuse interval,
+     * that is what it is for, so long as the token is rotated (not
+     * revoked) within it. */
+    if (!changed && x->platform->refresh_reuse > 0) {
+        struct store_oidc_token now_stored;
+        int found = 0;
+        if (store_oidc_token_get(x->conn, old->token_hash, &now_stored, &found) != 0)
+            goto fail;
+        changed = found && strcmp(now_stored.status, STORE_TOKEN_ROTATED) == 0 &&
+                  now_stored.rotated_at > 0 &&
+                  x->now - now_stored.rotated_at <= x->platform->refresh_reuse;
+        store_oidc_token_clear(&now_stored);
+    }
     if (!changed) {
         *raced = 1;
         store_rollback(x->conn);
