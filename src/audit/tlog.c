@@ -708,36 +708,36 @@ ed25519_verifies(const uint8_t key[TLOG_KEY_BYTES], const void *message,
     return ok;
 }
 
-int
-tlog_note_verify(const char *note, const char *vkey_text, size_t *body_length)
+/* Walks the signature lines of a signed note by vkey's name whose bytes
+ * decode and begin with vkey's key ID, giving each (decoded, key ID first)
+ * to accept() until one returns 1. The note's text, what its signatures
+ * cover, is its first text_length bytes. 1 when one was accepted, else 0. */
+static int
+signature_lines(const char *note, const struct vkey *vkey,
+                int (*accept)(void *context, const char *note, size_t text_length,
+                              const uint8_t *decoded, size_t length),
+                void *context, size_t *text_length)
 {
-    struct vkey vkey;
-    if (parse_vkey(vkey_text, TLOG_VKEY_ED25519, &vkey) != 0)
-        return 0;
     const char *blank = strstr(note, "\n\n");
     if (blank == NULL)
         return 0;
-    size_t text_length = (size_t)(blank - note) + 1;
-    const char *line = blank + 2;
-    while (*line != '\0') {
+    *text_length = (size_t)(blank - note) + 1;
+    size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey->name);
+    for (const char *line = blank + 2; *line != '\0';) {
         const char *end = strchr(line, '\n');
         if (end == NULL)
             return 0;
-        size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey.name);
         if (strncmp(line, NOTE_DASH, dash) == 0 &&
-            strncmp(line + dash, vkey.name, name_length) == 0 && line[dash + name_length] == ' ') {
+            strncmp(line + dash, vkey->name, name_length) == 0 && line[dash + name_length] == ' ') {
             const char *encoded = line + dash + name_length + 1;
             uint8_t *decoded = NULL;
             size_t length = 0;
             if (base64_decode_alloc(encoded, (size_t)(end - encoded), 128, &decoded, &length) == 0) {
-                int ok = length == 4 + TLOG_SIGNATURE_BYTES &&
-                         memcmp(decoded, vkey.hash, 4) == 0 &&
-                         ed25519_verifies(vkey.key, note, text_length, decoded + 4);
+                int ok = length >= 4 && memcmp(decoded, vkey->hash, 4) == 0 &&
+                         accept(context, note, *text_length, decoded, length) == 1;
                 free(decoded);
-                if (ok) {
-                    *body_length = text_length;
+                if (ok)
                     return 1;
-                }
             }
         }
         line = end + 1;
@@ -745,6 +745,27 @@ tlog_note_verify(const char *note, const char *vkey_text, size_t *body_length)
     return 0;
 }
 
+/* A log's signature: key ID, then the Ed25519 signature of the text. */
+static int
+accept_log_signature(void *context, const char *note, size_t text_length,
+                     const uint8_t *decoded, size_t length)
+{
+    const struct vkey *vkey = context;
+    return length == 4 + TLOG_SIGNATURE_BYTES &&
+           ed25519_verifies(vkey->key, note, text_length, decoded + 4);
+}
+
+int
+tlog_note_verify(const char *note, const char *vkey_text, size_t *body_length)
+{
+    struct vkey vkey;
+    size_t text_length = 0;
+    if (parse_vkey(vkey_text, TLOG_VKEY_ED25519, &vkey) != 0 ||
+        !signature_lines(note, &vkey, accept_log_signature, &vkey, &text_length))
+        return 0;
+    *body_length = text_length;
+    return 1;
+}
 
 /* ── Cosignatures (C2SP tlog-cosignature, cosignature/v1) ─────────────── */
 
@@ -785,50 +806,50 @@ tlog_cosignature_line(const char *name, const uint8_t key[TLOG_KEY_BYTES], int64
     return written > 0 && (size_t)written < cap ? 0 : -1;
 }
 
+/* A witness's cosignature: key ID, the big-endian timestamp, then the
+ * Ed25519 signature of the cosignature/v1 message for that time. */
+struct cosigned {
+    const struct vkey *vkey;
+    int64_t timestamp;
+};
+
+static int
+accept_cosignature(void *context, const char *note, size_t body_length,
+                   const uint8_t *decoded, size_t length)
+{
+    struct cosigned *c = context;
+    if (length != 4 + TLOG_COSIGNATURE_BYTES)
+        return 0;
+    uint64_t when = 0;
+    for (int i = 0; i < 8; i++)
+        when = when << 8 | decoded[4 + i];
+    /* C2SP: the timestamp is at most 2^63 - 1. */
+    if (when > (uint64_t)INT64_MAX)
+        return 0;
+    /* The message is bounded by the note's length, which a caller reads
+     * with a cap. */
+    size_t cap = body_length + 64, message_length = 0;
+    char *message = malloc(cap);
+    int ok = message != NULL &&
+             tlog_cosignature_message(note, body_length, (int64_t)when, message, cap,
+                                      &message_length) == 0 &&
+             ed25519_verifies(c->vkey->key, message, message_length, decoded + 12);
+    free(message);
+    if (ok)
+        c->timestamp = (int64_t)when;
+    return ok;
+}
+
 int
 tlog_cosignature_verify(const char *note, const char *vkey_text, int64_t *timestamp)
 {
     struct vkey vkey;
+    size_t body_length = 0;
     if (parse_vkey(vkey_text, TLOG_VKEY_COSIGNATURE, &vkey) != 0)
         return 0;
-    const char *blank = strstr(note, "\n\n");
-    if (blank == NULL)
+    struct cosigned c = {.vkey = &vkey};
+    if (!signature_lines(note, &vkey, accept_cosignature, &c, &body_length))
         return 0;
-    size_t body_length = (size_t)(blank - note) + 1;
-    size_t dash = strlen(NOTE_DASH), name_length = strlen(vkey.name);
-    for (const char *line = blank + 2; *line != '\0';) {
-        const char *end = strchr(line, '\n');
-        if (end == NULL)
-            return 0;
-        if (strncmp(line, NOTE_DASH, dash) == 0 &&
-            strncmp(line + dash, vkey.name, name_length) == 0 && line[dash + name_length] == ' ') {
-            const char *encoded = line + dash + name_length + 1;
-            uint8_t *decoded = NULL;
-            size_t length = 0;
-            if (base64_decode_alloc(encoded, (size_t)(end - encoded), 128, &decoded, &length) == 0) {
-                int ok = length == 4 + TLOG_COSIGNATURE_BYTES && memcmp(decoded, vkey.hash, 4) == 0;
-                uint64_t when = 0;
-                for (int i = 0; ok && i < 8; i++)
-                    when = when << 8 | decoded[4 + i];
-                /* C2SP: the timestamp is at most 2^63 - 1. */
-                ok = ok && when <= (uint64_t)INT64_MAX;
-                /* The message is bounded by the note's length, which a
-                 * caller reads with a cap. */
-                size_t cap = body_length + 64, message_length = 0;
-                char *message = ok ? malloc(cap) : NULL;
-                ok = ok && message != NULL &&
-                     tlog_cosignature_message(note, body_length, (int64_t)when, message, cap,
-                                              &message_length) == 0 &&
-                     ed25519_verifies(vkey.key, message, message_length, decoded + 12);
-                free(message);
-                free(decoded);
-                if (ok) {
-                    *timestamp = (int64_t)when;
-                    return 1;
-                }
-            }
-        }
-        line = end + 1;
-    }
-    return 0;
+    *timestamp = c.timestamp;
+    return 1;
 }
