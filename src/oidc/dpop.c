@@ -7,6 +7,7 @@
  * the RFC's canonical JSON for base64url member values. */
 #include "oidc/dpop.h"
 
+#include "oidc/oauth.h"
 #include "oidc/oidc.h"
 #include "util/encoding.h"
 #include "util/strings.h"
@@ -307,4 +308,37 @@ done:
     cjose_jwk_release(key);
     cjose_jws_release(jws);
     return result;
+}
+
+int
+dpop_server_proof(struct signer *signer, struct store_conn *conn,
+                  const struct http_request *request, const char *url, int64_t now,
+                  char jkt[DPOP_JKT_SIZE], struct http_response *response)
+{
+    char nonce[DPOP_NONCE_SIZE];
+    const char *problem = NULL;
+    size_t proofs = http_request_header_count(request, "DPoP");
+    jkt[0] = '\0';
+    if (proofs == 0)
+        return 0;
+    if (dpop_nonce_new(signer, now, nonce) != 0 ||
+        http_response_add_header(response, "DPoP-Nonce", nonce) != 0)
+        return -1;
+    if (proofs > 1)
+        return oauth_error(response, 400, "invalid_dpop_proof", "one DPoP header at most",
+                           0) == 0
+                   ? 1
+                   : -1;
+    const struct dpop_expect expect = {.method = "POST", .url = url, .require_nonce = 1};
+    int checked = dpop_proof_check(signer, conn, http_request_header(request, "DPoP"), &expect,
+                                   now, jkt, &problem);
+    if (checked < 0)
+        return -1;
+    if (checked == DPOP_OK)
+        return 0;
+    return oauth_error(response, 400,
+                       checked == DPOP_NONCE ? "use_dpop_nonce" : "invalid_dpop_proof",
+                       problem, 0) == 0
+               ? 1
+               : -1;
 }

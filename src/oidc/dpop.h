@@ -15,6 +15,7 @@
 #ifndef CYBERID_OIDC_DPOP_H
 #define CYBERID_OIDC_DPOP_H
 
+#include "http/http.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
@@ -51,6 +52,16 @@ enum dpop_result {
 int dpop_proof_check(struct signer *signer, struct store_conn *conn, const char *proof,
                      const struct dpop_expect *expect, int64_t now,
                      char jkt[DPOP_JKT_SIZE], const char **problem)
+    __attribute__((warn_unused_result));
+
+/* The DPoP proof of a request to the authorization server at url (POST
+ * /par, /token), a fresh server nonce required: none (jkt ""), or one
+ * proof checked, with a fresh DPoP-Nonce header added to the answer
+ * either way. 0 with jkt; 1 refused (answered 400 invalid_dpop_proof or
+ * use_dpop_nonce); -1 on an internal failure. */
+int dpop_server_proof(struct signer *signer, struct store_conn *conn,
+                      const struct http_request *request, const char *url, int64_t now,
+                      char jkt[DPOP_JKT_SIZE], struct http_response *response)
     __attribute__((warn_unused_result));
 
 /* The server nonce of now's minute. 0 or -1. */

@@ -45,17 +45,6 @@ refuse(struct http_response *response, const char *code, const char *why)
     return oauth_error(response, 400, code, why, 0);
 }
 
-/* Adds a fresh DPoP-Nonce header. 0 or -1. */
-static int
-add_nonce(const struct oidc_context *context, struct http_response *response, int64_t now)
-{
-    char nonce[DPOP_NONCE_SIZE];
-    return dpop_nonce_new(context->signer, now, nonce) == 0 &&
-                   http_response_add_header(response, "DPoP-Nonce", nonce) == 0
-               ? 0
-               : -1;
-}
-
 /* The DPoP key the request binds its code to: the proof's (checked), or
  * the dpop_jkt parameter, which must then be the same. 0 with jkt ("" for
  * none); 1 refused (answered); -1 internal failure. */
@@ -64,34 +53,12 @@ binding_key(const struct oidc_context *context, struct store_conn *conn,
             const struct http_request *request, const struct authorize_params *params,
             int64_t now, char jkt[DPOP_JKT_SIZE], struct http_response *response)
 {
-    jkt[0] = '\0';
-    size_t proofs = http_request_header_count(request, "DPoP");
-    if (proofs > 1)
-        return refuse(response, "invalid_dpop_proof", "one DPoP header at most") == 0 ? 1
-                                                                                       : -1;
-    if (proofs == 1) {
-        char url[URL_MAX];
-        const char *problem = NULL;
-        if (string_format(url, sizeof url, "%s" PAR_PATH, context->issuer) != 0)
-            return -1;
-        const struct dpop_expect expect = {.method = "POST", .url = url, .require_nonce = 1};
-        int checked = dpop_proof_check(context->signer, conn,
-                                       http_request_header(request, "DPoP"), &expect, now,
-                                       jkt, &problem);
-        if (checked < 0)
-            return -1;
-        if (checked != DPOP_OK) {
-            if (add_nonce(context, response, now) != 0)
-                return -1;
-            return refuse(response,
-                          checked == DPOP_NONCE ? "use_dpop_nonce" : "invalid_dpop_proof",
-                          problem) == 0
-                       ? 1
-                       : -1;
-        }
-        if (add_nonce(context, response, now) != 0)
-            return -1;
-    }
+    char url[URL_MAX];
+    if (string_format(url, sizeof url, "%s" PAR_PATH, context->issuer) != 0)
+        return -1;
+    int proved = dpop_server_proof(context->signer, conn, request, url, now, jkt, response);
+    if (proved != 0)
+        return proved;
     if (params->dpop_jkt != NULL) {
         if (jkt[0] != '\0' && strcmp(jkt, params->dpop_jkt) != 0)
             return refuse(response, "invalid_request",

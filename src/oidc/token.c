@@ -498,34 +498,16 @@ token_dpop(const struct oidc_context *context, struct store_conn *conn,
            const struct http_request *request, const struct store_platform *platform,
            int64_t now, char jkt[DPOP_JKT_SIZE], struct http_response *response)
 {
-    char url[TOKEN_URL_MAX], nonce[DPOP_NONCE_SIZE];
-    const char *problem = NULL;
-    size_t proofs = http_request_header_count(request, "DPoP");
+    char url[TOKEN_URL_MAX];
     jkt[0] = '\0';
-    if (proofs == 0)
-        return platform->fapi2
-                   ? (refuse(response, "invalid_dpop_proof",
-                             "this platform's tokens are bound to a DPoP key: send a "
-                             "DPoP proof") == 0 ? 1 : -1)
-                   : 0;
-    if (proofs > 1)
-        return refuse(response, "invalid_dpop_proof", "one DPoP header at most") == 0 ? 1
-                                                                                       : -1;
-    if (string_format(url, sizeof url, "%s/token", context->issuer) != 0 ||
-        dpop_nonce_new(context->signer, now, nonce) != 0 ||
-        http_response_add_header(response, "DPoP-Nonce", nonce) != 0)
+    if (platform->fapi2 && http_request_header_count(request, "DPoP") == 0)
+        return refuse(response, "invalid_dpop_proof",
+                      "this platform's tokens are bound to a DPoP key: send a DPoP proof") == 0
+                   ? 1
+                   : -1;
+    if (string_format(url, sizeof url, "%s/token", context->issuer) != 0)
         return -1;
-    const struct dpop_expect expect = {.method = "POST", .url = url, .require_nonce = 1};
-    int checked = dpop_proof_check(context->signer, conn, http_request_header(request, "DPoP"),
-                                   &expect, now, jkt, &problem);
-    if (checked < 0)
-        return -1;
-    if (checked == DPOP_OK)
-        return 0;
-    return refuse(response, checked == DPOP_NONCE ? "use_dpop_nonce" : "invalid_dpop_proof",
-                  problem) == 0
-               ? 1
-               : -1;
+    return dpop_server_proof(context->signer, conn, request, url, now, jkt, response);
 }
 
 int
