@@ -94,7 +94,9 @@ audit_append_citizen(struct store_conn *conn, struct signer *signer, const char 
         audit_citizen_subject(signer, citizen, subject) != 0)
         goto done;
     salt_text = base64_encode_alloc(salt, sizeof salt);
-    details_copy = json_loads(text, 0, NULL);
+    /* The object itself goes into the record (text proved it is one, or
+     * absent); parsing text back would cost a pass for the same value. */
+    details_copy = details != NULL ? json_incref((json_t *)details) : json_object();
     record = salt_text && details_copy
                  ? json_pack("{s:s, s:s, s:O, s:s}", "actor", actor, "subject", citizen,
                              "details", details_copy, "salt", salt_text)
