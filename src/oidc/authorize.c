@@ -131,13 +131,27 @@ add_page_headers(struct http_response *response, const char *script_nonce)
     return 0;
 }
 
-/* Answers 400 with the HTML error page: for a request that must not be
- * redirected (unknown client, unregistered redirect URI). 0 or -1. */
+/* The language of the request's pages (ui_lang.h). */
+static enum ui_lang
+request_lang(const struct oidc_context *context, const struct http_request *request)
+{
+    return login_page_lang(request, query_param(request, "ui_locales"),
+                           context->default_lang);
+}
+
+/* Answers 400 with the HTML error page, its message in English and
+ * Chinese: for a request that must not be redirected (unknown client,
+ * unregistered redirect URI). 0 or -1. */
 static int
-refuse_page(struct http_response *response, const char *message)
+refuse_page(const struct oidc_context *context, const struct http_request *request,
+            struct http_response *response, const char *message_en, const char *message_zh)
 {
     size_t length = 0;
-    char *page = login_page_error_render("This login request cannot be used", message,
+    enum ui_lang lang = request_lang(context, request);
+    char *page = login_page_error_render(lang,
+                                         ui_lang_pick(lang, "This login request cannot be used",
+                                                      "此登录请求无法使用"),
+                                         ui_lang_pick(lang, message_en, message_zh), 1,
                                          &length);
     int status = page != NULL && add_page_headers(response, NULL) == 0 &&
                          http_respond_bytes(response, 400, LOGIN_PAGE_CONTENT_TYPE,
@@ -331,10 +345,11 @@ check_request(const struct http_request *request, const struct authorize_params 
 
 /* Answers the login page of a stored login. 0 or -1. */
 static int
-respond_page(const struct oidc_context *context, const struct store_platform *platform,
-             const json_t *asked, const char *login_id, const char *user_code,
-             struct http_response *response)
+respond_page(const struct oidc_context *context, const struct http_request *request,
+             const struct store_platform *platform, const json_t *asked,
+             const char *login_id, const char *user_code, struct http_response *response)
 {
+    char app_link[LOGIN_PAGE_APP_LINK_MAX];
     uint8_t random[SCRIPT_NONCE_BYTES];
     char script_nonce[SCRIPT_NONCE_SIZE], login_url[URL_MAX], poll_path[URL_MAX];
     char *page = NULL;
@@ -344,9 +359,13 @@ respond_page(const struct oidc_context *context, const struct store_platform *pl
         base64url_encode(random, sizeof random, script_nonce, sizeof script_nonce) != 0 ||
         string_format(login_url, sizeof login_url, "%s" LOGIN_PATH "%s",
                       context->issuer, user_code) != 0 ||
-        string_format(poll_path, sizeof poll_path, STATUS_PATH "%s", login_id) != 0)
+        string_format(poll_path, sizeof poll_path, STATUS_PATH "%s", login_id) != 0 ||
+        login_page_app_link(context->issuer, user_code, app_link, sizeof app_link) != 0)
         goto done;
     const struct login_page view = {
+        .lang = request_lang(context, request),
+        .app_link = app_link,
+        .phone = login_page_is_phone(http_request_header(request, "User-Agent")),
         .platform_name = platform->name,
         .claims = asked,
         .purpose = platform->purpose,
@@ -364,6 +383,7 @@ done:
     free(page);
     secret_wipe(login_url, sizeof login_url);
     secret_wipe(poll_path, sizeof poll_path);
+    secret_wipe(app_link, sizeof app_link);
     return status;
 }
 
@@ -428,7 +448,7 @@ network_of(const char *address, char *out, size_t cap)
  * 0 or -1. */
 static int
 start_login(const struct oidc_context *context, struct store_conn *conn,
-            const char *client_address,
+            const struct http_request *request,
             const struct store_platform *platform,
             const struct authorize_params *params, const json_t *asked,
             struct http_response *response)
@@ -439,7 +459,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
     int64_t now = (int64_t)time(NULL);
     int inserted = 0, result = -1;
     char opened_from[INET6_ADDRSTRLEN + 4];
-    network_of(client_address, opened_from, sizeof opened_from);
+    network_of(request->client_address, opened_from, sizeof opened_from);
     /* The text fields are borrowed from the request for the insert only;
      * nothing here is freed with store_oidc_login_clear(). */
     struct store_oidc_login login = {
@@ -476,8 +496,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
                   AUTHORIZE_INSERT_ATTEMPTS);
         goto done;
     }
-    result = respond_page(context, platform, asked, login_id, user_code,
-                          response);
+    result = respond_page(context, request, platform, asked, login_id, user_code, response);
     if (result == 0)
         counter_add(COUNTER_LOGINS, "started");
 done:
@@ -496,14 +515,20 @@ oidc_authorize_handle(const struct oidc_context *context,
     read_params(request, &params);
     if (http_request_query_count(request, "client_id") > 1 ||
         http_request_query_count(request, "redirect_uri") > 1)
-        return refuse_page(response, "The request names the site or its return "
-                                     "address more than once.");
+        return refuse_page(context, request, response,
+                           "The request names the site or its return address more than "
+                           "once.",
+                           "请求多次指明了网站或其返回地址。");
     if (params.client_id == NULL)
-        return refuse_page(response, "The request does not say which site it comes "
-                                     "from (client_id is missing).");
+        return refuse_page(context, request, response,
+                           "The request does not say which site it comes from (client_id "
+                           "is missing).",
+                           "请求没有说明来自哪个网站（缺少 client_id）。");
     if (params.redirect_uri == NULL)
-        return refuse_page(response, "The request does not say where to return to "
-                                     "(redirect_uri is missing).");
+        return refuse_page(context, request, response,
+                           "The request does not say where to return to (redirect_uri is "
+                           "missing).",
+                           "请求没有说明返回到哪里（缺少 redirect_uri）。");
 
     struct store_platform platform;
     struct store_conn *conn = store_acquire(context->store);
@@ -516,14 +541,18 @@ oidc_authorize_handle(const struct oidc_context *context,
         goto done;
     }
     if (!found || platform.disabled) {
-        result = refuse_page(response, "The site that sent you here is not registered "
-                                       "with cyberid (unknown client_id).");
+        result = refuse_page(context, request, response,
+                             "The site that sent you here is not registered with cyberid "
+                             "(unknown client_id).",
+                             "把您带到这里的网站没有在 cyberid 登记（client_id 未知）。");
         goto done;
     }
     http_response_set_client_id(response, platform.client_id);
     if (!redirect_uri_is_registered(platform.redirect_uris, params.redirect_uri)) {
-        result = refuse_page(response, "The return address (redirect_uri) is not one "
-                                       "this site registered.");
+        result = refuse_page(context, request, response,
+                             "The return address (redirect_uri) is not one this site "
+                             "registered.",
+                             "返回地址（redirect_uri）不是该网站登记过的地址。");
         goto done;
     }
     int bad_state = params.state != NULL && !state_is_valid(params.state);
@@ -549,8 +578,7 @@ oidc_authorize_handle(const struct oidc_context *context,
                                          description, params.state);
         goto done;
     }
-    result = start_login(context, conn, request->client_address, &platform, &params, asked,
-                         response);
+    result = start_login(context, conn, request, &platform, &params, asked, response);
 done:
     json_decref(asked);
     store_platform_clear(&platform);
