@@ -213,7 +213,7 @@ ask_release(FILE *in, const struct login_request *request, enum app_lang lang,
         claim_words(json_string_value(claim), lang, words, sizeof(words));
         snprintf(question, sizeof(question),
                  SAY(lang, "Share %s? [y = share / n = do not share] ",
-                     "是否提供%s？[y = 提供 / n = 不提供] "),
+                     "提供「%s」？[y = 提供 / n = 不提供] "),
                  words);
         int answer = ask_yes_no(in, lang, question);
         if (answer < 0 || (answer == 1 && json_array_append(*release, claim) != 0)) {
@@ -257,7 +257,7 @@ ask(FILE *in, const char *code, const struct login_request *request, const json_
                  SAY(lang, "only the sign-in identifier", "仅登录标识"));
     snprintf(question, sizeof(question),
              SAY(lang, "Approve the login to %s, sharing %s? [y = approve / n = deny] ",
-                 "批准登录%s，并提供%s？[y = 批准 / n = 拒绝] "),
+                 "批准登录 %s，并提供：%s？[y = 批准 / n = 拒绝] "),
              name, shared);
     int answer = ask_yes_no(in, lang, question);
     return answer < 0 ? LOGIN_ASK : answer ? LOGIN_APPROVE : LOGIN_DENY;

@@ -272,7 +272,7 @@ page_head(struct text_buffer *page, enum ui_lang lang, const char *title,
 static void
 append_log_in_to(struct text_buffer *html, enum ui_lang lang, const char *name)
 {
-    text_buffer_append(html, ui_lang_pick(lang, "Log in to ", "登录"));
+    text_buffer_append(html, ui_lang_pick(lang, "Log in to ", "登录 "));
     text_buffer_append_html(html, name);
 }
 
@@ -307,7 +307,7 @@ login_page_render(const struct login_page *page, size_t *length)
     enum ui_lang lang = page->lang;
 
     text_buffer_init(&html);
-    page_head(&html, lang, ui_lang_pick(lang, "Log in to ", "登录"), page->platform_name);
+    page_head(&html, lang, ui_lang_pick(lang, "Log in to ", "登录 "), page->platform_name);
     text_buffer_append(&html, "<main id=\"login\" data-poll=\"");
     text_buffer_append_html(&html, page->poll_path);
     text_buffer_append(&html, "\" data-gone=\"");
@@ -366,7 +366,7 @@ login_page_render(const struct login_page *page, size_t *length)
         text_buffer_append(&html, "<section>\n<h2>");
         if (lang == UI_LANG_ZH) {
             text_buffer_append_html(&html, page->platform_name);
-            text_buffer_append(&html, "说明的用途");
+            text_buffer_append(&html, " 说明的用途");
         } else {
             text_buffer_append(&html, "Purpose stated by ");
             text_buffer_append_html(&html, page->platform_name);

@@ -279,7 +279,7 @@ test_login_page(void **state)
     html = login_page_render(&zh, &length);
     assert_non_null(html);
     assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
-    assert_non_null(strstr(html, "<h1>登录Shop &lt;b&gt;&amp;amp;&lt;/b&gt;</h1>"));
+    assert_non_null(strstr(html, "<h1>登录 Shop &lt;b&gt;&amp;amp;&lt;/b&gt;</h1>"));
     assert_non_null(strstr(html, "您是否已满18周岁"));
     assert_non_null(strstr(html, "此代码 5 分钟后失效。"));
     assert_non_null(strstr(html, "data-gone=\"此登录已失效。"));
