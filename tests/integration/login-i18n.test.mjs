@@ -165,6 +165,17 @@ test('serve --default-lang overrides config.json; a language it does not speak i
   } finally {
     assert.equal((await english.stop()).code, 0);
   }
+  // config.json's setting is checked as the flag is.
+  const configFile = path.join(temp.data, 'config.json');
+  const settings = await readFile(configFile, 'utf8');
+  await writeFile(configFile, JSON.stringify({ ...JSON.parse(settings), default_lang: 'zh-CN' }));
+  try {
+    const refused = await run(['serve', '--data', temp.data, '--listen', '127.0.0.1:0']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /"default_lang" must be "en" or "zh"/);
+  } finally {
+    await writeFile(configFile, settings);
+  }
 });
 
 test('the same-device link opens the login in the app; the login URL in a browser is a page saying what to do', async () => {
