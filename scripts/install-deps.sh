@@ -27,6 +27,11 @@ apt_packages=(
   nginx
   # promtool checks and unit-tests the alert rules of docs/ops/.
   prometheus
+  # The platforms of the relying-party tests: Apache httpd with
+  # mod_auth_openidc (started by the test with its own config on loopback,
+  # never as a service), and Python's authlib with requests.
+  apache2 libapache2-mod-auth-openidc
+  python3 python3-authlib python3-requests
 )
 # Node runs the integration tests' clients and the reference peers only.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)

@@ -21,7 +21,7 @@ static const char platform_usage[] =
     "                            [--sector-of CLIENT_ID | --sector-identifier-uri URL\n"
     "                             | --sector-id ID]\n"
     "                            [--auth-method client_secret_basic|private_key_jwt]\n"
-    "                            [--jwks FILE]\n"
+    "                            [--jwks FILE] [--fapi2]\n"
     "       cyberid platform list --data DIR\n"
     "       cyberid platform disable|enable --data DIR CLIENT_ID\n"
     "Claims: realname_verified (default), age_over_14, age_over_18, birth_year,\n"
@@ -37,7 +37,10 @@ static const char platform_usage[] =
     "new platform in the sector of a registered one (they see the same subs);\n"
     "--sector-identifier-uri URL fetches URL (OIDC Core 8.1: a JSON array that\n"
     "must list every --redirect-uri) and makes the sector its host; --sector-id\n"
-    "names a sector for a group the operator registers together.\n";
+    "names a sector for a group the operator registers together.\n"
+    "--fapi2: the platform is held to the FAPI 2.0 Security Profile: it pushes\n"
+    "its authorization requests (PAR, /par), binds its code and tokens to a DPoP\n"
+    "key, and authenticates with private_key_jwt (ES256 or PS256) only.\n";
 
 struct fetched {
     char *bytes;
@@ -125,6 +128,7 @@ cli_platform(int argc, char **argv)
         {"sector-identifier-uri", required_argument, NULL, 'u'},
         {"auth-method", required_argument, NULL, 'a'},
         {"jwks", required_argument, NULL, 'j'},
+        {"fapi2", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -156,6 +160,7 @@ cli_platform(int argc, char **argv)
         case 'u': spec.sector_identifier_uri = optarg; break;
         case 'a': spec.auth_method = optarg; break;
         case 'j': jwks_file = optarg; break;
+        case 'F': spec.fapi2 = 1; break;
         case 'h': return fputs(platform_usage, stdout), 0;
         default: return cli_usage("platform", platform_usage, "an option is unknown or lacks its value");
         }

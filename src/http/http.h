@@ -141,6 +141,11 @@ const char *http_request_query(const struct http_request *request,
 size_t http_request_query_count(const struct http_request *request,
                                 const char *name);
 
+/* How many times a header (case-insensitive name) is given, for headers
+ * that must come once (RFC 9449 §4.3: one DPoP header). */
+size_t http_request_header_count(const struct http_request *request,
+                                 const char *name);
+
 /* Sets a JSON body (the reference to `body` is stolen) and status. Returns
  * 0, or -1 when the body cannot be serialised. */
 int http_respond_json(struct http_response *response, unsigned status,

@@ -797,6 +797,27 @@ count_query_name(void *context, enum MHD_ValueKind kind, const char *key,
     return MHD_YES;
 }
 
+static enum MHD_Result
+count_header_name(void *context, enum MHD_ValueKind kind, const char *key,
+                  const char *value)
+{
+    (void)kind;
+    (void)value;
+    struct query_count *query = context;
+    if (key != NULL && strcasecmp(key, query->name) == 0)
+        query->count++;
+    return MHD_YES;
+}
+
+size_t
+http_request_header_count(const struct http_request *request, const char *name)
+{
+    struct query_count query = {name, 0};
+    (void)MHD_get_connection_values(request->connection, MHD_HEADER_KIND,
+                                    count_header_name, &query);
+    return query.count;
+}
+
 size_t
 http_request_query_count(const struct http_request *request, const char *name)
 {

@@ -13,7 +13,9 @@
  * to the page by its poll once the citizen approved). */
 #include "oidc/oidc.h"
 
+#include "oidc/authorize.h"
 #include "oidc/claims.h"
+#include "oidc/dpop.h"
 #include "oidc/login_page.h"
 #include "oidc/oauth.h"
 #include "oidc/pkce.h"
@@ -33,9 +35,6 @@
 #include <string.h>
 #include <time.h>
 
-#define AUTHORIZE_STATE_MAX_BYTES 1024
-#define AUTHORIZE_NONCE_MAX_BYTES 512
-#define AUTHORIZE_SCOPE_MAX_BYTES 1024
 /* Fresh secrets drawn when a user code or login id is already taken. */
 #define AUTHORIZE_INSERT_ATTEMPTS 4
 #define SCRIPT_NONCE_BYTES 16
@@ -44,7 +43,7 @@
 #define STATUS_PATH "v1/authorize/status/" /* relative to /authorize */
 #define URL_MAX 1024
 #define SECONDS_PER_MINUTE 60
-#define DESCRIPTION_MAX 128
+#define DESCRIPTION_MAX AUTHORIZE_DESCRIPTION_MAX
 /* A number constant as a string literal, for error descriptions. */
 #define LITERAL(x) #x
 #define NUMBER_TEXT(x) LITERAL(x)
@@ -59,36 +58,35 @@ static const char *const SINGLE_PARAMETERS[] = {
     "code_challenge", "code_challenge_method", "prompt",
     "response_mode", "request", "request_uri", "max_age", "display",
     "ui_locales", "id_token_hint", "login_hint", "acr_values", "claims",
-    "claims_locales", "registration",
-};
-
-struct authorize_params {
-    const char *client_id;
-    const char *redirect_uri;
-    const char *response_type;
-    const char *response_mode;
-    const char *scope;
-    const char *state;          /* NULL also when it is not a valid state */
-    const char *nonce;
-    const char *code_challenge;
-    const char *code_challenge_method;
-    const char *prompt;
-    const char *request_object;
-    const char *request_uri;
+    "claims_locales", "registration", "dpop_jkt",
 };
 
 /* A query parameter; NULL when absent or empty (RFC 6749 §3.1: "sent
  * without a value MUST be treated as if they were omitted"). */
 static const char *
-query_param(const struct http_request *request, const char *name)
+query_param(const void *request, const char *name)
 {
     const char *value = http_request_query(request, name);
     return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
-/* 1 if state is 1 to AUTHORIZE_STATE_MAX_BYTES VSCHARs (RFC 6749 A.5). */
-static int
-state_is_valid(const char *state)
+/* A parameter of a pushed request (a JSON object of strings). */
+static const char *
+pushed_param(const void *params, const char *name)
+{
+    const char *value = json_string_value(json_object_get(params, name));
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+const char *const *
+authorize_parameter_names(size_t *count)
+{
+    *count = sizeof SINGLE_PARAMETERS / sizeof *SINGLE_PARAMETERS;
+    return SINGLE_PARAMETERS;
+}
+
+int
+authorize_state_is_valid(const char *state)
 {
     size_t length = strlen(state);
     if (length > AUTHORIZE_STATE_MAX_BYTES)
@@ -99,22 +97,26 @@ state_is_valid(const char *state)
     return 1;
 }
 
-static void
-read_params(const struct http_request *request, struct authorize_params *params)
+void
+authorize_params_read(struct authorize_params *params,
+                      const char *(*get)(const void *source, const char *name),
+                      const void *source)
 {
     memset(params, 0, sizeof *params);
-    params->client_id = query_param(request, "client_id");
-    params->redirect_uri = query_param(request, "redirect_uri");
-    params->response_type = query_param(request, "response_type");
-    params->response_mode = query_param(request, "response_mode");
-    params->scope = query_param(request, "scope");
-    params->state = query_param(request, "state");
-    params->nonce = query_param(request, "nonce");
-    params->code_challenge = query_param(request, "code_challenge");
-    params->code_challenge_method = query_param(request, "code_challenge_method");
-    params->prompt = query_param(request, "prompt");
-    params->request_object = query_param(request, "request");
-    params->request_uri = query_param(request, "request_uri");
+    params->client_id = get(source, "client_id");
+    params->redirect_uri = get(source, "redirect_uri");
+    params->response_type = get(source, "response_type");
+    params->response_mode = get(source, "response_mode");
+    params->scope = get(source, "scope");
+    params->state = get(source, "state");
+    params->nonce = get(source, "nonce");
+    params->code_challenge = get(source, "code_challenge");
+    params->code_challenge_method = get(source, "code_challenge_method");
+    params->prompt = get(source, "prompt");
+    params->request_object = get(source, "request");
+    params->request_uri = get(source, "request_uri");
+    params->dpop_jkt = get(source, "dpop_jkt");
+    params->ui_locales = get(source, "ui_locales");
 }
 
 /* The headers every HTML page carries: its CSP (script_nonce NULL: no
@@ -131,23 +133,24 @@ add_page_headers(struct http_response *response, const char *script_nonce)
     return 0;
 }
 
-/* The language of the request's pages (ui_lang.h). */
+/* The language of the request's pages (ui_lang.h): its ui_locales (the
+ * query's, or the pushed request's), then Accept-Language, then the
+ * deployment's default. */
 static enum ui_lang
-request_lang(const struct oidc_context *context, const struct http_request *request)
+request_lang(const struct oidc_context *context, const struct http_request *request,
+             const char *ui_locales)
 {
-    return login_page_lang(request, query_param(request, "ui_locales"),
-                           context->default_lang);
+    return login_page_lang(request, ui_locales, context->default_lang);
 }
 
-/* Answers 400 with the HTML error page, its message in English and
- * Chinese: for a request that must not be redirected (unknown client,
- * unregistered redirect URI). 0 or -1. */
+/* Answers 400 with the HTML error page in lang, its message given in
+ * English and Chinese: for a request that must not be redirected (unknown
+ * client, unregistered redirect URI). 0 or -1. */
 static int
-refuse_page(const struct oidc_context *context, const struct http_request *request,
-            struct http_response *response, const char *message_en, const char *message_zh)
+refuse_page(struct http_response *response, enum ui_lang lang, const char *message_en,
+            const char *message_zh)
 {
     size_t length = 0;
-    enum ui_lang lang = request_lang(context, request);
     char *page = login_page_error_render(lang,
                                          ui_lang_pick(lang, "This login request cannot be used",
                                                       "此登录请求无法使用"),
@@ -181,10 +184,8 @@ redirect_error_response(const struct oidc_context *context,
     return status;
 }
 
-/* 1 if uri is exactly one of the registered redirect URIs (JSON array
- * text), else 0. */
-static int
-redirect_uri_is_registered(const char *registered, const char *uri)
+int
+authorize_redirect_uri_is_registered(const char *registered, const char *uri)
 {
     json_t *uris = json_loads(registered, JSON_REJECT_DUPLICATES, NULL);
     int found = 0;
@@ -214,14 +215,8 @@ list_has_word(const char *list, const char *word)
     return 0;
 }
 
-/* The claims a scope asks for: every scope token that names a known claim,
- * each one the platform is registered for (allowed: JSON array text), in
- * scope order, duplicates dropped; other tokens are ignored. Returns 0 with
- * *asked (a new array), 1 with *problem when the scope is invalid_scope
- * (too long, no openid, a claim the platform is not registered for), -1
- * out of memory. */
-static int
-scope_claims(const char *scope, const char *allowed_text, json_t **asked,
+int
+authorize_scope_claims(const char *scope, const char *allowed_text, json_t **asked,
              const char **problem)
 {
     *asked = NULL;
@@ -286,33 +281,38 @@ done:
     return result;
 }
 
-/* Checks what can be answered by redirecting (the client and redirect URI
- * are trusted by now), in the order RFC 6749 and OpenID Connect name the
- * errors; bad_state: the request's state is not a valid one. Returns NULL
- * when the request is good, else the description (a constant, or text in
- * buffer), with the error code in *error. */
+/* A parameter the query gives more than once (RFC 6749 §3.1): NULL when
+ * none, else the description (in buffer). */
 static const char *
-check_request(const struct http_request *request, const struct authorize_params *params,
-              int bad_state, const char **error, char buffer[DESCRIPTION_MAX])
+repeated_parameter(const struct http_request *request, char buffer[AUTHORIZE_DESCRIPTION_MAX])
+{
+    for (size_t i = 0; i < sizeof SINGLE_PARAMETERS / sizeof *SINGLE_PARAMETERS; i++)
+        if (http_request_query_count(request, SINGLE_PARAMETERS[i]) > 1)
+            return string_format(buffer, AUTHORIZE_DESCRIPTION_MAX,
+                                 "%s is given more than once", SINGLE_PARAMETERS[i]) == 0
+                       ? buffer
+                       : "a parameter is given more than once";
+    return NULL;
+}
+
+const char *
+authorize_params_check(const struct authorize_params *params, int bad_state,
+                       const char **error)
 {
     *error = "invalid_request";
     if (bad_state)
         return "state must be at most " NUMBER_TEXT(AUTHORIZE_STATE_MAX_BYTES)
                " printable ASCII characters";
-    for (size_t i = 0; i < sizeof SINGLE_PARAMETERS / sizeof *SINGLE_PARAMETERS; i++)
-        if (http_request_query_count(request, SINGLE_PARAMETERS[i]) > 1)
-            return string_format(buffer, DESCRIPTION_MAX, "%s is given more than once",
-                                 SINGLE_PARAMETERS[i]) == 0
-                       ? buffer
-                       : "a parameter is given more than once";
     if (params->request_object != NULL) {
         *error = "request_not_supported";
         return "request objects are not supported";
     }
-    if (params->request_uri != NULL) {
-        *error = "request_uri_not_supported";
-        return "request_uri is not supported";
-    }
+    /* A request_uri is taken before the check (oidc_authorize_handle); one
+     * left here is inside a pushed request (RFC 9126 §2.1). */
+    if (params->request_uri != NULL)
+        return "a pushed request cannot name a request_uri";
+    if (params->dpop_jkt != NULL && !dpop_jkt_is_well_formed(params->dpop_jkt))
+        return "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)";
     if (params->response_type == NULL)
         return "response_type is required";
     if (strcmp(params->response_type, "code") != 0) {
@@ -346,7 +346,7 @@ check_request(const struct http_request *request, const struct authorize_params 
 /* Answers the login page of a stored login. 0 or -1. */
 static int
 respond_page(const struct oidc_context *context, const struct http_request *request,
-             const struct store_platform *platform, const json_t *asked,
+             const char *ui_locales, const struct store_platform *platform, const json_t *asked,
              const char *login_id, const char *user_code, struct http_response *response)
 {
     char app_link[LOGIN_PAGE_APP_LINK_MAX];
@@ -363,7 +363,7 @@ respond_page(const struct oidc_context *context, const struct http_request *requ
         login_page_app_link(context->issuer, user_code, app_link, sizeof app_link) != 0)
         goto done;
     const struct login_page view = {
-        .lang = request_lang(context, request),
+        .lang = request_lang(context, request, ui_locales),
         .app_link = app_link,
         .phone = login_page_is_phone(http_request_header(request, "User-Agent")),
         .platform_name = platform->name,
@@ -389,11 +389,13 @@ done:
 
 /* Every pending login is a row until it is purged: a client address, and
  * a platform, start only so many on this node (the address first, so
- * that one address's flood does not spend the platform's allowance).
- * NULL when within both, else the description (in buffer) and *error. */
+ * that one address's flood does not spend the platform's allowance; a
+ * pushed request, per_platform 0, took the platform's at /par). NULL when
+ * within both, else the description (in buffer) and *error. */
 static const char *
 over_limit(const struct oidc_context *context, const struct http_request *request,
-           const char *client_id, const char **error, char buffer[DESCRIPTION_MAX])
+           const char *client_id, int per_platform, const char **error,
+           char buffer[DESCRIPTION_MAX])
 {
     char subscriber[NETADDR_PREFIX_MAX];
     netaddr_subscriber(request->client_address, subscriber);
@@ -401,7 +403,7 @@ over_limit(const struct oidc_context *context, const struct http_request *reques
     const char *who = "from this address", *limit = "authorize_per_address";
     int64_t wait = rate_take(context->authorize_per_address, subscriber,
                              strlen(subscriber), now);
-    if (wait == 0) {
+    if (wait == 0 && per_platform) {
         who = "for this site";
         limit = "authorize_per_platform";
         wait = rate_take(context->authorize_per_platform, client_id, strlen(client_id), now);
@@ -469,6 +471,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
         .nonce = (char *)params->nonce,
         .purpose = platform->purpose,
         .opened_from = opened_from[0] ? opened_from : NULL,
+        .dpop_jkt = (char *)params->dpop_jkt,
         .created_at = now,
         .expires_at = now + OIDC_LOGIN_LIFETIME,
         .purge_at = now + OIDC_LOGIN_LIFETIME + OIDC_LOGIN_PURGE_AFTER,
@@ -496,7 +499,8 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
                   AUTHORIZE_INSERT_ATTEMPTS);
         goto done;
     }
-    result = respond_page(context, request, platform, asked, login_id, user_code, response);
+    result = respond_page(context, request, params->ui_locales, platform, asked, login_id,
+                          user_code, response);
     if (result == 0)
         counter_add(COUNTER_LOGINS, "started");
 done:
@@ -507,63 +511,140 @@ done:
     return result;
 }
 
+/* Takes the pushed request a request_uri names (RFC 9126 §4), for the
+ * platform it was pushed by. 0 with *pushed and *params (a new reference);
+ * 1 when refused (a page answered: unknown, used, expired, another
+ * platform's); -1 on an internal failure (answered when the store failed). */
+static int
+take_pushed(struct store_conn *conn, const char *request_uri, const char *client_id,
+            enum ui_lang lang, struct store_oidc_par *pushed, json_t **params,
+            struct http_response *response)
+{
+    static const size_t prefix = sizeof AUTHORIZE_REQUEST_URI_PREFIX - 1;
+    const char *secret = request_uri + prefix;
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    int found = 0;
+    memset(pushed, 0, sizeof *pushed);
+    *params = NULL;
+    if (strncmp(request_uri, AUTHORIZE_REQUEST_URI_PREFIX, prefix) != 0 ||
+        secret[0] == '\0' || strlen(secret) > OAUTH_CREDENTIAL_MAX)
+        return refuse_page(response, lang,
+                           "The request names a request_uri this service did not give.",
+                           "请求中的 request_uri 不是本服务给出的。") == 0
+                   ? 1
+                   : -1;
+    oauth_hash(secret, hash);
+    if (store_oidc_par_take(conn, hash, pushed, &found) != 0)
+        return oauth_store_failed(conn, "authorize.pushed", response) == 0 ? 1 : -1;
+    if (!found || pushed->expires_at <= (int64_t)time(NULL) ||
+        strcmp(pushed->client_id, client_id) != 0) {
+        store_oidc_par_clear(pushed);
+        return refuse_page(response, lang,
+                           "This login request has expired or was already used. Go back to "
+                           "the site and start again.",
+                           "此登录请求已过期或已被使用。请返回网站重新开始。") == 0
+                   ? 1
+                   : -1;
+    }
+    *params = json_loads(pushed->params, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(*params)) {
+        json_decref(*params);
+        *params = NULL;
+        store_oidc_par_clear(pushed);
+        return -1;
+    }
+    return 0;
+}
+
 int
 oidc_authorize_handle(const struct oidc_context *context,
                       const struct http_request *request, struct http_response *response)
 {
     struct authorize_params params;
-    read_params(request, &params);
+    authorize_params_read(&params, query_param, request);
     if (http_request_query_count(request, "client_id") > 1 ||
-        http_request_query_count(request, "redirect_uri") > 1)
-        return refuse_page(context, request, response,
-                           "The request names the site or its return address more than "
-                           "once.",
-                           "请求多次指明了网站或其返回地址。");
+        http_request_query_count(request, "redirect_uri") > 1 ||
+        http_request_query_count(request, "request_uri") > 1)
+        return refuse_page(response, request_lang(context, request, params.ui_locales),
+                           "The request names the site, its return address or its pushed "
+                           "request more than once.",
+                           "请求多次指明了网站、其返回地址或其推送的请求。");
     if (params.client_id == NULL)
-        return refuse_page(context, request, response,
+        return refuse_page(response, request_lang(context, request, params.ui_locales),
                            "The request does not say which site it comes from (client_id "
                            "is missing).",
                            "请求没有说明来自哪个网站（缺少 client_id）。");
-    if (params.redirect_uri == NULL)
-        return refuse_page(context, request, response,
+    if (params.redirect_uri == NULL && params.request_uri == NULL)
+        return refuse_page(response, request_lang(context, request, params.ui_locales),
                            "The request does not say where to return to (redirect_uri is "
                            "missing).",
                            "请求没有说明返回到哪里（缺少 redirect_uri）。");
 
     struct store_platform platform;
+    struct store_oidc_par pushed;
     struct store_conn *conn = store_acquire(context->store);
-    json_t *asked = NULL;
+    json_t *asked = NULL, *pushed_params = NULL;
     int found = 0, result = -1;
     memset(&platform, 0, sizeof platform);
+    memset(&pushed, 0, sizeof pushed);
     if (strlen(params.client_id) < STORE_ID_MAX &&
         store_platform_get(conn, params.client_id, &platform, &found) != 0) {
         result = oauth_store_failed(conn, "authorize.platform", response);
         goto done;
     }
     if (!found || platform.disabled) {
-        result = refuse_page(context, request, response,
+        result = refuse_page(response, request_lang(context, request, params.ui_locales),
                              "The site that sent you here is not registered with cyberid "
                              "(unknown client_id).",
                              "把您带到这里的网站没有在 cyberid 登记（client_id 未知）。");
         goto done;
     }
     http_response_set_client_id(response, platform.client_id);
-    if (!redirect_uri_is_registered(platform.redirect_uris, params.redirect_uri)) {
-        result = refuse_page(context, request, response,
+    const char *error = NULL, *problem = NULL, *description = NULL;
+    char buffer[DESCRIPTION_MAX];
+    int was_pushed = params.request_uri != NULL;
+    if (was_pushed) {
+        /* Only the pushed parameters count (RFC 9126 §4); the query's
+         * others are ignored. */
+        int taken = take_pushed(conn, params.request_uri, platform.client_id,
+                                request_lang(context, request, params.ui_locales), &pushed,
+                                &pushed_params, response);
+        if (taken != 0) {
+            result = taken > 0 ? 0 : -1;
+            goto done;
+        }
+        authorize_params_read(&params, pushed_param, pushed_params);
+        params.client_id = platform.client_id;
+        params.dpop_jkt = pushed.dpop_jkt;
+        if (params.redirect_uri == NULL) {
+            result = refuse_page(response, request_lang(context, request, params.ui_locales),
+                                 "The pushed request does not say where to return to "
+                                 "(redirect_uri is missing).",
+                                 "推送的请求没有说明返回到哪里（缺少 redirect_uri）。");
+            goto done;
+        }
+    } else {
+        description = repeated_parameter(request, buffer);
+    }
+    if (!authorize_redirect_uri_is_registered(platform.redirect_uris, params.redirect_uri)) {
+        result = refuse_page(response, request_lang(context, request, params.ui_locales),
                              "The return address (redirect_uri) is not one this site "
                              "registered.",
                              "返回地址（redirect_uri）不是该网站登记过的地址。");
         goto done;
     }
-    int bad_state = params.state != NULL && !state_is_valid(params.state);
+    int bad_state = params.state != NULL && !authorize_state_is_valid(params.state);
     if (bad_state)
         params.state = NULL; /* refused below, and never echoed */
 
-    const char *error = NULL, *problem = NULL;
-    char buffer[DESCRIPTION_MAX];
-    const char *description = check_request(request, &params, bad_state, &error, buffer);
+    /* FAPI 2.0 Security Profile §5.3.2.2: pushed requests only. */
+    if (description == NULL && platform.fapi2 && !was_pushed)
+        description = "this site must push its authorization requests first (PAR, "
+                      "RFC 9126)";
+    if (description == NULL)
+        description = authorize_params_check(&params, bad_state, &error);
     if (description == NULL) {
-        int scoped = scope_claims(params.scope, platform.claims, &asked, &problem);
+        int scoped = authorize_scope_claims(params.scope, platform.claims, &asked, &problem);
         if (scoped < 0)
             goto done;
         if (scoped > 0) {
@@ -572,8 +653,11 @@ oidc_authorize_handle(const struct oidc_context *context,
         }
     }
     if (description == NULL)
-        description = over_limit(context, request, platform.client_id, &error, buffer);
+        description = over_limit(context, request, platform.client_id, !was_pushed, &error,
+                                 buffer);
     if (description != NULL) {
+        if (error == NULL)
+            error = "invalid_request";
         result = redirect_error_response(context, response, params.redirect_uri, error,
                                          description, params.state);
         goto done;
@@ -581,6 +665,8 @@ oidc_authorize_handle(const struct oidc_context *context,
     result = start_login(context, conn, request, &platform, &params, asked, response);
 done:
     json_decref(asked);
+    json_decref(pushed_params);
+    store_oidc_par_clear(&pushed);
     store_platform_clear(&platform);
     store_release(context->store, conn);
     return result;

@@ -360,6 +360,13 @@ authenticate_assertion(const struct oidc_context *context, struct store_conn *co
         goto done;
     have_platform = 1;
     result = -1;
+    /* FAPI 2.0 Security Profile §5.4.1: PS256 or ES256 (EdDSA is not
+     * taken here at all). */
+    if (platform->fapi2 && strcmp(alg, ALG_RS256) == 0) {
+        result = refuse(response, "this client signs its assertions with ES256 or PS256 "
+                                  "(FAPI 2.0)");
+        goto done;
+    }
     int verified = verify_with_jwks(jws, platform->jwks, alg, kid);
     if (verified < 0)
         goto done;

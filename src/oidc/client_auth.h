@@ -10,7 +10,7 @@
  *   jwt-bearer and client_assertion = a JWS signed by a key of the
  *   platform's JWKS, iss = sub = client_id, aud = the issuer or the token
  *   endpoint URL, exp in the future (at most 300 s after iat), jti used
- *   once.
+ *   once; a FAPI 2.0 platform's with ES256 or PS256 only.
  * A platform registered for one method cannot use the other. */
 #ifndef CYBERID_OIDC_CLIENT_AUTH_H
 #define CYBERID_OIDC_CLIENT_AUTH_H

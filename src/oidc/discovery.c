@@ -39,14 +39,15 @@ oidc_discovery_handle(const struct oidc_context *context,
     const char *issuer = context->issuer;
     char authorize[ENDPOINT_URL_MAX], token[ENDPOINT_URL_MAX], userinfo[ENDPOINT_URL_MAX],
         jwks[ENDPOINT_URL_MAX], introspect[ENDPOINT_URL_MAX], revoke[ENDPOINT_URL_MAX],
-        logout[ENDPOINT_URL_MAX];
+        logout[ENDPOINT_URL_MAX], par[ENDPOINT_URL_MAX];
     if (string_format(authorize, sizeof authorize, "%s/authorize", issuer) != 0 ||
         string_format(token, sizeof token, "%s/token", issuer) != 0 ||
         string_format(userinfo, sizeof userinfo, "%s/userinfo", issuer) != 0 ||
         string_format(jwks, sizeof jwks, "%s/jwks.json", issuer) != 0 ||
         string_format(introspect, sizeof introspect, "%s/introspect", issuer) != 0 ||
         string_format(revoke, sizeof revoke, "%s/revoke", issuer) != 0 ||
-        string_format(logout, sizeof logout, "%s/logout", issuer) != 0)
+        string_format(logout, sizeof logout, "%s/logout", issuer) != 0 ||
+        string_format(par, sizeof par, "%s/par", issuer) != 0)
         return -1;
     json_t *scopes = claim_names("openid");
     json_t *claims = claim_names(NULL);
@@ -89,6 +90,18 @@ oidc_discovery_handle(const struct oidc_context *context,
         "authorization_response_iss_parameter_supported", 1,
         "claims_parameter_supported", 0, "request_parameter_supported", 0,
         "request_uri_parameter_supported", 0, "require_request_uri_registration", 0);
+    /* PAR (RFC 9126 §5: required of FAPI 2.0 platforms only, so not of
+     * every client) and DPoP (RFC 9449 §5.1). */
+    if (body != NULL &&
+        (json_object_set_new(body, "pushed_authorization_request_endpoint",
+                             json_string(par)) != 0 ||
+         json_object_set_new(body, "require_pushed_authorization_requests",
+                             json_false()) != 0 ||
+         json_object_set_new(body, "dpop_signing_alg_values_supported",
+                             json_pack("[s,s]", "ES256", "PS256")) != 0)) {
+        json_decref(body);
+        return -1;
+    }
     return body != NULL ? http_respond_json(response, 200, body) : -1;
 }
 

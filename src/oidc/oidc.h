@@ -101,6 +101,11 @@ int oidc_login_deny_handle(const struct oidc_context *context,
                            const struct http_request *request,
                            struct http_response *response);
 
+/* POST /par (par.c): pushed authorization requests (RFC 9126), whose
+ * request_uri /authorize then takes once. */
+int oidc_par_handle(const struct oidc_context *context, const struct http_request *request,
+                    struct http_response *response);
+
 /* POST /token (token.c) */
 int oidc_token_handle(const struct oidc_context *context,
                       const struct http_request *request,

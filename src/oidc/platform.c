@@ -242,7 +242,7 @@ platform_to_json(const struct store_platform *platform)
 {
     json_t *redirect_uris = json_loads(platform->redirect_uris, 0, NULL);
     json_t *claims = json_loads(platform->claims, 0, NULL);
-    return json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:s, s:s, s:I, s:b, s:I}",
+    return json_pack("{s:s, s:s, s:o, s:o, s:s?, s:s?, s:s, s:s, s:I, s:b, s:b, s:I}",
                      "client_id", platform->client_id, "name", platform->name,
                      "redirect_uris", redirect_uris ? redirect_uris : json_array(),
                      "claims", claims ? claims : json_array(),
@@ -251,6 +251,7 @@ platform_to_json(const struct store_platform *platform)
                      "token_endpoint_auth_method", platform->auth_method,
                      "sector_identifier", platform->sector_id,
                      "refresh_reuse_seconds", (json_int_t)platform->refresh_reuse,
+                     "fapi2", platform->fapi2,
                      "disabled", platform->disabled,
                      "created_at", (json_int_t)platform->created_at);
 }
@@ -346,6 +347,17 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
                   PLATFORM_REFRESH_REUSE_MAX);
         goto cleanup;
     }
+    /* FAPI 2.0 Security Profile §5.3.2.1: private_key_jwt or mTLS (only
+     * the first here); a rotated refresh token taken again would be a
+     * replay the profile does not allow for. */
+    if (spec->fapi2 && strcmp(auth_method, PLATFORM_AUTH_PRIVATE_KEY_JWT) != 0) {
+        error_set(err, errlen, "--fapi2 needs --auth-method private_key_jwt");
+        goto cleanup;
+    }
+    if (spec->fapi2 && spec->refresh_reuse != 0) {
+        error_set(err, errlen, "--fapi2 platforms have no --refresh-reuse");
+        goto cleanup;
+    }
     size_t purpose_length = spec->purpose ? strlen(spec->purpose) : 0;
     if (spec->purpose != NULL &&
         (purpose_length == 0 || purpose_length > OIDC_PURPOSE_MAX_BYTES ||
@@ -428,6 +440,7 @@ platform_add(struct store_conn *conn, const struct platform_spec *spec,
     platform.sector_id = (char *)sector;
     platform.purpose = (char *)spec->purpose;
     platform.refresh_reuse = spec->refresh_reuse;
+    platform.fapi2 = spec->fapi2 != 0;
     platform.created_at = (int64_t)time(NULL);
     if (platform.redirect_uris == NULL || platform.claims == NULL)
         goto cleanup;

@@ -19,7 +19,10 @@
  *   Platforms registered before keep the sector stored with them, so
  *   their subjects do not change;
  * - client_secret_basic platforms get a random secret shown once and stored
- *   only as its SHA-256; private_key_jwt platforms give a JWKS instead. */
+ *   only as its SHA-256; private_key_jwt platforms give a JWKS instead;
+ * - a FAPI 2.0 platform (fapi2) authenticates with private_key_jwt (its
+ *   JWKS holding EC P-256 or RSA keys, used with ES256 or PS256) and has no
+ *   refresh reuse interval. */
 #ifndef CYBERID_PLATFORM_H
 #define CYBERID_PLATFORM_H
 
@@ -53,6 +56,10 @@ struct platform_spec {
      * refreshes of a confidential client), 0 to PLATFORM_REFRESH_REUSE_MAX;
      * 0: a second use is a replay and ends the grant. */
     long long refresh_reuse;
+    /* Held to the FAPI 2.0 Security Profile: PAR required, DPoP-bound
+     * codes and tokens, private_key_jwt with ES256 or PS256 only, no
+     * refresh reuse interval. */
+    int fapi2;
     const char *auth_method;    /* NULL: client_secret_basic */
     const char *jwks;           /* JWKS JSON text for private_key_jwt */
     /* At most one of these three; none: the platform's own sector. */

@@ -4,7 +4,10 @@
  *   access token (the Authorization header, or for POST the access_token
  *   field of a form body, never both) → {"sub", <released claim values,
  *   computed now>}. A token stops working the moment it is revoked, its
- *   identity is suspended or its platform disabled.
+ *   identity is suspended or its platform disabled. A token bound to a
+ *   DPoP key (RFC 9449 §7) comes as `Authorization: DPoP <token>` with a
+ *   DPoP proof by that key (ath: the token's hash; a server nonce is
+ *   checked when the proof has one), never as Bearer.
  * - POST /introspect (RFC 7662), platform-authenticated: {"active": false}
  *   for anything but a live token of the caller; never claim values.
  * - POST /revoke (RFC 7009), platform-authenticated: an access token is
@@ -15,6 +18,7 @@
 #include "audit/audit.h"
 #include "oidc/claims.h"
 #include "oidc/client_auth.h"
+#include "oidc/dpop.h"
 #include "oidc/form.h"
 #include "oidc/oauth.h"
 #include "oidc/token_format.h"
@@ -25,6 +29,8 @@
 #include <time.h>
 
 #define BEARER_SCHEME "Bearer"
+#define DPOP_SCHEME "DPoP"
+#define URL_MAX 1024
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
 #define REASON_PLATFORM_REQUEST "revoked_by_platform"
 
@@ -62,6 +68,74 @@ invalid_token(struct http_response *response)
 {
     return oauth_error(response, 401, "invalid_token",
                        "the access token is unknown, expired or revoked", 0);
+}
+
+/* The token of an `Authorization: DPoP …` header, or NULL. */
+static const char *
+dpop_token(const struct http_request *request)
+{
+    const char *header = http_request_header(request, "Authorization");
+    size_t scheme = strlen(DPOP_SCHEME);
+    if (header == NULL || strncasecmp(header, DPOP_SCHEME " ", scheme + 1) != 0)
+        return NULL;
+    const char *token = header + scheme + 1;
+    while (*token == ' ')
+        token++;
+    size_t length = strlen(token);
+    return length > 0 && length <= OAUTH_CREDENTIAL_MAX ? token : NULL;
+}
+
+/* 401 for a DPoP-bound token used without a good proof (RFC 9449 §7.1):
+ * the DPoP challenge with its error, and a fresh nonce. 0 or -1. */
+static int
+refuse_proof(const struct oidc_context *context, struct http_response *response,
+             const char *error, const char *why, int64_t now)
+{
+    char challenge[160], nonce[DPOP_NONCE_SIZE];
+    if (dpop_nonce_new(context->signer, now, nonce) != 0 ||
+        string_format(challenge, sizeof challenge,
+                      DPOP_SCHEME " error=\"%s\", algs=\"ES256 PS256\"", error) != 0 ||
+        http_response_add_header(response, "WWW-Authenticate", challenge) != 0 ||
+        http_response_add_header(response, "DPoP-Nonce", nonce) != 0)
+        return -1;
+    return http_respond_error(response, 401, error, why);
+}
+
+/* Checks the DPoP side of a userinfo request for a token found live:
+ * a bound token needs the DPoP scheme and a proof by its key; an unbound
+ * one the Bearer scheme. 0 when good; 1 refused (answered); -1 internal. */
+static int
+check_binding(const struct oidc_context *context, struct store_conn *conn,
+              const struct http_request *request, const struct store_oidc_token *token,
+              const char *presented, int dpop_scheme, int64_t now,
+              struct http_response *response)
+{
+    if (token->dpop_jkt[0] == '\0')
+        return dpop_scheme ? (invalid_token(response) == 0 ? 1 : -1) : 0;
+    if (!dpop_scheme || http_request_header_count(request, "DPoP") != 1)
+        return refuse_proof(context, response, "invalid_token",
+                            "this access token is bound to a DPoP key: send it with the "
+                            "DPoP scheme and one DPoP proof", now) == 0 ? 1 : -1;
+    char url[URL_MAX], jkt[DPOP_JKT_SIZE];
+    const char *problem = NULL;
+    if (string_format(url, sizeof url, "%s/userinfo", context->issuer) != 0)
+        return -1;
+    const struct dpop_expect expect = {
+        .method = request->method, .url = url, .access_token = presented,
+    };
+    int checked = dpop_proof_check(context->signer, conn, http_request_header(request, "DPoP"),
+                                   &expect, now, jkt, &problem);
+    if (checked < 0)
+        return -1;
+    if (checked == DPOP_OK && strcmp(jkt, token->dpop_jkt) != 0) {
+        checked = DPOP_INVALID;
+        problem = "the DPoP proof is made with another key than the token's";
+    }
+    if (checked == DPOP_OK)
+        return 0;
+    return refuse_proof(context, response,
+                        checked == DPOP_NONCE ? "use_dpop_nonce" : "invalid_dpop_proof",
+                        problem, now) == 0 ? 1 : -1;
 }
 
 /* 1 if the request's Content-Type is a form (parameters allowed). */
@@ -111,6 +185,9 @@ oidc_userinfo_handle(const struct oidc_context *context,
     memset(&platform, 0, sizeof platform);
     const char *authorization = http_request_header(request, "Authorization");
     const char *presented = oauth_bearer(request);
+    int dpop_scheme = 0;
+    if (presented == NULL && (presented = dpop_token(request)) != NULL)
+        dpop_scheme = 1;
     if (strcmp(request->method, "POST") == 0 && request->body_length > 0 &&
         is_form(request)) {
         if (form_parse(request->body, request->body_length, &form) != 0) {
@@ -145,6 +222,12 @@ oidc_userinfo_handle(const struct oidc_context *context,
     }
     if (!found || !token_is_live(&token, STORE_TOKEN_ACCESS, now)) {
         result = invalid_token(response);
+        goto done;
+    }
+    int bound = check_binding(context, conn, request, &token, presented, dpop_scheme, now,
+                              response);
+    if (bound != 0) {
+        result = bound > 0 ? 0 : -1;
         goto done;
     }
     if (store_platform_get(conn, token.client_id, &platform, &found) != 0) {

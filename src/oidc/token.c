@@ -16,6 +16,12 @@
  * issued, and the response's `scope` says what); the new refresh token
  * keeps the grant's.
  *
+ * DPoP (RFC 9449): a request with a DPoP proof (one with a fresh server
+ * nonce, else use_dpop_nonce and a DPoP-Nonce header) gets tokens bound
+ * to its key (token_type DPoP); a code pushed with a key (par.c) is taken
+ * only with a proof by that key, and a bound refresh token likewise. A
+ * FAPI 2.0 platform must send a proof.
+ *
  * Errors are RFC 6749 §5.2: 400 {"error", "error_description"}, 401
  * invalid_client. */
 #include "oidc/oidc.h"
@@ -23,6 +29,7 @@
 #include "audit/audit.h"
 #include "oidc/claims.h"
 #include "oidc/client_auth.h"
+#include "oidc/dpop.h"
 #include "oidc/form.h"
 #include "oidc/jws.h"
 #include "oidc/oauth.h"
@@ -40,6 +47,7 @@
 #define GRANT_REFRESH_TOKEN "refresh_token"
 #define REASON_CODE_REUSED "code_reused"
 #define REASON_REFRESH_REUSED "refresh_token_reused"
+#define TOKEN_URL_MAX 1024
 
 /* One /token request. */
 struct exchange {
@@ -48,6 +56,7 @@ struct exchange {
     const struct form *form;
     const struct store_platform *platform;
     int64_t now;
+    const char *jkt;            /* the DPoP proof's key, "" when none */
     struct http_response *response;
 };
 
@@ -117,14 +126,14 @@ insert_token(struct exchange *x, const struct store_oidc_token *base, const char
  * Cache-Control: no-store). 0 or -1. */
 static int
 respond_tokens(struct http_response *response, const char *access, const char *refresh,
-               const char *id_token, const json_t *names)
+               const char *id_token, const json_t *names, int bound)
 {
     char scope[TOKEN_SCOPE_MAX];
     if (token_scope(names, scope) != 0 ||
         http_response_add_header(response, "Pragma", "no-cache") != 0)
         return -1;
     return http_respond_json(response, 200,
-                             token_response(access, refresh, id_token, scope));
+                             token_response(access, refresh, id_token, scope, bound));
 }
 
 /* Signs the ID token of a code exchange. 0 with *id_token (free()), or -1. */
@@ -246,6 +255,13 @@ grant_code(struct exchange *x)
         refusal = "the code_verifier does not match the code_challenge";
         goto refused;
     }
+    /* RFC 9449 §10: a code bound to a key goes only with a proof by it. */
+    if (login.dpop_jkt != NULL && strcmp(login.dpop_jkt, x->jkt) != 0) {
+        refusal = x->jkt[0] ? "the code is bound to another DPoP key"
+                            : "the code is bound to a DPoP key: send a DPoP proof";
+        refusal_code = "invalid_dpop_proof";
+        goto refused;
+    }
     if (store_identity_get(x->conn, login.web_number, &identity, &found) != 0) {
         step = "identity";
         goto done;
@@ -282,7 +298,8 @@ grant_code(struct exchange *x)
     memset(&base, 0, sizeof base);
     memcpy(base.grant_id, login.login_hash, sizeof base.grant_id);
     base.auth_time = login.auth_time;
-    if (string_copy(base.client_id, sizeof base.client_id, x->platform->client_id) != 0 ||
+    if (string_copy(base.dpop_jkt, sizeof base.dpop_jkt, x->jkt) != 0 ||
+        string_copy(base.client_id, sizeof base.client_id, x->platform->client_id) != 0 ||
         string_copy(base.web_number, sizeof base.web_number, login.web_number) != 0 ||
         string_copy(base.sub, sizeof base.sub, sub) != 0)
         goto done;
@@ -291,7 +308,7 @@ grant_code(struct exchange *x)
         step = "token insert";
         goto done;
     }
-    result = respond_tokens(x->response, access, refresh, id_token, names);
+    result = respond_tokens(x->response, access, refresh, id_token, names, x->jkt[0] != 0);
     if (result == 0)
         counter_add(COUNTER_LOGINS, "code_redeemed");
     goto done;
@@ -422,6 +439,13 @@ grant_refresh(struct exchange *x)
         result = refuse(x->response, "invalid_grant", "the identity is not active");
         goto done;
     }
+    if (token.dpop_jkt[0] != '\0' && strcmp(token.dpop_jkt, x->jkt) != 0) {
+        result = refuse(x->response, "invalid_dpop_proof",
+                        x->jkt[0] ? "the refresh token is bound to another DPoP key"
+                                  : "the refresh token is bound to a DPoP key: send a "
+                                    "DPoP proof");
+        goto done;
+    }
     granted = json_loads(token.claims, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_array(granted)) {
         step = "token claims";
@@ -452,7 +476,7 @@ grant_refresh(struct exchange *x)
                         "the refresh token was already used");
     else
         result = respond_tokens(x->response, access, refresh, NULL,
-                                narrowed ? narrowed : granted);
+                                narrowed ? narrowed : granted, token.dpop_jkt[0] != '\0');
 done:
     if (step != NULL)
         result = oauth_store_failed(x->conn, step, x->response);
@@ -463,6 +487,45 @@ done:
     json_decref(granted);
     store_oidc_token_clear(&token);
     return result;
+}
+
+/* The DPoP proof of a /token request, if any (FAPI 2.0 platforms must
+ * send one). 0 with jkt (its key, "" for none, with a fresh DPoP-Nonce
+ * header added for the next request); 1 refused (answered); -1 internal
+ * failure. */
+static int
+token_dpop(const struct oidc_context *context, struct store_conn *conn,
+           const struct http_request *request, const struct store_platform *platform,
+           int64_t now, char jkt[DPOP_JKT_SIZE], struct http_response *response)
+{
+    char url[TOKEN_URL_MAX], nonce[DPOP_NONCE_SIZE];
+    const char *problem = NULL;
+    size_t proofs = http_request_header_count(request, "DPoP");
+    jkt[0] = '\0';
+    if (proofs == 0)
+        return platform->fapi2
+                   ? (refuse(response, "invalid_dpop_proof",
+                             "this platform's tokens are bound to a DPoP key: send a "
+                             "DPoP proof") == 0 ? 1 : -1)
+                   : 0;
+    if (proofs > 1)
+        return refuse(response, "invalid_dpop_proof", "one DPoP header at most") == 0 ? 1
+                                                                                       : -1;
+    if (string_format(url, sizeof url, "%s/token", context->issuer) != 0 ||
+        dpop_nonce_new(context->signer, now, nonce) != 0 ||
+        http_response_add_header(response, "DPoP-Nonce", nonce) != 0)
+        return -1;
+    const struct dpop_expect expect = {.method = "POST", .url = url, .require_nonce = 1};
+    int checked = dpop_proof_check(context->signer, conn, http_request_header(request, "DPoP"),
+                                   &expect, now, jkt, &problem);
+    if (checked < 0)
+        return -1;
+    if (checked == DPOP_OK)
+        return 0;
+    return refuse(response, checked == DPOP_NONCE ? "use_dpop_nonce" : "invalid_dpop_proof",
+                  problem) == 0
+               ? 1
+               : -1;
 }
 
 int
@@ -484,9 +547,17 @@ oidc_token_handle(const struct oidc_context *context, const struct http_request 
                                                         response);
         goto done;
     }
+    char jkt[DPOP_JKT_SIZE] = "";
+    int64_t now = (int64_t)time(NULL);
+    int proved = token_dpop(context, conn, request, &platform, now, jkt, response);
+    if (proved != 0) {
+        result = proved > 0 ? 0 : -1;
+        store_platform_clear(&platform);
+        goto done;
+    }
     struct exchange exchange = {
         .context = context, .conn = conn, .form = &form, .platform = &platform,
-        .now = (int64_t)time(NULL), .response = response,
+        .now = now, .jkt = jkt, .response = response,
     };
     const char *grant_type = form_get(&form, "grant_type");
     if (grant_type == NULL)

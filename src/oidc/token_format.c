@@ -117,10 +117,11 @@ fail:
 
 json_t *
 token_response(const char *access_token, const char *refresh_token,
-               const char *id_token, const char *scope)
+               const char *id_token, const char *scope, int bound)
 {
     json_t *body = json_pack("{s:s, s:s, s:I, s:s}", "access_token", access_token,
-                             "token_type", TOKEN_TYPE_BEARER, "expires_in",
+                             "token_type", bound ? TOKEN_TYPE_DPOP : TOKEN_TYPE_BEARER,
+                             "expires_in",
                              (json_int_t)OIDC_ACCESS_TOKEN_LIFETIME, "refresh_token",
                              refresh_token);
     if (body == NULL)
@@ -159,10 +160,18 @@ token_introspection(const struct store_oidc_token *token, const char *caller,
     if (scoped != 0)
         return NULL;
     int access = strcmp(token->kind, STORE_TOKEN_ACCESS) == 0;
-    return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "active", 1,
-                     "scope", scope, "client_id", token->client_id, "sub", token->sub,
-                     "aud", token->client_id, "iss", issuer, "exp",
-                     (json_int_t)token->expires_at, "iat", (json_int_t)token->created_at,
-                     "auth_time", (json_int_t)token->auth_time, "token_type",
-                     access ? TOKEN_TYPE_BEARER : TOKEN_TYPE_REFRESH);
+    int bound = token->dpop_jkt[0] != '\0';
+    json_t *answer = json_pack(
+        "{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "active", 1, "scope", scope,
+        "client_id", token->client_id, "sub", token->sub, "aud", token->client_id, "iss",
+        issuer, "exp", (json_int_t)token->expires_at, "iat", (json_int_t)token->created_at,
+        "auth_time", (json_int_t)token->auth_time, "token_type",
+        !access ? TOKEN_TYPE_REFRESH : bound ? TOKEN_TYPE_DPOP : TOKEN_TYPE_BEARER);
+    /* RFC 9449 §6.2: the key a bound token goes with. */
+    if (answer != NULL && bound &&
+        json_object_set_new(answer, "cnf", json_pack("{s:s}", "jkt", token->dpop_jkt)) != 0) {
+        json_decref(answer);
+        return NULL;
+    }
+    return answer;
 }

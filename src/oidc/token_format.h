@@ -20,6 +20,7 @@
  * /authorize's). */
 #define TOKEN_SCOPE_REQUEST_MAX 1024
 #define TOKEN_TYPE_BEARER "Bearer"
+#define TOKEN_TYPE_DPOP "DPoP"      /* RFC 9449 §5: bound to a DPoP key */
 #define TOKEN_TYPE_REFRESH "refresh_token"
 /* at_hash: base64url of the left half of SHA-256 (OIDC Core §3.1.3.6). */
 #define TOKEN_AT_HASH_BYTES 16
@@ -61,11 +62,12 @@ struct token_id_fields {
  * replaces one of the fields). NULL when out of memory. */
 json_t *token_id_claims(const struct token_id_fields *fields, const json_t *values);
 
-/* The /token answer (RFC 6749 §5.1): {access_token, token_type: Bearer,
- * expires_in: OIDC_ACCESS_TOKEN_LIFETIME, refresh_token, [id_token],
- * scope}. id_token NULL: none (a refresh). NULL when out of memory. */
+/* The /token answer (RFC 6749 §5.1): {access_token, token_type: Bearer
+ * (DPoP when bound), expires_in: OIDC_ACCESS_TOKEN_LIFETIME,
+ * refresh_token, [id_token], scope}. id_token NULL: none (a refresh).
+ * NULL when out of memory. */
 json_t *token_response(const char *access_token, const char *refresh_token,
-                       const char *id_token, const char *scope);
+                       const char *id_token, const char *scope, int bound);
 
 /* 1 if token may be used at now: of kind (NULL: access or refresh),
  * status active, expires_at > now and its identity active; else 0. */
@@ -74,7 +76,8 @@ int token_is_live(const struct store_oidc_token *token, const char *kind, int64_
 /* The /introspect answer for token (NULL: not found) asked by the client
  * `caller`: {"active": false} unless the token is live and the caller's;
  * else {active, scope, client_id, sub, aud, iss, exp, iat, auth_time,
- * token_type: "Bearer" (access) or "refresh_token"}: never claim values.
+ * token_type: "Bearer" or "DPoP" (access) or "refresh_token", and for a
+ * token bound to a DPoP key cnf: {jkt}}: never claim values.
  * NULL when out of memory or the stored claims are malformed. */
 json_t *token_introspection(const struct store_oidc_token *token, const char *caller,
                             const char *issuer, int64_t now);

@@ -948,6 +948,7 @@ OIDC_ROUTE(oidc_login_show, oidc_login_show_handle)
 OIDC_ROUTE(oidc_login_approve, oidc_login_approve_handle)
 OIDC_ROUTE(oidc_login_deny, oidc_login_deny_handle)
 OIDC_ROUTE(oidc_token, oidc_token_handle)
+OIDC_ROUTE(oidc_par, oidc_par_handle)
 OIDC_ROUTE(oidc_userinfo, oidc_userinfo_handle)
 OIDC_ROUTE(oidc_introspect, oidc_introspect_handle)
 OIDC_ROUTE(oidc_revoke, oidc_revoke_handle)
@@ -993,6 +994,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/login/{user_code}/approve", HTTP_BODY_JSON, 4096, oidc_login_approve},
     {"POST", "/v1/login/{user_code}/deny", HTTP_BODY_JSON, 4096, oidc_login_deny},
     {"POST", "/token", HTTP_BODY_FORM, OIDC_TOKEN_BODY_LIMIT, oidc_token},
+    {"POST", "/par", HTTP_BODY_FORM, OIDC_TOKEN_BODY_LIMIT, oidc_par},
     {"GET", "/userinfo", HTTP_BODY_NONE, 0, oidc_userinfo},
     {"POST", "/userinfo", HTTP_BODY_ANY, OIDC_TOKEN_BODY_LIMIT, oidc_userinfo},
     {"POST", "/introspect", HTTP_BODY_FORM, OIDC_TOKEN_BODY_LIMIT, oidc_introspect},

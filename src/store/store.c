@@ -438,7 +438,7 @@ store_person_clear(struct store_person *person)
 
 #define PLATFORM_COLUMNS                                                     \
     "client_id, name, redirect_uris, claims, legal_basis, auth_method, jwks," \
-    " sector_id, secret_hash, disabled, created_at, purpose, refresh_reuse"
+    " sector_id, secret_hash, disabled, created_at, purpose, refresh_reuse, fapi2"
 
 static int
 fill_platform(const struct store_value *columns, size_t count,
@@ -446,7 +446,7 @@ fill_platform(const struct store_value *columns, size_t count,
 {
     int failed = 0;
     memset(platform, 0, sizeof *platform);
-    if (count != 13 ||
+    if (count != 14 ||
         column_text_into(&columns[0], platform->client_id,
                          sizeof platform->client_id) != 0)
         return -1;
@@ -466,6 +466,7 @@ fill_platform(const struct store_value *columns, size_t count,
     platform->created_at = columns[10].integer;
     platform->purpose = column_text(&columns[11], &failed);
     platform->refresh_reuse = columns[12].type == STORE_VALUE_INTEGER ? columns[12].integer : 0;
+    platform->fapi2 = columns[13].type == STORE_VALUE_INTEGER && columns[13].integer != 0;
     if (failed || platform->name == NULL || platform->redirect_uris == NULL ||
         platform->claims == NULL || platform->auth_method == NULL ||
         platform->sector_id == NULL) {
@@ -491,12 +492,12 @@ store_platform_insert(struct store_conn *conn, const struct store_platform *p)
         p->has_secret ? v_blob(p->secret_hash, STORE_HASH_BYTES)
                       : (struct store_value){.type = STORE_VALUE_NULL},
         v_integer(p->disabled), v_integer(p->created_at), v_text(p->purpose),
-        v_integer(p->refresh_reuse),
+        v_integer(p->refresh_reuse), v_integer(p->fapi2),
     };
     return exec(conn,
                 "INSERT INTO platform (" PLATFORM_COLUMNS ")"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                params, 13, NULL, NULL, NULL);
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                params, 14, NULL, NULL, NULL);
 }
 
 int
@@ -794,6 +795,8 @@ store_purge_expired(struct store_conn *conn, int64_t now,
                          NULL) != 0 ||
                    purge(conn, "DELETE FROM oidc_login WHERE purge_at < $1", now,
                          &counts->logins) != 0 ||
+                   purge(conn, "DELETE FROM oidc_par WHERE expires_at < $1", now,
+                         NULL) != 0 ||
                    purge(conn, "DELETE FROM oidc_token_hash WHERE expires_at < $1", now,
                          NULL) != 0 ||
                    purge(conn, "DELETE FROM oidc_token WHERE expires_at < $1", now,

@@ -141,6 +141,7 @@ struct store_platform {
                                    citizens; NULL when none */
     int64_t refresh_reuse;      /* seconds a rotated refresh token may be
                                    presented again (0: never) */
+    int fapi2;                  /* held to the FAPI 2.0 Security Profile */
     uint8_t secret_hash[STORE_HASH_BYTES];
     int has_secret;
     int disabled;
@@ -570,6 +571,7 @@ int store_log_checkpoints(struct store_conn *conn,
 #define STORE_OIDC_HASH_BYTES 32
 #define STORE_OIDC_CHALLENGE_MAX 129   /* PKCE code_challenge, 43-128 chars */
 #define STORE_OIDC_SUB_MAX 32          /* pairwise subject, 26 chars */
+#define STORE_DPOP_JKT_MAX 45          /* a JWK SHA-256 thumbprint, 43 chars */
 
 /* Login statuses. */
 #define STORE_LOGIN_PENDING "pending"
@@ -600,6 +602,8 @@ struct store_oidc_login {
     int64_t code_expires_at;    /* 0 until approved */
     int64_t code_uses;          /* times the code was presented */
     int64_t purge_at;           /* the row is deleted after this */
+    char *dpop_jkt;             /* the DPoP key its code is bound to (RFC
+                                   9449 §10), NULL when none; owned */
 };
 
 /* Inserts a pending login with its user code and code lookups, in a
@@ -666,11 +670,36 @@ struct store_oidc_token {
     int64_t expires_at;
     char status[STORE_STATUS_MAX];
     int64_t rotated_at;         /* when a refresh token was rotated; 0 */
+    char dpop_jkt[STORE_DPOP_JKT_MAX]; /* the DPoP key it is bound to; "" */
     /* Read only (joined on lookup): the identity's status and registry
      * record id. */
     char identity_status[STORE_STATUS_MAX];
     char person_id[STORE_ID_MAX];
 };
+
+/* ── Pushed authorization requests (RFC 9126) ──────────────────────────── */
+
+struct store_oidc_par {
+    uint8_t request_hash[STORE_OIDC_HASH_BYTES]; /* of its request_uri */
+    char client_id[STORE_ID_MAX];
+    char *params;               /* the request's parameters, JSON object */
+    char *dpop_jkt;             /* NULL when none */
+    int64_t expires_at;
+};
+
+/* Stores a pushed request. 0 or -1. */
+int store_oidc_par_insert(struct store_conn *conn, const struct store_oidc_par *par)
+    __attribute__((warn_unused_result));
+
+/* Takes a pushed request: deletes it and returns it, so that a
+ * request_uri is used once. *found 0 or 1 (then *out is filled,
+ * store_oidc_par_clear()); an expired one is returned too: the caller
+ * compares times. */
+int store_oidc_par_take(struct store_conn *conn,
+                        const uint8_t request_hash[STORE_OIDC_HASH_BYTES],
+                        struct store_oidc_par *out, int *found)
+    __attribute__((warn_unused_result));
+void store_oidc_par_clear(struct store_oidc_par *par);
 
 /* Inserts a token (status active) with its hash's lookup row. */
 int store_oidc_token_insert(struct store_conn *conn,

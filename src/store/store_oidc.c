@@ -51,8 +51,8 @@ row_failed(struct store_conn *conn, const char *what)
 #define LOGIN_COLUMN_COUNT 16
 /* code_uses, purge_at and purpose (migration 5) follow LOGIN_COLUMNS in
  * reads. */
-#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at, purpose, opened_from"
-#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 4)
+#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at, purpose, opened_from, dpop_jkt"
+#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 5)
 
 static int
 read_login(void *context, const struct store_value *columns, size_t count)
@@ -85,6 +85,7 @@ read_login(void *context, const struct store_value *columns, size_t count)
     login->purge_at = column_integer(&columns[17]);
     login->purpose = column_text(&columns[18], &failed);
     login->opened_from = column_text(&columns[19], &failed);
+    login->dpop_jkt = column_text(&columns[20], &failed);
     if (failed || login->redirect_uri == NULL || login->claims == NULL) {
         store_oidc_login_clear(login);
         return -1;
@@ -103,7 +104,7 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         v_text(login->nonce), v_text(login->code_challenge),
         v_text(STORE_LOGIN_PENDING), v_integer(login->created_at),
         v_integer(login->expires_at), v_integer(login->purge_at),
-        v_text(login->purpose), v_text(login->opened_from),
+        v_text(login->purpose), v_text(login->opened_from), v_text(login->dpop_jkt),
     };
     /* The lookups take their keys' places: ($1 login, $2 user code, $3
      * code, $13 purge_at) in the order of their statements below. */
@@ -131,9 +132,10 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
     if (exec(conn,
              "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
              " client_id, redirect_uri, claims, state, nonce, code_challenge,"
-             " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from)"
+             " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from,"
+             " dpop_jkt)"
              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"
-             " $14, $15) ON CONFLICT DO NOTHING",
+             " $14, $15, $16) ON CONFLICT DO NOTHING",
              params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
         goto fail;
     if (changes != 1)
@@ -261,8 +263,72 @@ store_oidc_login_clear(struct store_oidc_login *login)
     free(login->nonce);
     free(login->purpose);
     free(login->opened_from);
+    free(login->dpop_jkt);
     free(login->released);
     memset(login, 0, sizeof *login);
+}
+
+/* ── Pushed authorization requests ─────────────────────────────────────── */
+
+int
+store_oidc_par_insert(struct store_conn *conn, const struct store_oidc_par *par)
+{
+    struct store_value params[] = {
+        v_hash(par->request_hash), v_text(par->client_id), v_text(par->params),
+        v_text(par->dpop_jkt), v_integer(par->expires_at),
+    };
+    return exec(conn,
+                "INSERT INTO oidc_par (request_hash, client_id, params, dpop_jkt, expires_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                params, sizeof params / sizeof *params, NULL, NULL, NULL);
+}
+
+static int
+read_par(void *context, const struct store_value *columns, size_t count)
+{
+    struct store_oidc_par *par = context;
+    int failed = 0;
+    if (count != 5 || column_hash(&columns[0], par->request_hash) != 0 ||
+        column_text_into(&columns[1], par->client_id, sizeof par->client_id) != 0)
+        return -1;
+    par->params = column_text(&columns[2], &failed);
+    par->dpop_jkt = column_text(&columns[3], &failed);
+    par->expires_at = column_integer(&columns[4]);
+    if (failed || par->params == NULL) {
+        store_oidc_par_clear(par);
+        return -1;
+    }
+    return 1;
+}
+
+int
+store_oidc_par_take(struct store_conn *conn,
+                    const uint8_t request_hash[STORE_OIDC_HASH_BYTES],
+                    struct store_oidc_par *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    struct store_value param = v_hash(request_hash);
+    /* One statement: of two requests presenting the same request_uri at
+     * once, one deletes the row and gets it, the other finds nothing. */
+    int rc = exec(conn,
+                  "DELETE FROM oidc_par WHERE request_hash = $1"
+                  " RETURNING request_hash, client_id, params, dpop_jkt, expires_at",
+                  &param, 1, read_par, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "pushed request");
+    *found = rc == 1;
+    return 0;
+}
+
+void
+store_oidc_par_clear(struct store_oidc_par *par)
+{
+    if (par->params != NULL)
+        secret_wipe(par->params, strlen(par->params));
+    free(par->params);
+    free(par->dpop_jkt);
+    memset(par, 0, sizeof *par);
 }
 
 /* ── Tokens ────────────────────────────────────────────────────────────── */
@@ -270,8 +336,8 @@ store_oidc_login_clear(struct store_oidc_login *login)
 #define TOKEN_COLUMNS                                                          \
     "t.token_hash, t.kind, t.grant_id, t.client_id, t.web_number, t.sub,"     \
     " t.claims, t.auth_time, t.created_at, t.expires_at, t.status, i.status," \
-    " i.person_id, t.rotated_at"
-#define TOKEN_COLUMN_COUNT 14
+    " i.person_id, t.rotated_at, t.dpop_jkt"
+#define TOKEN_COLUMN_COUNT 15
 
 static int
 read_token(void *context, const struct store_value *columns, size_t count)
@@ -300,6 +366,9 @@ read_token(void *context, const struct store_value *columns, size_t count)
     token->created_at = column_integer(&columns[8]);
     token->expires_at = column_integer(&columns[9]);
     token->rotated_at = columns[13].type == STORE_VALUE_INTEGER ? columns[13].integer : 0;
+    if (columns[14].type != STORE_VALUE_NULL &&
+        column_text_into(&columns[14], token->dpop_jkt, sizeof token->dpop_jkt) != 0)
+        return -1;
     if (failed || token->claims == NULL) {
         store_oidc_token_clear(token);
         return -1;
@@ -316,6 +385,7 @@ store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *
         v_text(token->claims), v_integer(token->auth_time),
         v_integer(token->created_at), v_integer(token->expires_at),
         v_text(STORE_TOKEN_ACTIVE),
+        token->dpop_jkt[0] ? v_text(token->dpop_jkt) : v_null(),
     };
     struct store_value lookup[] = {params[0], params[4], params[9]};
     if (exec(conn,
@@ -325,8 +395,9 @@ store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *
         return -1;
     return exec(conn,
                 "INSERT INTO oidc_token (token_hash, kind, grant_id, client_id,"
-                " web_number, sub, claims, auth_time, created_at, expires_at, status)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                " web_number, sub, claims, auth_time, created_at, expires_at, status,"
+                " dpop_jkt)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 params, sizeof params / sizeof *params, NULL, NULL, NULL);
 }
 

@@ -523,6 +523,32 @@ const struct store_migration store_migrations[] = {
      * domain (cross-device consent phishing, RFC 10027). */
     {.sqlite = "ALTER TABLE oidc_login ADD COLUMN opened_from TEXT;",
      .postgresql = "ALTER TABLE oidc_login ADD COLUMN opened_from TEXT;"},
+    /* 23-26: FAPI 2.0 (oidc/par.c, oidc/dpop.h): platforms held to the
+     * profile; the DPoP key a login's code and a token are bound to (its
+     * RFC 7638 thumbprint); pushed authorization requests, single use,
+     * keyed by the hash of their request_uri. */
+    {.sqlite = "ALTER TABLE platform ADD COLUMN fapi2 BIGINT NOT NULL DEFAULT 0;",
+     .postgresql = "ALTER TABLE platform ADD COLUMN fapi2 BIGINT NOT NULL DEFAULT 0;"},
+    {.sqlite = "ALTER TABLE oidc_login ADD COLUMN dpop_jkt TEXT;",
+     .postgresql = "ALTER TABLE oidc_login ADD COLUMN dpop_jkt TEXT;"},
+    {.sqlite = "ALTER TABLE oidc_token ADD COLUMN dpop_jkt TEXT;",
+     .postgresql = "ALTER TABLE oidc_token ADD COLUMN dpop_jkt TEXT;"},
+    {.sqlite =
+        "CREATE TABLE oidc_par ("
+        "  request_hash BLOB PRIMARY KEY,"
+        "  client_id TEXT NOT NULL,"
+        "  params TEXT NOT NULL,"
+        "  dpop_jkt TEXT,"
+        "  expires_at BIGINT NOT NULL);"
+        "CREATE INDEX oidc_par_expiry ON oidc_par (expires_at);",
+     .postgresql =
+        "CREATE TABLE oidc_par ("
+        "  request_hash BYTEA PRIMARY KEY,"
+        "  client_id TEXT NOT NULL,"
+        "  params TEXT NOT NULL,"
+        "  dpop_jkt TEXT,"
+        "  expires_at BIGINT NOT NULL);"
+        "CREATE INDEX oidc_par_expiry ON oidc_par (expires_at);"},
 };
 
 const size_t store_migration_count =
@@ -547,6 +573,7 @@ const struct store_placement store_placements[] = {
     {"oidc_user_code", "user_code_hash", NULL, 0},
     {"oidc_code", "code_hash", NULL, 0},
     {"oidc_token_hash", "token_hash", NULL, 0},
+    {"oidc_par", "request_hash", NULL, 0},
     {"enroll_challenge", "id", NULL, 0},
     {"attempt_limit", "limit_key", NULL, 0},
     {"used_token", "jti", NULL, 0},

@@ -128,6 +128,27 @@ test('the login page in Chinese or English: ui_locales, then Accept-Language by 
   assert.match(zh.html, /<h2>Test Shop 说明的用途<\/h2>/);
 });
 
+test('a pushed request (PAR) carries its ui_locales to the page', async () => {
+  const checks = await loginChecks();
+  const pushed = await fetch(`${server.url}/par`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(platform.client_id)}:${encodeURIComponent(platform.client_secret)}`).toString('base64')}` },
+    body: new URLSearchParams({ redirect_uri: platform.redirectUri, response_type: 'code', scope: SCOPE,
+      code_challenge: checks.challenge, code_challenge_method: 'S256', state: checks.state, ui_locales: 'zh-CN' }),
+  });
+  assert.equal(pushed.status, 201, await pushed.clone().text());
+  const { request_uri: requestUri } = await pushed.json();
+  const query = new URLSearchParams({ client_id: platform.client_id, request_uri: requestUri, ui_locales: 'en' });
+  const response = await fetch(`${server.url}/authorize?${query}`, { headers: { 'accept-language': 'en' } });
+  const html = await response.text();
+  assert.equal(response.status, 200, html);
+  assert.ok(isChinese(html), 'the pushed ui_locales, not the query\'s (RFC 9126 §4)');
+  // A request_uri used again: the refusal page in the query's language.
+  const again = await fetch(`${server.url}/authorize?${query}`);
+  assert.equal(again.status, 400);
+  assert.ok((await again.text()).includes('This login request has expired or was already used'));
+});
+
 test('the error and logout pages in Chinese or English', async () => {
   const refused = async (query, headers = {}) => {
     const response = await fetch(`${server.url}/authorize?${new URLSearchParams(query)}`, { redirect: 'manual', headers });

@@ -656,6 +656,39 @@ test('client_secret_post: openid-client with the secret in the form logs in, ref
   assert.equal(typeof good.body.access_token, 'string');
 });
 
+test('openid-client with its defaults (docs/quickstart.md: the secret alone, hence client_secret_post) logs in, refreshes, introspects, revokes', async () => {
+  // What a platform writes when it follows the quickstart: no client
+  // authentication named. The requests it sends are recorded to show
+  // which method openid-client picked.
+  const sent = [];
+  const config = await client.discovery(new URL(issuer), platforms.social.client_id, platforms.social.client_secret,
+    undefined, {
+      execute: [client.allowInsecureRequests],
+      [client.customFetch]: (url, options) => {
+        sent.push({ url: String(url), headers: new Headers(options.headers), body: String(options.body ?? '') });
+        return fetch(url, options);
+      },
+    });
+  const done = await loginAndExchange(platforms.social, config, citizens.adult.wallet);
+  assert.match(done.claims.sub, SUB);
+  assert.equal(done.claims.realname_verified, true);
+  const info = await client.fetchUserInfo(config, done.tokens.access_token, done.claims.sub);
+  assert.equal(info.sub, done.claims.sub);
+  const refreshed = await client.refreshTokenGrant(config, done.tokens.refresh_token);
+  assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, true);
+  await client.tokenRevocation(config, refreshed.refresh_token);
+  assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, false, 'the grant is revoked');
+  // Each back-channel request carried the secret in the form, never Basic.
+  const backChannel = sent.filter(({ url }) => /\/(token|introspect|revoke)$/.test(url));
+  assert.equal(backChannel.length, 5, sent.map(({ url }) => url).join(' '));
+  for (const request of backChannel) {
+    assert.equal(request.headers.get('authorization'), null, request.url);
+    const form = new URLSearchParams(request.body);
+    assert.equal(form.get('client_id'), platforms.social.client_id, request.url);
+    assert.equal(form.get('client_secret'), platforms.social.client_secret, request.url);
+  }
+});
+
 test('RP-initiated logout (openid-client buildEndSessionUrl) ends the platform\'s grant and returns with state', async () => {
   const atShop = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
   const atSocial = await loginAndExchange(platforms.social, configs.social, citizens.adult.wallet);

@@ -163,7 +163,7 @@ static void
 test_response(void **state)
 {
     (void)state;
-    json_t *body = token_response("A", "R", "I", "openid x");
+    json_t *body = token_response("A", "R", "I", "openid x", 0);
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char expected[256];
     snprintf(expected, sizeof expected,
@@ -173,8 +173,12 @@ test_response(void **state)
     assert_string_equal(text, expected);
     free(text);
     json_decref(body);
-    body = token_response("A", "R", NULL, "openid");
+    body = token_response("A", "R", NULL, "openid", 0);
     assert_null(json_object_get(body, "id_token"));
+    json_decref(body);
+    /* Bound to a DPoP key (RFC 9449 §5). */
+    body = token_response("A", "R", NULL, "openid", 1);
+    assert_string_equal(json_string_value(json_object_get(body, "token_type")), "DPoP");
     json_decref(body);
 }
 

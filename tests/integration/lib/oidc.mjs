@@ -22,7 +22,7 @@ export const insecure = { execute: [client.allowInsecureRequests] };
  * client_secret for client_secret_basic). options: {name, redirectUris,
  * claims, authMethod, jwks (an object, written to a file in dir),
  * sectorId, sectorOf (a client id), sectorIdentifierUri, purpose,
- * refreshReuse (seconds)}. */
+ * refreshReuse (seconds), fapi2 (true: held to FAPI 2.0)}. */
 export async function addPlatform(data, dir, options) {
   const args = ['platform', 'add', '--data', data, '--name', options.name];
   for (const uri of options.redirectUris) args.push('--redirect-uri', uri);
@@ -33,6 +33,7 @@ export async function addPlatform(data, dir, options) {
   if (options.refreshReuse !== undefined) args.push('--refresh-reuse', String(options.refreshReuse));
   if (options.sectorIdentifierUri) args.push('--sector-identifier-uri', options.sectorIdentifierUri);
   if (options.authMethod) args.push('--auth-method', options.authMethod);
+  if (options.fapi2) args.push('--fapi2');
   if (options.jwks) {
     const file = path.join(dir, `jwks-${options.name.replace(/\W+/g, '-')}.json`);
     await writeFile(file, JSON.stringify(options.jwks));
