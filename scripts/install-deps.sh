@@ -19,6 +19,9 @@ apt_packages=(
   libp11-kit-dev softhsm2
   clang libclang-rt-14-dev valgrind
   chromium
+  # A Chinese font for chromium: the login page's screenshots in Chinese
+  # (scripts/docs-screenshots.sh).
+  fonts-wqy-microhei
   # The TLS front of the proxy integration test (started by the test on
   # loopback with its own config, never as a service).
   nginx

@@ -1,8 +1,11 @@
-/* app_login: `cyberid-app login CODE_OR_URL [--approve|--deny]
- * [--release claim,...]`: the citizen's side of a platform login
- * (docs/api.md, "The app's side"). Shows who asks for what, then approves
- * (the device token of the approval carries "user_code" and "release", so
- * the signature covers the choice) or denies. */
+/* app_login: `cyberid-app login CODE_OR_URL_OR_LINK [--approve|--deny]
+ * [--release claim,...]` and `cyberid-app open LINK`: the citizen's side
+ * of a platform login (docs/api.md, "The app's side"). Shows who asks for
+ * what, in words, in the citizen's language; asks claim by claim what to
+ * share unless --release says; then approves (the device token of the
+ * approval carries "user_code" and "release", so the signature covers the
+ * choice) or denies. Only an explicit answer decides: a bare Enter asks
+ * again, no answer leaves the login pending. */
 #include "app/app.h"
 
 #include "app/login_code.h"
@@ -17,8 +20,10 @@
 
 /* Longest platform name, client id or purpose shown. */
 #define LOGIN_TEXT_MAX 1024
-/* Longest answer read at the prompt. */
-#define LOGIN_ANSWER_MAX 16
+/* Longest answer read at the prompt, and how often a question is asked
+ * before the command gives up without deciding. */
+#define LOGIN_ANSWER_MAX 32
+#define LOGIN_ASK_TRIES 5
 
 enum login_decision { LOGIN_ASK, LOGIN_APPROVE, LOGIN_DENY };
 
@@ -79,8 +84,19 @@ bad:
     return -1;
 }
 
-/* Shows the platform, the claims it asks for and its purpose on stderr,
- * every piece from the network cleaned of control characters. */
+/* The text in the citizen's language (a macro: printf checks both). */
+#define SAY(lang, en, zh) ((lang) == APP_LANG_ZH ? (zh) : (en))
+
+/* A claim in words for the citizen, else its name cleaned, into out. */
+static void
+claim_words(const char *claim, enum app_lang lang, char *out, size_t cap)
+{
+    const char *words = words_claim_asked(claim, lang);
+    app_clean_text(words != NULL ? words : claim, out, cap);
+}
+
+/* Shows the platform, the claims it asks for (in words) and its purpose on
+ * stderr, every piece from the network cleaned of control characters. */
 static void
 show_login_request(const struct login_request *request, enum app_lang lang)
 {
@@ -89,21 +105,21 @@ show_login_request(const struct login_request *request, enum app_lang lang)
     json_t *claim;
 
     app_clean_text(request->platform_name, text, sizeof(text));
-    fprintf(stderr, "Log in to: %s\n", text);
+    fprintf(stderr, SAY(lang, "Log in to: %s\n", "登录：%s\n"), text);
     app_clean_text(json_string_value(json_object_get(request->platform, "client_id")),
                    text, sizeof(text));
-    fprintf(stderr, "Platform id: %s\n", text);
-    fprintf(stderr, "It asks for:");
-    if (json_array_size(request->claims) == 0)
-        fprintf(stderr, " (no claim: only that you are a registered person)");
+    fprintf(stderr, SAY(lang, "Platform id: %s\n", "平台标识：%s\n"), text);
+    fprintf(stderr, "%s\n  - %s\n", SAY(lang, "It asks for:", "它请求获取："),
+            SAY(lang, "a sign-in identifier for this site only (always given)",
+                "仅用于本网站的登录标识（总会提供）"));
     json_array_foreach(request->claims, i, claim) {
-        app_clean_text(json_string_value(claim), text, sizeof(text));
-        fprintf(stderr, "%s %s", i == 0 ? "" : ",", text);
+        claim_words(json_string_value(claim), lang, text, sizeof(text));
+        fprintf(stderr, "  - %s\n", text);
     }
-    fprintf(stderr, "\n");
     if (request->purpose != NULL) {
         app_clean_text(request->purpose, text, sizeof(text));
-        fprintf(stderr, "Purpose (as the platform registered it): %s\n", text);
+        fprintf(stderr, SAY(lang, "Purpose (as the platform registered it): %s\n",
+                            "用途（平台登记的）：%s\n"), text);
     }
     /* What tells a citizen their own login from one someone else started
      * and sent them (RFC 10027): where the browser goes back to, and when
@@ -111,46 +127,140 @@ show_login_request(const struct login_request *request, enum app_lang lang)
     const char *returns_to = json_string_value(json_object_get(request->platform, "returns_to"));
     if (returns_to != NULL && returns_to[0] != '\0') {
         app_clean_text(returns_to, text, sizeof(text));
-        fprintf(stderr, "After it, your browser goes back to: %s\n", text);
+        fprintf(stderr, SAY(lang, "After it, your browser goes back to: %s\n",
+                            "之后，您的浏览器将返回：%s\n"), text);
     }
     const json_t *opened_at = json_object_get(request->answer, "opened_at");
     const char *opened_from = json_string_value(json_object_get(request->answer, "opened_from"));
     if (json_is_integer(opened_at)) {
         char when[48], from[64];
         words_time(json_integer_value(opened_at), lang, when, sizeof when);
-        app_clean_text(opened_from ? opened_from : "an unknown network", from, sizeof from);
-        fprintf(stderr, "The login page was opened at %s from %s: if that was not you, deny.\n",
+        app_clean_text(opened_from ? opened_from
+                                   : SAY(lang, "an unknown network", "未知网络"),
+                       from, sizeof from);
+        fprintf(stderr, SAY(lang, "The login page was opened at %s from %s: if that was not "
+                            "you, deny.\n",
+                            "登录页面于 %s 从 %s 打开：如果不是您本人，请拒绝。\n"),
                 when, from);
     }
 }
 
-/* Asks "Approve? [y/N]" on the terminal (else standard input); anything
- * but y or yes, or no answer, is a denial. */
-static enum login_decision
-ask(const char *code)
+/* 1 if word (lower case) is one of the NULL-terminated words. */
+static int
+is_one_of(const char *word, const char *const *words)
+{
+    for (; *words != NULL; words++)
+        if (strcmp(word, *words) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const YES[] = {"y", "yes", "是", "提供", "批准", NULL};
+static const char *const NO[] = {"n", "no", "否", "不", "不提供", "拒绝", NULL};
+
+/* Asks a yes/no question on stderr and reads the answer from in until it
+ * is one: an empty line (a bare Enter) or any other text asks again, at
+ * most LOGIN_ASK_TRIES times. 1 yes, 0 no, -1 no answer (end of input, or
+ * too many tries): never a decision. */
+static int
+ask_yes_no(FILE *in, enum app_lang lang, const char *question)
 {
     char answer[LOGIN_ANSWER_MAX];
-    FILE *terminal = fopen("/dev/tty", "r");
-    FILE *in = terminal ? terminal : stdin;
-    enum login_decision decision = LOGIN_DENY;
+
+    for (int tries = 0; tries < LOGIN_ASK_TRIES; tries++) {
+        fprintf(stderr, "%s", question);
+        fflush(stderr);
+        if (fgets(answer, sizeof(answer), in) == NULL) {
+            fprintf(stderr, "\n");
+            return -1;
+        }
+        size_t end = strcspn(answer, "\r\n");
+        int whole = answer[end] != '\0' || feof(in);
+        if (!whole) {
+            /* Longer than any answer: read the rest of the line away. */
+            int c;
+            while ((c = fgetc(in)) != EOF && c != '\n')
+                ;
+        }
+        answer[end] = '\0';
+        for (char *c = answer; *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        if (whole && is_one_of(answer, YES))
+            return 1;
+        if (whole && is_one_of(answer, NO))
+            return 0;
+        fprintf(stderr, "%s", SAY(lang, "Please answer y or n (Enter alone is not an answer).\n",
+                                  "请回答 y 或 n（只按回车不算回答）。\n"));
+    }
+    return -1;
+}
+
+/* Asks, claim by claim, which of the asked claims to share: *release is
+ * the new array of the chosen ones. 0, or -1 when an answer did not come
+ * (nothing chosen then) or out of memory. */
+static int
+ask_release(FILE *in, const struct login_request *request, enum app_lang lang,
+            json_t **release)
+{
+    char words[LOGIN_TEXT_MAX], question[LOGIN_TEXT_MAX + 128];
+    size_t i;
+    json_t *claim;
+
+    *release = json_array();
+    if (*release == NULL)
+        return -1;
+    json_array_foreach(request->claims, i, claim) {
+        claim_words(json_string_value(claim), lang, words, sizeof(words));
+        snprintf(question, sizeof(question),
+                 SAY(lang, "Share %s? [y = share / n = do not share] ",
+                     "提供「%s」？[y = 提供 / n = 不提供] "),
+                 words);
+        int answer = ask_yes_no(in, lang, question);
+        if (answer < 0 || (answer == 1 && json_array_append(*release, claim) != 0)) {
+            json_decref(*release);
+            *release = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Asks for the decision, showing the code the page must show and what is
+ * shared (release). LOGIN_APPROVE, LOGIN_DENY, or LOGIN_ASK when no
+ * answer came: only an explicit n denies. */
+static enum login_decision
+ask(FILE *in, const char *code, const struct login_request *request, const json_t *release,
+    enum app_lang lang)
+{
+    char name[LOGIN_TEXT_MAX], shared[LOGIN_TEXT_MAX], words[LOGIN_TEXT_MAX];
+    char question[3 * LOGIN_TEXT_MAX];
+    size_t i, at = 0;
+    json_t *claim;
 
     /* The code the page shows must be this one: a login someone else
      * opened shows another code on the citizen's screen, or none. */
-    fprintf(stderr, "The page you opened shows the code %.4s-%.4s. Approve? [y/N] ", code,
-            strlen(code) > 4 ? code + 4 : "");
-    fflush(stderr);
-    if (fgets(answer, sizeof(answer), in) != NULL) {
-        answer[strcspn(answer, "\r\n")] = '\0';
-        for (char *c = answer; *c != '\0'; c++)
-            *c = (char)tolower((unsigned char)*c);
-        if (strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0)
-            decision = LOGIN_APPROVE;
-    } else {
-        fprintf(stderr, "\n");
+    fprintf(stderr, SAY(lang, "Check: the page you opened shows the code %.4s-%.4s.\n",
+                        "请核对：您打开的页面显示的代码是 %.4s-%.4s。\n"),
+            code, strlen(code) > 4 ? code + 4 : "");
+    app_clean_text(request->platform_name, name, sizeof(name));
+    shared[0] = '\0';
+    json_array_foreach(release, i, claim) {
+        claim_words(json_string_value(claim), lang, words, sizeof(words));
+        int n = snprintf(shared + at, sizeof(shared) - at, "%s%s",
+                         i == 0 ? "" : SAY(lang, ", ", "、"), words);
+        if (n < 0 || (size_t)n >= sizeof(shared) - at)
+            break;
+        at += (size_t)n;
     }
-    if (terminal != NULL)
-        fclose(terminal);
-    return decision;
+    if (at == 0)
+        snprintf(shared, sizeof(shared), "%s",
+                 SAY(lang, "only the sign-in identifier", "仅登录标识"));
+    snprintf(question, sizeof(question),
+             SAY(lang, "Approve the login to %s, sharing %s? [y = approve / n = deny] ",
+                 "批准登录 %s，并提供：%s？[y = 批准 / n = 拒绝] "),
+             name, shared);
+    int answer = ask_yes_no(in, lang, question);
+    return answer < 0 ? LOGIN_ASK : answer ? LOGIN_APPROVE : LOGIN_DENY;
 }
 
 /* Prints {"status", "platform", "released"} on stdout. */
@@ -251,6 +361,11 @@ app_login(const struct app_options *global, int argc, char **argv)
 
     if ((status = parse_options(argc, argv, &options, &decision, &release_option)) != 0)
         return status;
+    if (strcmp(argv[0], "open") == 0 &&
+        strncmp(argv[optind], LOGIN_CODE_LINK_PREFIX, strlen(LOGIN_CODE_LINK_PREFIX)) != 0) {
+        fprintf(stderr, "cyberid-app open: takes a login link " LOGIN_CODE_LINK_PREFIX "...\n");
+        return APP_EXIT_USAGE;
+    }
     if (login_code_parse(argv[optind], code, issuer, sizeof(issuer), err,
                          sizeof(err)) != 0) {
         fprintf(stderr, "cyberid-app login: %s\n", err);
@@ -287,8 +402,22 @@ app_login(const struct app_options *global, int argc, char **argv)
                         json_string_value(claim));
                 goto cleanup;
             }
-    if (decision == LOGIN_ASK)
-        decision = ask(code);
+    if (decision == LOGIN_ASK) {
+        /* Questions go to the terminal when there is one, else stdin. */
+        FILE *terminal = fopen("/dev/tty", "r");
+        FILE *in = terminal ? terminal : stdin;
+        if (release != NULL || ask_release(in, &request, options.lang, &release) == 0)
+            decision = ask(in, code, &request, release, options.lang);
+        if (terminal != NULL)
+            fclose(terminal);
+        if (decision == LOGIN_ASK) {
+            fprintf(stderr, "%s", SAY(options.lang,
+                                      "No answer: nothing was sent; the login stays pending "
+                                      "until it expires.\n",
+                                      "没有回答：未发送任何内容；此登录在过期前保持待定。\n"));
+            goto cleanup;
+        }
+    }
     if (decision == LOGIN_APPROVE) {
         if (release == NULL)
             release = json_deep_copy(request.claims);

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"devices", app_devices},
     {"revoke-device", app_revoke_device},
     {"login", app_login},
+    {"open", app_login}, /* a same-device link: login's, the link only */
     {"assert", app_assert},
 };
 

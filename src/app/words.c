@@ -96,6 +96,21 @@ words_claim(const char *claim, enum app_lang lang)
     return lookup(claims, sizeof claims / sizeof *claims, claim, lang);
 }
 
+const char *
+words_claim_asked(const char *claim, enum app_lang lang)
+{
+    static const struct phrase claims[] = {
+        {"realname_verified", "that your real name is verified (not the name itself)",
+         "您已通过实名认证（不含姓名本身）"},
+        {"age_over_14", "whether you are over 14", "您是否已满14周岁"},
+        {"age_over_18", "whether you are over 18", "您是否已满18周岁"},
+        {"birth_year", "your year of birth", "您的出生年份"},
+        {"name", "your full name", "您的姓名"},
+        {"national_id", "your national ID number", "您的身份证号码"},
+    };
+    return lookup(claims, sizeof claims / sizeof *claims, claim, lang);
+}
+
 void
 words_actor(const char *actor, const char *own, const char *platform_name, enum app_lang lang,
             char *out, size_t cap)

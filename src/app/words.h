@@ -20,6 +20,9 @@ int words_language(const char *name, enum app_lang *out);
 const char *words_action(const char *action, enum app_lang lang);
 /* A claim name ("age_over_18") in words; NULL when unknown. */
 const char *words_claim(const char *claim, enum app_lang lang);
+/* What a claim tells a platform, in words for a login's question
+ * ("whether you are over 18", "您的姓名"); NULL when unknown. */
+const char *words_claim_asked(const char *claim, enum app_lang lang);
 /* Who acted, in words, into out: "you" for own ("citizen:<web number>"),
  * the operator, the system, an applicant, "platform <name>" (the
  * platform's registered name when known, else its client id). */

@@ -41,6 +41,7 @@ static const char serve_usage[] =
     "                     [--challenges-per-address N] [--pending-ceiling N]\n"
     "                     [--trusted-proxy CIDR]... [--signer-opens-per-minute N]\n"
     "                     [--issuer URL] [--models DIR] [--witness URL=VKEY]...\n"
+    "                     [--default-lang en|zh]\n"
     "                     [--log-level debug|info|warn|error] [--hint]\n"
     "Serves HTTP on HOST:PORT (default " DEFAULT_LISTEN "; port 0 picks a free\n"
     "port, logged in the \"listening\" line). Stops cleanly on SIGTERM/SIGINT.\n"
@@ -83,7 +84,11 @@ static const char serve_usage[] =
     "the stored note, which /log/checkpoint and the citizens' history serve.\n"
     "A witness that is down or refuses is logged (witness_failed) and tried\n"
     "again after a pause (1 s, doubling to 60 s); each request times out\n"
-    "after 5 s. The log goes on meanwhile, its checkpoints not cosigned.\n";
+    "after 5 s. The log goes on meanwhile, its checkpoints not cosigned.\n"
+    "--default-lang en|zh: the language of the login page, the login link's\n"
+    "page and the error and logout pages when the request's ui_locales and\n"
+    "Accept-Language name neither English nor Simplified Chinese (default:\n"
+    "config.json's \"default_lang\", else en).\n";
 
 static void
 print_hint(const char *data_dir, const char *listen, unsigned port)
@@ -166,12 +171,14 @@ cli_serve(int argc, char **argv)
         {"trusted-proxy", required_argument, NULL, 'T'},
         {"signer-opens-per-minute", required_argument, NULL, 'O'},
         {"witness", required_argument, NULL, 'W'},
+        {"default-lang", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data_dir = NULL;
     const char *listen = DEFAULT_LISTEN;
     const char *issuer = NULL;
+    const char *default_lang = NULL;
     const char *models_dir = getenv(MODELS_DIR_ENV);
     long long threads = DEFAULT_THREADS;
     long long pool = 0;
@@ -198,6 +205,11 @@ cli_serve(int argc, char **argv)
         case 'H': hint = 1; break;
         case 'i': issuer = optarg; break;
         case 'm': models_dir = optarg; break;
+        case 'g':
+            if (strcmp(optarg, "en") != 0 && strcmp(optarg, "zh") != 0)
+                return cli_fail("serve", 2, "--default-lang must be en or zh");
+            default_lang = optarg;
+            break;
         case 't':
             if (parse_integer(optarg, 1, THREADS_MAX, &threads) != 0)
                 return cli_fail("serve", 2, "--threads must be 1 to %d", THREADS_MAX);
@@ -347,6 +359,11 @@ cli_serve(int argc, char **argv)
         }
         issuer = default_issuer;
     }
+    /* The flag, else config.json, else English. */
+    if (default_lang == NULL && service.config.default_lang[0] != '\0')
+        default_lang = service.config.default_lang;
+    if (default_lang != NULL && ui_lang_from_name(default_lang, &service.default_lang) != 0)
+        service.default_lang = UI_LANG_EN; /* both were checked above */
     service.limits = (struct service_limits){
         .authorize_per_address = (double)authorize_per_address,
         .authorize_per_platform = (double)authorize_per_platform,

@@ -128,6 +128,16 @@ config_load(const char *data_dir, struct config *out, char *err,
         else
             out->suspension_max_days = (int)days;
     }
+    const json_t *lang = json_object_get(document, "default_lang");
+    out->default_lang[0] = '\0';
+    if (status == 0 && lang != NULL) {
+        const char *name = json_string_value(lang);
+        if (name == NULL || (strcmp(name, "en") != 0 && strcmp(name, "zh") != 0))
+            status = error_set(err, errlen, "%s: \"default_lang\" must be \"en\" or \"zh\"",
+                               out->config_file);
+        else
+            memcpy(out->default_lang, name, strlen(name) + 1);
+    }
     json_decref(document);
     return status;
 }

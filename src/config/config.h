@@ -1,6 +1,7 @@
 /* config: the data folder's layout and its config.json.
  *
- *   DIR/config.json        settings (format version, database location)
+ *   DIR/config.json        settings (format version, database location,
+ *                          optional: suspension_max_days, default_lang)
  *   DIR/cyberid.db         SQLite database (WAL), the embedded default
  *   DIR/keys/              private keys, mode 0700/0600: read by the signer only
  *   DIR/pki/               public certificates (CA chain, token key)
@@ -21,6 +22,8 @@
  * directory of that day); 2: relative to the data folder, or a URI. */
 #define CONFIG_FORMAT_VERSION 2
 
+#define CONFIG_LANG_SIZE 3
+
 struct config {
     char data_dir[CONFIG_PATH_MAX];
     char config_file[CONFIG_PATH_MAX];
@@ -35,6 +38,10 @@ struct config {
     /* The longest suspension an operator may order, in days: config.json's
      * optional "suspension_max_days" (1 to 3650), else the default. */
     int suspension_max_days;
+    /* The language of the service's pages when a request names none it
+     * speaks: config.json's optional "default_lang", "en" or "zh"; ""
+     * when unset (`cyberid serve --default-lang` overrides it). */
+    char default_lang[CONFIG_LANG_SIZE];
 };
 #define CONFIG_SUSPENSION_MAX_DAYS_DEFAULT 90
 #define CONFIG_SUSPENSION_MAX_DAYS_LIMIT 3650

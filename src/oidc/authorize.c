@@ -116,6 +116,7 @@ authorize_params_read(struct authorize_params *params,
     params->request_object = get(source, "request");
     params->request_uri = get(source, "request_uri");
     params->dpop_jkt = get(source, "dpop_jkt");
+    params->ui_locales = get(source, "ui_locales");
 }
 
 /* The headers every HTML page carries: its CSP (script_nonce NULL: no
@@ -132,13 +133,28 @@ add_page_headers(struct http_response *response, const char *script_nonce)
     return 0;
 }
 
-/* Answers 400 with the HTML error page: for a request that must not be
- * redirected (unknown client, unregistered redirect URI). 0 or -1. */
+/* The language of the request's pages (ui_lang.h): its ui_locales (the
+ * query's, or the pushed request's), then Accept-Language, then the
+ * deployment's default. */
+static enum ui_lang
+request_lang(const struct oidc_context *context, const struct http_request *request,
+             const char *ui_locales)
+{
+    return login_page_lang(request, ui_locales, context->default_lang);
+}
+
+/* Answers 400 with the HTML error page in lang, its message given in
+ * English and Chinese: for a request that must not be redirected (unknown
+ * client, unregistered redirect URI). 0 or -1. */
 static int
-refuse_page(struct http_response *response, const char *message)
+refuse_page(struct http_response *response, enum ui_lang lang, const char *message_en,
+            const char *message_zh)
 {
     size_t length = 0;
-    char *page = login_page_error_render("This login request cannot be used", message,
+    char *page = login_page_error_render(lang,
+                                         ui_lang_pick(lang, "This login request cannot be used",
+                                                      "此登录请求无法使用"),
+                                         ui_lang_pick(lang, message_en, message_zh), 1,
                                          &length);
     int status = page != NULL && add_page_headers(response, NULL) == 0 &&
                          http_respond_bytes(response, 400, LOGIN_PAGE_CONTENT_TYPE,
@@ -329,10 +345,11 @@ authorize_params_check(const struct authorize_params *params, int bad_state,
 
 /* Answers the login page of a stored login. 0 or -1. */
 static int
-respond_page(const struct oidc_context *context, const struct store_platform *platform,
-             const json_t *asked, const char *login_id, const char *user_code,
-             struct http_response *response)
+respond_page(const struct oidc_context *context, const struct http_request *request,
+             const char *ui_locales, const struct store_platform *platform, const json_t *asked,
+             const char *login_id, const char *user_code, struct http_response *response)
 {
+    char app_link[LOGIN_PAGE_APP_LINK_MAX];
     uint8_t random[SCRIPT_NONCE_BYTES];
     char script_nonce[SCRIPT_NONCE_SIZE], login_url[URL_MAX], poll_path[URL_MAX];
     char *page = NULL;
@@ -342,9 +359,13 @@ respond_page(const struct oidc_context *context, const struct store_platform *pl
         base64url_encode(random, sizeof random, script_nonce, sizeof script_nonce) != 0 ||
         string_format(login_url, sizeof login_url, "%s" LOGIN_PATH "%s",
                       context->issuer, user_code) != 0 ||
-        string_format(poll_path, sizeof poll_path, STATUS_PATH "%s", login_id) != 0)
+        string_format(poll_path, sizeof poll_path, STATUS_PATH "%s", login_id) != 0 ||
+        login_page_app_link(context->issuer, user_code, app_link, sizeof app_link) != 0)
         goto done;
     const struct login_page view = {
+        .lang = request_lang(context, request, ui_locales),
+        .app_link = app_link,
+        .phone = login_page_is_phone(http_request_header(request, "User-Agent")),
         .platform_name = platform->name,
         .claims = asked,
         .purpose = platform->purpose,
@@ -362,6 +383,7 @@ done:
     free(page);
     secret_wipe(login_url, sizeof login_url);
     secret_wipe(poll_path, sizeof poll_path);
+    secret_wipe(app_link, sizeof app_link);
     return status;
 }
 
@@ -428,7 +450,7 @@ network_of(const char *address, char *out, size_t cap)
  * 0 or -1. */
 static int
 start_login(const struct oidc_context *context, struct store_conn *conn,
-            const char *client_address,
+            const struct http_request *request,
             const struct store_platform *platform,
             const struct authorize_params *params, const json_t *asked,
             struct http_response *response)
@@ -439,7 +461,7 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
     int64_t now = (int64_t)time(NULL);
     int inserted = 0, result = -1;
     char opened_from[INET6_ADDRSTRLEN + 4];
-    network_of(client_address, opened_from, sizeof opened_from);
+    network_of(request->client_address, opened_from, sizeof opened_from);
     /* The text fields are borrowed from the request for the insert only;
      * nothing here is freed with store_oidc_login_clear(). */
     struct store_oidc_login login = {
@@ -477,8 +499,8 @@ start_login(const struct oidc_context *context, struct store_conn *conn,
                   AUTHORIZE_INSERT_ATTEMPTS);
         goto done;
     }
-    result = respond_page(context, platform, asked, login_id, user_code,
-                          response);
+    result = respond_page(context, request, params->ui_locales, platform, asked, login_id,
+                          user_code, response);
     if (result == 0)
         counter_add(COUNTER_LOGINS, "started");
 done:
@@ -495,7 +517,8 @@ done:
  * platform's); -1 on an internal failure (answered when the store failed). */
 static int
 take_pushed(struct store_conn *conn, const char *request_uri, const char *client_id,
-            struct store_oidc_par *pushed, json_t **params, struct http_response *response)
+            enum ui_lang lang, struct store_oidc_par *pushed, json_t **params,
+            struct http_response *response)
 {
     static const size_t prefix = sizeof AUTHORIZE_REQUEST_URI_PREFIX - 1;
     const char *secret = request_uri + prefix;
@@ -505,16 +528,21 @@ take_pushed(struct store_conn *conn, const char *request_uri, const char *client
     *params = NULL;
     if (strncmp(request_uri, AUTHORIZE_REQUEST_URI_PREFIX, prefix) != 0 ||
         secret[0] == '\0' || strlen(secret) > OAUTH_CREDENTIAL_MAX)
-        return refuse_page(response, "The request names a request_uri this service did "
-                                     "not give.") == 0 ? 1 : -1;
+        return refuse_page(response, lang,
+                           "The request names a request_uri this service did not give.",
+                           "请求中的 request_uri 不是本服务给出的。") == 0
+                   ? 1
+                   : -1;
     oauth_hash(secret, hash);
     if (store_oidc_par_take(conn, hash, pushed, &found) != 0)
         return oauth_store_failed(conn, "authorize.pushed", response) == 0 ? 1 : -1;
     if (!found || pushed->expires_at <= (int64_t)time(NULL) ||
         strcmp(pushed->client_id, client_id) != 0) {
         store_oidc_par_clear(pushed);
-        return refuse_page(response, "This login request has expired or was already "
-                                     "used. Go back to the site and start again.") == 0
+        return refuse_page(response, lang,
+                           "This login request has expired or was already used. Go back to "
+                           "the site and start again.",
+                           "此登录请求已过期或已被使用。请返回网站重新开始。") == 0
                    ? 1
                    : -1;
     }
@@ -537,14 +565,20 @@ oidc_authorize_handle(const struct oidc_context *context,
     if (http_request_query_count(request, "client_id") > 1 ||
         http_request_query_count(request, "redirect_uri") > 1 ||
         http_request_query_count(request, "request_uri") > 1)
-        return refuse_page(response, "The request names the site, its return address "
-                                     "or its pushed request more than once.");
+        return refuse_page(response, request_lang(context, request, params.ui_locales),
+                           "The request names the site, its return address or its pushed "
+                           "request more than once.",
+                           "请求多次指明了网站、其返回地址或其推送的请求。");
     if (params.client_id == NULL)
-        return refuse_page(response, "The request does not say which site it comes "
-                                     "from (client_id is missing).");
+        return refuse_page(response, request_lang(context, request, params.ui_locales),
+                           "The request does not say which site it comes from (client_id "
+                           "is missing).",
+                           "请求没有说明来自哪个网站（缺少 client_id）。");
     if (params.redirect_uri == NULL && params.request_uri == NULL)
-        return refuse_page(response, "The request does not say where to return to "
-                                     "(redirect_uri is missing).");
+        return refuse_page(response, request_lang(context, request, params.ui_locales),
+                           "The request does not say where to return to (redirect_uri is "
+                           "missing).",
+                           "请求没有说明返回到哪里（缺少 redirect_uri）。");
 
     struct store_platform platform;
     struct store_oidc_par pushed;
@@ -559,8 +593,10 @@ oidc_authorize_handle(const struct oidc_context *context,
         goto done;
     }
     if (!found || platform.disabled) {
-        result = refuse_page(response, "The site that sent you here is not registered "
-                                       "with cyberid (unknown client_id).");
+        result = refuse_page(response, request_lang(context, request, params.ui_locales),
+                             "The site that sent you here is not registered with cyberid "
+                             "(unknown client_id).",
+                             "把您带到这里的网站没有在 cyberid 登记（client_id 未知）。");
         goto done;
     }
     http_response_set_client_id(response, platform.client_id);
@@ -570,7 +606,8 @@ oidc_authorize_handle(const struct oidc_context *context,
     if (was_pushed) {
         /* Only the pushed parameters count (RFC 9126 §4); the query's
          * others are ignored. */
-        int taken = take_pushed(conn, params.request_uri, platform.client_id, &pushed,
+        int taken = take_pushed(conn, params.request_uri, platform.client_id,
+                                request_lang(context, request, params.ui_locales), &pushed,
                                 &pushed_params, response);
         if (taken != 0) {
             result = taken > 0 ? 0 : -1;
@@ -580,16 +617,20 @@ oidc_authorize_handle(const struct oidc_context *context,
         params.client_id = platform.client_id;
         params.dpop_jkt = pushed.dpop_jkt;
         if (params.redirect_uri == NULL) {
-            result = refuse_page(response, "The pushed request does not say where to "
-                                           "return to (redirect_uri is missing).");
+            result = refuse_page(response, request_lang(context, request, params.ui_locales),
+                                 "The pushed request does not say where to return to "
+                                 "(redirect_uri is missing).",
+                                 "推送的请求没有说明返回到哪里（缺少 redirect_uri）。");
             goto done;
         }
     } else {
         description = repeated_parameter(request, buffer);
     }
     if (!authorize_redirect_uri_is_registered(platform.redirect_uris, params.redirect_uri)) {
-        result = refuse_page(response, "The return address (redirect_uri) is not one "
-                                       "this site registered.");
+        result = refuse_page(response, request_lang(context, request, params.ui_locales),
+                             "The return address (redirect_uri) is not one this site "
+                             "registered.",
+                             "返回地址（redirect_uri）不是该网站登记过的地址。");
         goto done;
     }
     int bad_state = params.state != NULL && !authorize_state_is_valid(params.state);
@@ -621,8 +662,7 @@ oidc_authorize_handle(const struct oidc_context *context,
                                          description, params.state);
         goto done;
     }
-    result = start_login(context, conn, request->client_address, &platform, &params, asked,
-                         response);
+    result = start_login(context, conn, request, &platform, &params, asked, response);
 done:
     json_decref(asked);
     json_decref(pushed_params);

@@ -31,6 +31,7 @@ struct authorize_params {
     const char *request_object;
     const char *request_uri;
     const char *dpop_jkt;       /* RFC 9449 §10: the key to bind the code to */
+    const char *ui_locales;     /* the pages' language (ui_lang.h) */
 };
 
 /* The parameters a request may give at most once, the ones a pushed

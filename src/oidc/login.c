@@ -7,12 +7,17 @@
  * approval's device token also carries "user_code" and "release", so the
  * device key's signature covers the choice; the release must be a subset
  * of the asked claims. The decision and its audit event (claim names,
- * never values) commit in one transaction; a login is decided once. */
+ * never values) commit in one transaction; a login is decided once.
+ *
+ * The login URL is also what a phone's camera or the login page's https
+ * fallback opens in a browser: a GET asking for text/html without a device
+ * token gets a page saying what to do with it (login_page_link_render()). */
 #include "oidc/oidc.h"
 
 #include "audit/audit.h"
 #include "oidc/platform.h"
 #include "oidc/claims.h"
+#include "oidc/login_page.h"
 #include "oidc/oauth.h"
 #include "oidc/user_code.h"
 #include "util/counters.h"
@@ -74,6 +79,56 @@ path_user_code(const struct http_request *request, char code[USER_CODE_SIZE],
     return http_respond_error(response, 404, "not_found", "no such login") == 0 ? 1 : -1;
 }
 
+/* 1 if a GET of the login URL comes from a browser rather than the app:
+ * it asks for text/html and carries no Authorization (the app sends
+ * "Accept: application/json" and its device token). */
+static int
+wants_page(const struct http_request *request)
+{
+    const char *accept = http_request_header(request, "Accept");
+    return accept != NULL && strstr(accept, "text/html") != NULL &&
+           http_request_header(request, "Authorization") == NULL;
+}
+
+/* The login URL opened in a browser (a phone's camera, the login page's
+ * https fallback): a page saying what to do with it, in the browser's
+ * language (ui_locales in the query, then Accept-Language, then the
+ * default). It reads nothing from the store: whether a login exists is
+ * for the app to learn. A path that is not a user code: a 404 page.
+ * 0 or -1. */
+static int
+respond_link_page(const struct oidc_context *context, const struct http_request *request,
+                  struct http_response *response)
+{
+    const char *ui_locales = http_request_query(request, "ui_locales");
+    enum ui_lang lang = login_page_lang(request, ui_locales, context->default_lang);
+    char code[USER_CODE_SIZE], link[LOGIN_PAGE_APP_LINK_MAX], csp[LOGIN_PAGE_CSP_MAX];
+    char *html = NULL;
+    size_t length = 0;
+    unsigned status = 200;
+    if (user_code_normalize(request->params[0], code) != 0) {
+        status = 404;
+        html = login_page_error_render(lang, ui_lang_pick(lang, "No such login", "没有此登录"),
+                                       ui_lang_pick(lang,
+                                                    "This is not a cyberid login link. Go "
+                                                    "back to the site and start again.",
+                                                    "这不是 cyberid 的登录链接。请返回网站"
+                                                    "重新开始。"),
+                                       0, &length);
+    } else if (login_page_app_link(context->issuer, code, link, sizeof link) == 0) {
+        html = login_page_link_render(lang, code, link, &length);
+    }
+    int ok = html != NULL && login_page_csp(NULL, csp, sizeof csp) == 0 &&
+             http_response_add_header(response, "Content-Security-Policy", csp) == 0 &&
+             http_response_add_header(response, "X-Frame-Options", "DENY") == 0 &&
+             http_response_add_header(response, "Referrer-Policy", "no-referrer") == 0 &&
+             http_response_add_header(response, "Vary", "Accept, Accept-Language") == 0 &&
+             http_respond_bytes(response, status, LOGIN_PAGE_CONTENT_TYPE, html, length) == 0;
+    free(html);
+    secret_wipe(code, sizeof code);
+    return ok ? 0 : -1;
+}
+
 /* A device of a suspended or locked identity is let as far as a real
  * pending login (device_authenticate_any_status()) so that the refusal is
  * an event of the identity, "login.refused": the citizen sees in their
@@ -107,6 +162,8 @@ int
 oidc_login_show_handle(const struct oidc_context *context,
                        const struct http_request *request, struct http_response *response)
 {
+    if (wants_page(request))
+        return respond_link_page(context, request, response);
     struct device_caller caller;
     int authenticated = device_authenticate_any_status(context->device, request, &caller,
                                                        response);

@@ -29,13 +29,18 @@ param(const struct http_request *request, const struct form *form, const char *n
     return value != NULL && value[0] != '\0' ? value : NULL;
 }
 
-/* An HTML page (no script) with status. 0 or -1. */
+/* An HTML page (no script) with status, in lang: the title and message
+ * given in English and Chinese. 0 or -1. */
 static int
-page(struct http_response *response, unsigned status, const char *title, const char *message)
+page(struct http_response *response, enum ui_lang lang, unsigned status,
+     const char *title_en, const char *title_zh, const char *message_en,
+     const char *message_zh)
 {
     size_t length = 0;
     char csp[LOGIN_PAGE_CSP_MAX];
-    char *html = login_page_error_render(title, message, &length);
+    char *html = login_page_error_render(lang, ui_lang_pick(lang, title_en, title_zh),
+                                         ui_lang_pick(lang, message_en, message_zh),
+                                         status != 200, &length);
     int ok = html != NULL && login_page_csp(NULL, csp, sizeof csp) == 0 &&
              http_response_add_header(response, "Content-Security-Policy", csp) == 0 &&
              http_response_add_header(response, "X-Frame-Options", "DENY") == 0 &&
@@ -43,6 +48,18 @@ page(struct http_response *response, unsigned status, const char *title, const c
              http_respond_bytes(response, status, LOGIN_PAGE_CONTENT_TYPE, html, length) == 0;
     free(html);
     return ok ? 0 : -1;
+}
+
+#define REFUSED_EN "This logout cannot be used"
+#define REFUSED_ZH "此退出请求无法使用"
+
+/* The language of the pages: the logout's ui_locales (RP-Initiated Logout
+ * 1.0 §2), then Accept-Language, then the deployment's default. */
+static enum ui_lang
+logout_lang(const struct oidc_context *context, const struct http_request *request,
+            const struct form *form)
+{
+    return login_page_lang(request, param(request, form, "ui_locales"), context->default_lang);
 }
 
 /* 1 if uri is one of the platform's registered redirect URIs (JSON array
@@ -80,10 +97,12 @@ logout(const struct oidc_context *context, const struct http_request *request,
     const char *client_id = param(request, form, "client_id");
     const char *target = param(request, form, "post_logout_redirect_uri");
     const char *state = param(request, form, "state");
+    enum ui_lang lang = logout_lang(context, request, form);
     if (hint == NULL)
-        return page(response, 400, "This logout cannot be used",
+        return page(response, lang, 400, REFUSED_EN, REFUSED_ZH,
                     "The platform must send the ID token of the login (id_token_hint): "
-                    "cyberid has no session of its own to end.");
+                    "cyberid has no session of its own to end.",
+                    "平台必须发送该登录的 ID 令牌（id_token_hint）：cyberid 自身没有可结束的会话。");
     struct store_conn *conn = store_acquire(context->store);
     json_t *claims = NULL, *details = NULL;
     struct store_platform platform;
@@ -98,20 +117,23 @@ logout(const struct oidc_context *context, const struct http_request *request,
         goto done;
     if (verified > 0 || aud == NULL || sub == NULL ||
         (client_id != NULL && strcmp(client_id, aud) != 0)) {
-        result = page(response, 400, "This logout cannot be used",
-                      "The ID token given is not one this service issued to this platform.");
+        result = page(response, lang, 400, REFUSED_EN, REFUSED_ZH,
+                      "The ID token given is not one this service issued to this platform.",
+                      "所给的 ID 令牌不是本服务签发给该平台的。");
         goto done;
     }
     if (strlen(aud) >= STORE_ID_MAX || store_platform_get(conn, aud, &platform, &found) != 0)
         goto done;
     if (!found) {
-        result = page(response, 400, "This logout cannot be used", "Unknown platform.");
+        result = page(response, lang, 400, REFUSED_EN, REFUSED_ZH, "Unknown platform.",
+                      "未知平台。");
         goto done;
     }
     if (target != NULL && !registered(platform.redirect_uris, target)) {
-        result = page(response, 400, "This logout cannot be used",
+        result = page(response, lang, 400, REFUSED_EN, REFUSED_ZH,
                       "post_logout_redirect_uri is not one of the platform's registered "
-                      "redirect URIs.");
+                      "redirect URIs.",
+                      "post_logout_redirect_uri 不是该平台登记过的重定向地址。");
         goto done;
     }
     /* The grant ends: every token of the citizen at this platform, with
@@ -131,9 +153,10 @@ logout(const struct oidc_context *context, const struct http_request *request,
     if (store_commit(conn) != 0)
         goto fail;
     if (target == NULL) {
-        char message[256 + STORE_ID_MAX];
-        snprintf(message, sizeof message, "You are logged out of %s.", platform.name);
-        result = page(response, 200, "Logged out", message);
+        char message_en[256 + STORE_ID_MAX], message_zh[256 + STORE_ID_MAX];
+        snprintf(message_en, sizeof message_en, "You are logged out of %s.", platform.name);
+        snprintf(message_zh, sizeof message_zh, "您已退出 %s。", platform.name);
+        result = page(response, lang, 200, "Logged out", "已退出", message_en, message_zh);
         goto done;
     }
     struct redirect_param params[] = {{"state", state}};
@@ -167,8 +190,9 @@ oidc_logout_handle(const struct oidc_context *context, const struct http_request
         return logout(context, request, NULL, response);
     struct form form;
     if (form_parse(request->body, request->body_length, &form) != 0)
-        return page(response, 400, "This logout cannot be used",
-                    "The form is malformed (a parameter twice, or not URL-encoded).");
+        return page(response, logout_lang(context, request, NULL), 400, REFUSED_EN, REFUSED_ZH,
+                    "The form is malformed (a parameter twice, or not URL-encoded).",
+                    "表单格式有误（某个参数出现两次，或未经 URL 编码）。");
     int result = logout(context, request, &form, response);
     form_clear(&form);
     return result;

@@ -13,6 +13,7 @@
 
 #include "enroll/device.h"
 #include "http/http.h"
+#include "oidc/ui_lang.h"
 #include "signer/signer.h"
 #include "store/store.h"
 #include "util/rate.h"
@@ -43,6 +44,9 @@ struct oidc_context {
      * error=temporarily_unavailable and nothing is stored. */
     struct rate *authorize_per_address;
     struct rate *authorize_per_platform;
+    /* The pages' language when neither ui_locales nor Accept-Language
+     * names one the service speaks (`cyberid serve --default-lang`). */
+    enum ui_lang default_lang;
 };
 
 /* GET or POST /logout (logout.c): RP-initiated logout. The platform sends

@@ -145,7 +145,8 @@ service_start_serving(struct service *service, const char *issuer, char *err,
         .store = service->store, .signer = service->signer,
         .device = &service->device, .issuer = service->issuer,
         .authorize_per_address = service->authorize_per_address,
-        .authorize_per_platform = service->authorize_per_platform};
+        .authorize_per_platform = service->authorize_per_platform,
+        .default_lang = service->default_lang};
     atomic_store_explicit(&service->serving, 1, memory_order_release);
     return 0;
 }

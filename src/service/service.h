@@ -44,6 +44,7 @@ struct service {
     struct enroll_gate *enroll_gate;
     struct registry_decoy *registry_decoy;
     struct service_limits limits;  /* set before service_start_serving() */
+    enum ui_lang default_lang;     /* the pages' default; set before it too */
     struct rate *authorize_per_address;
     struct rate *authorize_per_platform;
     struct rate *challenges_per_address;

@@ -735,6 +735,13 @@ test_login_code(void **state)
         {"http://127.0.0.1:8080/v1/login/bcdf-ghjk", "BCDFGHJK", "http://127.0.0.1:8080"},
         {"https://id.example/base/v1/login/MNPQ-RSTV", "MNPQRSTV", "https://id.example/base"},
         {"https://id.example//v1/login/MNPQRSTV", "MNPQRSTV", "https://id.example"},
+        /* The login page's same-device link. */
+        {"cyberid://login?server=https%3A%2F%2Fid.example&code=BCDFGHJK", "BCDFGHJK",
+         "https://id.example"},
+        {"cyberid://login?code=bcdf-ghjk&server=http://127.0.0.1:8080/", "BCDFGHJK",
+         "http://127.0.0.1:8080"},
+        {"cyberid://login?server=https%3a%2f%2fid.example%2Fbase&code=MNPQRSTV", "MNPQRSTV",
+         "https://id.example/base"},
     };
     static const char *const bad[] = {
         "", "BCDFGHJ", "BCDFGHJKL", "BCDF-GHJKL", "BCDFAGHJ", "BCDFGHJ1", "BCD-FGHJK",
@@ -748,6 +755,21 @@ test_login_code(void **state)
         "http://a?b/v1/login/BCDFGHJK",
         "ftp://id.example/v1/login/BCDFGHJK",
         "http://127.0.0.1:8080/v1/login/BCDFAEIO",
+        "cyberid://login?server=https%3A%2F%2Fid.example",
+        "cyberid://login?code=BCDFGHJK",
+        "cyberid://login?server=https%3A%2F%2Fid.example&code=BCDFGHJK&x=1",
+        "cyberid://login?server=https%3A%2F%2Fa.example&server=https%3A%2F%2Fb.example"
+        "&code=BCDFGHJK",
+        "cyberid://login?server=https%3A%2F%2Fid.example&code=BCDFGHJK&code=MNPQRSTV",
+        "cyberid://login?server=https%3A%2F%2Fid.example&code=BCDFAEIO",
+        "cyberid://login?server=https%3A%2F%2Fid.example%0A&code=BCDFGHJK",
+        "cyberid://login?server=https%3A%2F%2Fid.example%2&code=BCDFGHJK",
+        "cyberid://login?server=https%3A%2F%2Fid.example%&code=BCDFGHJK",
+        "cyberid://login?server=ftp%3A%2F%2Fid.example&code=BCDFGHJK",
+        "cyberid://login?server=&code=BCDFGHJK",
+        "cyberid://login?",
+        "cyberid://login",
+        "cyberid://other?server=https%3A%2F%2Fid.example&code=BCDFGHJK",
     };
     char code[LOGIN_CODE_SIZE], issuer[256], err[TEST_ERR];
 

@@ -237,6 +237,7 @@ test_login_page(void **state)
         .claims = claims,
         .purpose = "Age \"check\" <script>",
         .login_url = "https://id.example/v1/login/BCDFGHJK",
+        .app_link = "cyberid://login?server=https%3A%2F%2Fid.example&code=BCDFGHJK",
         .user_code = "BCDFGHJK",
         .poll_path = "v1/authorize/status/abc_DEF-123",
         .script_nonce = "nOnCe_-1",
@@ -260,6 +261,32 @@ test_login_page(void **state)
     assert_null(strstr(first + 1, "<script"));
     assert_null(strstr(html, " src="));
     assert_null(strstr(html, "<link"));
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    /* The app link, for everyone; after the code on a computer. */
+    const char *link = strstr(html, "id=\"app-link\" href=\"cyberid://login?server="
+                                    "https%3A%2F%2Fid.example&amp;code=BCDFGHJK\"");
+    assert_non_null(link);
+    assert_true(link > strstr(html, "id=\"user-code\""));
+    assert_non_null(strstr(html, "id=\"app-fallback\" href=\"https://id.example/v1/login/"
+                                 "BCDFGHJK\""));
+    free(html);
+
+    /* On a phone the link comes before the QR code; in Chinese, every
+     * text is, the script's included. */
+    struct login_page zh = page;
+    zh.lang = UI_LANG_ZH;
+    zh.phone = 1;
+    html = login_page_render(&zh, &length);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(html, "<h1>登录 Shop &lt;b&gt;&amp;amp;&lt;/b&gt;</h1>"));
+    assert_non_null(strstr(html, "您是否已满18周岁"));
+    assert_non_null(strstr(html, "此代码 5 分钟后失效。"));
+    assert_non_null(strstr(html, "data-gone=\"此登录已失效。"));
+    assert_non_null(strstr(html, "说明的用途"));
+    assert_true(strstr(html, "id=\"app-link\"") < strstr(html, "<svg "));
+    assert_null(strstr(html, "Log in"));
+    assert_null(strstr(html, "Whether"));
     free(html);
 
     /* No purpose: no purpose section. */
@@ -277,12 +304,49 @@ test_error_page_and_csp(void **state)
 {
     (void)state;
     size_t length = 0;
-    char *html = login_page_error_render("Refused", "bad <input>", &length);
+    char *html = login_page_error_render(UI_LANG_EN, "Refused", "bad <input>", 1, &length);
     assert_non_null(html);
     assert_non_null(strstr(html, "<h1>Refused</h1>"));
     assert_non_null(strstr(html, "bad &lt;input&gt;"));
+    assert_non_null(strstr(html, "Go back to the site"));
     assert_null(strstr(html, "<script"));
     free(html);
+    html = login_page_error_render(UI_LANG_ZH, "拒绝", "<x>", 0, &length);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(html, "<h1>拒绝</h1>"));
+    assert_non_null(strstr(html, "&lt;x&gt;"));
+    assert_null(strstr(html, "Go back"));
+    assert_null(strstr(html, "请返回"));
+    free(html);
+
+    /* The login URL's own page: the link and the code; no script. */
+    char link[LOGIN_PAGE_APP_LINK_MAX];
+    assert_int_equal(login_page_app_link("https://id.example/a b", "BCDFGHJK", link,
+                                         sizeof link), 0);
+    assert_string_equal(link, "cyberid://login?server=https%3A%2F%2Fid.example%2Fa%20b"
+                              "&code=BCDFGHJK");
+    assert_int_equal(login_page_app_link("https://id.example", "BCDFGHJK", link, 62), 0);
+    assert_int_equal(login_page_app_link("https://id.example", "BCDFGHJK", link, 61), -1);
+    html = login_page_link_render(UI_LANG_ZH, "BCDFGHJK", link, &length);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
+    assert_non_null(strstr(html, "请在 cyberid 应用中打开此登录"));
+    assert_non_null(strstr(html, "<p id=\"user-code\">BCDF-GHJK</p>"));
+    assert_non_null(strstr(html, "href=\"cyberid://login?server=https%3A%2F%2Fid.example"
+                                 "&amp;code=BCDFGHJK\""));
+    assert_null(strstr(html, "<script"));
+    free(html);
+    html = login_page_link_render(UI_LANG_EN, "BCDFGHJK", link, &length);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "Open this login in the cyberid app"));
+    assert_non_null(strstr(html, "Install the cyberid app"));
+    free(html);
+    assert_int_equal(login_page_is_phone("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac "
+                                         "OS X) Mobile/15E148"), 1);
+    assert_int_equal(login_page_is_phone("Mozilla/5.0 (Linux; Android 14; Pixel 8)"), 1);
+    assert_int_equal(login_page_is_phone("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"), 0);
+    assert_int_equal(login_page_is_phone(NULL), 0);
 
     char csp[LOGIN_PAGE_CSP_MAX];
     assert_int_equal(login_page_csp("abc", csp, sizeof csp), 0);
@@ -292,8 +356,9 @@ test_error_page_and_csp(void **state)
     assert_int_equal(login_page_csp(NULL, csp, sizeof csp), 0);
     assert_null(strstr(csp, "script-src"));
     assert_int_equal(login_page_csp("abc", csp, 16), -1);
-    assert_string_equal(login_page_claim_words("birth_year"), "Your year of birth");
-    assert_string_equal(login_page_claim_words("other"), "other");
+    assert_string_equal(login_page_claim_words("birth_year", UI_LANG_EN), "Your year of birth");
+    assert_string_equal(login_page_claim_words("birth_year", UI_LANG_ZH), "您的出生年份");
+    assert_string_equal(login_page_claim_words("other", UI_LANG_ZH), "other");
 }
 
 int
