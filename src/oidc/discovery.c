@@ -98,7 +98,10 @@ oidc_discovery_handle(const struct oidc_context *context,
          json_object_set_new(body, "require_pushed_authorization_requests",
                              json_false()) != 0 ||
          json_object_set_new(body, "dpop_signing_alg_values_supported",
-                             json_pack("[s,s]", "ES256", "PS256")) != 0)) {
+                             json_pack("[s,s]", "ES256", "PS256")) != 0 ||
+         /* The pages' languages (oidc/ui_lang.h). */
+         json_object_set_new(body, "ui_locales_supported",
+                             json_pack("[s,s]", "en", "zh-CN")) != 0)) {
         json_decref(body);
         return -1;
     }

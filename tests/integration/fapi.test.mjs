@@ -120,6 +120,7 @@ test('discovery advertises PAR, DPoP with ES256 and PS256, and iss in the respon
   assert.equal(meta.pushed_authorization_request_endpoint, `${issuer}/par`);
   assert.deepEqual(meta.dpop_signing_alg_values_supported, ['ES256', 'PS256']);
   assert.equal(meta.authorization_response_iss_parameter_supported, true);
+  assert.deepEqual(meta.ui_locales_supported, ['en', 'zh-CN']);
   assert.ok(meta.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
   assert.ok(meta.token_endpoint_auth_signing_alg_values_supported.includes('PS256'));
 });
