@@ -26,6 +26,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const binary = process.env.CYBERID_BINARY;
+/** 1 under the sanitizer build (tests/integration/CMakeLists.txt). */
+export const sanitized = process.env.CYBERID_SANITIZED === '1';
 export const sharedDir = process.env.CYBERID_SHARED_DIR;
 if (!binary) throw new Error('CYBERID_BINARY is not set (run through ctest)');
 export const backend = process.env.CYBERID_TEST_DB || 'sqlite';
