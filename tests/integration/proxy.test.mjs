@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
 import * as client from 'openid-client';
@@ -155,6 +156,19 @@ async function startNginx(dir, config) {
       return exited;
     },
   };
+}
+
+/** Raw bytes over TLS to host:port (trusting ca); resolves everything the
+ * other side sent until it closed (or 5 s passed). */
+function rawTls(ca, host, port, bytes) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const socket = tls.connect({ host, port, ca }, () => socket.write(bytes));
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', (error) => (chunks.length ? null : reject(error)));
+  });
 }
 
 /** A fetch over https trusting one CA (node:https), from a chosen local
@@ -316,6 +330,24 @@ http {
     assert.equal((await browserB(url.href)).status, 200, 'another browser behind the same proxy');
     const [{ n }] = await sql(temp.data, 'SELECT COUNT(*) AS n FROM oidc_login');
     assert.equal(Number(n), accepted + 1, 'the refused login stored nothing');
+
+    // Framing the front refuses before cyberid sees it (docs/deployment.md:
+    // libmicrohttpd 0.9.75 answers a bad Content-Length with its head
+    // written twice and closes a head of about 36.5 KB without a word;
+    // through nginx each gets exactly one answer, and the service never
+    // sees the request).
+    const framing = {
+      'a malformed Content-Length': 'POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n',
+      'a negative Content-Length': 'POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n',
+      'a head of 36.5 KB': `GET /healthz HTTP/1.1\r\nHost: localhost\r\n${
+        Array.from({ length: 73 }, (_, i) => `X-Filler-${i}: ${'a'.repeat(486)}\r\n`).join('')}\r\n`,
+    };
+    for (const [what, request] of Object.entries(framing)) {
+      const answer = await rawTls(ca, FRONT, frontPort, request);
+      const heads = answer.match(/^HTTP\/1\.[01] \d{3}/gm) ?? [];
+      assert.equal(heads.length, 1, `${what}: one answer, not ${heads.length}: ${answer.slice(0, 300)}`);
+      assert.match(heads[0], / 4\d\d$/, `${what}: ${heads[0]}`);
+    }
   } finally {
     delete process.env.CYBERID_CA_FILE;
     if (nginx) {
