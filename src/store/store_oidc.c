@@ -388,7 +388,12 @@ store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *
         token->dpop_jkt[0] ? v_text(token->dpop_jkt) : v_null(),
     };
     struct store_value lookup[] = {params[0], params[4], params[9]};
-    if (exec(conn,
+    /* The lookup row finds a token's shard on PostgreSQL and Citus, where
+     * the table is keyed by (web_number, token_hash); SQLite's oidc_token
+     * is keyed by token_hash alone, and the row would only be three more
+     * B-tree writes per token. */
+    if (conn->driver->dialect != STORE_DIALECT_SQLITE &&
+        exec(conn,
              "INSERT INTO oidc_token_hash (token_hash, web_number, expires_at)"
              " VALUES ($1, $2, $3)",
              lookup, 3, NULL, NULL, NULL) != 0)
@@ -410,8 +415,21 @@ store_oidc_token_get(struct store_conn *conn,
     *found = 0;
     char web_number[STORE_ID_MAX] = "";
     struct store_value lookup = v_hash(token_hash);
-    int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
-                  &lookup, 1, read_one_key, web_number, NULL);
+    int rc;
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE) {
+        /* Keyed by token_hash: no lookup (see store_oidc_token_insert). */
+        rc = exec(conn,
+                  "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
+                  " LEFT JOIN identity i ON i.web_number = t.web_number"
+                  " WHERE t.token_hash = $1",
+                  &lookup, 1, read_token, out, NULL);
+        if (rc < 0)
+            return row_failed(conn, "token");
+        *found = rc == 1;
+        return 0;
+    }
+    rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
+              &lookup, 1, read_one_key, web_number, NULL);
     if (rc < 0)
         return row_failed(conn, "token lookup");
     if (rc == 0)
