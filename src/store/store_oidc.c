@@ -93,6 +93,16 @@ read_login(void *context, const struct store_value *columns, size_t count)
     return 1;
 }
 
+/* ON CONFLICT DO NOTHING: a taken user code (or, never in practice, code
+ * or login id) writes nothing, and the caller draws again. */
+#define LOGIN_INSERT_SQL                                                               \
+    "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"                   \
+    " client_id, redirect_uri, claims, state, nonce, code_challenge,"                  \
+    " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from,"      \
+    " dpop_jkt)"                                                                       \
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"              \
+    " $14, $15, $16) ON CONFLICT DO NOTHING"
+
 int
 store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *login,
                         int *inserted)
@@ -113,6 +123,16 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
     int64_t changes = 0;
     *inserted = 0;
     assert(!conn->in_transaction);
+    /* On SQLite oidc_login's own UNIQUE user_code_hash and code_hash do
+     * what the lookup tables do for PostgreSQL and Citus (find a login's
+     * shard): one statement, and three B-trees fewer for each lookup. */
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE) {
+        if (exec(conn, LOGIN_INSERT_SQL, params, sizeof params / sizeof *params, NULL, NULL,
+                 &changes) != 0)
+            return -1;
+        *inserted = changes == 1;
+        return 0;
+    }
     if (store_begin(conn) != 0)
         return -1;
     if (exec(conn,
@@ -129,14 +149,8 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         goto fail;
     if (changes != 1)
         goto taken;
-    if (exec(conn,
-             "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
-             " client_id, redirect_uri, claims, state, nonce, code_challenge,"
-             " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from,"
-             " dpop_jkt)"
-             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"
-             " $14, $15, $16) ON CONFLICT DO NOTHING",
-             params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
+    if (exec(conn, LOGIN_INSERT_SQL, params, sizeof params / sizeof *params, NULL, NULL,
+             &changes) != 0)
         goto fail;
     if (changes != 1)
         goto taken;
@@ -188,6 +202,11 @@ store_oidc_login_get_by_user_code(struct store_conn *conn,
     memset(out, 0, sizeof *out);
     *found = 0;
     struct store_value param = v_hash(user_code_hash);
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE) /* see store_oidc_login_insert */
+        return login_query(conn,
+                           "SELECT " LOGIN_READ_COLUMNS
+                           " FROM oidc_login WHERE user_code_hash = $1",
+                           user_code_hash, out, found);
     int rc = exec(conn, "SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1",
                   &param, 1, read_hash, login_hash, NULL);
     if (rc < 0)
@@ -235,8 +254,21 @@ store_oidc_code_present(struct store_conn *conn,
     memset(out, 0, sizeof *out);
     *found = 0;
     struct store_value lookup = v_hash(code_hash);
-    int rc = exec(conn, "SELECT login_hash FROM oidc_code WHERE code_hash = $1",
-                  &lookup, 1, read_hash, login_hash, NULL);
+    int rc;
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE) { /* see store_oidc_login_insert */
+        struct store_value params[] = {lookup, v_text(STORE_LOGIN_APPROVED)};
+        rc = exec(conn,
+                  "UPDATE oidc_login SET code_uses = code_uses + 1"
+                  " WHERE code_hash = $1 AND status = $2"
+                  " RETURNING " LOGIN_READ_COLUMNS,
+                  params, 2, read_login, out, NULL);
+        if (rc < 0)
+            return row_failed(conn, "login");
+        *found = rc == 1;
+        return 0;
+    }
+    rc = exec(conn, "SELECT login_hash FROM oidc_code WHERE code_hash = $1",
+              &lookup, 1, read_hash, login_hash, NULL);
     if (rc < 0)
         return row_failed(conn, "code");
     if (rc == 0)
