@@ -661,6 +661,9 @@ test('the app enrolls; the web certificate chains, names only the web number, an
       .map(async ([what, image]) => [what, await descriptorBytes(image)])));
     // (The search finds a window at any offset: a planted one is found.)
     const planted = Buffer.concat([randomBytes(1001), descriptors['the selfie'].subarray(37, 53), randomBytes(7)]);
+    // (The byte before the window is not the descriptor's byte 36, or the
+    // search would rightly find the window one byte earlier: 1 run in 256.)
+    planted[1000] = descriptors['the selfie'][36] ^ 0xff;
     assert.deepEqual(findAnyWindow(planted, descriptors['the selfie']), { at: 1001, from: 37 });
     for (const [what, descriptor] of Object.entries(descriptors)) {
       assertNoDescriptor(copy, descriptor, `the database, ${what}`);
