@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { initDataDir, startServer, sql, backend } from './lib/harness.mjs';
+import { initDataDir, startServer, sql, backend, spendLimit } from './lib/harness.mjs';
 import { postFrom } from './lib/citizen.mjs';
 import { addPlatform, pageLoginId, pollOnce } from './lib/oidc.mjs';
 
@@ -42,17 +42,8 @@ test('a client address gets a minute of challenges at once, then 429 with Retry-
   const temp = await initDataDir('pending-challenges');
   const server = await startServer(temp.data, ['--challenges-per-address', '1']);
   try {
-    // A bucket of 60 refilled at one a second: as many more as seconds go
-    // by while the 60 are made, and no more.
-    const started = Date.now();
-    let accepted = 0, limited = null;
-    while (limited === null && accepted < 400) {
-      const answer = await postFrom('127.0.0.1', `${server.url}/v1/enroll/challenge`, {});
-      if (answer.status === 201) accepted++;
-      else limited = answer;
-    }
-    const refilled = Math.ceil((Date.now() - started) / 1000);
-    assert.ok(accepted >= 60 && accepted <= 60 + refilled, `${accepted} challenges before the limit (60, plus ${refilled} s)`);
+    const { accepted, refused: limited } = await spendLimit(
+      () => postFrom('127.0.0.1', `${server.url}/v1/enroll/challenge`, {}), 201, 60, 'challenges');
     assert.equal(limited.status, 429, limited.text);
     assert.equal(limited.body.error, 'too_many_requests');
     assert.equal(limited.headers['retry-after'], '1');
@@ -74,17 +65,8 @@ test('/authorize starts a minute of logins per address, and per platform, then s
   const bank = await addPlatform(temp.data, temp.dir, { name: 'Bank', redirectUris: ['https://bank.example/cb'] });
   let server = await startServer(temp.data, ['--authorize-per-address', '1', '--authorize-per-platform', '0']);
   try {
-    // A bucket of 60 refilled at one a second: as many more are let
-    // through as seconds go by while the 60 are made (a loaded machine,
-    // Citus), and no more.
-    let started = Date.now(), accepted = 0, limited = null;
-    while (limited === null && accepted < 400) {
-      const page = await getFrom('127.0.0.1', authorizeUrl(server, shop, accepted < 60 ? `s${accepted}` : 'over'));
-      if (page.status === 200) accepted++;
-      else limited = page;
-    }
-    let refilled = Math.ceil((Date.now() - started) / 1000);
-    assert.ok(accepted >= 60 && accepted <= 60 + refilled, `${accepted} logins before the limit (60, plus ${refilled} s of refill)`);
+    const { accepted, refused: limited } = await spendLimit(
+      (i) => getFrom('127.0.0.1', authorizeUrl(server, shop, i < 60 ? `s${i}` : 'over')), 200, 60, 'logins');
     assert.equal(limited.status, 302);
     const back = new URL(limited.headers.location);
     assert.equal(`${back.origin}${back.pathname}`, shop.redirectUri);
@@ -101,16 +83,9 @@ test('/authorize starts a minute of logins per address, and per platform, then s
     // Per platform: from any address, the platform's allowance is spent;
     // another platform's is its own.
     server = await startServer(temp.data, ['--authorize-per-address', '0', '--authorize-per-platform', '1']);
-    started = Date.now();
-    accepted = 0;
-    let spent = null;
-    while (spent === null && accepted < 400) {
-      const page = await getFrom(accepted % 2 ? '127.0.0.3' : '127.0.0.4', authorizeUrl(server, shop, `p${accepted}`));
-      if (page.status === 200) accepted++;
-      else spent = page;
-    }
-    refilled = Math.ceil((Date.now() - started) / 1000);
-    assert.ok(accepted >= 60 && accepted <= 60 + refilled, `${accepted} logins before the platform's limit (60, plus ${refilled} s)`);
+    const { refused: spent } = await spendLimit(
+      (i) => getFrom(i % 2 ? '127.0.0.3' : '127.0.0.4', authorizeUrl(server, shop, `p${i}`)), 200, 60,
+      'logins of the platform');
     assert.equal(spent.status, 302);
     const spentBack = new URL(spent.headers.location);
     assert.equal(spentBack.searchParams.get('error'), 'temporarily_unavailable');

@@ -18,6 +18,7 @@
 // token folder made for the test process (SOFTHSM2_CONF, inherited by the
 // servers it starts; removed at exit), one token per data folder, and
 // `cyberid init --pkcs11-module ... --pkcs11-token ... --pkcs11-pin-file`.
+import assert from 'node:assert/strict';
 import { spawn, execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -333,4 +334,27 @@ export async function processMemory(pid, { writableOnly = false } = {}) {
     await memory.close();
   }
   return Buffer.concat(parts);
+}
+
+/** Spends a limit that lets `size` requests through at once and refills
+ * one a second: calls attempt(i) until it resolves an answer whose status
+ * is not okStatus (at most size + 340 calls). A loaded machine (the
+ * sanitizers, Citus, two test files at once) may take longer than a second
+ * over the `size`, and the bucket refills meanwhile: asserts that at
+ * least `size` and at most `size` plus the seconds that went by got
+ * through, and resolves {accepted, refused} (refused: the first answer
+ * that was not okStatus). */
+export async function spendLimit(attempt, okStatus, size = 60, what = 'requests') {
+  const started = Date.now();
+  let accepted = 0, refused = null;
+  while (refused === null && accepted < size + 340) {
+    const answer = await attempt(accepted);
+    if (answer.status === okStatus) accepted++;
+    else refused = answer;
+  }
+  const refilled = Math.ceil((Date.now() - started) / 1000);
+  assert.ok(accepted >= size && accepted <= size + refilled,
+    `${accepted} ${what} before the limit (${size}, plus ${refilled} s of refill)`);
+  assert.ok(refused !== null, `the ${what} were never refused`);
+  return { accepted, refused };
 }
