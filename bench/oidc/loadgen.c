@@ -1790,11 +1790,12 @@ main(int argc, char **argv)
     pthread_barrier_wait(&run.barrier);
     for (size_t i = 0; i < started; i++)
         pthread_join(ts[i].tid, NULL);
+    /* The generator's CPU before the scan of /proc: its load only. */
+    double self1 = lg_rusage_s();
     if (server != 0 && lg_cpu_read(server, db, db_count, (long)clk_tck, &cpu1, &db1) != 0) {
         fprintf(stderr, "loadgen: cannot read /proc/%d/stat\n", (int)server);
         exit(2);
     }
-    double self1 = lg_rusage_s();
     double wall = lg_now() - t0;
     pthread_barrier_destroy(&run.barrier);
 
