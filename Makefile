@@ -57,8 +57,11 @@ bench: bench-oidc bench-face
 
 # Complete OpenID Connect logins and the token endpoint alone: cyberid
 # (release build; SQLite, PostgreSQL and Citus) vs oidc-provider
-# (../shared/reference), same load generator. CONCURRENCY=n DURATION=seconds
-# BACKENDS="sqlite postgresql citus"; builds in build-bench-oidc/.
+# (../shared/reference), same load generator (bench/oidc/loadgen.c;
+# GENERATOR=node for bench.mjs), sharing the cores and pinned apart (server
+# on core 0, generator on core 1). CONCURRENCY=n DURATION=seconds
+# BACKENDS="sqlite postgresql citus" MODES="shared pinned"; builds in
+# build-bench-oidc/.
 bench-oidc: build
 	@bench/oidc/run.sh
 

@@ -2,16 +2,27 @@
 # `make bench` (the OpenID Connect part): cyberid (release build) on SQLite,
 # on PostgreSQL and on Citus (BACKENDS picks a subset), and oidc-provider (the
 # peer in ../shared/reference, state in memory) on this machine, driven one
-# after the other by the same load generator (bench.mjs) with the same
-# concurrency and duration: complete logins, then the token endpoint alone.
+# after the other by the same load generator with the same concurrency and
+# duration: complete logins, then the token endpoint alone. The generator is
+# bench/oidc/loadgen.c (built here in BUILD as the `loadgen` target);
+# GENERATOR=node runs bench/oidc/bench.mjs instead, the cross-check with the
+# same flows and output.
+# Each server is measured in the modes MODES names (default both):
+#   shared  servers and generator on every core, as the scheduler places them
+#   pinned  the server on core 0 (every thread of it and of its children:
+#           cyberid's signer process, every PostgreSQL process under each
+#           postmaster, pinned while running with `taskset -a -p`, so their
+#           later children inherit it) and the generator on core 1
+#           (`taskset -c 1`); unpinned again after its runs
 # Prints logins/s, p50 and p99 for each and the ratios, and beside them the
 # CPU milliseconds per operation (utime+stime over the timed window, from
 # /proc/PID/stat) of the server process and, for PostgreSQL and Citus, of
 # every database process, which does not depend on how many cores the load
 # generator takes from the server; cyberid's server CPU is that of serve and
-# of its signer process together. BACKENDS may also name `softhsm`: SQLite
-# with every key in a SoftHSM2 token made here (SOFTHSM2_CONF in the run
-# folder). Everything it makes goes in build-bench-oidc/.
+# of its signer process together; and the generator's own CPU per operation.
+# BACKENDS may also name `softhsm`: SQLite with every key in a SoftHSM2 token
+# made here (SOFTHSM2_CONF in the run folder). Everything it makes goes in
+# build-bench-oidc/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${CYBERID_SHARED_DIR:-$root/../shared}
@@ -172,45 +183,107 @@ clk_tck=$(getconf CLK_TCK)
 printf '{"url":"%s"}\n' "$peer_url" >"$run/peer.json"
 
 # ---- the runs: same generator, same concurrency and duration ----
-bench() { SERVER_PID=$3 DB_PIDS=$4 CLK_TCK=$clk_tck node "$root/bench/oidc/bench.mjs" "$1" "$concurrency" "$duration" "$2"; }
-echo "bench-oidc: $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "bench-oidc: concurrency $concurrency, $duration s per run, load generator on the same cores"
+generator=${GENERATOR:-c}
+modes=${MODES:-shared pinned}
+case $generator in
+  c)
+    cmake --build "$build" --target loadgen -j2 >/dev/null
+    gen=("$build/bench/loadgen") ;;
+  node) gen=(node "$root/bench/oidc/bench.mjs") ;;
+  *) echo "bench-oidc: GENERATOR is c or node" >&2; exit 1 ;;
+esac
+cores=$(nproc)
+for mode in $modes; do
+  case $mode in
+    shared) ;;
+    pinned) [ "$cores" -ge 2 ] || { echo "bench-oidc: pinned runs need 2 cores" >&2; exit 1; } ;;
+    *) echo "bench-oidc: MODES names shared and pinned" >&2; exit 1 ;;
+  esac
+done
+# pin_tree CPUS PID: every thread of PID and of its descendants on CPUS
+# (a process gone meanwhile is skipped; PID itself must be there).
+pin_tree() {
+  local child
+  taskset -a -p -c "$1" "$2" >/dev/null
+  for child in $(pgrep -P "$2" || true); do pin_tree "$1" "$child" 2>/dev/null || true; done
+}
+# pin_servers CPUS PID...: the servers (and their trees) of the next runs.
+pin_servers() {
+  local cpus=$1 pid
+  shift
+  for pid in "$@"; do pin_tree "$cpus" "$pid"; done
+}
+bench() { # FLOW CONFIG SERVER_PID DB_PIDS MODE
+  local place=()
+  [ "$5" = pinned ] && place=(taskset -c 1)
+  SERVER_PID=$3 DB_PIDS=$4 CLK_TCK=$clk_tck "${place[@]}" "${gen[@]}" "$1" "$concurrency" "$duration" "$2"
+}
+echo "bench-oidc: $(date -u +%FT%TZ), $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-oidc: concurrency $concurrency, $duration s per run, generator $generator, modes: $modes"
 results="$work/results.jsonl"
 : >"$results"
-record() { echo "$2" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);r.backend=process.argv[1];console.log(JSON.stringify(r))})' "$1" | tee -a "$results"; }
-for flow in peer-login peer-cc; do
-  record peer "$(bench "$flow" "$run/peer.json" "$peer_pid" "")"
-done
+record() { # BACKEND MODE JSON
+  echo "$3" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);Object.assign(r,{backend:process.argv[1],mode:process.argv[2],generator:process.argv[3]});console.log(JSON.stringify(r))})' "$1" "$2" "$generator" | tee -a "$results"
+}
+# runs BACKEND CONFIG SERVER_PID DB_PIDS FLOW...: each flow in each mode.
+runs() {
+  local backend=$1 config=$2 server=$3 dbs=$4 mode flow
+  shift 4
+  for mode in $modes; do
+    [ "$mode" = pinned ] && pin_servers 0 "$server" ${dbs//,/ }
+    for flow in "$@"; do
+      record "$backend" "$mode" "$(bench "$flow" "$config" "$server" "$dbs" "$mode")"
+    done
+    [ "$mode" = pinned ] && pin_servers "0-$((cores - 1))" "$server" ${dbs//,/ }
+  done
+  return 0
+}
+runs peer "$run/peer.json" "$peer_pid" "" peer-login peer-cc
 # One backend at a time: the others' servers stopped, so that they take no
 # CPU from the run.
 for backend in $backends; do
   setup_backend "$backend"
-  for flow in cyberid-login cyberid-refresh; do
-    record "$backend" "$(bench "$flow" "$run/$backend/cyberid.json" "$server_pid" "$db_pids")"
-  done
+  runs "$backend" "$run/$backend/cyberid.json" "$server_pid" "$db_pids" cyberid-login cyberid-refresh
   kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true
   cleanup_pg; pg_clusters=()
 done
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const peer = Object.fromEntries(rows.filter((r) => r.backend === "peer").map((r) => [r.flow, r]));
-const backends = [...new Set(rows.filter((r) => r.backend !== "peer").map((r) => r.backend))];
+const cores = process.argv[2];
 const cpu = (r) => r.total_cpu_ms_per_op ?? r.server_cpu_ms_per_op;
-for (const backend of backends) {
-  const by = Object.fromEntries(rows.filter((r) => r.backend === backend).map((r) => [r.flow, r]));
-  const line = (label, a, b) => console.log(
-    `${(label + " (" + backend + ")").padEnd(38)} cyberid ${String(a.per_sec).padStart(8)}/s p50 ${a.p50_ms} ms p99 ${a.p99_ms} ms | ` +
-    `oidc-provider ${String(b.per_sec).padStart(8)}/s p50 ${b.p50_ms} ms p99 ${b.p99_ms} ms | ratio ${(a.per_sec / b.per_sec).toFixed(2)}x`);
-  line("complete logins", by["cyberid-login"], peer["peer-login"]);
-  line("token endpoint alone", by["cyberid-refresh"], peer["peer-cc"]);
-  const spent = (label, a, b) => console.log(
-    `${(label + " (" + backend + ")").padEnd(38)} cyberid ${cpu(a).toFixed(3).padStart(8)} ms` +
-    (a.db_cpu_ms_per_op !== undefined ? ` (server ${a.server_cpu_ms_per_op.toFixed(3)} + database ${a.db_cpu_ms_per_op.toFixed(3)})` : "") +
-    ` | oidc-provider ${b.server_cpu_ms_per_op.toFixed(3).padStart(8)} ms | ratio peer/cyberid ${(b.server_cpu_ms_per_op / cpu(a)).toFixed(2)}x`);
-  spent("CPU per login", by["cyberid-login"], peer["peer-login"]);
-  spent("CPU per grant", by["cyberid-refresh"], peer["peer-cc"]);
+const ms = (x) => (x === undefined || x === null ? "-" : x.toFixed(3));
+const serverCpu = (r) => r.db_cpu_ms_per_op !== undefined
+  ? `${ms(r.total_cpu_ms_per_op)} (${ms(r.server_cpu_ms_per_op)} + db ${ms(r.db_cpu_ms_per_op)})`
+  : ms(r.server_cpu_ms_per_op);
+const row = (label, r) => console.log(
+  `  ${label.padEnd(34)} ${String(r.per_sec).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
+  `   ${serverCpu(r).padEnd(30)} ${ms(r.generator_cpu_ms_per_op).padStart(8)}` + (r.errors ? `   (${r.errors} errors)` : ""));
+const modes = [...new Set(rows.map((r) => r.mode))];
+const backends = [...new Set(rows.filter((r) => r.backend !== "peer").map((r) => r.backend))];
+for (const mode of modes) {
+  const of = (backend, flow) => rows.find((r) => r.mode === mode && r.backend === backend && r.flow === flow);
+  const gen = rows.find((r) => r.mode === mode).generator;
+  console.log("");
+  console.log(mode === "pinned"
+    ? `== pinned: each server (and its children, and the database) on core 0, the load generator (${gen}) on core 1 ==`
+    : `== shared: servers and the load generator (${gen}) on all ${cores} cores ==`);
+  const table = (title, unit, cyberidFlow, peerFlow, peerLabel) => {
+    console.log(`${title.padEnd(36)} ${(unit + "/s").padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   ${("server CPU ms/" + unit).padEnd(30)} ${("generator ms/" + unit)}`);
+    for (const b of backends) { const r = of(b, cyberidFlow); if (r) row(`cyberid (${b})`, r); }
+    const p = of("peer", peerFlow);
+    if (p) row(peerLabel, p);
+    for (const b of backends) {
+      const r = of(b, cyberidFlow);
+      if (!r || !p) continue;
+      console.log(`  ratios (${b}): ${unit}s/s cyberid/peer ${(r.per_sec / p.per_sec).toFixed(2)}x, ` +
+        `CPU per ${unit} peer/cyberid ${(p.server_cpu_ms_per_op / cpu(r)).toFixed(2)}x`);
+    }
+  };
+  table("complete logins", "login", "cyberid-login", "peer-login", "oidc-provider");
+  table("token endpoint alone", "grant", "cyberid-refresh", "peer-cc", "oidc-provider (client_credentials)");
 }
+console.log("");
 console.log("(token endpoint alone: cyberid refresh_token grants vs oidc-provider client_credentials grants)");
-console.log("(CPU: utime+stime over the timed window / operations, of the server process and, for PostgreSQL and Citus, of every database process; " +
-  "load generator CPU per login: " + rows.filter((r) => r.flow.endsWith("login")).map((r) => `${r.backend} ${r.generator_cpu_ms_per_op.toFixed(3)} ms`).join(", ") + ")");
-' "$results"
+console.log("(server CPU: utime+stime over the timed window / operations, of the server process and its children and, " +
+  "for PostgreSQL and Citus, of every database process; generator: the load generator'"'"'s own CPU per operation)");
+' "$results" "$cores"
