@@ -2,6 +2,7 @@
 #include "app/login_code.h"
 
 #include "app/app.h"
+#include "util/encoding.h"
 #include "util/strings.h"
 
 #include <ctype.h>
@@ -34,19 +35,6 @@ parse_bare(const char *text, size_t length, char code[LOGIN_CODE_SIZE],
     return 0;
 }
 
-/* The value of a hex digit, or -1. */
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes text[0..length) into out (capacity cap); '+' stays '+'.
  * 0, or -1 for a malformed escape, a NUL or control byte, or no room. */
 static int
@@ -58,7 +46,7 @@ percent_decode(const char *text, size_t length, char *out, size_t cap)
         if (c == '%') {
             if (i + 2 >= length)
                 return -1;
-            int h = hex_value(text[i + 1]), l = hex_value(text[i + 2]);
+            int h = hex_digit_value(text[i + 1]), l = hex_digit_value(text[i + 2]);
             if (h < 0 || l < 0)
                 return -1;
             c = h * 16 + l;
