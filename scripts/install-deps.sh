@@ -5,8 +5,9 @@
 set -euo pipefail
 
 apt_packages=(
-  build-essential cmake pkg-config git ca-certificates
-  libmicrohttpd-dev libjansson-dev libcjose-dev libssl-dev openssl
+  build-essential cmake pkg-config git ca-certificates curl
+  # libmicrohttpd is built from Debian 13's source (install-libmicrohttpd.sh).
+  libjansson-dev libcjose-dev libssl-dev openssl
   libsqlite3-dev sqlite3 libpq-dev postgresql
   # PostgreSQL 15 with its server headers at the same version, and what
   # Citus (built from ../shared/vendor/citus by install-citus.sh) needs.
@@ -70,6 +71,9 @@ fi
 
 # Citus, built once from the vendored source when no Citus is installed.
 "$(dirname "$0")/install-citus.sh"
+
+# libmicrohttpd 1.0.1, built once from Debian's source (see the script).
+"$(dirname "$0")/install-libmicrohttpd.sh"
 
 # npm packages for the integration tests (exact versions from the lock file).
 if [ -f tests/integration/package-lock.json ] && [ ! -d tests/integration/node_modules ] ; then

@@ -15,6 +15,9 @@
 #include <stdatomic.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#if MHD_VERSION < 0x01000100
+#error "libmicrohttpd 1.0.1 or later (scripts/install-libmicrohttpd.sh): 0.9.75 mis-frames malformed requests"
+#endif
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,10 +92,10 @@ microseconds_since(const struct timespec *start)
 }
 
 /* 1 when the client has closed its side (FIN) with nothing unread after
- * it. libmicrohttpd 0.9.75 misses a FIN that arrives together with a
- * request's last bytes (its edge-triggered epoll read stops before the end
- * of the stream) and then holds the connection until the idle timeout;
- * the server looks for itself where that matters. */
+ * it. libmicrohttpd (0.9.75 and 1.0.1 alike) misses a FIN that arrives
+ * together with a request's last bytes (its edge-triggered epoll read stops
+ * before the end of the stream) and then holds the connection until the
+ * idle timeout; the server looks for itself where that matters. */
 static int
 client_closed(struct MHD_Connection *connection)
 {
@@ -239,6 +242,28 @@ queue_busy(struct MHD_Connection *connection, struct request_state *state)
     return queue(connection, state, &response);
 }
 
+/* Counts the Content-Length fields of a request, and how many differ from
+ * the first. */
+struct content_lengths {
+    unsigned count, differing;
+    const char *first;
+};
+
+static enum MHD_Result
+count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                     const char *value)
+{
+    (void)kind;
+    struct content_lengths *seen = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0 || value == NULL)
+        return MHD_YES;
+    if (seen->count++ == 0)
+        seen->first = value;
+    else if (strcmp(value, seen->first) != 0)
+        seen->differing++;
+    return MHD_YES;
+}
+
 /* First call for a request: route it and check what can be checked from
  * the headers alone, answering at once when the request is refused. */
 static enum MHD_Result
@@ -259,6 +284,14 @@ begin_request(struct http_server *server, struct MHD_Connection *connection,
     if (coding != NULL && strcasecmp(coding, "chunked") != 0)
         return queue_error_and_close(connection, state, 400, "invalid_request",
                                      "the only transfer coding accepted is chunked");
+    /* RFC 9112 §6.3: Content-Length fields that disagree leave the body's
+     * length unknown (a request smuggled behind a front that read the
+     * other one); libmicrohttpd reads the first. */
+    struct content_lengths lengths = {0};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, count_content_length, &lengths);
+    if (lengths.differing > 0)
+        return queue_error_and_close(connection, state, 400, "invalid_request",
+                                     "the Content-Length fields disagree");
     size_t index = 0;
     switch (router_match(server->routes, server->route_count, method, url,
                          &index, &state->params)) {

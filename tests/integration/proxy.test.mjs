@@ -329,11 +329,9 @@ http {
     const [{ n }] = await sql(temp.data, 'SELECT COUNT(*) AS n FROM oidc_login');
     assert.equal(Number(n), accepted + 1, 'the refused login stored nothing');
 
-    // Framing the front refuses before cyberid sees it (docs/deployment.md:
-    // libmicrohttpd 0.9.75 answers a bad Content-Length with its head
-    // written twice and closes a head of about 36.5 KB without a word;
-    // through nginx each gets exactly one answer, and the service never
-    // sees the request).
+    // Framing the front refuses itself (docs/deployment.md): through nginx
+    // each gets exactly one answer (the service, reached directly, answers
+    // the same requests once too: http.test.mjs).
     const framing = {
       'a malformed Content-Length': 'POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Length: abc\r\n\r\n',
       'a negative Content-Length': 'POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n',
