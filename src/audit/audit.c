@@ -11,6 +11,9 @@
 #include <string.h>
 #include <time.h>
 
+/* The blind index domain of a citizen's audit subject. */
+#define AUDIT_SUBJECT_DOMAIN "audit_subject"
+
 _Static_assert(STORE_LOG_SALT_BYTES == TLOG_SALT_BYTES, "one salt");
 _Static_assert(STORE_LOG_HASH_BYTES == TLOG_HASH_BYTES, "one hash");
 
@@ -67,7 +70,7 @@ audit_citizen_subject(struct signer *signer, const char *citizen,
     _Static_assert(AUDIT_CITIZEN_SUBJECT_SIZE == sizeof AUDIT_CITIZEN_PREFIX + 2 * sizeof index,
                    "the prefix and the index in hex");
     out[0] = '\0';
-    if (vault_blind_index(signer, "audit_subject", citizen, strlen(citizen), index) != 0)
+    if (vault_blind_index(signer, AUDIT_SUBJECT_DOMAIN, citizen, strlen(citizen), index) != 0)
         return -1;
     memcpy(out, AUDIT_CITIZEN_PREFIX, sizeof AUDIT_CITIZEN_PREFIX - 1);
     return hex_encode(index, sizeof index, out + sizeof AUDIT_CITIZEN_PREFIX - 1,
@@ -90,8 +93,7 @@ audit_append_citizen(struct store_conn *conn, struct signer *signer, const char 
     int status = -1;
     int64_t now = (int64_t)time(NULL);
     if (text == NULL || RAND_bytes(salt, sizeof salt) != 1 ||
-        tlog_appended_commitment(now, actor, action, citizen, text, salt, commitment) != 0 ||
-        audit_citizen_subject(signer, citizen, subject) != 0)
+        tlog_appended_commitment(now, actor, action, citizen, text, salt, commitment) != 0)
         goto done;
     salt_text = base64_encode_alloc(salt, sizeof salt);
     /* The object itself goes into the record (text proved it is one, or
@@ -102,9 +104,15 @@ audit_append_citizen(struct store_conn *conn, struct signer *signer, const char 
                              "details", details_copy, "salt", salt_text)
                  : NULL;
     plaintext = record ? json_dumps(record, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    /* The blind subject (audit_citizen_subject()) and the record sealed
+     * under it, in one round trip to the signer. */
+    _Static_assert(sizeof subject <= SIGNER_BLIND_RECORD_ID_SIZE, "subject size");
+    char blind[SIGNER_BLIND_RECORD_ID_SIZE];
     if (plaintext == NULL ||
-        signer_seal_record(signer, subject, plaintext, strlen(plaintext), &sealed,
-                           &sealed_length) != 0)
+        vault_seal_blind(signer, AUDIT_SUBJECT_DOMAIN, citizen, strlen(citizen),
+                         AUDIT_CITIZEN_PREFIX, plaintext, strlen(plaintext), blind, &sealed,
+                         &sealed_length) != 0 ||
+        string_copy(subject, sizeof subject, blind) != 0)
         goto done;
     if (sealed_length > STORE_AUDIT_SEALED_MAX)
         goto done;

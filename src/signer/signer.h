@@ -195,6 +195,20 @@ int signer_seal_record(struct signer *signer, const char *record_id,
                        size_t *sealed_length)
     __attribute__((warn_unused_result, nonnull(1, 2, 5, 6)));
 
+/* signer_hmac() under SIGNER_KEY_INDEX of message, then
+ * signer_seal_record() of plaintext under the record id `prefix` followed
+ * by that HMAC in lowercase hex, in one round trip instead of two (an audit
+ * event's blind subject and its sealed record). prefix is 1 to
+ * SIGNER_BLIND_PREFIX_MAX characters; record_id receives the id the record
+ * was sealed under. 0 or -1, as signer_seal_record(). */
+#define SIGNER_BLIND_PREFIX_MAX 16
+#define SIGNER_BLIND_RECORD_ID_SIZE (SIGNER_BLIND_PREFIX_MAX + 2 * SIGNER_HMAC_BYTES + 1)
+int signer_seal_blind(struct signer *signer, const char *prefix, const void *message,
+                      size_t message_length, const void *plaintext, size_t length,
+                      char record_id[SIGNER_BLIND_RECORD_ID_SIZE], uint8_t **sealed,
+                      size_t *sealed_length)
+    __attribute__((warn_unused_result, nonnull(1, 2, 7, 8, 9)));
+
 /* Opens a sealed record of record_id and returns a JSON object text with
  * only the listed fields (NULL-terminated, 1..SIGNER_RECORD_FIELDS_MAX
  * names of [a-z_]; a field the record lacks is left out). *json is

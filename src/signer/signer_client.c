@@ -37,6 +37,8 @@
 #define OPTION_TEXT_MAX 1024
 /* How long a stopping signer may take to exit before it is killed. */
 #define STOP_WAIT_MS 2000
+/* Token public keys remembered (a kid names one key for good). */
+#define PUBLIC_KEY_CACHE_SIZE 8
 
 extern char **environ;
 
@@ -66,6 +68,18 @@ struct signer {
     /* What signer_configure() said, said again to a restarted process
      * (under restart_lock; empty until then). */
     char *configuration[3];
+    /* Token public keys the signer has given (public, and a kid names one
+     * key for good): choosing the signing key of every ID token asks
+     * whether the signer holds it, and the answer, once yes, stays yes
+     * without a round trip. Only found keys are kept: a key file copied
+     * to this node later is found when it is there. */
+    pthread_mutex_t public_key_lock;
+    struct {
+        char kid[SIGNER_KID_MAX + 1];
+        uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES];
+        size_t length;
+    } public_keys[PUBLIC_KEY_CACHE_SIZE];
+    unsigned public_key_count, public_key_next;
 };
 
 static _Thread_local int outage;
@@ -436,6 +450,7 @@ signer_start(const struct signer_options *options, struct signer **out, char *er
         free(signer);
         return error_set(err, errlen, "out of memory");
     }
+    pthread_mutex_init(&signer->public_key_lock, NULL);
     for (unsigned i = 0; i < signer->channel_count; i++) {
         signer->channels[i].fd = -1;
         pthread_mutex_init(&signer->channels[i].lock, NULL);
@@ -469,6 +484,7 @@ signer_open_local(const struct signer_options *options, struct signer **out, cha
         free(signer);
         return -1;
     }
+    pthread_mutex_init(&signer->public_key_lock, NULL);
     signer_ops_initial_kid(signer->ops, signer->initial_kid);
     *out = signer;
     return 0;
@@ -497,6 +513,7 @@ signer_close(struct signer *signer)
         stop_process(signer->pid, 0);
         pthread_mutex_destroy(&signer->restart_lock);
     }
+    pthread_mutex_destroy(&signer->public_key_lock);
     free(signer->channels);
     free_args(signer);
     for (size_t i = 0; i < 3; i++)
@@ -592,6 +609,49 @@ signer_seal_record(struct signer *signer, const char *record_id, const void *pla
         return -1;
     return reply_bytes(&reply, sealed, sealed_length,
                        SIGNER_RECORD_MAX_BYTES + SIGNER_SEAL_OVERHEAD_BYTES);
+}
+
+int
+signer_seal_blind(struct signer *signer, const char *prefix, const void *message,
+                  size_t message_length, const void *plaintext, size_t length,
+                  char record_id[SIGNER_BLIND_RECORD_ID_SIZE], uint8_t **sealed,
+                  size_t *sealed_length)
+{
+    struct signer_buffer request = {0}, reply = {0};
+    *sealed = NULL;
+    *sealed_length = 0;
+    record_id[0] = '\0';
+    size_t prefix_length = strlen(prefix);
+    if (prefix_length == 0 || prefix_length > SIGNER_BLIND_PREFIX_MAX ||
+        (message == NULL && message_length > 0) ||
+        message_length > SIGNER_HMAC_MESSAGE_MAX_BYTES ||
+        (plaintext == NULL && length > 0) || length > SIGNER_RECORD_MAX_BYTES)
+        return -1;
+    signer_buffer_text(&request, prefix, SIGNER_BLIND_PREFIX_MAX);
+    signer_buffer_field(&request, message, message_length, SIGNER_HMAC_MESSAGE_MAX_BYTES);
+    signer_buffer_field(&request, plaintext, length, SIGNER_RECORD_MAX_BYTES);
+    if (call(signer, SIGNER_OP_SEAL_BLIND, &request, &reply) != 0)
+        return -1;
+    /* The reply: the record id, then the sealed record. */
+    struct signer_reader in = {.at = reply.bytes, .left = reply.length};
+    const uint8_t *bytes = NULL;
+    size_t count = 0;
+    int status = -1;
+    if (signer_reader_text(&in, SIGNER_BLIND_RECORD_ID_SIZE - 1, record_id) == 0 &&
+        strncmp(record_id, prefix, prefix_length) == 0 &&
+        strlen(record_id) == prefix_length + 2 * SIGNER_HMAC_BYTES &&
+        signer_reader_field(&in, SIGNER_RECORD_MAX_BYTES + SIGNER_SEAL_OVERHEAD_BYTES, &bytes,
+                            &count) == 0 &&
+        signer_reader_end(&in) == 0 && count == length + SIGNER_SEAL_OVERHEAD_BYTES &&
+        (*sealed = malloc(count)) != NULL) {
+        memcpy(*sealed, bytes, count);
+        *sealed_length = count;
+        status = 0;
+    }
+    if (status != 0)
+        record_id[0] = '\0';
+    signer_buffer_clear(&reply);
+    return status;
 }
 
 int
@@ -745,10 +805,32 @@ signer_token_public_key(struct signer *signer, const char *kid,
     struct signer_buffer request = {0}, reply = {0};
     if (!signer_kid_is_valid(kid))
         return -1;
+    int found = 0;
+    pthread_mutex_lock(&signer->public_key_lock);
+    for (unsigned i = 0; i < signer->public_key_count && !found; i++) {
+        if (strcmp(signer->public_keys[i].kid, kid) == 0) {
+            memcpy(out, signer->public_keys[i].spki, signer->public_keys[i].length);
+            *length = signer->public_keys[i].length;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&signer->public_key_lock);
+    if (found)
+        return 0;
     signer_buffer_text(&request, kid, SIGNER_KID_MAX);
-    if (call(signer, SIGNER_OP_TOKEN_PUBLIC_KEY, &request, &reply) != 0)
+    if (call(signer, SIGNER_OP_TOKEN_PUBLIC_KEY, &request, &reply) != 0 ||
+        reply_into(&reply, out, 0, SIGNER_PUBLIC_KEY_MAX_BYTES, length) != 0)
         return -1;
-    return reply_into(&reply, out, 0, SIGNER_PUBLIC_KEY_MAX_BYTES, length);
+    /* signer_kid_is_valid() bounded kid by SIGNER_KID_MAX. */
+    pthread_mutex_lock(&signer->public_key_lock);
+    unsigned slot = signer->public_key_count < PUBLIC_KEY_CACHE_SIZE
+                        ? signer->public_key_count++
+                        : signer->public_key_next++ % PUBLIC_KEY_CACHE_SIZE;
+    memcpy(signer->public_keys[slot].kid, kid, strlen(kid) + 1);
+    memcpy(signer->public_keys[slot].spki, out, *length);
+    signer->public_keys[slot].length = *length;
+    pthread_mutex_unlock(&signer->public_key_lock);
+    return 0;
 }
 
 int

@@ -273,6 +273,45 @@ op_seal(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *
     return SIGNER_STATUS_OK;
 }
 
+/* op_hmac() under the index key and op_seal() under the record id prefix +
+ * hex(HMAC) in one message (signer_seal_blind()); it may do nothing the
+ * two could not. Replies the record id, then the sealed record. */
+static int
+op_seal_blind(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
+{
+    char prefix[SIGNER_BLIND_PREFIX_MAX + 1];
+    const uint8_t *message = NULL, *plaintext = NULL;
+    size_t message_length = 0, length = 0;
+    if (signer_reader_text(in, SIGNER_BLIND_PREFIX_MAX, prefix) != 0 ||
+        signer_reader_field(in, SIGNER_HMAC_MESSAGE_MAX_BYTES, &message, &message_length) != 0 ||
+        signer_reader_field(in, SIGNER_RECORD_MAX_BYTES, &plaintext, &length) != 0 ||
+        signer_reader_end(in) != 0)
+        return -1;
+    size_t prefix_length = strlen(prefix);
+    if (prefix_length == 0)
+        return SIGNER_STATUS_REFUSED;
+    uint8_t mac[SIGNER_HMAC_BYTES];
+    char record_id[SIGNER_BLIND_RECORD_ID_SIZE];
+    _Static_assert(SIGNER_BLIND_RECORD_ID_SIZE - 1 <= SIGNER_RECORD_ID_MAX_BYTES,
+                   "a blind record id is a record id");
+    uint8_t *sealed = NULL;
+    size_t sealed_length = 0;
+    int status = SIGNER_STATUS_FAILED;
+    memcpy(record_id, prefix, prefix_length);
+    if (keyring_hmac(ops->keyring, SIGNER_KEY_INDEX, message, message_length, mac) == 0 &&
+        hex_encode(mac, sizeof mac, record_id + prefix_length,
+                   sizeof record_id - prefix_length) == 0 &&
+        keyring_seal(ops->keyring, record_id, plaintext, length, &sealed, &sealed_length) ==
+            0) {
+        signer_buffer_text(out, record_id, SIGNER_BLIND_RECORD_ID_SIZE - 1);
+        signer_buffer_field(out, sealed, sealed_length, SIGNER_WIRE_PAYLOAD_MAX);
+        status = SIGNER_STATUS_OK;
+    }
+    secret_wipe(mac, sizeof mac);
+    free(sealed);
+    return status;
+}
+
 /* 1 for a field name of 1..SIGNER_FIELD_NAME_MAX characters of [a-z_]. */
 static int
 field_name_is_valid(const char *name)
@@ -762,6 +801,7 @@ static const op_handler handlers[SIGNER_OP_END] = {
     [SIGNER_OP_CONFIGURE] = op_configure,
     [SIGNER_OP_SIGN_CHECKPOINT] = op_sign_checkpoint,
     [SIGNER_OP_LOG_KEY] = op_log_key,
+    [SIGNER_OP_SEAL_BLIND] = op_seal_blind,
 };
 
 void

@@ -28,6 +28,7 @@ static const char *const op_names[SIGNER_OP_END] = {
     [SIGNER_OP_CONFIGURE] = "configure",
     [SIGNER_OP_SIGN_CHECKPOINT] = "sign_checkpoint",
     [SIGNER_OP_LOG_KEY] = "log_key",
+    [SIGNER_OP_SEAL_BLIND] = "seal_blind",
 };
 
 int

@@ -26,4 +26,14 @@ int vault_blind_index(struct signer *signer, const char *domain,
                       uint8_t out[VAULT_INDEX_BYTES])
     __attribute__((warn_unused_result, nonnull(1, 2, 5)));
 
+/* Seals plaintext under the record id `prefix` followed by the blind index
+ * of value (in lowercase hex), which goes into record_id: what
+ * vault_blind_index() then signer_seal_record() would do, in one round
+ * trip to the signer (signer_seal_blind()). 0 or -1. */
+int vault_seal_blind(struct signer *signer, const char *domain, const void *value,
+                     size_t length, const char *prefix, const void *plaintext,
+                     size_t plaintext_length, char record_id[SIGNER_BLIND_RECORD_ID_SIZE],
+                     uint8_t **sealed, size_t *sealed_length)
+    __attribute__((warn_unused_result, nonnull(1, 2, 5, 8, 9, 10)));
+
 #endif

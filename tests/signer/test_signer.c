@@ -106,6 +106,56 @@ test_hmac(void **state)
     assert_int_equal(signer_hmac(f->signer, SIGNER_KEY_TOKEN, "x", 1, c), -1);
 }
 
+/* signer_seal_blind(): the record id is the prefix and the index HMAC of
+ * the message in lowercase hex; the record opens under that id only. */
+static void
+test_seal_blind(void **state)
+{
+    struct fixture *f = *state;
+    char id[SIGNER_BLIND_RECORD_ID_SIZE], other[SIGNER_BLIND_RECORD_ID_SIZE];
+    char expected[SIGNER_BLIND_RECORD_ID_SIZE] = "c:";
+    uint8_t index[SIGNER_HMAC_BYTES], *sealed = NULL, *again = NULL;
+    size_t sealed_length = 0, again_length = 0, length = 0;
+    char *json = NULL;
+    const char record[] = "{\"subject\":\"w1\"}";
+    assert_int_equal(signer_seal_blind(f->signer, "c:", "who", 3, record, strlen(record), id,
+                                       &sealed, &sealed_length), 0);
+    assert_int_equal(signer_hmac(f->signer, SIGNER_KEY_INDEX, "who", 3, index), 0);
+    for (size_t i = 0; i < sizeof index; i++)
+        snprintf(expected + 2 + 2 * i, 3, "%02x", index[i]);
+    assert_string_equal(id, expected);
+    assert_int_equal(sealed_length, strlen(record) + SIGNER_SEAL_OVERHEAD_BYTES);
+    const char *const fields[] = {"subject", NULL};
+    assert_int_equal(signer_open_record(f->signer, id, sealed, sealed_length, fields, &json,
+                                        &length), 0);
+    assert_string_equal(json, record);
+    signer_free_secret(json, length);
+    /* Another message, another id; the record does not open under it. */
+    assert_int_equal(signer_seal_blind(f->signer, "c:", "whom", 4, record, strlen(record),
+                                       other, &again, &again_length), 0);
+    assert_string_not_equal(id, other);
+    assert_int_equal(signer_open_record(f->signer, other, sealed, sealed_length, fields, &json,
+                                        &length), -1);
+    free(again);
+    free(sealed);
+    /* Prefixes: empty and over SIGNER_BLIND_PREFIX_MAX refused, the limit
+     * accepted. */
+    char prefix[SIGNER_BLIND_PREFIX_MAX + 2];
+    memset(prefix, 'p', sizeof prefix - 1);
+    prefix[sizeof prefix - 1] = '\0';
+    assert_int_equal(signer_seal_blind(f->signer, "", "m", 1, "{}", 2, id, &sealed,
+                                       &sealed_length), -1);
+    assert_string_equal(id, "");
+    assert_int_equal(signer_seal_blind(f->signer, prefix, "m", 1, "{}", 2, id, &sealed,
+                                       &sealed_length), -1);
+    assert_null(sealed);
+    prefix[SIGNER_BLIND_PREFIX_MAX] = '\0';
+    assert_int_equal(signer_seal_blind(f->signer, prefix, "m", 1, "{}", 2, id, &sealed,
+                                       &sealed_length), 0);
+    assert_int_equal(strlen(id), SIGNER_BLIND_PREFIX_MAX + 2 * SIGNER_HMAC_BYTES);
+    free(sealed);
+}
+
 static void
 test_records(void **state)
 {
@@ -994,6 +1044,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refuses_readable_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hmac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seal_blind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_id_token_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certificate_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_certificates, setup, teardown),

@@ -323,6 +323,22 @@ test_bad_arguments_not_sent(void **state)
     assert_string_equal(json, "{\"a\":1}");
     signer_free_secret(json, length);
     free(sealed);
+
+    /* The blind seal through the process: the record id is the prefix and
+     * the index HMAC of the message, and the record opens under it. */
+    char blind[SIGNER_BLIND_RECORD_ID_SIZE], expected[SIGNER_BLIND_RECORD_ID_SIZE] = "c:";
+    uint8_t index[SIGNER_HMAC_BYTES];
+    assert_int_equal(signer_seal_blind(signer, "c:", "m", 1, "{\"a\":2}", 7, blind, &sealed,
+                                       &sealed_length), 0);
+    assert_int_equal(signer_hmac(signer, SIGNER_KEY_INDEX, "m", 1, index), 0);
+    for (size_t i = 0; i < sizeof index; i++)
+        snprintf(expected + 2 + 2 * i, 3, "%02x", index[i]);
+    assert_string_equal(blind, expected);
+    assert_int_equal(signer_open_record(signer, blind, sealed, sealed_length, a, &json,
+                                        &length), 0);
+    assert_string_equal(json, "{\"a\":2}");
+    signer_free_secret(json, length);
+    free(sealed);
     signer_close(signer);
 }
 
