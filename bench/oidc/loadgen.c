@@ -20,7 +20,12 @@
  *                   interaction redirects with their cookies, /token, /me
  *   peer-cc         oidc-provider: client_credentials at /token
  *
- * usage: [WARMUP=S] [THREADS=N] loadgen FLOW C D CONFIG.json
+ * usage: [WARMUP=S] [THREADS=N] [RATE=R] loadgen FLOW C D CONFIG.json
+ * RATE: an open loop in the timed window: R operations a second in all,
+ * started on a schedule (each on a free one of the C connections), each
+ * operation's latency counted from when it was due, its wait for a free
+ * connection included; the output then says "rate". Without it, closed
+ * loop.
  * CONFIG.json: {"url", "issuer", "wallets": [wallet files], "client_id",
  * "client_secret", "redirect_uri"} for cyberid, {"url"} for the peer.
  * Prints one JSON line: flow, concurrency, seconds, ok, errors, per_sec,
@@ -216,6 +221,8 @@ struct lg_thread {
     size_t latency_cap;
     uint64_t errors;
     double last_sweep;
+    double interval;   /* RATE: seconds between starts on this thread; 0 closed loop */
+    double next_start; /* RATE: when the next operation is due */
 };
 
 struct lg_run {
@@ -243,7 +250,7 @@ static int lg_thread_init(struct lg_thread *t, struct lg_run *run);
 static void lg_thread_free(struct lg_thread *t);
 static void *lg_thread_main(void *arg);
 static void lg_thread_phase(struct lg_thread *t, enum lg_phase phase, double deadline);
-static void lg_op_begin(struct lg_worker *w);
+static void lg_op_begin(struct lg_worker *w, double start);
 static void lg_op_end(struct lg_worker *w, bool ok);
 static void lg_fail(struct lg_worker *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -1381,15 +1388,18 @@ lg_flow_next(struct lg_worker *w, const struct lg_resp *r)
 /* ---- operations and phases ---- */
 
 /* Starts an operation on an idle worker. */
+/* Starts the worker's next operation; its latency counts from start (now,
+ * or with RATE the time it was due, so that an operation that waited for
+ * a free connection counts its wait). */
 static void
-lg_op_begin(struct lg_worker *w)
+lg_op_begin(struct lg_worker *w, double start)
 {
     struct lg_thread *t = w->thread;
     struct lg_run *run = t->run;
     w->busy = true;
     w->conn.retried = false;
     t->busy++;
-    w->op_start = lg_now();
+    w->op_start = start;
     switch (t->phase) {
     case PHASE_ONCE:
         w->op_index = w->index;
@@ -1460,7 +1470,43 @@ lg_thread_phase(struct lg_thread *t, enum lg_phase phase, double deadline)
     }
     bool first = true;
     t->last_sweep = lg_now();
+    /* RATE: the timed window starts operations on a schedule, one every
+     * `interval` on this thread, each on a free connection (open loop). */
+    bool paced = phase == PHASE_TIMED && t->interval > 0;
+    t->next_start = lg_now();
     for (;;) {
+        if (paced) {
+            double now = lg_now();
+            while (t->ready_count > 0 && t->next_start <= now && t->next_start < deadline) {
+                struct lg_worker *w = t->ready[--t->ready_count];
+                w->ready = false;
+                lg_op_begin(w, t->next_start);
+                t->next_start += t->interval;
+            }
+            if (t->next_start >= deadline && t->busy == 0)
+                break;
+            int timeout = 1000;
+            if (t->next_start < deadline && t->ready_count > 0)
+                timeout = t->next_start <= now ? 0 : (int)((t->next_start - now) * 1000.0);
+            int n = epoll_wait(t->ep, events, LG_EVENTS, timeout);
+            if (n < 0 && errno != EINTR) {
+                perror("loadgen: epoll_wait");
+                exit(2);
+            }
+            for (int i = 0; i < n; i++)
+                lg_conn_event(events[i].data.ptr, events[i].events);
+            now = lg_now();
+            if (now - t->last_sweep >= 1.0) {
+                t->last_sweep = now;
+                for (size_t i = 0; i < t->worker_count; i++) {
+                    struct lg_worker *w = &t->workers[i];
+                    if (w->busy && w->conn.state != CONN_IDLE &&
+                        now - w->req_start > LG_TIMEOUT_S)
+                        lg_fail(w, "no answer in %.0f s", LG_TIMEOUT_S);
+                }
+            }
+            continue;
+        }
         /* Start the ready workers' next operations (new ones appended
          * meanwhile wait for the next turn). */
         struct lg_worker **batch = t->ready;
@@ -1473,7 +1519,7 @@ lg_thread_phase(struct lg_thread *t, enum lg_phase phase, double deadline)
             struct lg_worker *w = batch[i];
             w->ready = false;
             if (phase == PHASE_ONCE ? first : now < deadline)
-                lg_op_begin(w);
+                lg_op_begin(w, now);
         }
         first = false;
         if (t->busy == 0 && t->ready_count == 0)
@@ -1674,7 +1720,7 @@ int
 main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: [WARMUP=S] [THREADS=N] loadgen FLOW C D CONFIG.json\n"
+        fprintf(stderr, "usage: [WARMUP=S] [THREADS=N] [RATE=R] loadgen FLOW C D CONFIG.json\n"
                         "FLOW: cyberid-login, cyberid-refresh, peer-login, peer-cc\n");
         return 2;
     }
@@ -1688,7 +1734,7 @@ main(int argc, char **argv)
         return 2;
     }
     config.flow = (enum lg_flow)f;
-    double concurrency, duration, warmup = 0, threads = 1, clk_tck = 100;
+    double concurrency, duration, warmup = 0, threads = 1, clk_tck = 100, rate = 0;
     const char *env;
     if (lg_number(argv[2], 1, LG_CONCURRENCY_MAX, &concurrency) != 0 ||
         concurrency != floor(concurrency) || lg_number(argv[3], 0.001, 86400, &duration) != 0 ||
@@ -1697,8 +1743,10 @@ main(int argc, char **argv)
         ((env = getenv("THREADS")) != NULL && *env != '\0' &&
          lg_number(env, 1, LG_THREADS_MAX, &threads) != 0) ||
         ((env = getenv("CLK_TCK")) != NULL && *env != '\0' &&
-         lg_number(env, 1, 1e6, &clk_tck) != 0)) {
-        fprintf(stderr, "loadgen: bad C, D, WARMUP, THREADS or CLK_TCK\n");
+         lg_number(env, 1, 1e6, &clk_tck) != 0) ||
+        ((env = getenv("RATE")) != NULL && *env != '\0' &&
+         lg_number(env, 0.001, 1e7, &rate) != 0)) {
+        fprintf(stderr, "loadgen: bad C, D, WARMUP, THREADS, CLK_TCK or RATE\n");
         return 2;
     }
     pid_t server = 0, db[LG_DB_PIDS_MAX];
@@ -1763,6 +1811,7 @@ main(int argc, char **argv)
             workers[next + k].index = next + k;
         next += ts[i].worker_count;
         ts[i].run = &run;
+        ts[i].interval = rate > 0 ? (double)thread_count / rate : 0;
         if (lg_thread_init(&ts[i], &run) != 0) {
             fprintf(stderr, "loadgen: thread setup failed\n");
             goto out;
@@ -1819,6 +1868,8 @@ main(int argc, char **argv)
            "\"errors\":%llu,\"per_sec\":%.1f",
            argv[1], run.concurrency, duration, n, (unsigned long long)errors,
            (double)n / duration);
+    if (rate > 0)
+        printf(",\"rate\":%g", rate);
     if (n > 0)
         printf(",\"p50_ms\":\"%.1f\",\"p99_ms\":\"%.1f\"", lat[(size_t)floor((double)n * 0.5)],
                lat[(size_t)floor((double)n * 0.99)]);
