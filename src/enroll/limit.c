@@ -29,7 +29,13 @@ enroll_limit_decide(const struct enroll_limit *rule, struct store_limit *limit, 
     if (now < next.next_at)
         return next.next_at - now;
     next.strikes++;
-    next.next_at = now + delay_after(rule, next.strikes);
+    /* A free attempt leaves next_at where it was: requests take their `now`
+     * before they queue for the row, so one that read the clock a second
+     * before another got the row after it, and must not be told to wait
+     * for a second that was never a wait. */
+    int64_t delay = delay_after(rule, next.strikes);
+    if (delay > 0)
+        next.next_at = now + delay;
     *limit = next;
     return 0;
 }

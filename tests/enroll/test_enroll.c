@@ -220,6 +220,13 @@ test_limit_policy(void **state)
     limit = (struct store_limit){.window_start = 0, .strikes = 40, .next_at = 0};
     assert_int_equal(enroll_limit_decide(&rule, &limit, 50), 0);
     assert_int_equal(limit.next_at, 150); /* capped at the window, no overflow */
+    /* Free attempts whose clocks were read out of order (two requests:
+     * the one that read 1000 got the row after the one that read 1001)
+     * both get through: a free attempt sets no wait. */
+    limit = (struct store_limit){.window_start = 1000, .strikes = 0, .next_at = 1000};
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1001), 0);
+    assert_int_equal(enroll_limit_decide(&rule, &limit, 1000), 0);
+    assert_int_equal(limit.strikes, 2);
 }
 
 /* enroll_limit_take() on a real store (and PostgreSQL: test_enroll_pg),
