@@ -1455,12 +1455,36 @@ lg_op_end(struct lg_worker *w, bool ok)
     }
 }
 
+/* Waits up to timeout ms for the thread's connections and handles what
+ * came; once a second, fails the operations with no answer for
+ * LG_TIMEOUT_S. */
+static void
+lg_thread_poll(struct lg_thread *t, int timeout)
+{
+    struct epoll_event events[LG_EVENTS];
+    int n = epoll_wait(t->ep, events, LG_EVENTS, timeout);
+    if (n < 0 && errno != EINTR) {
+        perror("loadgen: epoll_wait");
+        exit(2);
+    }
+    for (int i = 0; i < n; i++)
+        lg_conn_event(events[i].data.ptr, events[i].events);
+    double now = lg_now();
+    if (now - t->last_sweep >= 1.0) {
+        t->last_sweep = now;
+        for (size_t i = 0; i < t->worker_count; i++) {
+            struct lg_worker *w = &t->workers[i];
+            if (w->busy && w->conn.state != CONN_IDLE && now - w->req_start > LG_TIMEOUT_S)
+                lg_fail(w, "no answer in %.0f s", LG_TIMEOUT_S);
+        }
+    }
+}
+
 /* Runs one phase on the thread's workers: PHASE_ONCE, one operation each;
  * the others, operations started until deadline, the last ones awaited. */
 static void
 lg_thread_phase(struct lg_thread *t, enum lg_phase phase, double deadline)
 {
-    struct epoll_event events[LG_EVENTS];
     t->phase = phase;
     t->deadline = deadline;
     t->ready_count = 0;
@@ -1488,23 +1512,7 @@ lg_thread_phase(struct lg_thread *t, enum lg_phase phase, double deadline)
             int timeout = 1000;
             if (t->next_start < deadline && t->ready_count > 0)
                 timeout = t->next_start <= now ? 0 : (int)((t->next_start - now) * 1000.0);
-            int n = epoll_wait(t->ep, events, LG_EVENTS, timeout);
-            if (n < 0 && errno != EINTR) {
-                perror("loadgen: epoll_wait");
-                exit(2);
-            }
-            for (int i = 0; i < n; i++)
-                lg_conn_event(events[i].data.ptr, events[i].events);
-            now = lg_now();
-            if (now - t->last_sweep >= 1.0) {
-                t->last_sweep = now;
-                for (size_t i = 0; i < t->worker_count; i++) {
-                    struct lg_worker *w = &t->workers[i];
-                    if (w->busy && w->conn.state != CONN_IDLE &&
-                        now - w->req_start > LG_TIMEOUT_S)
-                        lg_fail(w, "no answer in %.0f s", LG_TIMEOUT_S);
-                }
-            }
+            lg_thread_poll(t, timeout);
             continue;
         }
         /* Start the ready workers' next operations (new ones appended
@@ -1526,22 +1534,7 @@ lg_thread_phase(struct lg_thread *t, enum lg_phase phase, double deadline)
             break;
         if (t->busy == 0)
             continue;
-        int n = epoll_wait(t->ep, events, LG_EVENTS, t->ready_count > 0 ? 0 : 1000);
-        if (n < 0 && errno != EINTR) {
-            perror("loadgen: epoll_wait");
-            exit(2);
-        }
-        for (int i = 0; i < n; i++)
-            lg_conn_event(events[i].data.ptr, events[i].events);
-        now = lg_now();
-        if (now - t->last_sweep >= 1.0) {
-            t->last_sweep = now;
-            for (size_t i = 0; i < t->worker_count; i++) {
-                struct lg_worker *w = &t->workers[i];
-                if (w->busy && w->conn.state != CONN_IDLE && now - w->req_start > LG_TIMEOUT_S)
-                    lg_fail(w, "no answer in %.0f s", LG_TIMEOUT_S);
-            }
-        }
+        lg_thread_poll(t, t->ready_count > 0 ? 0 : 1000);
     }
 }
 
