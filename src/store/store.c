@@ -16,6 +16,7 @@
 struct store {
     const struct store_driver *driver;
     const char *backend;        /* store_backend() */
+    void *shared;               /* the driver's start(), NULL if none */
     pthread_mutex_t lock;
     pthread_cond_t released;
     unsigned count;
@@ -178,9 +179,11 @@ store_open(const char *location, unsigned connections, int run_migrations,
     store->driver = driver;
     pthread_mutex_init(&store->lock, NULL);
     pthread_cond_init(&store->released, NULL);
+    if (driver->start != NULL && (store->shared = driver->start(location, err, errlen)) == NULL)
+        goto fail;
     for (unsigned i = 0; i < connections; i++) {
         store->conns[i].driver = driver;
-        store->conns[i].connection = driver->connect(location, err, errlen);
+        store->conns[i].connection = driver->connect(location, store->shared, err, errlen);
         if (store->conns[i].connection == NULL)
             goto fail;
         store->count++;
@@ -234,6 +237,8 @@ store_close(struct store *store)
         return;
     for (unsigned i = 0; i < store->count; i++)
         store->driver->disconnect(store->conns[i].connection);
+    if (store->shared != NULL)
+        store->driver->stop(store->shared);
     pthread_cond_destroy(&store->released);
     pthread_mutex_destroy(&store->lock);
     free(store);

@@ -38,8 +38,15 @@ struct store_driver {
     /* Checks `location` before it is recorded (NULL: nothing to check).
      * 0 or -1 with err. */
     int (*check)(const char *location, char *err, size_t errlen);
-    /* Opens one connection to the whole `location`. NULL with err set. */
-    void *(*connect)(const char *location, char *err, size_t errlen);
+    /* State that one store's connections share (NULL function: none):
+     * made before the first connect, passed to each, ended by stop() after
+     * the last disconnect. SQLite's is its checkpointer thread. NULL with
+     * err set. */
+    void *(*start)(const char *location, char *err, size_t errlen);
+    void (*stop)(void *shared);
+    /* Opens one connection to the whole `location`, given start()'s state
+     * (NULL when the driver has no start). NULL with err set. */
+    void *(*connect)(const char *location, void *shared, char *err, size_t errlen);
     void (*disconnect)(void *connection);
     /* Runs one statement. `sql` must be a string literal: drivers cache
      * prepared statements by its address. Sets *changes (may be NULL) to

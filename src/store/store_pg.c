@@ -211,8 +211,9 @@ open_connection(struct pg_connection *pg, char *err, size_t errlen)
 }
 
 static void *
-pg_connect(const char *location, char *err, size_t errlen)
+pg_connect(const char *location, void *shared, char *err, size_t errlen)
 {
+    (void)shared; /* PostgreSQL's driver has no start() */
     struct pg_connection *pg = calloc(1, sizeof *pg);
     if (pg == NULL || (pg->location = strdup(location)) == NULL) {
         free(pg);

@@ -1,16 +1,63 @@
 /* store_sqlite: the SQLite backend of the store (the embedded default).
  * One sqlite3 handle per pooled connection, WAL journal, prepared
- * statements cached per connection by the address of their SQL literal. */
+ * statements cached per connection by the address of their SQL literal,
+ * and a checkpointer thread per store. */
 #include "store/store_driver.h"
 
 #include "util/strings.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STATEMENT_CACHE_SIZE 128
 #define BUSY_TIMEOUT_MS 10000
+
+/* Checkpoints (docs/bench.md, "SQLite's WAL under load"). SQLite's default
+ * runs a passive checkpoint inside the COMMIT of each connection that
+ * leaves the WAL at 1000 frames or more, with its fdatasyncs: once the WAL
+ * is that long, every commit until it starts over, so requests pay for
+ * copying pages they did not write. Here a checkpointer thread per store,
+ * on its own connection, runs the passive checkpoint each time
+ * WAL_PASSIVE_FRAMES frames have come since its last one
+ * (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT's figure); the commit hook only tells
+ * it the WAL's size.
+ *
+ * A passive checkpoint never starts the WAL over while some reader is in
+ * it, and under steady load there always is one: at a closed loop of
+ * refresh grants the WAL grew to 780 MB in 16 s. So a commit that leaves
+ * the WAL at WAL_RESTART_FRAMES frames or more (256 MiB of 4 KiB pages)
+ * runs a RESTART checkpoint itself, which holds writers back while it
+ * copies what is left, syncs and waits (busy timeout CHECKPOINT_WAIT_MS)
+ * for the readers still in the WAL, so that the next commit writes from
+ * the WAL's start; journal_size_limit then cuts the file back to the limit.
+ * (In the checkpointer thread the restart would starve: SQLite's busy
+ * handler polls for the write lock, which busy connections take again as
+ * soon as they let it go.) Each restart holds writers back for its
+ * fdatasyncs, 15-60 ms on the benchmark machine: a smaller limit means
+ * more of those pauses, a larger one a longer replay of the WAL after a
+ * crash. The commit first waits for the thread's passive checkpoint, if
+ * one is running (SQLite refuses a second checkpoint rather than queue
+ * it); a quick SQLITE_BUSY is then another process's checkpoint, and the
+ * next commit tries again. A restart
+ * that waited in vain (a long reader, a backup say; or SQLite giving the
+ * waiting checkpoint no turn among steady readers) is not tried again for
+ * RESTART_BACKOFF_MS, so that writers are not held back at every commit
+ * meanwhile. tests/store builds this file with a smaller limit and
+ * back-off. */
+#define WAL_PASSIVE_FRAMES 1000
+#ifndef WAL_RESTART_FRAMES
+#define WAL_RESTART_FRAMES 65536
+#endif
+#define WAL_PAGE_BYTES 4096 /* SQLite's default page size, which we keep */
+#define CHECKPOINT_WAIT_MS 50
+#ifndef RESTART_BACKOFF_MS
+#define RESTART_BACKOFF_MS 1000
+#endif
 
 #define SCHEME "sqlite:"
 
@@ -29,9 +76,160 @@ sqlite_accepts(const char *location)
     return strncmp(location, SCHEME, strlen(SCHEME)) == 0;
 }
 
-static void *
-sqlite_connect(const char *location, char *err, size_t errlen)
+/* One store's checkpointer (sqlite_start(): the driver's shared state). */
+struct sqlite_checkpointer {
+    char *path;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int frames;     /* the WAL's frames after the latest commit (lock) */
+    int done;       /* ... when the thread last checkpointed (lock) */
+    int stop;       /* (lock) */
+    /* Held while this store checkpoints (the thread's passive ones, a
+     * commit's restart): SQLite refuses a second checkpoint at once
+     * rather than queue it, and a restart that gave up whenever the
+     * thread was busy would let a fast writer outrun both. */
+    pthread_mutex_t checkpointing;
+    atomic_flag restarting;             /* one commit restarts at a time */
+    _Atomic int64_t restart_not_before; /* monotonic ms */
+};
+
+static int64_t
+monotonic_ms(void)
 {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Whether the thread has work (its lock held): WAL_PASSIVE_FRAMES new
+ * frames since its last checkpoint, or a WAL started over since. */
+static int
+checkpoint_due(const struct sqlite_checkpointer *c)
+{
+    return c->frames >= WAL_PASSIVE_FRAMES &&
+           (c->frames < c->done || c->frames - c->done >= WAL_PASSIVE_FRAMES);
+}
+
+static void *
+checkpoint_loop(void *arg)
+{
+    struct sqlite_checkpointer *c = arg;
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&c->lock);
+    while (!c->stop) {
+        if (!checkpoint_due(c)) {
+            pthread_cond_wait(&c->wake, &c->lock);
+            continue;
+        }
+        int frames = c->frames;
+        pthread_mutex_unlock(&c->lock);
+        /* Opened at the first checkpoint: by then a connection has made
+         * the database and put it in WAL mode. A connection only finds
+         * its WAL at its first read, which the PRAGMA is. If it cannot be
+         * opened, the next checkpoint tries again; commits go on. */
+        if (db == NULL &&
+            (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             NULL) != SQLITE_OK ||
+             sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)) {
+            sqlite3_close(db);
+            db = NULL;
+        }
+        if (db != NULL) {
+            pthread_mutex_lock(&c->checkpointing);
+            sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            pthread_mutex_unlock(&c->checkpointing);
+        }
+        pthread_mutex_lock(&c->lock);
+        c->done = frames;
+    }
+    pthread_mutex_unlock(&c->lock);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void
+sqlite_stop(void *shared)
+{
+    struct sqlite_checkpointer *c = shared;
+    pthread_mutex_lock(&c->lock);
+    c->stop = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->checkpointing);
+    pthread_mutex_destroy(&c->lock);
+    free(c->path);
+    free(c);
+}
+
+static void *
+sqlite_start(const char *location, char *err, size_t errlen)
+{
+    struct sqlite_checkpointer *c = calloc(1, sizeof *c);
+    if (c == NULL || (c->path = strdup(location + strlen(SCHEME))) == NULL) {
+        free(c);
+        error_set(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->checkpointing, NULL);
+    atomic_flag_clear(&c->restarting);
+    pthread_cond_init(&c->wake, NULL);
+    int rc = pthread_create(&c->thread, NULL, checkpoint_loop, c);
+    if (rc != 0) {
+        error_set(err, errlen, "cannot start the checkpointer: %s", strerror(rc));
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->checkpointing);
+        pthread_mutex_destroy(&c->lock);
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void
+restart_wal(struct sqlite_checkpointer *c, sqlite3 *db, const char *schema)
+{
+    if (monotonic_ms() < atomic_load(&c->restart_not_before) ||
+        atomic_flag_test_and_set(&c->restarting))
+        return;
+    pthread_mutex_lock(&c->checkpointing);
+    int64_t started = monotonic_ms();
+    sqlite3_busy_timeout(db, CHECKPOINT_WAIT_MS);
+    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    if (rc != SQLITE_OK && monotonic_ms() - started >= CHECKPOINT_WAIT_MS)
+        atomic_store(&c->restart_not_before, started + RESTART_BACKOFF_MS);
+    pthread_mutex_unlock(&c->checkpointing);
+    atomic_flag_clear(&c->restarting);
+}
+
+/* Called after each commit with the frames now in the WAL, the write lock
+ * released. Must return SQLITE_OK: anything else fails the COMMIT that has
+ * already happened. Wakes the checkpointer only when it has work. */
+static int
+wal_hook(void *shared, sqlite3 *db, const char *schema, int frames)
+{
+    struct sqlite_checkpointer *c = shared;
+    if (frames < WAL_PASSIVE_FRAMES)
+        return SQLITE_OK;
+    if (frames >= WAL_RESTART_FRAMES)
+        restart_wal(c, db, schema);
+    pthread_mutex_lock(&c->lock);
+    c->frames = frames;
+    if (checkpoint_due(c))
+        pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    return SQLITE_OK;
+}
+
+static void *
+sqlite_connect(const char *location, void *shared, char *err, size_t errlen)
+{
+    assert(shared != NULL); /* store_open() calls sqlite_start() first */
     location += strlen(SCHEME);
     struct sqlite_connection *conn = calloc(1, sizeof *conn);
     if (conn == NULL) {
@@ -47,16 +245,20 @@ sqlite_connect(const char *location, char *err, size_t errlen)
         goto fail;
     }
     sqlite3_busy_timeout(conn->db, BUSY_TIMEOUT_MS);
-    char *message = NULL;
-    if (sqlite3_exec(conn->db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
-                     NULL, NULL, &message) != SQLITE_OK) {
+    char *message = NULL, pragmas[256];
+    if (string_format(pragmas, sizeof pragmas,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                      "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
+                      "PRAGMA journal_size_limit=%lld;",
+                      (long long)WAL_RESTART_FRAMES * WAL_PAGE_BYTES) != 0 ||
+        sqlite3_exec(conn->db, pragmas, NULL, NULL, &message) != SQLITE_OK) {
         error_set(err, errlen, "cannot configure database %s: %s", location,
                   message ? message : "unknown error");
         sqlite3_free(message);
         goto fail;
     }
+    /* Replaces the default auto-checkpoint (sqlite3_wal_hook's contract). */
+    sqlite3_wal_hook(conn->db, wal_hook, shared);
     return conn;
 fail:
     sqlite3_close(conn->db);
@@ -262,6 +464,8 @@ const struct store_driver store_sqlite_driver = {
     .name = "sqlite",
     .dialect = STORE_DIALECT_SQLITE,
     .accepts = sqlite_accepts,
+    .start = sqlite_start,
+    .stop = sqlite_stop,
     .connect = sqlite_connect,
     .disconnect = sqlite_disconnect,
     .exec = sqlite_exec,
