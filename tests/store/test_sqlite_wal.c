@@ -26,9 +26,9 @@
 /* One commit rewrites the 64 pages of a 256 KiB blob. */
 #define BLOB_BYTES 262144
 #define COMMITS_PER_LIMIT (WAL_RESTART_FRAMES / 64)
-/* Past the limit by at most the commit that crossed it, and those made
- * while the checkpointer thread's passive checkpoint keeps a restart from
- * starting (each commit then tries again). */
+/* With one writer the WAL passes the limit by the commit that crossed it
+ * (the restart waits for the thread's checkpoint, if one runs, rather than
+ * give up): a quarter of the limit is room to spare. */
 #define SLACK (LIMIT / 4)
 
 /* `count` commits through the driver that each rewrite scratch's row;
