@@ -3,6 +3,7 @@
 #include "service/cosigning.h"
 
 #include "audit/log.h"
+#include "util/clock.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #define SIZE_TYPE "text/x.tlog.size"
 /* "old N\n", 63 proof lines of 45 bytes, "\n", the note. */
@@ -29,14 +29,6 @@ struct cosigning {
     struct witness_state witnesses[COSIGNING_WITNESSES_MAX];
     size_t count;
 };
-
-static int64_t
-monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 int
 cosigning_parse_witness(const char *argument, struct cosigning_witness *out, char *err,

@@ -17,6 +17,7 @@
  * that is down costs a refused connect, not a storm of them. */
 #include "store/store_driver.h"
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -25,7 +26,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define STATEMENT_CACHE_SIZE 128
 #define STRINGIFY_(x) #x
@@ -72,14 +72,6 @@ struct pg_connection {
     unsigned statement_count;   /* names handed out on this PGconn */
     struct statement cache[STATEMENT_CACHE_SIZE];
 };
-
-static int64_t
-monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 static int
 pg_accepts(const char *location)

@@ -4,6 +4,7 @@
  * and a checkpointer thread per store. */
 #include "store/store_driver.h"
 
+#include "util/clock.h"
 #include "util/strings.h"
 
 #include <assert.h>
@@ -12,7 +13,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define STATEMENT_CACHE_SIZE 128
 #define BUSY_TIMEOUT_MS 10000
@@ -93,14 +93,6 @@ struct sqlite_checkpointer {
     atomic_flag restarting;             /* one commit restarts at a time */
     _Atomic int64_t restart_not_before; /* monotonic ms */
 };
-
-static int64_t
-monotonic_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* Whether the thread has work (its lock held): WAL_PASSIVE_FRAMES new
  * frames since its last checkpoint, or a WAL started over since. */
