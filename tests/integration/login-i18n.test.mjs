@@ -88,6 +88,9 @@ function appAnswering(args, answers) {
     child.stdout.on('data', (chunk) => { stdout += chunk; });
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // An app that exits before reading its answers (a usage error) closes
+    // the pipe: EPIPE here is that, and its exit code is what is checked.
+    child.stdin.on('error', (error) => { if (error.code !== 'EPIPE') throw error; });
     child.stdin.end(answers.map((answer) => `${answer}\n`).join(''));
   });
 }
