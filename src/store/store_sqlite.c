@@ -1,21 +1,25 @@
 /* store_sqlite: the SQLite backend of the store (the embedded default).
  * One sqlite3 handle per pooled connection, WAL journal, prepared
  * statements cached per connection by the address of their SQL literal,
- * and a checkpointer thread per store. */
+ * and per store a checkpointer thread and a writer gate. */
 #include "store/store_driver.h"
 
 #include "util/clock.h"
 #include "util/strings.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STATEMENT_CACHE_SIZE 128
+#ifndef BUSY_TIMEOUT_MS
 #define BUSY_TIMEOUT_MS 10000
+#endif
 
 /* Checkpoints (docs/bench.md, "SQLite's WAL under load"). SQLite's default
  * runs a passive checkpoint inside the COMMIT of each connection that
@@ -59,11 +63,29 @@
 #define RESTART_BACKOFF_MS 1000
 #endif
 
+/* The writer gate (docs/bench.md, "SQLite's busy handler"). SQLite lets
+ * one connection write at a time; one that finds the write lock taken
+ * retries from its busy handler, sleeping 1, 2, 5, 10, 15, 20, 25 ... 100
+ * ms between tries (sqliteDefaultBusyCallback), however soon the lock is
+ * let go: under load a request that lost the race a few times waited tens
+ * to hundreds of milliseconds for a lock held a fraction of one. So this
+ * process's connections queue for it on a mutex first, and the next one
+ * is woken as soon as it is free: a write transaction holds the gate from
+ * sqlite_begin() to its commit or rollback, a writing statement outside
+ * one for the statement. SQLite's lock still decides who writes; another
+ * process on the same file (a `cyberid` command) meets the busy handler as
+ * before. The wait on the gate is bounded by BUSY_TIMEOUT_MS too, and ends
+ * as SQLite's does, in a busy error. */
+
 #define SCHEME "sqlite:"
+
+struct sqlite_checkpointer;
 
 struct sqlite_connection {
     sqlite3 *db;
+    struct sqlite_checkpointer *shared;
     int busy;       /* the last failure was SQLITE_BUSY past the timeout */
+    int writing;    /* holds the store's writer gate */
     struct {
         const char *sql;
         sqlite3_stmt *statement;
@@ -76,8 +98,10 @@ sqlite_accepts(const char *location)
     return strncmp(location, SCHEME, strlen(SCHEME)) == 0;
 }
 
-/* One store's checkpointer (sqlite_start(): the driver's shared state). */
+/* One store's checkpointer and writer gate (sqlite_start(): the driver's
+ * shared state). */
 struct sqlite_checkpointer {
+    pthread_mutex_t writer; /* the writer gate */
     char *path;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -152,6 +176,7 @@ sqlite_stop(void *shared)
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->checkpointing);
     pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->writer);
     free(c->path);
     free(c);
 }
@@ -167,6 +192,7 @@ sqlite_start(const char *location, char *err, size_t errlen)
     }
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->checkpointing, NULL);
+    pthread_mutex_init(&c->writer, NULL);
     atomic_flag_clear(&c->restarting);
     pthread_cond_init(&c->wake, NULL);
     int rc = pthread_create(&c->thread, NULL, checkpoint_loop, c);
@@ -175,6 +201,7 @@ sqlite_start(const char *location, char *err, size_t errlen)
         pthread_cond_destroy(&c->wake);
         pthread_mutex_destroy(&c->checkpointing);
         pthread_mutex_destroy(&c->lock);
+        pthread_mutex_destroy(&c->writer);
         free(c->path);
         free(c);
         return NULL;
@@ -228,6 +255,7 @@ sqlite_connect(const char *location, void *shared, char *err, size_t errlen)
         error_set(err, errlen, "out of memory");
         return NULL;
     }
+    conn->shared = shared;
     /* FULLMUTEX is not needed: the pool gives a connection to one thread at
      * a time. */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -266,8 +294,41 @@ sqlite_disconnect(void *connection)
         return;
     for (size_t i = 0; i < STATEMENT_CACHE_SIZE; i++)
         sqlite3_finalize(conn->cache[i].statement);
-    sqlite3_close(conn->db);
+    sqlite3_close(conn->db); /* rolls back a transaction left open */
+    if (conn->writing)
+        pthread_mutex_unlock(&conn->shared->writer);
     free(conn);
+}
+
+/* Takes the writer gate, waiting at most BUSY_TIMEOUT_MS. */
+static int
+writer_enter(struct sqlite_connection *conn, char *err, size_t errlen)
+{
+    assert(!conn->writing);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
+    until.tv_nsec += (long)(BUSY_TIMEOUT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = pthread_mutex_timedlock(&conn->shared->writer, &until);
+    if (rc != 0) {
+        conn->busy = rc == ETIMEDOUT;
+        return error_set(err, errlen, "database is locked: no turn to write in %d ms",
+                         BUSY_TIMEOUT_MS);
+    }
+    conn->writing = 1;
+    return 0;
+}
+
+static void
+writer_leave(struct sqlite_connection *conn)
+{
+    assert(conn->writing);
+    conn->writing = 0;
+    pthread_mutex_unlock(&conn->shared->writer);
 }
 
 static sqlite3_stmt *
@@ -353,10 +414,20 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
     if (statement == NULL)
         return -1;
     int status = 0;
+    /* A writing statement outside a transaction takes its turn too (the
+     * writer gate); in a transaction the gate is held already. */
+    int gated = 0;
     if (param_count > STORE_PARAMS_MAX ||
         bind(statement, params, param_count) != SQLITE_OK) {
         status = error_set(err, errlen, "bind: %s", sqlite3_errmsg(conn->db));
         goto cleanup;
+    }
+    if (!conn->writing && !sqlite3_stmt_readonly(statement)) {
+        if (writer_enter(conn, err, errlen) != 0) {
+            status = -1;
+            goto cleanup;
+        }
+        gated = 1;
     }
     struct store_value columns[STORE_PARAMS_MAX];
     for (;;) {
@@ -402,8 +473,10 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
     if (changes != NULL)
         *changes = sqlite3_changes64(conn->db);
 cleanup:
-    sqlite3_reset(statement);
+    sqlite3_reset(statement); /* ends an autocommit write: then the gate */
     sqlite3_clear_bindings(statement);
+    if (gated)
+        writer_leave(conn);
     if (!is_cached(conn, statement))
         sqlite3_finalize(statement);
     return status;
@@ -425,17 +498,33 @@ sqlite_exec_script(void *connection, const char *sql, char *err, size_t errlen)
 }
 
 /* BEGIN IMMEDIATE takes the write lock at once, so two writers never
- * deadlock upgrading a read lock (the busy timeout then orders them). */
+ * deadlock upgrading a read lock; the writer gate orders this process's
+ * writers before it. */
 static int
 sqlite_begin(void *connection, char *err, size_t errlen)
 {
-    return sqlite_exec_script(connection, "BEGIN IMMEDIATE", err, errlen);
+    struct sqlite_connection *conn = connection;
+    if (writer_enter(conn, err, errlen) != 0)
+        return -1;
+    if (sqlite_exec_script(conn, "BEGIN IMMEDIATE", err, errlen) != 0) {
+        writer_leave(conn);
+        return -1;
+    }
+    return 0;
 }
 
+/* The gate is let go once the transaction has ended: after the commit and
+ * what the WAL hook does in it (a restart of the WAL then has no writer of
+ * this process to wait for). A COMMIT that failed leaves the transaction
+ * open for the caller's rollback. */
 static int
 sqlite_commit(void *connection, char *err, size_t errlen)
 {
-    return sqlite_exec_script(connection, "COMMIT", err, errlen);
+    struct sqlite_connection *conn = connection;
+    int status = sqlite_exec_script(conn, "COMMIT", err, errlen);
+    if (conn->writing && sqlite3_get_autocommit(conn->db))
+        writer_leave(conn);
+    return status;
 }
 
 static void
@@ -444,6 +533,8 @@ sqlite_rollback(void *connection)
     struct sqlite_connection *conn = connection;
     if (!sqlite3_get_autocommit(conn->db))
         sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+    if (conn->writing)
+        writer_leave(conn);
 }
 
 static int
