@@ -5,6 +5,14 @@
  * for signatures (ID tokens, certificates); HMAC and record openings are
  * printed too, as the cheapest operations show the channel's cost most.
  *
+ * Then the transport's ceiling for an ID token: the same threads, each
+ * with its own channel (an AF_UNIX SEQPACKET socketpair, as signer_start()
+ * makes) to a forked process whose thread per channel spends on each
+ * request the CPU an ID token costs in-process (measured in the same run)
+ * before it answers. What that gives against in-process is the most a
+ * synchronous request and answer over this machine's channels can reach
+ * for an operation of that cost, with nothing of the signer in the way.
+ *
  * usage: bench_signer BINARY [SECONDS per case, default 3] [THREADS,
  * default the cores]. BINARY is the cyberid executable (its `signer`
  * command). Keys are made in a temporary folder and removed. */
@@ -13,11 +21,14 @@
 
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +146,109 @@ measure(struct shared *s, enum bench_op op, unsigned threads, unsigned seconds)
     return (double)atomic_load(&s->done) / elapsed;
 }
 
+/* The transport's ceiling (see the top of this file). */
+struct echo_channel {
+    int fd;
+    long work_ns;
+};
+
+static long long
+thread_cpu_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* In the forked process: answers each request after work_ns of CPU. */
+static void *
+echo_serve(void *argument)
+{
+    struct echo_channel *channel = argument;
+    unsigned char message[256];
+    for (;;) {
+        ssize_t got = recv(channel->fd, message, sizeof message, 0);
+        if (got <= 0)
+            _exit(0);
+        long long until = thread_cpu_ns() + channel->work_ns;
+        while (thread_cpu_ns() < until)
+            ;
+        if (send(channel->fd, message, (size_t)got, 0) != got)
+            _exit(0);
+    }
+}
+
+struct echo_client {
+    int fd;
+    atomic_int *stop;
+    atomic_ullong *done;
+};
+
+static void *
+echo_ask(void *argument)
+{
+    struct echo_client *client = argument;
+    unsigned char message[64] = {0};
+    while (!atomic_load(client->stop)) {
+        if (send(client->fd, message, sizeof message, 0) != (ssize_t)sizeof message ||
+            recv(client->fd, message, sizeof message, 0) != (ssize_t)sizeof message)
+            return NULL;
+        atomic_fetch_add(client->done, 1);
+    }
+    return NULL;
+}
+
+/* Requests per second through `threads` channels to a process that spends
+ * work_ns of CPU on each; -1 if the process cannot be made. Called with no
+ * other thread running (the measures' are joined), so the forked child may
+ * start threads of its own. */
+static double
+measure_ceiling(unsigned threads, unsigned seconds, long work_ns)
+{
+    int pairs[THREADS_MAX][2];
+    for (unsigned i = 0; i < threads; i++)
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pairs[i]) != 0)
+            return -1;
+    pid_t child = fork();
+    if (child < 0)
+        return -1;
+    if (child == 0) {
+        static struct echo_channel channels[THREADS_MAX];
+        for (unsigned i = 0; i < threads; i++) {
+            close(pairs[i][0]);
+            channels[i] = (struct echo_channel){.fd = pairs[i][1], .work_ns = work_ns};
+            pthread_t thread;
+            if (pthread_create(&thread, NULL, echo_serve, &channels[i]) != 0)
+                _exit(1);
+        }
+        for (;;)
+            pause();
+    }
+    atomic_int stop = 0;
+    atomic_ullong done = 0;
+    struct echo_client clients[THREADS_MAX];
+    pthread_t ids[THREADS_MAX];
+    for (unsigned i = 0; i < threads; i++) {
+        close(pairs[i][1]);
+        clients[i] = (struct echo_client){.fd = pairs[i][0], .stop = &stop, .done = &done};
+    }
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned i = 0; i < threads; i++)
+        pthread_create(&ids[i], NULL, echo_ask, &clients[i]);
+    sleep(seconds);
+    atomic_store(&stop, 1);
+    for (unsigned i = 0; i < threads; i++)
+        pthread_join(ids[i], NULL);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    for (unsigned i = 0; i < threads; i++)
+        close(pairs[i][0]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    double elapsed = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    return (double)atomic_load(&done) / elapsed;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -192,15 +306,33 @@ main(int argc, char **argv)
     printf("signer operations per second, %u threads, %u s each (in-process | process | "
            "ratio; target >= 0.80 for signatures)\n", threads, seconds);
     int below = 0;
+    double id_token_in_process = 0;
     for (enum bench_op op = 0; op < OP_COUNT; op++) {
         double a = measure(&in_process, op, threads, seconds);
         double b = measure(&through, op, threads, seconds);
+        if (op == OP_ID_TOKEN)
+            id_token_in_process = a;
         double ratio = a > 0 ? b / a : 0;
         int signature = op == OP_ID_TOKEN || op == OP_CERTIFICATE;
         if (signature && ratio < 0.80)
             below = 1;
         printf("%-18s %10.0f | %10.0f | %5.2f%s\n", op_names[op], a, b, ratio,
                signature ? (ratio >= 0.80 ? "  ok" : "  BELOW TARGET") : "");
+    }
+    /* An ID token's CPU in-process: the threads kept min(threads, cores)
+     * cores busy. */
+    unsigned ncores = cores > 0 ? (unsigned)cores : 1;
+    unsigned busy = threads < ncores ? threads : ncores;
+    if (id_token_in_process > 0) {
+        long work_ns = (long)(busy * 1e9 / id_token_in_process);
+        double c = measure_ceiling(threads, seconds, work_ns);
+        if (c < 0)
+            fprintf(stderr, "bench_signer: cannot measure the transport's ceiling\n");
+        else
+            printf("%-18s %10.0f | %10.0f | %5.2f  (a process that answers after %.1f us of "
+                   "CPU: the most a synchronous channel gives here)\n",
+                   "transport_ceiling", id_token_in_process, c, c / id_token_in_process,
+                   work_ns / 1e3);
     }
     free(in_process.sealed);
     free(through.sealed);
