@@ -104,7 +104,14 @@ setup_backend() {
       local cluster="${TMPDIR:-/tmp}/cyberid-bench-$name-$$" extra=()
       [ "$name" = citus ] && extra=(--citus 2)
       pg_clusters+=("$cluster")
-      init_args=(--db "$("$root/tests/lib/pg-cluster.sh" start "$cluster" --fsync --async-commit "${extra[@]}")")
+      # --naptime 1: autovacuum's ANALYZE every second rather than every
+      # minute. The tables start empty and a run lasts seconds; without it
+      # the planner costs the prepared statements' generic plans on the
+      # empty tables' statistics for the whole run, and the token lookup
+      # by (web_number, token_hash) went through the index on (web_number,
+      # grant_id), reading every token of the citizen (docs/bench.md,
+      # "PostgreSQL's statistics").
+      init_args=(--db "$("$root/tests/lib/pg-cluster.sh" start "$cluster" --fsync --async-commit --naptime 1 "${extra[@]}")")
       for pidfile in "$cluster"/node*/postmaster.pid; do
         db_pids="${db_pids:+$db_pids,}$(head -n 1 "$pidfile")"
       done ;;
