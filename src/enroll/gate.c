@@ -3,6 +3,8 @@
  * variable (sem_timedwait would do, but its clock is the wall clock). */
 #include "enroll/enroll.h"
 
+#include "util/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,14 +47,7 @@ enroll_gate_enter(struct enroll_gate *gate)
 {
     if (gate == NULL)
         return 0;
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ENROLL_GATE_WAIT_MS / 1000;
-    until.tv_nsec += (long)(ENROLL_GATE_WAIT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline(CLOCK_MONOTONIC, ENROLL_GATE_WAIT_MS);
     pthread_mutex_lock(&gate->lock);
     int timed_out = 0;
     while (gate->free_slots == 0 && !timed_out)

@@ -305,14 +305,7 @@ static int
 writer_enter(struct sqlite_connection *conn, char *err, size_t errlen)
 {
     assert(!conn->writing);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += BUSY_TIMEOUT_MS / 1000;
-    until.tv_nsec += (long)(BUSY_TIMEOUT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline(CLOCK_REALTIME, BUSY_TIMEOUT_MS);
     int rc = pthread_mutex_timedlock(&conn->shared->writer, &until);
     if (rc != 0) {
         conn->busy = rc == ETIMEDOUT;
