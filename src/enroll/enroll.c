@@ -6,7 +6,6 @@
 #include "enroll/national_id.h"
 #include "enroll/registry.h"
 #include "enroll/web_number.h"
-#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -54,13 +53,6 @@ enroll_age_on(const char *birth_date, int year, int month, int day)
     return age < 0 ? -1 : age;
 }
 
-static const char *
-string_member(const json_t *object, const char *name)
-{
-    const json_t *value = json_object_get(object, name);
-    return json_is_string(value) ? json_string_value(value) : NULL;
-}
-
 /* Trims ASCII spaces at both ends into out. -1 when it does not fit. */
 static int
 trim_into(const char *text, char *out, size_t cap)
@@ -96,13 +88,13 @@ check(const struct enroll_context *context, struct store_conn *conn,
     }
 
     const json_t *body = request->json;
-    e->challenge_id = string_member(body, "challenge_id");
-    e->national_id = string_member(body, "national_id");
-    e->name = string_member(body, "name");
-    e->csr = string_member(body, "csr");
-    e->selfie = string_member(body, "selfie");
-    e->turn_frame = string_member(body, "turn_frame");
-    e->nonce_signature = string_member(body, "nonce_signature");
+    e->challenge_id = json_string_value(json_object_get(body, "challenge_id"));
+    e->national_id = json_string_value(json_object_get(body, "national_id"));
+    e->name = json_string_value(json_object_get(body, "name"));
+    e->csr = json_string_value(json_object_get(body, "csr"));
+    e->selfie = json_string_value(json_object_get(body, "selfie"));
+    e->turn_frame = json_string_value(json_object_get(body, "turn_frame"));
+    e->nonce_signature = json_string_value(json_object_get(body, "nonce_signature"));
     static const char *const names[] = {"challenge_id", "national_id", "name",
                                         "csr", "selfie", "turn_frame",
                                         "nonce_signature"};
@@ -128,18 +120,9 @@ check(const struct enroll_context *context, struct store_conn *conn,
         return enroll_refuse(refusal, 400, "invalid_national_id", "%s",
                              national_id_status_message(id_status));
 
-    char err[256];
-    switch (pki_csr_check(e->csr, strlen(e->csr), &e->key, err, sizeof err)) {
-    case PKI_OK: break;
-    case PKI_ERR_KEY_TYPE:
-        return enroll_refuse(refusal, 400, "unsupported_key",
-                             "the device key must be EC P-256: %s", err);
-    case PKI_ERR_CSR_FORMAT:
-    case PKI_ERR_CSR_SIGNATURE:
-        return enroll_refuse(refusal, 400, "invalid_csr", "%s", err);
-    default:
-        return -1;
-    }
+    int csr_status = enroll_check_csr(e->csr, &e->key, refusal);
+    if (csr_status != 0)
+        return csr_status;
 
     uint8_t signature[NONCE_SIGNATURE_MAX_BYTES];
     size_t signature_length = 0;
@@ -377,17 +360,7 @@ enroll_handle(const struct enroll_context *context,
         if (!refusal.unaudited)
             audit_refusal(conn, context->signer, &e, &refusal);
         log_event(LOG_INFO, "enroll_refused", "{s:s}", "reason", refusal.code);
-        counter_add(COUNTER_ENROLL_REFUSALS, refusal.code);
-        if (refusal.face_check)
-            counter_add(COUNTER_FACE_CHECK_FAILURES, refusal.code);
-        if (refusal.retry_after > 0) {
-            char seconds[24];
-            snprintf(seconds, sizeof seconds, "%lld", (long long)refusal.retry_after);
-            if (http_response_add_header(response, "Retry-After", seconds) != 0)
-                goto done;
-        }
-        result = http_respond_error(response, refusal.status, refusal.code,
-                                    refusal.description);
+        result = enroll_respond_refusal(response, &refusal);
         goto done;
     }
     log_event(LOG_INFO, "enrolled", "{s:b}", "reenrolled", reenrolled);

@@ -37,6 +37,39 @@ enroll_refuse(struct refusal *refusal, unsigned status, const char *code,
     return 1;
 }
 
+int
+enroll_respond_refusal(struct http_response *response, const struct refusal *refusal)
+{
+    counter_add(COUNTER_ENROLL_REFUSALS, refusal->code);
+    if (refusal->face_check)
+        counter_add(COUNTER_FACE_CHECK_FAILURES, refusal->code);
+    if (refusal->retry_after > 0) {
+        char seconds[24];
+        snprintf(seconds, sizeof seconds, "%lld", (long long)refusal->retry_after);
+        if (http_response_add_header(response, "Retry-After", seconds) != 0)
+            return -1;
+    }
+    return http_respond_error(response, refusal->status, refusal->code, refusal->description);
+}
+
+int
+enroll_check_csr(const char *csr, struct pki_csr *key, struct refusal *refusal)
+{
+    char err[256];
+    switch (pki_csr_check(csr, strlen(csr), key, err, sizeof err)) {
+    case PKI_OK:
+        return 0;
+    case PKI_ERR_KEY_TYPE:
+        return enroll_refuse(refusal, 400, "unsupported_key",
+                             "the device key must be EC P-256: %s", err);
+    case PKI_ERR_CSR_FORMAT:
+    case PKI_ERR_CSR_SIGNATURE:
+        return enroll_refuse(refusal, 400, "invalid_csr", "%s", err);
+    default:
+        return -1;
+    }
+}
+
 /* Takes one attempt on a limit for value[0..length). 0 let through, 1
  * refused (refusal filled, with Retry-After), -1 internal failure. */
 static int

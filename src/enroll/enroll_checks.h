@@ -29,6 +29,17 @@ struct refusal {
 int enroll_refuse(struct refusal *refusal, unsigned status, const char *code,
                   const char *format, ...) __attribute__((format(printf, 4, 5)));
 
+/* Answers a refusal: counts it (and a face check's among the face check
+ * failures), a Retry-After header when it has one, the JSON error. What
+ * http_respond_error() returns, or -1. */
+int enroll_respond_refusal(struct http_response *response, const struct refusal *refusal)
+    __attribute__((warn_unused_result));
+
+/* Checks the request's CSR (PEM, an EC P-256 key, its own signature) into
+ * key. 0, 1 refused (400 unsupported_key or invalid_csr), -1. */
+int enroll_check_csr(const char *csr, struct pki_csr *key, struct refusal *refusal)
+    __attribute__((warn_unused_result));
+
 /* The limits on who sends the request: its address (an IPv6 /64) and its
  * network. 0 let through, 1 refused (429 with Retry-After), -1. */
 int enroll_take_address_attempts(const struct enroll_context *context,

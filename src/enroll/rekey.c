@@ -4,7 +4,6 @@
 #include "audit/audit.h"
 #include "enroll/enroll_checks.h"
 #include "enroll/registry.h"
-#include "util/counters.h"
 #include "util/encoding.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -33,13 +32,6 @@ struct rekey {
     const char *status; /* the identity status this request needs */
 };
 
-static const char *
-string_member(const json_t *object, const char *name)
-{
-    const json_t *value = json_object_get(object, name);
-    return json_is_string(value) ? json_string_value(value) : NULL;
-}
-
 /* 1 when the old key's token names this CSR (base64url of its SHA-256)
  * and this challenge: its signature then covers both. */
 static int
@@ -47,8 +39,8 @@ bound_to_request(const json_t *claims, const struct rekey *r)
 {
     uint8_t digest[SHA256_DIGEST_LENGTH];
     char expected[BASE64URL_ENCODED_SIZE(SHA256_DIGEST_LENGTH)];
-    const char *csr_sha256 = string_member(claims, "csr_sha256");
-    const char *challenge_id = string_member(claims, "challenge_id");
+    const char *csr_sha256 = json_string_value(json_object_get(claims, "csr_sha256"));
+    const char *challenge_id = json_string_value(json_object_get(claims, "challenge_id"));
     SHA256((const unsigned char *)r->csr, strlen(r->csr), digest);
     return csr_sha256 != NULL && challenge_id != NULL &&
            base64url_encode(digest, sizeof digest, expected, sizeof expected) == 0 &&
@@ -68,11 +60,11 @@ check(const struct enroll_context *context, struct store_conn *conn,
         return limited;
     }
     const json_t *body = request->json;
-    r->challenge_id = string_member(body, "challenge_id");
-    r->csr = string_member(body, "csr");
-    r->selfie = string_member(body, "selfie");
-    r->turn_frame = string_member(body, "turn_frame");
-    r->nonce_signature = string_member(body, "nonce_signature");
+    r->challenge_id = json_string_value(json_object_get(body, "challenge_id"));
+    r->csr = json_string_value(json_object_get(body, "csr"));
+    r->selfie = json_string_value(json_object_get(body, "selfie"));
+    r->turn_frame = json_string_value(json_object_get(body, "turn_frame"));
+    r->nonce_signature = json_string_value(json_object_get(body, "nonce_signature"));
     static const char *const names[] = {"challenge_id", "csr", "selfie", "turn_frame",
                                         "nonce_signature"};
     const char *values[] = {r->challenge_id, r->csr, r->selfie, r->turn_frame,
@@ -98,18 +90,9 @@ check(const struct enroll_context *context, struct store_conn *conn,
         return enroll_refuse(refusal, 400, "invalid_challenge",
                              "the challenge is unknown, already used or expired: "
                              "ask for a new one");
-    char err[256];
-    switch (pki_csr_check(r->csr, strlen(r->csr), &r->key, err, sizeof err)) {
-    case PKI_OK: break;
-    case PKI_ERR_KEY_TYPE:
-        return enroll_refuse(refusal, 400, "unsupported_key",
-                             "the device key must be EC P-256: %s", err);
-    case PKI_ERR_CSR_FORMAT:
-    case PKI_ERR_CSR_SIGNATURE:
-        return enroll_refuse(refusal, 400, "invalid_csr", "%s", err);
-    default:
-        return -1;
-    }
+    int csr_status = enroll_check_csr(r->csr, &r->key, refusal);
+    if (csr_status != 0)
+        return csr_status;
     if (r->key.public_key_length == caller->public_key_length &&
         memcmp(r->key.public_key, caller->public_key, caller->public_key_length) == 0)
         return enroll_refuse(refusal, 400, "invalid_csr",
@@ -264,17 +247,7 @@ renew(const struct enroll_context *context, const struct device_context *device,
             json_decref(details);
         }
         log_event(LOG_INFO, "rekey_refused", "{s:s}", "reason", refusal.code);
-        counter_add(COUNTER_ENROLL_REFUSALS, refusal.code);
-        if (refusal.face_check)
-            counter_add(COUNTER_FACE_CHECK_FAILURES, refusal.code);
-        if (refusal.retry_after > 0) {
-            char seconds[24];
-            snprintf(seconds, sizeof seconds, "%lld", (long long)refusal.retry_after);
-            if (http_response_add_header(response, "Retry-After", seconds) != 0)
-                goto done;
-        }
-        result = http_respond_error(response, refusal.status, refusal.code,
-                                    refusal.description);
+        result = enroll_respond_refusal(response, &refusal);
         goto done;
     }
     log_event(LOG_INFO, unlock ? "unlocked" : "rekeyed", "{s:I, s:b}", "generation",
