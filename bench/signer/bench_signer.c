@@ -206,12 +206,18 @@ static double
 measure_ceiling(unsigned threads, unsigned seconds, long work_ns)
 {
     int pairs[THREADS_MAX][2];
-    for (unsigned i = 0; i < threads; i++)
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pairs[i]) != 0)
-            return -1;
-    pid_t child = fork();
-    if (child < 0)
+    unsigned made = 0;
+    while (made < threads && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+                                        pairs[made]) == 0)
+        made++;
+    pid_t child = made == threads ? fork() : -1;
+    if (child < 0) {
+        for (unsigned i = 0; i < made; i++) {
+            close(pairs[i][0]);
+            close(pairs[i][1]);
+        }
         return -1;
+    }
     if (child == 0) {
         static struct echo_channel channels[THREADS_MAX];
         for (unsigned i = 0; i < threads; i++) {
