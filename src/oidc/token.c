@@ -204,7 +204,6 @@ grant_code(struct exchange *x)
         return refuse(x->response, "invalid_grant", "unknown authorization code");
 
     struct store_oidc_login login;
-    struct store_identity identity;
     uint8_t code_hash[STORE_OIDC_HASH_BYTES];
     char sub[SUBJECT_SIZE];
     char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
@@ -262,14 +261,6 @@ grant_code(struct exchange *x)
         refusal_code = "invalid_dpop_proof";
         goto refused;
     }
-    if (store_identity_get(x->conn, login.web_number, &identity, &found) != 0) {
-        step = "identity";
-        goto done;
-    }
-    if (!found || strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0) {
-        refusal = "the identity is not active";
-        goto refused;
-    }
     /* What the citizen released, as far as the registration still allows. */
     released = login.released ? json_loads(login.released, JSON_REJECT_DUPLICATES, NULL)
                               : NULL;
@@ -287,6 +278,8 @@ grant_code(struct exchange *x)
         claims_for_identity(x->conn, x->context->signer, login.web_number, names, x->now,
                             values, &active) != 0)
         goto done;
+    /* The identity's status is read once, with its record, by
+     * claims_for_identity(): a suspended or locked identity gets no token. */
     if (!active) {
         refusal = "the identity is not active";
         goto refused;

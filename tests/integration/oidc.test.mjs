@@ -784,6 +784,9 @@ test('the approval of a revoked device is refused 401; the other device still ap
 test('a suspended identity cannot approve and its live tokens die for good; reinstating restores logins', async () => {
   const live = await loginAndExchange(platforms.shop, configs.shop, citizens.suspendee.wallet);
   assert.equal((await introspect(platforms.shop, live.tokens.access_token)).active, true);
+  // A login approved before the suspension, its code not yet exchanged.
+  const approved = await login(platforms.shop, configs.shop, citizens.suspendee.wallet);
+  assert.equal(approved.decided.status, 'approved', JSON.stringify(approved.decided));
 
   const suspended = await run(['identity', 'suspend', '--data', temp.data, '--reason', 'court_order',
     '--legal-basis', 'Test court order 2024-17', citizens.suspendee.web_number,
@@ -793,6 +796,11 @@ test('a suspended identity cannot approve and its live tokens die for good; rein
   await expectUserinfoRefused(live.tokens.access_token);
   const refresh = await clientError(client.refreshTokenGrant(configs.shop, live.tokens.refresh_token));
   assert.deepEqual([refresh.status, refresh.error], [400, 'invalid_grant']);
+  const exchange = await clientError(client.authorizationCodeGrant(configs.shop,
+    new URL(approved.decided.redirect_to), { pkceCodeVerifier: approved.verifier,
+      expectedState: approved.state, expectedNonce: approved.nonce, idTokenExpected: true }));
+  assert.deepEqual([exchange.status, exchange.error], [400, 'invalid_grant']);
+  assert.match(exchange.cause.error_description ?? '', /identity is not active/);
 
   const page = await openLogin(platforms.shop, configs.shop);
   const refused = await appLogin(citizens.suspendee.wallet, page.shown, '--approve');
