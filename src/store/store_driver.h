@@ -40,8 +40,8 @@ struct store_driver {
     int (*check)(const char *location, char *err, size_t errlen);
     /* State that one store's connections share (NULL function: none):
      * made before the first connect, passed to each, ended by stop() after
-     * the last disconnect. SQLite's is its checkpointer thread. NULL with
-     * err set. */
+     * the last disconnect. SQLite's is its checkpointer thread and its
+     * writer gate. NULL with err set. */
     void *(*start)(const char *location, char *err, size_t errlen);
     void (*stop)(void *shared);
     /* Opens one connection to the whole `location`, given start()'s state

@@ -164,6 +164,18 @@ checkpoint_loop(void *arg)
     return NULL;
 }
 
+/* Frees what sqlite_start() made, its thread stopped or never started. */
+static void
+checkpointer_free(struct sqlite_checkpointer *c)
+{
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->checkpointing);
+    pthread_mutex_destroy(&c->lock);
+    pthread_mutex_destroy(&c->writer);
+    free(c->path);
+    free(c);
+}
+
 static void
 sqlite_stop(void *shared)
 {
@@ -173,12 +185,7 @@ sqlite_stop(void *shared)
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->thread, NULL);
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->checkpointing);
-    pthread_mutex_destroy(&c->lock);
-    pthread_mutex_destroy(&c->writer);
-    free(c->path);
-    free(c);
+    checkpointer_free(c);
 }
 
 static void *
@@ -198,12 +205,7 @@ sqlite_start(const char *location, char *err, size_t errlen)
     int rc = pthread_create(&c->thread, NULL, checkpoint_loop, c);
     if (rc != 0) {
         error_set(err, errlen, "cannot start the checkpointer: %s", strerror(rc));
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->checkpointing);
-        pthread_mutex_destroy(&c->lock);
-        pthread_mutex_destroy(&c->writer);
-        free(c->path);
-        free(c);
+        checkpointer_free(c);
         return NULL;
     }
     return c;
