@@ -1,7 +1,8 @@
 /* store_sqlite: the SQLite backend of the store (the embedded default).
- * One sqlite3 handle per pooled connection, WAL journal, prepared
- * statements cached per connection by the address of their SQL literal,
- * and per store a checkpointer thread and a writer gate. */
+ * One sqlite3 handle per pooled connection for reads, WAL journal,
+ * prepared statements cached per handle by the address of their SQL
+ * literal, and per store a checkpointer thread and a writer gate that owns
+ * the one handle that writes. */
 #include "store/store_driver.h"
 
 #include "util/clock.h"
@@ -75,21 +76,41 @@
  * one for the statement. SQLite's lock still decides who writes; another
  * process on the same file (a `cyberid` command) meets the busy handler as
  * before. The wait on the gate is bounded by BUSY_TIMEOUT_MS too, and ends
- * as SQLite's does, in a busy error. */
+ * as SQLite's does, in a busy error.
+ *
+ * The gate also owns the one handle this store writes with: a write
+ * transaction (its reads included) and a writing statement outside one run
+ * on it, whichever pooled connection asked. In WAL mode a handle drops its
+ * whole page cache when it begins a read and finds that any other handle
+ * has committed since its last one (pager.c, pagerBeginReadTransaction), so
+ * with a handle per connection every write transaction began cold and
+ * fetched each page it touched again: 114 pread(2)s per login at 16
+ * concurrent logins, against a cache that stays warm on the one writing
+ * handle, whose own commits do not empty it (docs/bench.md, "One handle
+ * writes"). Writers lose no concurrency: the gate serialised them already.
+ * A read outside a transaction borrows the writing handle, warm, when the
+ * gate is free and no writer waits for it (writer_try()); otherwise it
+ * runs on the connection's own handle, beside the writer and the other
+ * readers, as WAL allows: a read never waits for a write. */
 
 #define SCHEME "sqlite:"
 
 struct sqlite_checkpointer;
 
-struct sqlite_connection {
+/* A sqlite3 handle and its prepared statements. */
+struct sqlite_handle {
     sqlite3 *db;
-    struct sqlite_checkpointer *shared;
-    int busy;       /* the last failure was SQLITE_BUSY past the timeout */
-    int writing;    /* holds the store's writer gate */
     struct {
         const char *sql;
         sqlite3_stmt *statement;
     } cache[STATEMENT_CACHE_SIZE];
+};
+
+struct sqlite_connection {
+    struct sqlite_handle reader; /* reads outside a transaction */
+    struct sqlite_checkpointer *shared;
+    int busy;       /* the last failure was SQLITE_BUSY past the timeout */
+    int writing;    /* holds the store's writer gate, and so its handle */
 };
 
 static int
@@ -102,6 +123,11 @@ sqlite_accepts(const char *location)
  * shared state). */
 struct sqlite_checkpointer {
     pthread_mutex_t writer; /* the writer gate */
+    /* The handle that writes (the gate held), opened at the first write.
+     * Used by one thread at a time, in turn: SQLITE_OPEN_NOMUTEX allows it
+     * (sqlite3 "multi-thread" mode), the gate orders the turns. */
+    struct sqlite_handle writing;
+    atomic_int writers_waiting; /* on the gate, in writer_enter() */
     char *path;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -164,10 +190,13 @@ checkpoint_loop(void *arg)
     return NULL;
 }
 
+static void handle_close(struct sqlite_handle *handle);
+
 /* Frees what sqlite_start() made, its thread stopped or never started. */
 static void
 checkpointer_free(struct sqlite_checkpointer *c)
 {
+    handle_close(&c->writing);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->checkpointing);
     pthread_mutex_destroy(&c->lock);
@@ -247,75 +276,117 @@ wal_hook(void *shared, sqlite3 *db, const char *schema, int frames)
     return SQLITE_OK;
 }
 
-static void *
-sqlite_connect(const char *location, void *shared, char *err, size_t errlen)
+/* Opens `path` into `handle` with this driver's settings. 0 or -1. */
+static int
+handle_open(struct sqlite_handle *handle, const char *path, struct sqlite_checkpointer *shared,
+            char *err, size_t errlen)
 {
-    assert(shared != NULL); /* store_open() calls sqlite_start() first */
-    location += strlen(SCHEME);
-    struct sqlite_connection *conn = calloc(1, sizeof *conn);
-    if (conn == NULL) {
-        error_set(err, errlen, "out of memory");
-        return NULL;
-    }
-    conn->shared = shared;
-    /* FULLMUTEX is not needed: the pool gives a connection to one thread at
-     * a time. */
+    /* FULLMUTEX is not needed: one thread uses a handle at a time (the
+     * pool's connection, the gate's writing handle). */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(location, &conn->db, flags, NULL) != SQLITE_OK) {
-        error_set(err, errlen, "cannot open database %s: %s", location,
-                  conn->db ? sqlite3_errmsg(conn->db) : "out of memory");
+    memset(handle, 0, sizeof *handle);
+    if (sqlite3_open_v2(path, &handle->db, flags, NULL) != SQLITE_OK) {
+        error_set(err, errlen, "cannot open database %s: %s", path,
+                  handle->db ? sqlite3_errmsg(handle->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(conn->db, BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(handle->db, BUSY_TIMEOUT_MS);
     char *message = NULL, pragmas[256];
     if (string_format(pragmas, sizeof pragmas,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                       "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;"
                       "PRAGMA journal_size_limit=%lld;",
                       (long long)WAL_RESTART_FRAMES * WAL_PAGE_BYTES) != 0 ||
-        sqlite3_exec(conn->db, pragmas, NULL, NULL, &message) != SQLITE_OK) {
-        error_set(err, errlen, "cannot configure database %s: %s", location,
+        sqlite3_exec(handle->db, pragmas, NULL, NULL, &message) != SQLITE_OK) {
+        error_set(err, errlen, "cannot configure database %s: %s", path,
                   message ? message : "unknown error");
         sqlite3_free(message);
         goto fail;
     }
     /* Replaces the default auto-checkpoint (sqlite3_wal_hook's contract). */
-    sqlite3_wal_hook(conn->db, wal_hook, shared);
-    return conn;
+    sqlite3_wal_hook(handle->db, wal_hook, shared);
+    return 0;
 fail:
-    sqlite3_close(conn->db);
-    free(conn);
-    return NULL;
+    sqlite3_close(handle->db);
+    handle->db = NULL;
+    return -1;
 }
 
+/* Finalizes the cached statements and closes the handle, which rolls back
+ * a transaction left open. */
 static void
-sqlite_disconnect(void *connection)
+handle_close(struct sqlite_handle *handle)
 {
-    struct sqlite_connection *conn = connection;
-    if (conn == NULL)
-        return;
     for (size_t i = 0; i < STATEMENT_CACHE_SIZE; i++)
-        sqlite3_finalize(conn->cache[i].statement);
-    sqlite3_close(conn->db); /* rolls back a transaction left open */
-    if (conn->writing)
-        pthread_mutex_unlock(&conn->shared->writer);
-    free(conn);
+        sqlite3_finalize(handle->cache[i].statement);
+    sqlite3_close(handle->db);
+    memset(handle, 0, sizeof *handle);
 }
 
-/* Takes the writer gate, waiting at most BUSY_TIMEOUT_MS. */
+static void *
+sqlite_connect(const char *location, void *shared, char *err, size_t errlen)
+{
+    assert(shared != NULL); /* store_open() calls sqlite_start() first */
+    struct sqlite_connection *conn = calloc(1, sizeof *conn);
+    if (conn == NULL) {
+        error_set(err, errlen, "out of memory");
+        return NULL;
+    }
+    conn->shared = shared;
+    if (handle_open(&conn->reader, location + strlen(SCHEME), shared, err, errlen) != 0) {
+        free(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+/* The handle `conn` runs its statements on now. */
+static struct sqlite_handle *
+current(struct sqlite_connection *conn)
+{
+    return conn->writing ? &conn->shared->writing : &conn->reader;
+}
+
+/* Takes the writer gate, waiting at most BUSY_TIMEOUT_MS, and with it the
+ * writing handle, opened at the first turn. */
 static int
 writer_enter(struct sqlite_connection *conn, char *err, size_t errlen)
 {
     assert(!conn->writing);
+    struct sqlite_checkpointer *c = conn->shared;
     struct timespec until = clock_deadline(CLOCK_REALTIME, BUSY_TIMEOUT_MS);
-    int rc = pthread_mutex_timedlock(&conn->shared->writer, &until);
+    atomic_fetch_add(&c->writers_waiting, 1);
+    int rc = pthread_mutex_timedlock(&c->writer, &until);
+    atomic_fetch_sub(&c->writers_waiting, 1);
     if (rc != 0) {
         conn->busy = rc == ETIMEDOUT;
         return error_set(err, errlen, "database is locked: no turn to write in %d ms",
                          BUSY_TIMEOUT_MS);
     }
+    if (c->writing.db == NULL && handle_open(&c->writing, c->path, c, err, errlen) != 0) {
+        pthread_mutex_unlock(&c->writer);
+        return -1;
+    }
     conn->writing = 1;
     return 0;
+}
+
+/* Takes the gate and its handle for a read if they are free at once and
+ * no writer waits for them: a read never waits for a writer (it has its
+ * connection's own handle for that), nor keeps one waiting. 1 or 0. */
+static int
+writer_try(struct sqlite_connection *conn)
+{
+    assert(!conn->writing);
+    struct sqlite_checkpointer *c = conn->shared;
+    if (atomic_load(&c->writers_waiting) > 0 || pthread_mutex_trylock(&c->writer) != 0)
+        return 0;
+    if (c->writing.db == NULL) {
+        pthread_mutex_unlock(&c->writer);
+        return 0;
+    }
+    conn->writing = 1;
+    return 1;
 }
 
 static void
@@ -326,37 +397,61 @@ writer_leave(struct sqlite_connection *conn)
     pthread_mutex_unlock(&conn->shared->writer);
 }
 
+/* Ends the transaction left open on the writing handle, if any, and lets
+ * the gate go. */
+static void
+writer_abandon(struct sqlite_connection *conn)
+{
+    assert(conn->writing);
+    sqlite3 *db = conn->shared->writing.db;
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    writer_leave(conn);
+}
+
+static void
+sqlite_disconnect(void *connection)
+{
+    struct sqlite_connection *conn = connection;
+    if (conn == NULL)
+        return;
+    if (conn->writing)
+        writer_abandon(conn);
+    handle_close(&conn->reader);
+    free(conn);
+}
+
 static sqlite3_stmt *
-prepare(struct sqlite_connection *conn, const char *sql, char *err,
-        size_t errlen)
+prepare(struct sqlite_handle *handle, const char *sql, char *err, size_t errlen)
 {
     size_t free_slot = STATEMENT_CACHE_SIZE;
     for (size_t i = 0; i < STATEMENT_CACHE_SIZE; i++) {
-        if (conn->cache[i].sql == sql)
-            return conn->cache[i].statement;
-        if (conn->cache[i].sql == NULL && free_slot == STATEMENT_CACHE_SIZE)
+        if (handle->cache[i].sql == sql)
+            return handle->cache[i].statement;
+        if (handle->cache[i].sql == NULL && free_slot == STATEMENT_CACHE_SIZE)
             free_slot = i;
     }
     sqlite3_stmt *statement = NULL;
     unsigned flags = free_slot < STATEMENT_CACHE_SIZE ? SQLITE_PREPARE_PERSISTENT : 0;
-    if (sqlite3_prepare_v3(conn->db, sql, -1, flags, &statement, NULL) != SQLITE_OK) {
-        error_set(err, errlen, "prepare: %s", sqlite3_errmsg(conn->db));
+    if (sqlite3_prepare_v3(handle->db, sql, -1, flags, &statement, NULL) != SQLITE_OK) {
+        error_set(err, errlen, "prepare: %s", sqlite3_errmsg(handle->db));
         return NULL;
     }
     if (free_slot < STATEMENT_CACHE_SIZE) {
-        conn->cache[free_slot].sql = sql;
-        conn->cache[free_slot].statement = statement;
+        handle->cache[free_slot].sql = sql;
+        handle->cache[free_slot].statement = statement;
     }
     return statement;
 }
 
-static int
-is_cached(struct sqlite_connection *conn, sqlite3_stmt *statement)
+/* Finalizes a statement prepare() did not cache (the cache was full). */
+static void
+release(struct sqlite_handle *handle, sqlite3_stmt *statement)
 {
     for (size_t i = 0; i < STATEMENT_CACHE_SIZE; i++)
-        if (conn->cache[i].statement == statement)
-            return 1;
-    return 0;
+        if (handle->cache[i].statement == statement)
+            return;
+    sqlite3_finalize(statement);
 }
 
 static int
@@ -405,24 +500,35 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
 {
     struct sqlite_connection *conn = connection;
     conn->busy = 0;
-    sqlite3_stmt *statement = prepare(conn, sql, err, errlen);
+    if (param_count > STORE_PARAMS_MAX)
+        return error_set(err, errlen, "bind: %zu parameters", param_count);
+    struct sqlite_handle *handle = current(conn);
+    sqlite3_stmt *statement = prepare(handle, sql, err, errlen);
     if (statement == NULL)
         return -1;
-    int status = 0;
     /* A writing statement outside a transaction takes its turn too (the
-     * writer gate); in a transaction the gate is held already. */
+     * writer gate) and runs on the writing handle; a read borrows that
+     * handle if it is free (writer_try()). In a transaction both are held
+     * already. */
     int gated = 0;
-    if (param_count > STORE_PARAMS_MAX ||
-        bind(statement, params, param_count) != SQLITE_OK) {
-        status = error_set(err, errlen, "bind: %s", sqlite3_errmsg(conn->db));
-        goto cleanup;
-    }
-    if (!conn->writing && !sqlite3_stmt_readonly(statement)) {
-        if (writer_enter(conn, err, errlen) != 0) {
-            status = -1;
-            goto cleanup;
+    if (!conn->writing) {
+        int writes = !sqlite3_stmt_readonly(statement);
+        if (writes || writer_try(conn)) {
+            release(handle, statement);
+            if (writes && writer_enter(conn, err, errlen) != 0)
+                return -1;
+            gated = 1;
+            handle = current(conn);
+            if ((statement = prepare(handle, sql, err, errlen)) == NULL) {
+                writer_leave(conn);
+                return -1;
+            }
         }
-        gated = 1;
+    }
+    int status = 0;
+    if (bind(statement, params, param_count) != SQLITE_OK) {
+        status = error_set(err, errlen, "bind: %s", sqlite3_errmsg(handle->db));
+        goto cleanup;
     }
     struct store_value columns[STORE_PARAMS_MAX];
     for (;;) {
@@ -431,7 +537,7 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
             break;
         if (rc != SQLITE_ROW) {
             conn->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
-            status = error_set(err, errlen, "%s", sqlite3_errmsg(conn->db));
+            status = error_set(err, errlen, "%s", sqlite3_errmsg(handle->db));
             goto cleanup;
         }
         int count = sqlite3_column_count(statement);
@@ -466,14 +572,13 @@ sqlite_exec(void *connection, const char *sql, const struct store_value *params,
         }
     }
     if (changes != NULL)
-        *changes = sqlite3_changes64(conn->db);
+        *changes = sqlite3_changes64(handle->db);
 cleanup:
     sqlite3_reset(statement); /* ends an autocommit write: then the gate */
     sqlite3_clear_bindings(statement);
+    release(handle, statement);
     if (gated)
         writer_leave(conn);
-    if (!is_cached(conn, statement))
-        sqlite3_finalize(statement);
     return status;
 }
 
@@ -481,11 +586,12 @@ static int
 sqlite_exec_script(void *connection, const char *sql, char *err, size_t errlen)
 {
     struct sqlite_connection *conn = connection;
+    sqlite3 *db = current(conn)->db;
     char *message = NULL;
-    int rc = sqlite3_exec(conn->db, sql, NULL, NULL, &message);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
     conn->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
     if (rc != SQLITE_OK) {
-        error_set(err, errlen, "%s", message ? message : sqlite3_errmsg(conn->db));
+        error_set(err, errlen, "%s", message ? message : sqlite3_errmsg(db));
         sqlite3_free(message);
         return -1;
     }
@@ -517,7 +623,7 @@ sqlite_commit(void *connection, char *err, size_t errlen)
 {
     struct sqlite_connection *conn = connection;
     int status = sqlite_exec_script(conn, "COMMIT", err, errlen);
-    if (conn->writing && sqlite3_get_autocommit(conn->db))
+    if (conn->writing && sqlite3_get_autocommit(current(conn)->db))
         writer_leave(conn);
     return status;
 }
@@ -526,10 +632,10 @@ static void
 sqlite_rollback(void *connection)
 {
     struct sqlite_connection *conn = connection;
-    if (!sqlite3_get_autocommit(conn->db))
-        sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
     if (conn->writing)
-        writer_leave(conn);
+        writer_abandon(conn);
+    else if (!sqlite3_get_autocommit(conn->reader.db))
+        sqlite3_exec(conn->reader.db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int

@@ -1,13 +1,15 @@
 /* Tests of the SQLite driver's writer gate (store_sqlite.c): a writer of
- * this process waits for another's transaction on the gate, so it never
- * meets SQLite's lock and its busy handler (which sleeps between tries);
- * the gate is let go by a commit, a rollback and a disconnect; a wait
- * longer than the busy timeout ends in a busy error, which the store turns
- * into 503.
+ * this process waits for another's transaction on the gate, and is let in
+ * when it ends; the gate is let go by a commit, a rollback and a
+ * disconnect; a wait longer than the busy timeout ends in a busy error,
+ * which the store turns into 503. Every connection writes on the gate's
+ * one handle, whose page cache another connection's commit does not empty;
+ * a transaction reads its own writes there, other connections see them
+ * once committed.
  *
- * This file includes the driver's source, to count the busy handler's
- * calls on a connection's sqlite3 handle, and sets its BUSY_TIMEOUT_MS to
- * 300 ms (the service's is 10 s) so that the timeout test waits little. */
+ * This file includes the driver's source, to read the handles' page-cache
+ * counters, and sets its BUSY_TIMEOUT_MS to 300 ms (the service's is 10 s)
+ * so that the timeout test waits little. */
 #define BUSY_TIMEOUT_MS 300
 #include "../../src/store/store_sqlite.c"
 
@@ -84,15 +86,6 @@ items(void *conn)
     return n;
 }
 
-/* Counts its calls, then lets SQLite try again after 1 ms (at most 10 s). */
-static int
-counting_busy_handler(void *context, int tries)
-{
-    ++*(int *)context;
-    usleep(1000);
-    return tries < 10000;
-}
-
 struct waiting_writer {
     void *conn;
     int status;
@@ -107,16 +100,12 @@ write_one(void *argument)
 }
 
 /* While the first connection's transaction is open, the second's write
- * waits on the gate and is done after the commit, without one call of
- * SQLite's busy handler. Without the gate it is called about 150 times. */
+ * waits on the gate and is done after the commit. */
 static void
 test_writer_waits_on_the_gate(void **state)
 {
     struct fixture *f = *state;
     char err[256];
-    int busy_calls = 0;
-    struct sqlite_connection *second = f->second;
-    sqlite3_busy_handler(second->db, counting_busy_handler, &busy_calls);
 
     assert_int_equal(store_sqlite_driver.begin(f->first, err, sizeof err), 0);
     assert_int_equal(insert(f->first, "first"), 0);
@@ -128,8 +117,81 @@ test_writer_waits_on_the_gate(void **state)
     assert_int_equal(store_sqlite_driver.commit(f->first, err, sizeof err), 0);
     pthread_join(thread, NULL);
     assert_int_equal(w.status, 0);
-    assert_int_equal(busy_calls, 0);
     assert_int_equal(items(f->first), 2);
+}
+
+/* Pages a handle fetched from the files since the last call
+ * (SQLITE_DBSTATUS_CACHE_MISS, reset by reading it). */
+static int
+cache_misses(sqlite3 *db)
+{
+    int misses = -1, highest = 0;
+    assert_int_equal(sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_MISS, &misses, &highest, 1),
+                     SQLITE_OK);
+    return misses;
+}
+
+static sqlite3 *
+own_handle(void *conn)
+{
+    return ((struct sqlite_connection *)conn)->reader.db;
+}
+
+/* A transaction of the second connection right after the first's commit
+ * finds every page it reads in the cache: both ran on the gate's handle.
+ * With a handle per connection it fetched all of them again (a WAL handle
+ * drops its cache when another has committed). A read outside a
+ * transaction borrows that handle while the gate is free; while a
+ * transaction holds it, the read runs at once on the connection's own
+ * handle (this test has one thread: a read that waited would fail), which
+ * fetches the pages. */
+static void
+test_writes_keep_a_warm_cache(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], tag[200];
+    memset(tag, 'x', sizeof tag - 1);
+    tag[sizeof tag - 1] = '\0';
+    assert_int_equal(store_sqlite_driver.begin(f->first, err, sizeof err), 0);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(insert(f->first, tag), 0);
+    assert_int_equal(items(f->first), 200);
+    assert_int_equal(store_sqlite_driver.commit(f->first, err, sizeof err), 0);
+
+    sqlite3 *writing = ((struct sqlite_checkpointer *)f->shared)->writing.db;
+    assert_non_null(writing);
+    assert_int_equal(store_sqlite_driver.begin(f->second, err, sizeof err), 0);
+    cache_misses(writing);
+    assert_int_equal(items(f->second), 200);
+    assert_int_equal(insert(f->second, "second"), 0);
+    assert_int_equal(cache_misses(writing), 0);
+    assert_int_equal(store_sqlite_driver.commit(f->second, err, sizeof err), 0);
+
+    cache_misses(own_handle(f->first));
+    assert_int_equal(items(f->first), 201);
+    assert_int_equal(cache_misses(writing), 0);
+    assert_int_equal(cache_misses(own_handle(f->first)), 0);
+
+    assert_int_equal(store_sqlite_driver.begin(f->second, err, sizeof err), 0);
+    assert_int_equal(items(f->first), 201);
+    assert_true(cache_misses(own_handle(f->first)) >= 10); /* 200 rows of 200 bytes */
+    store_sqlite_driver.rollback(f->second);
+}
+
+/* In a transaction a connection reads what it wrote; the others read the
+ * last commit until it commits. */
+static void
+test_transaction_reads_its_writes(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    assert_int_equal(insert(f->second, "committed"), 0);
+    assert_int_equal(store_sqlite_driver.begin(f->first, err, sizeof err), 0);
+    assert_int_equal(insert(f->first, "pending"), 0);
+    assert_int_equal(items(f->first), 2);
+    assert_int_equal(items(f->second), 1);
+    assert_int_equal(store_sqlite_driver.commit(f->first, err, sizeof err), 0);
+    assert_int_equal(items(f->second), 2);
 }
 
 /* A wait on the gate past the busy timeout is a busy error, as SQLite's
@@ -186,6 +248,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_writer_waits_on_the_gate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_past_timeout_is_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gate_let_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writes_keep_a_warm_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transaction_reads_its_writes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
