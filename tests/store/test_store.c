@@ -1,14 +1,17 @@
 /* Tests of the store, on SQLite and on PostgreSQL (test_db.h): migrations
  * (an old SQLite database brought to the sharded schema), the registry,
- * platforms, challenges, audit events, identities, devices, attempts and
+ * platforms, challenges, audit events, transactions (PostgreSQL's BEGIN
+ * sent with the first statement), identities, devices, attempts and
  * single-use ids, expiry by the janitor's purge and its lease, and every
  * read-then-write that must happen once, raced by threads on a pool. */
 #include "store/store.h"
 
 #include "store/store_driver.h"
+#include "store/store_internal.h" /* a script in a transaction, by the driver */
 
 #include "../test_db.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -310,6 +313,67 @@ test_transactions_roll_back(void **state)
     assert_int_equal(store_platform_insert(conn, &platform), -1);
     assert_int_equal(store_rollback(conn), 0);
     assert_int_equal(store_audit_append(conn, &event, &sequence), 0);
+    store_release(f->store, conn);
+}
+
+/* Sessions of the test's PostgreSQL database inside a transaction, seen
+ * from a connection of the test's own; -1 on SQLite. */
+static int
+server_transactions(const struct fixture *f)
+{
+    if (strncmp(f->location, "postgresql", strlen("postgresql")) != 0)
+        return -1;
+    PGconn *pg = PQconnectdb(f->location);
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    PGresult *result = PQexec(pg, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "datname = current_database() AND pid <> pg_backend_pid() "
+                                  "AND state LIKE 'idle in transaction%'");
+    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
+    int count = atoi(PQgetvalue(result, 0, 0));
+    PQclear(result);
+    PQfinish(pg);
+    return count;
+}
+
+/* PostgreSQL gets a transaction's BEGIN with its first statement, in one
+ * round trip (store_pg.c): until then the server has no transaction open,
+ * and one that ends before any statement never reaches it. A script in a
+ * transaction sends the BEGIN on its own first. */
+static void
+test_begin_goes_with_first_statement(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct store_conn *conn = store_acquire(f->store);
+    int pg = server_transactions(f) >= 0;
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_commit(conn), 0);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_rollback(conn), 0);
+
+    assert_int_equal(store_begin(conn), 0);
+    if (pg)
+        assert_int_equal(server_transactions(f), 0);
+    struct store_audit_event event = {.time = 1, .actor = "a", .action = "b",
+                                      .subject = "c", .details = "{}"};
+    int64_t sequence = 0;
+    assert_int_equal(store_audit_append(conn, &event, &sequence), 0);
+    if (pg)
+        assert_int_equal(server_transactions(f), 1);
+    assert_int_equal(store_commit(conn), 0);
+    if (pg)
+        assert_int_equal(server_transactions(f), 0);
+
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(conn->driver->exec_script(conn->connection,
+                                               "DELETE FROM audit_event", err, sizeof err),
+                     0);
+    if (pg)
+        assert_int_equal(server_transactions(f), 1);
+    assert_int_equal(store_rollback(conn), 0);
+    struct audit_collect collect = {0, 0};
+    assert_int_equal(store_audit_each(conn, 0, 10, collect_audit, &collect), 0);
+    assert_int_equal(collect.count, 1);
     store_release(f->store, conn);
 }
 
@@ -1122,6 +1186,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_challenge_single_use_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_sequences_under_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_begin_goes_with_first_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issuer_hold, setup, teardown),
