@@ -6,6 +6,7 @@
 #include "util/strings.h"
 #include "vault/vault.h"
 
+#include <assert.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,24 +79,23 @@ audit_citizen_subject(struct signer *signer, const char *citizen,
 }
 
 int
-audit_append_citizen(struct store_conn *conn, struct signer *signer, const char *actor,
-                     const char *action, const char *citizen, const json_t *details,
-                     int64_t *sequence)
+audit_seal_citizen(struct signer *signer, const char *actor, const char *action,
+                   const char *citizen, const json_t *details, struct audit_sealed_event *out)
 {
-    if (sequence != NULL)
-        *sequence = 0;
+    memset(out, 0, sizeof *out);
     /* signer_seal_blind() checks the id it gets back: the prefix and 64
      * hex digits, what audit_citizen_subject() makes. */
     char subject[SIGNER_BLIND_RECORD_ID_SIZE];
-    uint8_t salt[STORE_LOG_SALT_BYTES], commitment[STORE_LOG_HASH_BYTES];
+    uint8_t salt[STORE_LOG_SALT_BYTES];
     char *text = details_text(details), *salt_text = NULL, *plaintext = NULL;
     json_t *record = NULL, *details_copy = NULL;
     uint8_t *sealed = NULL;
     size_t sealed_length = 0;
     int status = -1;
     int64_t now = (int64_t)time(NULL);
-    if (text == NULL || RAND_bytes(salt, sizeof salt) != 1 ||
-        tlog_appended_commitment(now, actor, action, citizen, text, salt, commitment) != 0)
+    if (text == NULL || string_copy(out->action, sizeof out->action, action) != 0 ||
+        RAND_bytes(salt, sizeof salt) != 1 ||
+        tlog_appended_commitment(now, actor, action, citizen, text, salt, out->commitment) != 0)
         goto done;
     salt_text = base64_encode_alloc(salt, sizeof salt);
     /* The object itself goes into the record (text proved it is one, or
@@ -115,21 +115,12 @@ audit_append_citizen(struct store_conn *conn, struct signer *signer, const char 
         goto done;
     if (sealed_length > STORE_AUDIT_SEALED_MAX)
         goto done;
-    struct store_audit_event event = {
-        .time = now,
-        .actor = AUDIT_SEALED_ACTOR,
-        .action = action,
-        .subject = subject,
-        .details = "{}",
-        .leaf = -1,
-        .sealed = sealed,
-        .sealed_length = sealed_length,
-        .commitment = commitment,
-    };
-    int64_t assigned = 0;
-    status = store_audit_append(conn, &event, &assigned);
-    if (sequence != NULL)
-        *sequence = assigned;
+    out->time = now;
+    memcpy(out->subject, subject, sizeof out->subject);
+    out->sealed = sealed;
+    out->sealed_length = sealed_length;
+    sealed = NULL;
+    status = 0;
 done:
     if (plaintext != NULL)
         secret_wipe(plaintext, strlen(plaintext));
@@ -142,6 +133,57 @@ done:
     free(text);
     free(sealed);
     secret_wipe(salt, sizeof salt);
+    if (status != 0)
+        memset(out, 0, sizeof *out);
+    return status;
+}
+
+int
+audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *event,
+                    int64_t *sequence)
+{
+    if (sequence != NULL)
+        *sequence = 0;
+    assert(event->sealed != NULL && "an event from audit_seal_citizen()");
+    struct store_audit_event row = {
+        .time = event->time,
+        .actor = AUDIT_SEALED_ACTOR,
+        .action = event->action,
+        .subject = event->subject,
+        .details = "{}",
+        .leaf = -1,
+        .sealed = event->sealed,
+        .sealed_length = event->sealed_length,
+        .commitment = event->commitment,
+    };
+    int64_t assigned = 0;
+    int status = store_audit_append(conn, &row, &assigned);
+    if (sequence != NULL)
+        *sequence = assigned;
+    return status;
+}
+
+void
+audit_sealed_event_clear(struct audit_sealed_event *event)
+{
+    if (event == NULL)
+        return;
+    free(event->sealed);
+    memset(event, 0, sizeof *event);
+}
+
+int
+audit_append_citizen(struct store_conn *conn, struct signer *signer, const char *actor,
+                     const char *action, const char *citizen, const json_t *details,
+                     int64_t *sequence)
+{
+    if (sequence != NULL)
+        *sequence = 0;
+    struct audit_sealed_event event;
+    if (audit_seal_citizen(signer, actor, action, citizen, details, &event) != 0)
+        return -1;
+    int status = audit_append_sealed(conn, &event, sequence);
+    audit_sealed_event_clear(&event);
     return status;
 }
 

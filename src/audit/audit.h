@@ -65,6 +65,38 @@ int audit_append_citizen(struct store_conn *conn, struct signer *signer, const c
                          int64_t *sequence)
     __attribute__((warn_unused_result, nonnull(1, 2, 3, 4, 5)));
 
+/* audit_append_citizen() in two steps, so that the signer's round trip
+ * can come before the caller's transaction rather than inside it, where
+ * the write lock waits for it (SQLite holds one writer at a time): seal
+ * the event first (the time is taken then), append it in the transaction,
+ * then clear it, whatever happened. An event is appended once. */
+#define AUDIT_ACTION_MAX 64
+struct audit_sealed_event {
+    int64_t time;
+    char action[AUDIT_ACTION_MAX];
+    char subject[SIGNER_BLIND_RECORD_ID_SIZE]; /* the blind subject */
+    uint8_t commitment[STORE_LOG_HASH_BYTES];
+    uint8_t *sealed;
+    size_t sealed_length;
+};
+
+/* Seals a citizen's event as audit_append_citizen() would append it. 0, or
+ * -1 when the signer could not index or seal it or the action is longer
+ * than AUDIT_ACTION_MAX - 1 (out then cleared). */
+int audit_seal_citizen(struct signer *signer, const char *actor, const char *action,
+                       const char *citizen, const json_t *details,
+                       struct audit_sealed_event *out)
+    __attribute__((warn_unused_result, nonnull(1, 2, 3, 4, 6)));
+
+/* Appends a sealed event in the caller's transaction; *sequence (may be
+ * NULL) as audit_append(). 0 or -1 (store_last_error(conn)). */
+int audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *event,
+                        int64_t *sequence)
+    __attribute__((warn_unused_result, nonnull(1, 2)));
+
+/* Frees what audit_seal_citizen() made; a cleared event stays cleared. */
+void audit_sealed_event_clear(struct audit_sealed_event *event);
+
 /* The blind subject under which a citizen's events are stored. 0 or -1. */
 int audit_citizen_subject(struct signer *signer, const char *citizen,
                           char out[AUDIT_CITIZEN_SUBJECT_SIZE])

@@ -272,6 +272,7 @@ decide(const struct oidc_context *context, const struct http_request *request,
     struct store_conn *conn = NULL;
     json_t *asked = NULL, *released = NULL, *details = NULL;
     char *released_text = NULL;
+    struct audit_sealed_event event = {0};
     int64_t now = (int64_t)time(NULL);
     int result = -1, looked, changed = 0;
     memset(&login, 0, sizeof login);
@@ -315,6 +316,13 @@ decide(const struct oidc_context *context, const struct http_request *request,
         string_format(actor, sizeof actor, ACTOR_PREFIX "%s", caller.web_number) != 0)
         goto done;
 
+    /* Sealed before the transaction: the signer's round trip does not hold
+     * the database's write lock (audit.h). */
+    if (audit_seal_citizen(context->signer, actor, approve ? "login.approved" : "login.denied",
+                           caller.web_number, details, &event) != 0) {
+        result = oauth_store_failed(conn, "login.audit", response);
+        goto done;
+    }
     if (store_begin(conn) != 0) {
         result = oauth_store_failed(conn, "login.begin", response);
         goto done;
@@ -323,9 +331,7 @@ decide(const struct oidc_context *context, const struct http_request *request,
                                 approve ? STORE_LOGIN_APPROVED : STORE_LOGIN_DENIED,
                                 caller.web_number, approve ? released_text : NULL, now,
                                 now + OIDC_CODE_LIFETIME, &changed) != 0 ||
-        (changed && (audit_append_citizen(conn, context->signer, actor,
-                                  approve ? "login.approved" : "login.denied",
-                                  caller.web_number, details, NULL) != 0 ||
+        (changed && (audit_append_sealed(conn, &event, NULL) != 0 ||
                      store_commit(conn) != 0))) {
         result = oauth_store_failed(conn, "login.decide", response);
         store_rollback(conn);
@@ -345,6 +351,7 @@ decide(const struct oidc_context *context, const struct http_request *request,
                                                  : STORE_LOGIN_DENIED));
     counter_add(COUNTER_LOGINS, approve ? "approved" : "denied");
 done:
+    audit_sealed_event_clear(&event);
     json_decref(details);
     json_decref(released);
     json_decref(asked);

@@ -155,14 +155,18 @@ audit_userinfo(struct store_conn *conn, struct signer *signer,
                const struct store_oidc_token *token, const json_t *names)
 {
     char actor[AUDIT_PLATFORM_NAME_SIZE];
+    struct audit_sealed_event event;
     json_t *details = json_pack("{s:s, s:O, s:s}", "client_id", token->client_id,
                                 "claims", names, "via", "userinfo");
-    int ok = details != NULL &&
-             audit_platform_name(token->client_id, actor) == 0 &&
-             store_begin(conn) == 0 &&
-             audit_append_citizen(conn, signer, actor, "claims.disclosed", token->web_number,
-                                  details, NULL) == 0 &&
+    /* Sealed before the transaction, which then holds the write lock for
+     * the append alone (audit.h). */
+    int sealed = details != NULL && audit_platform_name(token->client_id, actor) == 0 &&
+                 audit_seal_citizen(signer, actor, "claims.disclosed", token->web_number,
+                                    details, &event) == 0;
+    int ok = sealed && store_begin(conn) == 0 && audit_append_sealed(conn, &event, NULL) == 0 &&
              store_commit(conn) == 0;
+    if (sealed)
+        audit_sealed_event_clear(&event);
     json_decref(details);
     if (!ok)
         store_rollback(conn);
