@@ -5,49 +5,10 @@
  * action too long for the event is refused; clearing twice is harmless. */
 #include "audit/audit.h"
 
-#include "../test_db.h"
+#include "../test_keys_db.h"
 
 #include <string.h>
 
-struct fixture {
-    char *dir;
-    char location[TEST_DB_LOCATION_MAX];
-    char keys[1100];
-    struct signer *signer;
-    struct store *store;
-    struct store_conn *conn;
-};
-
-static int
-setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    char pki[1100], err[256];
-    f->dir = test_temp_dir("audit");
-    snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
-    snprintf(pki, sizeof pki, "%s/pki", f->dir);
-    assert_int_equal(signer_create_keys(f->keys, pki, err, sizeof err), 0);
-    struct signer_options options = {.keys_dir = f->keys, .issuer = "http://127.0.0.1:1"};
-    assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
-    signer_close(f->signer);
-    test_remove_dir(f->dir);
-    free(f);
-    return 0;
-}
 
 struct collected {
     int count;
@@ -77,7 +38,7 @@ collect(void *context, const struct store_audit_event *event)
 static void
 test_sealed_event_appends_in_its_transaction(void **state)
 {
-    struct fixture *f = *state;
+    struct test_keys_db *f = *state;
     json_t *details = json_pack("{s:[s]}", "claims", "realname_verified");
     struct audit_sealed_event event;
 
@@ -114,7 +75,7 @@ test_sealed_event_appends_in_its_transaction(void **state)
 static void
 test_action_too_long_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct test_keys_db *f = *state;
     char action[AUDIT_ACTION_MAX + 1];
     memset(action, 'a', sizeof action - 1);
     action[sizeof action - 1] = '\0';
@@ -130,9 +91,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_sealed_event_appends_in_its_transaction, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_action_too_long_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sealed_event_appends_in_its_transaction,
+                                        test_keys_db_setup, test_keys_db_teardown),
+        cmocka_unit_test_setup_teardown(test_action_too_long_is_refused, test_keys_db_setup,
+                                        test_keys_db_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

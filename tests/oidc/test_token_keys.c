@@ -4,55 +4,16 @@
 #include "oidc/jws.h"
 #include "oidc/token_keys.h"
 
-#include "../test_db.h"
+#include "../test_keys_db.h"
 
 #include <cjose/cjose.h>
 #include <time.h>
 #include <sys/stat.h>
 
-struct fixture {
-    char *dir;
-    char location[TEST_DB_LOCATION_MAX];
-    char keys[1100];
-    struct signer *signer;
-    struct store *store;
-    struct store_conn *conn;
-};
-
-static int
-setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    char pki[1100], err[256];
-    f->dir = test_temp_dir("token-keys");
-    snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
-    snprintf(pki, sizeof pki, "%s/pki", f->dir);
-    assert_int_equal(signer_create_keys(f->keys, pki, err, sizeof err), 0);
-    struct signer_options options = {.keys_dir = f->keys, .issuer = "http://127.0.0.1:1"};
-    assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
-    *state = f;
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    struct fixture *f = *state;
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
-    signer_close(f->signer);
-    test_remove_dir(f->dir);
-    free(f);
-    return 0;
-}
 
 /* The state of kid in `cyberid keys list` at now, or NULL. */
 static const char *
-state_of(struct fixture *f, const char *kid, int64_t now)
+state_of(struct test_keys_db *f, const char *kid, int64_t now)
 {
     json_t *list = NULL;
     assert_int_equal(token_keys_list(f->conn, f->signer, now, &list), 0);
@@ -70,7 +31,7 @@ state_of(struct fixture *f, const char *kid, int64_t now)
 
 /* The kids of /jwks.json at now, in order, comma-separated. */
 static void
-jwks_kids(struct fixture *f, int64_t now, char *out, size_t cap)
+jwks_kids(struct test_keys_db *f, int64_t now, char *out, size_t cap)
 {
     json_t *jwks = NULL;
     assert_int_equal(token_keys_jwks(f->conn, f->signer, now, &jwks), 0);
@@ -92,7 +53,7 @@ jwks_kids(struct fixture *f, int64_t now, char *out, size_t cap)
 /* Signs an ID token at now and verifies it with the published key named by
  * its kid; returns that kid (static). */
 static const char *
-sign_and_verify(struct fixture *f, int64_t now)
+sign_and_verify(struct test_keys_db *f, int64_t now)
 {
     /* `now` picks the key (the rotation's clock); the claims carry the
      * real time, which the signer checks against its own. */
@@ -148,7 +109,7 @@ sign_and_verify(struct fixture *f, int64_t now)
 static void
 test_initial_key_signs(void **state)
 {
-    struct fixture *f = *state;
+    struct test_keys_db *f = *state;
     char initial[SIGNER_KID_MAX + 1], kid[SIGNER_KID_MAX + 1], kids[512];
     signer_token_initial_kid(f->signer, initial);
     assert_int_equal(token_keys_signing_kid(f->conn, f->signer, 1000, kid), 0);
@@ -162,7 +123,7 @@ test_initial_key_signs(void **state)
 static void
 test_rotation_publishes_first_and_retires_late(void **state)
 {
-    struct fixture *f = *state;
+    struct test_keys_db *f = *state;
     char initial[SIGNER_KID_MAX + 1], next[SIGNER_KID_MAX + 1], kids[512], expected[512];
     char err[256];
     const int64_t t = 1700000000;
@@ -206,7 +167,7 @@ test_rotation_publishes_first_and_retires_late(void **state)
 static void
 test_two_rotations(void **state)
 {
-    struct fixture *f = *state;
+    struct test_keys_db *f = *state;
     char first[SIGNER_KID_MAX + 1], second[SIGNER_KID_MAX + 1], kid[SIGNER_KID_MAX + 1];
     char err[256];
     const int64_t t = 1700000000;
@@ -237,7 +198,7 @@ test_two_rotations(void **state)
 static void
 test_a_node_without_the_new_key_file(void **state)
 {
-    struct fixture *f = *state;
+    struct test_keys_db *f = *state;
     char initial[SIGNER_KID_MAX + 1], next[SIGNER_KID_MAX + 1], kid[SIGNER_KID_MAX + 1];
     char kids[512], expected[512], err[256], path[1300], away[1300];
     const int64_t t = 1700000000;
@@ -279,12 +240,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_initial_key_signs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_key_signs, test_keys_db_setup,
+                                        test_keys_db_teardown),
         cmocka_unit_test_setup_teardown(test_rotation_publishes_first_and_retires_late,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_rotations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_node_without_the_new_key_file, setup,
-                                        teardown),
+                                        test_keys_db_setup, test_keys_db_teardown),
+        cmocka_unit_test_setup_teardown(test_two_rotations, test_keys_db_setup,
+                                        test_keys_db_teardown),
+        cmocka_unit_test_setup_teardown(test_a_node_without_the_new_key_file, test_keys_db_setup,
+                                        test_keys_db_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
