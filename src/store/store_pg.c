@@ -20,8 +20,8 @@
  * marks it due, and it goes to the server with the transaction's first
  * statement, both in one libpq pipeline (one write, one wait). Each round
  * trip costs both processes a wake-up; on the benchmark machine a login's
- * three transactions spent three of its 32 on BEGIN (docs/bench.md,
- * "PostgreSQL: BEGIN rides with the first statement"). A transaction that
+ * three transactions spent three of its 39 round trips on BEGIN
+ * (docs/bench.md, "PostgreSQL: BEGIN rides with the first statement"). A transaction that
  * ends before any statement never reaches the server. */
 #include "store/store_driver.h"
 
