@@ -5,12 +5,12 @@
 
 #include "util/encoding.h"
 #include "util/log.h"
+#include "util/periodic.h"
 #include "util/strings.h"
 
-#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,10 +25,7 @@ struct janitor {
     unsigned interval;
     int64_t ceiling;
     char holder[HOLDER_MAX];
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int stopping;
+    struct periodic *thread;
 };
 
 int
@@ -73,41 +70,29 @@ janitor_round(struct store *store, struct signer *signer, const char *holder, in
     return status;
 }
 
-static void *
+/* One round of the thread. */
+static void
 run(void *argument)
 {
     struct janitor *janitor = argument;
-    pthread_mutex_lock(&janitor->lock);
-    while (!janitor->stopping) {
-        pthread_mutex_unlock(&janitor->lock);
-        int held = 0;
-        struct store_purge_counts counts;
-        if (janitor_round(janitor->store, janitor->signer, janitor->holder, (int64_t)time(NULL),
-                          janitor->interval, janitor->ceiling, &held, &counts) == 0 &&
-            held)
-            log_event(LOG_DEBUG, "janitor_purged", "{s:I, s:I, s:I, s:I, s:I}",
-                      "challenges", (json_int_t)counts.challenges, "attempts",
-                      (json_int_t)counts.attempts, "used_tokens",
-                      (json_int_t)counts.used_tokens, "logins", (json_int_t)counts.logins,
-                      "tokens", (json_int_t)counts.tokens);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += janitor->interval;
-        pthread_mutex_lock(&janitor->lock);
-        while (!janitor->stopping &&
-               pthread_cond_timedwait(&janitor->wake, &janitor->lock, &until) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&janitor->lock);
-    return NULL;
+    int held = 0;
+    struct store_purge_counts counts;
+    if (janitor_round(janitor->store, janitor->signer, janitor->holder, (int64_t)time(NULL),
+                      janitor->interval, janitor->ceiling, &held, &counts) == 0 &&
+        held)
+        log_event(LOG_DEBUG, "janitor_purged", "{s:I, s:I, s:I, s:I, s:I}", "challenges",
+                  (json_int_t)counts.challenges, "attempts", (json_int_t)counts.attempts,
+                  "used_tokens", (json_int_t)counts.used_tokens, "logins",
+                  (json_int_t)counts.logins, "tokens", (json_int_t)counts.tokens);
 }
 
 int
 janitor_start(struct store *store, struct signer *signer, unsigned interval, int64_t ceiling,
               struct janitor **out, char *err, size_t errlen)
 {
-    if (interval == 0)
-        return error_set(err, errlen, "the janitor's interval must be at least 1 s");
+    if (interval == 0 || interval > UINT_MAX / 1000)
+        return error_set(err, errlen, "the janitor's interval must be 1 to %u s",
+                         UINT_MAX / 1000);
     if (ceiling < 0)
         return error_set(err, errlen, "the pending ceiling must not be negative");
     struct janitor *janitor = calloc(1, sizeof *janitor);
@@ -131,13 +116,9 @@ janitor_start(struct store *store, struct signer *signer, unsigned interval, int
         free(janitor);
         return error_set(err, errlen, "cannot name the janitor");
     }
-    pthread_mutex_init(&janitor->lock, NULL);
-    pthread_cond_init(&janitor->wake, NULL);
-    if (pthread_create(&janitor->thread, NULL, run, janitor) != 0) {
-        pthread_cond_destroy(&janitor->wake);
-        pthread_mutex_destroy(&janitor->lock);
+    if (periodic_start(interval * 1000, run, janitor, &janitor->thread, err, errlen) != 0) {
         free(janitor);
-        return error_set(err, errlen, "cannot start the janitor thread");
+        return -1;
     }
     *out = janitor;
     return 0;
@@ -148,12 +129,6 @@ janitor_stop(struct janitor *janitor)
 {
     if (janitor == NULL)
         return;
-    pthread_mutex_lock(&janitor->lock);
-    janitor->stopping = 1;
-    pthread_cond_signal(&janitor->wake);
-    pthread_mutex_unlock(&janitor->lock);
-    pthread_join(janitor->thread, NULL);
-    pthread_cond_destroy(&janitor->wake);
-    pthread_mutex_destroy(&janitor->lock);
+    periodic_stop(janitor->thread);
     free(janitor);
 }

@@ -3,11 +3,10 @@
 
 #include "audit/log.h"
 #include "util/log.h"
+#include "util/periodic.h"
 #include "util/strings.h"
 
-#include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -15,49 +14,31 @@ struct sequencer {
     struct store *store;
     struct signer *signer;
     struct cosigning *cosigning;
-    unsigned interval_ms;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int stopping;
+    struct periodic *thread;
 };
 
-static void *
+/* One round: batches back to back while events wait, then cosigning. */
+static void
 run(void *argument)
 {
     struct sequencer *sequencer = argument;
-    pthread_mutex_lock(&sequencer->lock);
-    while (!sequencer->stopping) {
-        pthread_mutex_unlock(&sequencer->lock);
-        int64_t added = 0;
-        char err[256];
-        /* Batches back to back while events wait, then a pause. */
-        do {
-            if (log_integrate(sequencer->store, sequencer->signer, LOG_BATCH_MAX,
-                              (int64_t)time(NULL), &added, err, sizeof err) != 0) {
-                log_event(LOG_WARN, "log_integrate_failed", "{s:s}", "error", err);
-                added = 0;
-            } else if (added > 0) {
-                log_event(LOG_DEBUG, "log_integrated", "{s:I}", "events", (json_int_t)added);
-            }
-        } while (added == LOG_BATCH_MAX);
-        int cosigned = 0;
-        if (sequencer->cosigning != NULL &&
-            cosigning_round(sequencer->cosigning, sequencer->store, &cosigned) != 0)
-            log_event(LOG_WARN, "log_cosigning_failed", "{s:s}", "error",
-                      "the log's store could not be read or written");
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)(sequencer->interval_ms % 1000) * 1000000L;
-        until.tv_sec += sequencer->interval_ms / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_mutex_lock(&sequencer->lock);
-        while (!sequencer->stopping &&
-               pthread_cond_timedwait(&sequencer->wake, &sequencer->lock, &until) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&sequencer->lock);
-    return NULL;
+    int64_t added = 0;
+    char err[256];
+    /* Batches back to back while events wait, then a pause. */
+    do {
+        if (log_integrate(sequencer->store, sequencer->signer, LOG_BATCH_MAX,
+                          (int64_t)time(NULL), &added, err, sizeof err) != 0) {
+            log_event(LOG_WARN, "log_integrate_failed", "{s:s}", "error", err);
+            added = 0;
+        } else if (added > 0) {
+            log_event(LOG_DEBUG, "log_integrated", "{s:I}", "events", (json_int_t)added);
+        }
+    } while (added == LOG_BATCH_MAX);
+    int cosigned = 0;
+    if (sequencer->cosigning != NULL &&
+        cosigning_round(sequencer->cosigning, sequencer->store, &cosigned) != 0)
+        log_event(LOG_WARN, "log_cosigning_failed", "{s:s}", "error",
+                  "the log's store could not be read or written");
 }
 
 int
@@ -73,14 +54,9 @@ sequencer_start(struct store *store, struct signer *signer, struct cosigning *co
     sequencer->store = store;
     sequencer->signer = signer;
     sequencer->cosigning = cosigning;
-    sequencer->interval_ms = interval_ms;
-    pthread_mutex_init(&sequencer->lock, NULL);
-    pthread_cond_init(&sequencer->wake, NULL);
-    if (pthread_create(&sequencer->thread, NULL, run, sequencer) != 0) {
-        pthread_cond_destroy(&sequencer->wake);
-        pthread_mutex_destroy(&sequencer->lock);
+    if (periodic_start(interval_ms, run, sequencer, &sequencer->thread, err, errlen) != 0) {
         free(sequencer);
-        return error_set(err, errlen, "cannot start the sequencer thread");
+        return -1;
     }
     *out = sequencer;
     return 0;
@@ -91,12 +67,6 @@ sequencer_stop(struct sequencer *sequencer)
 {
     if (sequencer == NULL)
         return;
-    pthread_mutex_lock(&sequencer->lock);
-    sequencer->stopping = 1;
-    pthread_cond_signal(&sequencer->wake);
-    pthread_mutex_unlock(&sequencer->lock);
-    pthread_join(sequencer->thread, NULL);
-    pthread_cond_destroy(&sequencer->wake);
-    pthread_mutex_destroy(&sequencer->lock);
+    periodic_stop(sequencer->thread);
     free(sequencer);
 }
