@@ -8,7 +8,7 @@
 
 #include "util/encoding.h"
 
-#include "../test_db.h"
+#include "../test_keys_db.h"
 
 #include <cjose/cjose.h>
 #include <openssl/sha.h>
@@ -17,12 +17,7 @@
 #define URL "https://id.example/token"
 
 struct fixture {
-    char *dir;
-    char keys[1024];
-    char location[TEST_DB_LOCATION_MAX];
-    struct signer *signer;
-    struct store *store;
-    struct store_conn *conn;
+    struct test_keys_db *db; /* keys, signer, store, one connection */
     cjose_jwk_t *key, *other;
     int64_t now;
 };
@@ -31,15 +26,8 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char pki[1100], err[256];
-    f->dir = test_temp_dir("dpop");
-    snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
-    snprintf(pki, sizeof pki, "%s/pki", f->dir);
-    assert_int_equal(signer_create_keys(f->keys, pki, err, sizeof err), 0);
-    assert_int_equal(signer_open(f->keys, &f->signer, err, sizeof err), 0);
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
+    assert_non_null(f);
+    f->db = test_keys_db_open("dpop");
     f->key = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, NULL);
     f->other = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, NULL);
     assert_non_null(f->key);
@@ -55,11 +43,7 @@ teardown(void **state)
     struct fixture *f = *state;
     cjose_jwk_release(f->key);
     cjose_jwk_release(f->other);
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
-    signer_close(f->signer);
-    test_remove_dir(f->dir);
+    test_keys_db_close(f->db);
     free(f);
     return 0;
 }
@@ -120,7 +104,7 @@ check(struct fixture *f, const struct proof_spec *spec, const struct dpop_expect
       char jkt[DPOP_JKT_SIZE], const char **problem)
 {
     char *proof = make_proof(f, spec);
-    int result = dpop_proof_check(f->signer, f->conn, proof, expect, f->now, jkt, problem);
+    int result = dpop_proof_check(f->db->signer, f->db->conn, proof, expect, f->now, jkt, problem);
     free(proof);
     return result;
 }
@@ -154,21 +138,21 @@ test_nonces(void **state)
 {
     struct fixture *f = *state;
     char nonce[DPOP_NONCE_SIZE];
-    assert_int_equal(dpop_nonce_new(f->signer, f->now, nonce), 0);
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, nonce, f->now), 1);
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, nonce, f->now + DPOP_NONCE_LIFETIME - 60),
+    assert_int_equal(dpop_nonce_new(f->db->signer, f->now, nonce), 0);
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, nonce, f->now), 1);
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, nonce, f->now + DPOP_NONCE_LIFETIME - 60),
                      1);
     /* Past its lifetime (one period of slack for the minute it was made in). */
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, nonce,
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, nonce,
                                          f->now + DPOP_NONCE_LIFETIME + 2 * DPOP_NONCE_PERIOD),
                      0);
     /* Made in a minute that has not come yet. */
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, nonce, f->now - 2 * DPOP_NONCE_PERIOD), 0);
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, nonce, f->now - 2 * DPOP_NONCE_PERIOD), 0);
     /* One character changed. */
     nonce[20] = nonce[20] == 'A' ? 'B' : 'A';
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, nonce, f->now), 0);
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, "", f->now), 0);
-    assert_int_equal(dpop_nonce_is_fresh(f->signer, "not base64url at all, and long enough!!",
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, nonce, f->now), 0);
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, "", f->now), 0);
+    assert_int_equal(dpop_nonce_is_fresh(f->db->signer, "not base64url at all, and long enough!!",
                                          f->now), 0);
 }
 
@@ -241,14 +225,14 @@ test_refusals(void **state)
     assert_int_equal(check(f, &spec, &resource, jkt, &problem), DPOP_OK);
 
     /* Not a JWS at all, empty, too long. */
-    assert_int_equal(dpop_proof_check(f->signer, f->conn, "a.b", &expect, f->now, jkt,
+    assert_int_equal(dpop_proof_check(f->db->signer, f->db->conn, "a.b", &expect, f->now, jkt,
                                       &problem), DPOP_INVALID);
-    assert_int_equal(dpop_proof_check(f->signer, f->conn, "", &expect, f->now, jkt, &problem),
+    assert_int_equal(dpop_proof_check(f->db->signer, f->db->conn, "", &expect, f->now, jkt, &problem),
                      DPOP_INVALID);
     char *long_proof = malloc(DPOP_PROOF_MAX_BYTES + 2);
     memset(long_proof, 'a', DPOP_PROOF_MAX_BYTES + 1);
     long_proof[DPOP_PROOF_MAX_BYTES + 1] = '\0';
-    assert_int_equal(dpop_proof_check(f->signer, f->conn, long_proof, &expect, f->now, jkt,
+    assert_int_equal(dpop_proof_check(f->db->signer, f->db->conn, long_proof, &expect, f->now, jkt,
                                       &problem), DPOP_INVALID);
     free(long_proof);
 }
@@ -263,10 +247,10 @@ test_nonce_required(void **state)
     struct proof_spec spec = good(f, jti);
     assert_int_equal(check(f, &spec, &expect, jkt, &problem), DPOP_NONCE);
     assert_non_null(strstr(problem, "nonce"));
-    assert_int_equal(dpop_nonce_new(f->signer, f->now - DPOP_NONCE_LIFETIME - 120, nonce), 0);
+    assert_int_equal(dpop_nonce_new(f->db->signer, f->now - DPOP_NONCE_LIFETIME - 120, nonce), 0);
     spec.nonce = nonce;
     assert_int_equal(check(f, &spec, &expect, jkt, &problem), DPOP_NONCE);
-    assert_int_equal(dpop_nonce_new(f->signer, f->now, nonce), 0);
+    assert_int_equal(dpop_nonce_new(f->db->signer, f->now, nonce), 0);
     assert_int_equal(check(f, &spec, &expect, jkt, &problem), DPOP_OK);
     /* A nonce given where none is required is still checked. */
     const struct dpop_expect optional = {.method = "POST", .url = URL};
