@@ -1,9 +1,13 @@
 /* store_sqlite: the SQLite backend of the store (the embedded default).
+ * Databases are opened through the store's VFS (sqlite_vfs.h: a commit's
+ * WAL frames reach the file in one write).
  * One sqlite3 handle per pooled connection for reads, WAL journal,
  * prepared statements cached per handle by the address of their SQL
  * literal, and per store a checkpointer thread and a writer gate that owns
  * the one handle that writes. */
 #include "store/store_driver.h"
+
+#include "store/sqlite_vfs.h"
 
 #include "util/clock.h"
 #include "util/strings.h"
@@ -172,7 +176,7 @@ checkpoint_loop(void *arg)
          * opened, the next checkpoint tries again; commits go on. */
         if (db == NULL &&
             (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             NULL) != SQLITE_OK ||
+                             sqlite_vfs_name()) != SQLITE_OK ||
              sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)) {
             sqlite3_close(db);
             db = NULL;
@@ -285,7 +289,12 @@ handle_open(struct sqlite_handle *handle, const char *path, struct sqlite_checkp
      * pool's connection, the gate's writing handle). */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     memset(handle, 0, sizeof *handle);
-    if (sqlite3_open_v2(path, &handle->db, flags, NULL) != SQLITE_OK) {
+    const char *vfs = sqlite_vfs_name();
+    if (vfs == NULL) {
+        error_set(err, errlen, "cannot open database %s: SQLite has no VFS to build on", path);
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &handle->db, flags, vfs) != SQLITE_OK) {
         error_set(err, errlen, "cannot open database %s: %s", path,
                   handle->db ? sqlite3_errmsg(handle->db) : "out of memory");
         goto fail;
