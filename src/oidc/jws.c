@@ -12,16 +12,19 @@
 
 int
 jws_sign_id_token(struct store_conn *conn, struct signer *signer, const json_t *claims,
-                  int64_t now, char **token)
+                  const char *sector_id, const char *web_number, int64_t now,
+                  char sub[SIGNER_SUBJECT_SIZE], char **token)
 {
     *token = NULL;
+    sub[0] = '\0';
     char kid[SIGNER_KID_MAX + 1];
     if (token_keys_signing_kid(conn, signer, now, kid) != 0)
         return -1;
     char *payload = json_dumps(claims, JSON_COMPACT);
     if (payload == NULL)
         return -1;
-    int status = signer_sign_id_token(signer, kid, payload, token);
+    int status = signer_sign_id_token_pairwise(signer, kid, sector_id, web_number, payload,
+                                               sub, token);
     free(payload);
     return status;
 }

@@ -10,10 +10,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
-/* Signs claims (a JSON object, borrowed) at now. *token is a new string
+/* Signs claims (a JSON object without sub, borrowed) at now, with the
+ * sub the signer derives: the pairwise subject of web_number at
+ * sector_id (subject.h), also copied into sub. *token is a new string
  * (free()). 0 or -1. */
-int jws_sign_id_token(struct store_conn *conn, struct signer *signer,
-                      const json_t *claims, int64_t now, char **token)
+int jws_sign_id_token(struct store_conn *conn, struct signer *signer, const json_t *claims,
+                      const char *sector_id, const char *web_number, int64_t now,
+                      char sub[SIGNER_SUBJECT_SIZE], char **token)
     __attribute__((warn_unused_result));
 
 /* Checks an ID token this service signed (an id_token_hint): ES256 by a

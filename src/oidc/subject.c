@@ -2,36 +2,15 @@
 #include "oidc/subject.h"
 
 #include "store/store.h"
+#include "util/encoding.h"
 #include "util/strings.h"
 
 #include <string.h>
 
-#define BASE32_BITS 5
-#define BASE32_MASK 0x1f
-#define BITS_PER_BYTE 8
-
-static const char base32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-
-int
-subject_base32(const uint8_t *bytes, size_t length, size_t chars, char *out,
-               size_t cap)
-{
-    if (cap <= chars || chars > (length * BITS_PER_BYTE + BASE32_BITS - 1) / BASE32_BITS)
-        return -1;
-    unsigned buffer = 0, bits = 0;
-    size_t used = 0, written = 0;
-    while (written < chars) {
-        if (bits < BASE32_BITS) {
-            buffer = (buffer << BITS_PER_BYTE) | (used < length ? bytes[used] : 0);
-            used++;
-            bits += BITS_PER_BYTE;
-        }
-        out[written++] = base32_alphabet[(buffer >> (bits - BASE32_BITS)) & BASE32_MASK];
-        bits -= BASE32_BITS;
-    }
-    out[written] = '\0';
-    return 0;
-}
+/* The signer derives the same subject (signer_sign_id_token_pairwise). */
+_Static_assert(SUBJECT_SIZE == SIGNER_SUBJECT_SIZE, "one subject length");
+_Static_assert(SUBJECT_SECTOR_MAX_BYTES == SIGNER_SECTOR_MAX_BYTES, "one sector limit");
+_Static_assert(STORE_WEB_NUMBER_MAX - 1 == SIGNER_WEB_NUMBER_MAX_BYTES, "one web number limit");
 
 int
 subject_pairwise(struct signer *signer, const char *web_number, const char *sector_id,
@@ -50,7 +29,7 @@ subject_pairwise(struct signer *signer, const char *web_number, const char *sect
     int status = signer_hmac(signer, SIGNER_KEY_PAIRWISE, message,
                              web_length + 1 + sector_length, mac);
     if (status == 0)
-        status = subject_base32(mac, sizeof mac, SUBJECT_CHARS, out, SUBJECT_SIZE);
+        status = base32_lower_encode(mac, sizeof mac, SUBJECT_CHARS, out, SUBJECT_SIZE);
     secret_wipe(mac, sizeof mac);
     if (status != 0)
         out[0] = '\0';

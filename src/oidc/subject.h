@@ -26,10 +26,4 @@ int subject_pairwise(struct signer *signer, const char *web_number,
                      const char *sector_id, char out[SUBJECT_SIZE])
     __attribute__((warn_unused_result));
 
-/* RFC 4648 lower-case base32 of bytes, the first `chars` characters only
- * (chars <= 8 * length / 5 rounded up), NUL-terminated in out (capacity
- * cap > chars). 0 or -1. Exposed for the tests. */
-int subject_base32(const uint8_t *bytes, size_t length, size_t chars, char *out,
-                   size_t cap) __attribute__((warn_unused_result));
-
 #endif

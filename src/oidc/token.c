@@ -136,23 +136,27 @@ respond_tokens(struct http_response *response, const char *access, const char *r
                              token_response(access, refresh, id_token, scope, bound));
 }
 
-/* Signs the ID token of a code exchange. 0 with *id_token (free()), or -1. */
+/* Signs the ID token of a code exchange, its sub the citizen's pairwise
+ * subject at the platform's sector, which the signer derives and copies
+ * into sub. 0 with *id_token (free()), or -1. */
 static int
-sign_id_token(struct exchange *x, const struct store_oidc_login *login, const char *sub,
-              const char *access, const json_t *values, char **id_token)
+sign_id_token(struct exchange *x, const struct store_oidc_login *login,
+              const char *access, const json_t *values, char sub[SUBJECT_SIZE],
+              char **id_token)
 {
     char at_hash[TOKEN_AT_HASH_SIZE];
     *id_token = NULL;
     if (token_at_hash(access, at_hash) != 0)
         return -1;
     struct token_id_fields fields = {
-        .issuer = x->context->issuer, .sub = sub, .client_id = x->platform->client_id,
+        .issuer = x->context->issuer, .sub = NULL, .client_id = x->platform->client_id,
         .now = x->now, .auth_time = login->auth_time, .nonce = login->nonce,
         .at_hash = at_hash,
     };
     json_t *claims = token_id_claims(&fields, values);
     int status = claims != NULL ? jws_sign_id_token(x->conn, x->context->signer, claims,
-                                                    x->now, id_token)
+                                                    x->platform->sector_id,
+                                                    login->web_number, x->now, sub, id_token)
                                 : -1;
     json_decref(claims);
     return status;
@@ -273,8 +277,6 @@ grant_code(struct exchange *x)
     values = json_object();
     claims_text = names ? json_dumps(names, JSON_COMPACT) : NULL;
     if (values == NULL || claims_text == NULL ||
-        subject_pairwise(x->context->signer, login.web_number, x->platform->sector_id,
-                         sub) != 0 ||
         claims_for_identity(x->conn, x->context->signer, login.web_number, names, x->now,
                             values, &active) != 0)
         goto done;
@@ -285,7 +287,7 @@ grant_code(struct exchange *x)
         goto refused;
     }
     if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0 ||
-        sign_id_token(x, &login, sub, access, values, &id_token) != 0)
+        sign_id_token(x, &login, access, values, sub, &id_token) != 0)
         goto done;
     struct store_oidc_token base;
     memset(&base, 0, sizeof base);

@@ -88,7 +88,7 @@ token_at_hash(const char *access_token, char out[TOKEN_AT_HASH_SIZE])
 json_t *
 token_id_claims(const struct token_id_fields *fields, const json_t *values)
 {
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "iss", fields->issuer,
+    json_t *claims = json_pack("{s:s, s:s*, s:s, s:I, s:I, s:I}", "iss", fields->issuer,
                                "sub", fields->sub, "aud", fields->client_id, "exp",
                                (json_int_t)(fields->now + OIDC_ID_TOKEN_LIFETIME),
                                "iat", (json_int_t)fields->now, "auth_time",

@@ -49,7 +49,7 @@ int token_at_hash(const char *access_token, char out[TOKEN_AT_HASH_SIZE])
 /* What an ID token says besides the released claim values. */
 struct token_id_fields {
     const char *issuer;
-    const char *sub;
+    const char *sub;            /* NULL: none (the signer puts it in) */
     const char *client_id;      /* aud */
     int64_t now;                /* iat; exp = now + OIDC_ID_TOKEN_LIFETIME */
     int64_t auth_time;
@@ -57,7 +57,7 @@ struct token_id_fields {
     const char *at_hash;        /* NULL: none */
 };
 
-/* A new object {iss, sub, aud, exp, iat, auth_time, [nonce], acr,
+/* A new object {iss, [sub], aud, exp, iat, auth_time, [nonce], acr,
  * [at_hash]} followed by the members of values (borrowed; a value never
  * replaces one of the fields). NULL when out of memory. */
 json_t *token_id_claims(const struct token_id_fields *fields, const json_t *values);

@@ -18,6 +18,8 @@
  *    of another issuer);
  *  - signer_sign_id_token: it writes the JWS header and checks iss, aud,
  *    sub, iat and exp of the claims before signing;
+ *    signer_sign_id_token_pairwise the same with the sub derived by the
+ *    signer: the citizen's pairwise subject at the platform's sector;
  *  - signer_seal_record, signer_open_record: AES-256-GCM inside the signer
  *    (data keys never leave it); an open returns only the fields asked
  *    for, and openings are counted against a per-minute limit;
@@ -78,6 +80,12 @@ enum signer_key {
 #define SIGNER_FIELD_NAME_MAX 32
 /* Claims text given to signer_sign_id_token(). */
 #define SIGNER_CLAIMS_MAX_BYTES 16384
+/* signer_sign_id_token_pairwise(): the longest web number and sector
+ * identifier, and the pairwise subject's characters (oidc/subject.h). */
+#define SIGNER_WEB_NUMBER_MAX_BYTES 31
+#define SIGNER_SECTOR_MAX_BYTES 1024
+#define SIGNER_SUBJECT_CHARS 26
+#define SIGNER_SUBJECT_SIZE (SIGNER_SUBJECT_CHARS + 1)
 /* An ID token's exp - iat may be at most this, and its iat this far from
  * the signer's clock. */
 #define SIGNER_ID_TOKEN_LIFETIME_MAX 3600
@@ -286,6 +294,20 @@ int signer_sign_crl(struct signer *signer, unsigned generation,
  * free()). 0, or -1 (refused or failed). */
 int signer_sign_id_token(struct signer *signer, const char *kid, const char *claims_json,
                          char **token) __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));
+
+/* signer_sign_id_token() of claims_json with no sub in it: the signer
+ * puts in the pairwise subject of web_number at sector_id, the one
+ * oidc/subject.h defines (lower-case base32 of HMAC-SHA256 under
+ * SIGNER_KEY_PAIRWISE of web_number, a zero byte and sector_id, its first
+ * SIGNER_SUBJECT_CHARS characters), and copies it into sub: one round
+ * trip where signer_hmac() and signer_sign_id_token() take two. 0, or -1
+ * (refused: a sub given, an empty or over-long web number or sector, the
+ * checks of signer_sign_id_token(); or failed) with sub empty. */
+int signer_sign_id_token_pairwise(struct signer *signer, const char *kid,
+                                  const char *sector_id, const char *web_number,
+                                  const char *claims_json, char sub[SIGNER_SUBJECT_SIZE],
+                                  char **token)
+    __attribute__((warn_unused_result, nonnull(1, 2, 3, 4, 5, 6, 7)));
 
 /* The DER SubjectPublicKeyInfo of SIGNER_KEY_ISSUING_CA (generation 1)
  * or SIGNER_KEY_TOKEN. 0 or -1. */

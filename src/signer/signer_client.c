@@ -775,6 +775,39 @@ signer_sign_id_token(struct signer *signer, const char *kid, const char *claims_
 }
 
 int
+signer_sign_id_token_pairwise(struct signer *signer, const char *kid, const char *sector_id,
+                              const char *web_number, const char *claims_json,
+                              char sub[SIGNER_SUBJECT_SIZE], char **token)
+{
+    struct signer_buffer request = {0}, reply = {0};
+    const uint8_t *field = NULL;
+    size_t length = 0;
+    *token = NULL;
+    sub[0] = '\0';
+    signer_buffer_text(&request, kid, SIGNER_KID_MAX);
+    signer_buffer_text(&request, sector_id, SIGNER_SECTOR_MAX_BYTES);
+    signer_buffer_text(&request, web_number, SIGNER_WEB_NUMBER_MAX_BYTES);
+    signer_buffer_field(&request, claims_json, strlen(claims_json), SIGNER_CLAIMS_MAX_BYTES);
+    if (call(signer, SIGNER_OP_SIGN_ID_TOKEN_PAIRWISE, &request, &reply) != 0)
+        return -1;
+    /* The reply: the sub, then the token. */
+    struct signer_reader in = {.at = reply.bytes, .left = reply.length};
+    int status = -1;
+    if (signer_reader_text(&in, SIGNER_SUBJECT_CHARS, sub) == 0 &&
+        strlen(sub) == SIGNER_SUBJECT_CHARS &&
+        signer_reader_field(&in, SIGNER_WIRE_PAYLOAD_MAX, &field, &length) == 0 &&
+        signer_reader_end(&in) == 0 && (*token = malloc(length + 1)) != NULL) {
+        memcpy(*token, field, length);
+        (*token)[length] = '\0';
+        status = 0;
+    }
+    signer_buffer_clear(&reply);
+    if (status != 0)
+        sub[0] = '\0';
+    return status;
+}
+
+int
 signer_public_key(struct signer *signer, enum signer_key key,
                   uint8_t out[SIGNER_PUBLIC_KEY_MAX_BYTES], size_t *length)
 {

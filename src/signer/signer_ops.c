@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/strings.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <openssl/ecdsa.h>
 #include <openssl/sha.h>
@@ -631,6 +632,80 @@ op_id_token(struct signer_ops *ops, struct signer_reader *in, struct signer_buff
     return status;
 }
 
+/* The pairwise subject of oidc/subject.h, computed here for
+ * op_id_token_pairwise(); oidc/subject.c computes the same through
+ * signer_hmac() (tests/signer checks that they agree). */
+static int
+pairwise_subject(struct signer_ops *ops, const char *web_number, const char *sector_id,
+                 char out[SIGNER_SUBJECT_SIZE])
+{
+    size_t web_length = strlen(web_number), sector_length = strlen(sector_id);
+    uint8_t message[SIGNER_WEB_NUMBER_MAX_BYTES + 1 + SIGNER_SECTOR_MAX_BYTES];
+    uint8_t mac[SIGNER_HMAC_BYTES];
+    assert(web_length <= SIGNER_WEB_NUMBER_MAX_BYTES && sector_length <= SIGNER_SECTOR_MAX_BYTES);
+    memcpy(message, web_number, web_length);
+    message[web_length] = 0x00;
+    memcpy(message + web_length + 1, sector_id, sector_length);
+    int status = keyring_hmac(ops->keyring, SIGNER_KEY_PAIRWISE, message,
+                              web_length + 1 + sector_length, mac);
+    if (status == 0)
+        status = base32_lower_encode(mac, sizeof mac, SIGNER_SUBJECT_CHARS, out,
+                                     SIGNER_SUBJECT_SIZE);
+    secret_wipe(mac, sizeof mac);
+    return status;
+}
+
+/* op_id_token() with the sub put in by the signer. Replies the sub, then
+ * the token. */
+static int
+op_id_token_pairwise(struct signer_ops *ops, struct signer_reader *in,
+                     struct signer_buffer *out)
+{
+    char kid[SIGNER_KID_MAX + 1], sector_id[SIGNER_SECTOR_MAX_BYTES + 1];
+    char web_number[SIGNER_WEB_NUMBER_MAX_BYTES + 1], sub[SIGNER_SUBJECT_SIZE];
+    const uint8_t *claims_text = NULL;
+    size_t claims_length = 0;
+    if (signer_reader_text(in, SIGNER_KID_MAX, kid) != 0 ||
+        signer_reader_text(in, SIGNER_SECTOR_MAX_BYTES, sector_id) != 0 ||
+        signer_reader_text(in, SIGNER_WEB_NUMBER_MAX_BYTES, web_number) != 0 ||
+        signer_reader_field(in, SIGNER_CLAIMS_MAX_BYTES, &claims_text, &claims_length) != 0 ||
+        signer_reader_end(in) != 0)
+        return -1;
+    /* (The wire has no empty text: sector and web number are not empty.) */
+    if (!signer_kid_is_valid(kid))
+        return SIGNER_STATUS_REFUSED;
+    json_t *claims = json_loadb((const char *)claims_text, claims_length,
+                                JSON_REJECT_DUPLICATES, NULL);
+    int status = SIGNER_STATUS_REFUSED;
+    char *payload = NULL;
+    if (!json_is_object(claims) || json_object_get(claims, "sub") != NULL)
+        goto done;
+    if (pairwise_subject(ops, web_number, sector_id, sub) != 0 ||
+        json_object_set_new(claims, "sub", json_string(sub)) != 0) {
+        status = SIGNER_STATUS_FAILED;
+        goto done;
+    }
+    if (!id_token_allowed(ops, claims))
+        goto done;
+    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
+    char *header_text = header != NULL ? json_dumps(header, JSON_COMPACT) : NULL;
+    json_decref(header);
+    payload = json_dumps(claims, JSON_COMPACT);
+    status = SIGNER_STATUS_FAILED;
+    if (header_text != NULL && payload != NULL) {
+        signer_buffer_text(out, sub, SIGNER_SUBJECT_CHARS);
+        status = sign_compact(ops, kid, header_text, (const uint8_t *)payload,
+                              strlen(payload), out);
+    }
+    free(header_text);
+done:
+    if (status == SIGNER_STATUS_REFUSED)
+        log_event(LOG_WARN, "signer.id_token_refused", "{s:s}", "kid", kid);
+    free(payload);
+    json_decref(claims);
+    return status;
+}
+
 /* ── The log's checkpoints ──────────────────────────────────────────────── */
 
 static int
@@ -802,6 +877,7 @@ static const op_handler handlers[SIGNER_OP_END] = {
     [SIGNER_OP_SIGN_CHECKPOINT] = op_sign_checkpoint,
     [SIGNER_OP_LOG_KEY] = op_log_key,
     [SIGNER_OP_SEAL_BLIND] = op_seal_blind,
+    [SIGNER_OP_SIGN_ID_TOKEN_PAIRWISE] = op_id_token_pairwise,
 };
 
 void

@@ -29,6 +29,7 @@ static const char *const op_names[SIGNER_OP_END] = {
     [SIGNER_OP_SIGN_CHECKPOINT] = "sign_checkpoint",
     [SIGNER_OP_LOG_KEY] = "log_key",
     [SIGNER_OP_SEAL_BLIND] = "seal_blind",
+    [SIGNER_OP_SIGN_ID_TOKEN_PAIRWISE] = "sign_id_token_pairwise",
 };
 
 int

@@ -14,6 +14,32 @@ static const char hex_digits[] = "0123456789abcdef";
 static const char base64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+#define BASE32_BITS 5
+#define BASE32_MASK 0x1f
+#define BITS_PER_BYTE 8
+
+static const char base32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+int
+base32_lower_encode(const uint8_t *bytes, size_t length, size_t chars, char *out, size_t cap)
+{
+    if (cap <= chars || chars > (length * BITS_PER_BYTE + BASE32_BITS - 1) / BASE32_BITS)
+        return -1;
+    unsigned buffer = 0, bits = 0;
+    size_t used = 0, written = 0;
+    while (written < chars) {
+        if (bits < BASE32_BITS) {
+            buffer = (buffer << BITS_PER_BYTE) | (used < length ? bytes[used] : 0);
+            used++;
+            bits += BITS_PER_BYTE;
+        }
+        out[written++] = base32_alphabet[(buffer >> (bits - BASE32_BITS)) & BASE32_MASK];
+        bits -= BASE32_BITS;
+    }
+    out[written] = '\0';
+    return 0;
+}
+
 int
 hex_encode(const uint8_t *bytes, size_t length, char *out, size_t cap)
 {

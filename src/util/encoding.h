@@ -1,5 +1,6 @@
-/* encoding: hex and base64url (RFC 4648 §5, no padding) for bytes that
- * travel as text: ids, secrets, hashes. Outputs carry their capacity. */
+/* encoding: hex, base64url (RFC 4648 §5, no padding) and lower-case
+ * base32 for bytes that travel as text: ids, secrets, hashes, pairwise
+ * subjects. Outputs carry their capacity. */
 #ifndef CYBERID_ENCODING_H
 #define CYBERID_ENCODING_H
 
@@ -31,6 +32,13 @@ int base64url_encode(const uint8_t *bytes, size_t length, char *out,
 int base64url_decode(const char *text, size_t text_length, uint8_t *out,
                      size_t cap, size_t *out_length)
     __attribute__((warn_unused_result));
+
+/* RFC 4648 §6 base32 with the lower-case alphabet
+ * "abcdefghijklmnopqrstuvwxyz234567", most significant bit first, no
+ * padding, the first `chars` characters only (chars <= 8 * length / 5
+ * rounded up), NUL-terminated in out (capacity cap > chars). 0 or -1. */
+int base32_lower_encode(const uint8_t *bytes, size_t length, size_t chars, char *out,
+                        size_t cap) __attribute__((warn_unused_result));
 
 /* Standard base64 (RFC 4648 §4, with padding), for large byte strings in
  * JSON (photos, certificates). Both go through OpenSSL's EVP_Encode and

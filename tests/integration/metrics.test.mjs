@@ -53,6 +53,7 @@ test('/metrics counts refusals, face checks, logins, limits and signer operation
     for (const series of ['cyberid_enroll_refusals_total{reason="identity_not_verified"}',
       'cyberid_logins_total{result="approved"}', 'cyberid_rate_limited_total{limit="body_budget"}',
       'cyberid_signer_operations_total{operation="sign_id_token",result="refused"}',
+      'cyberid_signer_operations_total{operation="sign_id_token_pairwise",result="done"}',
       'cyberid_signer_restarts_total']) {
       assert.equal(start.values[series], 0, series);
     }
@@ -93,7 +94,7 @@ test('/metrics counts refusals, face checks, logins, limits and signer operation
     }
     assert.equal(delta(refused, loggedIn, 'cyberid_logins_total{result="denied"}'), 0);
     // Counted by the signer process itself.
-    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="sign_id_token",result="done"}') >= 1);
+    assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="sign_id_token_pairwise",result="done"}') >= 1);
     assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="issue_certificate",result="done"}') >= 1,
       'the web certificate');
     assert.ok(delta(start, loggedIn, 'cyberid_signer_operations_total{operation="hmac",result="done"}') >= 2);

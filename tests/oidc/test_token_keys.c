@@ -2,6 +2,7 @@
  * ID tokens signed with them (oidc/jws.h): the states are a function of
  * the time given, so rotation is tested at chosen instants, no sleeping. */
 #include "oidc/jws.h"
+#include "oidc/subject.h"
 #include "oidc/token_keys.h"
 
 #include "../test_keys_db.h"
@@ -51,18 +52,24 @@ jwks_kids(struct test_keys_db *f, int64_t now, char *out, size_t cap)
 }
 
 /* Signs an ID token at now and verifies it with the published key named by
- * its kid; returns that kid (static). */
+ * its kid; checks that its sub, which the signer put in, is the pairwise
+ * subject subject.c computes; returns that kid (static). */
 static const char *
 sign_and_verify(struct test_keys_db *f, int64_t now)
 {
     /* `now` picks the key (the rotation's clock); the claims carry the
      * real time, which the signer checks against its own. */
     json_int_t issued = (json_int_t)time(NULL);
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", "http://127.0.0.1:1",
-                               "aud", "platform", "sub", "abcdefghijklmnopqrstuvwxyz", "iat",
-                               issued, "exp", issued + 600);
-    char *token = NULL;
-    assert_int_equal(jws_sign_id_token(f->conn, f->signer, claims, now, &token), 0);
+    json_t *claims = json_pack("{s:s, s:s, s:I, s:I}", "iss", "http://127.0.0.1:1",
+                               "aud", "platform", "iat", issued, "exp", issued + 600);
+    char *token = NULL, sub[SUBJECT_SIZE], expected[SUBJECT_SIZE];
+    assert_int_equal(jws_sign_id_token(f->conn, f->signer, claims, "shop.example",
+                                       "0123456789ABCDEF", now, sub, &token),
+                     0);
+    assert_int_equal(subject_pairwise(f->signer, "0123456789ABCDEF", "shop.example", expected),
+                     0);
+    assert_string_equal(sub, expected);
+    assert_int_equal(json_object_set_new(claims, "sub", json_string(sub)), 0);
     cjose_jws_t *jws = cjose_jws_import(token, strlen(token), NULL);
     assert_non_null(jws);
     json_t *header = (json_t *)cjose_jws_get_protected(jws);

@@ -10,6 +10,7 @@
 #include "audit/tlog.h"
 #include "util/encoding.h"
 
+#include <jansson.h>
 #include <openssl/ecdsa.h>
 #include <openssl/ocsp.h>
 #include <openssl/evp.h>
@@ -316,6 +317,100 @@ test_id_token_policy(void **state)
     assert_int_equal(signer_configure(keys_only, "https://evil.example", "https://e/ocsp",
                                       "https://e/crl"), -1);
     signer_close(keys_only);
+    signer_close(signer);
+}
+
+/* The payload of a compact JWS, decoded. */
+static json_t *
+jws_payload(const char *token)
+{
+    const char *first = strchr(token, '.');
+    const char *second = first ? strchr(first + 1, '.') : NULL;
+    assert_non_null(second);
+    uint8_t payload[1024];
+    size_t length = 0;
+    assert_int_equal(base64url_decode(first + 1, (size_t)(second - first - 1), payload,
+                                      sizeof payload, &length),
+                     0);
+    return json_loadb((const char *)payload, length, JSON_REJECT_DUPLICATES, NULL);
+}
+
+static void
+test_id_token_pairwise(void **state)
+{
+    struct fixture *f = *state;
+    struct signer *signer = open_full(f);
+    char kid[SIGNER_KID_MAX + 1], claims[512], sub[SIGNER_SUBJECT_SIZE];
+    signer_token_initial_kid(signer, kid);
+    long long now = (long long)time(NULL);
+    char *token = NULL;
+    snprintf(claims, sizeof claims, "{\"iss\":\"https://id.example\",\"aud\":\"platform-1\","
+             "\"iat\":%lld,\"exp\":%lld,\"nonce\":\"n-1\"}", now, now + 600);
+    assert_int_equal(signer_sign_id_token_pairwise(signer, kid, "shop.example", "WEB0123",
+                                                   claims, sub, &token),
+                     0);
+    assert_true(jws_verifies(signer, kid, token));
+    /* The sub is HMAC-SHA256 under the pairwise key of the web number, a
+     * zero byte and the sector, in lower-case base32, 26 characters. */
+    uint8_t mac[SIGNER_HMAC_BYTES];
+    char expected[SIGNER_SUBJECT_SIZE];
+    assert_int_equal(signer_hmac(signer, SIGNER_KEY_PAIRWISE, "WEB0123\0shop.example", 20, mac),
+                     0);
+    assert_int_equal(base32_lower_encode(mac, sizeof mac, SIGNER_SUBJECT_CHARS, expected,
+                                         sizeof expected),
+                     0);
+    assert_string_equal(sub, expected);
+    json_t *payload = jws_payload(token);
+    assert_non_null(payload);
+    assert_string_equal(json_string_value(json_object_get(payload, "sub")), sub);
+    assert_string_equal(json_string_value(json_object_get(payload, "nonce")), "n-1");
+    assert_string_equal(json_string_value(json_object_get(payload, "aud")), "platform-1");
+    json_decref(payload);
+    free(token);
+    /* Another sector, another sub; the same sector, the same one. */
+    char other[SIGNER_SUBJECT_SIZE];
+    assert_int_equal(signer_sign_id_token_pairwise(signer, kid, "bank.example", "WEB0123",
+                                                   claims, other, &token),
+                     0);
+    assert_string_not_equal(other, sub);
+    free(token);
+    assert_int_equal(signer_sign_id_token_pairwise(signer, kid, "shop.example", "WEB0123",
+                                                   claims, other, &token),
+                     0);
+    assert_string_equal(other, sub);
+    free(token);
+
+    /* Refused, with nothing out: a sub of the caller's, an empty web
+     * number or sector, an over-long one, a foreign issuer, not JSON, a
+     * bad kid. */
+    char with_sub[512], foreign[512], long_sector[SIGNER_SECTOR_MAX_BYTES + 2];
+    snprintf(with_sub, sizeof with_sub, "{\"iss\":\"https://id.example\",\"aud\":\"p\","
+             "\"sub\":\"chosen\",\"iat\":%lld,\"exp\":%lld}", now, now + 60);
+    snprintf(foreign, sizeof foreign, "{\"iss\":\"https://evil.example\",\"aud\":\"p\","
+             "\"iat\":%lld,\"exp\":%lld}", now, now + 60);
+    memset(long_sector, 's', sizeof long_sector - 1);
+    long_sector[sizeof long_sector - 1] = '\0';
+    const struct {
+        const char *kid, *sector, *web, *claims;
+    } refused[] = {
+        {kid, "shop.example", "WEB0123", with_sub},
+        {kid, "", "WEB0123", claims},
+        {kid, "shop.example", "", claims},
+        {kid, long_sector, "WEB0123", claims},
+        {kid, "shop.example", "W0123456789012345678901234567890", claims},
+        {kid, "shop.example", "WEB0123", foreign},
+        {kid, "shop.example", "WEB0123", "not json"},
+        {"../master", "shop.example", "WEB0123", claims},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        strcpy(sub, "x");
+        assert_int_equal(signer_sign_id_token_pairwise(signer, refused[i].kid, refused[i].sector,
+                                                       refused[i].web, refused[i].claims, sub,
+                                                       &token),
+                         -1);
+        assert_null(token);
+        assert_string_equal(sub, "");
+    }
     signer_close(signer);
 }
 
@@ -1045,6 +1140,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_hmac, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seal_blind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_id_token_pairwise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_id_token_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certificate_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ca_certificates, setup, teardown),

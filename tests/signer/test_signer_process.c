@@ -2,7 +2,8 @@
  * would talk to it: `cyberid signer` is started on a socketpair of the
  * test's own (descriptor 3, as signer_start() does) and sent raw messages.
  * Out-of-policy requests (a certificate for a name that is not a web
- * number, an ID token with a foreign issuer, HMAC with the master key, a
+ * number, an ID token with a foreign issuer, one with a sub of the
+ * caller's where the signer derives it, HMAC with the master key, a
  * second configuration) are refused and the process keeps serving;
  * malformed ones (a message cut short, an unknown operation, a reserved
  * word set, fields that do not add up, a length over the maximum, bytes
@@ -183,6 +184,33 @@ test_out_of_policy_refused(void **state)
         signer_buffer_text(&b, claims, SIGNER_WIRE_PAYLOAD_MAX);
         assert_int_equal(request(f, SIGNER_OP_SIGN_ID_TOKEN, &b),
                          i == 0 ? SIGNER_STATUS_REFUSED : SIGNER_STATUS_OK);
+        signer_buffer_clear(&b);
+    }
+    /* The one whose sub the signer derives: refused with a sub of the
+     * caller's or a foreign issuer; then a good one. (An empty text is
+     * malformed on the wire, as everywhere.) */
+    char with_sub[256], without_sub[256], foreign[256];
+    snprintf(with_sub, sizeof with_sub, "{\"iss\":\"%s\",\"aud\":\"p\",\"sub\":\"s\","
+             "\"iat\":%lld,\"exp\":%lld}", ISSUER, now, now + 60);
+    snprintf(without_sub, sizeof without_sub, "{\"iss\":\"%s\",\"aud\":\"p\","
+             "\"iat\":%lld,\"exp\":%lld}", ISSUER, now, now + 60);
+    snprintf(foreign, sizeof foreign, "{\"iss\":\"https://evil.example\",\"aud\":\"p\","
+             "\"iat\":%lld,\"exp\":%lld}", now, now + 60);
+    const struct {
+        const char *sector, *web, *claims;
+        uint16_t status;
+    } pairwise[] = {
+        {"shop.example", "W1", with_sub, SIGNER_STATUS_REFUSED},
+        {"shop.example", "W1", foreign, SIGNER_STATUS_REFUSED},
+        {"shop.example", "W1", without_sub, SIGNER_STATUS_OK},
+    };
+    for (size_t i = 0; i < sizeof pairwise / sizeof *pairwise; i++) {
+        signer_buffer_text(&b, initial, SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_text(&b, pairwise[i].sector, SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_text(&b, pairwise[i].web, SIGNER_WIRE_PAYLOAD_MAX);
+        signer_buffer_field(&b, pairwise[i].claims, strlen(pairwise[i].claims),
+                            SIGNER_WIRE_PAYLOAD_MAX);
+        assert_int_equal(request(f, SIGNER_OP_SIGN_ID_TOKEN_PAIRWISE, &b), pairwise[i].status);
         signer_buffer_clear(&b);
     }
 
