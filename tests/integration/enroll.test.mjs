@@ -258,6 +258,32 @@ async function checkDeviceTokens(url, citizen) {
     const critical = deviceToken(key, citizen.certificate, { aud: url }, { crit, b64: true });
     expectInvalidToken(await meDevices(url, critical), `crit ${JSON.stringify(crit)}`);
   }
+  // The compact serialization itself (RFC 7515 §7.1), parsed by the service.
+  const [h, p, s] = token({}).split('.');
+  const b64 = (text) => Buffer.from(text).toString('base64url');
+  const signed = (header, payload, dsaEncoding = 'ieee-p1363') => {
+    const input = `${header}.${payload}`;
+    return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding }).toString('base64url')}`;
+  };
+  const noneHeader = b64(JSON.stringify({ ...JSON.parse(Buffer.from(h, 'base64url')), alg: 'none' }));
+  const malformed = {
+    'four parts': `${h}.${p}.${s}.${s}`,
+    'two parts': `${h}.${p}`,
+    'an empty signature': `${h}.${p}.`,
+    'padding': `${h}=.${p}.${s}`,
+    'a header that is not base64url': `${h}*.${p}.${s}`,
+    'a header that is not JSON': signed(b64('not json'), p),
+    'a payload that is not a JSON object': signed(h, b64('[1,2]')),
+    'a signature of 63 bytes': `${h}.${p}.${Buffer.from(s, 'base64url').subarray(0, 63).toString('base64url')}`,
+    'a DER signature': signed(h, p, 'der'),
+    'alg none': `${noneHeader}.${p}.`,
+  };
+  for (const [why, bad] of Object.entries(malformed)) {
+    expectInvalidToken(await meDevices(url, bad), why);
+  }
+  // And the same parts, well formed, still pass (the test above is not
+  // refusing for a reason of its own).
+  assert.equal((await meDevices(url, signed(h, b64(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url')), jti: randomBytes(18).toString('base64url') }))))).status, 200);
   expectInvalidToken(await meDevices(url, 'x'), 'not a JWS');
 
   // Within the limits, accepted (so the refusals above are each one claim's).
