@@ -601,6 +601,22 @@ cleanup:
     return status;
 }
 
+/* The ID token of claims already checked (their JSON text, signed as they
+ * are: not a re-encoding) by token key kid, header {alg, typ, kid}. */
+static int
+sign_id_token(struct signer_ops *ops, const char *kid, const uint8_t *claims_text,
+              size_t claims_length, struct signer_buffer *out)
+{
+    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
+    char *header_text = header != NULL ? json_dumps(header, JSON_COMPACT) : NULL;
+    json_decref(header);
+    if (header_text == NULL)
+        return SIGNER_STATUS_FAILED;
+    int status = sign_compact(ops, kid, header_text, claims_text, claims_length, out);
+    free(header_text);
+    return status;
+}
+
 static int
 op_id_token(struct signer_ops *ops, struct signer_reader *in, struct signer_buffer *out)
 {
@@ -621,15 +637,7 @@ op_id_token(struct signer_ops *ops, struct signer_reader *in, struct signer_buff
         log_event(LOG_WARN, "signer.id_token_refused", "{s:s}", "kid", kid);
         return SIGNER_STATUS_REFUSED;
     }
-    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
-    char *header_text = header != NULL ? json_dumps(header, JSON_COMPACT) : NULL;
-    json_decref(header);
-    if (header_text == NULL)
-        return SIGNER_STATUS_FAILED;
-    /* The payload signed is the bytes checked, not a re-encoding. */
-    int status = sign_compact(ops, kid, header_text, claims_text, claims_length, out);
-    free(header_text);
-    return status;
+    return sign_id_token(ops, kid, claims_text, claims_length, out);
 }
 
 /* The pairwise subject of oidc/subject.h, computed here for
@@ -687,17 +695,13 @@ op_id_token_pairwise(struct signer_ops *ops, struct signer_reader *in,
     }
     if (!id_token_allowed(ops, claims))
         goto done;
-    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "typ", "JWT", "kid", kid);
-    char *header_text = header != NULL ? json_dumps(header, JSON_COMPACT) : NULL;
-    json_decref(header);
+    /* The claims checked, with the sub, are the bytes signed. */
     payload = json_dumps(claims, JSON_COMPACT);
     status = SIGNER_STATUS_FAILED;
-    if (header_text != NULL && payload != NULL) {
+    if (payload != NULL) {
         signer_buffer_text(out, sub, SIGNER_SUBJECT_CHARS);
-        status = sign_compact(ops, kid, header_text, (const uint8_t *)payload,
-                              strlen(payload), out);
+        status = sign_id_token(ops, kid, (const uint8_t *)payload, strlen(payload), out);
     }
-    free(header_text);
 done:
     if (status == SIGNER_STATUS_REFUSED)
         log_event(LOG_WARN, "signer.id_token_refused", "{s:s}", "kid", kid);
