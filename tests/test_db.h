@@ -19,6 +19,8 @@
 
 #include "test_support.h"
 
+#include "store/store.h"
+
 #include <ftw.h>
 #include <libpq-fe.h>
 #include <stdatomic.h>
@@ -153,6 +155,41 @@ test_db_raw_contains(const char *location, const void *needle, size_t length)
     test_db_current_search = NULL;
     free(search.hex);
     return search.found;
+}
+
+/* The fixture of the unit tests that need a database and nothing else: a
+ * temporary folder named after `name`, a store on the test's database
+ * (SQLite or PostgreSQL, as above) and one connection of it. Fails the
+ * test if it cannot be made. */
+struct test_db_store {
+    char *dir;
+    char location[TEST_DB_LOCATION_MAX];
+    struct store *store;
+    struct store_conn *conn;
+};
+
+static inline struct test_db_store *
+test_db_store_open(const char *name)
+{
+    struct test_db_store *f = calloc(1, sizeof *f);
+    char err[256];
+    assert_non_null(f);
+    f->dir = test_temp_dir(name);
+    test_db_location(f->dir, f->location, sizeof f->location);
+    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
+    f->conn = store_acquire(f->store);
+    return f;
+}
+
+/* Releases, closes and removes everything test_db_store_open() made. */
+static inline void
+test_db_store_close(struct test_db_store *f)
+{
+    store_release(f->store, f->conn);
+    store_close(f->store);
+    test_db_drop(f->location);
+    test_remove_dir(f->dir);
+    free(f);
 }
 
 #endif

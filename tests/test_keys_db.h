@@ -12,12 +12,12 @@
 #include "store/store.h"
 
 struct test_keys_db {
-    char *dir;
-    char location[TEST_DB_LOCATION_MAX];
+    struct test_db_store *db;
+    char *dir;                  /* the db's folder, keys/ in it */
     char keys[1100];
     struct signer *signer;
-    struct store *store;
-    struct store_conn *conn;
+    struct store *store;        /* the db's */
+    struct store_conn *conn;    /* the db's */
 };
 
 /* A fixture in a new folder named after `name`; fails the test if it
@@ -28,15 +28,15 @@ test_keys_db_open(const char *name)
     struct test_keys_db *f = calloc(1, sizeof *f);
     char pki[1100], err[256];
     assert_non_null(f);
-    f->dir = test_temp_dir(name);
+    f->db = test_db_store_open(name);
+    f->dir = f->db->dir;
+    f->store = f->db->store;
+    f->conn = f->db->conn;
     snprintf(f->keys, sizeof f->keys, "%s/keys", f->dir);
     snprintf(pki, sizeof pki, "%s/pki", f->dir);
     assert_int_equal(signer_create_keys(f->keys, pki, err, sizeof err), 0);
     struct signer_options options = {.keys_dir = f->keys, .issuer = "http://127.0.0.1:1"};
     assert_int_equal(signer_open_local(&options, &f->signer, err, sizeof err), 0);
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
     return f;
 }
 
@@ -44,11 +44,8 @@ test_keys_db_open(const char *name)
 static inline void
 test_keys_db_close(struct test_keys_db *f)
 {
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
     signer_close(f->signer);
-    test_remove_dir(f->dir);
+    test_db_store_close(f->db);
     free(f);
 }
 

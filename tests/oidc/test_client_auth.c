@@ -20,10 +20,8 @@
 #define ASSERTION_TYPE_FIELD "client_assertion_type=" CLIENT_ASSERTION_TYPE
 
 struct fixture {
-    char *dir;
-    char location[TEST_DB_LOCATION_MAX];
-    struct store *store;
-    struct store_conn *conn;
+    struct test_db_store *db;
+    struct store_conn *conn;    /* the db's */
     struct oidc_context context;
     struct http_response response;
     int64_t now;
@@ -33,12 +31,10 @@ static int
 setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char err[256];
-    f->dir = test_temp_dir("client-auth");
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
-    f->context = (struct oidc_context){.store = f->store, .issuer = ISSUER};
+    assert_non_null(f);
+    f->db = test_db_store_open("client-auth");
+    f->conn = f->db->conn;
+    f->context = (struct oidc_context){.store = f->db->store, .issuer = ISSUER};
     f->now = (int64_t)time(NULL);
     *state = f;
     return 0;
@@ -58,10 +54,7 @@ teardown(void **state)
 {
     struct fixture *f = *state;
     response_reset(&f->response);
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
-    test_remove_dir(f->dir);
+    test_db_store_close(f->db);
     free(f);
     return 0;
 }

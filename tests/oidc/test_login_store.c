@@ -9,35 +9,17 @@
 
 #include "../test_db.h"
 
-struct fixture {
-    char *dir;
-    char location[TEST_DB_LOCATION_MAX];
-    struct store *store;
-    struct store_conn *conn;
-};
-
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    char err[256];
-    f->dir = test_temp_dir("login_store");
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
-    *state = f;
+    *state = test_db_store_open("login_store");
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
-    test_remove_dir(f->dir);
-    free(f);
+    test_db_store_close(*state);
     return 0;
 }
 
@@ -73,7 +55,7 @@ insert(struct store_conn *conn, const char *login_id, const char *user_code,
 static void
 test_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     const char *purpose = "Age check \xc3\xa9";
     assert_int_equal(insert(f->conn, "login-one", "BCDFGHJK", purpose, NOW), 1);
     /* Same user code, or same login id: nothing written. */
@@ -114,7 +96,7 @@ test_round_trip(void **state)
 static void
 test_decide(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     assert_int_equal(insert(f->conn, "login-a", "BCDFGHJK", NULL, NOW), 1);
     uint8_t login_hash[STORE_OIDC_HASH_BYTES], hash[STORE_OIDC_HASH_BYTES];
     int changed = -1, found = 0;

@@ -7,35 +7,17 @@
 
 #include <openssl/sha.h>
 
-struct fixture {
-    char *dir;
-    char location[TEST_DB_LOCATION_MAX];
-    struct store *store;
-    struct store_conn *conn;
-};
-
 static int
 setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    char err[256];
-    f->dir = test_temp_dir("platform");
-    test_db_location(f->dir, f->location, sizeof f->location);
-    assert_int_equal(store_open(f->location, 1, 1, &f->store, err, sizeof err), 0);
-    f->conn = store_acquire(f->store);
-    *state = f;
+    *state = test_db_store_open("platform");
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    struct fixture *f = *state;
-    store_release(f->store, f->conn);
-    store_close(f->store);
-    test_db_drop(f->location);
-    test_remove_dir(f->dir);
-    free(f);
+    test_db_store_close(*state);
     return 0;
 }
 
@@ -82,7 +64,7 @@ test_redirect_uris(void **state)
 static void
 test_add_default_and_secret_hashed(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     struct platform_spec spec = {.name = "Shop",
                                  .redirect_uris = {"https://shop.example/cb"},
                                  .redirect_uri_count = 1};
@@ -135,7 +117,7 @@ test_add_default_and_secret_hashed(void **state)
 static void
 test_claims_rules(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     json_t *result = NULL;
     char err[256];
     struct platform_spec spec = {.name = "Bank",
@@ -162,7 +144,7 @@ test_claims_rules(void **state)
 static void
 test_sector_and_auth_rules(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     json_t *result = NULL;
     char err[256];
     /* Two platforms on one host: a sector each. */
@@ -262,7 +244,7 @@ count_action(void *context, const struct store_audit_event *event)
 static void
 test_every_change_is_audited(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     json_t *result = NULL;
     char err[256];
     struct platform_spec spec = {.name = "Shop", .redirect_uris = {"https://s.example/cb"},
@@ -282,7 +264,7 @@ test_every_change_is_audited(void **state)
 static void
 test_client_ids_never_look_like_options(void **state)
 {
-    struct fixture *f = *state;
+    struct test_db_store *f = *state;
     struct platform_spec spec = {.name = "Shop",
                                  .redirect_uris = {"https://shop.example/cb"},
                                  .redirect_uri_count = 1};
