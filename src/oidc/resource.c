@@ -283,8 +283,9 @@ done:
     return result;
 }
 
-/* The start both platform-authenticated endpoints share: parses the form,
- * authenticates the caller and takes the `token` field. Returns 0 with
+/* The start both platform-authenticated endpoints share (/introspect,
+ * /revoke): parses the form, authenticates the caller and takes the
+ * `token` field. Returns 0 with
  * *form, *platform (to clear) and *presented; 1 when answered (nothing to
  * clear); -1 internal failure (nothing to clear). */
 static int
@@ -319,35 +320,62 @@ begin_platform_request(const struct oidc_context *context, struct store_conn *co
     return 0;
 }
 
+/* A platform's request about a token: its connection, form, platform and
+ * the token it names (when found). */
+struct token_request {
+    struct store_conn *conn;
+    struct form form;
+    struct store_platform platform;
+    struct store_oidc_token token;
+    int found;
+};
+
+static void
+end_token_request(const struct oidc_context *context, struct token_request *r)
+{
+    store_oidc_token_clear(&r->token);
+    store_platform_clear(&r->platform);
+    store_release(context->store, r->conn);
+    form_clear(&r->form);
+}
+
+/* begin_platform_request(), then the token looked up. 0 with *r (to end
+ * with end_token_request()); 1 when answered, -1 internal failure (both
+ * with nothing to end). */
+static int
+begin_token_request(const struct oidc_context *context, const struct http_request *request,
+                    struct token_request *r, struct http_response *response)
+{
+    const char *presented = NULL;
+    memset(r, 0, sizeof *r);
+    r->conn = store_acquire(context->store);
+    int begun = begin_platform_request(context, r->conn, request, &r->form, &r->platform,
+                                       &presented, response);
+    if (begun != 0) {
+        store_release(context->store, r->conn);
+        return begun;
+    }
+    /* token_type_hint is optional and needless: the hash finds either kind. */
+    if (token_lookup(r->conn, presented, &r->token, &r->found) != 0) {
+        int failed = oauth_store_failed(r->conn, "token get", response);
+        end_token_request(context, r);
+        return failed == 0 ? 1 : -1;
+    }
+    return 0;
+}
+
 int
 oidc_introspect_handle(const struct oidc_context *context,
                        const struct http_request *request, struct http_response *response)
 {
-    struct form form;
-    struct store_platform platform;
-    struct store_oidc_token token;
-    const char *presented = NULL;
-    int found = 0, result = -1;
-    struct store_conn *conn = store_acquire(context->store);
-    int begun = begin_platform_request(context, conn, request, &form, &platform,
-                                       &presented, response);
-    if (begun != 0) {
-        store_release(context->store, conn);
+    struct token_request r;
+    int begun = begin_token_request(context, request, &r, response);
+    if (begun != 0)
         return begun > 0 ? 0 : -1;
-    }
-    /* token_type_hint is optional and needless: the hash finds either kind. */
-    if (token_lookup(conn, presented, &token, &found) != 0) {
-        result = oauth_store_failed(conn, "token get", response);
-        goto done;
-    }
-    json_t *answer = token_introspection(found ? &token : NULL, platform.client_id,
+    json_t *answer = token_introspection(r.found ? &r.token : NULL, r.platform.client_id,
                                          context->issuer, (int64_t)time(NULL));
-    result = answer != NULL ? http_respond_json(response, 200, answer) : -1;
-done:
-    store_oidc_token_clear(&token);
-    store_platform_clear(&platform);
-    store_release(context->store, conn);
-    form_clear(&form);
+    int result = answer != NULL ? http_respond_json(response, 200, answer) : -1;
+    end_token_request(context, &r);
     return result;
 }
 
@@ -400,34 +428,18 @@ int
 oidc_revoke_handle(const struct oidc_context *context,
                    const struct http_request *request, struct http_response *response)
 {
-    struct form form;
-    struct store_platform platform;
-    struct store_oidc_token token;
-    const char *presented = NULL;
-    int found = 0, result = -1;
-    struct store_conn *conn = store_acquire(context->store);
-    int begun = begin_platform_request(context, conn, request, &form, &platform,
-                                       &presented, response);
-    if (begun != 0) {
-        store_release(context->store, conn);
+    struct token_request r;
+    int begun = begin_token_request(context, request, &r, response);
+    if (begun != 0)
         return begun > 0 ? 0 : -1;
-    }
-    if (token_lookup(conn, presented, &token, &found) != 0) {
-        result = oauth_store_failed(conn, "token get", response);
-        goto done;
-    }
+    int result;
     /* Another client's token, or an unknown one, is left alone with the
      * same answer, so that the answer never tells a token exists. */
-    if (found && strcmp(token.client_id, platform.client_id) == 0 &&
-        revoke_token(conn, context->signer, &platform, &token) != 0) {
-        result = oauth_store_failed(conn, "token revoke", response);
-        goto done;
-    }
-    result = http_respond_json(response, 200, json_object());
-done:
-    store_oidc_token_clear(&token);
-    store_platform_clear(&platform);
-    store_release(context->store, conn);
-    form_clear(&form);
+    if (r.found && strcmp(r.token.client_id, r.platform.client_id) == 0 &&
+        revoke_token(r.conn, context->signer, &r.platform, &r.token) != 0)
+        result = oauth_store_failed(r.conn, "token revoke", response);
+    else
+        result = http_respond_json(response, 200, json_object());
+    end_token_request(context, &r);
     return result;
 }
