@@ -705,7 +705,10 @@ op_id_token_pairwise(struct signer_ops *ops, struct signer_reader *in,
 done:
     if (status == SIGNER_STATUS_REFUSED)
         log_event(LOG_WARN, "signer.id_token_refused", "{s:s}", "kid", kid);
-    free(payload);
+    if (payload != NULL) {
+        secret_wipe(payload, strlen(payload)); /* the released claim values */
+        free(payload);
+    }
     json_decref(claims);
     return status;
 }

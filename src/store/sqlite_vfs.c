@@ -29,7 +29,9 @@
  *   size, file control, close) first writes what is gathered: SQLite
  *   reads back frames of its own transaction when its page cache spilled.
  * - A gathered write that fails fails the call that made it: SQLite then
- *   rolls back the transaction those frames were for; they are dropped. */
+ *   rolls back the transaction those frames were for; they are dropped.
+ * - Without memory for the buffer, the handle writes each frame as SQLite
+ *   does. */
 #include "store/sqlite_vfs.h"
 
 #include <assert.h>
@@ -112,8 +114,10 @@ wal_write(struct gather_file *g, const void *data, int amount, sqlite3_int64 off
         (offset != g->start + (sqlite3_int64)g->used || g->used + (size_t)amount > GATHER_BYTES) &&
         (status = flush(g)) != SQLITE_OK)
         return status;
-    if (g->buffer == NULL && (g->buffer = malloc(GATHER_BYTES)) == NULL)
+    if (g->buffer == NULL && (g->buffer = malloc(GATHER_BYTES)) == NULL) {
+        g->wal = false; /* out of memory: this handle writes as SQLite does */
         return real->pMethods->xWrite(real, data, amount, offset);
+    }
     if (g->used == 0)
         g->start = offset;
     memcpy(g->buffer + g->used, data, (size_t)amount);
