@@ -74,7 +74,11 @@ real_of(sqlite3_file *file)
     return ((struct gather_file *)file)->real;
 }
 
-/* Writes what is gathered. On failure it is dropped (see above). */
+/* Writes what is gathered. On failure it is dropped (see above). A
+ * commit frame still waiting for its page stays marked: when the buffer
+ * fills between the two, the page starts the next buffer and is written
+ * at its commit all the same (tests/store/test_sqlite_vfs.c, "across the
+ * buffer"). */
 static int
 flush(struct gather_file *g)
 {
@@ -82,7 +86,6 @@ flush(struct gather_file *g)
         return SQLITE_OK;
     int status = g->real->pMethods->xWrite(g->real, g->buffer, (int)g->used, g->start);
     g->used = 0;
-    g->commit_next = false;
     return status;
 }
 
@@ -123,8 +126,10 @@ wal_write(struct gather_file *g, const void *data, int amount, sqlite3_int64 off
     memcpy(g->buffer + g->used, data, (size_t)amount);
     g->used += (size_t)amount;
     g->frontier = offset + amount;
-    if (g->commit_next)
+    if (g->commit_next) {
+        g->commit_next = false;
         return flush(g);
+    }
     if (amount == FRAME_HEADER_BYTES && big_endian_32((const unsigned char *)data + 4) != 0)
         g->commit_next = true;
     return SQLITE_OK;

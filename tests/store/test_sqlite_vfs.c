@@ -1,10 +1,11 @@
 /* Tests of the store's SQLite VFS (sqlite_vfs.c): a commit's WAL frames
  * reach the file in one write, and nothing else changes: other
  * connections (on SQLite's own VFS, as another process's would be) read
- * every commit, a commit survives kill -9 right after it returns and the
- * WAL's recovery accepts it, a transaction whose pages spilled to the WAL
- * (read back, rewritten in place, checksums redone) commits or rolls back
- * whole, and a log that starts over is gathered again. */
+ * every commit, of any size against the buffer's; a commit survives kill
+ * -9 right after it returns and the WAL's recovery accepts it; a
+ * transaction whose pages spilled to the WAL (read back, rewritten in
+ * place, checksums redone) commits or rolls back whole; and a log that
+ * starts over is gathered again. */
 #include "store/sqlite_vfs.h"
 
 #include "../test_support.h"
@@ -182,6 +183,31 @@ test_reader_sees_every_commit(void **state)
     test_remove_dir(dir);
 }
 
+/* Commits of every size from one row to far past the buffer (120 KiB,
+ * about 29 frames): one of them has its commit frame's header as the last
+ * thing that fits, and its page goes to the next buffer, which must still
+ * be written at the commit. A reader on SQLite's own VFS checks each. */
+static void
+test_commits_across_the_buffer(void **state)
+{
+    (void)state;
+    char *dir, *path = make_db(&dir, "sqlite-vfs-edge");
+    sqlite3 *writer = open_db(path, sqlite_vfs_name());
+    sqlite3 *reader = open_db(path, NULL);
+    long long rows = 0;
+    for (int size = 1; size <= 160; size++) {
+        insert_rows(writer, (int)rows + 1, size);
+        rows += size;
+        assert_int_equal(scalar(reader, "SELECT COUNT(*) FROM t"), rows);
+        assert_int_equal(scalar(reader, "SELECT SUM(length(data)) FROM t"), rows * ROW_BYTES);
+    }
+    integrity_ok(reader);
+    sqlite3_close(writer);
+    sqlite3_close(reader);
+    free(path);
+    test_remove_dir(dir);
+}
+
 /* The child's transactions for the kill tests. A page cache of 8 pages
  * makes a transaction spill to the WAL mid-way: SQLite then reads frames
  * back, rewrites them in place and redoes their checksums at the commit.
@@ -268,6 +294,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_is_one_write),
         cmocka_unit_test(test_reader_sees_every_commit),
+        cmocka_unit_test(test_commits_across_the_buffer),
         cmocka_unit_test(test_spilled_commit_survives_kill),
         cmocka_unit_test(test_appended_commit_survives_kill),
     };
