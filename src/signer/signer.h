@@ -86,6 +86,7 @@ enum signer_key {
 #define SIGNER_SECTOR_MAX_BYTES 1024
 #define SIGNER_SUBJECT_CHARS 26
 #define SIGNER_SUBJECT_SIZE (SIGNER_SUBJECT_CHARS + 1)
+#define SIGNER_PAIRWISE_MESSAGE_MAX (SIGNER_WEB_NUMBER_MAX_BYTES + 1 + SIGNER_SECTOR_MAX_BYTES)
 /* An ID token's exp - iat may be at most this, and its iat this far from
  * the signer's clock. */
 #define SIGNER_ID_TOKEN_LIFETIME_MAX 3600
@@ -303,6 +304,15 @@ int signer_sign_id_token(struct signer *signer, const char *kid, const char *cla
  * trip where signer_hmac() and signer_sign_id_token() take two. 0, or -1
  * (refused: a sub given, an empty or over-long web number or sector, the
  * checks of signer_sign_id_token(); or failed) with sub empty. */
+/* The message whose HMAC under SIGNER_KEY_PAIRWISE makes a pairwise
+ * subject: web_number, one zero byte (a web number never holds one, so
+ * ("AB","C") and ("A","BC") stay apart), sector_id. Its length, or 0 when
+ * either is empty or over its limit. The one definition that
+ * oidc/subject.c and signer_sign_id_token_pairwise() share. */
+size_t signer_pairwise_message(const char *web_number, const char *sector_id,
+                               uint8_t out[SIGNER_PAIRWISE_MESSAGE_MAX])
+    __attribute__((nonnull(1, 2, 3)));
+
 int signer_sign_id_token_pairwise(struct signer *signer, const char *kid,
                                   const char *sector_id, const char *web_number,
                                   const char *claims_json, char sub[SIGNER_SUBJECT_SIZE],

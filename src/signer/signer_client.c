@@ -774,6 +774,20 @@ signer_sign_id_token(struct signer *signer, const char *kid, const char *claims_
     return reply_bytes(&reply, (uint8_t **)token, &length, SIGNER_WIRE_PAYLOAD_MAX);
 }
 
+size_t
+signer_pairwise_message(const char *web_number, const char *sector_id,
+                        uint8_t out[SIGNER_PAIRWISE_MESSAGE_MAX])
+{
+    size_t web_length = strlen(web_number), sector_length = strlen(sector_id);
+    if (web_length == 0 || web_length > SIGNER_WEB_NUMBER_MAX_BYTES || sector_length == 0 ||
+        sector_length > SIGNER_SECTOR_MAX_BYTES)
+        return 0;
+    memcpy(out, web_number, web_length);
+    out[web_length] = 0x00;
+    memcpy(out + web_length + 1, sector_id, sector_length);
+    return web_length + 1 + sector_length;
+}
+
 int
 signer_sign_id_token_pairwise(struct signer *signer, const char *kid, const char *sector_id,
                               const char *web_number, const char *claims_json,

@@ -647,15 +647,11 @@ static int
 pairwise_subject(struct signer_ops *ops, const char *web_number, const char *sector_id,
                  char out[SIGNER_SUBJECT_SIZE])
 {
-    size_t web_length = strlen(web_number), sector_length = strlen(sector_id);
-    uint8_t message[SIGNER_WEB_NUMBER_MAX_BYTES + 1 + SIGNER_SECTOR_MAX_BYTES];
-    uint8_t mac[SIGNER_HMAC_BYTES];
-    assert(web_length <= SIGNER_WEB_NUMBER_MAX_BYTES && sector_length <= SIGNER_SECTOR_MAX_BYTES);
-    memcpy(message, web_number, web_length);
-    message[web_length] = 0x00;
-    memcpy(message + web_length + 1, sector_id, sector_length);
-    int status = keyring_hmac(ops->keyring, SIGNER_KEY_PAIRWISE, message,
-                              web_length + 1 + sector_length, mac);
+    uint8_t message[SIGNER_PAIRWISE_MESSAGE_MAX], mac[SIGNER_HMAC_BYTES];
+    size_t length = signer_pairwise_message(web_number, sector_id, message);
+    /* The reader bounded both texts, and the wire has no empty one. */
+    assert(length > 0);
+    int status = keyring_hmac(ops->keyring, SIGNER_KEY_PAIRWISE, message, length, mac);
     if (status == 0)
         status = base32_lower_encode(mac, sizeof mac, SIGNER_SUBJECT_CHARS, out,
                                      SIGNER_SUBJECT_SIZE);
