@@ -34,7 +34,6 @@
  *   does. */
 #include "store/sqlite_vfs.h"
 
-#include <assert.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
