@@ -8,6 +8,11 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* How long a lookup row without its identity is read again (above). */
+#define LOOKUP_RACE_TRIES 50
+#define LOOKUP_RACE_WAIT_MS 20
 
 static int crl_bump(struct store_conn *conn);
 
@@ -87,7 +92,18 @@ store_identity_find_by_person(struct store_conn *conn, const char *person_id,
                   &param, 1, read_one_key, web_number, NULL);
     if (rc <= 0)
         return rc;
-    return store_identity_get(conn, web_number, out, found);
+    /* On Citus the lookup row and the identity may live on two workers,
+     * and the transaction that wrote both commits on each in turn (two-
+     * phase commit, no distributed snapshot): a request that waited on the
+     * lookup's key (a concurrent enrollment of the same person) can see it
+     * before the identity. The identity is then read again, briefly. */
+    for (int attempt = 0;; attempt++) {
+        if (store_identity_get(conn, web_number, out, found) != 0)
+            return -1;
+        if (*found || attempt == LOOKUP_RACE_TRIES)
+            return 0;
+        nanosleep(&(struct timespec){.tv_nsec = LOOKUP_RACE_WAIT_MS * 1000000L}, NULL);
+    }
 }
 
 int
