@@ -51,15 +51,14 @@ audit_append(struct store_conn *conn, const char *actor, const char *action,
         .leaf = -1,
         .commitment = commitment,
     };
-    int64_t assigned = 0;
+    if (sequence != NULL)
+        *sequence = 0;
     int status = RAND_bytes(salt, sizeof salt) == 1 &&
                          tlog_appended_commitment(event.time, actor, action, subject, text,
                                                   salt, commitment) == 0
-                     ? store_audit_append(conn, &event, &assigned)
+                     ? store_audit_append(conn, &event, sequence)
                      : -1;
     free(text);
-    if (sequence != NULL)
-        *sequence = assigned;
     return status;
 }
 
@@ -156,11 +155,7 @@ audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *ev
         .sealed_length = event->sealed_length,
         .commitment = event->commitment,
     };
-    int64_t assigned = 0;
-    int status = store_audit_append(conn, &row, &assigned);
-    if (sequence != NULL)
-        *sequence = assigned;
-    return status;
+    return store_audit_append(conn, &row, sequence);
 }
 
 void

@@ -49,8 +49,10 @@ int audit_platform_name(const char *client_id, char out[AUDIT_PLATFORM_NAME_SIZE
 
 /* Appends an operator-level event at the current time. `details` is a
  * JSON object or NULL (borrowed: the caller keeps its reference). Sets
- * *sequence (may be NULL) to the event's number. Returns 0 or -1
- * (store_last_error(conn)). The subject must not be a citizen's (a web
+ * *sequence (may be NULL) to the event's number; without it, inside a
+ * transaction, the row may reach the database only with the transaction's
+ * next statement or its commit (store_audit_append()), which then report
+ * its failure. Returns 0 or -1 (store_last_error(conn)). The subject must not be a citizen's (a web
  * number, "registry:<id>"): those are audit_append_citizen()'s. */
 int audit_append(struct store_conn *conn, const char *actor, const char *action,
                  const char *subject, const json_t *details, int64_t *sequence)

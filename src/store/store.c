@@ -640,10 +640,17 @@ store_audit_append(struct store_conn *conn, const struct store_audit_event *even
         event->sealed ? v_blob(event->sealed, event->sealed_length) : v_null(),
         event->commitment ? v_blob(event->commitment, STORE_LOG_HASH_BYTES) : v_null(),
     };
-    *sequence = 0;
     /* The database numbers events (SQLite's rowid, a PostgreSQL
      * sequence): no MAX()+1, which would serialise every writer on one
-     * lock, or collide on PostgreSQL. */
+     * lock, or collide on PostgreSQL. A caller that does not ask for the
+     * number lets the insert ride with the transaction's next statement. */
+    if (sequence == NULL)
+        return exec_queued(conn,
+                           "INSERT INTO audit_event"
+                           " (time, actor, action, subject, details, salt, sealed,"
+                           " commitment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                           params, 8);
+    *sequence = 0;
     int rc = exec(conn,
                   "INSERT INTO audit_event"
                   " (time, actor, action, subject, details, salt, sealed, commitment)"

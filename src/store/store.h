@@ -91,7 +91,11 @@ int store_schema_version(struct store_conn *conn, int64_t *version)
 /* Transactions. On SQLite begin takes the write lock at once (so two
  * writers never deadlock upgrading a read lock); on PostgreSQL it is READ
  * COMMITTED, and what must be decided once locks its row first. A failed
- * statement ends the transaction on PostgreSQL: roll back after any -1. */
+ * statement ends the transaction on PostgreSQL: roll back after any -1.
+ * Some plain inserts (a token, an audit event whose number is not asked
+ * for) may be sent with the transaction's next statement or its commit,
+ * in one round trip: a -1 from a later call or from store_commit() may be
+ * theirs, and a failed commit wrote nothing. */
 int store_begin(struct store_conn *conn) __attribute__((warn_unused_result));
 int store_commit(struct store_conn *conn) __attribute__((warn_unused_result));
 int store_rollback(struct store_conn *conn);
@@ -462,6 +466,10 @@ struct store_audit_event {
 /* A sealed event's size at most. */
 #define STORE_AUDIT_SEALED_MAX (64 * 1024)
 
+/* Appends an event; *sequence gets its number. With a NULL `sequence`,
+ * inside a transaction, the insert may go to the database with the
+ * transaction's next statement or its commit, which then reports its
+ * failure (store_begin()). */
 int store_audit_append(struct store_conn *conn,
                        const struct store_audit_event *event,
                        int64_t *sequence) __attribute__((warn_unused_result));

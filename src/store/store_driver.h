@@ -55,6 +55,14 @@ struct store_driver {
                 const struct store_value *params, size_t param_count,
                 store_row_fn row, void *context, int64_t *changes,
                 char *err, size_t errlen);
+    /* Runs a statement inside a transaction whose rows are not wanted and
+     * whose only outcome is success or failure (a plain INSERT of a new
+     * row). The backend may hold it back and send it with the
+     * transaction's next statement or its commit (PostgreSQL: in their
+     * pipeline, one round trip); its failure is then reported by that
+     * statement or the commit. NULL: the store calls exec(). 0 or -1. */
+    int (*queue)(void *connection, const char *sql, const struct store_value *params,
+                 size_t param_count, char *err, size_t errlen);
     /* Runs several statements with no parameters (schema migrations). */
     int (*exec_script)(void *connection, const char *sql, char *err,
                        size_t errlen);
@@ -71,6 +79,10 @@ struct store_driver {
      * lock not granted in time) rather than from the statement itself:
      * the request may succeed if retried later. */
     int (*unavailable)(void *connection);
+    /* 1 when the last failure on this connection was a unique key already
+     * taken (a queued insert's, reported by the commit). NULL: never
+     * asked (the store asks only where it queues such inserts). */
+    int (*conflict)(void *connection);
 };
 
 extern const struct store_driver store_sqlite_driver;

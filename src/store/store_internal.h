@@ -92,6 +92,25 @@ exec(struct store_conn *conn, const char *sql, const struct store_value *params,
     return rc;
 }
 
+/* A write whose rows are not read and whose failure fails the whole
+ * transaction anyway (a plain INSERT of a new row, no RETURNING, no ON
+ * CONFLICT whose outcome matters): inside a transaction the backend may
+ * send it with the next statement or the commit (store_driver.h, queue),
+ * which then reports its failure; callers roll back after any -1 of
+ * either (store.h, store_begin). Outside a transaction it runs now. */
+static inline int
+exec_queued(struct store_conn *conn, const char *sql, const struct store_value *params,
+            size_t count)
+{
+    if (!conn->in_transaction || conn->driver->queue == NULL)
+        return exec(conn, sql, params, count, NULL, NULL, NULL);
+    int rc = conn->driver->queue(conn->connection, sql, params, count, conn->error,
+                                 sizeof conn->error);
+    if (rc < 0)
+        note_failure(conn);
+    return rc;
+}
+
 static inline struct store_value
 v_null(void)
 {

@@ -93,15 +93,17 @@ read_login(void *context, const struct store_value *columns, size_t count)
     return 1;
 }
 
-/* ON CONFLICT DO NOTHING: a taken user code (or, never in practice, code
- * or login id) writes nothing, and the caller draws again. */
-#define LOGIN_INSERT_SQL                                                               \
+/* SQLite's insert is ON CONFLICT DO NOTHING: a taken user code (or, never
+ * in practice, code or login id) writes nothing, and the caller draws
+ * again. PostgreSQL's is plain, after the user code's own lookup row. */
+#define LOGIN_INSERT_PLAIN_SQL                                                         \
     "INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"                   \
     " client_id, redirect_uri, claims, state, nonce, code_challenge,"                  \
     " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from,"      \
     " dpop_jkt)"                                                                       \
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0,"              \
-    " $14, $15, $16) ON CONFLICT DO NOTHING"
+    " $14, $15, $16)"
+#define LOGIN_INSERT_SQL LOGIN_INSERT_PLAIN_SQL " ON CONFLICT DO NOTHING"
 
 int
 store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *login,
@@ -142,20 +144,20 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         goto fail;
     if (changes != 1)
         goto taken; /* a user code still in use: the likely collision */
-    if (exec(conn,
-             "INSERT INTO oidc_code (code_hash, login_hash, purge_at) VALUES ($1, $2, $3)"
-             " ON CONFLICT DO NOTHING",
-             code, 3, NULL, NULL, &changes) != 0)
+    /* The code and the login go with the commit, in one round trip (they
+     * are keyed by hashes of random secrets: a collision is for tests). A
+     * key already taken fails the commit, which wrote nothing. */
+    if (exec_queued(conn,
+                    "INSERT INTO oidc_code (code_hash, login_hash, purge_at)"
+                    " VALUES ($1, $2, $3)",
+                    code, 3) != 0 ||
+        exec_queued(conn, LOGIN_INSERT_PLAIN_SQL, params, sizeof params / sizeof *params) != 0)
         goto fail;
-    if (changes != 1)
-        goto taken;
-    if (exec(conn, LOGIN_INSERT_SQL, params, sizeof params / sizeof *params, NULL, NULL,
-             &changes) != 0)
+    if (store_commit(conn) != 0) {
+        if (conn->driver->conflict != NULL && conn->driver->conflict(conn->connection))
+            goto taken;
         goto fail;
-    if (changes != 1)
-        goto taken;
-    if (store_commit(conn) != 0)
-        goto fail;
+    }
     *inserted = 1;
     return 0;
 taken:
@@ -425,17 +427,17 @@ store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *
      * is keyed by token_hash alone, and the row would only be three more
      * B-tree writes per token. */
     if (conn->driver->dialect != STORE_DIALECT_SQLITE &&
-        exec(conn,
-             "INSERT INTO oidc_token_hash (token_hash, web_number, expires_at)"
-             " VALUES ($1, $2, $3)",
-             lookup, 3, NULL, NULL, NULL) != 0)
+        exec_queued(conn,
+                    "INSERT INTO oidc_token_hash (token_hash, web_number, expires_at)"
+                    " VALUES ($1, $2, $3)",
+                    lookup, 3) != 0)
         return -1;
-    return exec(conn,
-                "INSERT INTO oidc_token (token_hash, kind, grant_id, client_id,"
-                " web_number, sub, claims, auth_time, created_at, expires_at, status,"
-                " dpop_jkt)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                params, sizeof params / sizeof *params, NULL, NULL, NULL);
+    return exec_queued(conn,
+                       "INSERT INTO oidc_token (token_hash, kind, grant_id, client_id,"
+                       " web_number, sub, claims, auth_time, created_at, expires_at,"
+                       " status, dpop_jkt)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                       params, sizeof params / sizeof *params);
 }
 
 int

@@ -22,13 +22,22 @@
  * trip costs both processes a wake-up; on the benchmark machine a login's
  * three transactions spent three of its 39 round trips on BEGIN
  * (docs/bench.md, "PostgreSQL: BEGIN rides with the first statement"). A transaction that
- * ends before any statement never reaches the server. */
+ * ends before any statement never reaches the server.
+ *
+ * The same pipeline carries the writes the store queues (pg_queue: plain
+ * inserts whose rows nobody reads, such as a login's token rows and audit
+ * events): they are written to the connection at once but their results
+ * are read with the transaction's next statement or its COMMIT, which
+ * then reports the first failure among them (the server skips what
+ * follows a failed command up to the pipeline's sync). A code exchange's
+ * five inserts and COMMIT are one round trip instead of six. */
 #include "store/store_driver.h"
 
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/strings.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -75,8 +84,11 @@ struct pg_connection {
     char *location;
     int in_transaction;
     int begin_due;              /* in_transaction, BEGIN not sent yet */
+    unsigned queued;            /* commands in the open pipeline whose
+                                   results are not read yet (pg_queue) */
     int broken;                 /* lost: replace before the next use */
     int unavailable;            /* the last failure was an outage */
+    int conflict;               /* the last failure was a unique key taken */
     int64_t last_connect_ms;
     unsigned statement_count;   /* names handed out on this PGconn */
     struct statement cache[STATEMENT_CACHE_SIZE];
@@ -144,6 +156,7 @@ drop_connection(struct pg_connection *pg)
         PQfinish(pg->conn);
     pg->conn = NULL;
     pg->broken = 1;
+    pg->queued = 0;
     memset(pg->cache, 0, sizeof pg->cache);
     pg->statement_count = 0;
 }
@@ -286,7 +299,7 @@ ensure_connected(struct pg_connection *pg, char *err, size_t errlen)
         return error_set(err, errlen, "the database is unreachable");
     if (open_connection(pg, err, errlen) != 0)
         return -1;
-    pg->unavailable = 0;
+    pg->unavailable = pg->conflict = 0;
     return 0;
 }
 
@@ -397,6 +410,7 @@ check_result(struct pg_connection *pg, const PGresult *result, ExecStatusType ok
         return 0;
     const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     pg->unavailable = sqlstate_is_outage(state);
+    pg->conflict = state != NULL && strcmp(state, "23505") == 0; /* unique_violation */
     if (PQstatus(pg->conn) != CONNECTION_OK)
         pg->broken = pg->unavailable = 1;
     const char *message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
@@ -408,17 +422,26 @@ check_result(struct pg_connection *pg, const PGresult *result, ExecStatusType ok
 /* Runs a parameterless command (BEGIN, COMMIT, a migration script).
  * `tag`, when not NULL, is the command tag the last command must answer
  * (COMMIT of a transaction that failed earlier answers ROLLBACK, with no
- * error). */
+ * error). After queued commands it goes in their pipeline (then it must
+ * be a single command: the extended protocol runs one a message), and a
+ * failure among them is its failure. */
 static int
 simple_command(struct pg_connection *pg, const char *sql, const char *tag, char *err,
                size_t errlen)
 {
-    pg->unavailable = 0;
+    pg->unavailable = pg->conflict = 0;
     if (ensure_connected(pg, err, errlen) != 0)
         return -1;
-    if (PQsendQuery(pg->conn, sql) == 0) {
-        return send_failed(pg, err, errlen);
+    int sent;
+    if (pg->queued > 0) {
+        pg->queued = 0;
+        sent = PQsendQueryParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+               PQpipelineSync(pg->conn) == 1;
+    } else {
+        sent = PQsendQuery(pg->conn, sql) == 1;
     }
+    if (!sent)
+        return send_failed(pg, err, errlen);
     PGresult *result = finish_round_trip(pg, err, errlen);
     if (result == NULL)
         return -1;
@@ -431,6 +454,37 @@ simple_command(struct pg_connection *pg, const char *sql, const char *tag, char 
 }
 
 /* ── Statements ────────────────────────────────────────────────────────── */
+
+/* Ends the open pipeline of queued commands and reads their results: 0,
+ * or -1 with the first failure among them. */
+static int
+sync_queued(struct pg_connection *pg, char *err, size_t errlen)
+{
+    pg->queued = 0;
+    if (PQpipelineSync(pg->conn) != 1)
+        return send_failed(pg, err, errlen);
+    PGresult *result = finish_round_trip(pg, err, errlen);
+    if (result == NULL)
+        return -1;
+    int status = check_result(pg, result, PGRES_COMMAND_OK, PGRES_TUPLES_OK, err, errlen);
+    PQclear(result);
+    return status;
+}
+
+/* Opens the pipeline a statement joins (if it is not open yet) and puts a
+ * due BEGIN first in it. 0, or -1 when libpq cannot queue. */
+static int
+join_pipeline(struct pg_connection *pg)
+{
+    if (PQpipelineStatus(pg->conn) == PQ_PIPELINE_OFF && PQenterPipelineMode(pg->conn) != 1)
+        return -1;
+    if (pg->begin_due) {
+        pg->begin_due = 0; /* from here on COMMIT and ROLLBACK go to the server */
+        if (PQsendQueryParams(pg->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1)
+            return -1;
+    }
+    return 0;
+}
 
 /* The prepared, described statement for `sql`, preparing it on first use.
  * NULL with err set. */
@@ -449,6 +503,10 @@ prepare(struct pg_connection *pg, const char *sql, char *err, size_t errlen)
      * until the connection ends: a bounded leak of one per overflow). */
     if (slot == NULL)
         slot = &pg->cache[pg->statement_count % STATEMENT_CACHE_SIZE];
+    /* Preparing waits for the server's answer: what is queued goes first
+     * (once per statement and connection). */
+    if (pg->queued > 0 && sync_queued(pg, err, errlen) != 0)
+        return NULL;
     memset(slot, 0, sizeof *slot);
     if (string_format(slot->name, sizeof slot->name, "s%u", pg->statement_count++) != 0)
         return NULL;
@@ -621,32 +679,49 @@ decode_column(const PGresult *result, int row, int column, struct store_value *o
     }
 }
 
+/* What pg_exec() and pg_queue() do before sending: a usable connection,
+ * the statement prepared, its parameters in wire form. NULL with err. */
+static struct statement *
+bind_statement(struct pg_connection *pg, const char *sql, const struct store_value *params,
+               size_t param_count, struct wire_params *wire, char *err, size_t errlen)
+{
+    pg->unavailable = pg->conflict = 0;
+    if (param_count > STORE_PARAMS_MAX) {
+        error_set(err, errlen, "too many parameters");
+        return NULL;
+    }
+    if (ensure_connected(pg, err, errlen) != 0)
+        return NULL;
+    struct statement *statement = prepare(pg, sql, err, errlen);
+    if (statement == NULL)
+        return NULL;
+    if ((size_t)statement->param_count != param_count) {
+        error_set(err, errlen, "the statement takes %d parameters, %zu given",
+                  statement->param_count, param_count);
+        return NULL;
+    }
+    for (size_t i = 0; i < param_count; i++)
+        if (encode_param(&params[i], statement->param_types[i], i, wire, err, errlen) != 0)
+            return NULL;
+    return statement;
+}
+
 static int
 pg_exec(void *connection, const char *sql, const struct store_value *params,
         size_t param_count, store_row_fn row, void *context, int64_t *changes,
         char *err, size_t errlen)
 {
     struct pg_connection *pg = connection;
-    pg->unavailable = 0;
-    if (param_count > STORE_PARAMS_MAX)
-        return error_set(err, errlen, "too many parameters");
-    if (ensure_connected(pg, err, errlen) != 0)
-        return -1;
-    struct statement *statement = prepare(pg, sql, err, errlen);
+    struct wire_params wire;
+    struct statement *statement = bind_statement(pg, sql, params, param_count, &wire, err,
+                                                 errlen);
     if (statement == NULL)
         return -1;
-    if ((size_t)statement->param_count != param_count)
-        return error_set(err, errlen, "the statement takes %d parameters, %zu given",
-                         statement->param_count, param_count);
-    struct wire_params wire;
-    for (size_t i = 0; i < param_count; i++)
-        if (encode_param(&params[i], statement->param_types[i], i, &wire, err, errlen) != 0)
-            return -1;
-    /* A due BEGIN goes first, in the same pipeline (the file's comment). */
-    int pipelined = pg->begin_due;
-    pg->begin_due = 0; /* from here on COMMIT and ROLLBACK go to the server */
-    if (pipelined && (PQenterPipelineMode(pg->conn) != 1 ||
-                      PQsendQueryParams(pg->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1))
+    /* A due BEGIN and what is queued go first, in the same pipeline (the
+     * file's comment). */
+    int pipelined = pg->begin_due || pg->queued > 0;
+    pg->queued = 0;
+    if (pipelined && join_pipeline(pg) != 0)
         return send_failed(pg, err, errlen);
     if (PQsendQueryPrepared(pg->conn, statement->name, (int)param_count, wire.values,
                             wire.lengths, wire.formats, 1) == 0 ||
@@ -682,11 +757,41 @@ pg_exec(void *connection, const char *sql, const struct store_value *params,
     return status;
 }
 
+/* A transaction's pipeline holds at most this many queued commands: past
+ * it they are synced, so that the answers the server writes while no one
+ * reads them stay within the socket's buffers. */
+#define QUEUED_MAX 32
+
+static int
+pg_queue(void *connection, const char *sql, const struct store_value *params,
+         size_t param_count, char *err, size_t errlen)
+{
+    struct pg_connection *pg = connection;
+    assert(pg->in_transaction && "pg_queue outside a transaction");
+    pg->unavailable = pg->conflict = 0;
+    if (pg->queued >= QUEUED_MAX && sync_queued(pg, err, errlen) != 0)
+        return -1;
+    struct wire_params wire;
+    struct statement *statement = bind_statement(pg, sql, params, param_count, &wire, err,
+                                                 errlen);
+    if (statement == NULL)
+        return -1;
+    if (join_pipeline(pg) != 0 ||
+        PQsendQueryPrepared(pg->conn, statement->name, (int)param_count, wire.values,
+                            wire.lengths, wire.formats, 1) == 0)
+        return send_failed(pg, err, errlen);
+    pg->queued++;
+    return 0;
+}
+
 static int
 pg_exec_script(void *connection, const char *sql, char *err, size_t errlen)
 {
     struct pg_connection *pg = connection;
-    /* A script cannot share a pipeline: a due BEGIN goes on its own. */
+    /* A script cannot share a pipeline: what is queued is synced first,
+     * and a due BEGIN goes on its own. */
+    if (pg->queued > 0 && sync_queued(pg, err, errlen) != 0)
+        return -1;
     if (pg->begin_due) {
         pg->begin_due = 0;
         if (simple_command(pg, "BEGIN", NULL, err, errlen) != 0)
@@ -701,12 +806,27 @@ static int
 pg_begin(void *connection, char *err, size_t errlen)
 {
     struct pg_connection *pg = connection;
-    pg->unavailable = 0;
+    pg->unavailable = pg->conflict = 0;
     if (ensure_connected(pg, err, errlen) != 0)
         return -1;
     pg->in_transaction = 1;
     pg->begin_due = 1;
     return 0;
+}
+
+/* Ends a transaction the server may still hold open after a failure: a
+ * COMMIT skipped because a queued command before it failed leaves it
+ * aborted, not ended. */
+static void
+end_aborted(struct pg_connection *pg)
+{
+    if (pg->broken || pg->conn == NULL || PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+        return;
+    char ignored[128];
+    int unavailable = pg->unavailable, conflict = pg->conflict;
+    (void)simple_command(pg, "ROLLBACK", NULL, ignored, sizeof ignored);
+    pg->unavailable = unavailable; /* keep the cause of the failure */
+    pg->conflict = conflict;
 }
 
 static int
@@ -717,6 +837,8 @@ pg_commit(void *connection, char *err, size_t errlen)
     if (!pg->begin_due) /* else nothing of the transaction was sent */
         status = simple_command(pg, "COMMIT", "COMMIT", err, errlen);
     pg->in_transaction = pg->begin_due = 0;
+    if (status != 0)
+        end_aborted(pg);
     return status;
 }
 
@@ -730,18 +852,23 @@ pg_rollback(void *connection)
     pg->in_transaction = pg->begin_due = 0;
     if (!sent)
         return;
-    char ignored[128];
-    int unavailable = pg->unavailable;
-    if (!pg->broken && pg->conn != NULL &&
-        PQtransactionStatus(pg->conn) != PQTRANS_IDLE)
-        (void)simple_command(pg, "ROLLBACK", NULL, ignored, sizeof ignored);
-    pg->unavailable = unavailable; /* keep the cause of the failure */
+    /* With commands queued the ROLLBACK joins their pipeline; if one of
+     * them failed, the server skipped it and a second one ends the
+     * transaction. */
+    end_aborted(pg);
+    end_aborted(pg);
 }
 
 static int
 pg_unavailable(void *connection)
 {
     return ((struct pg_connection *)connection)->unavailable;
+}
+
+static int
+pg_conflict(void *connection)
+{
+    return ((struct pg_connection *)connection)->conflict;
 }
 
 const struct store_driver store_pg_driver = {
@@ -752,9 +879,11 @@ const struct store_driver store_pg_driver = {
     .connect = pg_connect,
     .disconnect = pg_disconnect,
     .exec = pg_exec,
+    .queue = pg_queue,
     .exec_script = pg_exec_script,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .unavailable = pg_unavailable,
+    .conflict = pg_conflict,
 };

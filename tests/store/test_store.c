@@ -824,6 +824,134 @@ test_login_lookups_and_purge(void **state)
     store_release(f->store, conn);
 }
 
+/* How many audit events the store holds. */
+static int64_t
+audit_count(struct store_conn *conn)
+{
+    struct audit_collect collect = {0, 0};
+    assert_int_equal(store_audit_each(conn, 0, 100000, collect_audit, &collect), 0);
+    return collect.count;
+}
+
+static int
+token_found(struct store_conn *conn, unsigned n)
+{
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    fill_hash(hash, 0x40, n);
+    struct store_oidc_token token;
+    int found = -1;
+    assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
+    store_oidc_token_clear(&token);
+    return found;
+}
+
+/* A transaction's plain inserts whose rows nobody reads back at once (a
+ * token, an audit event whose number is not asked for) reach PostgreSQL
+ * with the transaction's next statement or its COMMIT, in one pipeline
+ * (store_pg.c): committed with the rest, rolled back with the rest, and
+ * their failure is the commit's or the next statement's, after which the
+ * connection is usable. SQLite runs them at once: the same outcomes. */
+static void
+test_queued_writes(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    int pg = server_transactions(f) >= 0;
+    struct store_audit_event event = {.time = 1, .actor = "a", .action = "b",
+                                      .subject = "c", .details = "{}"};
+
+    /* Rolled back: nothing of them is written. (This also prepares their
+     * statements on this connection: preparing one waits for the server.) */
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_audit_append(conn, &event, NULL), 0);
+    insert_token(conn, 3, 3, "WN1", 5000);
+    assert_int_equal(store_rollback(conn), 0);
+    assert_int_equal(audit_count(conn), 0);
+    assert_int_equal(token_found(conn, 3), 0);
+
+    /* Held back: the server has not even seen the BEGIN before the commit. */
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_audit_append(conn, &event, NULL), 0);
+    insert_token(conn, 1, 1, "WN1", 5000);
+    if (pg)
+        assert_int_equal(server_transactions(f), 0);
+    assert_int_equal(store_commit(conn), 0);
+    assert_int_equal(audit_count(conn), 1);
+    assert_int_equal(token_found(conn, 1), 1);
+
+    /* The transaction's next statement carries them and sees their rows. */
+    assert_int_equal(store_begin(conn), 0);
+    insert_token(conn, 2, 2, "WN1", 5000);
+    assert_int_equal(token_found(conn, 2), 1);
+    if (pg)
+        assert_int_equal(server_transactions(f), 1);
+    assert_int_equal(store_commit(conn), 0);
+
+    assert_int_equal(audit_count(conn), 1);
+    assert_int_equal(token_found(conn, 3), 0);
+
+    /* One fails (a token hash already stored): PostgreSQL reports it at the
+     * commit, SQLite at the insert; either way nothing of the transaction
+     * is written and the connection is usable. */
+    struct store_oidc_token twin = {.claims = "[]", .auth_time = 50, .created_at = 50,
+                                    .expires_at = 5000};
+    fill_hash(twin.token_hash, 0x40, 1);
+    fill_hash(twin.grant_id, 0x10, 9);
+    strcpy(twin.kind, STORE_TOKEN_REFRESH);
+    strcpy(twin.client_id, "client");
+    strcpy(twin.web_number, "WN1");
+    strcpy(twin.sub, "sub");
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_audit_append(conn, &event, NULL), 0);
+    insert_token(conn, 4, 4, "WN1", 5000);
+    if (store_oidc_token_insert(conn, &twin) == 0) {
+        assert_true(pg);
+        assert_int_equal(store_commit(conn), -1);
+        assert_non_null(strstr(store_last_error(conn), "23505"));
+    } else {
+        assert_false(pg);
+        assert_int_equal(store_rollback(conn), 0);
+    }
+    if (pg)
+        assert_int_equal(server_transactions(f), 0);
+    assert_int_equal(audit_count(conn), 1);
+    assert_int_equal(token_found(conn, 4), 0);
+
+    /* Reported by the next statement instead of the commit. */
+    assert_int_equal(store_begin(conn), 0);
+    int failed = store_oidc_token_insert(conn, &twin) != 0;
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    struct store_oidc_token token;
+    int found = 0;
+    fill_hash(hash, 0x40, 2);
+    if (!failed) {
+        assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), -1);
+        assert_non_null(strstr(store_last_error(conn), "23505"));
+    }
+    assert_int_equal(store_rollback(conn), 0);
+    if (pg)
+        assert_int_equal(server_transactions(f), 0);
+
+    /* Or by none: rolled back with the failure still unread. */
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_oidc_token_insert(conn, &twin), pg ? 0 : -1);
+    assert_int_equal(store_rollback(conn), 0);
+    if (pg)
+        assert_int_equal(server_transactions(f), 0);
+
+    /* The connection goes on as before, and a transaction of more inserts
+     * than one pipeline holds (store_pg.c's QUEUED_MAX) writes them all. */
+    assert_int_equal(store_begin(conn), 0);
+    insert_token(conn, 5, 5, "WN1", 5000);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(store_audit_append(conn, &event, NULL), 0);
+    assert_int_equal(store_commit(conn), 0);
+    assert_int_equal(token_found(conn, 5), 1);
+    assert_int_equal(token_found(conn, 2), 1);
+    assert_int_equal(audit_count(conn), 101);
+    store_release(f->store, conn);
+}
+
 static void
 test_lease(void **state)
 {
@@ -1193,6 +1321,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queued_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_one_web_number_per_person, setup,
                                         teardown),
