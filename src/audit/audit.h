@@ -52,8 +52,9 @@ int audit_platform_name(const char *client_id, char out[AUDIT_PLATFORM_NAME_SIZE
  * *sequence (may be NULL) to the event's number; without it, inside a
  * transaction, the row may reach the database only with the transaction's
  * next statement or its commit (store_audit_append()), which then report
- * its failure. Returns 0 or -1 (store_last_error(conn)). The subject must not be a citizen's (a web
- * number, "registry:<id>"): those are audit_append_citizen()'s. */
+ * its failure. Returns 0 or -1 (store_last_error(conn)). The subject must
+ * not be a citizen's (a web number, "registry:<id>"): those are
+ * audit_append_citizen()'s. */
 int audit_append(struct store_conn *conn, const char *actor, const char *action,
                  const char *subject, const json_t *details, int64_t *sequence)
     __attribute__((warn_unused_result, nonnull(1, 2, 3, 4)));

@@ -814,13 +814,15 @@ pg_begin(void *connection, char *err, size_t errlen)
     return 0;
 }
 
-/* Ends a transaction the server may still hold open after a failure: a
+/* Ends a transaction the server may still hold open after a failure (a
  * COMMIT skipped because a queued command before it failed leaves it
- * aborted, not ended. */
+ * aborted, not ended), or one whose commands are still queued: those must
+ * never ride with a later transaction. */
 static void
 end_aborted(struct pg_connection *pg)
 {
-    if (pg->broken || pg->conn == NULL || PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+    if (pg->broken || pg->conn == NULL ||
+        (pg->queued == 0 && PQtransactionStatus(pg->conn) == PQTRANS_IDLE))
         return;
     char ignored[128];
     int unavailable = pg->unavailable, conflict = pg->conflict;
