@@ -59,7 +59,8 @@ bench: bench-oidc bench-face
 # (release build; SQLite, PostgreSQL and Citus) vs oidc-provider
 # (../shared/reference), same load generator (bench/oidc/loadgen.c;
 # GENERATOR=node for bench.mjs), sharing the cores and pinned apart (server
-# on core 0, generator on core 1). CONCURRENCY=n DURATION=seconds
+# on core 0, generator on core 1; pinned, also the token endpoint in an open
+# loop at half its peak). CONCURRENCY=n DURATION=seconds
 # BACKENDS="sqlite postgresql citus" MODES="shared pinned"; builds in
 # build-bench-oidc/.
 bench-oidc: build
