@@ -50,10 +50,10 @@
  * fdatasyncs: 2-30 ms on the benchmark machine since the thread syncs the
  * database after each passive checkpoint (sync_database()), 40-90 ms
  * before. A smaller limit means more of those pauses, a larger one a
- * longer replay of the WAL after a crash. The commit first waits for the thread's passive checkpoint, if
- * one is running (SQLite refuses a second checkpoint rather than queue
- * it); a quick SQLITE_BUSY is then another process's checkpoint, and the
- * next commit tries again. A restart
+ * longer replay of the WAL after a crash. The commit first waits for the
+ * thread's passive checkpoint, if one is running (SQLite refuses a second
+ * checkpoint rather than queue it); a quick SQLITE_BUSY is then another
+ * process's checkpoint, and the next commit tries again. A restart
  * that waited in vain (a long reader, a backup say; or SQLite giving the
  * waiting checkpoint no turn among steady readers) is not tried again for
  * RESTART_BACKOFF_MS, so that writers are not held back at every commit
