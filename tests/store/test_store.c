@@ -741,9 +741,9 @@ approved_login(struct store_conn *conn, unsigned n, const char *web_number, int6
     assert_int_equal(changed, 1);
 }
 
-static void
-insert_token(struct store_conn *conn, unsigned n, unsigned grant, const char *web_number,
-             int64_t expires_at)
+/* Refresh token n of grant `grant`, for web_number. */
+static struct store_oidc_token
+make_token(unsigned n, unsigned grant, const char *web_number, int64_t expires_at)
 {
     struct store_oidc_token token = {.claims = "[]", .auth_time = 50, .created_at = 50,
                                      .expires_at = expires_at};
@@ -753,6 +753,14 @@ insert_token(struct store_conn *conn, unsigned n, unsigned grant, const char *we
     strcpy(token.client_id, "client");
     snprintf(token.web_number, sizeof token.web_number, "%s", web_number);
     strcpy(token.sub, "sub");
+    return token;
+}
+
+static void
+insert_token(struct store_conn *conn, unsigned n, unsigned grant, const char *web_number,
+             int64_t expires_at)
+{
+    struct store_oidc_token token = make_token(n, grant, web_number, expires_at);
     assert_int_equal(store_oidc_token_insert(conn, &token), 0);
 }
 
@@ -893,14 +901,7 @@ test_queued_writes(void **state)
     /* One fails (a token hash already stored): PostgreSQL reports it at the
      * commit, SQLite at the insert; either way nothing of the transaction
      * is written and the connection is usable. */
-    struct store_oidc_token twin = {.claims = "[]", .auth_time = 50, .created_at = 50,
-                                    .expires_at = 5000};
-    fill_hash(twin.token_hash, 0x40, 1);
-    fill_hash(twin.grant_id, 0x10, 9);
-    strcpy(twin.kind, STORE_TOKEN_REFRESH);
-    strcpy(twin.client_id, "client");
-    strcpy(twin.web_number, "WN1");
-    strcpy(twin.sub, "sub");
+    struct store_oidc_token twin = make_token(1, 9, "WN1", 5000);
     assert_int_equal(store_begin(conn), 0);
     assert_int_equal(store_audit_append(conn, &event, NULL), 0);
     insert_token(conn, 4, 4, "WN1", 5000);
