@@ -30,10 +30,7 @@ store_log_pending(struct store_conn *conn, int64_t limit,
 {
     struct audit_walk walk = {each, context};
     struct store_value param = v_integer(limit);
-    return exec(conn,
-                "SELECT " STORE_AUDIT_COLUMNS " FROM audit_event WHERE leaf IS NULL"
-                " ORDER BY sequence LIMIT $1",
-                &param, 1, store_audit_walk_row, &walk, NULL) < 0
+    return exec(conn, STORE_LOG_PENDING_SQL, &param, 1, store_audit_walk_row, &walk, NULL) < 0
                ? -1
                : 0;
 }
