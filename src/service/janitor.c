@@ -8,11 +8,14 @@
 #include "util/periodic.h"
 #include "util/strings.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +78,13 @@ static void
 run(void *argument)
 {
     struct janitor *janitor = argument;
+    /* Purging is background work: on a busy core the requests go first
+     * (docs/bench.md, "The janitor's purge"). On Linux a thread id names
+     * the one thread (setpriority(2), "BUGS"); lowering its priority needs
+     * no privilege. A batch it is preempted in holds SQLite's writer, but
+     * the requests that then wait for it sleep and leave it the core. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JANITOR_NICE) != 0)
+        log_event(LOG_WARN, "janitor_priority", "{s:s}", "error", strerror(errno));
     int held = 0;
     struct store_purge_counts counts;
     if (janitor_round(janitor->store, janitor->signer, janitor->holder, (int64_t)time(NULL),

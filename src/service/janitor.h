@@ -18,6 +18,7 @@
 
 #define JANITOR_DEFAULT_INTERVAL 60     /* seconds between rounds */
 #define JANITOR_DEFAULT_CEILING 5000000 /* pending logins, and challenges */
+#define JANITOR_NICE 10                 /* the janitor thread's nice value */
 
 struct janitor;
 

@@ -953,6 +953,76 @@ test_queued_writes(void **state)
     store_release(f->store, conn);
 }
 
+static void
+pg_run(PGconn *pg, const char *sql)
+{
+    PGresult *result = PQexec(pg, sql);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(result));
+    PQclear(result);
+}
+
+/* A purge deletes in statements of at most 500 rows (store.c's
+ * PURGE_BATCH), each its own transaction, until one deletes fewer: every
+ * expired row goes, an exact multiple of the batch too, and nothing
+ * unexpired. */
+static void
+test_purge_in_batches(void **state)
+{
+    struct fixture *f = *state;
+    enum { USED = 1000, TOKENS = 1200, KEPT = 7 };
+    PGconn *pg = NULL;
+    if (server_transactions(f) >= 0) {
+        /* PostgreSQL counts what each DELETE statement takes. */
+        pg = PQconnectdb(f->location);
+        assert_int_equal(PQstatus(pg), CONNECTION_OK);
+        pg_run(pg, "CREATE TABLE purge_statement (id SERIAL, deleted BIGINT)");
+        pg_run(pg, "CREATE FUNCTION purge_note() RETURNS trigger LANGUAGE plpgsql AS $$"
+                   " BEGIN INSERT INTO purge_statement (deleted) SELECT count(*) FROM gone;"
+                   " RETURN NULL; END $$");
+        pg_run(pg, "CREATE TRIGGER purge_note AFTER DELETE ON used_token"
+                   " REFERENCING OLD TABLE AS gone FOR EACH STATEMENT"
+                   " EXECUTE FUNCTION purge_note()");
+    }
+    struct store_conn *conn = store_acquire(f->store);
+    assert_int_equal(store_begin(conn), 0);
+    for (unsigned i = 0; i < USED + KEPT; i++) {
+        char jti[32];
+        int fresh = 0;
+        snprintf(jti, sizeof jti, "jti-%06u", i);
+        assert_int_equal(store_token_use(conn, jti, i < USED ? 200 : 900, &fresh), 0);
+        assert_int_equal(fresh, 1);
+    }
+    for (unsigned n = 1; n <= TOKENS + KEPT; n++)
+        insert_token(conn, n, n, n % 2 ? "WN1" : "WN2", n <= TOKENS ? 200 : 5000);
+    assert_int_equal(store_commit(conn), 0);
+
+    struct store_purge_counts counts;
+    assert_int_equal(store_purge_expired(conn, 201, &counts), 0);
+    assert_int_equal(counts.used_tokens, USED);
+    assert_int_equal(counts.tokens, TOKENS);
+    if (pg != NULL) {
+        PGresult *result = PQexec(pg, "SELECT string_agg(deleted::text, ' ' ORDER BY id)"
+                                      " FROM purge_statement");
+        assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(result, 0, 0), "500 500 0");
+        PQclear(result);
+        PQfinish(pg);
+    }
+    for (unsigned n = 1; n <= TOKENS + KEPT; n++)
+        assert_int_equal(token_found(conn, n), n > TOKENS);
+    for (unsigned i = USED - 2; i < USED + KEPT; i++) {
+        char jti[32];
+        int fresh = 0;
+        snprintf(jti, sizeof jti, "jti-%06u", i);
+        assert_int_equal(store_token_use(conn, jti, 900, &fresh), 0);
+        assert_int_equal(fresh, i < USED); /* purged ids are new again */
+    }
+    assert_int_equal(store_purge_expired(conn, 201, &counts), 0);
+    assert_int_equal(counts.used_tokens + counts.tokens, 0);
+    store_release(f->store, conn);
+}
+
 /* The log's pending events, their sequences in the order read. */
 struct pending_read {
     int64_t sequences[64];
@@ -966,15 +1036,6 @@ collect_pending(void *context, const struct store_audit_event *event)
     assert_true(read->count < 64);
     read->sequences[read->count++] = event->sequence;
     return 0;
-}
-
-static void
-pg_run(PGconn *pg, const char *sql)
-{
-    PGresult *result = PQexec(pg, sql);
-    if (PQresultStatus(result) != PGRES_COMMAND_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(result));
-    PQclear(result);
 }
 
 /* The sequencer's read of the pending events (STORE_LOG_PENDING_SQL) goes
@@ -1419,6 +1480,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_pending_reads_only_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_one_web_number_per_person, setup,
                                         teardown),
