@@ -198,6 +198,8 @@ store_open(const char *location, unsigned connections, int run_migrations,
         if (run_migrations && migrate(&store->conns[0], store->backend, err, errlen) != 0)
             goto fail;
     }
+    for (unsigned i = 0; i < store->count; i++)
+        store->conns[i].one_database = strcmp(store->backend, "citus") != 0;
     store_thread_outage = 0;
     *out = store;
     return 0;

@@ -794,8 +794,8 @@ int store_token_key_each(struct store_conn *conn,
                          void *context) __attribute__((warn_unused_result));
 
 /* The sealed registry record of the identity web_number, with the
- * identity's status (one join on SQLite; two single-shard reads on
- * PostgreSQL: on Citus the registry is not co-located with identities).
+ * identity's status (one join on SQLite and PostgreSQL; two single-shard
+ * reads on Citus, where the registry is not co-located with identities).
  * *found 0 or 1; on 1 *out (store_person_clear()) and status (capacity
  * STORE_STATUS_MAX) are filled. */
 int store_identity_person(struct store_conn *conn, const char *web_number,

@@ -14,6 +14,10 @@ struct store_conn {
     void *connection;
     int in_transaction;
     int busy;
+    /* Every table in one database (SQLite, PostgreSQL without Citus): a
+     * statement may join any of them. On Citus only co-located tables and
+     * reference tables join in one shard's statement. */
+    int one_database;
     char error[STORE_ERROR_MAX];
 };
 

@@ -209,6 +209,14 @@ store_oidc_login_get_by_user_code(struct store_conn *conn,
                            "SELECT " LOGIN_READ_COLUMNS
                            " FROM oidc_login WHERE user_code_hash = $1",
                            user_code_hash, out, found);
+    /* PostgreSQL without Citus: the lookup row and the login in one
+     * statement. (On Citus they are on different shards: the lookup row
+     * first, then the login's own shard.) */
+    if (conn->one_database)
+        return login_query(conn,
+                           "SELECT " LOGIN_READ_COLUMNS " FROM oidc_login WHERE login_hash ="
+                           " (SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1)",
+                           user_code_hash, out, found);
     int rc = exec(conn, "SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1",
                   &param, 1, read_hash, login_hash, NULL);
     if (rc < 0)
@@ -262,6 +270,19 @@ store_oidc_code_present(struct store_conn *conn,
         rc = exec(conn,
                   "UPDATE oidc_login SET code_uses = code_uses + 1"
                   " WHERE code_hash = $1 AND status = $2"
+                  " RETURNING " LOGIN_READ_COLUMNS,
+                  params, 2, read_login, out, NULL);
+        if (rc < 0)
+            return row_failed(conn, "login");
+        *found = rc == 1;
+        return 0;
+    }
+    if (conn->one_database) { /* as in store_oidc_login_get_by_user_code */
+        struct store_value params[] = {lookup, v_text(STORE_LOGIN_APPROVED)};
+        rc = exec(conn,
+                  "UPDATE oidc_login SET code_uses = code_uses + 1"
+                  " WHERE login_hash = (SELECT login_hash FROM oidc_code WHERE code_hash = $1)"
+                  " AND code_hash = $1 AND status = $2"
                   " RETURNING " LOGIN_READ_COLUMNS,
                   params, 2, read_login, out, NULL);
         if (rc < 0)
@@ -456,6 +477,19 @@ store_oidc_token_get(struct store_conn *conn,
                   "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
                   " LEFT JOIN identity i ON i.web_number = t.web_number"
                   " WHERE t.token_hash = $1",
+                  &lookup, 1, read_token, out, NULL);
+        if (rc < 0)
+            return row_failed(conn, "token");
+        *found = rc == 1;
+        return 0;
+    }
+    if (conn->one_database) { /* as in store_oidc_login_get_by_user_code */
+        rc = exec(conn,
+                  "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
+                  " LEFT JOIN identity i ON i.web_number = t.web_number"
+                  " WHERE t.web_number ="
+                  " (SELECT web_number FROM oidc_token_hash WHERE token_hash = $1)"
+                  " AND t.token_hash = $1",
                   &lookup, 1, read_token, out, NULL);
         if (rc < 0)
             return row_failed(conn, "token");
@@ -705,9 +739,9 @@ store_identity_person(struct store_conn *conn, const char *web_number,
 {
     struct store_identity identity;
     memset(out, 0, sizeof *out);
-    /* One node's database: one statement. (On Citus the registry is not
+    /* One database: one statement. (On Citus the registry is not
      * co-located with identities: two single-shard reads below.) */
-    if (conn->driver->dialect == STORE_DIALECT_SQLITE)
+    if (conn->one_database)
         return person_query(conn,
                             "SELECT p.id, p.sealed, p.created_at, p.updated_at, i.status"
                             " FROM identity i JOIN registry_person p ON p.id = i.person_id"

@@ -437,6 +437,28 @@ test_identity(void **state)
     assert_int_equal(store_identity_set_status(conn, "NOPE", "active", NULL, 1,
                                                &found), 0);
     assert_int_equal(found, 0);
+
+    /* The identity's registry record with its status (one join but on
+     * Citus); none for an unknown web number. */
+    struct store_person person = {.id = "person-1", .created_at = 10, .updated_at = 11};
+    memset(person.national_id_index, 0xcd, STORE_INDEX_BYTES);
+    uint8_t sealed[] = {7, 0, 7};
+    person.sealed = sealed;
+    person.sealed_length = sizeof sealed;
+    assert_int_equal(store_person_insert(conn, &person), 0);
+    struct store_person record;
+    char status[STORE_STATUS_MAX] = "";
+    assert_int_equal(store_identity_person(conn, "0123456789ABCDEF", &record, status, &found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_string_equal(record.id, "person-1");
+    assert_int_equal(record.sealed_length, sizeof sealed);
+    assert_memory_equal(record.sealed, sealed, sizeof sealed);
+    assert_int_equal(record.updated_at, 11);
+    assert_string_equal(status, STORE_IDENTITY_REVOKED);
+    store_person_clear(&record);
+    assert_int_equal(store_identity_person(conn, "NOPE", &record, status, &found), 0);
+    assert_int_equal(found, 0);
     store_release(f->store, conn);
 }
 
