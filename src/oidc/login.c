@@ -44,8 +44,7 @@ find_login(struct store_conn *conn, const uint8_t user_code_hash[STORE_OIDC_HASH
            struct http_response *response)
 {
     int found = 0, answered;
-    memset(platform, 0, sizeof *platform);
-    if (store_oidc_login_get_by_user_code(conn, user_code_hash, login, &found) != 0)
+    if (store_oidc_login_get_by_user_code(conn, user_code_hash, login, platform, &found) != 0)
         return oauth_store_failed(conn, "login.get", response) == 0 ? 1 : -1;
     if (!found || login->purge_at < now)
         answered = http_respond_error(response, 404, "not_found", "no such login");
@@ -55,9 +54,7 @@ find_login(struct store_conn *conn, const uint8_t user_code_hash[STORE_OIDC_HASH
     else if (login->expires_at <= now)
         answered = http_respond_error(response, 404, "not_found",
                                       "this login has expired");
-    else if (store_platform_get(conn, login->client_id, platform, &found) != 0)
-        answered = oauth_store_failed(conn, "login.platform", response);
-    else if (!found || platform->disabled)
+    else if (platform->client_id[0] == '\0' || platform->disabled)
         answered = http_respond_error(response, 404, "not_found",
                                       "the platform of this login is no longer "
                                       "registered");

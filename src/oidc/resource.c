@@ -34,19 +34,24 @@
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
 #define REASON_PLATFORM_REQUEST "revoked_by_platform"
 
-/* Looks up a presented token by its hash. A value longer than any we
- * issue is simply not found. 0 with *found (and *token on 1), or -1. */
+/* Looks up a presented token by its hash, with its platform when
+ * platform is not NULL (zeroed, to clear in any case). A value longer than
+ * any we issue is simply not found. 0 with *found (and *token on 1), or
+ * -1. */
 static int
 token_lookup(struct store_conn *conn, const char *presented,
-             struct store_oidc_token *token, int *found)
+             struct store_oidc_token *token, struct store_platform *platform, int *found)
 {
     uint8_t hash[STORE_OIDC_HASH_BYTES];
     memset(token, 0, sizeof *token);
+    if (platform != NULL)
+        memset(platform, 0, sizeof *platform);
     *found = 0;
     if (strlen(presented) > OAUTH_CREDENTIAL_MAX)
         return 0;
     oauth_hash(presented, hash);
-    return store_oidc_token_get(conn, hash, token, found);
+    return platform != NULL ? store_oidc_token_get_with_platform(conn, hash, token, platform, found)
+                            : store_oidc_token_get(conn, hash, token, found);
 }
 
 /* 401 for a request without any token: the challenge carries no error
@@ -220,7 +225,7 @@ oidc_userinfo_handle(const struct oidc_context *context,
     }
     int64_t now = (int64_t)time(NULL);
     conn = store_acquire(context->store);
-    if (token_lookup(conn, presented, &token, &found) != 0) {
+    if (token_lookup(conn, presented, &token, &platform, &found) != 0) {
         step = "token get";
         goto done;
     }
@@ -234,11 +239,7 @@ oidc_userinfo_handle(const struct oidc_context *context,
         result = bound > 0 ? 0 : -1;
         goto done;
     }
-    if (store_platform_get(conn, token.client_id, &platform, &found) != 0) {
-        step = "platform get";
-        goto done;
-    }
-    if (!found || platform.disabled) {
+    if (platform.client_id[0] == '\0' || platform.disabled) {
         result = invalid_token(response);
         goto done;
     }
@@ -356,7 +357,7 @@ begin_token_request(const struct oidc_context *context, const struct http_reques
         return begun;
     }
     /* token_type_hint is optional and needless: the hash finds either kind. */
-    if (token_lookup(r->conn, presented, &r->token, &r->found) != 0) {
+    if (token_lookup(r->conn, presented, &r->token, NULL, &r->found) != 0) {
         int failed = oauth_store_failed(r->conn, "token get", response);
         end_token_request(context, r);
         return failed == 0 ? 1 : -1;

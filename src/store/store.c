@@ -443,17 +443,15 @@ store_person_clear(struct store_person *person)
 
 /* ── Platforms ─────────────────────────────────────────────────────────── */
 
-#define PLATFORM_COLUMNS                                                     \
-    "client_id, name, redirect_uris, claims, legal_basis, auth_method, jwks," \
-    " sector_id, secret_hash, disabled, created_at, purpose, refresh_reuse, fapi2"
+#define PLATFORM_COLUMNS STORE_PLATFORM_COLUMNS_OF("")
 
-static int
-fill_platform(const struct store_value *columns, size_t count,
-              struct store_platform *platform)
+int
+store_platform_fill(const struct store_value *columns, size_t count,
+                    struct store_platform *platform)
 {
     int failed = 0;
     memset(platform, 0, sizeof *platform);
-    if (count != 14 ||
+    if (count != STORE_PLATFORM_COLUMN_COUNT ||
         column_text_into(&columns[0], platform->client_id,
                          sizeof platform->client_id) != 0)
         return -1;
@@ -486,7 +484,7 @@ fill_platform(const struct store_value *columns, size_t count,
 static int
 read_platform(void *context, const struct store_value *columns, size_t count)
 {
-    return fill_platform(columns, count, context) == 0 ? 1 : -1;
+    return store_platform_fill(columns, count, context) == 0 ? 1 : -1;
 }
 
 int
@@ -535,7 +533,7 @@ walk_platform(void *context, const struct store_value *columns, size_t count)
 {
     struct platform_walk *walk = context;
     struct store_platform platform;
-    if (fill_platform(columns, count, &platform) != 0)
+    if (store_platform_fill(columns, count, &platform) != 0)
         return -1;
     int rc = walk->each(walk->context, &platform);
     store_platform_clear(&platform);

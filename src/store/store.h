@@ -622,16 +622,21 @@ int store_oidc_login_insert(struct store_conn *conn,
                             const struct store_oidc_login *login,
                             int *inserted) __attribute__((warn_unused_result));
 
-/* By login hash (the page's poll) or by user code hash (the app). *found
- * 0 or 1; on 1 *out is filled (store_oidc_login_clear()). Rows past
- * purge_at may still be returned: callers compare times themselves. */
+/* By login hash (the page's poll) or by user code hash (the app, which
+ * also needs the login's platform: read in the same statement, *platform
+ * zeroed, its client_id empty, when no platform has the login's client
+ * id; store_platform_clear() in any case). *found 0 or 1; on 1 *out is
+ * filled (store_oidc_login_clear()). Rows past purge_at may still be
+ * returned: callers compare times themselves. */
 int store_oidc_login_get(struct store_conn *conn,
                          const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
                          struct store_oidc_login *out, int *found)
     __attribute__((warn_unused_result));
-int store_oidc_login_get_by_user_code(
-    struct store_conn *conn, const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
-    struct store_oidc_login *out, int *found) __attribute__((warn_unused_result));
+int store_oidc_login_get_by_user_code(struct store_conn *conn,
+                                      const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
+                                      struct store_oidc_login *out,
+                                      struct store_platform *platform, int *found)
+    __attribute__((warn_unused_result));
 
 /* Decides the pending, unexpired (expires_at > now) login `login_hash`:
  * status STORE_LOGIN_APPROVED or STORE_LOGIN_DENIED, by web_number; on
@@ -719,6 +724,16 @@ int store_oidc_token_insert(struct store_conn *conn,
 int store_oidc_token_get(struct store_conn *conn,
                          const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
                          struct store_oidc_token *out, int *found)
+    __attribute__((warn_unused_result));
+
+/* store_oidc_token_get() with the token's platform in the same statement
+ * (/userinfo needs both): *platform zeroed, its client_id empty, when no
+ * platform has the token's client id; store_platform_clear() in any
+ * case. */
+int store_oidc_token_get_with_platform(struct store_conn *conn,
+                                       const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                                       struct store_oidc_token *out,
+                                       struct store_platform *platform, int *found)
     __attribute__((warn_unused_result));
 
 /* Sets the status of one token of web_number if it is active, in one

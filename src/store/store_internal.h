@@ -147,6 +147,18 @@ read_one_key(void *context, const struct store_value *columns, size_t count)
     return 1;
 }
 
+/* A platform's columns, each after the prefix t ("" or a table alias
+ * and its dot), and its row reader (0, or -1 for a malformed row). Shared
+ * by store.c and store_oidc.c, which reads a login or a token with its
+ * platform (a reference table: joined on Citus too). */
+#define STORE_PLATFORM_COLUMNS_OF(t)                                              \
+    t "client_id, " t "name, " t "redirect_uris, " t "claims, " t "legal_basis, " \
+    t "auth_method, " t "jwks, " t "sector_id, " t "secret_hash, " t "disabled, "   \
+    t "created_at, " t "purpose, " t "refresh_reuse, " t "fapi2"
+#define STORE_PLATFORM_COLUMN_COUNT 14
+int store_platform_fill(const struct store_value *columns, size_t count,
+                        struct store_platform *platform);
+
 /* The columns of an audit event walk, and its row reader (context: a
  * struct audit_walk). Shared by store.c and store_log.c. */
 #define STORE_AUDIT_COLUMNS \

@@ -44,15 +44,16 @@ row_failed(struct store_conn *conn, const char *what)
 
 /* ── Logins and codes ──────────────────────────────────────────────────── */
 
-#define LOGIN_COLUMNS                                                          \
-    "login_hash, user_code_hash, code_hash, client_id, redirect_uri, claims,"  \
-    " state, nonce, code_challenge, status, web_number, released, created_at," \
-    " expires_at, auth_time, code_expires_at"
-#define LOGIN_COLUMN_COUNT 16
-/* code_uses, purge_at and purpose (migration 5) follow LOGIN_COLUMNS in
- * reads. */
-#define LOGIN_READ_COLUMNS LOGIN_COLUMNS ", code_uses, purge_at, purpose, opened_from, dpop_jkt"
-#define LOGIN_READ_COUNT (LOGIN_COLUMN_COUNT + 5)
+/* A login's columns as reads take them, each after the prefix t ("" or
+ * a table alias and its dot). */
+#define LOGIN_READ_COLUMNS_OF(t)                                                        \
+    t "login_hash, " t "user_code_hash, " t "code_hash, " t "client_id, "               \
+    t "redirect_uri, " t "claims, " t "state, " t "nonce, " t "code_challenge, "          \
+    t "status, " t "web_number, " t "released, " t "created_at, " t "expires_at, "       \
+    t "auth_time, " t "code_expires_at, " t "code_uses, " t "purge_at, " t "purpose, "   \
+    t "opened_from, " t "dpop_jkt"
+#define LOGIN_READ_COLUMNS LOGIN_READ_COLUMNS_OF("")
+#define LOGIN_READ_COUNT 21
 
 static int
 read_login(void *context, const struct store_value *columns, size_t count)
@@ -195,35 +196,70 @@ store_oidc_login_get(struct store_conn *conn,
                        login_hash, out, found);
 }
 
+/* A login and its platform (NULL columns when the platform is gone). */
+struct login_platform {
+    struct store_oidc_login *login;
+    struct store_platform *platform;
+};
+
+static int
+read_login_platform(void *context, const struct store_value *columns, size_t count)
+{
+    struct login_platform *row = context;
+    if (count != LOGIN_READ_COUNT + STORE_PLATFORM_COLUMN_COUNT ||
+        read_login(row->login, columns, LOGIN_READ_COUNT) != 1)
+        return -1;
+    if (columns[LOGIN_READ_COUNT].type == STORE_VALUE_NULL)
+        return 1;
+    if (store_platform_fill(columns + LOGIN_READ_COUNT, STORE_PLATFORM_COLUMN_COUNT,
+                            row->platform) != 0) {
+        store_oidc_login_clear(row->login);
+        return -1;
+    }
+    return 1;
+}
+
+#define LOGIN_PLATFORM_SELECT                                                       \
+    "SELECT " LOGIN_READ_COLUMNS_OF("l.") ", " STORE_PLATFORM_COLUMNS_OF("p.")       \
+    " FROM oidc_login l LEFT JOIN platform p ON p.client_id = l.client_id"
+
 int
 store_oidc_login_get_by_user_code(struct store_conn *conn,
                                   const uint8_t user_code_hash[STORE_OIDC_HASH_BYTES],
-                                  struct store_oidc_login *out, int *found)
+                                  struct store_oidc_login *out, struct store_platform *platform,
+                                  int *found)
 {
     uint8_t login_hash[STORE_OIDC_HASH_BYTES];
     memset(out, 0, sizeof *out);
+    memset(platform, 0, sizeof *platform);
     *found = 0;
+    struct login_platform row = {out, platform};
     struct store_value param = v_hash(user_code_hash);
-    if (conn->driver->dialect == STORE_DIALECT_SQLITE) /* see store_oidc_login_insert */
-        return login_query(conn,
-                           "SELECT " LOGIN_READ_COLUMNS
-                           " FROM oidc_login WHERE user_code_hash = $1",
-                           user_code_hash, out, found);
-    /* PostgreSQL without Citus: the lookup row and the login in one
-     * statement. (On Citus they are on different shards: the lookup row
-     * first, then the login's own shard.) */
-    if (conn->one_database)
-        return login_query(conn,
-                           "SELECT " LOGIN_READ_COLUMNS " FROM oidc_login WHERE login_hash ="
-                           " (SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1)",
-                           user_code_hash, out, found);
-    int rc = exec(conn, "SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1",
-                  &param, 1, read_hash, login_hash, NULL);
+    /* SQLite: the login's own user_code_hash (see store_oidc_login_insert).
+     * PostgreSQL without Citus: the lookup row in the same statement. On
+     * Citus the lookup row first, then the login's shard. The platform is
+     * a reference table, joined everywhere. */
+    const char *sql =
+        conn->driver->dialect == STORE_DIALECT_SQLITE
+            ? LOGIN_PLATFORM_SELECT " WHERE l.user_code_hash = $1"
+            : LOGIN_PLATFORM_SELECT " WHERE l.login_hash ="
+                                    " (SELECT login_hash FROM oidc_user_code"
+                                    " WHERE user_code_hash = $1)";
+    if (conn->driver->dialect == STORE_DIALECT_POSTGRESQL && !conn->one_database) {
+        int rc = exec(conn, "SELECT login_hash FROM oidc_user_code WHERE user_code_hash = $1",
+                      &param, 1, read_hash, login_hash, NULL);
+        if (rc < 0)
+            return row_failed(conn, "user code");
+        if (rc == 0)
+            return 0;
+        param = v_hash(login_hash);
+        sql = LOGIN_PLATFORM_SELECT " WHERE l.login_hash = $1";
+    }
+    int rc = exec(conn, sql, &param, 1, read_login_platform, &row, NULL);
     if (rc < 0)
-        return row_failed(conn, "user code");
-    if (rc == 0)
-        return 0;
-    return store_oidc_login_get(conn, login_hash, out, found);
+        return row_failed(conn, "login");
+    *found = rc == 1;
+    return 0;
 }
 
 int
@@ -461,58 +497,98 @@ store_oidc_token_insert(struct store_conn *conn, const struct store_oidc_token *
                        params, sizeof params / sizeof *params);
 }
 
+/* A token and, when asked, its platform (NULL columns when gone). */
+struct token_platform {
+    struct store_oidc_token *token;
+    struct store_platform *platform;
+};
+
+static int
+read_token_platform(void *context, const struct store_value *columns, size_t count)
+{
+    struct token_platform *row = context;
+    if (count != TOKEN_COLUMN_COUNT + STORE_PLATFORM_COLUMN_COUNT ||
+        read_token(row->token, columns, TOKEN_COLUMN_COUNT) != 1)
+        return -1;
+    if (columns[TOKEN_COLUMN_COUNT].type == STORE_VALUE_NULL)
+        return 1;
+    if (store_platform_fill(columns + TOKEN_COLUMN_COUNT, STORE_PLATFORM_COLUMN_COUNT,
+                            row->platform) != 0) {
+        store_oidc_token_clear(row->token);
+        return -1;
+    }
+    return 1;
+}
+
+/* token and identity are co-located by web number (one shard on Citus);
+ * platform is a reference table. */
+#define TOKEN_FROM " FROM oidc_token t LEFT JOIN identity i ON i.web_number = t.web_number"
+#define TOKEN_SELECT "SELECT " TOKEN_COLUMNS TOKEN_FROM
+#define TOKEN_PLATFORM_SELECT                                                     \
+    "SELECT " TOKEN_COLUMNS ", " STORE_PLATFORM_COLUMNS_OF("p.") TOKEN_FROM        \
+    " LEFT JOIN platform p ON p.client_id = t.client_id"
+/* SQLite: keyed by token_hash, no lookup (see store_oidc_token_insert).
+ * PostgreSQL without Citus: the lookup row in the same statement. Citus:
+ * the lookup row first ($1 its web number, $2 the hash). */
+#define TOKEN_BY_HASH " WHERE t.token_hash = $1"
+#define TOKEN_BY_LOOKUP                                                             \
+    " WHERE t.web_number = (SELECT web_number FROM oidc_token_hash WHERE token_hash = $1)" \
+    " AND t.token_hash = $1"
+#define TOKEN_BY_SHARD " WHERE t.web_number = $1 AND t.token_hash = $2"
+
+/* store_oidc_token_get(), with the platform into *platform when not NULL. */
+static int
+token_get(struct store_conn *conn, const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+          struct store_oidc_token *out, struct store_platform *platform, int *found)
+{
+    memset(out, 0, sizeof *out);
+    if (platform != NULL)
+        memset(platform, 0, sizeof *platform);
+    *found = 0;
+    char web_number[STORE_ID_MAX] = "";
+    struct store_value params[] = {v_hash(token_hash), v_hash(token_hash)};
+    size_t count = 1;
+    const char *sql;
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE)
+        sql = platform ? TOKEN_PLATFORM_SELECT TOKEN_BY_HASH : TOKEN_SELECT TOKEN_BY_HASH;
+    else if (conn->one_database)
+        sql = platform ? TOKEN_PLATFORM_SELECT TOKEN_BY_LOOKUP : TOKEN_SELECT TOKEN_BY_LOOKUP;
+    else {
+        int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
+                      params, 1, read_one_key, web_number, NULL);
+        if (rc < 0)
+            return row_failed(conn, "token lookup");
+        if (rc == 0)
+            return 0;
+        params[0] = v_text(web_number);
+        count = 2;
+        sql = platform ? TOKEN_PLATFORM_SELECT TOKEN_BY_SHARD : TOKEN_SELECT TOKEN_BY_SHARD;
+    }
+    struct token_platform row = {out, platform};
+    int rc = platform ? exec(conn, sql, params, count, read_token_platform, &row, NULL)
+                      : exec(conn, sql, params, count, read_token, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "token");
+    *found = rc == 1;
+    return 0;
+}
+
 int
 store_oidc_token_get(struct store_conn *conn,
                      const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
                      struct store_oidc_token *out, int *found)
 {
-    memset(out, 0, sizeof *out);
-    *found = 0;
-    char web_number[STORE_ID_MAX] = "";
-    struct store_value lookup = v_hash(token_hash);
-    int rc;
-    if (conn->driver->dialect == STORE_DIALECT_SQLITE) {
-        /* Keyed by token_hash: no lookup (see store_oidc_token_insert). */
-        rc = exec(conn,
-                  "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
-                  " LEFT JOIN identity i ON i.web_number = t.web_number"
-                  " WHERE t.token_hash = $1",
-                  &lookup, 1, read_token, out, NULL);
-        if (rc < 0)
-            return row_failed(conn, "token");
-        *found = rc == 1;
-        return 0;
-    }
-    if (conn->one_database) { /* as in store_oidc_login_get_by_user_code */
-        rc = exec(conn,
-                  "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
-                  " LEFT JOIN identity i ON i.web_number = t.web_number"
-                  " WHERE t.web_number ="
-                  " (SELECT web_number FROM oidc_token_hash WHERE token_hash = $1)"
-                  " AND t.token_hash = $1",
-                  &lookup, 1, read_token, out, NULL);
-        if (rc < 0)
-            return row_failed(conn, "token");
-        *found = rc == 1;
-        return 0;
-    }
-    rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
-              &lookup, 1, read_one_key, web_number, NULL);
-    if (rc < 0)
-        return row_failed(conn, "token lookup");
-    if (rc == 0)
-        return 0;
-    /* token and identity are co-located by web number: one shard. */
-    struct store_value params[] = {v_text(web_number), v_hash(token_hash)};
-    rc = exec(conn,
-              "SELECT " TOKEN_COLUMNS " FROM oidc_token t"
-              " LEFT JOIN identity i ON i.web_number = t.web_number"
-              " WHERE t.web_number = $1 AND t.token_hash = $2",
-              params, 2, read_token, out, NULL);
-    if (rc < 0)
-        return row_failed(conn, "token");
-    *found = rc == 1;
-    return 0;
+    return token_get(conn, token_hash, out, NULL, found);
+}
+
+int
+store_oidc_token_get_with_platform(struct store_conn *conn,
+                                   const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                                   struct store_oidc_token *out,
+                                   struct store_platform *platform, int *found)
+{
+    assert(platform != NULL);
+    return token_get(conn, token_hash, out, platform, found);
 }
 
 int

@@ -82,14 +82,18 @@ test_round_trip(void **state)
     assert_int_equal(login.code_uses, 0);
     store_oidc_login_clear(&login);
 
+    struct store_platform platform;
     oauth_hash("CDFGHJKL", hash);
-    assert_int_equal(store_oidc_login_get_by_user_code(f->conn, hash, &login, &found), 0);
+    assert_int_equal(store_oidc_login_get_by_user_code(f->conn, hash, &login, &platform, &found),
+                     0);
     assert_int_equal(found, 1);
     assert_null(login.purpose);
     store_oidc_login_clear(&login);
+    store_platform_clear(&platform);
 
     oauth_hash("DFGHJKLM", hash);
-    assert_int_equal(store_oidc_login_get_by_user_code(f->conn, hash, &login, &found), 0);
+    assert_int_equal(store_oidc_login_get_by_user_code(f->conn, hash, &login, &platform, &found),
+                     0);
     assert_int_equal(found, 0);
 }
 

@@ -795,13 +795,35 @@ test_login_lookups_and_purge(void **state)
     approved_login(conn, 2, "WN1", 3000);
     uint8_t hash[STORE_OIDC_HASH_BYTES];
     struct store_oidc_login login;
+    struct store_platform platform;
     int found = 0;
     fill_hash(hash, 0x20, 1);
-    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &found), 0);
+    /* No platform has the login's client id: the platform comes back empty. */
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &platform, &found),
+                     0);
     assert_int_equal(found, 1);
     assert_string_equal(login.status, STORE_LOGIN_APPROVED);
     assert_string_equal(login.web_number, "WN1");
+    assert_string_equal(platform.client_id, "");
     store_oidc_login_clear(&login);
+    store_platform_clear(&platform);
+    /* Registered, it comes with the login. */
+    struct store_platform client = {
+        .client_id = "client", .name = "Shop", .redirect_uris = "[]", .claims = "[]",
+        .auth_method = "client_secret_basic", .sector_id = "s", .disabled = 1, .created_at = 5,
+        .purpose = "to sell",
+    };
+    assert_int_equal(store_platform_insert(conn, &client), 0);
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &platform, &found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_string_equal(login.redirect_uri, "https://rp/cb");
+    assert_string_equal(platform.client_id, "client");
+    assert_string_equal(platform.name, "Shop");
+    assert_string_equal(platform.purpose, "to sell");
+    assert_true(platform.disabled);
+    store_oidc_login_clear(&login);
+    store_platform_clear(&platform);
     fill_hash(hash, 0x30, 2);
     assert_int_equal(store_oidc_code_present(conn, hash, &login, &found), 0);
     assert_int_equal(found, 1);
@@ -834,7 +856,8 @@ test_login_lookups_and_purge(void **state)
     assert_int_equal(counts.logins, 1);
     assert_int_equal(counts.tokens, 1);
     fill_hash(hash, 0x20, 1);
-    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &found), 0);
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &platform, &found),
+                     0);
     assert_int_equal(found, 0);
     fill_hash(hash, 0x30, 1);
     assert_int_equal(store_oidc_code_present(conn, hash, &login, &found), 0);
@@ -843,14 +866,41 @@ test_login_lookups_and_purge(void **state)
     assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
     assert_int_equal(found, 0);
     fill_hash(hash, 0x20, 2);
-    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &found), 0);
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, hash, &login, &platform, &found),
+                     0);
     assert_int_equal(found, 1);
     store_oidc_login_clear(&login);
+    store_platform_clear(&platform);
     fill_hash(hash, 0x40, 2);
     assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
     assert_int_equal(found, 1);
     assert_string_equal(token.status, STORE_TOKEN_REVOKED);
     store_oidc_token_clear(&token);
+    /* With its platform; a token whose client id no platform has comes
+     * with an empty one; an unknown token with none. */
+    assert_int_equal(store_oidc_token_get_with_platform(conn, hash, &token, &platform, &found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_string_equal(token.client_id, "client");
+    assert_string_equal(token.status, STORE_TOKEN_REVOKED);
+    assert_string_equal(platform.name, "Shop");
+    store_oidc_token_clear(&token);
+    store_platform_clear(&platform);
+    struct store_oidc_token orphan = make_token(7, 7, "WN1", 5000);
+    strcpy(orphan.client_id, "gone");
+    assert_int_equal(store_oidc_token_insert(conn, &orphan), 0);
+    fill_hash(hash, 0x40, 7);
+    assert_int_equal(store_oidc_token_get_with_platform(conn, hash, &token, &platform, &found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_string_equal(token.client_id, "gone");
+    assert_string_equal(platform.client_id, "");
+    store_oidc_token_clear(&token);
+    store_platform_clear(&platform);
+    fill_hash(hash, 0x40, 8);
+    assert_int_equal(store_oidc_token_get_with_platform(conn, hash, &token, &platform, &found),
+                     0);
+    assert_int_equal(found, 0);
     store_release(f->store, conn);
 }
 
@@ -1454,7 +1504,9 @@ test_sqlite_schema_6_upgrades(void **state)
     store_device_clear(&device);
     uint8_t code[STORE_OIDC_HASH_BYTES] = {0};
     struct store_oidc_login login;
-    assert_int_equal(store_oidc_login_get_by_user_code(conn, code, &login, &found), 0);
+    struct store_platform platform;
+    assert_int_equal(store_oidc_login_get_by_user_code(conn, code, &login, &platform, &found),
+                     0);
     assert_int_equal(found, 0);
     /* The audit log goes on from its last number. */
     struct store_audit_event event = {.time = 2, .actor = "operator", .action = "t",
