@@ -834,7 +834,7 @@ struct store_purge_counts {
  * their purge_at, single-use token ids, logins past purge_at and their
  * code lookups, tokens and their lookups), in statements of at most 500
  * rows, each its own transaction (no long transaction, and requests'
- * writes go in between). */
+ * writes go in between), none for a table where nothing expired. */
 int store_purge_expired(struct store_conn *conn, int64_t now,
                         struct store_purge_counts *counts)
     __attribute__((warn_unused_result));
