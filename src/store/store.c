@@ -816,53 +816,42 @@ store_purge_expired(struct store_conn *conn, int64_t now,
     memset(counts, 0, sizeof *counts);
     /* Each statement deletes by key the oldest $2 of what expired before
      * $1 (a subquery with LIMIT: the same text on SQLite and PostgreSQL,
-     * and Citus plans it first, then deletes by key). A token is keyed by
-     * its hash on SQLite, by (web_number, hash) where it is distributed
-     * by web_number. */
-    const char *tokens =
-        conn->driver->dialect == STORE_DIALECT_SQLITE
-            ? "DELETE FROM oidc_token WHERE token_hash IN (SELECT token_hash"
-              " FROM oidc_token WHERE expires_at < $1 LIMIT $2)"
-            : "DELETE FROM oidc_token WHERE (web_number, token_hash) IN (SELECT"
-              " web_number, token_hash FROM oidc_token WHERE expires_at < $1 LIMIT $2)";
+     * and Citus plans it first, then deletes by key), after its probe
+     * found something; PURGE() writes both texts from one table, key and
+     * time column. A token is keyed by its hash on SQLite, by (web_number,
+     * hash) where it is distributed by web_number. */
+#define PURGE(table, key, keys, column)                                              \
+    "SELECT 1 FROM " table " WHERE " column " < $1 LIMIT 1",                       \
+        "DELETE FROM " table " WHERE " key " IN (SELECT " keys " FROM " table      \
+        " WHERE " column " < $1 LIMIT $2)"
+    int sqlite = conn->driver->dialect == STORE_DIALECT_SQLITE;
     /* Lookup rows go with (or before) the rows they point at: a lookup
      * that finds nothing behind it reads as "unknown", never as an error. */
-    return purge(conn, "SELECT 1 FROM enroll_challenge WHERE expires_at < $1 LIMIT 1",
-                 "DELETE FROM enroll_challenge WHERE id IN (SELECT id FROM enroll_challenge"
-                 " WHERE expires_at < $1 LIMIT $2)",
-                 now, &counts->challenges) != 0 ||
-                   purge(conn, "SELECT 1 FROM attempt_limit WHERE purge_at < $1 LIMIT 1",
-                         "DELETE FROM attempt_limit WHERE limit_key IN (SELECT limit_key"
-                         " FROM attempt_limit WHERE purge_at < $1 LIMIT $2)",
-                         now, &counts->attempts) != 0 ||
-                   purge(conn, "SELECT 1 FROM used_token WHERE expires_at < $1 LIMIT 1",
-                         "DELETE FROM used_token WHERE jti IN (SELECT jti FROM used_token"
-                         " WHERE expires_at < $1 LIMIT $2)",
-                         now, &counts->used_tokens) != 0 ||
-                   purge(conn, "SELECT 1 FROM oidc_user_code WHERE purge_at < $1 LIMIT 1",
-                         "DELETE FROM oidc_user_code WHERE user_code_hash IN (SELECT"
-                         " user_code_hash FROM oidc_user_code WHERE purge_at < $1 LIMIT $2)",
-                         now, NULL) != 0 ||
-                   purge(conn, "SELECT 1 FROM oidc_code WHERE purge_at < $1 LIMIT 1",
-                         "DELETE FROM oidc_code WHERE code_hash IN (SELECT code_hash"
-                         " FROM oidc_code WHERE purge_at < $1 LIMIT $2)",
-                         now, NULL) != 0 ||
-                   purge(conn, "SELECT 1 FROM oidc_login WHERE purge_at < $1 LIMIT 1",
-                         "DELETE FROM oidc_login WHERE login_hash IN (SELECT login_hash"
-                         " FROM oidc_login WHERE purge_at < $1 LIMIT $2)",
-                         now, &counts->logins) != 0 ||
-                   purge(conn, "SELECT 1 FROM oidc_par WHERE expires_at < $1 LIMIT 1",
-                         "DELETE FROM oidc_par WHERE request_hash IN (SELECT request_hash"
-                         " FROM oidc_par WHERE expires_at < $1 LIMIT $2)",
-                         now, NULL) != 0 ||
-                   purge(conn, "SELECT 1 FROM oidc_token_hash WHERE expires_at < $1 LIMIT 1",
-                         "DELETE FROM oidc_token_hash WHERE token_hash IN (SELECT token_hash"
-                         " FROM oidc_token_hash WHERE expires_at < $1 LIMIT $2)",
-                         now, NULL) != 0 ||
-                   purge(conn, "SELECT 1 FROM oidc_token WHERE expires_at < $1 LIMIT 1", tokens,
-                         now, &counts->tokens) != 0
+    return purge(conn, PURGE("enroll_challenge", "id", "id", "expires_at"), now,
+                 &counts->challenges) != 0 ||
+           purge(conn, PURGE("attempt_limit", "limit_key", "limit_key", "purge_at"), now,
+                 &counts->attempts) != 0 ||
+           purge(conn, PURGE("used_token", "jti", "jti", "expires_at"), now,
+                 &counts->used_tokens) != 0 ||
+           purge(conn, PURGE("oidc_user_code", "user_code_hash", "user_code_hash", "purge_at"),
+                 now, NULL) != 0 ||
+           purge(conn, PURGE("oidc_code", "code_hash", "code_hash", "purge_at"), now,
+                 NULL) != 0 ||
+           purge(conn, PURGE("oidc_login", "login_hash", "login_hash", "purge_at"), now,
+                 &counts->logins) != 0 ||
+           purge(conn, PURGE("oidc_par", "request_hash", "request_hash", "expires_at"), now,
+                 NULL) != 0 ||
+           purge(conn, PURGE("oidc_token_hash", "token_hash", "token_hash", "expires_at"), now,
+                 NULL) != 0 ||
+           (sqlite ? purge(conn, PURGE("oidc_token", "token_hash", "token_hash", "expires_at"),
+                           now, &counts->tokens)
+                   : purge(conn,
+                           PURGE("oidc_token", "(web_number, token_hash)",
+                                 "web_number, token_hash", "expires_at"),
+                           now, &counts->tokens)) != 0
                ? -1
                : 0;
+#undef PURGE
 }
 
 int

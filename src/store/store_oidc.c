@@ -196,6 +196,17 @@ store_oidc_login_get(struct store_conn *conn,
                        login_hash, out, found);
 }
 
+/* The platform columns that follow a login's or a token's in a joined
+ * read (all NULL when no platform has its client id: *platform stays
+ * zeroed). 0, or -1 for a malformed row. */
+static int
+read_joined_platform(const struct store_value *columns, struct store_platform *platform)
+{
+    if (columns[0].type == STORE_VALUE_NULL)
+        return 0;
+    return store_platform_fill(columns, STORE_PLATFORM_COLUMN_COUNT, platform);
+}
+
 /* A login and its platform (NULL columns when the platform is gone). */
 struct login_platform {
     struct store_oidc_login *login;
@@ -209,10 +220,7 @@ read_login_platform(void *context, const struct store_value *columns, size_t cou
     if (count != LOGIN_READ_COUNT + STORE_PLATFORM_COLUMN_COUNT ||
         read_login(row->login, columns, LOGIN_READ_COUNT) != 1)
         return -1;
-    if (columns[LOGIN_READ_COUNT].type == STORE_VALUE_NULL)
-        return 1;
-    if (store_platform_fill(columns + LOGIN_READ_COUNT, STORE_PLATFORM_COLUMN_COUNT,
-                            row->platform) != 0) {
+    if (read_joined_platform(columns + LOGIN_READ_COUNT, row->platform) != 0) {
         store_oidc_login_clear(row->login);
         return -1;
     }
@@ -510,10 +518,7 @@ read_token_platform(void *context, const struct store_value *columns, size_t cou
     if (count != TOKEN_COLUMN_COUNT + STORE_PLATFORM_COLUMN_COUNT ||
         read_token(row->token, columns, TOKEN_COLUMN_COUNT) != 1)
         return -1;
-    if (columns[TOKEN_COLUMN_COUNT].type == STORE_VALUE_NULL)
-        return 1;
-    if (store_platform_fill(columns + TOKEN_COLUMN_COUNT, STORE_PLATFORM_COLUMN_COUNT,
-                            row->platform) != 0) {
+    if (read_joined_platform(columns + TOKEN_COLUMN_COUNT, row->platform) != 0) {
         store_oidc_token_clear(row->token);
         return -1;
     }
