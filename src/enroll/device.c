@@ -178,9 +178,11 @@ verify_jws(const struct device_context *context, const char *token, const char *
     struct store_identity identity;
     int found_device = 0, found_identity = 0;
     /* The certificate names its web number: the device row is read from
-     * that identity's shard, and is this identity's by construction. */
-    if (store_device_get(conn, presented.serial_hex, presented.web_number, &device,
-                         &found_device) != 0)
+     * that identity's shard, and is this identity's by construction; the
+     * identity comes with it, in the same statement. */
+    if (store_device_get_with_identity(conn, presented.serial_hex, presented.web_number,
+                                       &device, &found_device, &identity,
+                                       &found_identity) != 0)
         goto done;
     int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
                         strcmp(device.web_number, presented.web_number) == 0;
@@ -196,8 +198,6 @@ verify_jws(const struct device_context *context, const char *token, const char *
         goto done;
     }
     caller->held = held;
-    if (store_identity_get(conn, presented.web_number, &identity, &found_identity) != 0)
-        goto done;
     int suspended = found_identity && strcmp(identity.status, STORE_IDENTITY_SUSPENDED) == 0;
     int locked = found_identity && strcmp(identity.status, STORE_IDENTITY_LOCKED) == 0;
     if (!found_identity || (strcmp(identity.status, STORE_IDENTITY_ACTIVE) != 0 &&

@@ -333,6 +333,15 @@ int store_device_insert(struct store_conn *conn, const struct store_device *devi
 int store_device_get(struct store_conn *conn, const char *serial,
                      const char *web_number, struct store_device *out, int *found)
     __attribute__((warn_unused_result));
+/* store_device_get() of the device of a presented certificate (web_number
+ * is required) and its identity, in one statement. *identity_found 0 when
+ * the device is not found or has no identity; on 1 *identity is filled as
+ * store_identity_get() fills it. */
+int store_device_get_with_identity(struct store_conn *conn, const char *serial,
+                                   const char *web_number, struct store_device *device,
+                                   int *found, struct store_identity *identity,
+                                   int *identity_found)
+    __attribute__((warn_unused_result));
 /* Calls each() for the devices of web_number, oldest first (without the
  * certificate bytes). The device is valid only during the call; a
  * non-zero return stops the walk and is returned. */

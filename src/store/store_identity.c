@@ -241,12 +241,14 @@ crl_bump(struct store_conn *conn)
     " revoked_at, revocation_reason, issuer"
 /* The same read through the join with the device's issuing CA (a
  * reference table on Citus: the join stays on the device's shard). */
-#define DEVICE_SELECT                                                         \
+#define DEVICE_SELECT_COLUMNS                                                 \
     "SELECT d.serial, d.web_number, d.certificate, d.status, d.created_at,"  \
     " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at,"   \
-    " CASE WHEN x.suspended_until IS NOT NULL THEN x.updated_at END"          \
+    " CASE WHEN x.suspended_until IS NOT NULL THEN x.updated_at END"
+#define DEVICE_SELECT_FROM                                                    \
     " FROM device d LEFT JOIN ca_issuer i ON i.generation = d.issuer"         \
     " LEFT JOIN identity x ON x.web_number = d.web_number"
+#define DEVICE_SELECT DEVICE_SELECT_COLUMNS DEVICE_SELECT_FROM
 #define DEVICE_SELECT_LIGHT                                                   \
     "SELECT d.serial, d.web_number, NULL, d.status, d.created_at,"           \
     " d.not_after, d.revoked_at, d.revocation_reason, d.issuer, i.held_at,"   \
@@ -346,6 +348,60 @@ store_device_get(struct store_conn *conn, const char *serial, const char *web_nu
         return -1;
     }
     *found = rc == 1;
+    return 0;
+}
+
+struct device_with_identity {
+    struct store_device *device;
+    struct store_identity *identity;
+    int identity_found;
+};
+
+/* The device's 11 columns, then the identity's 8 (NULL when it has none). */
+static int
+read_device_with_identity(void *context, const struct store_value *columns, size_t count)
+{
+    struct device_with_identity *read = context;
+    if (count != 19 || fill_device(columns, 11, read->device, 1) != 0)
+        return -1;
+    if (columns[11].type == STORE_VALUE_NULL)
+        return 1;
+    if (read_identity(read->identity, &columns[11], 8) != 1)
+        return -1;
+    read->identity_found = 1;
+    return 1;
+}
+
+int
+store_device_get_with_identity(struct store_conn *conn, const char *serial,
+                               const char *web_number, struct store_device *device,
+                               int *found, struct store_identity *identity,
+                               int *identity_found)
+{
+    assert(web_number != NULL);
+    memset(device, 0, sizeof *device);
+    memset(identity, 0, sizeof *identity);
+    *found = 0;
+    *identity_found = 0;
+    struct device_with_identity read = {.device = device, .identity = identity};
+    struct store_value params[] = {v_text(web_number), v_text(serial)};
+    /* The device and its identity share a shard on Citus (both by web
+     * number, co-located): one statement on one worker. */
+    int rc = exec(conn,
+                  DEVICE_SELECT_COLUMNS ", x.web_number, x.person_id, x.status,"
+                  " x.status_reason, x.created_at, x.updated_at, x.suspended_until,"
+                  " x.legal_basis" DEVICE_SELECT_FROM
+                  " WHERE d.web_number = $1 AND d.serial = $2",
+                  params, 2, read_device_with_identity, &read, NULL);
+    if (rc < 0) {
+        store_device_clear(device);
+        memset(identity, 0, sizeof *identity);
+        if (conn->error[0] == '\0')
+            error_set(conn->error, sizeof conn->error, "malformed device row");
+        return -1;
+    }
+    *found = rc == 1;
+    *identity_found = *found && read.identity_found;
     return 0;
 }
 

@@ -485,6 +485,80 @@ insert_device(struct store_conn *conn, const char *serial, const char *web_numbe
     assert_int_equal(store_device_insert(conn, &device), 0);
 }
 
+/* A presented certificate's device and its identity in one read: the same
+ * fields as the two reads apart, and nothing of an identity that is not
+ * there or of a device asked under another web number. */
+static void
+test_device_with_identity(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    struct store_identity identity = {.web_number = "WN1", .person_id = "person-1",
+                                      .status = STORE_IDENTITY_ACTIVE,
+                                      .created_at = 100, .updated_at = 100};
+    int inserted = 0, found = 0, identity_found = 0;
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
+    assert_int_equal(inserted, 1);
+    assert_int_equal(store_commit(conn), 0);
+    assert_int_equal(store_identity_suspend(conn, "WN1", "court order", "art. 12", 900, 200,
+                                            &found),
+                     0);
+    assert_int_equal(found, 1);
+    insert_device(conn, "aa01", "WN1", 10);
+    insert_device(conn, "bb01", "WN2", 30); /* WN2 has no identity row */
+
+    struct store_device device, alone;
+    struct store_identity read, apart;
+    assert_int_equal(store_device_get_with_identity(conn, "aa01", "WN1", &device, &found,
+                                                    &read, &identity_found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_int_equal(identity_found, 1);
+    assert_int_equal(store_device_get(conn, "aa01", "WN1", &alone, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(device.serial, alone.serial);
+    assert_string_equal(device.status, alone.status);
+    assert_int_equal(device.certificate_length, alone.certificate_length);
+    assert_memory_equal(device.certificate, alone.certificate, alone.certificate_length);
+    assert_int_equal(device.issuer, alone.issuer);
+    assert_int_equal(device.identity_suspended_at, 200);
+    assert_int_equal(device.identity_suspended_at, alone.identity_suspended_at);
+    store_device_clear(&device);
+    store_device_clear(&alone);
+    assert_int_equal(store_identity_get(conn, "WN1", &apart, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(read.web_number, "WN1");
+    assert_string_equal(read.person_id, apart.person_id);
+    assert_string_equal(read.status, STORE_IDENTITY_SUSPENDED);
+    assert_string_equal(read.status_reason, "court order");
+    assert_string_equal(read.legal_basis, "art. 12");
+    assert_int_equal(read.suspended_until, 900);
+    assert_int_equal(read.updated_at, apart.updated_at);
+    assert_int_equal(read.created_at, 100);
+
+    /* A device whose identity row is missing: the device, no identity. */
+    assert_int_equal(store_device_get_with_identity(conn, "bb01", "WN2", &device, &found,
+                                                    &read, &identity_found),
+                     0);
+    assert_int_equal(found, 1);
+    assert_int_equal(identity_found, 0);
+    assert_string_equal(read.status, "");
+    store_device_clear(&device);
+    /* Another's web number, an unknown serial: neither. */
+    assert_int_equal(store_device_get_with_identity(conn, "aa01", "WN2", &device, &found,
+                                                    &read, &identity_found),
+                     0);
+    assert_int_equal(found, 0);
+    assert_int_equal(identity_found, 0);
+    assert_int_equal(store_device_get_with_identity(conn, "zz99", "WN1", &device, &found,
+                                                    &read, &identity_found),
+                     0);
+    assert_int_equal(found, 0);
+    assert_int_equal(identity_found, 0);
+    store_release(f->store, conn);
+}
+
 static void
 test_device(void **state)
 {
@@ -1548,6 +1622,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_begin_goes_with_first_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_with_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_issuer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
