@@ -144,6 +144,19 @@ claims_compute(const json_t *names, const struct registry_person *person, int ye
     return 0;
 }
 
+/* claims_compute() on the UTC date of unix time now. */
+static int
+compute_on(const json_t *names, const struct registry_person *person, int64_t now,
+           json_t *out)
+{
+    time_t seconds = (time_t)now;
+    struct tm date;
+    if (gmtime_r(&seconds, &date) == NULL)
+        return -1;
+    return claims_compute(names, person, date.tm_year + TM_YEAR_BASE, date.tm_mon + 1,
+                          date.tm_mday, out);
+}
+
 int
 claims_for_identity(struct store_conn *conn, struct signer *signer,
                     const char *web_number, const json_t *names, int64_t now,
@@ -166,11 +179,7 @@ claims_for_identity(struct store_conn *conn, struct signer *signer,
             goto done;
         opened = 1;
     }
-    time_t seconds = (time_t)now;
-    struct tm date;
-    if (gmtime_r(&seconds, &date) == NULL ||
-        claims_compute(names, opened ? &person : NULL, date.tm_year + TM_YEAR_BASE,
-                       date.tm_mon + 1, date.tm_mday, out) != 0)
+    if (compute_on(names, opened ? &person : NULL, now, out) != 0)
         goto done;
     *active = 1;
     result = 0;
@@ -178,4 +187,18 @@ done:
     registry_person_clear(&person);
     store_person_clear(&record);
     return result;
+}
+
+int
+claims_for_active_identity(struct store_conn *conn, struct signer *signer,
+                           const char *web_number, const json_t *names, int64_t now,
+                           json_t *out, int *active)
+{
+    if (claims_need_record(names))
+        return claims_for_identity(conn, signer, web_number, names, now, out, active);
+    *active = 0;
+    if (compute_on(names, NULL, now, out) != 0)
+        return -1;
+    *active = 1;
+    return 0;
 }

@@ -252,9 +252,11 @@ oidc_userinfo_handle(const struct oidc_context *context,
     }
     names = claims_intersect(granted, allowed);
     body = json_pack("{s:s}", "sub", token.sub);
+    /* token_is_live() found the identity active, read with the token: it
+     * is read again, with its record, only for a claim computed from it. */
     if (names == NULL || body == NULL ||
-        claims_for_identity(conn, context->signer, token.web_number, names, now, body,
-                            &active) != 0)
+        claims_for_active_identity(conn, context->signer, token.web_number, names, now,
+                                   body, &active) != 0)
         goto done;
     if (!active) {
         result = invalid_token(response);

@@ -336,6 +336,36 @@ test_values(void **state)
     json_decref(names);
 }
 
+/* For an identity known to be active: claims that need no record are
+ * computed without the store or the signer (none given here: a read or an
+ * opening would crash the test). */
+static void
+test_active_identity_without_record(void **state)
+{
+    (void)state;
+    json_t *names = names_of("realname_verified"), *out = json_object();
+    int active = 0;
+    assert_int_equal(claims_for_active_identity(NULL, NULL, "WN", names, 1767225600, out,
+                                                &active),
+                     0);
+    assert_int_equal(active, 1);
+    assert_int_equal(json_object_size(out), 1);
+    assert_true(json_is_true(json_object_get(out, "realname_verified")));
+    json_decref(out);
+    json_decref(names);
+
+    names = json_array();
+    out = json_object();
+    active = 0;
+    assert_int_equal(claims_for_active_identity(NULL, NULL, "WN", names, 1767225600, out,
+                                                &active),
+                     0);
+    assert_int_equal(active, 1);
+    assert_int_equal(json_object_size(out), 0);
+    json_decref(out);
+    json_decref(names);
+}
+
 static void
 test_compute_refusals(void **state)
 {
@@ -400,6 +430,7 @@ main(void)
         cmocka_unit_test(test_age_leap_day),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_compute_refusals),
+        cmocka_unit_test(test_active_identity_without_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
