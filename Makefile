@@ -9,7 +9,7 @@ DATA       ?= var
 LISTEN     ?= 127.0.0.1:8080
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps models build build-asan run test test-release test-asan bench bench-oidc bench-face bench-signer bench-log bench-scale bench-enroll-oracle soak fuzz-image fuzz-oidc clean
+.PHONY: all deps models build build-asan run test test-release test-asan test-matrix bench bench-oidc bench-face bench-signer bench-log bench-scale bench-enroll-oracle soak fuzz-image fuzz-oidc clean
 
 all: build
 
@@ -49,8 +49,19 @@ test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# The long matrix, not in `make test` (README, "Tests"): the sanitizer
+# build's suite with its integration tests on every backend (SQLite,
+# PostgreSQL, Citus) and both key stores (files, SoftHSM2).
+MATRIX_BUILD ?= build-asan-matrix
+test-matrix: deps models
+	@cmake -S . -B $(MATRIX_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCYBERID_SANITIZE=ON \
+	  -DCYBERID_DATABASES="sqlite;postgresql;citus" -DCYBERID_KEY_STORES="files;softhsm" >/dev/null
+	@cmake --build $(MATRIX_BUILD) -j $(JOBS)
+	@cd $(MATRIX_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MATRIX_BUILD)
 
 # Benchmarks print ratios against the named peer measured in the same run.
 bench: bench-oidc bench-face
