@@ -18,9 +18,12 @@ static int crl_bump(struct store_conn *conn);
 
 /* ── Identities ────────────────────────────────────────────────────────── */
 
-#define IDENTITY_COLUMNS \
-    "web_number, person_id, status, status_reason, created_at, updated_at," \
-    " suspended_until, legal_basis"
+/* The identity's columns, each prefixed by t (a table alias and its dot,
+ * or ""), in read_identity()'s order. */
+#define IDENTITY_COLUMNS_OF(t)                                                    \
+    t "web_number, " t "person_id, " t "status, " t "status_reason, " t            \
+    "created_at, " t "updated_at, " t "suspended_until, " t "legal_basis"
+#define IDENTITY_COLUMNS IDENTITY_COLUMNS_OF("")
 
 static int
 read_identity(void *context, const struct store_value *columns, size_t count)
@@ -388,9 +391,7 @@ store_device_get_with_identity(struct store_conn *conn, const char *serial,
     /* The device and its identity share a shard on Citus (both by web
      * number, co-located): one statement on one worker. */
     int rc = exec(conn,
-                  DEVICE_SELECT_COLUMNS ", x.web_number, x.person_id, x.status,"
-                  " x.status_reason, x.created_at, x.updated_at, x.suspended_until,"
-                  " x.legal_basis" DEVICE_SELECT_FROM
+                  DEVICE_SELECT_COLUMNS ", " IDENTITY_COLUMNS_OF("x.") DEVICE_SELECT_FROM
                   " WHERE d.web_number = $1 AND d.serial = $2",
                   params, 2, read_device_with_identity, &read, NULL);
     if (rc < 0) {
