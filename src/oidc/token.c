@@ -336,40 +336,51 @@ done:
     return result;
 }
 
-/* Rotates a refresh token: marks it rotated and writes the new pair in
- * one transaction. *raced is 1 (nothing written) when another request
- * rotated it first. 0 or -1 (rolled back). */
+/* How a refresh grant's new pair is written (rotate()). */
+enum rotation {
+    ROTATE, /* in a transaction of its own: the old token marked rotated */
+    REUSE,  /* likewise, the old token left as it is (its reuse interval) */
+    TAKEN,  /* in the caller's transaction, which store_oidc_refresh_take()
+             * has opened and in which it has rotated the old token */
+};
+
+/* Writes a refresh grant's new pair, as `how` says, and commits. *raced
+ * is 1 (nothing written) when another request rotated the token first
+ * (ROTATE only). 0 or -1; either way the transaction is over (committed,
+ * or rolled back). */
 static int
 rotate(struct exchange *x, const struct store_oidc_token *old, const char *access_claims,
-       const char *access, const char *refresh, int reuse, int *raced)
+       const char *access, const char *refresh, enum rotation how, int *raced)
 {
-    int changed = 1;
     *raced = 0;
-    if (store_begin(x->conn) != 0)
-        return -1;
-    /* Within the platform's reuse interval the rotated token stays as it
-     * is: another pair of the same grant is issued beside the first. */
-    if (!reuse && store_oidc_token_rotate(x->conn, old->web_number, old->token_hash, x->now,
-                                          &changed) != 0)
-        goto fail;
-    /* Read active, then rotated by a parallel request before this one
-     * could (two refreshes at once on PostgreSQL): with a reuse interval,
-     * that is what it is for, so long as the token is rotated (not
-     * revoked) within it. */
-    if (!changed && x->platform->refresh_reuse > 0) {
-        struct store_oidc_token now_stored;
-        int found = 0;
-        if (store_oidc_token_get(x->conn, old->token_hash, &now_stored, &found) != 0)
+    if (how != TAKEN) {
+        int changed = 1;
+        if (store_begin(x->conn) != 0)
+            return -1;
+        /* Within the platform's reuse interval the rotated token stays as
+         * it is: another pair of the same grant is issued beside the
+         * first. */
+        if (how == ROTATE && store_oidc_token_rotate(x->conn, old->web_number,
+                                                     old->token_hash, x->now, &changed) != 0)
             goto fail;
-        changed = found && strcmp(now_stored.status, STORE_TOKEN_ROTATED) == 0 &&
-                  now_stored.rotated_at > 0 &&
-                  x->now - now_stored.rotated_at <= x->platform->refresh_reuse;
-        store_oidc_token_clear(&now_stored);
-    }
-    if (!changed) {
-        *raced = 1;
-        store_rollback(x->conn);
-        return 0;
+        /* Read active, then rotated by a parallel request before this one
+         * could: with a reuse interval, that is what it is for, so long as
+         * the token is rotated (not revoked) within it. */
+        if (!changed && x->platform->refresh_reuse > 0) {
+            struct store_oidc_token now_stored;
+            int found = 0;
+            if (store_oidc_token_get(x->conn, old->token_hash, &now_stored, &found) != 0)
+                goto fail;
+            changed = found && strcmp(now_stored.status, STORE_TOKEN_ROTATED) == 0 &&
+                      now_stored.rotated_at > 0 &&
+                      x->now - now_stored.rotated_at <= x->platform->refresh_reuse;
+            store_oidc_token_clear(&now_stored);
+        }
+        if (!changed) {
+            *raced = 1;
+            store_rollback(x->conn);
+            return 0;
+        }
     }
     if (insert_token(x, old, STORE_TOKEN_ACCESS, access_claims,
                      OIDC_ACCESS_TOKEN_LIFETIME, access) != 0 ||
@@ -383,65 +394,28 @@ fail:
     return -1;
 }
 
-/* grant_type=refresh_token. Returns as a handler does. */
+/* A refresh grant's answer for a live token of this platform and of an
+ * active identity: the DPoP binding and the scope asked are checked, then
+ * the new pair is written as `how` says. With TAKEN the caller's
+ * transaction is open, and ended here on every path. Returns as a handler
+ * does. */
 static int
-grant_refresh(struct exchange *x)
+refresh_issue(struct exchange *x, const struct store_oidc_token *token, enum rotation how)
 {
-    const char *presented = form_get(x->form, "refresh_token");
     const char *scope = form_get(x->form, "scope");
-    if (presented == NULL)
-        return refuse(x->response, "invalid_request", "refresh_token is required");
-    if (strlen(presented) > OAUTH_CREDENTIAL_MAX)
-        return refuse(x->response, "invalid_grant", "unknown refresh token");
-
-    struct store_oidc_token token;
-    uint8_t hash[STORE_OIDC_HASH_BYTES];
     char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
     char *access_claims = NULL;
     json_t *granted = NULL, *narrowed = NULL;
-    int found = 0, raced = 0, result = -1;
+    int open = how == TAKEN, raced = 0, result = -1;
     const char *step = NULL;
-    oauth_hash(presented, hash);
-    if (store_oidc_token_get(x->conn, hash, &token, &found) != 0)
-        return oauth_store_failed(x->conn, "token get", x->response);
-    if (!found || strcmp(token.kind, STORE_TOKEN_REFRESH) != 0 ||
-        strcmp(token.client_id, x->platform->client_id) != 0) {
-        result = refuse(x->response, "invalid_grant", "unknown refresh token");
-        goto done;
-    }
-    /* A rotated token again: within the platform's reuse interval (a
-     * confidential client's parallel requests), a sibling pair; else a
-     * replay, and the grant ends (RFC 9700 §4.14.2). */
-    int reuse = strcmp(token.status, STORE_TOKEN_ROTATED) == 0 &&
-                x->platform->refresh_reuse > 0 && token.rotated_at > 0 &&
-                x->now - token.rotated_at <= x->platform->refresh_reuse &&
-                token.expires_at > x->now;
-    if (!reuse && strcmp(token.status, STORE_TOKEN_ROTATED) == 0) {
-        if (revoke_grant(x, token.grant_id, token.web_number, REASON_REFRESH_REUSED) != 0) {
-            step = "grant revoke";
-            goto done;
-        }
-        result = refuse(x->response, "invalid_grant",
-                        "the refresh token was already used; the grant is revoked");
-        goto done;
-    }
-    if ((!reuse && strcmp(token.status, STORE_TOKEN_ACTIVE) != 0) || token.expires_at <= x->now) {
-        result = refuse(x->response, "invalid_grant",
-                        "the refresh token has expired or was revoked");
-        goto done;
-    }
-    if (strcmp(token.identity_status, STORE_IDENTITY_ACTIVE) != 0) {
-        result = refuse(x->response, "invalid_grant", "the identity is not active");
-        goto done;
-    }
-    if (token.dpop_jkt[0] != '\0' && strcmp(token.dpop_jkt, x->jkt) != 0) {
+    if (token->dpop_jkt[0] != '\0' && strcmp(token->dpop_jkt, x->jkt) != 0) {
         result = refuse(x->response, "invalid_dpop_proof",
                         x->jkt[0] ? "the refresh token is bound to another DPoP key"
                                   : "the refresh token is bound to a DPoP key: send a "
                                     "DPoP proof");
         goto done;
     }
-    granted = json_loads(token.claims, JSON_REJECT_DUPLICATES, NULL);
+    granted = json_loads(token->claims, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_array(granted)) {
         step = "token claims";
         goto done;
@@ -461,7 +435,8 @@ grant_refresh(struct exchange *x)
     }
     if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0)
         goto done;
-    if (rotate(x, &token, access_claims ? access_claims : token.claims, access, refresh, reuse,
+    open = 0; /* rotate() ends the transaction */
+    if (rotate(x, token, access_claims ? access_claims : token->claims, access, refresh, how,
                &raced) != 0) {
         step = "token rotate";
         goto done;
@@ -471,8 +446,10 @@ grant_refresh(struct exchange *x)
                         "the refresh token was already used");
     else
         result = respond_tokens(x->response, access, refresh, NULL,
-                                narrowed ? narrowed : granted, token.dpop_jkt[0] != '\0');
+                                narrowed ? narrowed : granted, token->dpop_jkt[0] != '\0');
 done:
+    if (open) /* refused, or failed, before rotate(): the old token stays */
+        store_rollback(x->conn);
     if (step != NULL)
         result = oauth_store_failed(x->conn, step, x->response);
     secret_wipe(access, sizeof access);
@@ -480,6 +457,91 @@ done:
     free(access_claims);
     json_decref(narrowed);
     json_decref(granted);
+    return result;
+}
+
+/* A refresh token that store_oidc_refresh_take() did not take: read, and
+ * answered by what it is (unknown, another platform's, a replay that ends
+ * the grant, within its reuse interval, expired, revoked, its identity not
+ * active; or live after all, its identity reinstated in between). Returns
+ * as a handler does. */
+static int
+refresh_classify(struct exchange *x, const uint8_t hash[STORE_OIDC_HASH_BYTES])
+{
+    struct store_oidc_token token;
+    int found = 0, result = -1;
+    if (store_oidc_token_get(x->conn, hash, &token, &found) != 0)
+        return oauth_store_failed(x->conn, "token get", x->response);
+    if (!found || strcmp(token.kind, STORE_TOKEN_REFRESH) != 0 ||
+        strcmp(token.client_id, x->platform->client_id) != 0) {
+        result = refuse(x->response, "invalid_grant", "unknown refresh token");
+        goto done;
+    }
+    /* A rotated token again: within the platform's reuse interval (a
+     * confidential client's parallel requests), a sibling pair; else a
+     * replay, and the grant ends (RFC 9700 §4.14.2). */
+    int reuse = strcmp(token.status, STORE_TOKEN_ROTATED) == 0 &&
+                x->platform->refresh_reuse > 0 && token.rotated_at > 0 &&
+                x->now - token.rotated_at <= x->platform->refresh_reuse &&
+                token.expires_at > x->now;
+    if (!reuse && strcmp(token.status, STORE_TOKEN_ROTATED) == 0) {
+        if (revoke_grant(x, token.grant_id, token.web_number, REASON_REFRESH_REUSED) != 0) {
+            result = oauth_store_failed(x->conn, "grant revoke", x->response);
+            goto done;
+        }
+        result = refuse(x->response, "invalid_grant",
+                        "the refresh token was already used; the grant is revoked");
+        goto done;
+    }
+    if ((!reuse && strcmp(token.status, STORE_TOKEN_ACTIVE) != 0) || token.expires_at <= x->now) {
+        result = refuse(x->response, "invalid_grant",
+                        "the refresh token has expired or was revoked");
+        goto done;
+    }
+    if (strcmp(token.identity_status, STORE_IDENTITY_ACTIVE) != 0) {
+        result = refuse(x->response, "invalid_grant", "the identity is not active");
+        goto done;
+    }
+    result = refresh_issue(x, &token, reuse ? REUSE : ROTATE);
+done:
+    store_oidc_token_clear(&token);
+    return result;
+}
+
+/* grant_type=refresh_token. Returns as a handler does.
+ *
+ * The usual case, a live token presented once, is taken (checked and
+ * rotated) by one statement in the transaction that writes its successor:
+ * on PostgreSQL three round trips a grant instead of four. Anything else
+ * is rolled back and read to be told apart (refresh_classify()): a token
+ * presented twice at once is taken by the first; the second, once the
+ * first has committed, finds it rotated, a replay unless within the
+ * platform's reuse interval. */
+static int
+grant_refresh(struct exchange *x)
+{
+    const char *presented = form_get(x->form, "refresh_token");
+    if (presented == NULL)
+        return refuse(x->response, "invalid_request", "refresh_token is required");
+    if (strlen(presented) > OAUTH_CREDENTIAL_MAX)
+        return refuse(x->response, "invalid_grant", "unknown refresh token");
+
+    struct store_oidc_token token;
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    int taken = 0;
+    oauth_hash(presented, hash);
+    if (store_begin(x->conn) != 0)
+        return oauth_store_failed(x->conn, "token begin", x->response);
+    if (store_oidc_refresh_take(x->conn, hash, x->platform->client_id, x->now, &token,
+                                &taken) != 0) {
+        store_rollback(x->conn);
+        return oauth_store_failed(x->conn, "token take", x->response);
+    }
+    if (!taken) {
+        store_rollback(x->conn);
+        return refresh_classify(x, hash);
+    }
+    int result = refresh_issue(x, &token, TAKEN);
     store_oidc_token_clear(&token);
     return result;
 }

@@ -764,6 +764,20 @@ int store_oidc_grant_revoke(struct store_conn *conn, const char *web_number,
 int store_oidc_identity_revoke(struct store_conn *conn, const char *web_number,
                                int64_t *count) __attribute__((warn_unused_result));
 
+/* The refresh grant's usual case in one statement, inside the caller's
+ * transaction: if token_hash is an unexpired, active refresh token of
+ * client_id whose identity is active, marks it rotated at now and fills
+ * *out (store_oidc_token_clear(); identity_status "active", person_id
+ * empty) with *taken 1. Otherwise nothing changes and *taken is 0: the
+ * caller rolls back and reads the token (store_oidc_token_get()) to tell
+ * why. A second take of the same token waits for the first's transaction
+ * (PostgreSQL: the row's lock; SQLite: one writer) and then finds it
+ * rotated. */
+int store_oidc_refresh_take(struct store_conn *conn,
+                            const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                            const char *client_id, int64_t now, struct store_oidc_token *out,
+                            int *taken) __attribute__((warn_unused_result));
+
 /* Marks an active refresh token rotated at now (its successor is being
  * issued); *changed 0 when it was not active any more (a race). */
 int store_oidc_token_rotate(struct store_conn *conn, const char *web_number,

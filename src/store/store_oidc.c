@@ -672,6 +672,66 @@ grant_row(void *context, const struct store_value *columns, size_t count)
     return rc;
 }
 
+/* store_oidc_refresh_take()'s statement: the token's columns as
+ * read_token() takes them, the identity's two NULL (the EXISTS has
+ * checked its status; the caller is told it is active), unqualified
+ * (SQLite's RETURNING does not know the alias). $1 the token's
+ * hash, $2 rotated, $3 now, $4 the refresh kind, $5 the client id, $6 the
+ * token's active status, $7 the identity's; on Citus $8 its web number.
+ * identity is co-located with oidc_token by web number on Citus. */
+#define REFRESH_TAKE                                                                \
+    "UPDATE oidc_token AS t SET status = $2, rotated_at = $3"                      \
+    " WHERE t.kind = $4 AND t.client_id = $5 AND t.status = $6 AND t.expires_at > $3" \
+    " AND EXISTS (SELECT 1 FROM identity i WHERE i.web_number = t.web_number"      \
+    " AND i.status = $7)"
+#define REFRESH_TAKEN                                                               \
+    " RETURNING token_hash, kind, grant_id, client_id, web_number, sub, claims,"     \
+    " auth_time, created_at, expires_at, status, NULL, NULL, rotated_at, dpop_jkt"
+
+int
+store_oidc_refresh_take(struct store_conn *conn, const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                        const char *client_id, int64_t now, struct store_oidc_token *out,
+                        int *taken)
+{
+    memset(out, 0, sizeof *out);
+    *taken = 0;
+    char web_number[STORE_ID_MAX] = "";
+    struct store_value params[] = {
+        v_hash(token_hash), v_text(STORE_TOKEN_ROTATED), v_integer(now),
+        v_text(STORE_TOKEN_REFRESH), v_text(client_id), v_text(STORE_TOKEN_ACTIVE),
+        v_text(STORE_IDENTITY_ACTIVE), v_null(),
+    };
+    size_t count = 7;
+    const char *sql;
+    /* Found by hash as token_get() finds it. */
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE)
+        sql = REFRESH_TAKE " AND t.token_hash = $1" REFRESH_TAKEN;
+    else if (conn->one_database)
+        sql = REFRESH_TAKE " AND t.web_number = (SELECT web_number FROM oidc_token_hash"
+                           " WHERE token_hash = $1) AND t.token_hash = $1" REFRESH_TAKEN;
+    else {
+        int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
+                      params, 1, read_one_key, web_number, NULL);
+        if (rc < 0)
+            return row_failed(conn, "token lookup");
+        if (rc == 0)
+            return 0;
+        params[7] = v_text(web_number);
+        count = 8;
+        sql = REFRESH_TAKE " AND t.web_number = $8 AND t.token_hash = $1" REFRESH_TAKEN;
+    }
+    int rc = exec(conn, sql, params, count, read_token, out, NULL);
+    if (rc < 0)
+        return row_failed(conn, "token");
+    if (rc == 1 && string_copy(out->identity_status, sizeof out->identity_status,
+                               STORE_IDENTITY_ACTIVE) != 0) {
+        store_oidc_token_clear(out);
+        return -1;
+    }
+    *taken = rc == 1;
+    return 0;
+}
+
 int
 store_oidc_token_rotate(struct store_conn *conn, const char *web_number,
                         const uint8_t token_hash[STORE_OIDC_HASH_BYTES], int64_t now,

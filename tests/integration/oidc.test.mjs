@@ -755,11 +755,15 @@ test('parallel refreshes: within a platform\'s reuse interval both succeed; with
   const info = await client.tokenIntrospection(configs.parallel, both[0].body.access_token);
   assert.equal(info.active, false, 'the whole grant is revoked');
   // A platform without one (the default): the second of two at once is a
-  // replay.
+  // replay, and ends the grant, the pair the first got included.
   const shop = await loginAndExchange(platforms.shop, configs.shop, citizens.adult.wallet);
   const raced = await Promise.all([refresh(platforms.shop, shop.tokens.refresh_token),
     refresh(platforms.shop, shop.tokens.refresh_token)]);
   assert.deepEqual(raced.map((a) => a.status).sort(), [200, 400]);
+  const [won, lost] = raced[0].status === 200 ? raced : [raced[1], raced[0]];
+  assert.match(lost.body.error_description, /already used; the grant is revoked/);
+  assert.equal((await client.tokenIntrospection(configs.shop, won.body.access_token)).active, false);
+  expectOAuthError(await refresh(platforms.shop, won.body.refresh_token), 400, 'invalid_grant');
 });
 
 test('the approval of a revoked device is refused 401; the other device still approves', async () => {

@@ -860,6 +860,124 @@ insert_token(struct store_conn *conn, unsigned n, unsigned grant, const char *we
     assert_int_equal(store_oidc_token_insert(conn, &token), 0);
 }
 
+/* The token's status as stored now ("" when there is none). */
+static void
+token_status(struct store_conn *conn, unsigned n, char status[STORE_STATUS_MAX])
+{
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    struct store_oidc_token token;
+    int found = 0;
+    fill_hash(hash, 0x40, n);
+    assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
+    snprintf(status, STORE_STATUS_MAX, "%s", found ? token.status : "");
+    if (found)
+        store_oidc_token_clear(&token);
+}
+
+/* store_oidc_refresh_take() at now; *taken returned. */
+static int
+take(struct store_conn *conn, unsigned n, const char *client_id, int64_t now,
+     struct store_oidc_token *out)
+{
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    int taken = -1;
+    fill_hash(hash, 0x40, n);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_oidc_refresh_take(conn, hash, client_id, now, out, &taken), 0);
+    assert_true(taken == 0 || taken == 1);
+    if (taken)
+        assert_int_equal(store_commit(conn), 0);
+    else
+        store_rollback(conn);
+    return taken;
+}
+
+/* The refresh grant's one statement takes exactly a live refresh token of
+ * the platform and of an active identity, once, and changes nothing
+ * otherwise. */
+static void
+test_refresh_take(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    struct store_identity active = {.web_number = "WN1", .person_id = "person-1",
+                                    .status = STORE_IDENTITY_ACTIVE,
+                                    .created_at = 10, .updated_at = 10};
+    struct store_identity suspended = {.web_number = "WN2", .person_id = "person-2",
+                                       .status = STORE_IDENTITY_ACTIVE,
+                                       .created_at = 10, .updated_at = 10};
+    int inserted = 0, found = 0;
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &active, &inserted), 0);
+    assert_int_equal(store_identity_insert(conn, &suspended, &inserted), 0);
+    assert_int_equal(store_commit(conn), 0);
+    assert_int_equal(store_identity_suspend(conn, "WN2", "court order", "art. 12", 0, 20,
+                                            &found),
+                     0);
+    assert_int_equal(found, 1);
+    insert_token(conn, 1, 1, "WN1", 1000);
+    insert_token(conn, 2, 2, "WN1", 500); /* expires at the moment of taking */
+    struct store_oidc_token access = make_token(3, 3, "WN1", 1000);
+    strcpy(access.kind, STORE_TOKEN_ACCESS);
+    assert_int_equal(store_oidc_token_insert(conn, &access), 0);
+    insert_token(conn, 4, 4, "WN2", 1000);
+    struct store_oidc_token bound = make_token(5, 5, "WN1", 1000);
+    strcpy(bound.dpop_jkt, "jkt-of-the-key");
+    assert_int_equal(store_oidc_token_insert(conn, &bound), 0);
+    insert_token(conn, 6, 6, "WN1", 1000);
+
+    struct store_oidc_token token;
+    char status[STORE_STATUS_MAX];
+    assert_int_equal(take(conn, 1, "client", 500, &token), 1);
+    uint8_t grant[STORE_OIDC_HASH_BYTES];
+    fill_hash(grant, 0x10, 1);
+    assert_memory_equal(token.grant_id, grant, sizeof grant);
+    assert_string_equal(token.kind, STORE_TOKEN_REFRESH);
+    assert_string_equal(token.client_id, "client");
+    assert_string_equal(token.web_number, "WN1");
+    assert_string_equal(token.sub, "sub");
+    assert_string_equal(token.claims, "[]");
+    assert_int_equal(token.auth_time, 50);
+    assert_int_equal(token.expires_at, 1000);
+    assert_string_equal(token.status, STORE_TOKEN_ROTATED);
+    assert_int_equal(token.rotated_at, 500);
+    assert_string_equal(token.identity_status, STORE_IDENTITY_ACTIVE);
+    assert_string_equal(token.dpop_jkt, "");
+    store_oidc_token_clear(&token);
+    token_status(conn, 1, status);
+    assert_string_equal(status, STORE_TOKEN_ROTATED);
+    /* Once only. */
+    assert_int_equal(take(conn, 1, "client", 501, &token), 0);
+
+    /* Another platform's, expired, an access token, a suspended identity's,
+     * none at all: not taken, and left as they were. */
+    assert_int_equal(take(conn, 6, "other", 500, &token), 0);
+    assert_int_equal(take(conn, 2, "client", 500, &token), 0);
+    assert_int_equal(take(conn, 3, "client", 500, &token), 0);
+    assert_int_equal(take(conn, 4, "client", 500, &token), 0);
+    assert_int_equal(take(conn, 99, "client", 500, &token), 0);
+    for (unsigned n = 2; n <= 6; n++) {
+        token_status(conn, n, status);
+        assert_string_equal(status, STORE_TOKEN_ACTIVE);
+    }
+    /* Taken and rolled back (the grant refused afterwards): still active.
+     * The binding comes back with it. */
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    int taken = 0;
+    fill_hash(hash, 0x40, 5);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_oidc_refresh_take(conn, hash, "client", 500, &token, &taken), 0);
+    assert_int_equal(taken, 1);
+    assert_string_equal(token.dpop_jkt, "jkt-of-the-key");
+    store_oidc_token_clear(&token);
+    store_rollback(conn);
+    token_status(conn, 5, status);
+    assert_string_equal(status, STORE_TOKEN_ACTIVE);
+    assert_int_equal(take(conn, 6, "client", 500, &token), 1);
+    store_oidc_token_clear(&token);
+    store_release(f->store, conn);
+}
+
 static void
 test_login_lookups_and_purge(void **state)
 {
@@ -1626,6 +1744,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_issuer_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_take, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_pending_reads_only_pending, setup, teardown),
