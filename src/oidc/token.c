@@ -209,6 +209,7 @@ grant_code(struct exchange *x)
 
     struct store_oidc_login login;
     uint8_t code_hash[STORE_OIDC_HASH_BYTES];
+    char identity_status[STORE_STATUS_MAX];
     char sub[SUBJECT_SIZE];
     char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
     char *id_token = NULL, *claims_text = NULL;
@@ -221,7 +222,7 @@ grant_code(struct exchange *x)
     oauth_hash(code, code_hash);
     if (store_begin(x->conn) != 0)
         return oauth_store_failed(x->conn, "code begin", x->response);
-    if (store_oidc_code_present(x->conn, code_hash, &login, &found) != 0) {
+    if (store_oidc_code_present(x->conn, code_hash, &login, &found, identity_status) != 0) {
         step = "code present";
         goto done;
     }
@@ -276,12 +277,20 @@ grant_code(struct exchange *x)
     names = claims_intersect(released, allowed);
     values = json_object();
     claims_text = names ? json_dumps(names, JSON_COMPACT) : NULL;
-    if (values == NULL || claims_text == NULL ||
-        claims_for_identity(x->conn, x->context->signer, login.web_number, names, x->now,
-                            values, &active) != 0)
+    /* The identity's status came with the code where the store reads both
+     * in one statement (not on Citus): then its record is read only for a
+     * claim computed from it. Otherwise claims_for_identity() reads the
+     * status with the record. Either way a suspended or locked identity
+     * gets no token. */
+    int computed = 0;
+    if (values != NULL && claims_text != NULL)
+        computed = strcmp(identity_status, STORE_IDENTITY_ACTIVE) == 0
+                   ? claims_for_active_identity(x->conn, x->context->signer, login.web_number,
+                                                names, x->now, values, &active)
+                   : claims_for_identity(x->conn, x->context->signer, login.web_number, names,
+                                         x->now, values, &active);
+    if (values == NULL || claims_text == NULL || computed != 0)
         goto done;
-    /* The identity's status is read once, with its record, by
-     * claims_for_identity(): a suspended or locked identity gets no token. */
     if (!active) {
         refusal = "the identity is not active";
         goto refused;

@@ -664,10 +664,15 @@ int store_oidc_login_decide(struct store_conn *conn,
  * time), in one atomic statement that locks the row until the caller's
  * transaction ends: inside one, a second presentation waits for the
  * first to finish. *found 0 when no approved login has this code. The
- * caller judges expiry (code_expires_at) and reuse (code_uses > 1). */
+ * caller judges expiry (code_expires_at) and reuse (code_uses > 1).
+ * identity_status is the status of the login's identity, read by the same
+ * statement where the store can (SQLite, PostgreSQL without Citus); ""
+ * where it cannot (Citus: the login's shard is not its identity's) or
+ * when the identity has no row: read it then. */
 int store_oidc_code_present(struct store_conn *conn,
                             const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
-                            struct store_oidc_login *out, int *found)
+                            struct store_oidc_login *out, int *found,
+                            char identity_status[STORE_STATUS_MAX])
     __attribute__((warn_unused_result));
 
 void store_oidc_login_clear(struct store_oidc_login *login);

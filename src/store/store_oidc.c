@@ -299,23 +299,52 @@ store_oidc_login_decide(struct store_conn *conn,
     return 0;
 }
 
+/* A presented login and its identity's status (the column after the
+ * login's; NULL when the identity has no row). */
+struct login_status {
+    struct store_oidc_login *login;
+    char *status; /* STORE_STATUS_MAX */
+};
+
+static int
+read_login_status(void *context, const struct store_value *columns, size_t count)
+{
+    struct login_status *row = context;
+    if (count != LOGIN_READ_COUNT + 1 || read_login(row->login, columns, LOGIN_READ_COUNT) != 1)
+        return -1;
+    if (columns[LOGIN_READ_COUNT].type != STORE_VALUE_NULL &&
+        column_text_into(&columns[LOGIN_READ_COUNT], row->status, STORE_STATUS_MAX) != 0) {
+        store_oidc_login_clear(row->login);
+        return -1;
+    }
+    return 1;
+}
+
+/* The presented login's columns and its identity's status (SQLite and
+ * PostgreSQL without Citus). */
+#define CODE_PRESENTED                                                                 \
+    " RETURNING " LOGIN_READ_COLUMNS ", (SELECT status FROM identity i"               \
+    " WHERE i.web_number = oidc_login.web_number)"
+
 int
 store_oidc_code_present(struct store_conn *conn,
                         const uint8_t code_hash[STORE_OIDC_HASH_BYTES],
-                        struct store_oidc_login *out, int *found)
+                        struct store_oidc_login *out, int *found,
+                        char identity_status[STORE_STATUS_MAX])
 {
     uint8_t login_hash[STORE_OIDC_HASH_BYTES];
     memset(out, 0, sizeof *out);
     *found = 0;
+    identity_status[0] = '\0';
     struct store_value lookup = v_hash(code_hash);
+    struct login_status row = {out, identity_status};
     int rc;
     if (conn->driver->dialect == STORE_DIALECT_SQLITE) { /* see store_oidc_login_insert */
         struct store_value params[] = {lookup, v_text(STORE_LOGIN_APPROVED)};
         rc = exec(conn,
                   "UPDATE oidc_login SET code_uses = code_uses + 1"
-                  " WHERE code_hash = $1 AND status = $2"
-                  " RETURNING " LOGIN_READ_COLUMNS,
-                  params, 2, read_login, out, NULL);
+                  " WHERE code_hash = $1 AND status = $2" CODE_PRESENTED,
+                  params, 2, read_login_status, &row, NULL);
         if (rc < 0)
             return row_failed(conn, "login");
         *found = rc == 1;
@@ -326,9 +355,8 @@ store_oidc_code_present(struct store_conn *conn,
         rc = exec(conn,
                   "UPDATE oidc_login SET code_uses = code_uses + 1"
                   " WHERE login_hash = (SELECT login_hash FROM oidc_code WHERE code_hash = $1)"
-                  " AND code_hash = $1 AND status = $2"
-                  " RETURNING " LOGIN_READ_COLUMNS,
-                  params, 2, read_login, out, NULL);
+                  " AND code_hash = $1 AND status = $2" CODE_PRESENTED,
+                  params, 2, read_login_status, &row, NULL);
         if (rc < 0)
             return row_failed(conn, "login");
         *found = rc == 1;

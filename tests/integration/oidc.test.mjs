@@ -791,6 +791,12 @@ test('a suspended identity cannot approve and its live tokens die for good; rein
   // A login approved before the suspension, its code not yet exchanged.
   const approved = await login(platforms.shop, configs.shop, citizens.suspendee.wallet);
   assert.equal(approved.decided.status, 'approved', JSON.stringify(approved.decided));
+  // Another, for realname_verified alone: no claim of it is computed from
+  // the registry record, so the exchange reads no record to find the
+  // suspension by.
+  const nameless = await login(platforms.shop, configs.shop, citizens.suspendee.wallet,
+    { scope: 'openid realname_verified' });
+  assert.equal(nameless.decided.status, 'approved', JSON.stringify(nameless.decided));
 
   const suspended = await run(['identity', 'suspend', '--data', temp.data, '--reason', 'court_order',
     '--legal-basis', 'Test court order 2024-17', citizens.suspendee.web_number,
@@ -805,6 +811,11 @@ test('a suspended identity cannot approve and its live tokens die for good; rein
       expectedState: approved.state, expectedNonce: approved.nonce, idTokenExpected: true }));
   assert.deepEqual([exchange.status, exchange.error], [400, 'invalid_grant']);
   assert.match(exchange.cause.error_description ?? '', /identity is not active/);
+  const namelessExchange = await clientError(client.authorizationCodeGrant(configs.shop,
+    new URL(nameless.decided.redirect_to), { pkceCodeVerifier: nameless.verifier,
+      expectedState: nameless.state, expectedNonce: nameless.nonce, idTokenExpected: true }));
+  assert.deepEqual([namelessExchange.status, namelessExchange.error], [400, 'invalid_grant']);
+  assert.match(namelessExchange.cause.error_description ?? '', /identity is not active/);
 
   const page = await openLogin(platforms.shop, configs.shop);
   const refused = await appLogin(citizens.suspendee.wallet, page.shown, '--approve');

@@ -121,8 +121,11 @@ test_decide(void **state)
     struct store_oidc_login login;
     assert_int_equal(oauth_code_for_login("login-a", code), 0);
     oauth_hash(code, hash);
-    assert_int_equal(store_oidc_code_present(f->conn, hash, &login, &found), 0);
+    char identity_status[STORE_STATUS_MAX];
+    assert_int_equal(store_oidc_code_present(f->conn, hash, &login, &found, identity_status),
+                     0);
     assert_int_equal(found, 1);
+    assert_string_equal(identity_status, ""); /* no identity row here */
     assert_string_equal(login.status, STORE_LOGIN_APPROVED);
     assert_string_equal(login.released, "[\"age_over_18\"]");
     assert_int_equal(login.code_uses, 1);

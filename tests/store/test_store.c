@@ -860,6 +860,53 @@ insert_token(struct store_conn *conn, unsigned n, unsigned grant, const char *we
     assert_int_equal(store_oidc_token_insert(conn, &token), 0);
 }
 
+/* A presented code comes with its identity's status where the store reads
+ * both in one statement (SQLite and PostgreSQL here): none without an
+ * identity row, then the row's as it changes. */
+static void
+test_code_present_identity_status(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    struct store_oidc_login login;
+    char identity_status[STORE_STATUS_MAX];
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    int found = 0, inserted = 0;
+    approved_login(conn, 3, "WN7", 1000);
+    fill_hash(hash, 0x30, 3);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(login.web_number, "WN7");
+    assert_string_equal(identity_status, "");
+    store_oidc_login_clear(&login);
+
+    struct store_identity identity = {.web_number = "WN7", .person_id = "person-7",
+                                      .status = STORE_IDENTITY_ACTIVE,
+                                      .created_at = 10, .updated_at = 10};
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
+    assert_int_equal(store_commit(conn), 0);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
+    assert_int_equal(found, 1);
+    assert_int_equal(login.code_uses, 2);
+    assert_string_equal(identity_status, STORE_IDENTITY_ACTIVE);
+    store_oidc_login_clear(&login);
+
+    assert_int_equal(store_identity_suspend(conn, "WN7", "court order", "art. 12", 0, 20,
+                                            &found),
+                     0);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(identity_status, STORE_IDENTITY_SUSPENDED);
+    store_oidc_login_clear(&login);
+    /* No login, no status. */
+    fill_hash(hash, 0x30, 4);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
+    assert_int_equal(found, 0);
+    assert_string_equal(identity_status, "");
+    store_release(f->store, conn);
+}
+
 /* The token's status as stored now ("" when there is none). */
 static void
 token_status(struct store_conn *conn, unsigned n, char status[STORE_STATUS_MAX])
@@ -1017,8 +1064,10 @@ test_login_lookups_and_purge(void **state)
     store_oidc_login_clear(&login);
     store_platform_clear(&platform);
     fill_hash(hash, 0x30, 2);
-    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found), 0);
+    char identity_status[STORE_STATUS_MAX];
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
     assert_int_equal(found, 1);
+    assert_string_equal(identity_status, ""); /* no identity row here */
     assert_int_equal(login.code_uses, 1);
     store_oidc_login_clear(&login);
 
@@ -1052,7 +1101,7 @@ test_login_lookups_and_purge(void **state)
                      0);
     assert_int_equal(found, 0);
     fill_hash(hash, 0x30, 1);
-    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found), 0);
+    assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
     assert_int_equal(found, 0);
     fill_hash(hash, 0x40, 1);
     assert_int_equal(store_oidc_token_get(conn, hash, &token, &found), 0);
@@ -1477,9 +1526,10 @@ present_code(void *argument)
     uint8_t hash[STORE_OIDC_HASH_BYTES];
     fill_hash(hash, 0x30, 7);
     struct store_oidc_login login;
+    char identity_status[STORE_STATUS_MAX];
     int found = 0;
     pthread_barrier_wait(&r->start);
-    if (store_oidc_code_present(conn, hash, &login, &found) != 0 || !found)
+    if (store_oidc_code_present(conn, hash, &login, &found, identity_status) != 0 || !found)
         atomic_fetch_add(&r->failures, 1);
     else if (login.code_uses == 1)
         atomic_fetch_add(&r->winners, 1);
@@ -1745,6 +1795,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_code_present_identity_status, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_pending_reads_only_pending, setup, teardown),
