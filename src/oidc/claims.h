@@ -59,11 +59,11 @@ int claims_for_identity(struct store_conn *conn, struct signer *signer,
     __attribute__((warn_unused_result));
 
 /* claims_for_identity() for an identity the caller has just read as active
- * along with what it holds (an access token read with its identity's
- * status): the identity and its record are read again, and the record
- * opened, only when a claim needs the record. Claims that do not
- * (realname_verified alone, or none) touch neither the store nor the
- * signer, and conn and signer may then be NULL. */
+ * along with what it holds (an access token, or a presented code, read
+ * with its identity's status): the identity and its record are read
+ * again, and the record opened, only when a claim needs the record.
+ * Claims that do not (realname_verified alone, or none) touch neither the
+ * store nor the signer, and conn and signer may then be NULL. */
 int claims_for_active_identity(struct store_conn *conn, struct signer *signer,
                                const char *web_number, const json_t *names,
                                int64_t now, json_t *out, int *active)
