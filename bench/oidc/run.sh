@@ -24,6 +24,8 @@
 # every database process, which does not depend on how many cores the load
 # generator takes from the server; cyberid's server CPU is that of serve and
 # of its signer process together; and the generator's own CPU per operation.
+# Last, issue 14's four targets for each backend against the peer, met or not
+# (pinned figures, or the CPU ratio of the shared run when only that ran).
 # BACKENDS may also name `softhsm`: SQLite with every key in a SoftHSM2 token
 # made here (SOFTHSM2_CONF in the run folder). Everything it makes goes in
 # build-bench-oidc/.
@@ -306,6 +308,38 @@ for (const mode of modes) {
     for (const [label, r] of halves)
       console.log(`  ${label.padEnd(34)} ${String(r.rate).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
         (r.errors ? `   (${r.errors} errors)` : ""));
+  }
+}
+// The four targets of issue 14, each against the peer in the same run: pinned
+// where the placement ran (CPU per login from the shared one otherwise).
+const target = (mode, backend, flow) => rows.find((r) => r.mode === mode && r.backend === backend && r.flow === flow);
+const place = modes.includes("pinned") ? "pinned" : modes[0];
+const targets = [
+  ["server CPU per login, peer/cyberid >= 10x", (b) => {
+    const r = target(place, b, "cyberid-login"), p = target(place, "peer", "peer-login");
+    return r && p ? [p.server_cpu_ms_per_op / cpu(r), 10] : null; }, "x"],
+  ["logins/s pinned, cyberid/peer >= 5x", (b) => {
+    const r = target("pinned", b, "cyberid-login"), p = target("pinned", "peer", "peer-login");
+    return r && p ? [r.per_sec / p.per_sec, 5] : null; }, "x"],
+  ["grants/s per server core, cyberid/peer >= 2x", (b) => {
+    const r = target("pinned", b, "cyberid-refresh"), p = target("pinned", "peer", "peer-cc");
+    return r && p ? [r.per_sec / p.per_sec, 2] : null; }, "x"],
+  ["token p99 at half its peak < 5 ms", (b) => {
+    const r = target("pinned", b, "cyberid-refresh@half");
+    return r ? [Number(r.p99_ms), 5, true] : null; }, " ms"],
+];
+if (backends.length && rows.some((r) => r.backend === "peer")) {
+  console.log("");
+  console.log(`${("targets (issue 14, " + place + ")").padEnd(46)}` + backends.map((b) => b.padStart(17)).join(""));
+  for (const [label, of, unit] of targets) {
+    const cells = backends.map((b) => {
+      const t = of(b);
+      if (!t) return "-".padStart(17);
+      const [value, bound, below] = t;
+      const met = below ? value < bound : value >= bound;
+      return `${value.toFixed(2)}${unit} ${met ? "met" : "not met"}`.padStart(17);
+    });
+    console.log(`  ${label.padEnd(44)}${cells.join("")}`);
   }
 }
 console.log("");
