@@ -563,11 +563,25 @@ read_token_platform(void *context, const struct store_value *columns, size_t cou
 /* SQLite: keyed by token_hash, no lookup (see store_oidc_token_insert).
  * PostgreSQL without Citus: the lookup row in the same statement. Citus:
  * the lookup row first ($1 its web number, $2 the hash). */
-#define TOKEN_BY_HASH " WHERE t.token_hash = $1"
-#define TOKEN_BY_LOOKUP                                                             \
-    " WHERE t.web_number = (SELECT web_number FROM oidc_token_hash WHERE token_hash = $1)" \
+#define TOKEN_KEY_HASH "t.token_hash = $1"
+#define TOKEN_KEY_LOOKUP                                                              \
+    "t.web_number = (SELECT web_number FROM oidc_token_hash WHERE token_hash = $1)"   \
     " AND t.token_hash = $1"
+#define TOKEN_BY_HASH " WHERE " TOKEN_KEY_HASH
+#define TOKEN_BY_LOOKUP " WHERE " TOKEN_KEY_LOOKUP
 #define TOKEN_BY_SHARD " WHERE t.web_number = $1 AND t.token_hash = $2"
+
+/* Citus: the web number of the token with this hash, from its lookup row,
+ * into web_number. 1 found, 0 none, -1 failed. */
+static int
+token_shard(struct store_conn *conn, const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+            char web_number[STORE_ID_MAX])
+{
+    struct store_value param = v_hash(token_hash);
+    int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
+                  &param, 1, read_one_key, web_number, NULL);
+    return rc < 0 ? row_failed(conn, "token lookup") : rc;
+}
 
 /* store_oidc_token_get(), with the platform into *platform when not NULL. */
 static int
@@ -587,12 +601,9 @@ token_get(struct store_conn *conn, const uint8_t token_hash[STORE_OIDC_HASH_BYTE
     else if (conn->one_database)
         sql = platform ? TOKEN_PLATFORM_SELECT TOKEN_BY_LOOKUP : TOKEN_SELECT TOKEN_BY_LOOKUP;
     else {
-        int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
-                      params, 1, read_one_key, web_number, NULL);
-        if (rc < 0)
-            return row_failed(conn, "token lookup");
-        if (rc == 0)
-            return 0;
+        int rc = token_shard(conn, token_hash, web_number);
+        if (rc <= 0)
+            return rc;
         params[0] = v_text(web_number);
         count = 2;
         sql = platform ? TOKEN_PLATFORM_SELECT TOKEN_BY_SHARD : TOKEN_SELECT TOKEN_BY_SHARD;
@@ -733,17 +744,13 @@ store_oidc_refresh_take(struct store_conn *conn, const uint8_t token_hash[STORE_
     const char *sql;
     /* Found by hash as token_get() finds it. */
     if (conn->driver->dialect == STORE_DIALECT_SQLITE)
-        sql = REFRESH_TAKE " AND t.token_hash = $1" REFRESH_TAKEN;
+        sql = REFRESH_TAKE " AND " TOKEN_KEY_HASH REFRESH_TAKEN;
     else if (conn->one_database)
-        sql = REFRESH_TAKE " AND t.web_number = (SELECT web_number FROM oidc_token_hash"
-                           " WHERE token_hash = $1) AND t.token_hash = $1" REFRESH_TAKEN;
+        sql = REFRESH_TAKE " AND " TOKEN_KEY_LOOKUP REFRESH_TAKEN;
     else {
-        int rc = exec(conn, "SELECT web_number FROM oidc_token_hash WHERE token_hash = $1",
-                      params, 1, read_one_key, web_number, NULL);
-        if (rc < 0)
-            return row_failed(conn, "token lookup");
-        if (rc == 0)
-            return 0;
+        int rc = token_shard(conn, token_hash, web_number);
+        if (rc <= 0)
+            return rc;
         params[7] = v_text(web_number);
         count = 8;
         sql = REFRESH_TAKE " AND t.web_number = $8 AND t.token_hash = $1" REFRESH_TAKEN;

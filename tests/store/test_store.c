@@ -485,6 +485,22 @@ insert_device(struct store_conn *conn, const char *serial, const char *web_numbe
     assert_int_equal(store_device_insert(conn, &device), 0);
 }
 
+/* Inserts an active identity web_number of person_id, made at `at`. */
+static void
+insert_identity(struct store_conn *conn, const char *web_number, const char *person_id,
+                int64_t at)
+{
+    struct store_identity identity = {.status = STORE_IDENTITY_ACTIVE,
+                                      .created_at = at, .updated_at = at};
+    int inserted = 0;
+    snprintf(identity.web_number, sizeof identity.web_number, "%s", web_number);
+    snprintf(identity.person_id, sizeof identity.person_id, "%s", person_id);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
+    assert_int_equal(inserted, 1);
+    assert_int_equal(store_commit(conn), 0);
+}
+
 /* A presented certificate's device and its identity in one read: the same
  * fields as the two reads apart, and nothing of an identity that is not
  * there or of a device asked under another web number. */
@@ -493,14 +509,8 @@ test_device_with_identity(void **state)
 {
     struct fixture *f = *state;
     struct store_conn *conn = store_acquire(f->store);
-    struct store_identity identity = {.web_number = "WN1", .person_id = "person-1",
-                                      .status = STORE_IDENTITY_ACTIVE,
-                                      .created_at = 100, .updated_at = 100};
-    int inserted = 0, found = 0, identity_found = 0;
-    assert_int_equal(store_begin(conn), 0);
-    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
-    assert_int_equal(inserted, 1);
-    assert_int_equal(store_commit(conn), 0);
+    int found = 0, identity_found = 0;
+    insert_identity(conn, "WN1", "person-1", 100);
     assert_int_equal(store_identity_suspend(conn, "WN1", "court order", "art. 12", 900, 200,
                                             &found),
                      0);
@@ -871,7 +881,7 @@ test_code_present_identity_status(void **state)
     struct store_oidc_login login;
     char identity_status[STORE_STATUS_MAX];
     uint8_t hash[STORE_OIDC_HASH_BYTES];
-    int found = 0, inserted = 0;
+    int found = 0;
     approved_login(conn, 3, "WN7", 1000);
     fill_hash(hash, 0x30, 3);
     assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
@@ -880,12 +890,7 @@ test_code_present_identity_status(void **state)
     assert_string_equal(identity_status, "");
     store_oidc_login_clear(&login);
 
-    struct store_identity identity = {.web_number = "WN7", .person_id = "person-7",
-                                      .status = STORE_IDENTITY_ACTIVE,
-                                      .created_at = 10, .updated_at = 10};
-    assert_int_equal(store_begin(conn), 0);
-    assert_int_equal(store_identity_insert(conn, &identity, &inserted), 0);
-    assert_int_equal(store_commit(conn), 0);
+    insert_identity(conn, "WN7", "person-7", 10);
     assert_int_equal(store_oidc_code_present(conn, hash, &login, &found, identity_status), 0);
     assert_int_equal(found, 1);
     assert_int_equal(login.code_uses, 2);
@@ -947,17 +952,9 @@ test_refresh_take(void **state)
 {
     struct fixture *f = *state;
     struct store_conn *conn = store_acquire(f->store);
-    struct store_identity active = {.web_number = "WN1", .person_id = "person-1",
-                                    .status = STORE_IDENTITY_ACTIVE,
-                                    .created_at = 10, .updated_at = 10};
-    struct store_identity suspended = {.web_number = "WN2", .person_id = "person-2",
-                                       .status = STORE_IDENTITY_ACTIVE,
-                                       .created_at = 10, .updated_at = 10};
-    int inserted = 0, found = 0;
-    assert_int_equal(store_begin(conn), 0);
-    assert_int_equal(store_identity_insert(conn, &active, &inserted), 0);
-    assert_int_equal(store_identity_insert(conn, &suspended, &inserted), 0);
-    assert_int_equal(store_commit(conn), 0);
+    int found = 0;
+    insert_identity(conn, "WN1", "person-1", 10);
+    insert_identity(conn, "WN2", "person-2", 10); /* suspended below */
     assert_int_equal(store_identity_suspend(conn, "WN2", "court order", "art. 12", 0, 20,
                                             &found),
                      0);
