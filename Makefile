@@ -43,11 +43,14 @@ test: test-release test-asan
 test-release: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The sanitizer builds' suites: leaks reported, the first UBSan finding fatal.
+SANITIZED_CTEST = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
 # The same suite against the AddressSanitizer + UndefinedBehaviorSanitizer
 # build; LeakSanitizer runs with it, so a leak fails the test that caused it.
 test-asan: build-asan
-	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	@cd $(ASAN_BUILD) && $(SANITIZED_CTEST)
 
 # The long matrix, not in `make test` (README, "Tests"): the sanitizer
 # build's suite with its integration tests on every backend (SQLite,
@@ -57,8 +60,7 @@ test-matrix: deps models
 	@cmake -S . -B $(MATRIX_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCYBERID_SANITIZE=ON \
 	  -DCYBERID_DATABASES="sqlite;postgresql;citus" -DCYBERID_KEY_STORES="files;softhsm" >/dev/null
 	@cmake --build $(MATRIX_BUILD) -j $(JOBS)
-	@cd $(MATRIX_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	@cd $(MATRIX_BUILD) && $(SANITIZED_CTEST)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(MATRIX_BUILD)
