@@ -279,9 +279,10 @@ const row = (label, r) => console.log(
   `  ${label.padEnd(34)} ${String(r.per_sec).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
   `   ${serverCpu(r).padEnd(30)} ${ms(r.generator_cpu_ms_per_op).padStart(8)}` + (r.errors ? `   (${r.errors} errors)` : ""));
 const modes = [...new Set(rows.map((r) => r.mode))];
+const find = (mode, backend, flow) => rows.find((r) => r.mode === mode && r.backend === backend && r.flow === flow);
 const backends = [...new Set(rows.filter((r) => r.backend !== "peer").map((r) => r.backend))];
 for (const mode of modes) {
-  const of = (backend, flow) => rows.find((r) => r.mode === mode && r.backend === backend && r.flow === flow);
+  const of = (backend, flow) => find(mode, backend, flow);
   const gen = rows.find((r) => r.mode === mode).generator;
   console.log("");
   console.log(mode === "pinned"
@@ -312,20 +313,19 @@ for (const mode of modes) {
 }
 // The four targets of issue 14, each against the peer in the same run: pinned
 // where the placement ran (CPU per login from the shared one otherwise).
-const target = (mode, backend, flow) => rows.find((r) => r.mode === mode && r.backend === backend && r.flow === flow);
 const place = modes.includes("pinned") ? "pinned" : modes[0];
 const targets = [
   ["server CPU per login, peer/cyberid >= 10x", (b) => {
-    const r = target(place, b, "cyberid-login"), p = target(place, "peer", "peer-login");
+    const r = find(place, b, "cyberid-login"), p = find(place, "peer", "peer-login");
     return r && p ? [p.server_cpu_ms_per_op / cpu(r), 10] : null; }, "x"],
   ["logins/s pinned, cyberid/peer >= 5x", (b) => {
-    const r = target("pinned", b, "cyberid-login"), p = target("pinned", "peer", "peer-login");
+    const r = find("pinned", b, "cyberid-login"), p = find("pinned", "peer", "peer-login");
     return r && p ? [r.per_sec / p.per_sec, 5] : null; }, "x"],
   ["grants/s per server core, cyberid/peer >= 2x", (b) => {
-    const r = target("pinned", b, "cyberid-refresh"), p = target("pinned", "peer", "peer-cc");
+    const r = find("pinned", b, "cyberid-refresh"), p = find("pinned", "peer", "peer-cc");
     return r && p ? [r.per_sec / p.per_sec, 2] : null; }, "x"],
   ["token p99 at half its peak < 5 ms", (b) => {
-    const r = target("pinned", b, "cyberid-refresh@half");
+    const r = find("pinned", b, "cyberid-refresh@half");
     return r ? [Number(r.p99_ms), 5, true] : null; }, " ms"],
 ];
 if (backends.length && rows.some((r) => r.backend === "peer")) {
