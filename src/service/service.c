@@ -119,6 +119,11 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     store_release(service->store, conn);
     if (ensured != 0)
         return -1;
+    /* A serving process reads the client's platform at every /authorize
+     * and every client authentication; on PostgreSQL it keeps them, told
+     * of each change by the database (store.h). */
+    if (store_platform_cache_start(service->store, err, errlen) != 0)
+        return -1;
     /* As many face checks at once as there are cores: they are CPU-bound,
      * more would only hold more images in memory. */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -2,6 +2,7 @@
  * written once over the driver interface; see store.h. */
 #include "store/store.h"
 
+#include "store/platform_cache.h"
 #include "store/store_driver.h"
 #include "store/store_internal.h"
 #include "util/strings.h"
@@ -17,6 +18,8 @@ struct store {
     const struct store_driver *driver;
     const char *backend;        /* store_backend() */
     void *shared;               /* the driver's start(), NULL if none */
+    char *location;             /* as opened (the platform cache connects) */
+    struct platform_cache *platforms; /* store_platform_cache_start() */
     pthread_mutex_t lock;
     pthread_cond_t released;
     unsigned count;
@@ -179,6 +182,10 @@ store_open(const char *location, unsigned connections, int run_migrations,
     store->driver = driver;
     pthread_mutex_init(&store->lock, NULL);
     pthread_cond_init(&store->released, NULL);
+    if ((store->location = strdup(location)) == NULL) {
+        error_set(err, errlen, "out of memory");
+        goto fail;
+    }
     if (driver->start != NULL && (store->shared = driver->start(location, err, errlen)) == NULL)
         goto fail;
     for (unsigned i = 0; i < connections; i++) {
@@ -237,13 +244,31 @@ store_close(struct store *store)
 {
     if (store == NULL)
         return;
+    platform_cache_stop(store->platforms);
     for (unsigned i = 0; i < store->count; i++)
         store->driver->disconnect(store->conns[i].connection);
     if (store->shared != NULL)
         store->driver->stop(store->shared);
     pthread_cond_destroy(&store->released);
     pthread_mutex_destroy(&store->lock);
+    free(store->location);
     free(store);
+}
+
+int
+store_platform_cache_start(struct store *store, char *err, size_t errlen)
+{
+    assert(store->platforms == NULL);
+    if (store->driver->listen == NULL)
+        return 0; /* SQLite: nothing tells this process of another's change */
+    store->platforms = platform_cache_start(store->driver, store->location, err, errlen);
+    if (store->platforms == NULL)
+        return -1;
+    pthread_mutex_lock(&store->lock);
+    for (unsigned i = 0; i < store->count; i++)
+        store->conns[i].platforms = store->platforms;
+    pthread_mutex_unlock(&store->lock);
+    return 0;
 }
 
 const char *
@@ -445,6 +470,19 @@ store_person_clear(struct store_person *person)
 
 #define PLATFORM_COLUMNS STORE_PLATFORM_COLUMNS_OF("")
 
+/* Tells every serve's platform cache (platform_cache.h) that the platform
+ * table changed: on PostgreSQL a notification, sent when the caller's
+ * transaction commits (at once outside one, after the change). Every
+ * write of the table must call it. SQLite keeps no cache: nothing to do. */
+static int
+platform_changed(struct store_conn *conn)
+{
+    if (conn->driver->dialect != STORE_DIALECT_POSTGRESQL)
+        return 0;
+    return exec(conn, "SELECT pg_notify('" STORE_PLATFORM_CHANNEL "', '')", NULL, 0, NULL,
+                NULL, NULL);
+}
+
 int
 store_platform_fill(const struct store_value *columns, size_t count,
                     struct store_platform *platform)
@@ -499,10 +537,12 @@ store_platform_insert(struct store_conn *conn, const struct store_platform *p)
         v_integer(p->disabled), v_integer(p->created_at), v_text(p->purpose),
         v_integer(p->refresh_reuse), v_integer(p->fapi2),
     };
-    return exec(conn,
-                "INSERT INTO platform (" PLATFORM_COLUMNS ")"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                params, 14, NULL, NULL, NULL);
+    if (exec(conn,
+             "INSERT INTO platform (" PLATFORM_COLUMNS ")"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             params, 14, NULL, NULL, NULL) != 0)
+        return -1;
+    return platform_changed(conn);
 }
 
 int
@@ -510,6 +550,11 @@ store_platform_get(struct store_conn *conn, const char *client_id,
                    struct store_platform *out, int *found)
 {
     memset(out, 0, sizeof *out);
+    uint64_t generation = 0;
+    *found = conn->platforms != NULL &&
+             platform_cache_get(conn->platforms, client_id, out, &generation);
+    if (*found)
+        return 0;
     struct store_value param = v_text(client_id);
     int rc = exec(conn,
                   "SELECT " PLATFORM_COLUMNS " FROM platform WHERE client_id = $1",
@@ -520,6 +565,10 @@ store_platform_get(struct store_conn *conn, const char *client_id,
             error_set(conn->error, sizeof conn->error, "malformed platform row");
         return -1;
     }
+    /* Inside a transaction the row may be that transaction's own change,
+     * not committed (and perhaps never): not kept. */
+    if (*found && conn->platforms != NULL && !conn->in_transaction)
+        platform_cache_put(conn->platforms, out, generation);
     return 0;
 }
 
@@ -562,7 +611,7 @@ store_platform_set_disabled(struct store_conn *conn, const char *client_id,
              params, 2, NULL, NULL, &changes) != 0)
         return -1;
     *found = changes == 1;
-    return 0;
+    return changes > 0 ? platform_changed(conn) : 0;
 }
 
 void

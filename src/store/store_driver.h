@@ -83,6 +83,15 @@ struct store_driver {
      * taken (a queued insert's, reported by the commit). NULL: never
      * asked (the store asks only where it queues such inserts). */
     int (*conflict)(void *connection);
+    /* Change notifications (NULL: the backend has none, SQLite). listen()
+     * subscribes this connection to `channel` (an identifier); socket() is
+     * the descriptor to poll for input while waiting; notifications()
+     * reads what arrived and returns how many notifications it held (0 or
+     * more), or -1 once the connection is lost. A listening connection
+     * runs nothing else. */
+    int (*listen)(void *connection, const char *channel, char *err, size_t errlen);
+    int (*socket)(void *connection);
+    int (*notifications)(void *connection);
 };
 
 extern const struct store_driver store_sqlite_driver;

@@ -18,6 +18,9 @@ struct store_conn {
      * statement may join any of them. On Citus only co-located tables and
      * reference tables join in one shard's statement. */
     int one_database;
+    /* Platforms kept in memory (platform_cache.h), or NULL: set for every
+     * connection by store_platform_cache_start(), before they are used. */
+    struct platform_cache *platforms;
     char error[STORE_ERROR_MAX];
 };
 

@@ -873,6 +873,43 @@ pg_conflict(void *connection)
     return ((struct pg_connection *)connection)->conflict;
 }
 
+/* LISTEN on a connection kept for it (platform_cache.c). The channel is
+ * a fixed identifier of the store's, never a value from a request, so it
+ * is written into the command as it is. */
+static int
+pg_listen(void *connection, const char *channel, char *err, size_t errlen)
+{
+    char command[80];
+    if (string_format(command, sizeof command, "LISTEN %s", channel) != 0)
+        return error_set(err, errlen, "channel name too long");
+    return simple_command(connection, command, "LISTEN", err, errlen);
+}
+
+static int
+pg_socket(void *connection)
+{
+    struct pg_connection *pg = connection;
+    return pg->conn != NULL ? PQsocket(pg->conn) : -1;
+}
+
+static int
+pg_notifications(void *connection)
+{
+    struct pg_connection *pg = connection;
+    if (pg->conn == NULL || PQconsumeInput(pg->conn) == 0 ||
+        PQstatus(pg->conn) != CONNECTION_OK) {
+        drop_connection(pg);
+        return -1;
+    }
+    int count = 0;
+    PGnotify *notify;
+    while ((notify = PQnotifies(pg->conn)) != NULL) {
+        PQfreemem(notify);
+        count++;
+    }
+    return count;
+}
+
 const struct store_driver store_pg_driver = {
     .name = "postgresql",
     .dialect = STORE_DIALECT_POSTGRESQL,
@@ -888,4 +925,7 @@ const struct store_driver store_pg_driver = {
     .rollback = pg_rollback,
     .unavailable = pg_unavailable,
     .conflict = pg_conflict,
+    .listen = pg_listen,
+    .socket = pg_socket,
+    .notifications = pg_notifications,
 };

@@ -20,6 +20,7 @@ import path from 'node:path';
 import * as client from 'openid-client';
 import {
   run, initDataDir, startServer, sql, sqlText, execute, databaseCopy, containsSecret, eventTablesDump, inquiry,
+  backend,
 } from './lib/harness.mjs';
 import { exec, app, nationalId, importRegistry, preparePhotos, enrollCitizen } from './lib/citizen.mjs';
 import {
@@ -73,6 +74,9 @@ before(async () => {
     name: 'Test Parallel', redirectUris: ['http://127.0.0.1:8405/cb'], claims: 'realname_verified',
     refreshReuse: 2,
   });
+  platforms.paused = await addPlatform(temp.data, temp.dir, {
+    name: 'Test Paused', redirectUris: ['http://127.0.0.1:8406/cb'], claims: 'realname_verified',
+  });
   const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   pkjwtKey = pair.privateKey;
   const publicJwk = await webcrypto.subtle.exportKey('jwk', pair.publicKey);
@@ -97,6 +101,7 @@ before(async () => {
   configs.neighbour = await discover(issuer, platforms.neighbour);
   configs.twin = await discover(issuer, platforms.twin);
   configs.parallel = await discover(issuer, platforms.parallel);
+  configs.paused = await discover(issuer, platforms.paused);
   configs.transit = await discover(issuer, platforms.transit, client.PrivateKeyJwt({ key: pkjwtKey, kid: 'transit-1' }));
 });
 
@@ -764,6 +769,41 @@ test('parallel refreshes: within a platform\'s reuse interval both succeed; with
   assert.match(lost.body.error_description, /already used; the grant is revoked/);
   assert.equal((await client.tokenIntrospection(configs.shop, won.body.access_token)).active, false);
   expectOAuthError(await refresh(platforms.shop, won.body.refresh_token), 400, 'invalid_grant');
+});
+
+test('a platform disabled while the service runs is refused at /token and /authorize; enabled again, it works', async () => {
+  const refresh = (token) => post('/token', { grant_type: 'refresh_token', refresh_token: token },
+    basic(platforms.paused));
+  const scope = 'openid realname_verified';
+  const live = await loginAndExchange(platforms.paused, configs.paused, citizens.adult.wallet, { scope });
+  // The answer once it is as wanted: on SQLite every request reads the
+  // platform, so the first is; on PostgreSQL a serve keeps its platforms
+  // and empties them on the notification each change sends when it
+  // commits (store.h, store_platform_cache_start), within milliseconds.
+  const settled = async (ask, wanted) => {
+    const deadline = Date.now() + 5000;
+    for (let tries = 1; ; tries += 1) {
+      const answer = await ask();
+      if (wanted(answer) || Date.now() > deadline) return { answer, tries };
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  };
+  const disabled = await run(['platform', 'disable', '--data', temp.data, platforms.paused.client_id]);
+  assert.equal(disabled.code, 0, disabled.stderr);
+  const refused = await settled(() => refresh(live.tokens.refresh_token), (a) => a.status === 401);
+  expectOAuthError(refused.answer, 401, 'invalid_client');
+  if (backend === 'sqlite') assert.equal(refused.tries, 1, 'refused at once');
+  const checks = await loginChecks();
+  const page = await fetch(authorizationUrl(configs.paused, platforms.paused, checks, scope), { redirect: 'manual' });
+  assert.equal(page.status, 400, 'an error page, no login');
+  assert.equal(page.headers.get('location'), null);
+  const enabled = await run(['platform', 'enable', '--data', temp.data, platforms.paused.client_id]);
+  assert.equal(enabled.code, 0, enabled.stderr);
+  const served = await settled(() => refresh(live.tokens.refresh_token), (a) => a.status === 200);
+  assert.equal(served.answer.status, 200, served.answer.text);
+  if (backend === 'sqlite') assert.equal(served.tries, 1, 'served at once');
+  const again = await loginAndExchange(platforms.paused, configs.paused, citizens.adult.wallet, { scope });
+  assert.match(again.claims.sub, SUB);
 });
 
 test('the approval of a revoked device is refused 401; the other device still approves', async () => {

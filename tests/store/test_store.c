@@ -8,12 +8,14 @@
 
 #include "store/store_driver.h"
 #include "store/store_internal.h" /* a script in a transaction, by the driver */
+#include "util/clock.h"
 
 #include "../test_db.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #define THREADS 4
 
@@ -191,6 +193,123 @@ test_platform(void **state)
     assert_int_equal(store_platform_each(conn, count_platform, &count), 0);
     assert_int_equal(count, 1);
     store_release(f->store, conn);
+}
+
+/* Runs one SQL command on the test's PostgreSQL database from a connection
+ * of the test's own: a change the store does not know of. */
+static void
+raw_command(const struct fixture *f, const char *sql)
+{
+    PGconn *pg = PQconnectdb(f->location);
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    PGresult *result = PQexec(pg, sql);
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && PQresultStatus(result) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(result));
+    PQclear(result);
+    PQfinish(pg);
+}
+
+/* The platform as the cached store reads it now: its name into `name`
+ * and its disabled flag. */
+static int
+cached_read(struct store *store, char name[32])
+{
+    struct store_conn *conn = store_acquire(store);
+    struct store_platform got;
+    int found = 0;
+    assert_int_equal(store_platform_get(conn, "c1", &got, &found), 0);
+    assert_true(found);
+    snprintf(name, 32, "%s", got.name);
+    int disabled = got.disabled;
+    store_platform_clear(&got);
+    store_release(store, conn);
+    return disabled;
+}
+
+#define CACHE_WAIT_MS 5000
+
+/* Platforms kept in memory (store_platform_cache_start): on PostgreSQL a
+ * kept platform is served without reading the table (a change behind the
+ * store's back is not seen), a change through the store (which notifies)
+ * empties the cache, and so does the loss of the listening connection.
+ * On SQLite nothing is kept: every change is seen at once. */
+static void
+test_platform_cache(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], name[32];
+    assert_int_equal(store_platform_cache_start(f->store, err, sizeof err), 0);
+    /* The operator's command: a store of its own, as `cyberid platform`. */
+    struct store *operator = NULL;
+    assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
+    struct store_conn *conn = store_acquire(operator);
+    struct store_platform platform = {
+        .client_id = "c1", .name = "A", .redirect_uris = "[]", .claims = "[]",
+        .auth_method = "client_secret_basic", .sector_id = "a", .created_at = 5,
+    };
+    assert_int_equal(store_platform_insert(conn, &platform), 0);
+    store_release(operator, conn);
+    int found = 0;
+    if (!test_db_is_postgresql()) {
+        assert_int_equal(cached_read(f->store, name), 0);
+        conn = store_acquire(operator);
+        assert_int_equal(store_platform_set_disabled(conn, "c1", 1, &found), 0);
+        store_release(operator, conn);
+        assert_int_equal(cached_read(f->store, name), 1);
+        store_close(operator);
+        return;
+    }
+    /* Once the listening connection is up, a read is kept: a rename behind
+     * the store's back is then not seen. */
+    int kept = 0;
+    for (int64_t start = monotonic_ms(); !kept && monotonic_ms() - start < CACHE_WAIT_MS;) {
+        raw_command(f, "UPDATE platform SET name = 'A'");
+        (void)cached_read(f->store, name);
+        raw_command(f, "UPDATE platform SET name = 'B'");
+        (void)cached_read(f->store, name);
+        kept = strcmp(name, "A") == 0;
+        if (!kept)
+            usleep(10000);
+    }
+    assert_true(kept);
+    /* A change through the store notifies: the cache is emptied, and the
+     * next read finds the table as it is (B, disabled). */
+    conn = store_acquire(operator);
+    assert_int_equal(store_platform_set_disabled(conn, "c1", 1, &found), 0);
+    store_release(operator, conn);
+    int disabled = 0;
+    for (int64_t start = monotonic_ms(); !disabled && monotonic_ms() - start < CACHE_WAIT_MS;)
+        if (!(disabled = cached_read(f->store, name)))
+            usleep(10000);
+    assert_true(disabled);
+    assert_string_equal(name, "B");
+    /* That read was kept again: a rename behind the store's back is not
+     * seen... */
+    raw_command(f, "UPDATE platform SET name = 'C'");
+    (void)cached_read(f->store, name);
+    assert_string_equal(name, "B");
+    /* ...until the listening connection is lost: notifications may be
+     * missed while it is down, so the cache is emptied and bypassed. */
+    raw_command(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE query = 'LISTEN cyberid_platform'");
+    int fresh = 0;
+    for (int64_t start = monotonic_ms(); !fresh && monotonic_ms() - start < CACHE_WAIT_MS;) {
+        (void)cached_read(f->store, name);
+        if (!(fresh = strcmp(name, "C") == 0))
+            usleep(10000);
+    }
+    assert_true(fresh);
+    /* A change in a transaction notifies when it commits. */
+    conn = store_acquire(operator);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_platform_set_disabled(conn, "c1", 0, &found), 0);
+    assert_int_equal(store_commit(conn), 0);
+    store_release(operator, conn);
+    for (int64_t start = monotonic_ms(); disabled && monotonic_ms() - start < CACHE_WAIT_MS;)
+        if ((disabled = cached_read(f->store, name)))
+            usleep(10000);
+    assert_false(disabled);
+    store_close(operator);
 }
 
 static void
@@ -1781,6 +1900,7 @@ main(void)
         cmocka_unit_test(test_location_check),
         cmocka_unit_test_setup_teardown(test_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_platform, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_platform_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenge_single_use_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_sequences_under_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),
