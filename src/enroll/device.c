@@ -107,10 +107,16 @@ enum {
 
 /* device_verify_jws(), with a certificate on hold accepted when `allow`
  * says ALLOW_HELD (else refused with REFUSED_HELD), and a suspended
- * identity when it says ALLOW_SUSPENDED. */
+ * identity when it says ALLOW_SUSPENDED. With `request` (a device-signed
+ * request, not an assertion) the claims must also bind the token to that
+ * request (check_claims()) and its jti is spent, in the statement that
+ * reads the device (store_device_get_using()): a token seen before is
+ * refused, after every other check so that the refusal says what else is
+ * wrong first, as it did when the jti was spent apart. */
 static int
 verify_jws(const struct device_context *context, const char *token, const char *type,
-           int64_t now, int allow, struct device_caller *caller, const char **why)
+           int64_t now, int allow, const struct http_request *request,
+           struct device_caller *caller, const char **why)
 {
     memset(caller, 0, sizeof *caller);
     *why = NULL;
@@ -172,17 +178,26 @@ verify_jws(const struct device_context *context, const char *token, const char *
         *why = "the token's payload is not a JSON object";
         goto refuse;
     }
+    const char *jti = NULL;
+    int64_t jti_expires_at = 0;
+    if (request != NULL &&
+        (*why = check_claims(claims, context, request, now, &jti, &jti_expires_at)) != NULL)
+        goto refuse;
 
     conn = store_acquire(context->store);
     struct store_device device;
     struct store_identity identity;
-    int found_device = 0, found_identity = 0;
+    int found_device = 0, found_identity = 0, fresh = 1;
     /* The certificate names its web number: the device row is read from
      * that identity's shard, and is this identity's by construction; the
      * identity comes with it, in the same statement. */
-    if (store_device_get_with_identity(conn, presented.serial_hex, presented.web_number,
-                                       &device, &found_device, &identity,
-                                       &found_identity) != 0)
+    if ((request != NULL
+             ? store_device_get_using(conn, presented.serial_hex, presented.web_number, jti,
+                                      jti_expires_at, &fresh, &device, &found_device,
+                                      &identity, &found_identity)
+             : store_device_get_with_identity(conn, presented.serial_hex,
+                                              presented.web_number, &device, &found_device,
+                                              &identity, &found_identity)) != 0)
         goto done;
     int device_active = found_device && strcmp(device.status, STORE_DEVICE_ACTIVE) == 0 &&
                         strcmp(device.web_number, presented.web_number) == 0;
@@ -204,6 +219,10 @@ verify_jws(const struct device_context *context, const char *token, const char *
                             !(suspended && (allow & ALLOW_SUSPENDED)) &&
                             !(locked && (allow & ALLOW_LOCKED)))) {
         *why = locked ? LOCKED_WHY : "this identity is not active";
+        goto refuse;
+    }
+    if (!fresh) {
+        *why = "this device token was already used";
         goto refuse;
     }
     caller->suspended = suspended;
@@ -242,7 +261,7 @@ device_verify_jws(const struct device_context *context, const char *token,
                   const char *type, int64_t now, struct device_caller *caller,
                   const char **why)
 {
-    int result = verify_jws(context, token, type, now, 0, caller, why);
+    int result = verify_jws(context, token, type, now, 0, NULL, caller, why);
     return result == REFUSED_HELD ? 1 : result;
 }
 
@@ -261,31 +280,12 @@ authenticate(const struct device_context *context, const struct http_request *re
 
     int64_t now = (int64_t)time(NULL);
     const char *why = NULL;
-    int verified = verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now, allow, caller,
-                              &why);
+    int verified = verify_jws(context, header + scheme, DEVICE_TOKEN_TYPE, now, allow,
+                              request, caller, &why);
     if (verified == REFUSED_HELD)
         return unauthorized_code(response, "rekey_required", why);
     if (verified != 0)
         return verified < 0 ? -1 : unauthorized(response, why);
-
-    const char *jti = NULL;
-    int64_t expires_at = 0;
-    why = check_claims(caller->claims, context, request, now, &jti, &expires_at);
-    if (why != NULL) {
-        device_caller_clear(caller);
-        return unauthorized(response, why);
-    }
-    struct store_conn *conn = store_acquire(context->store);
-    int fresh = 0;
-    int used = store_token_use(conn, jti, expires_at, &fresh);
-    if (used != 0)
-        log_event(LOG_ERROR, "device_auth_failed", "{s:s}", "error",
-                  store_last_error(conn));
-    store_release(context->store, conn);
-    if (used != 0 || !fresh) {
-        device_caller_clear(caller);
-        return used != 0 ? -1 : unauthorized(response, "this device token was already used");
-    }
     return 0;
 }
 

@@ -406,6 +406,72 @@ store_device_get_with_identity(struct store_conn *conn, const char *serial,
     return 0;
 }
 
+struct device_using {
+    struct device_with_identity read;
+    int64_t fresh;
+};
+
+/* The row of store_device_get_using()'s statement: whether the token id
+ * was new, then the device with its identity, NULL when there is none. */
+static int
+read_device_using(void *context, const struct store_value *columns, size_t count)
+{
+    struct device_using *using = context;
+    if (count < 2 || columns[0].type != STORE_VALUE_INTEGER)
+        return -1;
+    using->fresh = columns[0].integer;
+    if (columns[1].type == STORE_VALUE_NULL)
+        return 1; /* no such device: the token id is recorded all the same */
+    return read_device_with_identity(&using->read, columns + 1, count - 1) == 1 ? 2 : -1;
+}
+
+int
+store_device_get_using(struct store_conn *conn, const char *serial, const char *web_number,
+                       const char *jti, int64_t jti_expires_at, int *fresh,
+                       struct store_device *device, int *found,
+                       struct store_identity *identity, int *identity_found)
+{
+    assert(web_number != NULL && jti != NULL);
+    *fresh = 0;
+    /* SQLite has no INSERT in a WITH, and on Citus the token id's shard is
+     * not the device's: the two in a row. */
+    if (conn->driver->dialect == STORE_DIALECT_SQLITE || !conn->one_database) {
+        if (store_token_use(conn, jti, jti_expires_at, fresh) != 0)
+            return -1;
+        return store_device_get_with_identity(conn, serial, web_number, device, found,
+                                              identity, identity_found);
+    }
+    memset(device, 0, sizeof *device);
+    memset(identity, 0, sizeof *identity);
+    *found = 0;
+    *identity_found = 0;
+    struct device_using using = {.read = {.device = device, .identity = identity}};
+    struct store_value params[] = {v_text(web_number), v_text(serial), v_text(jti),
+                                   v_integer(jti_expires_at)};
+    /* PostgreSQL: one statement, one round trip. The insert runs whether
+     * or not the device is found (a WITH's data change always does); the
+     * outer row is there either way, the device's columns NULL without
+     * one. */
+    int rc = exec(conn,
+                  "WITH used AS (INSERT INTO used_token (jti, expires_at) VALUES ($3, $4)"
+                  " ON CONFLICT (jti) DO NOTHING RETURNING 1)"
+                  " SELECT (SELECT count(*) FROM used), q.* FROM (SELECT 1) one LEFT JOIN ("
+                  DEVICE_SELECT_COLUMNS ", " IDENTITY_COLUMNS_OF("x.") DEVICE_SELECT_FROM
+                  " WHERE d.web_number = $1 AND d.serial = $2) q ON true",
+                  params, 4, read_device_using, &using, NULL);
+    if (rc < 0) {
+        store_device_clear(device);
+        memset(identity, 0, sizeof *identity);
+        if (conn->error[0] == '\0')
+            error_set(conn->error, sizeof conn->error, "malformed device row");
+        return -1;
+    }
+    *fresh = using.fresh == 1;
+    *found = rc == 2;
+    *identity_found = *found && using.read.identity_found;
+    return 0;
+}
+
 struct device_walk {
     int (*each)(void *, const struct store_device *);
     void *context;

@@ -685,6 +685,44 @@ test_device_with_identity(void **state)
                      0);
     assert_int_equal(found, 0);
     assert_int_equal(identity_found, 0);
+
+    /* store_device_get_using(): the same reads, and the request's token
+     * id spent (on PostgreSQL in the same statement): new the first time,
+     * seen after, and spent whether or not the device is found. */
+    int fresh = 0;
+    assert_int_equal(store_device_get_using(conn, "aa01", "WN1", "jti-0123456789abcdef", 5000,
+                                            &fresh, &device, &found, &read, &identity_found),
+                     0);
+    assert_true(fresh);
+    assert_int_equal(found, 1);
+    assert_int_equal(identity_found, 1);
+    assert_string_equal(device.serial, "aa01");
+    assert_int_equal(device.identity_suspended_at, 200);
+    assert_string_equal(read.status, STORE_IDENTITY_SUSPENDED);
+    assert_string_equal(read.legal_basis, "art. 12");
+    assert_int_equal(read.created_at, 100);
+    store_device_clear(&device);
+    assert_int_equal(store_device_get_using(conn, "aa01", "WN1", "jti-0123456789abcdef", 5000,
+                                            &fresh, &device, &found, &read, &identity_found),
+                     0);
+    assert_false(fresh);
+    assert_int_equal(found, 1);
+    store_device_clear(&device);
+    assert_int_equal(store_device_get_using(conn, "bb01", "WN2", "jti-second-token-0001", 5000,
+                                            &fresh, &device, &found, &read, &identity_found),
+                     0);
+    assert_true(fresh);
+    assert_int_equal(found, 1);
+    assert_int_equal(identity_found, 0);
+    store_device_clear(&device);
+    assert_int_equal(store_device_get_using(conn, "zz99", "WN1", "jti-third-token-00001", 5000,
+                                            &fresh, &device, &found, &read, &identity_found),
+                     0);
+    assert_true(fresh);
+    assert_int_equal(found, 0);
+    assert_int_equal(identity_found, 0);
+    assert_int_equal(store_token_use(conn, "jti-third-token-00001", 5000, &fresh), 0);
+    assert_false(fresh); /* spent by the read that found no device */
     store_release(f->store, conn);
 }
 
