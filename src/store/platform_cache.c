@@ -106,25 +106,22 @@ wait_for(struct platform_cache *cache, int fd, int timeout_ms)
     return rc > 0 && (pollers[0].revents & POLLIN) != 0;
 }
 
-/* The listening thread: connects, listens, empties the cache on each
- * notification; on a lost connection bypasses the cache until it listens
- * again (and empties it then: notifications were missed meanwhile). */
+/* The listening thread: listens, empties the cache on each notification;
+ * on a lost listener bypasses the cache until it listens again (and
+ * empties it then: notifications were missed meanwhile). */
 static void *
 listen_loop(void *argument)
 {
     struct platform_cache *cache = argument;
-    void *connection = NULL;
+    const struct store_driver *driver = cache->driver;
+    void *listener = NULL;
     int was_down = 0;
     for (;;) {
-        if (connection == NULL) {
+        if (listener == NULL) {
             char err[STORE_ERROR_MAX];
-            connection = cache->driver->connect(cache->location, NULL, err, sizeof err);
-            if (connection != NULL &&
-                cache->driver->listen(connection, STORE_PLATFORM_CHANNEL, err, sizeof err) != 0) {
-                cache->driver->disconnect(connection);
-                connection = NULL;
-            }
-            if (connection == NULL) {
+            listener = driver->listen_open(cache->location, STORE_PLATFORM_CHANNEL, err,
+                                           sizeof err);
+            if (listener == NULL) {
                 if (!was_down)
                     log_event(LOG_WARN, "platform_cache.down", "{s:s}", "error", err);
                 was_down = 1;
@@ -137,22 +134,22 @@ listen_loop(void *argument)
                 log_event(LOG_INFO, "platform_cache.up", "{}");
             was_down = 0;
         }
-        if (wait_for(cache, cache->driver->socket(connection), -1))
+        if (wait_for(cache, driver->listen_fd(listener), -1))
             break;
-        int count = cache->driver->notifications(connection);
+        int count = driver->listen_read(listener);
         if (count < 0) {
             empty(cache, 0);
-            cache->driver->disconnect(connection);
-            connection = NULL;
+            driver->listen_close(listener);
+            listener = NULL;
             log_event(LOG_WARN, "platform_cache.down", "{s:s}", "error",
-                      "the listening connection was lost");
+                      "the listener was lost");
             was_down = 1;
         } else if (count > 0) {
             empty(cache, 1);
         }
     }
-    if (connection != NULL)
-        cache->driver->disconnect(connection);
+    if (listener != NULL)
+        driver->listen_close(listener);
     return NULL;
 }
 
@@ -160,7 +157,7 @@ struct platform_cache *
 platform_cache_start(const struct store_driver *driver, const char *location, char *err,
                      size_t errlen)
 {
-    if (driver->listen == NULL || driver->socket == NULL || driver->notifications == NULL) {
+    if (driver->listen_open == NULL) {
         error_set(err, errlen, "the %s backend sends no change notifications", driver->name);
         return NULL;
     }

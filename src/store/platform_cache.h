@@ -1,24 +1,24 @@
 /* platform_cache: platforms kept in memory between requests, for a store
- * whose backend tells of changes (PostgreSQL and Citus: LISTEN/NOTIFY).
- * Private to the store module; store.h's store_platform_cache_start() is
- * its public face.
+ * whose backend tells of changes (store_driver.h: PostgreSQL's
+ * LISTEN/NOTIFY, SQLite's sqlite_notify.h). Private to the store module;
+ * store.h's store_platform_cache_start() is its public face.
  *
  * Why: every /authorize and every client authentication at /token reads
  * the client's platform, a row that changes a few times a year. On
  * PostgreSQL that read is a round trip of its own, a third of a refresh
- * grant's (docs/bench.md, "Platforms kept in memory").
+ * grant's; on SQLite a tenth of a grant's CPU (docs/bench.md, "Platforms
+ * kept in memory").
  *
  * How it stays true: every change of the platform table goes through
  * store.c, which notifies STORE_PLATFORM_CHANNEL in the changing
- * transaction (delivered when it commits). A thread of this module holds
- * one connection that listens; each notification empties the cache.
- * While that connection is down (and until it listens again) the cache is
- * bypassed: every read goes to the database, as without the cache. A read
- * taken from the database is kept only if no notification arrived while
- * it ran, so a row read before a change is never kept after it. What
- * remains is the time a notification takes to arrive after its commit
- * (milliseconds): a request in that window still sees the platform as it
- * was. */
+ * transaction (sent when it commits). A thread of this module holds one
+ * listener; each notification empties the cache. While the listener is
+ * down (and until it listens again) the cache is bypassed: every read
+ * goes to the database, as without the cache. A read taken from the
+ * database is kept only if no notification arrived while it ran, so a row
+ * read before a change is never kept after it. What remains is the time a
+ * notification takes to arrive after its commit (milliseconds): a request
+ * in that window still sees the platform as it was. */
 #ifndef CYBERID_PLATFORM_CACHE_H
 #define CYBERID_PLATFORM_CACHE_H
 

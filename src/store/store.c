@@ -259,8 +259,8 @@ int
 store_platform_cache_start(struct store *store, char *err, size_t errlen)
 {
     assert(store->platforms == NULL);
-    if (store->driver->listen == NULL)
-        return 0; /* SQLite: nothing tells this process of another's change */
+    if (store->driver->listen_open == NULL)
+        return 0; /* a backend that cannot tell this process of another's change */
     store->platforms = platform_cache_start(store->driver, store->location, err, errlen);
     if (store->platforms == NULL)
         return -1;
@@ -471,16 +471,18 @@ store_person_clear(struct store_person *person)
 #define PLATFORM_COLUMNS STORE_PLATFORM_COLUMNS_OF("")
 
 /* Tells every serve's platform cache (platform_cache.h) that the platform
- * table changed: on PostgreSQL a notification, sent when the caller's
- * transaction commits (at once outside one, after the change). Every
- * write of the table must call it. SQLite keeps no cache: nothing to do. */
+ * table changed: a notification, sent when the caller's transaction
+ * commits (at once outside one, after the change). Every write of the
+ * table must call it. */
 static int
 platform_changed(struct store_conn *conn)
 {
-    if (conn->driver->dialect != STORE_DIALECT_POSTGRESQL)
+    if (conn->driver->notify == NULL)
         return 0;
-    return exec(conn, "SELECT pg_notify('" STORE_PLATFORM_CHANNEL "', '')", NULL, 0, NULL,
-                NULL, NULL);
+    if (conn->driver->notify(conn->connection, STORE_PLATFORM_CHANNEL, conn->error,
+                             sizeof conn->error) != 0)
+        return note_failure(conn);
+    return 0;
 }
 
 int

@@ -83,15 +83,21 @@ struct store_driver {
      * taken (a queued insert's, reported by the commit). NULL: never
      * asked (the store asks only where it queues such inserts). */
     int (*conflict)(void *connection);
-    /* Change notifications (NULL: the backend has none, SQLite). listen()
-     * subscribes this connection to `channel` (an identifier); socket() is
-     * the descriptor to poll for input while waiting; notifications()
-     * reads what arrived and returns how many notifications it held (0 or
-     * more), or -1 once the connection is lost. A listening connection
-     * runs nothing else. */
-    int (*listen)(void *connection, const char *channel, char *err, size_t errlen);
-    int (*socket)(void *connection);
-    int (*notifications)(void *connection);
+    /* Change notifications between the processes on one database
+     * (platform_cache.h); `channel` is a fixed identifier of the store's.
+     * notify() sends one when the connection's transaction commits (at
+     * once outside one; none if it rolls back). A listener
+     * (listen_open()) has a descriptor to poll for input (listen_fd());
+     * listen_read() says how many notifications arrived since its last
+     * call (0 or more), or -1 once the listener is lost (close it, open
+     * another). PostgreSQL: NOTIFY, and LISTEN on a connection of its own;
+     * SQLite: sqlite_notify.h. */
+    int (*notify)(void *connection, const char *channel, char *err, size_t errlen);
+    void *(*listen_open)(const char *location, const char *channel, char *err,
+                         size_t errlen);
+    int (*listen_fd)(void *listener);
+    int (*listen_read)(void *listener);
+    void (*listen_close)(void *listener);
 };
 
 extern const struct store_driver store_sqlite_driver;

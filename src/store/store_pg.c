@@ -873,29 +873,46 @@ pg_conflict(void *connection)
     return ((struct pg_connection *)connection)->conflict;
 }
 
-/* LISTEN on a connection kept for it (platform_cache.c). The channel is
- * a fixed identifier of the store's, never a value from a request, so it
- * is written into the command as it is. */
+/* NOTIFY, which PostgreSQL delivers when the transaction commits. */
 static int
-pg_listen(void *connection, const char *channel, char *err, size_t errlen)
+pg_notify(void *connection, const char *channel, char *err, size_t errlen)
+{
+    struct store_value param = {.type = STORE_VALUE_TEXT, .data = channel,
+                                .length = strlen(channel)};
+    return pg_exec(connection, "SELECT pg_notify($1, '')", &param, 1, NULL, NULL, NULL, err,
+                   errlen);
+}
+
+/* A connection of its own that LISTENs. The channel is a fixed identifier
+ * of the store's, never a value from a request, so it is written into the
+ * command as it is. */
+static void *
+pg_listen_open(const char *location, const char *channel, char *err, size_t errlen)
 {
     char command[80];
-    if (string_format(command, sizeof command, "LISTEN %s", channel) != 0)
-        return error_set(err, errlen, "channel name too long");
-    return simple_command(connection, command, "LISTEN", err, errlen);
+    if (string_format(command, sizeof command, "LISTEN %s", channel) != 0) {
+        error_set(err, errlen, "channel name too long");
+        return NULL;
+    }
+    struct pg_connection *pg = pg_connect(location, NULL, err, errlen);
+    if (pg != NULL && simple_command(pg, command, "LISTEN", err, errlen) != 0) {
+        pg_disconnect(pg);
+        return NULL;
+    }
+    return pg;
 }
 
 static int
-pg_socket(void *connection)
+pg_listen_fd(void *listener)
 {
-    struct pg_connection *pg = connection;
+    struct pg_connection *pg = listener;
     return pg->conn != NULL ? PQsocket(pg->conn) : -1;
 }
 
 static int
-pg_notifications(void *connection)
+pg_listen_read(void *listener)
 {
-    struct pg_connection *pg = connection;
+    struct pg_connection *pg = listener;
     if (pg->conn == NULL || PQconsumeInput(pg->conn) == 0 ||
         PQstatus(pg->conn) != CONNECTION_OK) {
         drop_connection(pg);
@@ -925,7 +942,9 @@ const struct store_driver store_pg_driver = {
     .rollback = pg_rollback,
     .unavailable = pg_unavailable,
     .conflict = pg_conflict,
-    .listen = pg_listen,
-    .socket = pg_socket,
-    .notifications = pg_notifications,
+    .notify = pg_notify,
+    .listen_open = pg_listen_open,
+    .listen_fd = pg_listen_fd,
+    .listen_read = pg_listen_read,
+    .listen_close = pg_disconnect,
 };

@@ -7,9 +7,11 @@
  * the one handle that writes. */
 #include "store/store_driver.h"
 
+#include "store/sqlite_notify.h"
 #include "store/sqlite_vfs.h"
 
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 #include <assert.h>
@@ -116,6 +118,7 @@ struct sqlite_connection {
     struct sqlite_checkpointer *shared;
     int busy;       /* the last failure was SQLITE_BUSY past the timeout */
     int writing;    /* holds the store's writer gate, and so its handle */
+    const char *notify_due; /* a channel to notify when the transaction commits */
 };
 
 static int
@@ -643,6 +646,21 @@ sqlite_begin(void *connection, char *err, size_t errlen)
     return 0;
 }
 
+/* The notification of a committed transaction. The change is in the
+ * database whatever happens here: a failure is logged (a running serve
+ * then keeps what it holds until the next notification or a restart),
+ * not returned as the transaction's. */
+static void
+send_due(struct sqlite_connection *conn)
+{
+    char err[512];
+    const char *channel = conn->notify_due;
+    conn->notify_due = NULL;
+    if (channel != NULL && sqlite_notify_send(conn->shared->path, channel, err, sizeof err) != 0)
+        log_event(LOG_ERROR, "store.notify_failed", "{s:s, s:s}", "channel", channel, "error",
+                  err);
+}
+
 /* The gate is let go once the transaction has ended: after the commit and
  * what the WAL hook does in it (a restart of the WAL then has no writer of
  * this process to wait for). A COMMIT that failed leaves the transaction
@@ -652,8 +670,12 @@ sqlite_commit(void *connection, char *err, size_t errlen)
 {
     struct sqlite_connection *conn = connection;
     int status = sqlite_exec_script(conn, "COMMIT", err, errlen);
-    if (conn->writing && sqlite3_get_autocommit(current(conn)->db))
+    if (conn->writing && sqlite3_get_autocommit(current(conn)->db)) {
         writer_leave(conn);
+        if (status == 0)
+            send_due(conn);
+        conn->notify_due = NULL; /* rolled back by SQLite itself: nothing to tell */
+    }
     return status;
 }
 
@@ -661,10 +683,22 @@ static void
 sqlite_rollback(void *connection)
 {
     struct sqlite_connection *conn = connection;
+    conn->notify_due = NULL;
     if (conn->writing)
         writer_abandon(conn);
     else if (!sqlite3_get_autocommit(conn->reader.db))
         sqlite3_exec(conn->reader.db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+sqlite_notify(void *connection, const char *channel, char *err, size_t errlen)
+{
+    struct sqlite_connection *conn = connection;
+    if (conn->writing) { /* in a transaction: when it commits */
+        conn->notify_due = channel;
+        return 0;
+    }
+    return sqlite_notify_send(conn->shared->path, channel, err, errlen);
 }
 
 static int
@@ -687,4 +721,9 @@ const struct store_driver store_sqlite_driver = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .unavailable = sqlite_unavailable,
+    .notify = sqlite_notify,
+    .listen_open = sqlite_notify_listen,
+    .listen_fd = sqlite_notify_fd,
+    .listen_read = sqlite_notify_read,
+    .listen_close = sqlite_notify_close,
 };

@@ -7,6 +7,7 @@
 #include "store/store.h"
 
 #include "store/store_driver.h"
+#include "store/platform_cache.h" /* its generation, to wait for a notification */
 #include "store/store_internal.h" /* a script in a transaction, by the driver */
 #include "util/clock.h"
 
@@ -195,11 +196,21 @@ test_platform(void **state)
     store_release(f->store, conn);
 }
 
-/* Runs one SQL command on the test's PostgreSQL database from a connection
- * of the test's own: a change the store does not know of. */
+/* Runs one SQL command on the test's database from a connection of the
+ * test's own: a change the store does not know of. */
 static void
 raw_command(const struct fixture *f, const char *sql)
 {
+    if (!test_db_is_postgresql()) {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(f->location + strlen("sqlite:"), &db), SQLITE_OK);
+        sqlite3_busy_timeout(db, 5000);
+        char *message = NULL;
+        if (sqlite3_exec(db, sql, NULL, NULL, &message) != SQLITE_OK)
+            fail_msg("%s: %s", sql, message);
+        sqlite3_close(db);
+        return;
+    }
     PGconn *pg = PQconnectdb(f->location);
     assert_int_equal(PQstatus(pg), CONNECTION_OK);
     PGresult *result = PQexec(pg, sql);
@@ -207,6 +218,21 @@ raw_command(const struct fixture *f, const char *sql)
         fail_msg("%s: %s", sql, PQresultErrorMessage(result));
     PQclear(result);
     PQfinish(pg);
+}
+
+/* Ends the platform cache's listener from outside: PostgreSQL's listening
+ * connection terminated, SQLite's notification file deleted. */
+static void
+lose_listener(const struct fixture *f)
+{
+    if (test_db_is_postgresql()) {
+        raw_command(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                       " WHERE query = 'LISTEN cyberid_platform'");
+        return;
+    }
+    char path[TEST_DB_LOCATION_MAX + 32];
+    snprintf(path, sizeof path, "%s-cyberid_platform", f->location + strlen("sqlite:"));
+    assert_int_equal(unlink(path), 0);
 }
 
 /* The platform as the cached store reads it now: its name into `name`
@@ -228,18 +254,69 @@ cached_read(struct store *store, char name[32])
 
 #define CACHE_WAIT_MS 5000
 
-/* Platforms kept in memory (store_platform_cache_start): on PostgreSQL a
- * kept platform is served without reading the table (a change behind the
- * store's back is not seen), a change through the store (which notifies)
- * empties the cache, and so does the loss of the listening connection.
- * On SQLite nothing is kept: every change is seen at once. */
+/* How many times the store's platform cache was emptied (or its listener
+ * came and went): what platform_cache_get() hands out with a miss. */
+static uint64_t
+cache_generation(struct store *store)
+{
+    struct store_conn *conn = store_acquire(store);
+    struct store_platform none;
+    uint64_t generation = 0;
+    assert_non_null(conn->platforms);
+    assert_int_equal(platform_cache_get(conn->platforms, "no-such-platform", &none, &generation),
+                     0);
+    store_release(store, conn);
+    return generation;
+}
+
+/* Waits until the cache keeps what it reads: registers another platform
+ * through `operator` and waits for its notification to empty the cache
+ * (none is then on its way), renames c1 `kept` behind the store's back,
+ * reads it, renames it `hidden`, reads again: the second read must still
+ * say `kept`, else the listener was not up yet and it goes again. */
+static void
+await_kept(const struct fixture *f, struct store *store, struct store *operator,
+           const char *kept, const char *hidden)
+{
+    char set_kept[64], set_hidden[64], name[32];
+    snprintf(set_kept, sizeof set_kept, "UPDATE platform SET name = '%s'", kept);
+    snprintf(set_hidden, sizeof set_hidden, "UPDATE platform SET name = '%s'", hidden);
+    static int probes;
+    int64_t start = monotonic_ms();
+    while (monotonic_ms() - start < CACHE_WAIT_MS) {
+        uint64_t before = cache_generation(store);
+        struct store_platform other = {
+            .name = "P", .redirect_uris = "[]", .claims = "[]",
+            .auth_method = "client_secret_basic", .sector_id = "p", .created_at = 5,
+        };
+        snprintf(other.client_id, sizeof other.client_id, "probe%d", ++probes);
+        struct store_conn *conn = store_acquire(operator);
+        assert_int_equal(store_platform_insert(conn, &other), 0);
+        store_release(operator, conn);
+        while (cache_generation(store) == before && monotonic_ms() - start < CACHE_WAIT_MS)
+            usleep(1000);
+        raw_command(f, set_kept);
+        (void)cached_read(store, name);
+        raw_command(f, set_hidden);
+        (void)cached_read(store, name);
+        if (strcmp(name, kept) == 0)
+            return;
+    }
+    fail_msg("the platform cache keeps nothing (is its listener up?)");
+}
+
+/* Platforms kept in memory (store_platform_cache_start), on either
+ * backend: a kept platform is served without reading the table (a change
+ * behind the store's back is not seen), a change through the store (which
+ * notifies) empties the cache, so does its commit, and so does the loss
+ * of the listener. The operator's commands are another process with a
+ * store of their own: here another store on the same database. */
 static void
 test_platform_cache(void **state)
 {
     struct fixture *f = *state;
     char err[256], name[32];
     assert_int_equal(store_platform_cache_start(f->store, err, sizeof err), 0);
-    /* The operator's command: a store of its own, as `cyberid platform`. */
     struct store *operator = NULL;
     assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
     struct store_conn *conn = store_acquire(operator);
@@ -250,28 +327,9 @@ test_platform_cache(void **state)
     assert_int_equal(store_platform_insert(conn, &platform), 0);
     store_release(operator, conn);
     int found = 0;
-    if (!test_db_is_postgresql()) {
-        assert_int_equal(cached_read(f->store, name), 0);
-        conn = store_acquire(operator);
-        assert_int_equal(store_platform_set_disabled(conn, "c1", 1, &found), 0);
-        store_release(operator, conn);
-        assert_int_equal(cached_read(f->store, name), 1);
-        store_close(operator);
-        return;
-    }
-    /* Once the listening connection is up, a read is kept: a rename behind
-     * the store's back is then not seen. */
-    int kept = 0;
-    for (int64_t start = monotonic_ms(); !kept && monotonic_ms() - start < CACHE_WAIT_MS;) {
-        raw_command(f, "UPDATE platform SET name = 'A'");
-        (void)cached_read(f->store, name);
-        raw_command(f, "UPDATE platform SET name = 'B'");
-        (void)cached_read(f->store, name);
-        kept = strcmp(name, "A") == 0;
-        if (!kept)
-            usleep(10000);
-    }
-    assert_true(kept);
+    /* Once the listener is up, a read is kept: a rename behind the
+     * store's back is then not seen. */
+    await_kept(f, f->store, operator, "A", "B");
     /* A change through the store notifies: the cache is emptied, and the
      * next read finds the table as it is (B, disabled). */
     conn = store_acquire(operator);
@@ -283,15 +341,11 @@ test_platform_cache(void **state)
             usleep(10000);
     assert_true(disabled);
     assert_string_equal(name, "B");
-    /* That read was kept again: a rename behind the store's back is not
-     * seen... */
-    raw_command(f, "UPDATE platform SET name = 'C'");
-    (void)cached_read(f->store, name);
-    assert_string_equal(name, "B");
-    /* ...until the listening connection is lost: notifications may be
-     * missed while it is down, so the cache is emptied and bypassed. */
-    raw_command(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                   " WHERE query = 'LISTEN cyberid_platform'");
+    /* A rename behind the store's back is not seen until the listener is
+     * lost: notifications may be missed while it is down, so the cache is
+     * emptied and bypassed. */
+    await_kept(f, f->store, operator, "B", "C");
+    lose_listener(f);
     int fresh = 0;
     for (int64_t start = monotonic_ms(); !fresh && monotonic_ms() - start < CACHE_WAIT_MS;) {
         (void)cached_read(f->store, name);
@@ -299,16 +353,41 @@ test_platform_cache(void **state)
             usleep(10000);
     }
     assert_true(fresh);
-    /* A change in a transaction notifies when it commits. */
+    await_kept(f, f->store, operator, "C", "C2"); /* the listener is back */
+    /* A change in a transaction notifies when it commits, not before... */
+    uint64_t generation = cache_generation(f->store);
     conn = store_acquire(operator);
     assert_int_equal(store_begin(conn), 0);
     assert_int_equal(store_platform_set_disabled(conn, "c1", 0, &found), 0);
+    usleep(100000);
+    assert_true(cache_generation(f->store) == generation);
+    struct store_conn *reader = store_acquire(f->store);
+    struct store_platform got;
+    assert_int_equal(store_platform_get(reader, "c1", &got, &found), 0);
+    assert_true(got.disabled);
+    store_platform_clear(&got);
+    store_release(f->store, reader);
     assert_int_equal(store_commit(conn), 0);
     store_release(operator, conn);
     for (int64_t start = monotonic_ms(); disabled && monotonic_ms() - start < CACHE_WAIT_MS;)
         if ((disabled = cached_read(f->store, name)))
             usleep(10000);
     assert_false(disabled);
+    /* ...and one rolled back sends none: a rename behind the store's
+     * back stays unseen. */
+    await_kept(f, f->store, operator, "D", "D2");
+    generation = cache_generation(f->store);
+    conn = store_acquire(operator);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(store_platform_set_disabled(conn, "c1", 1, &found), 0);
+    assert_int_equal(store_rollback(conn), 0);
+    assert_int_equal(store_begin(conn), 0); /* a later commit sends nothing of it */
+    assert_int_equal(store_commit(conn), 0);
+    store_release(operator, conn);
+    usleep(200000);
+    assert_true(cache_generation(f->store) == generation);
+    assert_false(cached_read(f->store, name));
+    assert_string_equal(name, "D");
     store_close(operator);
 }
 
