@@ -375,25 +375,24 @@ read_device_with_identity(void *context, const struct store_value *columns, size
     return 1;
 }
 
-int
-store_device_get_with_identity(struct store_conn *conn, const char *serial,
-                               const char *web_number, struct store_device *device,
-                               int *found, struct store_identity *identity,
-                               int *identity_found)
+/* The device of a presented certificate ($1 its web number, $2 its
+ * serial) with its identity. The device and its identity share a shard on
+ * Citus (both by web number, co-located): one statement on one worker. */
+#define DEVICE_WITH_IDENTITY_SELECT                                           \
+    DEVICE_SELECT_COLUMNS ", " IDENTITY_COLUMNS_OF("x.") DEVICE_SELECT_FROM    \
+    " WHERE d.web_number = $1 AND d.serial = $2"
+
+/* Runs a statement whose row reader fills *device and *identity (zeroed
+ * first, cleared again if it fails). exec()'s result, or -1. */
+static int
+read_device_statement(struct store_conn *conn, const char *sql,
+                      const struct store_value *params, size_t count, store_row_fn row,
+                      void *context, struct store_device *device,
+                      struct store_identity *identity)
 {
-    assert(web_number != NULL);
     memset(device, 0, sizeof *device);
     memset(identity, 0, sizeof *identity);
-    *found = 0;
-    *identity_found = 0;
-    struct device_with_identity read = {.device = device, .identity = identity};
-    struct store_value params[] = {v_text(web_number), v_text(serial)};
-    /* The device and its identity share a shard on Citus (both by web
-     * number, co-located): one statement on one worker. */
-    int rc = exec(conn,
-                  DEVICE_SELECT_COLUMNS ", " IDENTITY_COLUMNS_OF("x.") DEVICE_SELECT_FROM
-                  " WHERE d.web_number = $1 AND d.serial = $2",
-                  params, 2, read_device_with_identity, &read, NULL);
+    int rc = exec(conn, sql, params, count, row, context, NULL);
     if (rc < 0) {
         store_device_clear(device);
         memset(identity, 0, sizeof *identity);
@@ -401,6 +400,24 @@ store_device_get_with_identity(struct store_conn *conn, const char *serial,
             error_set(conn->error, sizeof conn->error, "malformed device row");
         return -1;
     }
+    return rc;
+}
+
+int
+store_device_get_with_identity(struct store_conn *conn, const char *serial,
+                               const char *web_number, struct store_device *device,
+                               int *found, struct store_identity *identity,
+                               int *identity_found)
+{
+    assert(web_number != NULL);
+    *found = 0;
+    *identity_found = 0;
+    struct device_with_identity read = {.device = device, .identity = identity};
+    struct store_value params[] = {v_text(web_number), v_text(serial)};
+    int rc = read_device_statement(conn, DEVICE_WITH_IDENTITY_SELECT, params, 2,
+                                   read_device_with_identity, &read, device, identity);
+    if (rc < 0)
+        return -1;
     *found = rc == 1;
     *identity_found = *found && read.identity_found;
     return 0;
@@ -441,8 +458,6 @@ store_device_get_using(struct store_conn *conn, const char *serial, const char *
         return store_device_get_with_identity(conn, serial, web_number, device, found,
                                               identity, identity_found);
     }
-    memset(device, 0, sizeof *device);
-    memset(identity, 0, sizeof *identity);
     *found = 0;
     *identity_found = 0;
     struct device_using using = {.read = {.device = device, .identity = identity}};
@@ -452,20 +467,15 @@ store_device_get_using(struct store_conn *conn, const char *serial, const char *
      * or not the device is found (a WITH's data change always does); the
      * outer row is there either way, the device's columns NULL without
      * one. */
-    int rc = exec(conn,
-                  "WITH used AS (INSERT INTO used_token (jti, expires_at) VALUES ($3, $4)"
-                  " ON CONFLICT (jti) DO NOTHING RETURNING 1)"
-                  " SELECT (SELECT count(*) FROM used), q.* FROM (SELECT 1) one LEFT JOIN ("
-                  DEVICE_SELECT_COLUMNS ", " IDENTITY_COLUMNS_OF("x.") DEVICE_SELECT_FROM
-                  " WHERE d.web_number = $1 AND d.serial = $2) q ON true",
-                  params, 4, read_device_using, &using, NULL);
-    if (rc < 0) {
-        store_device_clear(device);
-        memset(identity, 0, sizeof *identity);
-        if (conn->error[0] == '\0')
-            error_set(conn->error, sizeof conn->error, "malformed device row");
+    int rc = read_device_statement(
+        conn,
+        "WITH used AS (INSERT INTO used_token (jti, expires_at) VALUES ($3, $4)"
+        " ON CONFLICT (jti) DO NOTHING RETURNING 1)"
+        " SELECT (SELECT count(*) FROM used), q.* FROM (SELECT 1) one"
+        " LEFT JOIN (" DEVICE_WITH_IDENTITY_SELECT ") q ON true",
+        params, 4, read_device_using, &using, device, identity);
+    if (rc < 0)
         return -1;
-    }
     *fresh = using.fresh == 1;
     *found = rc == 2;
     *identity_found = *found && using.read.identity_found;
