@@ -1,6 +1,7 @@
 /* cli_keys: `cyberid keys rotate|list --data DIR`: the ID token signing
  * keys (oidc/token_keys.h has the rules). A running `cyberid serve` sees a
- * rotation at its next request: nothing to restart. */
+ * rotation within milliseconds (the notification its commit sends):
+ * nothing to restart. */
 #include "cli/cli.h"
 
 #include "cli/cli_common.h"

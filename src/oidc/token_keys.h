@@ -10,7 +10,9 @@
  * published TOKEN_KEYS_RETIRED_PUBLISHED seconds more, past the life of any
  * token it signed. Keys older than that are no longer published (their
  * files stay in keys/, for the record). All of this is computed from the
- * table at each request, so every node agrees without a restart.
+ * table at each request (a serve keeps the table's rows in memory and is
+ * told of each change within milliseconds: store.h,
+ * store_config_cache_start()), so every node agrees without a restart.
  *
  * Many nodes: the table records each rotated key's public key, so every
  * node publishes it at once. Its private key is a file in the keys/ of

@@ -122,7 +122,7 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     /* A serving process reads the client's platform at every /authorize
      * and every client authentication; on PostgreSQL it keeps them, told
      * of each change by the database (store.h). */
-    if (store_platform_cache_start(service->store, err, errlen) != 0)
+    if (store_config_cache_start(service->store, err, errlen) != 0)
         return -1;
     /* As many face checks at once as there are cores: they are CPU-bound,
      * more would only hold more images in memory. */

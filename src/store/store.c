@@ -2,7 +2,7 @@
  * written once over the driver interface; see store.h. */
 #include "store/store.h"
 
-#include "store/platform_cache.h"
+#include "store/config_cache.h"
 #include "store/store_driver.h"
 #include "store/store_internal.h"
 #include "util/strings.h"
@@ -18,8 +18,8 @@ struct store {
     const struct store_driver *driver;
     const char *backend;        /* store_backend() */
     void *shared;               /* the driver's start(), NULL if none */
-    char *location;             /* as opened (the platform cache connects) */
-    struct platform_cache *platforms; /* store_platform_cache_start() */
+    char *location;             /* as opened (the config cache connects) */
+    struct config_cache *cache; /* store_config_cache_start() */
     pthread_mutex_t lock;
     pthread_cond_t released;
     unsigned count;
@@ -244,7 +244,7 @@ store_close(struct store *store)
 {
     if (store == NULL)
         return;
-    platform_cache_stop(store->platforms);
+    config_cache_stop(store->cache);
     for (unsigned i = 0; i < store->count; i++)
         store->driver->disconnect(store->conns[i].connection);
     if (store->shared != NULL)
@@ -256,17 +256,17 @@ store_close(struct store *store)
 }
 
 int
-store_platform_cache_start(struct store *store, char *err, size_t errlen)
+store_config_cache_start(struct store *store, char *err, size_t errlen)
 {
-    assert(store->platforms == NULL);
+    assert(store->cache == NULL);
     if (store->driver->listen_open == NULL)
         return 0; /* a backend that cannot tell this process of another's change */
-    store->platforms = platform_cache_start(store->driver, store->location, err, errlen);
-    if (store->platforms == NULL)
+    store->cache = config_cache_start(store->driver, store->location, err, errlen);
+    if (store->cache == NULL)
         return -1;
     pthread_mutex_lock(&store->lock);
     for (unsigned i = 0; i < store->count; i++)
-        store->conns[i].platforms = store->platforms;
+        store->conns[i].cache = store->cache;
     pthread_mutex_unlock(&store->lock);
     return 0;
 }
@@ -328,6 +328,10 @@ store_begin(struct store_conn *conn)
 {
     /* A caller's bug, not a runtime condition. */
     assert(!conn->in_transaction && "store_begin inside a transaction");
+    /* Before the transaction reads anything: store_cache_keeps(). */
+    if (conn->cache != NULL)
+        conn->begin_generation = config_cache_generation(conn->cache);
+    conn->config_changed = 0;
     if (conn->driver->begin(conn->connection, conn->error, sizeof conn->error) != 0)
         return note_failure(conn);
     conn->in_transaction = 1;
@@ -470,16 +474,14 @@ store_person_clear(struct store_person *person)
 
 #define PLATFORM_COLUMNS STORE_PLATFORM_COLUMNS_OF("")
 
-/* Tells every serve's platform cache (platform_cache.h) that the platform
- * table changed: a notification, sent when the caller's transaction
- * commits (at once outside one, after the change). Every write of the
- * table must call it. */
-static int
-platform_changed(struct store_conn *conn)
+int
+store_config_changed(struct store_conn *conn)
 {
+    if (conn->in_transaction)
+        conn->config_changed = 1;
     if (conn->driver->notify == NULL)
         return 0;
-    if (conn->driver->notify(conn->connection, STORE_PLATFORM_CHANNEL, conn->error,
+    if (conn->driver->notify(conn->connection, STORE_CONFIG_CHANNEL, conn->error,
                              sizeof conn->error) != 0)
         return note_failure(conn);
     return 0;
@@ -544,7 +546,7 @@ store_platform_insert(struct store_conn *conn, const struct store_platform *p)
              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
              params, 14, NULL, NULL, NULL) != 0)
         return -1;
-    return platform_changed(conn);
+    return store_config_changed(conn);
 }
 
 int
@@ -553,8 +555,8 @@ store_platform_get(struct store_conn *conn, const char *client_id,
 {
     memset(out, 0, sizeof *out);
     uint64_t generation = 0;
-    *found = conn->platforms != NULL &&
-             platform_cache_get(conn->platforms, client_id, out, &generation);
+    *found = conn->cache != NULL &&
+             config_cache_platform_get(conn->cache, client_id, out, &generation);
     if (*found)
         return 0;
     struct store_value param = v_text(client_id);
@@ -567,10 +569,8 @@ store_platform_get(struct store_conn *conn, const char *client_id,
             error_set(conn->error, sizeof conn->error, "malformed platform row");
         return -1;
     }
-    /* Inside a transaction the row may be that transaction's own change,
-     * not committed (and perhaps never): not kept. */
-    if (*found && conn->platforms != NULL && !conn->in_transaction)
-        platform_cache_put(conn->platforms, out, generation);
+    if (*found && store_cache_keeps(conn, &generation))
+        config_cache_platform_put(conn->cache, out, generation);
     return 0;
 }
 
@@ -613,7 +613,7 @@ store_platform_set_disabled(struct store_conn *conn, const char *client_id,
              params, 2, NULL, NULL, &changes) != 0)
         return -1;
     *found = changes == 1;
-    return changes > 0 ? platform_changed(conn) : 0;
+    return changes > 0 ? store_config_changed(conn) : 0;
 }
 
 void

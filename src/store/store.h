@@ -52,18 +52,19 @@ int store_open(const char *location, unsigned connections, int migrate,
 int store_location_check(const char *location, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-/* Keeps the platforms that store_platform_get() reads in memory, for a
- * long-running process (`serve`): a thread of the store listens for the
- * notification that each change of a platform sends when it commits
- * (store_platform_insert(), store_platform_set_disabled(); PostgreSQL's
+/* Keeps the platforms that store_platform_get() reads, and the rows
+ * store_token_key_each() walks, in memory for a long-running process
+ * (`serve`): a thread of the store listens for the notification that each
+ * change of either table sends when it commits (store_platform_insert(),
+ * store_platform_set_disabled(), store_token_key_insert(); PostgreSQL's
  * NOTIFY, or on SQLite a write of a file beside the database, watched
  * with inotify) and empties the cache on each; while its listener is
  * down, every read goes to the database. A change is seen by every
  * running serve as soon as its notification arrives (milliseconds after
- * the commit); a platform changed in the database by other means than
- * the store is not seen until the next change or a restart. Called once,
+ * the commit); a row changed in the database by other means than the
+ * store is not seen until the next change or a restart. Called once,
  * before the connections are used. 0 or -1 with err. */
-int store_platform_cache_start(struct store *store, char *err, size_t errlen)
+int store_config_cache_start(struct store *store, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Closes every connection. All must have been released. NULL allowed. */

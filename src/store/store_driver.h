@@ -84,7 +84,7 @@ struct store_driver {
      * asked (the store asks only where it queues such inserts). */
     int (*conflict)(void *connection);
     /* Change notifications between the processes on one database
-     * (platform_cache.h); `channel` is a fixed identifier of the store's.
+     * (config_cache.h); `channel` is a fixed identifier of the store's.
      * notify() sends one when the connection's transaction commits (at
      * once outside one; none if it rolls back). A listener
      * (listen_open()) has a descriptor to poll for input (listen_fd());

@@ -18,9 +18,15 @@ struct store_conn {
      * statement may join any of them. On Citus only co-located tables and
      * reference tables join in one shard's statement. */
     int one_database;
-    /* Platforms kept in memory (platform_cache.h), or NULL: set for every
-     * connection by store_platform_cache_start(), before they are used. */
-    struct platform_cache *platforms;
+    /* Platforms and token keys kept in memory (config_cache.h), or NULL:
+     * set for every connection by store_config_cache_start(), before they
+     * are used. */
+    struct config_cache *cache;
+    /* The cache's generation when the transaction began, and whether the
+     * transaction changed a cached table (store_config_changed()): what a
+     * read inside a transaction may be kept under (store_cache_keeps()). */
+    uint64_t begin_generation;
+    int config_changed;
     char error[STORE_ERROR_MAX];
 };
 
@@ -116,6 +122,33 @@ exec_queued(struct store_conn *conn, const char *sql, const struct store_value *
     if (rc < 0)
         note_failure(conn);
     return rc;
+}
+
+/* Tells every serve's config cache (config_cache.h) that the platform or
+ * the token_key table changed: a notification, sent when the caller's
+ * transaction commits (at once outside one, after the change). Every
+ * write of either table must call it. 0, or -1 (note_failure). */
+int store_config_changed(struct store_conn *conn);
+
+/* Whether a row of a cached table just read on conn may be kept, and the
+ * generation to hand to the cache's put: the one its get gave, outside a
+ * transaction. Inside one, a row may be the transaction's own uncommitted
+ * change (never kept), and a transaction may read a snapshot taken at its
+ * start (PostgreSQL under REPEATABLE READ or SERIALIZABLE, should the
+ * database default to one), older than a notification the cache has
+ * already had: a row is kept only if the cache was not emptied since the
+ * transaction began. */
+static inline int
+store_cache_keeps(const struct store_conn *conn, uint64_t *generation)
+{
+    if (conn->cache == NULL)
+        return 0;
+    if (!conn->in_transaction)
+        return 1;
+    if (conn->config_changed)
+        return 0;
+    *generation = conn->begin_generation;
+    return 1;
 }
 
 static inline struct store_value

@@ -222,8 +222,15 @@ test('a key rotation on one node is published by both; the other signs with it o
   const rotated = await run(['keys', 'rotate', '--data', temp.data, '--activate-in', '0']);
   assert.equal(rotated.code, 0, rotated.stderr);
   const { kid } = JSON.parse(rotated.stdout);
+  // Each serve keeps the key table in memory and forgets it on the
+  // notification the rotation's commit sends, milliseconds after.
   for (const node of [nodeA, nodeB]) {
-    const jwks = await (await fetch(`${node.url}/jwks.json`)).json();
+    let jwks;
+    for (const deadline = Date.now() + 2000; ;) {
+      jwks = await (await fetch(`${node.url}/jwks.json`)).json();
+      if (jwks.keys.some((key) => key.kid === kid) || Date.now() > deadline) break;
+      await new Promise((done) => setTimeout(done, 20));
+    }
     assert.ok(jwks.keys.some((key) => key.kid === kid), `${node.url} publishes ${kid}`);
   }
   const listed = JSON.parse((await run(['keys', 'list', '--data', dataB])).stdout);

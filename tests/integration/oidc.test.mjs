@@ -777,7 +777,7 @@ test('a platform disabled while the service runs is refused at /token and /autho
   const live = await loginAndExchange(platforms.paused, configs.paused, citizens.adult.wallet, { scope });
   // The answer once it is as wanted: a serve keeps its platforms and
   // empties them on the notification each change sends when it commits
-  // (store.h, store_platform_cache_start), milliseconds after.
+  // (store.h, store_config_cache_start), milliseconds after.
   const settled = async (ask, wanted) => {
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -982,10 +982,17 @@ test('key rotation: the next key is published before it signs, then signs; openi
   assert.ok(activatesAt >= now + 1 && activatesAt <= now + 4, `activates_at ${activatesAt}, now ${now}`);
 
   // A relying party that fetches the JWKS now (a fresh configuration)
-  // sees both keys, while ID tokens are still signed by the old one.
-  const rp = await discover(issuer, platforms.shop);
-  const published = await (await fetch(`${issuer}/jwks.json`)).json();
+  // sees both keys, while ID tokens are still signed by the old one. The
+  // serve keeps the key table in memory and forgets it on the
+  // notification the rotation's commit sends, milliseconds after.
+  let published;
+  for (const deadline = Date.now() + 2000; ;) {
+    published = await (await fetch(`${issuer}/jwks.json`)).json();
+    if (published.keys.length === 2 || Date.now() > deadline) break;
+    await new Promise((done) => setTimeout(done, 20));
+  }
   assert.deepEqual(published.keys.map((k) => k.kid).sort(), [oldKid, newKid].sort());
+  const rp = await discover(issuer, platforms.shop);
   assert.equal(published.keys[0].kid, oldKid);
   const stillOld = await loginAndExchange(platforms.shop, rp, citizens.adult.wallet);
   assert.ok(Date.now() / 1000 < activatesAt, 'this machine was too slow to log in before the activation');

@@ -7,7 +7,7 @@
 #include "store/store.h"
 
 #include "store/store_driver.h"
-#include "store/platform_cache.h" /* its generation, to wait for a notification */
+#include "store/config_cache.h" /* its generation, to wait for a notification */
 #include "store/store_internal.h" /* a script in a transaction, by the driver */
 #include "util/clock.h"
 
@@ -227,11 +227,11 @@ lose_listener(const struct fixture *f)
 {
     if (test_db_is_postgresql()) {
         raw_command(f, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                       " WHERE query = 'LISTEN cyberid_platform'");
+                       " WHERE query = 'LISTEN cyberid_config'");
         return;
     }
     char path[TEST_DB_LOCATION_MAX + 32];
-    snprintf(path, sizeof path, "%s-cyberid_platform", f->location + strlen("sqlite:"));
+    snprintf(path, sizeof path, "%s-cyberid_config", f->location + strlen("sqlite:"));
     assert_int_equal(unlink(path), 0);
 }
 
@@ -255,15 +255,15 @@ cached_read(struct store *store, char name[32])
 #define CACHE_WAIT_MS 5000
 
 /* How many times the store's platform cache was emptied (or its listener
- * came and went): what platform_cache_get() hands out with a miss. */
+ * came and went): what config_cache_platform_get() hands out with a miss. */
 static uint64_t
 cache_generation(struct store *store)
 {
     struct store_conn *conn = store_acquire(store);
     struct store_platform none;
     uint64_t generation = 0;
-    assert_non_null(conn->platforms);
-    assert_int_equal(platform_cache_get(conn->platforms, "no-such-platform", &none, &generation),
+    assert_non_null(conn->cache);
+    assert_int_equal(config_cache_platform_get(conn->cache, "no-such-platform", &none, &generation),
                      0);
     store_release(store, conn);
     return generation;
@@ -305,7 +305,7 @@ await_kept(const struct fixture *f, struct store *store, struct store *operator,
     fail_msg("the platform cache keeps nothing (is its listener up?)");
 }
 
-/* Platforms kept in memory (store_platform_cache_start), on either
+/* Platforms kept in memory (store_config_cache_start), on either
  * backend: a kept platform is served without reading the table (a change
  * behind the store's back is not seen), a change through the store (which
  * notifies) empties the cache, so does its commit, and so does the loss
@@ -316,7 +316,7 @@ test_platform_cache(void **state)
 {
     struct fixture *f = *state;
     char err[256], name[32];
-    assert_int_equal(store_platform_cache_start(f->store, err, sizeof err), 0);
+    assert_int_equal(store_config_cache_start(f->store, err, sizeof err), 0);
     struct store *operator = NULL;
     assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
     struct store_conn *conn = store_acquire(operator);
@@ -388,6 +388,118 @@ test_platform_cache(void **state)
     assert_true(cache_generation(f->store) == generation);
     assert_false(cached_read(f->store, name));
     assert_string_equal(name, "D");
+    store_close(operator);
+}
+
+/* Appends a key's kid to the comma-joined list in context (a buffer of
+ * 256 bytes). */
+static int
+append_kid(void *context, const struct store_token_key *key)
+{
+    char *kids = context;
+    size_t used = strlen(kids);
+    int written = snprintf(kids + used, 256 - used, "%s%s", used ? "," : "", key->kid);
+    return written > 0 && (size_t)written < 256 - used ? 0 : -1;
+}
+
+/* The kids store_token_key_each() walks now through `store`. */
+static void
+walk_kids(struct store *store, char kids[256])
+{
+    struct store_conn *conn = store_acquire(store);
+    kids[0] = '\0';
+    assert_int_equal(store_token_key_each(conn, append_kid, kids), 0);
+    store_release(store, conn);
+}
+
+/* The token-key table kept in memory too (store_config_cache_start): a
+ * kept walk does not see a row added behind the store's back; a key added
+ * through the store (store_token_key_insert, which notifies) is seen once
+ * its notification has come; a walk inside a transaction, which may see
+ * the transaction's own uncommitted key, is not kept. */
+static void
+test_token_key_cache(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], kids[256];
+    assert_int_equal(store_config_cache_start(f->store, err, sizeof err), 0);
+    struct store *operator = NULL;
+    assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
+    struct store_conn *conn = store_acquire(operator);
+    struct store_platform platform = {
+        .client_id = "c1", .name = "A", .redirect_uris = "[]", .claims = "[]",
+        .auth_method = "client_secret_basic", .sector_id = "a", .created_at = 5,
+    };
+    assert_int_equal(store_platform_insert(conn, &platform), 0);
+    store_release(operator, conn);
+    await_kept(f, f->store, operator, "A", "B"); /* the listener is up, the cache empty */
+    walk_kids(f->store, kids);
+    assert_string_equal(kids, "");
+    raw_command(f, "INSERT INTO token_key (kid, created_at, activates_at)"
+                   " VALUES ('hidden', 1, 10)");
+    walk_kids(f->store, kids);
+    assert_string_equal(kids, ""); /* kept: the table is not read */
+    struct store_token_key key = {.kid = "k2", .created_at = 2, .activates_at = 20};
+    conn = store_acquire(operator);
+    assert_int_equal(store_token_key_insert(conn, &key), 0);
+    store_release(operator, conn);
+    for (int64_t start = monotonic_ms();
+         strcmp(kids, "hidden,k2") != 0 && monotonic_ms() - start < CACHE_WAIT_MS;) {
+        usleep(10000);
+        walk_kids(f->store, kids);
+    }
+    assert_string_equal(kids, "hidden,k2");
+    /* Empty the cache (another change's notification), then walk inside
+     * a transaction that adds a key and rolls back. */
+    uint64_t generation = cache_generation(f->store);
+    conn = store_acquire(operator);
+    struct store_platform other = platform;
+    snprintf(other.client_id, sizeof other.client_id, "c2");
+    assert_int_equal(store_platform_insert(conn, &other), 0);
+    store_release(operator, conn);
+    for (int64_t start = monotonic_ms();
+         cache_generation(f->store) == generation && monotonic_ms() - start < CACHE_WAIT_MS;)
+        usleep(1000);
+    assert_true(cache_generation(f->store) != generation);
+    conn = store_acquire(f->store);
+    assert_int_equal(store_begin(conn), 0);
+    struct store_token_key undone = {.kid = "k3", .created_at = 3, .activates_at = 30};
+    assert_int_equal(store_token_key_insert(conn, &undone), 0);
+    kids[0] = '\0';
+    assert_int_equal(store_token_key_each(conn, append_kid, kids), 0);
+    assert_string_equal(kids, "hidden,k2,k3");
+    assert_int_equal(store_rollback(conn), 0);
+    store_release(f->store, conn);
+    walk_kids(f->store, kids);
+    assert_string_equal(kids, "hidden,k2");
+    /* A transaction that reads a snapshot taken at its start (PostgreSQL
+     * under REPEATABLE READ; SQLite's BEGIN IMMEDIATE lets no other writer
+     * commit meanwhile): a key added while it is open, whose notification
+     * has come, is not in what it reads, which must then not be kept. */
+    if (!test_db_is_postgresql()) {
+        store_close(operator);
+        return;
+    }
+    conn = store_acquire(f->store);
+    assert_int_equal(store_begin(conn), 0);
+    assert_int_equal(exec(conn, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", NULL, 0,
+                          NULL, NULL, NULL), 0);
+    assert_int_equal(exec(conn, "SELECT 1", NULL, 0, NULL, NULL, NULL), 0); /* the snapshot */
+    generation = cache_generation(f->store);
+    struct store_conn *writer = store_acquire(operator);
+    struct store_token_key late = {.kid = "k4", .created_at = 4, .activates_at = 40};
+    assert_int_equal(store_token_key_insert(writer, &late), 0);
+    store_release(operator, writer);
+    for (int64_t start = monotonic_ms();
+         cache_generation(f->store) == generation && monotonic_ms() - start < CACHE_WAIT_MS;)
+        usleep(1000);
+    assert_true(cache_generation(f->store) != generation);
+    kids[0] = '\0';
+    assert_int_equal(store_token_key_each(conn, append_kid, kids), 0);
+    assert_int_equal(store_commit(conn), 0);
+    store_release(f->store, conn);
+    walk_kids(f->store, kids);
+    assert_string_equal(kids, "hidden,k2,k4");
     store_close(operator);
 }
 
@@ -2018,6 +2130,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_platform, setup, teardown),
         cmocka_unit_test_setup_teardown(test_platform_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_key_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_challenge_single_use_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_sequences_under_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_roll_back, setup, teardown),

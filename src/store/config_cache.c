@@ -1,12 +1,13 @@
-/* platform_cache: platforms kept in memory, emptied on every change the
- * database notifies; see platform_cache.h.
+/* config_cache: platforms and token keys kept in memory, emptied on every
+ * change the database notifies; see config_cache.h.
  *
- * A small open-addressing table under one mutex: entries are never
- * removed one by one, only all at once (a notification), so linear
- * probing needs no tombstones. A lookup copies the entry out under the
- * lock, as the database read it replaces would have made one. */
+ * Platforms: a small open-addressing table under one mutex: entries are
+ * never removed one by one, only all at once (a notification), so linear
+ * probing needs no tombstones. Token keys: the table's rows as one array.
+ * A lookup copies out under the lock, as the database read it replaces
+ * would have made a copy. */
 #define _GNU_SOURCE 1 /* pipe2 */
-#include "store/platform_cache.h"
+#include "store/config_cache.h"
 
 #include "util/log.h"
 #include "util/strings.h"
@@ -27,7 +28,7 @@
 /* Between attempts to connect the listening connection again. */
 #define RETRY_MS 1000
 
-struct platform_cache {
+struct config_cache {
     const struct store_driver *driver;
     char *location;
     pthread_t thread;
@@ -41,6 +42,8 @@ struct platform_cache {
         int used;
         struct store_platform platform;
     } slots[CACHE_SLOTS];
+    struct store_token_key *keys; /* NULL: not kept */
+    size_t key_count;
 };
 
 /* FNV-1a: client ids are random, any spread will do. */
@@ -82,7 +85,7 @@ platform_copy(struct store_platform *to, const struct store_platform *from)
 /* Empties the cache and says whether it may keep entries from now on.
  * Takes the lock. */
 static void
-empty(struct platform_cache *cache, int listening)
+empty(struct config_cache *cache, int listening)
 {
     pthread_mutex_lock(&cache->lock);
     for (size_t i = 0; i < CACHE_SLOTS && cache->used > 0; i++)
@@ -91,6 +94,9 @@ empty(struct platform_cache *cache, int listening)
             cache->slots[i].used = 0;
             cache->used--;
         }
+    free(cache->keys);
+    cache->keys = NULL;
+    cache->key_count = 0;
     cache->generation++;
     cache->listening = listening;
     pthread_mutex_unlock(&cache->lock);
@@ -99,7 +105,7 @@ empty(struct platform_cache *cache, int listening)
 /* Waits up to timeout_ms for the connection's socket (fd, or none: -1) or
  * the wake pipe. 1 when woken to stop, 0 otherwise. */
 static int
-wait_for(struct platform_cache *cache, int fd, int timeout_ms)
+wait_for(struct config_cache *cache, int fd, int timeout_ms)
 {
     struct pollfd pollers[2] = {{.fd = cache->wake[0], .events = POLLIN},
                                 {.fd = fd, .events = POLLIN}};
@@ -113,18 +119,18 @@ wait_for(struct platform_cache *cache, int fd, int timeout_ms)
 static void *
 listen_loop(void *argument)
 {
-    struct platform_cache *cache = argument;
+    struct config_cache *cache = argument;
     const struct store_driver *driver = cache->driver;
     void *listener = NULL;
     int was_down = 0;
     for (;;) {
         if (listener == NULL) {
             char err[STORE_ERROR_MAX];
-            listener = driver->listen_open(cache->location, STORE_PLATFORM_CHANNEL, err,
+            listener = driver->listen_open(cache->location, STORE_CONFIG_CHANNEL, err,
                                            sizeof err);
             if (listener == NULL) {
                 if (!was_down)
-                    log_event(LOG_WARN, "platform_cache.down", "{s:s}", "error", err);
+                    log_event(LOG_WARN, "config_cache.down", "{s:s}", "error", err);
                 was_down = 1;
                 if (wait_for(cache, -1, RETRY_MS))
                     break;
@@ -132,7 +138,7 @@ listen_loop(void *argument)
             }
             empty(cache, 1);
             if (was_down)
-                log_event(LOG_INFO, "platform_cache.up", "{}");
+                log_event(LOG_INFO, "config_cache.up", "{}");
             was_down = 0;
         }
         if (wait_for(cache, driver->listen_fd(listener), -1))
@@ -142,7 +148,7 @@ listen_loop(void *argument)
             empty(cache, 0);
             driver->listen_close(listener);
             listener = NULL;
-            log_event(LOG_WARN, "platform_cache.down", "{s:s}", "error",
+            log_event(LOG_WARN, "config_cache.down", "{s:s}", "error",
                       "the listener was lost");
             was_down = 1;
         } else if (count > 0) {
@@ -154,14 +160,14 @@ listen_loop(void *argument)
     return NULL;
 }
 
-struct platform_cache *
-platform_cache_start(const struct store_driver *driver, const char *location, char *err,
-                     size_t errlen)
+struct config_cache *
+config_cache_start(const struct store_driver *driver, const char *location, char *err,
+                   size_t errlen)
 {
-    /* store_platform_cache_start() keeps nothing for such a backend. */
+    /* store_config_cache_start() keeps nothing for such a backend. */
     assert(driver->listen_open != NULL && driver->listen_fd != NULL &&
            driver->listen_read != NULL && driver->listen_close != NULL);
-    struct platform_cache *cache = calloc(1, sizeof *cache);
+    struct config_cache *cache = calloc(1, sizeof *cache);
     if (cache == NULL || (cache->location = strdup(location)) == NULL) {
         free(cache);
         error_set(err, errlen, "out of memory");
@@ -174,7 +180,7 @@ platform_cache_start(const struct store_driver *driver, const char *location, ch
         goto fail;
     }
     if (pthread_create(&cache->thread, NULL, listen_loop, cache) != 0) {
-        error_set(err, errlen, "cannot start the platform cache's thread");
+        error_set(err, errlen, "cannot start the config cache's thread");
         close(cache->wake[0]);
         close(cache->wake[1]);
         goto fail;
@@ -188,7 +194,7 @@ fail:
 }
 
 void
-platform_cache_stop(struct platform_cache *cache)
+config_cache_stop(struct config_cache *cache)
 {
     if (cache == NULL)
         return;
@@ -206,8 +212,8 @@ platform_cache_stop(struct platform_cache *cache)
 }
 
 int
-platform_cache_get(struct platform_cache *cache, const char *client_id,
-                   struct store_platform *out, uint64_t *generation)
+config_cache_platform_get(struct config_cache *cache, const char *client_id,
+                          struct store_platform *out, uint64_t *generation)
 {
     int found = 0;
     pthread_mutex_lock(&cache->lock);
@@ -223,8 +229,8 @@ platform_cache_get(struct platform_cache *cache, const char *client_id,
 }
 
 void
-platform_cache_put(struct platform_cache *cache, const struct store_platform *platform,
-                   uint64_t generation)
+config_cache_platform_put(struct config_cache *cache, const struct store_platform *platform,
+                          uint64_t generation)
 {
     pthread_mutex_lock(&cache->lock);
     if (cache->listening && cache->generation == generation && cache->used < CACHE_FILL_MAX) {
@@ -236,6 +242,54 @@ platform_cache_put(struct platform_cache *cache, const struct store_platform *pl
         if (!cache->slots[i].used && platform_copy(&cache->slots[i].platform, platform) == 0) {
             cache->slots[i].used = 1;
             cache->used++;
+        }
+    }
+    pthread_mutex_unlock(&cache->lock);
+}
+
+uint64_t
+config_cache_generation(struct config_cache *cache)
+{
+    pthread_mutex_lock(&cache->lock);
+    uint64_t generation = cache->generation;
+    pthread_mutex_unlock(&cache->lock);
+    return generation;
+}
+
+int
+config_cache_keys_get(struct config_cache *cache, struct store_token_key **keys, size_t *count,
+                      uint64_t *generation)
+{
+    int found = 0;
+    *keys = NULL;
+    *count = 0;
+    pthread_mutex_lock(&cache->lock);
+    *generation = cache->generation;
+    if (cache->listening && cache->keys != NULL) {
+        /* One row at least, so that malloc(0) never stands for "none". */
+        *keys = malloc((cache->key_count + 1) * sizeof **keys);
+        if (*keys != NULL) {
+            memcpy(*keys, cache->keys, cache->key_count * sizeof **keys);
+            *count = cache->key_count;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return found;
+}
+
+void
+config_cache_keys_put(struct config_cache *cache, const struct store_token_key *keys,
+                      size_t count, uint64_t generation)
+{
+    pthread_mutex_lock(&cache->lock);
+    if (cache->listening && cache->generation == generation && cache->keys == NULL &&
+        count <= CONFIG_CACHE_KEYS_MAX) {
+        cache->keys = malloc((count + 1) * sizeof *keys);
+        if (cache->keys != NULL) {
+            if (count > 0)
+                memcpy(cache->keys, keys, count * sizeof *keys);
+            cache->key_count = count;
         }
     }
     pthread_mutex_unlock(&cache->lock);
