@@ -137,14 +137,11 @@ done:
     return status;
 }
 
-int
-audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *event,
-                    int64_t *sequence)
+void
+audit_sealed_row(const struct audit_sealed_event *event, struct store_audit_event *row)
 {
-    if (sequence != NULL)
-        *sequence = 0;
     assert(event->sealed != NULL && "an event from audit_seal_citizen()");
-    struct store_audit_event row = {
+    *row = (struct store_audit_event){
         .time = event->time,
         .actor = AUDIT_SEALED_ACTOR,
         .action = event->action,
@@ -155,6 +152,16 @@ audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *ev
         .sealed_length = event->sealed_length,
         .commitment = event->commitment,
     };
+}
+
+int
+audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *event,
+                    int64_t *sequence)
+{
+    if (sequence != NULL)
+        *sequence = 0;
+    struct store_audit_event row;
+    audit_sealed_row(event, &row);
     return store_audit_append(conn, &row, sequence);
 }
 

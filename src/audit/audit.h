@@ -91,11 +91,18 @@ int audit_seal_citizen(struct signer *signer, const char *actor, const char *act
                        struct audit_sealed_event *out)
     __attribute__((warn_unused_result, nonnull(1, 2, 3, 4, 6)));
 
-/* Appends a sealed event in the caller's transaction; *sequence (may be
- * NULL) as audit_append(). 0 or -1 (store_last_error(conn)). */
+/* Appends a sealed event in the caller's transaction, or on its own
+ * outside one; *sequence (may be NULL) as audit_append(). 0 or -1
+ * (store_last_error(conn)). */
 int audit_append_sealed(struct store_conn *conn, const struct audit_sealed_event *event,
                         int64_t *sequence)
     __attribute__((warn_unused_result, nonnull(1, 2)));
+
+/* The audit_event row a sealed event is appended as, for a store call
+ * that appends it along with its own change (store_oidc_login_decide_logged()).
+ * The row points into event, which must outlive it. */
+void audit_sealed_row(const struct audit_sealed_event *event, struct store_audit_event *row)
+    __attribute__((nonnull(1, 2)));
 
 /* Frees what audit_seal_citizen() made; a cleared event stays cleared. */
 void audit_sealed_event_clear(struct audit_sealed_event *event);

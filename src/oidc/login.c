@@ -320,24 +320,18 @@ decide(const struct oidc_context *context, const struct http_request *request,
         result = oauth_store_failed(conn, "login.audit", response);
         goto done;
     }
-    if (store_begin(conn) != 0) {
-        result = oauth_store_failed(conn, "login.begin", response);
-        goto done;
-    }
-    if (store_oidc_login_decide(conn, login.login_hash,
-                                approve ? STORE_LOGIN_APPROVED : STORE_LOGIN_DENIED,
-                                caller.web_number, approve ? released_text : NULL, now,
-                                now + OIDC_CODE_LIFETIME, &changed) != 0 ||
-        (changed && (audit_append_sealed(conn, &event, NULL) != 0 ||
-                     store_commit(conn) != 0))) {
+    struct store_audit_event row;
+    audit_sealed_row(&event, &row);
+    if (store_oidc_login_decide_logged(conn, login.login_hash,
+                                       approve ? STORE_LOGIN_APPROVED : STORE_LOGIN_DENIED,
+                                       caller.web_number, approve ? released_text : NULL, now,
+                                       now + OIDC_CODE_LIFETIME, &row, &changed) != 0) {
         result = oauth_store_failed(conn, "login.decide", response);
-        store_rollback(conn);
         goto done;
     }
     if (!changed) {
         /* Decided by another request since find_login() (same `now`, so it
          * cannot have expired in between). */
-        store_rollback(conn);
         result = http_respond_error(response, 409, "already_decided",
                                     "this login was already approved or denied");
         goto done;

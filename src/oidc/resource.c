@@ -154,7 +154,8 @@ is_form(const struct http_request *request)
 }
 
 /* The audit event of a userinfo answer: "claims.disclosed" by the
- * platform, via userinfo, with the claim names. 0 or -1 (rolled back). */
+ * platform, via userinfo, with the claim names. 0 or -1 (nothing
+ * written). */
 static int
 audit_userinfo(struct store_conn *conn, struct signer *signer,
                const struct store_oidc_token *token, const json_t *names)
@@ -163,18 +164,16 @@ audit_userinfo(struct store_conn *conn, struct signer *signer,
     struct audit_sealed_event event;
     json_t *details = json_pack("{s:s, s:O, s:s}", "client_id", token->client_id,
                                 "claims", names, "via", "userinfo");
-    /* Sealed before the transaction, which then holds the write lock for
-     * the append alone (audit.h). */
+    /* Sealed first (audit.h): the append is then one statement of its
+     * own, outside any transaction, which holds the write lock for the
+     * insert alone. */
     int sealed = details != NULL && audit_platform_name(token->client_id, actor) == 0 &&
                  audit_seal_citizen(signer, actor, "claims.disclosed", token->web_number,
                                     details, &event) == 0;
-    int ok = sealed && store_begin(conn) == 0 && audit_append_sealed(conn, &event, NULL) == 0 &&
-             store_commit(conn) == 0;
+    int ok = sealed && audit_append_sealed(conn, &event, NULL) == 0;
     if (sealed)
         audit_sealed_event_clear(&event);
     json_decref(details);
-    if (!ok)
-        store_rollback(conn);
     return ok ? 0 : -1;
 }
 

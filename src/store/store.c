@@ -680,17 +680,26 @@ store_challenge_take(struct store_conn *conn, const char *id, int64_t now,
 
 /* ── Audit ─────────────────────────────────────────────────────────────── */
 
+void
+store_audit_params(const struct store_audit_event *event,
+                   struct store_value params[STORE_AUDIT_PARAMS])
+{
+    params[0] = v_integer(event->time);
+    params[1] = v_text(event->actor);
+    params[2] = v_text(event->action);
+    params[3] = v_text(event->subject);
+    params[4] = v_text(event->details ? event->details : "{}");
+    params[5] = event->salt ? v_blob(event->salt, STORE_LOG_SALT_BYTES) : v_null();
+    params[6] = event->sealed ? v_blob(event->sealed, event->sealed_length) : v_null();
+    params[7] = event->commitment ? v_blob(event->commitment, STORE_LOG_HASH_BYTES) : v_null();
+}
+
 int
 store_audit_append(struct store_conn *conn, const struct store_audit_event *event,
                    int64_t *sequence)
 {
-    struct store_value params[] = {
-        v_integer(event->time), v_text(event->actor), v_text(event->action),
-        v_text(event->subject), v_text(event->details ? event->details : "{}"),
-        event->salt ? v_blob(event->salt, STORE_LOG_SALT_BYTES) : v_null(),
-        event->sealed ? v_blob(event->sealed, event->sealed_length) : v_null(),
-        event->commitment ? v_blob(event->commitment, STORE_LOG_HASH_BYTES) : v_null(),
-    };
+    struct store_value params[STORE_AUDIT_PARAMS];
+    store_audit_params(event, params);
     /* The database numbers events (SQLite's rowid, a PostgreSQL
      * sequence): no MAX()+1, which would serialise every writer on one
      * lock, or collide on PostgreSQL. A caller that does not ask for the
@@ -700,13 +709,13 @@ store_audit_append(struct store_conn *conn, const struct store_audit_event *even
                            "INSERT INTO audit_event"
                            " (time, actor, action, subject, details, salt, sealed,"
                            " commitment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                           params, 8);
+                           params, STORE_AUDIT_PARAMS);
     *sequence = 0;
     int rc = exec(conn,
                   "INSERT INTO audit_event"
                   " (time, actor, action, subject, details, salt, sealed, commitment)"
                   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING sequence",
-                  params, 8, read_one_integer, sequence, NULL);
+                  params, STORE_AUDIT_PARAMS, read_one_integer, sequence, NULL);
     if (rc == 1)
         return 0;
     return rc < 0 ? -1 : error_set(conn->error, sizeof conn->error,

@@ -683,6 +683,17 @@ int store_oidc_login_decide(struct store_conn *conn,
                             const char *released, int64_t now,
                             int64_t code_expires_at, int *changed)
     __attribute__((warn_unused_result));
+/* store_oidc_login_decide() and, when it decided, store_audit_append() of
+ * `event` (no sequence asked), both or neither: its own transaction (the
+ * caller holds none), or on PostgreSQL without Citus one statement, one
+ * round trip. *changed as store_oidc_login_decide()'s; 0 writes nothing. */
+int store_oidc_login_decide_logged(struct store_conn *conn,
+                                   const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
+                                   const char *status, const char *web_number,
+                                   const char *released, int64_t now,
+                                   int64_t code_expires_at,
+                                   const struct store_audit_event *event, int *changed)
+    __attribute__((warn_unused_result));
 
 /* Presents an authorization code: counts the use on the approved login
  * with this code hash and returns the row as updated (code_uses 1 the first

@@ -124,6 +124,12 @@ exec_queued(struct store_conn *conn, const char *sql, const struct store_value *
     return rc;
 }
 
+/* An audit event's columns as store_audit_append() inserts them: time,
+ * actor, action, subject, details, salt, sealed, commitment. */
+#define STORE_AUDIT_PARAMS 8
+void store_audit_params(const struct store_audit_event *event,
+                        struct store_value params[STORE_AUDIT_PARAMS]);
+
 /* Tells every serve's config cache (config_cache.h) that the platform or
  * the token_key table changed: a notification, sent when the caller's
  * transaction commits (at once outside one, after the change). Every

@@ -136,6 +136,37 @@ store_oidc_login_insert(struct store_conn *conn, const struct store_oidc_login *
         *inserted = changes == 1;
         return 0;
     }
+    /* PostgreSQL without Citus: one statement, one round trip, atomic
+     * without BEGIN and COMMIT: the user code's lookup row unless taken,
+     * then the code's and the login, only if it was written. (Citus
+     * distributes the three tables by different keys, which a modifying
+     * WITH cannot span.) */
+    if (conn->one_database) {
+        if (exec(conn,
+                 "WITH user_code AS ("
+                 "INSERT INTO oidc_user_code (user_code_hash, login_hash, purge_at)"
+                 " VALUES ($2, $1, $13) ON CONFLICT DO NOTHING RETURNING 1),"
+                 " code AS (INSERT INTO oidc_code (code_hash, login_hash, purge_at)"
+                 " SELECT $3, $1, $13 FROM user_code)"
+                 " INSERT INTO oidc_login (login_hash, user_code_hash, code_hash,"
+                 " client_id, redirect_uri, claims, state, nonce, code_challenge,"
+                 " status, created_at, expires_at, purge_at, code_uses, purpose, opened_from,"
+                 " dpop_jkt)"
+                 " SELECT CAST($1 AS BYTEA), CAST($2 AS BYTEA), CAST($3 AS BYTEA),"
+                 " CAST($4 AS TEXT), CAST($5 AS TEXT), CAST($6 AS TEXT), CAST($7 AS TEXT),"
+                 " CAST($8 AS TEXT), CAST($9 AS TEXT), CAST($10 AS TEXT),"
+                 " CAST($11 AS BIGINT), CAST($12 AS BIGINT), CAST($13 AS BIGINT), 0,"
+                 " CAST($14 AS TEXT), CAST($15 AS TEXT), CAST($16 AS TEXT) FROM user_code",
+                 params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
+            /* A code or login key taken (keyed by hashes of random
+             * secrets: a collision is for tests): nothing written, the
+             * caller draws again. */
+            return conn->driver->conflict != NULL && conn->driver->conflict(conn->connection)
+                       ? 0
+                       : -1;
+        *inserted = changes == 1;
+        return 0;
+    }
     if (store_begin(conn) != 0)
         return -1;
     if (exec(conn,
@@ -270,6 +301,28 @@ store_oidc_login_get_by_user_code(struct store_conn *conn,
     return 0;
 }
 
+#define LOGIN_DECIDE_PARAMS 8
+#define LOGIN_DECIDE_SQL                                                          \
+    "UPDATE oidc_login SET status = $2, web_number = $3, released = $4,"          \
+    " auth_time = $5, code_expires_at = $6"                                       \
+    " WHERE login_hash = $1 AND status = $8 AND expires_at > $7"
+
+static void
+decide_params(const uint8_t login_hash[STORE_OIDC_HASH_BYTES], const char *status,
+              const char *web_number, const char *released, int64_t now,
+              int64_t code_expires_at, struct store_value params[LOGIN_DECIDE_PARAMS])
+{
+    int approve = strcmp(status, STORE_LOGIN_APPROVED) == 0;
+    params[0] = v_hash(login_hash);
+    params[1] = v_text(status);
+    params[2] = v_text(web_number);
+    params[3] = approve ? v_text(released) : v_null();
+    params[4] = approve ? v_integer(now) : v_null();
+    params[5] = approve ? v_integer(code_expires_at) : v_null();
+    params[6] = v_integer(now);
+    params[7] = v_text(STORE_LOGIN_PENDING);
+}
+
 int
 store_oidc_login_decide(struct store_conn *conn,
                         const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
@@ -277,26 +330,62 @@ store_oidc_login_decide(struct store_conn *conn,
                         const char *released, int64_t now, int64_t code_expires_at,
                         int *changed)
 {
-    int approve = strcmp(status, STORE_LOGIN_APPROVED) == 0;
-    struct store_value params[] = {
-        v_hash(login_hash),
-        v_text(status),
-        v_text(web_number),
-        approve ? v_text(released) : v_null(),
-        approve ? v_integer(now) : v_null(),
-        approve ? v_integer(code_expires_at) : v_null(),
-        v_integer(now),
-        v_text(STORE_LOGIN_PENDING),
-    };
+    struct store_value params[LOGIN_DECIDE_PARAMS];
+    decide_params(login_hash, status, web_number, released, now, code_expires_at, params);
     int64_t changes = 0;
-    if (exec(conn,
-             "UPDATE oidc_login SET status = $2, web_number = $3, released = $4,"
-             " auth_time = $5, code_expires_at = $6"
-             " WHERE login_hash = $1 AND status = $8 AND expires_at > $7",
-             params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
+    if (exec(conn, LOGIN_DECIDE_SQL, params, LOGIN_DECIDE_PARAMS, NULL, NULL, &changes) != 0)
         return -1;
     *changed = changes == 1;
     return 0;
+}
+
+int
+store_oidc_login_decide_logged(struct store_conn *conn,
+                               const uint8_t login_hash[STORE_OIDC_HASH_BYTES],
+                               const char *status, const char *web_number,
+                               const char *released, int64_t now, int64_t code_expires_at,
+                               const struct store_audit_event *event, int *changed)
+{
+    assert(!conn->in_transaction && "store_oidc_login_decide_logged runs its own");
+    *changed = 0;
+    /* PostgreSQL without Citus: one statement, so one round trip (the
+     * decision, then its event if it decided: the insert's row count is
+     * the decision's). A statement is atomic without BEGIN and COMMIT.
+     * Citus distributes the two tables by different keys, which a
+     * modifying WITH cannot span; SQLite has no modifying WITH. */
+    if (conn->driver->dialect == STORE_DIALECT_POSTGRESQL && conn->one_database) {
+        struct store_value params[LOGIN_DECIDE_PARAMS + STORE_AUDIT_PARAMS];
+        decide_params(login_hash, status, web_number, released, now, code_expires_at, params);
+        store_audit_params(event, params + LOGIN_DECIDE_PARAMS);
+        int64_t changes = 0;
+        if (exec(conn,
+                 "WITH decided AS (" LOGIN_DECIDE_SQL " RETURNING 1)"
+                 " INSERT INTO audit_event"
+                 " (time, actor, action, subject, details, salt, sealed, commitment)"
+                 " SELECT CAST($9 AS BIGINT), CAST($10 AS TEXT), CAST($11 AS TEXT),"
+                 " CAST($12 AS TEXT), CAST($13 AS TEXT), CAST($14 AS BYTEA),"
+                 " CAST($15 AS BYTEA), CAST($16 AS BYTEA) FROM decided",
+                 params, sizeof params / sizeof *params, NULL, NULL, &changes) != 0)
+            return -1;
+        *changed = changes == 1;
+        return 0;
+    }
+    if (store_begin(conn) != 0)
+        return -1;
+    if (store_oidc_login_decide(conn, login_hash, status, web_number, released, now,
+                                code_expires_at, changed) != 0)
+        goto fail;
+    if (!*changed) {
+        store_rollback(conn); /* nothing written */
+        return 0;
+    }
+    if (store_audit_append(conn, event, NULL) != 0 || store_commit(conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    store_rollback(conn);
+    *changed = 0;
+    return -1;
 }
 
 /* A presented login and its identity's status (the column after the

@@ -1195,6 +1195,126 @@ approved_login(struct store_conn *conn, unsigned n, const char *web_number, int6
     assert_int_equal(changed, 1);
 }
 
+static int
+count_audit(struct store_conn *conn)
+{
+    struct audit_collect collect = {0, 0};
+    assert_int_equal(store_audit_each(conn, 0, 100000, collect_audit, &collect), 0);
+    return collect.count;
+}
+
+static const char *
+login_status(struct store_conn *conn, const uint8_t hash[STORE_OIDC_HASH_BYTES],
+             char out[STORE_STATUS_MAX])
+{
+    struct store_oidc_login read;
+    int found = 0;
+    assert_int_equal(store_oidc_login_get(conn, hash, &read, &found), 0);
+    assert_true(found);
+    snprintf(out, STORE_STATUS_MAX, "%s", read.status);
+    store_oidc_login_clear(&read);
+    return out;
+}
+
+/* Checks that every event walked is the one in context, column by
+ * column. */
+static int
+same_event(void *context, const struct store_audit_event *got)
+{
+    const struct store_audit_event *want = context;
+    return got->time == want->time && strcmp(got->actor, want->actor) == 0 &&
+                   strcmp(got->action, want->action) == 0 &&
+                   strcmp(got->subject, want->subject) == 0 &&
+                   strcmp(got->details, want->details) == 0 && got->salt == NULL &&
+                   got->leaf == -1 && got->sealed_length == want->sealed_length &&
+                   memcmp(got->sealed, want->sealed, want->sealed_length) == 0 &&
+                   got->commitment != NULL &&
+                   memcmp(got->commitment, want->commitment, STORE_LOG_HASH_BYTES) == 0
+               ? 0
+               : -1;
+}
+
+/* store_oidc_login_decide_logged: the decision and its audit event, both
+ * or neither (one statement on PostgreSQL, a transaction elsewhere). */
+static void
+test_login_decide_logged(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    struct store_oidc_login login = {
+        .redirect_uri = "https://rp/cb", .claims = "[]", .code_challenge = "c",
+        .created_at = 10, .expires_at = 100, .purge_at = 200,
+    };
+    strcpy(login.client_id, "client");
+    uint8_t hashes[2][STORE_OIDC_HASH_BYTES];
+    for (unsigned n = 0; n < 2; n++) {
+        fill_hash(login.login_hash, 0x10, n + 1);
+        fill_hash(login.user_code_hash, 0x20, n + 1);
+        fill_hash(login.code_hash, 0x30, n + 1);
+        memcpy(hashes[n], login.login_hash, sizeof hashes[n]);
+        int inserted = 0;
+        assert_int_equal(store_oidc_login_insert(conn, &login, &inserted), 0);
+        assert_int_equal(inserted, 1);
+    }
+    /* A free user code with a code hash already taken: refused, nothing
+     * written (the user code is still free after). */
+    struct store_oidc_login clash = login;
+    fill_hash(clash.login_hash, 0x10, 9);
+    fill_hash(clash.user_code_hash, 0x20, 9);
+    int inserted = -1;
+    assert_int_equal(store_oidc_login_insert(conn, &clash, &inserted), 0);
+    assert_int_equal(inserted, 0);
+    fill_hash(clash.code_hash, 0x30, 9);
+    assert_int_equal(store_oidc_login_insert(conn, &clash, &inserted), 0);
+    assert_int_equal(inserted, 1);
+    uint8_t sealed[40], commitment[STORE_LOG_HASH_BYTES];
+    memset(sealed, 0x5a, sizeof sealed);
+    memset(commitment, 0xc3, sizeof commitment);
+    struct store_audit_event event = {
+        .time = 50, .actor = "sealed", .action = "login.approved", .subject = "s1",
+        .details = "{}", .leaf = -1, .sealed = sealed, .sealed_length = sizeof sealed,
+        .commitment = commitment,
+    };
+    char status[STORE_STATUS_MAX];
+    int changed = -1;
+    /* An event the table refuses (no actor): the login stays pending. */
+    struct store_audit_event refused = event;
+    refused.actor = NULL;
+    assert_int_equal(store_oidc_login_decide_logged(conn, hashes[0], STORE_LOGIN_APPROVED,
+                                                    "WN1", "[]", 50, 110, &refused, &changed),
+                     -1);
+    assert_int_equal(changed, 0);
+    assert_string_equal(login_status(conn, hashes[0], status), STORE_LOGIN_PENDING);
+    assert_int_equal(count_audit(conn), 0);
+    /* Decided: the login and its event. */
+    assert_int_equal(store_oidc_login_decide_logged(conn, hashes[0], STORE_LOGIN_APPROVED,
+                                                    "WN1", "[]", 50, 110, &event, &changed),
+                     0);
+    assert_int_equal(changed, 1);
+    assert_string_equal(login_status(conn, hashes[0], status), STORE_LOGIN_APPROVED);
+    assert_int_equal(count_audit(conn), 1);
+    /* Decided already, or expired: nothing written. */
+    assert_int_equal(store_oidc_login_decide_logged(conn, hashes[0], STORE_LOGIN_DENIED, "WN1",
+                                                    NULL, 51, 111, &event, &changed),
+                     0);
+    assert_int_equal(changed, 0);
+    assert_int_equal(store_oidc_login_decide_logged(conn, hashes[1], STORE_LOGIN_DENIED, "WN1",
+                                                    NULL, 100, 160, &event, &changed),
+                     0);
+    assert_int_equal(changed, 0);
+    assert_string_equal(login_status(conn, hashes[0], status), STORE_LOGIN_APPROVED);
+    assert_string_equal(login_status(conn, hashes[1], status), STORE_LOGIN_PENDING);
+    assert_int_equal(count_audit(conn), 1);
+    assert_int_equal(store_oidc_login_decide_logged(conn, hashes[1], STORE_LOGIN_DENIED, "WN2",
+                                                    NULL, 99, 159, &event, &changed),
+                     0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(count_audit(conn), 2);
+    /* The rows hold what was given. */
+    assert_int_equal(store_audit_each(conn, 0, 100000, same_event, &event), 0);
+    store_release(f->store, conn);
+}
+
 /* Refresh token n of grant `grant`, for web_number. */
 static struct store_oidc_token
 make_token(unsigned n, unsigned grant, const char *web_number, int64_t expires_at)
@@ -2145,6 +2265,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_code_present_identity_status, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_decide_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_pending_reads_only_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_in_batches, setup, teardown),
