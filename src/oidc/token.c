@@ -517,15 +517,58 @@ done:
     return result;
 }
 
+/* A refresh grant that narrows no scope (the usual case): the live token
+ * taken and its successors written by one store call
+ * (store_oidc_refresh_rotate(): on PostgreSQL one statement, one round
+ * trip). A token it did not take is read to be told apart
+ * (refresh_classify()), a DPoP key other than its binding's among the
+ * reasons. Returns as a handler does. */
+static int
+refresh_whole(struct exchange *x, const uint8_t hash[STORE_OIDC_HASH_BYTES])
+{
+    char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
+    uint8_t access_hash[STORE_OIDC_HASH_BYTES], refresh_hash[STORE_OIDC_HASH_BYTES];
+    struct store_oidc_token token;
+    json_t *granted = NULL;
+    int taken = 0, result = -1;
+    if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0)
+        goto done;
+    oauth_hash(access, access_hash);
+    oauth_hash(refresh, refresh_hash);
+    if (store_oidc_refresh_rotate(x->conn, hash, x->platform->client_id, x->now, x->jkt,
+                                  access_hash, x->now + OIDC_ACCESS_TOKEN_LIFETIME,
+                                  refresh_hash, x->now + OIDC_REFRESH_TOKEN_LIFETIME, &token,
+                                  &taken) != 0) {
+        result = oauth_store_failed(x->conn, "token rotate", x->response);
+        goto done;
+    }
+    if (!taken) {
+        result = refresh_classify(x, hash);
+        goto done;
+    }
+    granted = json_loads(token.claims, JSON_REJECT_DUPLICATES, NULL);
+    if (json_is_array(granted))
+        result = respond_tokens(x->response, access, refresh, NULL, granted,
+                                token.dpop_jkt[0] != '\0');
+    else
+        result = oauth_store_failed(x->conn, "token claims", x->response);
+    store_oidc_token_clear(&token);
+done:
+    secret_wipe(access, sizeof access);
+    secret_wipe(refresh, sizeof refresh);
+    json_decref(granted);
+    return result;
+}
+
 /* grant_type=refresh_token. Returns as a handler does.
  *
- * The usual case, a live token presented once, is taken (checked and
- * rotated) by one statement in the transaction that writes its successor:
- * on PostgreSQL three round trips a grant instead of four. Anything else
- * is rolled back and read to be told apart (refresh_classify()): a token
- * presented twice at once is taken by the first; the second, once the
- * first has committed, finds it rotated, a replay unless within the
- * platform's reuse interval. */
+ * A live token presented once is taken (checked and rotated) by one
+ * statement in the transaction that writes its successors; without a
+ * scope to narrow, by refresh_whole(). Anything else is rolled back and
+ * read to be told apart (refresh_classify()): a token presented twice at
+ * once is taken by the first; the second, once the first has committed,
+ * finds it rotated, a replay unless within the platform's reuse
+ * interval. */
 static int
 grant_refresh(struct exchange *x)
 {
@@ -539,6 +582,8 @@ grant_refresh(struct exchange *x)
     uint8_t hash[STORE_OIDC_HASH_BYTES];
     int taken = 0;
     oauth_hash(presented, hash);
+    if (form_get(x->form, "scope") == NULL)
+        return refresh_whole(x, hash);
     if (store_begin(x->conn) != 0)
         return oauth_store_failed(x->conn, "token begin", x->response);
     if (store_oidc_refresh_take(x->conn, hash, x->platform->client_id, x->now, &token,

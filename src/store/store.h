@@ -818,6 +818,23 @@ int store_oidc_refresh_take(struct store_conn *conn,
                             const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
                             const char *client_id, int64_t now, struct store_oidc_token *out,
                             int *taken) __attribute__((warn_unused_result));
+/* A refresh grant that narrows no scope, whole: takes the token as
+ * store_oidc_refresh_take() does, if it is bound to no DPoP key or to
+ * dpop_jkt ("" for none), and writes its two successors, an access token
+ * (access_hash) and a refresh token (refresh_hash) of its grant, client,
+ * web number, sub, claims, auth_time and binding, created at now and
+ * expiring as given; all or nothing, committed. In a transaction of its own
+ * (the caller holds none); on PostgreSQL without Citus one statement, one
+ * round trip. *taken 0 when nothing was written: the caller reads the
+ * token to tell why. */
+int store_oidc_refresh_rotate(struct store_conn *conn,
+                              const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
+                              const char *client_id, int64_t now, const char *dpop_jkt,
+                              const uint8_t access_hash[STORE_OIDC_HASH_BYTES],
+                              int64_t access_expires_at,
+                              const uint8_t refresh_hash[STORE_OIDC_HASH_BYTES],
+                              int64_t refresh_expires_at, struct store_oidc_token *out,
+                              int *taken) __attribute__((warn_unused_result));
 
 /* Marks an active refresh token rotated at now (its successor is being
  * issued); *changed 0 when it was not active any more (a race). */

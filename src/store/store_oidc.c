@@ -856,6 +856,99 @@ store_oidc_refresh_take(struct store_conn *conn, const uint8_t token_hash[STORE_
     return 0;
 }
 
+/* A successor of the taken token `old`: its grant, client, web number,
+ * sub, claims, auth_time and binding, with its own hash, kind and times. */
+static int
+insert_successor(struct store_conn *conn, const struct store_oidc_token *old,
+                 const uint8_t hash[STORE_OIDC_HASH_BYTES], const char *kind, int64_t now,
+                 int64_t expires_at)
+{
+    struct store_oidc_token token = *old; /* claims borrowed, not cleared */
+    memcpy(token.token_hash, hash, STORE_OIDC_HASH_BYTES);
+    if (string_copy(token.kind, sizeof token.kind, kind) != 0)
+        return -1;
+    token.created_at = now;
+    token.expires_at = expires_at;
+    return store_oidc_token_insert(conn, &token);
+}
+
+int
+store_oidc_refresh_rotate(struct store_conn *conn,
+                          const uint8_t token_hash[STORE_OIDC_HASH_BYTES], const char *client_id,
+                          int64_t now, const char *dpop_jkt,
+                          const uint8_t access_hash[STORE_OIDC_HASH_BYTES],
+                          int64_t access_expires_at,
+                          const uint8_t refresh_hash[STORE_OIDC_HASH_BYTES],
+                          int64_t refresh_expires_at, struct store_oidc_token *out, int *taken)
+{
+    assert(!conn->in_transaction && "store_oidc_refresh_rotate runs its own");
+    memset(out, 0, sizeof *out);
+    *taken = 0;
+    /* PostgreSQL without Citus: the take and the four rows (two tokens,
+     * their lookups) in one statement, one round trip, atomic without
+     * BEGIN and COMMIT. Citus would span shards (the lookups'), SQLite has
+     * no modifying WITH: there, a transaction as the caller would run. */
+    if (conn->driver->dialect == STORE_DIALECT_POSTGRESQL && conn->one_database) {
+        struct store_value params[] = {
+            v_hash(token_hash), v_text(STORE_TOKEN_ROTATED), v_integer(now),
+            v_text(STORE_TOKEN_REFRESH), v_text(client_id), v_text(STORE_TOKEN_ACTIVE),
+            v_text(STORE_IDENTITY_ACTIVE), v_text(dpop_jkt[0] ? dpop_jkt : NULL),
+            v_hash(access_hash), v_text(STORE_TOKEN_ACCESS), v_integer(access_expires_at),
+            v_hash(refresh_hash), v_integer(refresh_expires_at),
+        };
+#define SUCCESSOR(hash, kind, expires)                                                   \
+    "INSERT INTO oidc_token (token_hash, kind, grant_id, client_id, web_number, sub,"    \
+    " claims, auth_time, created_at, expires_at, status, dpop_jkt)"                      \
+    " SELECT CAST(" hash " AS BYTEA), CAST(" kind " AS TEXT), grant_id, client_id,"      \
+    " web_number, sub, claims, auth_time, $3, CAST(" expires " AS BIGINT), $6, dpop_jkt" \
+    " FROM taken"
+        int rc = exec(conn,
+                      "WITH taken AS (" REFRESH_TAKE " AND " TOKEN_KEY_LOOKUP
+                      " AND (t.dpop_jkt IS NULL OR t.dpop_jkt = $8)" REFRESH_TAKEN "),"
+                      " access AS (" SUCCESSOR("$9", "$10", "$11") "),"
+                      " refresh AS (" SUCCESSOR("$12", "$4", "$13") "),"
+                      " lookups AS (INSERT INTO oidc_token_hash"
+                      " (token_hash, web_number, expires_at)"
+                      " SELECT CAST($9 AS BYTEA), web_number, CAST($11 AS BIGINT) FROM taken"
+                      " UNION ALL"
+                      " SELECT CAST($12 AS BYTEA), web_number, CAST($13 AS BIGINT) FROM taken)"
+                      " SELECT * FROM taken",
+                      params, sizeof params / sizeof *params, read_token, out, NULL);
+#undef SUCCESSOR
+        if (rc < 0)
+            return row_failed(conn, "token");
+        if (rc == 1 && string_copy(out->identity_status, sizeof out->identity_status,
+                                   STORE_IDENTITY_ACTIVE) != 0) {
+            store_oidc_token_clear(out);
+            return -1;
+        }
+        *taken = rc == 1;
+        return 0;
+    }
+    if (store_begin(conn) != 0)
+        return -1;
+    if (store_oidc_refresh_take(conn, token_hash, client_id, now, out, taken) != 0)
+        goto fail;
+    if (*taken && out->dpop_jkt[0] != '\0' && strcmp(out->dpop_jkt, dpop_jkt) != 0)
+        *taken = 0; /* bound to another key: told apart by the caller's read */
+    if (!*taken) {
+        store_oidc_token_clear(out);
+        store_rollback(conn); /* nothing written */
+        return 0;
+    }
+    if (insert_successor(conn, out, access_hash, STORE_TOKEN_ACCESS, now, access_expires_at) != 0 ||
+        insert_successor(conn, out, refresh_hash, STORE_TOKEN_REFRESH, now,
+                         refresh_expires_at) != 0 ||
+        store_commit(conn) != 0)
+        goto fail;
+    return 0;
+fail:
+    store_oidc_token_clear(out);
+    store_rollback(conn);
+    *taken = 0;
+    return -1;
+}
+
 int
 store_oidc_token_rotate(struct store_conn *conn, const char *web_number,
                         const uint8_t token_hash[STORE_OIDC_HASH_BYTES], int64_t now,

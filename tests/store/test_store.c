@@ -1412,6 +1412,121 @@ take(struct store_conn *conn, unsigned n, const char *client_id, int64_t now,
     return taken;
 }
 
+/* store_oidc_refresh_rotate() of token n with successors 100+n (access)
+ * and 200+n (refresh) at now; *taken returned. */
+static int
+rotate_whole(struct store_conn *conn, unsigned n, const char *client_id, int64_t now,
+             const char *jkt, struct store_oidc_token *out)
+{
+    uint8_t hash[STORE_OIDC_HASH_BYTES], access[STORE_OIDC_HASH_BYTES],
+        refresh[STORE_OIDC_HASH_BYTES];
+    int taken = -1;
+    fill_hash(hash, 0x40, n);
+    fill_hash(access, 0x40, 100 + n);
+    fill_hash(refresh, 0x40, 200 + n);
+    assert_int_equal(store_oidc_refresh_rotate(conn, hash, client_id, now, jkt, access, now + 60,
+                                               refresh, now + 600, out, &taken),
+                     0);
+    assert_true(taken == 0 || taken == 1);
+    assert_false(conn->in_transaction);
+    return taken;
+}
+
+/* The successor token n as stored, checked against its taken predecessor
+ * `old`: same grant, client, subject, claims, auth_time and binding. */
+static void
+check_successor(struct store_conn *conn, unsigned n, const char *kind, int64_t created_at,
+                int64_t expires_at, const struct store_oidc_token *old)
+{
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    struct store_oidc_token got;
+    int found = 0;
+    fill_hash(hash, 0x40, n);
+    assert_int_equal(store_oidc_token_get(conn, hash, &got, &found), 0);
+    assert_int_equal(found, 1);
+    assert_string_equal(got.kind, kind);
+    assert_memory_equal(got.grant_id, old->grant_id, sizeof got.grant_id);
+    assert_string_equal(got.client_id, old->client_id);
+    assert_string_equal(got.web_number, old->web_number);
+    assert_string_equal(got.sub, old->sub);
+    assert_string_equal(got.claims, old->claims);
+    assert_int_equal(got.auth_time, old->auth_time);
+    assert_int_equal(got.created_at, created_at);
+    assert_int_equal(got.expires_at, expires_at);
+    assert_string_equal(got.status, STORE_TOKEN_ACTIVE);
+    assert_string_equal(got.dpop_jkt, old->dpop_jkt);
+    store_oidc_token_clear(&got);
+}
+
+/* The refresh grant whole (store_oidc_refresh_rotate): a live token of the
+ * platform, of an active identity, bound to no key or to the one given,
+ * is rotated and its two successors written, once; anything else writes
+ * nothing. */
+static void
+test_refresh_rotate(void **state)
+{
+    struct fixture *f = *state;
+    struct store_conn *conn = store_acquire(f->store);
+    int found = 0;
+    insert_identity(conn, "WN1", "person-1", 10);
+    insert_identity(conn, "WN2", "person-2", 10);
+    assert_int_equal(store_identity_suspend(conn, "WN2", "court order", "art. 12", 0, 20,
+                                            &found),
+                     0);
+    insert_token(conn, 1, 1, "WN1", 1000);
+    insert_token(conn, 2, 2, "WN1", 500); /* expires at the moment of taking */
+    insert_token(conn, 4, 4, "WN2", 1000);
+    struct store_oidc_token bound = make_token(5, 5, "WN1", 1000);
+    strcpy(bound.dpop_jkt, "jkt-of-the-key");
+    bound.claims = "[\"age_over_18\"]";
+    assert_int_equal(store_oidc_token_insert(conn, &bound), 0);
+
+    struct store_oidc_token token;
+    char status[STORE_STATUS_MAX];
+    /* An unbound token, presented with or without a key. */
+    assert_int_equal(rotate_whole(conn, 1, "client", 500, "some-key", &token), 1);
+    assert_string_equal(token.status, STORE_TOKEN_ROTATED);
+    assert_string_equal(token.web_number, "WN1");
+    assert_string_equal(token.identity_status, STORE_IDENTITY_ACTIVE);
+    token_status(conn, 1, status);
+    assert_string_equal(status, STORE_TOKEN_ROTATED);
+    check_successor(conn, 101, STORE_TOKEN_ACCESS, 500, 560, &token);
+    check_successor(conn, 201, STORE_TOKEN_REFRESH, 500, 1100, &token);
+    store_oidc_token_clear(&token);
+    /* Once only; its successor is live in turn. */
+    assert_int_equal(rotate_whole(conn, 1, "client", 501, "", &token), 0);
+    assert_int_equal(rotate_whole(conn, 201, "client", 502, "", &token), 1);
+    store_oidc_token_clear(&token);
+    /* Another platform's, expired, an access token, a suspended identity's,
+     * bound to another key or presented without it, none at all: nothing
+     * written (no successor either). */
+    assert_int_equal(rotate_whole(conn, 5, "other", 500, "jkt-of-the-key", &token), 0);
+    assert_int_equal(rotate_whole(conn, 2, "client", 500, "", &token), 0);
+    assert_int_equal(rotate_whole(conn, 101, "client", 500, "", &token), 0);
+    assert_int_equal(rotate_whole(conn, 4, "client", 500, "", &token), 0);
+    assert_int_equal(rotate_whole(conn, 5, "client", 500, "another-key", &token), 0);
+    assert_int_equal(rotate_whole(conn, 5, "client", 500, "", &token), 0);
+    assert_int_equal(rotate_whole(conn, 99, "client", 500, "", &token), 0);
+    for (unsigned n = 2; n <= 5; n++) {
+        if (n == 3)
+            continue;
+        token_status(conn, n, status);
+        assert_string_equal(status, STORE_TOKEN_ACTIVE);
+        uint8_t hash[STORE_OIDC_HASH_BYTES];
+        struct store_oidc_token none;
+        fill_hash(hash, 0x40, 100 + n);
+        assert_int_equal(store_oidc_token_get(conn, hash, &none, &found), 0);
+        assert_int_equal(found, 0);
+    }
+    /* Bound, with its key: the successors keep the binding. */
+    assert_int_equal(rotate_whole(conn, 5, "client", 510, "jkt-of-the-key", &token), 1);
+    assert_string_equal(token.dpop_jkt, "jkt-of-the-key");
+    check_successor(conn, 105, STORE_TOKEN_ACCESS, 510, 570, &token);
+    check_successor(conn, 205, STORE_TOKEN_REFRESH, 510, 1110, &token);
+    store_oidc_token_clear(&token);
+    store_release(f->store, conn);
+}
+
 /* The refresh grant's one statement takes exactly a live refresh token of
  * the platform and of an active identity, once, and changes nothing
  * otherwise. */
@@ -2262,6 +2377,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_attempt_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_single_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_rotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_present_identity_status, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_login_lookups_and_purge, setup, teardown),
