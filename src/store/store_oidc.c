@@ -816,6 +816,22 @@ grant_row(void *context, const struct store_value *columns, size_t count)
     " RETURNING token_hash, kind, grant_id, client_id, web_number, sub, claims,"     \
     " auth_time, created_at, expires_at, status, NULL, NULL, rotated_at, dpop_jkt"
 
+/* The end of a take: exec()'s rc with the taken row in *out, whose
+ * identity the statement found active. 0 with *taken, or -1. */
+static int
+taken_row(struct store_conn *conn, int rc, struct store_oidc_token *out, int *taken)
+{
+    if (rc < 0)
+        return row_failed(conn, "token");
+    if (rc == 1 && string_copy(out->identity_status, sizeof out->identity_status,
+                               STORE_IDENTITY_ACTIVE) != 0) {
+        store_oidc_token_clear(out);
+        return -1;
+    }
+    *taken = rc == 1;
+    return 0;
+}
+
 int
 store_oidc_refresh_take(struct store_conn *conn, const uint8_t token_hash[STORE_OIDC_HASH_BYTES],
                         const char *client_id, int64_t now, struct store_oidc_token *out,
@@ -844,16 +860,7 @@ store_oidc_refresh_take(struct store_conn *conn, const uint8_t token_hash[STORE_
         count = 8;
         sql = REFRESH_TAKE " AND t.web_number = $8 AND t.token_hash = $1" REFRESH_TAKEN;
     }
-    int rc = exec(conn, sql, params, count, read_token, out, NULL);
-    if (rc < 0)
-        return row_failed(conn, "token");
-    if (rc == 1 && string_copy(out->identity_status, sizeof out->identity_status,
-                               STORE_IDENTITY_ACTIVE) != 0) {
-        store_oidc_token_clear(out);
-        return -1;
-    }
-    *taken = rc == 1;
-    return 0;
+    return taken_row(conn, exec(conn, sql, params, count, read_token, out, NULL), out, taken);
 }
 
 /* A successor of the taken token `old`: its grant, client, web number,
@@ -915,15 +922,7 @@ store_oidc_refresh_rotate(struct store_conn *conn,
                       " SELECT * FROM taken",
                       params, sizeof params / sizeof *params, read_token, out, NULL);
 #undef SUCCESSOR
-        if (rc < 0)
-            return row_failed(conn, "token");
-        if (rc == 1 && string_copy(out->identity_status, sizeof out->identity_status,
-                                   STORE_IDENTITY_ACTIVE) != 0) {
-            store_oidc_token_clear(out);
-            return -1;
-        }
-        *taken = rc == 1;
-        return 0;
+        return taken_row(conn, rc, out, taken);
     }
     if (store_begin(conn) != 0)
         return -1;

@@ -305,6 +305,32 @@ await_kept(const struct fixture *f, struct store *store, struct store *operator,
     fail_msg("the platform cache keeps nothing (is its listener up?)");
 }
 
+/* Platform c1, named A. */
+static struct store_platform
+c1_platform(void)
+{
+    return (struct store_platform){
+        .client_id = "c1", .name = "A", .redirect_uris = "[]", .claims = "[]",
+        .auth_method = "client_secret_basic", .sector_id = "a", .created_at = 5,
+    };
+}
+
+/* Starts f's config cache and opens the operator's store (another
+ * process's, here another store on the same database), through which
+ * `platform` is registered. The operator's store, to close. */
+static struct store *
+start_cache(struct fixture *f, const struct store_platform *platform)
+{
+    char err[256];
+    assert_int_equal(store_config_cache_start(f->store, err, sizeof err), 0);
+    struct store *operator = NULL;
+    assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
+    struct store_conn *conn = store_acquire(operator);
+    assert_int_equal(store_platform_insert(conn, platform), 0);
+    store_release(operator, conn);
+    return operator;
+}
+
 /* Platforms kept in memory (store_config_cache_start), on either
  * backend: a kept platform is served without reading the table (a change
  * behind the store's back is not seen), a change through the store (which
@@ -315,17 +341,10 @@ static void
 test_platform_cache(void **state)
 {
     struct fixture *f = *state;
-    char err[256], name[32];
-    assert_int_equal(store_config_cache_start(f->store, err, sizeof err), 0);
-    struct store *operator = NULL;
-    assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
-    struct store_conn *conn = store_acquire(operator);
-    struct store_platform platform = {
-        .client_id = "c1", .name = "A", .redirect_uris = "[]", .claims = "[]",
-        .auth_method = "client_secret_basic", .sector_id = "a", .created_at = 5,
-    };
-    assert_int_equal(store_platform_insert(conn, &platform), 0);
-    store_release(operator, conn);
+    char name[32];
+    struct store_platform platform = c1_platform();
+    struct store *operator = start_cache(f, &platform);
+    struct store_conn *conn = NULL;
     int found = 0;
     /* Once the listener is up, a read is kept: a rename behind the
      * store's back is then not seen. */
@@ -421,17 +440,10 @@ static void
 test_token_key_cache(void **state)
 {
     struct fixture *f = *state;
-    char err[256], kids[256];
-    assert_int_equal(store_config_cache_start(f->store, err, sizeof err), 0);
-    struct store *operator = NULL;
-    assert_int_equal(store_open(f->location, 1, 0, &operator, err, sizeof err), 0);
-    struct store_conn *conn = store_acquire(operator);
-    struct store_platform platform = {
-        .client_id = "c1", .name = "A", .redirect_uris = "[]", .claims = "[]",
-        .auth_method = "client_secret_basic", .sector_id = "a", .created_at = 5,
-    };
-    assert_int_equal(store_platform_insert(conn, &platform), 0);
-    store_release(operator, conn);
+    char kids[256];
+    struct store_platform platform = c1_platform();
+    struct store *operator = start_cache(f, &platform);
+    struct store_conn *conn = NULL;
     await_kept(f, f->store, operator, "A", "B"); /* the listener is up, the cache empty */
     walk_kids(f->store, kids);
     assert_string_equal(kids, "");
