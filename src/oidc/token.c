@@ -112,14 +112,10 @@ static int
 insert_token(struct exchange *x, const struct store_oidc_token *base, const char *kind,
              const char *claims, int64_t lifetime, const char out[OAUTH_SECRET_SIZE])
 {
-    struct store_oidc_token token = *base; /* claims borrowed, not cleared */
-    oauth_hash(out, token.token_hash);
-    if (string_copy(token.kind, sizeof token.kind, kind) != 0)
-        return -1;
-    token.claims = (char *)claims;
-    token.created_at = x->now;
-    token.expires_at = x->now + lifetime;
-    return store_oidc_token_insert(x->conn, &token);
+    uint8_t hash[STORE_OIDC_HASH_BYTES];
+    oauth_hash(out, hash);
+    return store_oidc_token_insert_successor(x->conn, base, hash, kind, claims, x->now,
+                                             x->now + lifetime);
 }
 
 /* The 200 answer, with Pragma: no-cache (RFC 6749 §5.1; the server adds

@@ -120,8 +120,9 @@ service_start_serving(struct service *service, const char *issuer, char *err,
     if (ensured != 0)
         return -1;
     /* A serving process reads the client's platform at every /authorize
-     * and every client authentication; on PostgreSQL it keeps them, told
-     * of each change by the database (store.h). */
+     * and every client authentication, and the token keys at every ID
+     * token; it keeps both, told of each change by the database or, on
+     * SQLite, by a file beside it (store.h). */
     if (store_config_cache_start(service->store, err, errlen) != 0)
         return -1;
     /* As many face checks at once as there are cores: they are CPU-bound,

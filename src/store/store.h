@@ -768,6 +768,14 @@ void store_oidc_par_clear(struct store_oidc_par *par);
 int store_oidc_token_insert(struct store_conn *conn,
                             const struct store_oidc_token *token)
     __attribute__((warn_unused_result));
+/* Inserts a token like `old` (its grant, client, web number, sub,
+ * auth_time and DPoP binding) with its own hash and kind, claims (JSON
+ * array text; NULL: old's), created at now and expiring at expires_at. */
+int store_oidc_token_insert_successor(struct store_conn *conn,
+                                      const struct store_oidc_token *old,
+                                      const uint8_t hash[STORE_OIDC_HASH_BYTES],
+                                      const char *kind, const char *claims, int64_t now,
+                                      int64_t expires_at) __attribute__((warn_unused_result));
 
 /* By hash, joined with its identity. *found 0 or 1; on 1 *out is filled
  * (store_oidc_token_clear()). */

@@ -863,17 +863,17 @@ store_oidc_refresh_take(struct store_conn *conn, const uint8_t token_hash[STORE_
     return taken_row(conn, exec(conn, sql, params, count, read_token, out, NULL), out, taken);
 }
 
-/* A successor of the taken token `old`: its grant, client, web number,
- * sub, claims, auth_time and binding, with its own hash, kind and times. */
-static int
-insert_successor(struct store_conn *conn, const struct store_oidc_token *old,
-                 const uint8_t hash[STORE_OIDC_HASH_BYTES], const char *kind, int64_t now,
-                 int64_t expires_at)
+int
+store_oidc_token_insert_successor(struct store_conn *conn, const struct store_oidc_token *old,
+                                  const uint8_t hash[STORE_OIDC_HASH_BYTES], const char *kind,
+                                  const char *claims, int64_t now, int64_t expires_at)
 {
     struct store_oidc_token token = *old; /* claims borrowed, not cleared */
     memcpy(token.token_hash, hash, STORE_OIDC_HASH_BYTES);
     if (string_copy(token.kind, sizeof token.kind, kind) != 0)
         return -1;
+    if (claims != NULL)
+        token.claims = (char *)claims;
     token.created_at = now;
     token.expires_at = expires_at;
     return store_oidc_token_insert(conn, &token);
@@ -935,9 +935,10 @@ store_oidc_refresh_rotate(struct store_conn *conn,
         store_rollback(conn); /* nothing written */
         return 0;
     }
-    if (insert_successor(conn, out, access_hash, STORE_TOKEN_ACCESS, now, access_expires_at) != 0 ||
-        insert_successor(conn, out, refresh_hash, STORE_TOKEN_REFRESH, now,
-                         refresh_expires_at) != 0 ||
+    if (store_oidc_token_insert_successor(conn, out, access_hash, STORE_TOKEN_ACCESS, NULL,
+                                          now, access_expires_at) != 0 ||
+        store_oidc_token_insert_successor(conn, out, refresh_hash, STORE_TOKEN_REFRESH, NULL,
+                                          now, refresh_expires_at) != 0 ||
         store_commit(conn) != 0)
         goto fail;
     return 0;
