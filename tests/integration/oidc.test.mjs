@@ -788,12 +788,16 @@ test('a platform disabled while the service runs is refused at /token and /autho
   };
   const disabled = await run(['platform', 'disable', '--data', temp.data, platforms.paused.client_id]);
   assert.equal(disabled.code, 0, disabled.stderr);
-  const refused = await settled(() => refresh(live.tokens.refresh_token), (a) => a.status === 401);
-  expectOAuthError(refused, 401, 'invalid_client');
+  // Waited for at /authorize, which changes nothing: a refresh sent before
+  // the notification has come would still be served, and would rotate the
+  // token this test presents again below.
   const checks = await loginChecks();
-  const page = await fetch(authorizationUrl(configs.paused, platforms.paused, checks, scope), { redirect: 'manual' });
+  const page = await settled(
+    () => fetch(authorizationUrl(configs.paused, platforms.paused, checks, scope), { redirect: 'manual' }),
+    (a) => a.status === 400);
   assert.equal(page.status, 400, 'an error page, no login');
   assert.equal(page.headers.get('location'), null);
+  expectOAuthError(await refresh(live.tokens.refresh_token), 401, 'invalid_client');
   const enabled = await run(['platform', 'enable', '--data', temp.data, platforms.paused.client_id]);
   assert.equal(enabled.code, 0, enabled.stderr);
   const served = await settled(() => refresh(live.tokens.refresh_token), (a) => a.status === 200);
