@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,83 @@ token_keys_signing_kid(struct store_conn *conn, struct signer *signer, int64_t n
     return status;
 }
 
+/* A public key's JWK coordinates, base64url. */
+struct coordinates {
+    char x[BASE64URL_ENCODED_SIZE(P256_COORDINATE_BYTES)];
+    char y[BASE64URL_ENCODED_SIZE(P256_COORDINATE_BYTES)];
+};
+
+/* The coordinates of the public keys this process has published, by their
+ * DER SPKI. Decoding an SPKI through OpenSSL 3's decoders costs about
+ * 0.2 ms (provider and decoder lookups under read-write locks), which
+ * every /jwks.json and every id_token_hint paid for each key: 3 700
+ * /jwks.json a second on one core against 27 000 /healthz. Keyed by the
+ * bytes, not the kid, so that a kid can never be answered with another
+ * key's coordinates; a key that no longer fits is decoded every time. */
+#define COORDINATES_MEMO_SIZE KEYS_MAX
+static struct {
+    pthread_mutex_t lock;
+    size_t count;
+    struct {
+        uint8_t spki[SIGNER_PUBLIC_KEY_MAX_BYTES];
+        size_t length;
+        struct coordinates coordinates;
+    } entries[COORDINATES_MEMO_SIZE];
+} memo = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int
+memo_find(const uint8_t *spki, size_t length, struct coordinates *out)
+{
+    int found = 0;
+    pthread_mutex_lock(&memo.lock);
+    for (size_t i = 0; i < memo.count && !found; i++)
+        if (memo.entries[i].length == length && memcmp(memo.entries[i].spki, spki, length) == 0) {
+            *out = memo.entries[i].coordinates;
+            found = 1;
+        }
+    pthread_mutex_unlock(&memo.lock);
+    return found;
+}
+
+static void
+memo_add(const uint8_t *spki, size_t length, const struct coordinates *coordinates)
+{
+    pthread_mutex_lock(&memo.lock);
+    int present = 0;
+    for (size_t i = 0; i < memo.count && !present; i++)
+        present = memo.entries[i].length == length &&
+                  memcmp(memo.entries[i].spki, spki, length) == 0;
+    if (!present && memo.count < COORDINATES_MEMO_SIZE) {
+        memcpy(memo.entries[memo.count].spki, spki, length);
+        memo.entries[memo.count].length = length;
+        memo.entries[memo.count].coordinates = *coordinates;
+        memo.count++;
+    }
+    pthread_mutex_unlock(&memo.lock);
+}
+
+/* An SPKI's P-256 coordinates, decoded by OpenSSL. */
+static int
+decode_coordinates(const uint8_t *spki, size_t length, struct coordinates *out)
+{
+    const unsigned char *cursor = spki;
+    EVP_PKEY *key = d2i_PUBKEY(NULL, &cursor, (long)length);
+    BIGNUM *x = NULL, *y = NULL;
+    uint8_t x_bytes[P256_COORDINATE_BYTES], y_bytes[P256_COORDINATE_BYTES];
+    int status = -1;
+    if (key != NULL && EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+        BN_bn2binpad(x, x_bytes, sizeof x_bytes) == (int)sizeof x_bytes &&
+        BN_bn2binpad(y, y_bytes, sizeof y_bytes) == (int)sizeof y_bytes &&
+        base64url_encode(x_bytes, sizeof x_bytes, out->x, sizeof out->x) == 0 &&
+        base64url_encode(y_bytes, sizeof y_bytes, out->y, sizeof out->y) == 0)
+        status = 0;
+    BN_free(x);
+    BN_free(y);
+    EVP_PKEY_free(key);
+    return status;
+}
+
 /* The public JWK of a key (RFC 7518 §6.2), from the public key the table
  * records, else from the key file; NULL when neither has it. */
 static json_t *
@@ -131,26 +209,15 @@ public_jwk(struct signer *signer, const struct store_token_key *record)
     } else if (signer_token_public_key(signer, kid, spki, &length) != 0) {
         return NULL;
     }
-    const unsigned char *cursor = spki;
-    EVP_PKEY *key = d2i_PUBKEY(NULL, &cursor, (long)length);
-    BIGNUM *x = NULL, *y = NULL;
-    uint8_t x_bytes[P256_COORDINATE_BYTES], y_bytes[P256_COORDINATE_BYTES];
-    char x_text[BASE64URL_ENCODED_SIZE(P256_COORDINATE_BYTES)];
-    char y_text[BASE64URL_ENCODED_SIZE(P256_COORDINATE_BYTES)];
-    json_t *jwk = NULL;
-    if (key != NULL && EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
-        EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
-        BN_bn2binpad(x, x_bytes, sizeof x_bytes) == (int)sizeof x_bytes &&
-        BN_bn2binpad(y, y_bytes, sizeof y_bytes) == (int)sizeof y_bytes &&
-        base64url_encode(x_bytes, sizeof x_bytes, x_text, sizeof x_text) == 0 &&
-        base64url_encode(y_bytes, sizeof y_bytes, y_text, sizeof y_text) == 0)
-        jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-                        "P-256", "x", x_text, "y", y_text, "kid", kid, "use", "sig",
-                        "alg", "ES256");
-    BN_free(x);
-    BN_free(y);
-    EVP_PKEY_free(key);
-    return jwk;
+    struct coordinates coordinates;
+    if (!memo_find(spki, length, &coordinates)) {
+        if (decode_coordinates(spki, length, &coordinates) != 0)
+            return NULL;
+        memo_add(spki, length, &coordinates);
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                     coordinates.x, "y", coordinates.y, "kid", kid, "use", "sig", "alg",
+                     "ES256");
 }
 
 int
