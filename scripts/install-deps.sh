@@ -33,6 +33,8 @@ apt_packages=(
   # never as a service), and Python's authlib with requests.
   apache2 libapache2-mod-auth-openidc
   python3 python3-authlib python3-requests
+  # `ab`, the load of `make bench-floor` (bench/oidc/floor.sh).
+  apache2-utils
 )
 # Node runs the integration tests' clients and the reference peers only.
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)

@@ -25,7 +25,9 @@
 # generator takes from the server; cyberid's server CPU is that of serve and
 # of its signer process together; and the generator's own CPU per operation.
 # Last, issue 14's four targets for each backend against the peer, met or not
-# (pinned figures, or the CPU ratio of the shared run when only that ran).
+# (pinned figures, or the CPU ratio of the shared run when only that ran),
+# and, after a pinned run, the floor of a login on this machine
+# (bench/oidc/floor.sh) against the peer's pinned CPU per login.
 # BACKENDS may also name `softhsm`: SQLite with every key in a SoftHSM2 token
 # made here (SOFTHSM2_CONF in the run folder). Everything it makes goes in
 # build-bench-oidc/.
@@ -347,3 +349,17 @@ console.log("(token endpoint alone: cyberid refresh_token grants vs oidc-provide
 console.log("(server CPU: utime+stime over the timed window / operations, of the server process and its children and, " +
   "for PostgreSQL and Citus, of every database process; generator: the load generator'"'"'s own CPU per operation)");
 ' "$results" "$cores"
+# The floor of a login in this design on this machine (bench/oidc/floor.sh)
+# beside the peer's pinned CPU per login of this run. The servers above are
+# stopped but the peer: it is stopped first, so that it takes no CPU.
+peer_login_ms=$(node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+const p = rows.find((r) => r.mode === "pinned" && r.backend === "peer" && r.flow === "peer-login");
+console.log(p ? p.server_cpu_ms_per_op : "");
+' "$results")
+if [ -n "$peer_login_ms" ]; then
+  kill "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true
+  echo ""
+  echo "== the floor of a login (bench/oidc/floor.sh) =="
+  BUILD="$build" PEER_LOGIN_MS="$peer_login_ms" "$root/bench/oidc/floor.sh"
+fi
