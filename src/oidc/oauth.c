@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define CODE_LABEL "cyberid authorization code"
 
@@ -53,6 +54,55 @@ oauth_hash(const char *text, uint8_t out[STORE_OIDC_HASH_BYTES])
 {
     _Static_assert(STORE_OIDC_HASH_BYTES == SHA256_DIGEST_LENGTH, "hash size");
     SHA256((const unsigned char *)text, strlen(text), out);
+}
+
+int
+oauth_token_new(char out[OAUTH_TOKEN_SIZE])
+{
+/* Characters of n bytes in base64url without padding. */
+#define UNPADDED_CHARS(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+    _Static_assert(UNPADDED_CHARS(OAUTH_TOKEN_TIME_BYTES) == OAUTH_TOKEN_TIME_CHARS, "time part");
+    _Static_assert(UNPADDED_CHARS(OAUTH_TOKEN_RANDOM_BYTES) == OAUTH_TOKEN_RANDOM_CHARS,
+                   "random part");
+#undef UNPADDED_CHARS
+    struct timespec now;
+    uint8_t time_bytes[OAUTH_TOKEN_TIME_BYTES], random[OAUTH_TOKEN_RANDOM_BYTES];
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t micros = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+    for (size_t i = OAUTH_TOKEN_TIME_BYTES; i-- > 0; micros >>= 8)
+        time_bytes[i] = (uint8_t)(micros & 0xff);
+    int status = RAND_bytes(random, sizeof random) == 1 &&
+                         base64url_encode(time_bytes, sizeof time_bytes, out,
+                                          OAUTH_TOKEN_TIME_CHARS + 1) == 0 &&
+                         base64url_encode(random, sizeof random, out + OAUTH_TOKEN_TIME_CHARS + 1,
+                                          OAUTH_TOKEN_RANDOM_CHARS + 1) == 0
+                     ? 0
+                     : -1;
+    out[OAUTH_TOKEN_TIME_CHARS] = '.';
+    secret_wipe(random, sizeof random);
+    if (status != 0)
+        secret_wipe(out, OAUTH_TOKEN_SIZE);
+    return status;
+}
+
+void
+oauth_token_key(const char *token, uint8_t out[STORE_OIDC_HASH_BYTES])
+{
+    _Static_assert(STORE_OIDC_HASH_BYTES > OAUTH_TOKEN_TIME_BYTES, "key size");
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    uint8_t time_bytes[OAUTH_TOKEN_TIME_BYTES + 2];
+    size_t length = strlen(token), decoded = 0;
+    SHA256((const unsigned char *)token, length, digest);
+    if (length == OAUTH_TOKEN_CHARS && token[OAUTH_TOKEN_TIME_CHARS] == '.' &&
+        base64url_decode(token, OAUTH_TOKEN_TIME_CHARS, time_bytes, sizeof time_bytes,
+                         &decoded) == 0 &&
+        decoded == OAUTH_TOKEN_TIME_BYTES) {
+        memcpy(out, time_bytes, OAUTH_TOKEN_TIME_BYTES);
+        memcpy(out + OAUTH_TOKEN_TIME_BYTES, digest,
+               STORE_OIDC_HASH_BYTES - OAUTH_TOKEN_TIME_BYTES);
+    } else {
+        memcpy(out, digest, STORE_OIDC_HASH_BYTES);
+    }
 }
 
 int

@@ -49,7 +49,7 @@ token_lookup(struct store_conn *conn, const char *presented,
     *found = 0;
     if (strlen(presented) > OAUTH_CREDENTIAL_MAX)
         return 0;
-    oauth_hash(presented, hash);
+    oauth_token_key(presented, hash);
     return platform != NULL ? store_oidc_token_get_with_platform(conn, hash, token, platform, found)
                             : store_oidc_token_get(conn, hash, token, found);
 }

@@ -110,10 +110,10 @@ revoke_grant(struct exchange *x, const uint8_t grant_id[STORE_OIDC_HASH_BYTES],
  * goes to out. 0 or -1. */
 static int
 insert_token(struct exchange *x, const struct store_oidc_token *base, const char *kind,
-             const char *claims, int64_t lifetime, const char out[OAUTH_SECRET_SIZE])
+             const char *claims, int64_t lifetime, const char out[OAUTH_TOKEN_SIZE])
 {
     uint8_t hash[STORE_OIDC_HASH_BYTES];
-    oauth_hash(out, hash);
+    oauth_token_key(out, hash);
     return store_oidc_token_insert_successor(x->conn, base, hash, kind, claims, x->now,
                                              x->now + lifetime);
 }
@@ -207,7 +207,7 @@ grant_code(struct exchange *x)
     uint8_t code_hash[STORE_OIDC_HASH_BYTES];
     char identity_status[STORE_STATUS_MAX];
     char sub[SUBJECT_SIZE];
-    char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
+    char access[OAUTH_TOKEN_SIZE] = "", refresh[OAUTH_TOKEN_SIZE] = "";
     char *id_token = NULL, *claims_text = NULL;
     json_t *released = NULL, *allowed = NULL, *names = NULL, *values = NULL;
     int found = 0, active = 0, result = -1;
@@ -291,7 +291,7 @@ grant_code(struct exchange *x)
         refusal = "the identity is not active";
         goto refused;
     }
-    if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0 ||
+    if (oauth_token_new(access) != 0 || oauth_token_new(refresh) != 0 ||
         sign_id_token(x, &login, access, values, sub, &id_token) != 0)
         goto done;
     struct store_oidc_token base;
@@ -408,7 +408,7 @@ static int
 refresh_issue(struct exchange *x, const struct store_oidc_token *token, enum rotation how)
 {
     const char *scope = form_get(x->form, "scope");
-    char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
+    char access[OAUTH_TOKEN_SIZE] = "", refresh[OAUTH_TOKEN_SIZE] = "";
     char *access_claims = NULL;
     json_t *granted = NULL, *narrowed = NULL;
     int open = how == TAKEN, raced = 0, result = -1;
@@ -438,7 +438,7 @@ refresh_issue(struct exchange *x, const struct store_oidc_token *token, enum rot
         if (access_claims == NULL)
             goto done;
     }
-    if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0)
+    if (oauth_token_new(access) != 0 || oauth_token_new(refresh) != 0)
         goto done;
     open = 0; /* rotate() ends the transaction */
     if (rotate(x, token, access_claims ? access_claims : token->claims, access, refresh, how,
@@ -522,15 +522,15 @@ done:
 static int
 refresh_whole(struct exchange *x, const uint8_t hash[STORE_OIDC_HASH_BYTES])
 {
-    char access[OAUTH_SECRET_SIZE] = "", refresh[OAUTH_SECRET_SIZE] = "";
+    char access[OAUTH_TOKEN_SIZE] = "", refresh[OAUTH_TOKEN_SIZE] = "";
     uint8_t access_hash[STORE_OIDC_HASH_BYTES], refresh_hash[STORE_OIDC_HASH_BYTES];
     struct store_oidc_token token;
     json_t *granted = NULL;
     int taken = 0, result = -1;
-    if (oauth_secret_new(access) != 0 || oauth_secret_new(refresh) != 0)
+    if (oauth_token_new(access) != 0 || oauth_token_new(refresh) != 0)
         goto done;
-    oauth_hash(access, access_hash);
-    oauth_hash(refresh, refresh_hash);
+    oauth_token_key(access, access_hash);
+    oauth_token_key(refresh, refresh_hash);
     if (store_oidc_refresh_rotate(x->conn, hash, x->platform->client_id, x->now, x->jkt,
                                   access_hash, x->now + OIDC_ACCESS_TOKEN_LIFETIME,
                                   refresh_hash, x->now + OIDC_REFRESH_TOKEN_LIFETIME, &token,
@@ -577,7 +577,7 @@ grant_refresh(struct exchange *x)
     struct store_oidc_token token;
     uint8_t hash[STORE_OIDC_HASH_BYTES];
     int taken = 0;
-    oauth_hash(presented, hash);
+    oauth_token_key(presented, hash);
     if (form_get(x->form, "scope") == NULL)
         return refresh_whole(x, hash);
     if (store_begin(x->conn) != 0)
