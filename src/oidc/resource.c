@@ -34,7 +34,7 @@
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
 #define REASON_PLATFORM_REQUEST "revoked_by_platform"
 
-/* Looks up a presented token by its hash, with its platform when
+/* Looks up a presented token by its key (oauth_token_key()), with its platform when
  * platform is not NULL (zeroed, to clear in any case). A value longer than
  * any we issue is simply not found. 0 with *found (and *token on 1), or
  * -1. */
