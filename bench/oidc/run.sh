@@ -18,6 +18,8 @@
 # followed by an open loop at half the grants a second it reached (RATE,
 # each latency counted from when its request was due): the issue's p99 at
 # half the peak, for cyberid and the peer alike.
+# The peer runs first and again after cyberid's backends (this VM's speed
+# drifts over minutes); both are printed and every ratio uses their mean.
 # Prints logins/s, p50 and p99 for each and the ratios, and beside them the
 # CPU milliseconds per operation (utime+stime over the timed window, from
 # /proc/PID/stat) of the server process and, for PostgreSQL and Citus, of
@@ -269,6 +271,10 @@ for backend in $backends; do
   kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true
   cleanup_pg; pg_clusters=()
 done
+# The peer again, after cyberid's runs: this VM's speed drifts over minutes
+# (docs/bench.md, "Where it stands"), so every ratio below compares cyberid
+# with the mean of the peer's runs before and after it.
+[ -z "$backends" ] || runs peer-after "$run/peer.json" "$peer_pid" "" peer-login peer-cc
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
 const cores = process.argv[2];
@@ -278,11 +284,20 @@ const serverCpu = (r) => r.db_cpu_ms_per_op !== undefined
   ? `${ms(r.total_cpu_ms_per_op)} (${ms(r.server_cpu_ms_per_op)} + db ${ms(r.db_cpu_ms_per_op)})`
   : ms(r.server_cpu_ms_per_op);
 const row = (label, r) => console.log(
-  `  ${label.padEnd(34)} ${String(r.per_sec).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
+  `  ${label.padEnd(42)} ${String(r.per_sec).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
   `   ${serverCpu(r).padEnd(30)} ${ms(r.generator_cpu_ms_per_op).padStart(8)}` + (r.errors ? `   (${r.errors} errors)` : ""));
 const modes = [...new Set(rows.map((r) => r.mode))];
 const find = (mode, backend, flow) => rows.find((r) => r.mode === mode && r.backend === backend && r.flow === flow);
-const backends = [...new Set(rows.filter((r) => r.backend !== "peer").map((r) => r.backend))];
+const isPeer = (backend) => backend === "peer" || backend === "peer-after";
+const backends = [...new Set(rows.filter((r) => !isPeer(r.backend)).map((r) => r.backend))];
+// The peer as the ratios see it: the mean of its run before cyberid'"'"'s and
+// its run after them (either alone when only one ran).
+const peer = (mode, flow) => {
+  const both = ["peer", "peer-after"].map((b) => find(mode, b, flow)).filter(Boolean);
+  if (!both.length) return undefined;
+  const mean = (f) => both.reduce((sum, r) => sum + f(r), 0) / both.length;
+  return { per_sec: mean((r) => r.per_sec), server_cpu_ms_per_op: mean((r) => r.server_cpu_ms_per_op) };
+};
 for (const mode of modes) {
   const of = (backend, flow) => find(mode, backend, flow);
   const gen = rows.find((r) => r.mode === mode).generator;
@@ -291,25 +306,28 @@ for (const mode of modes) {
     ? `== pinned: each server (and its children, and the database) on core 0, the load generator (${gen}) on core 1 ==`
     : `== shared: servers and the load generator (${gen}) on all ${cores} cores ==`);
   const table = (title, unit, cyberidFlow, peerFlow, peerLabel) => {
-    console.log(`${title.padEnd(36)} ${(unit + "/s").padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   ${("server CPU ms/" + unit).padEnd(30)} ${("generator ms/" + unit)}`);
+    console.log(`${title.padEnd(44)} ${(unit + "/s").padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   ${("server CPU ms/" + unit).padEnd(30)} ${("generator ms/" + unit)}`);
     for (const b of backends) { const r = of(b, cyberidFlow); if (r) row(`cyberid (${b})`, r); }
-    const p = of("peer", peerFlow);
-    if (p) row(peerLabel, p);
+    const before = of("peer", peerFlow), after = of("peer-after", peerFlow), p = peer(mode, peerFlow);
+    if (before) row(after ? `${peerLabel}, before` : peerLabel, before);
+    if (after) row(`${peerLabel}, after`, after);
     for (const b of backends) {
       const r = of(b, cyberidFlow);
       if (!r || !p) continue;
-      console.log(`  ratios (${b}): ${unit}s/s cyberid/peer ${(r.per_sec / p.per_sec).toFixed(2)}x, ` +
+      console.log(`  ratios (${b}${after ? ", against the peer'"'"'s mean" : ""}): ${unit}s/s cyberid/peer ${(r.per_sec / p.per_sec).toFixed(2)}x, ` +
         `CPU per ${unit} peer/cyberid ${(p.server_cpu_ms_per_op / cpu(r)).toFixed(2)}x`);
     }
   };
   table("complete logins", "login", "cyberid-login", "peer-login", "oidc-provider");
   table("token endpoint alone", "grant", "cyberid-refresh", "peer-cc", "oidc-provider (client_credentials)");
   const halves = [...backends.map((b) => [`cyberid (${b})`, of(b, "cyberid-refresh@half")]),
-                  ["oidc-provider (client_credentials)", of("peer", "peer-cc@half")]].filter(([, r]) => r);
+                  ["oidc-provider (client_credentials)" + (of("peer-after", "peer-cc@half") ? ", before" : ""),
+                   of("peer", "peer-cc@half")],
+                  ["oidc-provider (client_credentials), after", of("peer-after", "peer-cc@half")]].filter(([, r]) => r);
   if (halves.length) {
-    console.log(`${"token endpoint at half its peak".padEnd(36)} ${"rate/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   (open loop: half the grants/s above, latency from when each was due)`);
+    console.log(`${"token endpoint at half its peak".padEnd(44)} ${"rate/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}   (open loop: half the grants/s above, latency from when each was due)`);
     for (const [label, r] of halves)
-      console.log(`  ${label.padEnd(34)} ${String(r.rate).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
+      console.log(`  ${label.padEnd(42)} ${String(r.rate).padStart(9)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(8)}` +
         (r.errors ? `   (${r.errors} errors)` : ""));
   }
 }
@@ -318,13 +336,13 @@ for (const mode of modes) {
 const place = modes.includes("pinned") ? "pinned" : modes[0];
 const targets = [
   ["server CPU per login, peer/cyberid >= 10x", (b) => {
-    const r = find(place, b, "cyberid-login"), p = find(place, "peer", "peer-login");
+    const r = find(place, b, "cyberid-login"), p = peer(place, "peer-login");
     return r && p ? [p.server_cpu_ms_per_op / cpu(r), 10] : null; }, "x"],
   ["logins/s pinned, cyberid/peer >= 5x", (b) => {
-    const r = find("pinned", b, "cyberid-login"), p = find("pinned", "peer", "peer-login");
+    const r = find("pinned", b, "cyberid-login"), p = peer("pinned", "peer-login");
     return r && p ? [r.per_sec / p.per_sec, 5] : null; }, "x"],
   ["grants/s per server core, cyberid/peer >= 2x", (b) => {
-    const r = find("pinned", b, "cyberid-refresh"), p = find("pinned", "peer", "peer-cc");
+    const r = find("pinned", b, "cyberid-refresh"), p = peer("pinned", "peer-cc");
     return r && p ? [r.per_sec / p.per_sec, 2] : null; }, "x"],
   ["token p99 at half its peak < 5 ms", (b) => {
     const r = find("pinned", b, "cyberid-refresh@half");
@@ -350,12 +368,14 @@ console.log("(server CPU: utime+stime over the timed window / operations, of the
   "for PostgreSQL and Citus, of every database process; generator: the load generator'"'"'s own CPU per operation)");
 ' "$results" "$cores"
 # The floor of a login in this design on this machine (bench/oidc/floor.sh)
-# beside the peer's pinned CPU per login of this run. The servers above are
-# stopped but the peer: it is stopped first, so that it takes no CPU.
+# beside the peer's pinned CPU per login of this run (the mean of its two
+# runs). The servers above are stopped but the peer: it is stopped first,
+# so that it takes no CPU.
 peer_login_ms=$(node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const p = rows.find((r) => r.mode === "pinned" && r.backend === "peer" && r.flow === "peer-login");
-console.log(p ? p.server_cpu_ms_per_op : "");
+const both = rows.filter((r) => r.mode === "pinned" && (r.backend === "peer" || r.backend === "peer-after") &&
+  r.flow === "peer-login");
+console.log(both.length ? both.reduce((sum, r) => sum + r.server_cpu_ms_per_op, 0) / both.length : "");
 ' "$results")
 if [ -n "$peer_login_ms" ]; then
   kill "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true
