@@ -142,16 +142,25 @@ static struct {
     } entries[COORDINATES_MEMO_SIZE];
 } memo = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* The entry of an SPKI, or memo.count when none (memo.lock held). */
+static size_t
+memo_index(const uint8_t *spki, size_t length)
+{
+    size_t i = 0;
+    while (i < memo.count &&
+           (memo.entries[i].length != length || memcmp(memo.entries[i].spki, spki, length) != 0))
+        i++;
+    return i;
+}
+
 static int
 memo_find(const uint8_t *spki, size_t length, struct coordinates *out)
 {
-    int found = 0;
     pthread_mutex_lock(&memo.lock);
-    for (size_t i = 0; i < memo.count && !found; i++)
-        if (memo.entries[i].length == length && memcmp(memo.entries[i].spki, spki, length) == 0) {
-            *out = memo.entries[i].coordinates;
-            found = 1;
-        }
+    size_t i = memo_index(spki, length);
+    int found = i < memo.count;
+    if (found)
+        *out = memo.entries[i].coordinates;
     pthread_mutex_unlock(&memo.lock);
     return found;
 }
@@ -160,11 +169,7 @@ static void
 memo_add(const uint8_t *spki, size_t length, const struct coordinates *coordinates)
 {
     pthread_mutex_lock(&memo.lock);
-    int present = 0;
-    for (size_t i = 0; i < memo.count && !present; i++)
-        present = memo.entries[i].length == length &&
-                  memcmp(memo.entries[i].spki, spki, length) == 0;
-    if (!present && memo.count < COORDINATES_MEMO_SIZE) {
+    if (memo_index(spki, length) == memo.count && memo.count < COORDINATES_MEMO_SIZE) {
         memcpy(memo.entries[memo.count].spki, spki, length);
         memo.entries[memo.count].length = length;
         memo.entries[memo.count].coordinates = *coordinates;
