@@ -35,15 +35,10 @@ done
 cmake --build "$build" --target cyberid floor_answer bench_signer -j2 >/dev/null
 rm -rf "$work"
 mkdir -p "$work"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+bench_name=bench-floor
+# pids, cleanup, free_port, wait_http, pin_tree
+. "$root/bench/oidc/common.sh"
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_http() {
-  for _ in $(seq 1 300); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "bench-floor: $1 did not answer" >&2; exit 1
-}
 # ticks PID: CPU clock ticks of PID (its reaped children included) and of its
 # live children.
 ticks() {
@@ -53,11 +48,6 @@ ticks() {
     total=$((total + $(awk '{print $14 + $15}' "/proc/$child/stat" 2>/dev/null || echo 0)))
   done
   echo "$total"
-}
-pin_tree() {
-  local child
-  taskset -a -p -c "$1" "$2" >/dev/null
-  for child in $(pgrep -P "$2" || true); do pin_tree "$1" "$child" 2>/dev/null || true; done
 }
 clk_tck=$(getconf CLK_TCK)
 # per_request PID URL: "requests/s ms-of-CPU-a-request", ab on core 1.

@@ -49,21 +49,9 @@ done
 rm -rf "$work/run"
 mkdir -p "$work/run" "$work/peer"
 run="$work/run"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-# A free loopback port (the servers log quietly, so it is chosen here).
-free_port() {
-  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-wait_http() {
-  for _ in $(seq 1 300); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  echo "bench-oidc: $1 does not answer" >&2; return 1
-}
+bench_name=bench-oidc
+# pids, cleanup, free_port, wait_http, pin_tree
+. "$root/bench/oidc/common.sh"
 
 # ---- cyberid: data folder, several citizens enrolled, one platform ----
 # WALLETS citizens (8 by default), each with his own ID number and one
@@ -217,13 +205,6 @@ for mode in $modes; do
     *) echo "bench-oidc: MODES names shared and pinned" >&2; exit 1 ;;
   esac
 done
-# pin_tree CPUS PID: every thread of PID and of its descendants on CPUS
-# (a process gone meanwhile is skipped; PID itself must be there).
-pin_tree() {
-  local child
-  taskset -a -p -c "$1" "$2" >/dev/null
-  for child in $(pgrep -P "$2" || true); do pin_tree "$1" "$child" 2>/dev/null || true; done
-}
 # pin_servers CPUS PID...: the servers (and their trees) of the next runs.
 pin_servers() {
   local cpus=$1 pid
@@ -366,17 +347,15 @@ console.log("");
 console.log("(token endpoint alone: cyberid refresh_token grants vs oidc-provider client_credentials grants)");
 console.log("(server CPU: utime+stime over the timed window / operations, of the server process and its children and, " +
   "for PostgreSQL and Citus, of every database process; generator: the load generator'"'"'s own CPU per operation)");
-' "$results" "$cores"
+// For the floor below: the peer'"'"'s pinned CPU per login, as the ratios saw it.
+const pinnedLogin = peer("pinned", "peer-login");
+require("fs").writeFileSync(process.argv[3], pinnedLogin ? String(pinnedLogin.server_cpu_ms_per_op) : "");
+' "$results" "$cores" "$work/peer-login-ms"
 # The floor of a login in this design on this machine (bench/oidc/floor.sh)
 # beside the peer's pinned CPU per login of this run (the mean of its two
 # runs). The servers above are stopped but the peer: it is stopped first,
 # so that it takes no CPU.
-peer_login_ms=$(node -e '
-const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-const both = rows.filter((r) => r.mode === "pinned" && (r.backend === "peer" || r.backend === "peer-after") &&
-  r.flow === "peer-login");
-console.log(both.length ? both.reduce((sum, r) => sum + r.server_cpu_ms_per_op, 0) / both.length : "");
-' "$results")
+peer_login_ms=$(cat "$work/peer-login-ms")
 if [ -n "$peer_login_ms" ]; then
   kill "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true
   echo ""
