@@ -18,9 +18,9 @@
 # core 1; CPU per request from /proc (utime+stime of the server and of its
 # children). No database statement, commit, page or JSON of a login is in
 # the floor. PEER_LOGIN_MS=ms (bench/oidc/run.sh passes the peer's pinned
-# CPU per login of its own run) adds the comparison with the targets: a
-# tenth of the peer's CPU a login, and the fifth of it that five times its
-# logins a second on one core allows.
+# CPU per login of its own run, the mean of the peer's two) adds the
+# comparison with the targets: a tenth of the peer's CPU a login, and the
+# fifth of it that five times its logins a second on one core allows.
 # REQUESTS=n per measurement (default 100000). Everything it makes goes in
 # build-bench-floor/.
 set -euo pipefail
